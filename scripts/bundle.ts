@@ -1,0 +1,62 @@
+// The two builds of the element, shared by `npm run build`, the `npm start` launcher and the benchmarks.
+import { resolve } from 'node:path';
+import type { InlineConfig } from 'vite';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+
+const dependencies = ['lit', 'ky', '@floating-ui/dom'];
+
+/**
+ * The script-tag bundle: `dist/pay-checkout.js`, an ES module that registers `<pay-checkout>` and carries lit,
+ * ky and @floating-ui/dom with it. The lazily loaded parts (session client, dialog, picker) land as chunks beside it.
+ */
+export function scriptTagBundleConfig(options: { outDir?: string; watch?: boolean } = {}): InlineConfig {
+  return {
+    root: ROOT,
+    configFile: false,
+    logLevel: 'warn',
+    build: {
+      outDir: options.outDir ?? resolve(ROOT, 'dist'),
+      emptyOutDir: false,
+      target: 'es2022',
+      minify: true,
+      sourcemap: false,
+      copyPublicDir: false,
+      watch: options.watch ? {} : null,
+      lib: {
+        entry: resolve(ROOT, 'src/define.ts'),
+        formats: ['es'],
+        fileName: () => 'pay-checkout.js',
+      },
+      rollupOptions: {
+        output: { chunkFileNames: 'chunks/[name]-[hash].js' },
+      },
+    },
+  };
+}
+
+/** The npm entry: `dist/index.js` (side-effect free) and `dist/define.js`, with the dependencies left external. */
+export function npmEntryConfig(): InlineConfig {
+  return {
+    root: ROOT,
+    configFile: false,
+    logLevel: 'warn',
+    build: {
+      outDir: resolve(ROOT, 'dist'),
+      emptyOutDir: false,
+      target: 'es2022',
+      minify: false,
+      sourcemap: true,
+      copyPublicDir: false,
+      lib: {
+        entry: { index: resolve(ROOT, 'src/index.ts'), define: resolve(ROOT, 'src/define.ts') },
+        formats: ['es'],
+        fileName: (_format, name) => `${name}.js`,
+      },
+      rollupOptions: {
+        external: (id) => dependencies.some((dep) => id === dep || id.startsWith(`${dep}/`)),
+        output: { chunkFileNames: 'lib/[name]-[hash].js' },
+      },
+    },
+  };
+}
