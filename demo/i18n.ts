@@ -1,0 +1,257 @@
+/**
+ * The storefront's own strings (the element has its own dictionary). Russian first; English built in.
+ * Static text in the HTML carries `data-i18n="<key>"` (text) or `data-i18n-attr="<attr>:<key>;…"` (attributes)
+ * and is rewritten by `applyStaticTexts()` whenever the language switch changes.
+ */
+export type Locale = 'ru' | 'en';
+
+export const LOCALES: readonly Locale[] = ['ru', 'en'];
+
+const ru = {
+  'brand.name': 'Лавка',
+  'brand.tagline': 'Русские вещи с доставкой',
+  'skip.products': 'К товарам',
+  'skip.orders': 'К заказам',
+  'nav.shop': 'Магазин',
+  'nav.orders': 'Заказы',
+  'nav.label': 'Разделы',
+  'badge.sandbox': 'песочница',
+  'badge.live': 'боевой',
+  'hero.title': 'Подарки с характером',
+  'hero.text':
+    'Демонстрационная витрина pay-checkout: выберите товар и оплатите его через СБП или картой. Все платежи идут в песочницу провайдеров — деньги не списываются.',
+  'switches.title': 'Настройки оплаты',
+  'switches.provider': 'Провайдер',
+  'switches.method': 'Способ оплаты',
+  'switches.mode': 'Режим окна',
+  'switches.locale': 'Язык',
+  'switches.methodChoose': 'На выбор покупателя',
+  'switches.loading': 'загрузка…',
+  'switches.configError': 'Не удалось получить настройки помощника (/api/checkout/config). Показаны значения по умолчанию.',
+  'mode.auto': 'Авто',
+  'mode.modal': 'Модальное окно',
+  'mode.inline': 'На странице',
+  'mode.popup': 'Всплывающее окно',
+  'mode.redirect': 'Переход на страницу оплаты',
+  'method.sbp': 'СБП',
+  'method.card': 'Банковская карта',
+  'products.title': 'Товары',
+  'product.order': 'Заказ',
+  'product.buy': 'Купить',
+  'product.paid': 'Оплачено',
+  'product.paidNote': 'Заказ {order} оплачен. Можно купить ещё раз.',
+  'product.minAmount': '{provider}: минимальная сумма {amount}',
+  'product.frameDeny': '{provider} не разрешает показ во фрейме — откроется новое окно',
+  'element.missing':
+    'Компонент <pay-checkout> ещё не загружен. Он собирается командой npm start (dist/pay-checkout.js) — страница подхватит его сама.',
+  'log.title': 'Журнал событий',
+  'log.hint': 'Все DOM-события pay-* со страницы, новые сверху.',
+  'log.clear': 'Очистить',
+  'log.empty': 'Событий пока нет. Нажмите «Купить» у любого товара.',
+  'log.count': 'Событий: {n}',
+  'log.product': 'Товар',
+  'toast.paid': 'Оплата подтверждена: {title}',
+  'toast.ordersLink': 'Открыть заказ',
+  'toast.error': 'Ошибка оплаты: {title}',
+  'toast.cancel': 'Оплата отменена: {title}',
+  'footer.text': 'Демо-магазин pay-checkout. Платежи проходят через песочницу провайдеров.',
+  'footer.docs': 'Как устроено демо',
+  'orders.title': 'Заказы',
+  'orders.intro':
+    'Каждая платёжная сессия помощника, её статус и журнал: вебхуки и IPN провайдеров, опросы статуса, возвраты покупателя.',
+  'orders.refreshing': 'Обновляется каждые 2 секунды',
+  'orders.updatedAt': 'обновлено в {time}',
+  'orders.pause': 'Пауза',
+  'orders.resume': 'Продолжить',
+  'orders.loadError': 'Не удалось загрузить сессии: {error}',
+  'orders.empty': 'Сессий пока нет. Купите что-нибудь в магазине — сессия появится здесь.',
+  'orders.col.created': 'Создана',
+  'orders.col.order': 'Заказ',
+  'orders.col.provider': 'Провайдер',
+  'orders.col.amount': 'Сумма',
+  'orders.col.status': 'Статус',
+  'orders.col.events': 'Журнал',
+  'orders.paidAmount': 'оплачено {amount}',
+  'orders.events': 'Событий: {n}',
+  'orders.eventsLoading': 'загрузка журнала…',
+  'orders.eventsEmpty': 'Журнал пуст.',
+  'orders.eventsError': 'Журнал недоступен: {error}',
+  'orders.raw': 'Исходные данные',
+  'orders.session': 'Сессия целиком',
+  'orders.sessionId': 'Сессия',
+  'orders.newEvent': 'новое',
+  'sandbox.title': 'Тестовые аккаунты песочницы',
+  'sandbox.intro':
+    'Как тестовый кабинет провайдера: идентификаторы кассы, секретные слова и ключи API песочницы (GET /sandbox/credentials). Это не секреты — ими можно подписывать запросы к песочнице вручную.',
+  'sandbox.error': 'Не удалось получить аккаунты песочницы: {error}',
+  'sandbox.copy': 'Копировать',
+  'sandbox.copied': 'Скопировано',
+  'status.created': 'создана',
+  'status.pending': 'ожидает оплаты',
+  'status.paid': 'оплачена',
+  'status.held': 'на проверке',
+  'status.refunded': 'возвращена',
+  'status.failed': 'ошибка',
+  'status.cancelled': 'отменена',
+  'status.expired': 'истекла',
+  'source.webhook': 'вебхук',
+  'source.poll': 'опрос',
+  'source.return': 'возврат',
+  'source.manual': 'вручную',
+};
+
+export type MessageKey = keyof typeof ru;
+
+const en: Record<MessageKey, string> = {
+  'brand.name': 'Lavka',
+  'brand.tagline': 'Russian goods, delivered',
+  'skip.products': 'Skip to products',
+  'skip.orders': 'Skip to orders',
+  'nav.shop': 'Shop',
+  'nav.orders': 'Orders',
+  'nav.label': 'Sections',
+  'badge.sandbox': 'sandbox',
+  'badge.live': 'live',
+  'hero.title': 'Gifts with character',
+  'hero.text':
+    'The pay-checkout demo storefront: pick a product and pay for it by SBP or card. Every payment goes to the providers’ sandbox — no money moves.',
+  'switches.title': 'Payment settings',
+  'switches.provider': 'Provider',
+  'switches.method': 'Payment method',
+  'switches.mode': 'Window mode',
+  'switches.locale': 'Language',
+  'switches.methodChoose': 'Let the payer choose',
+  'switches.loading': 'loading…',
+  'switches.configError': 'Could not load the helper settings (/api/checkout/config). Showing defaults.',
+  'mode.auto': 'Auto',
+  'mode.modal': 'Modal dialog',
+  'mode.inline': 'Inline on the page',
+  'mode.popup': 'Popup window',
+  'mode.redirect': 'Redirect to the payment page',
+  'method.sbp': 'SBP (Faster Payments)',
+  'method.card': 'Bank card',
+  'products.title': 'Products',
+  'product.order': 'Order',
+  'product.buy': 'Buy',
+  'product.paid': 'Paid',
+  'product.paidNote': 'Order {order} is paid. You can buy it again.',
+  'product.minAmount': '{provider}: minimum amount {amount}',
+  'product.frameDeny': '{provider} refuses framing — a new window will open',
+  'element.missing':
+    'The <pay-checkout> element is not loaded yet. npm start builds it (dist/pay-checkout.js); this page picks it up by itself.',
+  'log.title': 'Event log',
+  'log.hint': 'Every pay-* DOM event on this page, newest first.',
+  'log.clear': 'Clear',
+  'log.empty': 'No events yet. Press “Buy” on any product.',
+  'log.count': 'Events: {n}',
+  'log.product': 'Product',
+  'toast.paid': 'Payment confirmed: {title}',
+  'toast.ordersLink': 'View order',
+  'toast.error': 'Payment error: {title}',
+  'toast.cancel': 'Payment cancelled: {title}',
+  'footer.text': 'The pay-checkout demo shop. Payments go through the providers’ sandbox.',
+  'footer.docs': 'How the demo works',
+  'orders.title': 'Orders',
+  'orders.intro':
+    'Every payment session of the helper, its status and its log: provider webhooks and IPNs, status polls, payer returns.',
+  'orders.refreshing': 'Refreshes every 2 seconds',
+  'orders.updatedAt': 'updated at {time}',
+  'orders.pause': 'Pause',
+  'orders.resume': 'Resume',
+  'orders.loadError': 'Could not load sessions: {error}',
+  'orders.empty': 'No sessions yet. Buy something in the shop and its session shows up here.',
+  'orders.col.created': 'Created',
+  'orders.col.order': 'Order',
+  'orders.col.provider': 'Provider',
+  'orders.col.amount': 'Amount',
+  'orders.col.status': 'Status',
+  'orders.col.events': 'Log',
+  'orders.paidAmount': 'paid {amount}',
+  'orders.events': 'Events: {n}',
+  'orders.eventsLoading': 'loading the log…',
+  'orders.eventsEmpty': 'The log is empty.',
+  'orders.eventsError': 'Log unavailable: {error}',
+  'orders.raw': 'Raw data',
+  'orders.session': 'Whole session',
+  'orders.sessionId': 'Session',
+  'orders.newEvent': 'new',
+  'sandbox.title': 'Sandbox accounts',
+  'sandbox.intro':
+    'Like a provider’s test cabinet: the sandbox cashier ids, secret words and API keys (GET /sandbox/credentials). None of this is secret — use it to sign requests to the sandbox by hand.',
+  'sandbox.error': 'Could not load the sandbox accounts: {error}',
+  'sandbox.copy': 'Copy',
+  'sandbox.copied': 'Copied',
+  'status.created': 'created',
+  'status.pending': 'awaiting payment',
+  'status.paid': 'paid',
+  'status.held': 'on hold',
+  'status.refunded': 'refunded',
+  'status.failed': 'failed',
+  'status.cancelled': 'cancelled',
+  'status.expired': 'expired',
+  'source.webhook': 'webhook',
+  'source.poll': 'poll',
+  'source.return': 'return',
+  'source.manual': 'manual',
+};
+
+const DICTIONARIES: Record<Locale, Record<MessageKey, string>> = { ru, en };
+
+export function isLocale(value: unknown): value is Locale {
+  return value === 'ru' || value === 'en';
+}
+
+/** The translated message, with `{name}` placeholders filled from `params`. */
+export function t(locale: Locale, key: MessageKey, params: Record<string, string | number> = {}): string {
+  const template = DICTIONARIES[locale][key];
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+/** A translation for keys built at run time (statuses, sources); undefined when there is none. */
+export function tryT(locale: Locale, key: string): string | undefined {
+  return (DICTIONARIES[locale] as Record<string, string>)[key];
+}
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+/** Money the Russian way: `8 900 ₽`; kopecks only when there are some. */
+export function formatMoney(locale: Locale, amount: number, currency = 'RUB'): string {
+  const whole = Number.isInteger(amount);
+  const key = `${locale}|${currency}|${whole}`;
+  let format = moneyFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: whole ? 0 : 2,
+      maximumFractionDigits: 2,
+    });
+    moneyFormats.set(key, format);
+  }
+  return format.format(amount);
+}
+
+export function formatTime(locale: Locale, date: Date, withDate = false): string {
+  return new Intl.DateTimeFormat(locale === 'ru' ? 'ru-RU' : 'en-GB', {
+    ...(withDate ? { day: '2-digit', month: 'short' } : {}),
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(date);
+}
+
+/** Rewrites every `[data-i18n]` text and `[data-i18n-attr]` attribute under `root`. */
+export function applyStaticTexts(locale: Locale, root: ParentNode = document): void {
+  for (const node of root.querySelectorAll<HTMLElement>('[data-i18n]')) {
+    const key = node.dataset.i18n as MessageKey;
+    if (key in ru) node.textContent = t(locale, key);
+  }
+  for (const node of root.querySelectorAll<HTMLElement>('[data-i18n-attr]')) {
+    for (const pair of (node.dataset.i18nAttr ?? '').split(';')) {
+      const [attr, key] = pair.split(':').map((part) => part.trim());
+      if (attr && key && key in ru) node.setAttribute(attr, t(locale, key as MessageKey));
+    }
+  }
+}

@@ -1,0 +1,731 @@
+/**
+ * The demo storefront (`index.html`): a small shop whose products each carry a `<pay-checkout>`, loaded the way a
+ * merchant loads it — `<script type="module" src="/dist/pay-checkout.js">` — and driven only through its
+ * documented attributes and events. Never imports from `src/`.
+ *
+ * Stable hooks (end-to-end tests rely on them; keep them when restyling):
+ *   - `[data-product="<sku>"]`        one product card per catalogue entry, containing its `<pay-checkout>`;
+ *                                     the card also carries `data-order-id` (the order id its element uses now)
+ *                                     and `data-paid="true"` once a payment for it was confirmed on this visit
+ *   - `select#provider-switch`        provider id from `/api/checkout/config` (`repay`, `boxexchanger`, `agetrading`)
+ *   - `select#method-switch`          `choose` (let the payer choose: `methods="sbp,card"`, no `method`) or a
+ *                                     method id (`sbp`, `card`: sets `method` and `methods` to it)
+ *   - `select#mode-switch`            `auto` | `modal` | `inline` | `popup` | `redirect`
+ *   - `select#locale-switch`          `ru` | `en` (sets `<html lang>` and the elements' `locale`)
+ *   - `#event-log`                    `<ol>`, newest first, one `<li data-event="pay-…">` per DOM event, with
+ *                                     `data-product="<sku>"` and the pretty-printed detail in a `<pre>`
+ *   - `#event-log-clear`              clears the log
+ *   - `#element-status`               visible only while the element has not been defined
+ *
+ * Order ids are `<sku>-<suffix>`; the suffix (10 alphanumerics) is kept in `sessionStorage` per product, provider
+ * and method, so a reload — or the return from a redirect-mode payment — reuses the same order and therefore the
+ * same helper session, and each provider gets its own order. After `pay-success` the product gets a new suffix
+ * so it can be bought again (applied once the payment window has closed).
+ */
+import { DEMO_PRODUCTS, type DemoProduct } from '../server-example/demo-catalogue.js';
+import {
+  FALLBACK_CONFIG,
+  fetchConfig,
+  prettyJson,
+  type CheckoutConfig,
+  type ProviderInfo,
+} from './api.js';
+import { applyStaticTexts, formatMoney, formatTime, t, isLocale } from './i18n.js';
+import {
+  MODES,
+  applyDocumentLocale,
+  loadSettings,
+  saveSettings,
+  type DemoSettings,
+  type Mode,
+} from './settings.js';
+
+const TAG = 'pay-checkout';
+
+export const PAY_EVENTS = [
+  'pay-open',
+  'pay-return',
+  'pay-status',
+  'pay-success',
+  'pay-error',
+  'pay-cancel',
+  'pay-request-close',
+  'pay-close',
+] as const;
+type PayEventName = (typeof PAY_EVENTS)[number];
+
+/** What the demo reads from an event's `detail.session` (DESIGN §4); every field optional, read defensively. */
+interface SessionLike {
+  id?: string;
+  orderId?: string;
+  status?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// State
+
+let settings: DemoSettings = loadSettings();
+let config: CheckoutConfig = FALLBACK_CONFIG;
+let configLoaded = false;
+
+interface Card {
+  product: DemoProduct;
+  root: HTMLElement;
+  element: HTMLElement;
+  orderLabel: HTMLElement;
+  notes: HTMLElement;
+  paidNote: HTMLElement;
+  /** A payment window (modal, popup, inline frame) is showing: the order id must not change under it. */
+  open: boolean;
+  /** A new order id is waiting for the payment window to close. */
+  pendingOrderId?: string;
+}
+
+const cards = new Map<string, Card>();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Order ids
+
+const SUFFIX_STORAGE_KEY = 'pay-checkout-demo:order-suffixes';
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function readSuffixes(): Record<string, string> {
+  try {
+    const value: unknown = JSON.parse(sessionStorage.getItem(SUFFIX_STORAGE_KEY) ?? '{}');
+    return typeof value === 'object' && value !== null ? (value as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+const suffixes = readSuffixes();
+
+function writeSuffixes(): void {
+  try {
+    sessionStorage.setItem(SUFFIX_STORAGE_KEY, JSON.stringify(suffixes));
+  } catch {
+    // Storage off: order ids still work for this page view.
+  }
+}
+
+function newSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return Array.from(bytes, (byte) => SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length]).join('');
+}
+
+function suffixKey(sku: string): string {
+  return `${sku}|${settings.provider || 'default'}|${settings.method}`;
+}
+
+/** The order id for a product under the current switches; made (and remembered) on first use. */
+function orderIdFor(sku: string): string {
+  const key = suffixKey(sku);
+  let suffix = suffixes[key];
+  if (!suffix || !/^[A-Za-z0-9]{4,32}$/.test(suffix)) {
+    suffix = newSuffix();
+    suffixes[key] = suffix;
+    writeSuffixes();
+  }
+  return `${sku}-${suffix}`;
+}
+
+/** After a confirmed payment: the next purchase of this product is a new order. */
+function rotateOrderId(sku: string, paidOrderId: string): string {
+  const paidSuffix = paidOrderId.slice(sku.length + 1);
+  for (const [key, suffix] of Object.entries(suffixes)) {
+    if (key.startsWith(`${sku}|`) && suffix === paidSuffix) suffixes[key] = newSuffix();
+  }
+  // The paid order may also be the current one under keys we did not find (storage cleared meanwhile).
+  if (suffixes[suffixKey(sku)] === paidSuffix || !suffixes[suffixKey(sku)]) suffixes[suffixKey(sku)] = newSuffix();
+  writeSuffixes();
+  return orderIdFor(sku);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Element attributes
+
+function currentProvider(): ProviderInfo | undefined {
+  return config.providers.find((provider) => provider.id === settings.provider);
+}
+
+function methodIdsOf(provider: ProviderInfo | undefined): string[] {
+  const ids = provider?.methods.map((method) => method.id) ?? [];
+  return ids.length > 0 ? ids : ['sbp', 'card'];
+}
+
+function setAttr(element: Element, name: string, value: string | undefined): void {
+  if (value === undefined || value === '') element.removeAttribute(name);
+  else if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+}
+
+/** Puts the switches onto one element; only attributes from the documented list (DESIGN §4). */
+function applyAttributes(card: Card): void {
+  const { element, product } = card;
+  const provider = currentProvider();
+  const methods = methodIdsOf(provider);
+  const chosen = settings.method !== 'choose' && methods.includes(settings.method) ? settings.method : undefined;
+
+  if (!card.open || element.getAttribute('order-id') === null) setOrderId(card, orderIdFor(product.sku));
+  setAttr(element, 'amount', String(product.price));
+  setAttr(element, 'currency', product.currency);
+  setAttr(element, 'provider', settings.provider || undefined);
+  setAttr(element, 'methods', chosen ?? methods.join(','));
+  setAttr(element, 'method', chosen);
+  setAttr(element, 'mode', settings.mode);
+  setAttr(element, 'locale', settings.locale);
+  setAttr(element, 'label', t(settings.locale, 'product.buy'));
+  renderCardNotes(card);
+}
+
+function setOrderId(card: Card, orderId: string): void {
+  setAttr(card.element, 'order-id', orderId);
+  card.root.dataset.orderId = orderId;
+  card.orderLabel.textContent = orderId;
+  card.pendingOrderId = undefined;
+}
+
+function applyPendingOrderId(card: Card): void {
+  if (card.pendingOrderId) setOrderId(card, card.pendingOrderId);
+}
+
+function applyAllAttributes(): void {
+  for (const card of cards.values()) applyAttributes(card);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Product cards
+
+function artUrl(sku: string): string {
+  return new URL(`./art/${sku}.svg`, import.meta.url).href;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderProducts(): void {
+  const grid = document.getElementById('product-grid');
+  if (!grid) return;
+  for (const product of DEMO_PRODUCTS) {
+    const item = el('li', 'product-item');
+    const root = el('article', 'product-card');
+    root.dataset.product = product.sku;
+    const titleId = `product-title-${product.sku}`;
+    root.setAttribute('aria-labelledby', titleId);
+
+    const figure = el('div', 'product-art');
+    const img = el('img');
+    img.src = artUrl(product.sku);
+    img.alt = '';
+    img.width = 160;
+    img.height = 120;
+    img.decoding = 'async';
+    img.addEventListener('error', () => (img.src = artUrl('default')), { once: true });
+    figure.append(img);
+
+    const body = el('div', 'product-body');
+    const title = el('h3', 'product-title');
+    title.id = titleId;
+    const description = el('p', 'product-description');
+    const price = el('p', 'product-price');
+    const order = el('p', 'product-order');
+    const orderCaption = el('span', 'product-order-caption');
+    orderCaption.dataset.i18n = 'product.order';
+    const orderLabel = el('code', 'product-order-id');
+    order.append(orderCaption, ' ', orderLabel);
+    const notes = el('ul', 'product-notes');
+    const paidNote = el('p', 'product-paid');
+    paidNote.setAttribute('role', 'status');
+    paidNote.hidden = true;
+    body.append(title, description, price, order, notes, paidNote);
+
+    const element = document.createElement(TAG);
+    element.className = 'product-checkout';
+
+    root.append(figure, body, element);
+    item.append(root);
+    grid.append(item);
+
+    const card: Card = { product, root, element, orderLabel, notes, paidNote, open: false };
+    cards.set(product.sku, card);
+
+    // A new order id may be waiting for the payment window to close; if the payer reaches for the button
+    // before we heard `pay-close` (inline mode), apply it first — capture runs before the element sees the click.
+    const applyBeforeIntent = (): void => {
+      if (card.pendingOrderId) {
+        card.open = false;
+        applyPendingOrderId(card);
+      }
+    };
+    root.addEventListener('pointerdown', applyBeforeIntent, { capture: true });
+    root.addEventListener(
+      'keydown',
+      (event) => {
+        if (event.key === 'Enter' || event.key === ' ') applyBeforeIntent();
+      },
+      { capture: true },
+    );
+
+    applyAttributes(card);
+  }
+  renderCardTexts();
+}
+
+function renderCardTexts(): void {
+  for (const card of cards.values()) {
+    const { product, root } = card;
+    const locale = settings.locale;
+    root.querySelector('.product-title')!.textContent = product.title[locale];
+    root.querySelector('.product-description')!.textContent = product.description[locale];
+    root.querySelector('.product-price')!.textContent = formatMoney(locale, product.price, product.currency);
+    applyStaticTexts(locale, root);
+    renderCardNotes(card);
+  }
+}
+
+function renderCardNotes(card: Card): void {
+  const locale = settings.locale;
+  const provider = currentProvider();
+  card.notes.replaceChildren();
+  if (provider?.minAmount !== undefined && card.product.price < provider.minAmount) {
+    card.notes.append(
+      el(
+        'li',
+        'note note-warn',
+        t(locale, 'product.minAmount', {
+          provider: provider.name,
+          amount: formatMoney(locale, provider.minAmount, card.product.currency),
+        }),
+      ),
+    );
+  }
+  if (provider?.frameable === false && (settings.mode === 'auto' || settings.mode === 'modal')) {
+    card.notes.append(el('li', 'note', t(locale, 'product.frameDeny', { provider: provider.name })));
+  }
+  card.notes.hidden = card.notes.childElementCount === 0;
+  const paidOrder = card.root.dataset.paidOrderId;
+  if (paidOrder) card.paidNote.textContent = `✓ ${t(locale, 'product.paidNote', { order: paidOrder })}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Switches
+
+function select(id: string): HTMLSelectElement | null {
+  const node = document.getElementById(id);
+  return node instanceof HTMLSelectElement ? node : null;
+}
+
+function fillSelect(node: HTMLSelectElement, options: { value: string; label: string }[], value: string): void {
+  node.replaceChildren(
+    ...options.map((option) => {
+      const item = el('option', undefined, option.label);
+      item.value = option.value;
+      return item;
+    }),
+  );
+  node.value = options.some((option) => option.value === value) ? value : (options[0]?.value ?? '');
+}
+
+/** Keeps the stored provider/method only while `/config` still offers them. */
+function normaliseSettings(): void {
+  const ids = config.providers.map((provider) => provider.id);
+  if (!ids.includes(settings.provider)) {
+    settings.provider =
+      config.defaultProvider && ids.includes(config.defaultProvider) ? config.defaultProvider : (ids[0] ?? '');
+  }
+  if (settings.method !== 'choose' && !methodIdsOf(currentProvider()).includes(settings.method)) {
+    settings.method = 'choose';
+  }
+}
+
+function renderSwitches(): void {
+  const locale = settings.locale;
+  const sandboxWord = t(locale, 'badge.sandbox');
+
+  const providerSwitch = select('provider-switch');
+  if (providerSwitch) {
+    fillSelect(
+      providerSwitch,
+      config.providers.map((provider) => ({
+        value: provider.id,
+        label: provider.sandbox ? `${provider.name} · ${sandboxWord}` : provider.name,
+      })),
+      settings.provider,
+    );
+  }
+
+  const methodSwitch = select('method-switch');
+  if (methodSwitch) {
+    const provider = currentProvider();
+    const methods = provider?.methods.length ? provider.methods : FALLBACK_CONFIG.providers[0]!.methods;
+    fillSelect(
+      methodSwitch,
+      [
+        { value: 'choose', label: t(locale, 'switches.methodChoose') },
+        ...methods.map((method) => ({ value: method.id, label: method.label[locale] || method.id })),
+      ],
+      settings.method,
+    );
+  }
+
+  const modeSwitch = select('mode-switch');
+  if (modeSwitch) {
+    fillSelect(
+      modeSwitch,
+      MODES.map((mode) => ({ value: mode, label: t(locale, `mode.${mode}`) })),
+      settings.mode,
+    );
+  }
+
+  const localeSwitch = select('locale-switch');
+  if (localeSwitch) {
+    fillSelect(
+      localeSwitch,
+      [
+        { value: 'ru', label: 'Русский' },
+        { value: 'en', label: 'English' },
+      ],
+      settings.locale,
+    );
+  }
+
+  renderProviderFacts();
+}
+
+/** One line under the switches: what the selected provider is (sandbox, minimum, framing). */
+function renderProviderFacts(): void {
+  const facts = document.getElementById('provider-facts');
+  if (!facts) return;
+  const provider = currentProvider();
+  facts.replaceChildren();
+  if (!provider || !configLoaded) {
+    facts.hidden = true;
+    return;
+  }
+  const locale = settings.locale;
+  const items: string[] = [];
+  if (provider.minAmount !== undefined) {
+    items.push(`${locale === 'ru' ? 'мин.' : 'min.'} ${formatMoney(locale, provider.minAmount)}`);
+  }
+  if (provider.frameable !== undefined) {
+    items.push(
+      provider.frameable
+        ? locale === 'ru'
+          ? 'показывается во фрейме'
+          : 'can be framed'
+        : locale === 'ru'
+          ? 'не показывается во фрейме'
+          : 'refuses framing',
+    );
+  }
+  const name = el('strong', undefined, provider.name);
+  facts.append(name);
+  if (provider.sandbox) facts.append(' ', el('span', 'badge badge-sandbox', t(locale, 'badge.sandbox')));
+  else if (provider.sandbox === false) facts.append(' ', el('span', 'badge badge-live', t(locale, 'badge.live')));
+  if (items.length) facts.append(` · ${items.join(' · ')}`);
+  facts.hidden = false;
+}
+
+function onSwitchChange(event: Event): void {
+  const target = event.target;
+  if (!(target instanceof HTMLSelectElement)) return;
+  const value = target.value;
+  switch (target.id) {
+    case 'provider-switch':
+      settings.provider = value;
+      normaliseSettings();
+      break;
+    case 'method-switch':
+      settings.method = value || 'choose';
+      break;
+    case 'mode-switch':
+      if ((MODES as readonly string[]).includes(value)) settings.mode = value as Mode;
+      break;
+    case 'locale-switch':
+      if (isLocale(value)) settings.locale = value;
+      break;
+    default:
+      return;
+  }
+  saveSettings(settings);
+  if (target.id === 'locale-switch') applyLocale();
+  else renderSwitches();
+  applyAllAttributes();
+}
+
+function applyLocale(): void {
+  applyDocumentLocale(settings.locale);
+  applyStaticTexts(settings.locale);
+  renderSwitches();
+  renderCardTexts();
+  renderLog();
+  renderConfigStatus();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Live event log (kept in sessionStorage so a redirect-mode payment shows its whole story after the return)
+
+interface LogEntry {
+  at: number;
+  event: PayEventName;
+  sku?: string;
+  orderId?: string;
+  detail: string;
+}
+
+const LOG_STORAGE_KEY = 'pay-checkout-demo:event-log';
+const LOG_LIMIT = 200;
+
+function readLog(): LogEntry[] {
+  try {
+    const value: unknown = JSON.parse(sessionStorage.getItem(LOG_STORAGE_KEY) ?? '[]');
+    return Array.isArray(value) ? (value as LogEntry[]).filter((entry) => typeof entry?.event === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+let log: LogEntry[] = readLog();
+
+function writeLog(): void {
+  try {
+    sessionStorage.setItem(LOG_STORAGE_KEY, JSON.stringify(log));
+  } catch {
+    // Quota or storage off: the on-screen log still works.
+  }
+}
+
+function logItem(entry: LogEntry): HTMLLIElement {
+  const locale = settings.locale;
+  const item = el('li', `log-entry log-${entry.event}`);
+  item.dataset.event = entry.event;
+  if (entry.sku) item.dataset.product = entry.sku;
+
+  const head = el('div', 'log-head');
+  const time = el('time', 'log-time', formatTime(locale, new Date(entry.at)));
+  time.dateTime = new Date(entry.at).toISOString();
+  const name = el('code', 'log-name', entry.event);
+  head.append(time, name);
+  const product = entry.sku ? DEMO_PRODUCTS.find((p) => p.sku === entry.sku) : undefined;
+  if (product || entry.orderId) {
+    head.append(el('span', 'log-product', product ? product.title[locale] : (entry.orderId ?? '')));
+  }
+  const detail = el('pre', 'log-detail', entry.detail);
+  item.append(head, detail);
+  return item;
+}
+
+function renderLog(): void {
+  const list = document.getElementById('event-log');
+  if (!list) return;
+  list.replaceChildren(...log.map(logItem));
+  renderLogMeta();
+}
+
+function renderLogMeta(): void {
+  const empty = document.getElementById('event-log-empty');
+  if (empty) empty.hidden = log.length > 0;
+  const count = document.getElementById('event-log-count');
+  if (count) count.textContent = t(settings.locale, 'log.count', { n: log.length });
+}
+
+function productOf(event: Event, detail: unknown): { card?: Card; orderId?: string } {
+  const target = event.target instanceof Element ? event.target : null;
+  const host = target?.closest<HTMLElement>('[data-product]');
+  const session = sessionOf(detail);
+  const orderId = session?.orderId ?? target?.closest(TAG)?.getAttribute('order-id') ?? undefined;
+  let card = host ? cards.get(host.dataset.product ?? '') : undefined;
+  if (!card && orderId) {
+    card = [...cards.values()].find((candidate) => orderId.startsWith(`${candidate.product.sku}-`));
+  }
+  return { card, orderId };
+}
+
+function sessionOf(detail: unknown): SessionLike | undefined {
+  if (typeof detail !== 'object' || detail === null) return undefined;
+  const session = (detail as { session?: unknown }).session;
+  return typeof session === 'object' && session !== null ? (session as SessionLike) : undefined;
+}
+
+function onPayEvent(event: Event): void {
+  const name = event.type as PayEventName;
+  const detail = event instanceof CustomEvent ? (event.detail as unknown) : undefined;
+  const { card, orderId } = productOf(event, detail);
+
+  const entry: LogEntry = {
+    at: Date.now(),
+    event: name,
+    ...(card ? { sku: card.product.sku } : {}),
+    ...(orderId ? { orderId } : {}),
+    detail: detail === undefined ? '—' : prettyJson(detail),
+  };
+  log.unshift(entry);
+  if (log.length > LOG_LIMIT) log = log.slice(0, LOG_LIMIT);
+  writeLog();
+  document.getElementById('event-log')?.prepend(logItem(entry));
+  const list = document.getElementById('event-log');
+  while (list && list.childElementCount > LOG_LIMIT) list.lastElementChild?.remove();
+  renderLogMeta();
+
+  if (card) trackCard(card, name, detail, orderId);
+}
+
+/** Follows one card's payment: window open/closed, paid (→ new order id), toasts. */
+function trackCard(card: Card, name: PayEventName, detail: unknown, orderId: string | undefined): void {
+  const locale = settings.locale;
+  const title = card.product.title[locale];
+  const session = sessionOf(detail);
+  switch (name) {
+    case 'pay-open':
+      card.open = (detail as { mode?: string } | undefined)?.mode !== 'redirect';
+      card.root.classList.add('is-paying');
+      card.root.classList.toggle('is-inline', (detail as { mode?: string } | undefined)?.mode === 'inline');
+      break;
+    case 'pay-close':
+      card.open = false;
+      card.root.classList.remove('is-paying', 'is-inline');
+      applyPendingOrderId(card);
+      break;
+    case 'pay-success': {
+      const paidOrderId = orderId ?? card.element.getAttribute('order-id') ?? '';
+      card.root.dataset.paid = 'true';
+      card.root.dataset.paidOrderId = paidOrderId;
+      card.paidNote.hidden = false;
+      const next = rotateOrderId(card.product.sku, paidOrderId);
+      if (card.open) card.pendingOrderId = next;
+      else setOrderId(card, next);
+      renderCardNotes(card);
+      toast('success', t(locale, 'toast.paid', { title }), session?.id);
+      break;
+    }
+    case 'pay-error':
+      toast('error', `${t(locale, 'toast.error', { title })}${errorText(detail)}`, session?.id);
+      break;
+    case 'pay-cancel':
+      toast('info', t(locale, 'toast.cancel', { title }), session?.id);
+      break;
+    default:
+      break;
+  }
+}
+
+function errorText(detail: unknown): string {
+  if (typeof detail !== 'object' || detail === null) return '';
+  const { code, message } = detail as { code?: unknown; message?: unknown };
+  const parts = [typeof code === 'string' ? code : '', typeof message === 'string' ? message : ''].filter(Boolean);
+  return parts.length ? ` — ${parts.join(': ')}` : '';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Toasts
+
+function toast(kind: 'success' | 'error' | 'info', text: string, sessionId?: string): void {
+  const region = document.getElementById('toasts');
+  if (!region) return;
+  const item = el('div', `toast toast-${kind}`);
+  item.append(el('span', 'toast-text', text));
+  if (sessionId) {
+    const link = el('a', 'toast-link', t(settings.locale, 'toast.ordersLink'));
+    link.href = `orders.html#session-${encodeURIComponent(sessionId)}`;
+    item.append(link);
+  }
+  const close = el('button', 'toast-close', '×');
+  close.type = 'button';
+  close.setAttribute('aria-label', settings.locale === 'ru' ? 'Закрыть' : 'Dismiss');
+  close.addEventListener('click', () => item.remove());
+  item.append(close);
+  region.append(item);
+  while (region.childElementCount > 3) region.firstElementChild?.remove();
+  window.setTimeout(() => item.remove(), kind === 'error' ? 12000 : 7000);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Config
+
+let configError = false;
+
+function renderConfigStatus(): void {
+  const status = document.getElementById('config-status');
+  if (status) {
+    status.hidden = !configError;
+    status.textContent = configError ? t(settings.locale, 'switches.configError') : '';
+  }
+  const badge = document.getElementById('sandbox-badge');
+  if (badge) badge.hidden = !(configLoaded && (config.sandbox ?? config.providers.some((p) => p.sandbox)));
+}
+
+async function loadConfig(): Promise<void> {
+  try {
+    const loaded = await fetchConfig();
+    if (loaded.providers.length === 0) throw new Error('no providers enabled');
+    config = loaded;
+    configLoaded = true;
+    configError = false;
+  } catch (error) {
+    configError = true;
+    console.warn('[pay-checkout demo] /api/checkout/config:', error);
+  }
+  const before = `${settings.provider}|${settings.method}`;
+  normaliseSettings();
+  if (`${settings.provider}|${settings.method}` !== before) saveSettings(settings);
+  renderSwitches();
+  for (const id of ['provider-switch', 'method-switch']) select(id)?.toggleAttribute('disabled', false);
+  renderConfigStatus();
+  applyAllAttributes();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Element availability: the page works (and waits) before the bundle exists.
+
+function watchElementDefinition(): void {
+  const status = document.getElementById('element-status');
+  if (customElements.get(TAG)) return;
+  const timer = window.setTimeout(() => {
+    if (status && !customElements.get(TAG)) {
+      status.textContent = t(settings.locale, 'element.missing');
+      status.hidden = false;
+    }
+  }, 2500);
+  void customElements.whenDefined(TAG).then(() => {
+    window.clearTimeout(timer);
+    if (status) status.hidden = true;
+    document.body.classList.add('element-ready');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Start
+
+function start(): void {
+  // Listen before any element exists: a redirect-mode return reports as soon as the element upgrades.
+  for (const name of PAY_EVENTS) document.addEventListener(name, onPayEvent);
+
+  // Provider and method wait for `/config` (the stored choice may no longer be offered); so do tests that pick one.
+  for (const id of ['provider-switch', 'method-switch']) select(id)?.toggleAttribute('disabled', true);
+  applyDocumentLocale(settings.locale);
+  applyStaticTexts(settings.locale);
+  renderSwitches();
+  renderProducts();
+  renderLog();
+  renderConfigStatus();
+  watchElementDefinition();
+
+  document.getElementById('switches')?.addEventListener('change', onSwitchChange);
+  document.getElementById('switches')?.addEventListener('submit', (event) => event.preventDefault());
+  document.getElementById('event-log-clear')?.addEventListener('click', () => {
+    log = [];
+    writeLog();
+    renderLog();
+  });
+
+  void loadConfig();
+}
+
+start();
