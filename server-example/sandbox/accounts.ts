@@ -47,6 +47,12 @@ export const SANDBOX_ACCOUNTS = {
   },
   agetrading: {
     apiKey: 'sandbox-agetrading-token',
+    /**
+     * A second merchant whose traffic the administrator switched off: creating a payment with this key answers
+     * 400 `{"detail": "Administrator has disabled you."}` (status and cancel still work). The main key can be
+     * switched off and on at runtime with `POST /sandbox/agetrading/_admin/disable` / `…/enable`.
+     */
+    disabledApiKey: 'sandbox-agetrading-disabled-token',
     authHeader: 'Authorization',
     authScheme: 'Token',
     callbackSecret: 'sandbox-agetrading-callback-secret',
