@@ -198,7 +198,14 @@ function renderRow(row: Row): void {
   events.append(row.details);
   renderEvents(row);
 
-  tr.replaceChildren(created, order, provider, amount, status, events);
+  const cells = [created, order, provider, amount, status, events];
+  // One box per cell, so the narrow-screen layout (label + value) has exactly two grid items.
+  for (const td of cells) {
+    const body = el('div', 'cell-body');
+    body.append(...td.childNodes);
+    td.append(body);
+  }
+  tr.replaceChildren(...cells);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -4,23 +4,32 @@
  * documented attributes and events. Never imports from `src/`.
  *
  * Stable hooks (end-to-end tests rely on them; keep them when restyling):
- *   - `[data-product="<sku>"]`        one product card per catalogue entry, containing its `<pay-checkout>`;
- *                                     the card also carries `data-order-id` (the order id its element uses now)
- *                                     and `data-paid="true"` once a payment for it was confirmed on this visit
- *   - `select#provider-switch`        provider id from `/api/checkout/config` (`repay`, `boxexchanger`, `agetrading`)
- *   - `select#method-switch`          `choose` (let the payer choose: `methods="sbp,card"`, no `method`) or a
- *                                     method id (`sbp`, `card`: sets `method` and `methods` to it)
+ *   - `[data-product="<sku>"]`        one product card per catalogue entry (`<article>`), containing its
+ *                                     `<pay-checkout>` (the element's button is the card's only "pay" button, and
+ *                                     its `status` line the card's only `role="status"`); the card also carries
+ *                                     `data-order-id` (the order id its element uses) and, after `pay-success`,
+ *                                     `data-paid="true"`, `data-paid-order-id` and a `.button-again` button that
+ *                                     swaps in a fresh element for the next order
+ *   - `select#provider-switch`        provider id from `/api/checkout/config` (`repay`, `boxexchanger`, `agetrading`);
+ *                                     disabled (like `#method-switch`) until `/config` answered or failed
+ *   - `select#method-switch`          `choose` (let the payer choose: `methods` = all of the provider's methods,
+ *                                     no `method`, so the element shows its picker) or a method id (`sbp`, `card`:
+ *                                     sets both `method` and `methods` to it)
  *   - `select#mode-switch`            `auto` | `modal` | `inline` | `popup` | `redirect`
  *   - `select#locale-switch`          `ru` | `en` (sets `<html lang>` and the elements' `locale`)
  *   - `#event-log`                    `<ol>`, newest first, one `<li data-event="pay-…">` per DOM event, with
- *                                     `data-product="<sku>"` and the pretty-printed detail in a `<pre>`
+ *                                     `data-detail` (the detail as one-line JSON), `data-status` (`detail.status`,
+ *                                     else `detail.session.status`), `data-sku` (never `data-product`), and the detail
+ *                                     pretty-printed in a `<pre>`; kept in `sessionStorage` across reloads and
+ *                                     redirect-mode round trips
  *   - `#event-log-clear`              clears the log
- *   - `#element-status`               visible only while the element has not been defined
+ *   - `#element-status`               shown only while `pay-checkout` is still undefined after 2.5 s
+ *   - `#toasts`                       outcome notices (success / error / cancel) with a link to the orders page
  *
  * Order ids are `<sku>-<suffix>`; the suffix (10 alphanumerics) is kept in `sessionStorage` per product, provider
  * and method, so a reload — or the return from a redirect-mode payment — reuses the same order and therefore the
- * same helper session, and each provider gets its own order. After `pay-success` the product gets a new suffix
- * so it can be bought again (applied once the payment window has closed).
+ * same helper session, and each provider gets its own order. `pay-success` gives the product a new suffix: the
+ * paid element keeps showing "paid", and "Buy again" (or a reload) brings a fresh element for the next order.
  */
 import { DEMO_PRODUCTS, type DemoProduct } from '../server-example/demo-catalogue.js';
 import {
@@ -74,11 +83,12 @@ interface Card {
   element: HTMLElement;
   orderLabel: HTMLElement;
   notes: HTMLElement;
-  paidNote: HTMLElement;
+  /** "Order … is paid" + "Buy again": shown after `pay-success`. */
+  again: HTMLElement;
   /** A payment window (modal, popup, inline frame) is showing: the order id must not change under it. */
   open: boolean;
-  /** A new order id is waiting for the payment window to close. */
-  pendingOrderId?: string;
+  /** The element reported `pay-success`: it keeps showing "paid" until the payer asks to buy again. */
+  paid: boolean;
 }
 
 const cards = new Map<string, Card>();
@@ -130,15 +140,12 @@ function orderIdFor(sku: string): string {
 }
 
 /** After a confirmed payment: the next purchase of this product is a new order. */
-function rotateOrderId(sku: string, paidOrderId: string): string {
+function rotateOrderId(sku: string, paidOrderId: string): void {
   const paidSuffix = paidOrderId.slice(sku.length + 1);
   for (const [key, suffix] of Object.entries(suffixes)) {
     if (key.startsWith(`${sku}|`) && suffix === paidSuffix) suffixes[key] = newSuffix();
   }
-  // The paid order may also be the current one under keys we did not find (storage cleared meanwhile).
-  if (suffixes[suffixKey(sku)] === paidSuffix || !suffixes[suffixKey(sku)]) suffixes[suffixKey(sku)] = newSuffix();
   writeSuffixes();
-  return orderIdFor(sku);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -165,7 +172,10 @@ function applyAttributes(card: Card): void {
   const methods = methodIdsOf(provider);
   const chosen = settings.method !== 'choose' && methods.includes(settings.method) ? settings.method : undefined;
 
-  if (!card.open || element.getAttribute('order-id') === null) setOrderId(card, orderIdFor(product.sku));
+  // A paid element keeps its order (it shows "paid" until "buy again"); an open one is mid-payment.
+  if ((!card.open && !card.paid) || element.getAttribute('order-id') === null) {
+    setOrderId(card, orderIdFor(product.sku));
+  }
   setAttr(element, 'amount', String(product.price));
   setAttr(element, 'currency', product.currency);
   setAttr(element, 'provider', settings.provider || undefined);
@@ -173,7 +183,6 @@ function applyAttributes(card: Card): void {
   setAttr(element, 'method', chosen);
   setAttr(element, 'mode', settings.mode);
   setAttr(element, 'locale', settings.locale);
-  setAttr(element, 'label', t(settings.locale, 'product.buy'));
   renderCardNotes(card);
 }
 
@@ -181,11 +190,33 @@ function setOrderId(card: Card, orderId: string): void {
   setAttr(card.element, 'order-id', orderId);
   card.root.dataset.orderId = orderId;
   card.orderLabel.textContent = orderId;
-  card.pendingOrderId = undefined;
 }
 
-function applyPendingOrderId(card: Card): void {
-  if (card.pendingOrderId) setOrderId(card, card.pendingOrderId);
+function createElement(): HTMLElement {
+  const element = document.createElement(TAG);
+  element.className = 'product-checkout';
+  return element;
+}
+
+/**
+ * "Buy again": the paid element stays as it is (it reports that order), so a fresh element takes its place with
+ * the next order id — the same as a merchant's page showing a new cart.
+ */
+function buyAgain(card: Card): void {
+  const fresh = createElement();
+  card.paid = false;
+  card.open = false;
+  delete card.root.dataset.paid;
+  delete card.root.dataset.paidOrderId;
+  card.root.classList.remove('is-paying', 'is-inline');
+  card.again.hidden = true;
+  card.element.replaceWith(fresh);
+  card.element = fresh;
+  applyAttributes(card);
+  // Keep the keyboard where it was: on the new pay button (reached through the public `button` part).
+  void customElements.whenDefined(TAG).then(() =>
+    requestAnimationFrame(() => fresh.shadowRoot?.querySelector<HTMLElement>('[part~="button"]')?.focus()),
+  );
 }
 
 function applyAllAttributes(): void {
@@ -241,37 +272,26 @@ function renderProducts(): void {
     const orderLabel = el('code', 'product-order-id');
     order.append(orderCaption, ' ', orderLabel);
     const notes = el('ul', 'product-notes');
-    const paidNote = el('p', 'product-paid');
-    paidNote.setAttribute('role', 'status');
-    paidNote.hidden = true;
-    body.append(title, description, price, order, notes, paidNote);
+    body.append(title, description, price, order, notes);
 
-    const element = document.createElement(TAG);
-    element.className = 'product-checkout';
+    const element = createElement();
 
-    root.append(figure, body, element);
+    // Not a live region: the element's own status line (part "status") already announces "paid".
+    const again = el('div', 'product-again');
+    again.hidden = true;
+    const paidText = el('p', 'product-paid');
+    const againButton = el('button', 'button button-again');
+    againButton.type = 'button';
+    againButton.dataset.i18n = 'product.again';
+    again.append(paidText, againButton);
+
+    root.append(figure, body, element, again);
     item.append(root);
     grid.append(item);
 
-    const card: Card = { product, root, element, orderLabel, notes, paidNote, open: false };
+    const card: Card = { product, root, element, orderLabel, notes, again, open: false, paid: false };
     cards.set(product.sku, card);
-
-    // A new order id may be waiting for the payment window to close; if the payer reaches for the button
-    // before we heard `pay-close` (inline mode), apply it first — capture runs before the element sees the click.
-    const applyBeforeIntent = (): void => {
-      if (card.pendingOrderId) {
-        card.open = false;
-        applyPendingOrderId(card);
-      }
-    };
-    root.addEventListener('pointerdown', applyBeforeIntent, { capture: true });
-    root.addEventListener(
-      'keydown',
-      (event) => {
-        if (event.key === 'Enter' || event.key === ' ') applyBeforeIntent();
-      },
-      { capture: true },
-    );
+    againButton.addEventListener('click', () => buyAgain(card));
 
     applyAttributes(card);
   }
@@ -311,7 +331,8 @@ function renderCardNotes(card: Card): void {
   }
   card.notes.hidden = card.notes.childElementCount === 0;
   const paidOrder = card.root.dataset.paidOrderId;
-  if (paidOrder) card.paidNote.textContent = `✓ ${t(locale, 'product.paidNote', { order: paidOrder })}`;
+  const paidText = card.again.querySelector('.product-paid');
+  if (paidOrder && paidText) paidText.textContent = `✓ ${t(locale, 'product.paidNote', { order: paidOrder })}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -477,6 +498,9 @@ interface LogEntry {
   event: PayEventName;
   sku?: string;
   orderId?: string;
+  /** `detail.status`, else `detail.session.status`. */
+  status?: string;
+  /** The detail as JSON (`null` when the event had none). */
   detail: string;
 }
 
@@ -506,7 +530,9 @@ function logItem(entry: LogEntry): HTMLLIElement {
   const locale = settings.locale;
   const item = el('li', `log-entry log-${entry.event}`);
   item.dataset.event = entry.event;
-  if (entry.sku) item.dataset.product = entry.sku;
+  if (entry.sku) item.dataset.sku = entry.sku;
+  if (entry.status) item.dataset.status = entry.status;
+  item.dataset.detail = entry.detail;
 
   const head = el('div', 'log-head');
   const time = el('time', 'log-time', formatTime(locale, new Date(entry.at)));
@@ -517,7 +543,13 @@ function logItem(entry: LogEntry): HTMLLIElement {
   if (product || entry.orderId) {
     head.append(el('span', 'log-product', product ? product.title[locale] : (entry.orderId ?? '')));
   }
-  const detail = el('pre', 'log-detail', entry.detail);
+  let pretty = entry.detail;
+  try {
+    pretty = JSON.stringify(JSON.parse(entry.detail), null, 2);
+  } catch {
+    // Stored by an older page version: show it as it is.
+  }
+  const detail = el('pre', 'log-detail', pretty);
   item.append(head, detail);
   return item;
 }
@@ -548,6 +580,23 @@ function productOf(event: Event, detail: unknown): { card?: Card; orderId?: stri
   return { card, orderId };
 }
 
+function statusOf(detail: unknown): string | undefined {
+  const own = typeof detail === 'object' && detail !== null ? (detail as { status?: unknown }).status : undefined;
+  if (typeof own === 'string') return own;
+  const status = sessionOf(detail)?.status;
+  return typeof status === 'string' ? status : undefined;
+}
+
+/** One-line JSON for `data-detail` (tests parse it); the log shows it pretty-printed. */
+function compactJson(value: unknown): string {
+  const text = prettyJson(value);
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return JSON.stringify(text);
+  }
+}
+
 function sessionOf(detail: unknown): SessionLike | undefined {
   if (typeof detail !== 'object' || detail === null) return undefined;
   const session = (detail as { session?: unknown }).session;
@@ -559,12 +608,14 @@ function onPayEvent(event: Event): void {
   const detail = event instanceof CustomEvent ? (event.detail as unknown) : undefined;
   const { card, orderId } = productOf(event, detail);
 
+  const status = statusOf(detail);
   const entry: LogEntry = {
     at: Date.now(),
     event: name,
     ...(card ? { sku: card.product.sku } : {}),
     ...(orderId ? { orderId } : {}),
-    detail: detail === undefined ? '—' : prettyJson(detail),
+    ...(status ? { status } : {}),
+    detail: detail === undefined ? 'null' : compactJson(detail),
   };
   log.unshift(entry);
   if (log.length > LOG_LIMIT) log = log.slice(0, LOG_LIMIT);
@@ -591,16 +642,15 @@ function trackCard(card: Card, name: PayEventName, detail: unknown, orderId: str
     case 'pay-close':
       card.open = false;
       card.root.classList.remove('is-paying', 'is-inline');
-      applyPendingOrderId(card);
       break;
     case 'pay-success': {
       const paidOrderId = orderId ?? card.element.getAttribute('order-id') ?? '';
+      card.paid = true;
       card.root.dataset.paid = 'true';
       card.root.dataset.paidOrderId = paidOrderId;
-      card.paidNote.hidden = false;
-      const next = rotateOrderId(card.product.sku, paidOrderId);
-      if (card.open) card.pendingOrderId = next;
-      else setOrderId(card, next);
+      // The next purchase is a new order; a reload from here on shows a fresh button for it.
+      rotateOrderId(card.product.sku, paidOrderId);
+      card.again.hidden = false;
       renderCardNotes(card);
       toast('success', t(locale, 'toast.paid', { title }), session?.id);
       break;
