@@ -1,0 +1,704 @@
+import { html, nothing, type TemplateResult } from 'lit';
+import { clearAttempt, loadAttempt, newKey, saveAttempt, type Attempt } from './attempts.js';
+import { PayCheckoutError } from './errors.js';
+import {
+  emit,
+  type CancelReason,
+  type CloseSource,
+  type PayErrorDetail,
+  type PaySession,
+  type PayCheckoutState,
+  type PresentedMode,
+  type ReturnOutcome,
+  type SessionStatus,
+} from './events.js';
+import { formatMoney, t, type StringKey } from './i18n.js';
+import type { MethodPicker } from './method-picker.js';
+import { PayCheckout } from './pay-checkout.js';
+import { inlineTemplate } from './presenters/inline.js';
+import { lockScroll, modalTemplate, unlockScroll } from './presenters/modal.js';
+import type { PanelView } from './presenters/panel.js';
+import { closeWindow, navigateWindow, openPaymentWindow, watchWindow } from './presenters/popup.js';
+import { clearReturnHash, navigation, readReturnHash, returnUrlFor } from './presenters/redirect.js';
+import { panelStyles } from './presenters/styles.js';
+import { listenForReturn } from './return-listener.js';
+import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
+import './strings.js';
+
+/** Statuses after which nothing changes without a person. */
+const FINAL: readonly SessionStatus[] = ['paid', 'refunded', 'failed', 'cancelled', 'expired'];
+/** Statuses that end an attempt: the next click starts a new one with a new Idempotency-Key. */
+const RESTART: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
+
+function publicSession(s: SessionData): PaySession {
+  const out: PaySession = {
+    id: s.id,
+    orderId: s.orderId,
+    provider: s.provider,
+    method: s.method ?? null,
+    status: s.status,
+    amount: s.amount,
+    currency: s.currency,
+  };
+  if (s.paidAmount != null) out.paidAmount = s.paidAmount;
+  return out;
+}
+
+function remaining(expiresAt: SessionData['expiresAt']): number | undefined {
+  if (expiresAt == null || expiresAt === '') return undefined;
+  const at = typeof expiresAt === 'number' && expiresAt < 1e12 ? expiresAt * 1000 : new Date(expiresAt).getTime();
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+function clock(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
+}
+
+/**
+ * Everything after the first intent: the session client, the presenters, the return listener, status polling
+ * and the picker. Loaded lazily by the element; one instance per connected element.
+ */
+export class CheckoutFlow {
+  /** The presenter currently showing the payment (or, for `redirect`, resuming it). */
+  presenter?: PresentedMode;
+  #session?: SessionData;
+  #client?: SessionClient;
+  #config?: Promise<HelperConfig | undefined>;
+  #cfg?: HelperConfig;
+  #attemptAc?: AbortController;
+  #popup?: Window | null;
+  #frameUrl?: string;
+  #needsWindow = false;
+  #error?: PayErrorDetail;
+  #method?: string;
+  #returned = false;
+  #cancelReason?: CancelReason;
+  #picker?: MethodPicker;
+  #pollTimer?: ReturnType<typeof setTimeout>;
+  #tickTimer?: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly host: PayCheckout,
+    private readonly signal: AbortSignal,
+  ) {
+    const root = host.shadowRoot;
+    const sheet = panelStyles.styleSheet;
+    if (root && sheet && !root.adoptedStyleSheets.includes(sheet)) {
+      root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    }
+  }
+
+  get pickerOpen(): boolean {
+    return !!this.#picker?.open;
+  }
+
+  publicSession(): PaySession | null {
+    return this.#session ? publicSession(this.#session) : null;
+  }
+
+  hidesButton(): boolean {
+    return this.presenter === 'inline';
+  }
+
+  /** First intent: fetch `/config` (frameability, method labels) and the picker code if it will be needed. */
+  warm(): void {
+    void this.#loadConfig();
+    if (this.#wantsPicker()) void import('./method-picker.js');
+  }
+
+  /** A click or `open()`. `popup` was opened synchronously by the element when it had to load this module first. */
+  activate(popup?: Window | null): void {
+    if (this.presenter && this.presenter !== 'redirect') {
+      closeWindow(popup);
+      this.#focus();
+      return;
+    }
+    if (this.host._state === 'redirecting' || this.host._state === 'confirming') return closeWindow(popup);
+    if (this.#picker?.open) {
+      closeWindow(popup);
+      this.#picker.hide();
+      return;
+    }
+    if (this.#wantsPicker()) {
+      closeWindow(popup);
+      void this.#showPicker();
+      return;
+    }
+    this.#start(this.host.method ?? this.host.methodList()[0], popup);
+  }
+
+  /** Closes whatever shows the payment; idempotent. Not locked: merchants may close programmatically. */
+  close(): void {
+    this.#picker?.hide(false);
+    const presenter = this.presenter;
+    if (!presenter || presenter === 'redirect') return;
+    this.presenter = undefined;
+    this.#attemptAc?.abort();
+    this.#frameUrl = undefined;
+    if (presenter === 'modal') this.#hideDialog();
+    closeWindow(this.#popup);
+    this.#popup = undefined;
+    const session = this.#session;
+    emit(this.host, 'pay-close', { session: session && publicSession(session), status: session?.status ?? null });
+    const state = this.host._state;
+    if (state !== 'paid' && state !== 'held' && state !== 'refunded') this.host.setState('idle');
+    if (presenter === 'inline') void this.host.updateComplete.then(() => this.host.focusButton());
+    if (session && !FINAL.includes(session.status) && session.status !== 'held' && state !== 'error') {
+      void this.#afterDismiss(session);
+    } else if (!session && state === 'creating') {
+      emit(this.host, 'pay-cancel', { reason: 'dismissed' });
+    }
+  }
+
+  /** The element left the page: abort everything; late results are ignored. */
+  destroy(): void {
+    this.#attemptAc?.abort();
+    this.#picker?.hide(false);
+    if (this.presenter === 'modal') this.#hideDialog(false);
+    this.presenter = undefined;
+  }
+
+  /** Redirect mode: the payer came back with `#pay-checkout=<id>:<outcome>`; resume if the session is ours. */
+  async resume(): Promise<void> {
+    const ret = readReturnHash();
+    const attempt = ret && loadAttempt(this.#storageKey());
+    if (!ret || !attempt?.session?.token || attempt.session.id !== ret.sessionId) return;
+    clearReturnHash();
+    this.#session = { ...attempt.session, paymentUrl: '' } as SessionData;
+    this.#begin('redirect');
+    this.#method = attempt.method;
+    this.#onReturn(ret.outcome);
+  }
+
+  render(locale: string): TemplateResult {
+    const view = this.presenter === 'modal' || this.presenter === 'inline' ? this.#view(locale) : undefined;
+    return html`${modalTemplate(this.presenter === 'modal' ? view : undefined, this.#modalHandlers)}${this.presenter ===
+        'inline' && view
+        ? inlineTemplate(view)
+        : nothing}${this.#picker?.render(t(locale, 'chooseMethod')) ?? nothing}`;
+  }
+
+  // ── attempt ──────────────────────────────────────────────────────────────────────────────────────────
+
+  #start(method: string | undefined, popup?: Window | null): void {
+    let mode = this.#resolveMode();
+    this.#method = method;
+    if (mode === 'popup') {
+      // Still synchronous inside the click (or picker choice): the browser allows the window.
+      popup ??= openPaymentWindow();
+      if (!popup) {
+        this.#report(new PayCheckoutError('popup_blocked', false));
+        mode = 'redirect';
+      }
+    } else {
+      closeWindow(popup);
+      popup = undefined;
+    }
+    this.#begin(mode);
+    this.#popup = popup;
+    this.#set('creating');
+    if (mode === 'modal') this.#showDialog();
+    void this.#create(method, mode);
+  }
+
+  #begin(mode: PresentedMode): void {
+    this.#attemptAc?.abort();
+    const ac = (this.#attemptAc = new AbortController());
+    this.signal.addEventListener('abort', () => ac.abort(), { signal: ac.signal });
+    ac.signal.addEventListener('abort', () => {
+      clearTimeout(this.#pollTimer);
+      clearInterval(this.#tickTimer);
+    });
+    this.presenter = mode;
+    this.#error = undefined;
+    this.#frameUrl = undefined;
+    this.#needsWindow = false;
+    this.#returned = false;
+    this.#cancelReason = undefined;
+  }
+
+  async #create(method: string | undefined, mode: PresentedMode, fresh = false): Promise<void> {
+    const host = this.host;
+    const signal = this.#attemptAc!.signal;
+    const storageKey = this.#storageKey();
+    let attempt = loadAttempt(storageKey);
+    const provider = host.provider ?? undefined;
+    const reused = !!attempt && !fresh && !attempt.done && attempt.provider === provider && attempt.method === method;
+    if (!reused) attempt = { key: newKey(), provider, method };
+    saveAttempt(storageKey, attempt!);
+    try {
+      const session = await this.#http().create(
+        {
+          orderId: host.orderId!.trim(),
+          provider,
+          method,
+          locale: host.currentLocale().split('-')[0],
+          returnUrl: returnUrlFor(host.returnUrl),
+        },
+        attempt!.key,
+        signal,
+      );
+      if (signal.aborted) return;
+      // A reused key can answer with a session that ended while the page was away: start a fresh attempt.
+      if (reused && RESTART.includes(session.status)) return this.#create(method, mode, true);
+      this.#session = session;
+      this.#save(attempt!);
+      if (FINAL.includes(session.status)) {
+        this.#react(session.status);
+        return;
+      }
+      this.#present(mode);
+    } catch (error) {
+      if (!signal.aborted) this.#fail(error);
+    }
+  }
+
+  #present(mode: PresentedMode): void {
+    const session = this.#session!;
+    const signal = this.#attemptAc!.signal;
+    listenForReturn(
+      this.#http().origin,
+      () => [this.#frameWindow(), this.#popup],
+      (id, outcome) => id === this.#session?.id && this.#onReturn(outcome),
+      signal,
+    );
+    if (mode === 'redirect') {
+      this.#set('redirecting');
+      emit(this.host, 'pay-open', { session: publicSession(session), mode });
+      navigation.assign(session.paymentUrl);
+      return;
+    }
+    if (mode === 'popup') {
+      const popup = this.#popup!;
+      if (!navigateWindow(popup, session.paymentUrl)) {
+        this.close();
+        return;
+      }
+      watchWindow(popup, () => this.#onWindowClosed(), signal);
+      this.#set('waiting');
+    } else if (session.frameable === false) {
+      // The provider refuses framing: a new window needs a fresh click, so offer one.
+      this.#needsWindow = true;
+      this.#set('waiting');
+    } else {
+      this.#frameUrl = session.paymentUrl;
+      this.#set('loading');
+    }
+    emit(this.host, 'pay-open', { session: publicSession(session), mode });
+    this.#tick();
+    this.#poll();
+  }
+
+  #fail(error: unknown): void {
+    console.warn('[pay-checkout]', error);
+    const popup = this.presenter === 'popup';
+    this.#error = this.#report(error);
+    if (popup) {
+      // The blank window opened for the click is useless now.
+      this.close();
+    }
+    if (this.presenter !== 'modal' && this.presenter !== 'inline') this.presenter = undefined;
+    this.#set('error');
+  }
+
+  #report(error: unknown): PayErrorDetail {
+    const e =
+      error instanceof PayCheckoutError ? error : new PayCheckoutError('bad_response', true, String(error), { cause: error });
+    const detail: PayErrorDetail = { code: e.code, message: this.#errorMessage(e.code), retryable: e.retryable };
+    if (this.#session) detail.session = publicSession(this.#session);
+    emit(this.host, 'pay-error', detail);
+    return detail;
+  }
+
+  #errorMessage(code: string): string {
+    const locale = this.host.currentLocale();
+    return t(locale, `error.${code}`) || t(locale, 'error.generic');
+  }
+
+  // ── status ───────────────────────────────────────────────────────────────────────────────────────────
+
+  #onReturn(outcome: ReturnOutcome): void {
+    const session = this.#session!;
+    this.#returned = true;
+    // The return page replaced the provider page: show our own status instead of "you can close this window".
+    this.#frameUrl = undefined;
+    this.#needsWindow = false;
+    emit(this.host, 'pay-return', { session: publicSession(session), outcome });
+    this.#set('confirming');
+    void (outcome === 'cancel' ? this.#cancel('payer') : this.#confirm());
+  }
+
+  async #confirm(): Promise<void> {
+    await this.#refresh();
+    if (this.#attemptAc?.signal.aborted) return;
+    if (this.host._state === 'confirming') this.#set('waiting');
+    if (!FINAL.includes(this.#session!.status)) this.#poll();
+  }
+
+  async #cancel(reason: CancelReason): Promise<void> {
+    const session = this.#session!;
+    const signal = this.#attemptAc!.signal;
+    this.#cancelReason = reason;
+    try {
+      this.#apply(await this.#http().cancel(session.id, session.token!, signal));
+      if (this.host._state === 'confirming') this.#set('waiting');
+      if (!FINAL.includes(this.#session!.status)) this.#poll();
+    } catch {
+      if (!signal.aborted) await this.#confirm();
+    }
+  }
+
+  #poll(delay = PayCheckout.timing.poll): void {
+    clearTimeout(this.#pollTimer);
+    const signal = this.#attemptAc!.signal;
+    this.#pollTimer = setTimeout(async () => {
+      await this.#refresh();
+      if (!signal.aborted && !FINAL.includes(this.#session!.status)) {
+        this.#poll(Math.min(delay * 1.5, PayCheckout.timing.pollMax));
+      }
+    }, delay);
+  }
+
+  async #refresh(signal = this.#attemptAc!.signal): Promise<void> {
+    const session = this.#session;
+    if (!session?.token || signal.aborted) return;
+    try {
+      this.#apply(await this.#http().get(session.id, session.token, signal));
+    } catch (error) {
+      // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
+      if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
+        clearTimeout(this.#pollTimer);
+        this.#fail(error);
+      }
+    }
+  }
+
+  #apply(fresh: SessionData): void {
+    const previous = this.#session!;
+    this.#session = { ...previous, ...fresh, token: previous.token, paymentUrl: previous.paymentUrl || fresh.paymentUrl };
+    this.#save();
+    if (fresh.status !== previous.status) {
+      emit(this.host, 'pay-status', {
+        session: publicSession(this.#session),
+        status: fresh.status,
+        previous: previous.status,
+      });
+      this.#react(fresh.status);
+    }
+  }
+
+  /** What a verified status means for the payer. */
+  #react(status: SessionStatus): void {
+    const host = this.host;
+    const session = publicSession(this.#session!);
+    if (FINAL.includes(status)) {
+      clearTimeout(this.#pollTimer);
+      clearInterval(this.#tickTimer);
+      this.#frameUrl = undefined;
+      this.#needsWindow = false;
+      if (this.presenter === 'popup') closeWindow(this.#popup);
+    }
+    if (status === 'paid') {
+      clearAttempt(this.#storageKey());
+      this.#set('paid');
+      emit(host, 'pay-success', { session });
+    } else if (status === 'failed' || status === 'expired') {
+      this.#markDone();
+      this.#set(status);
+      this.#error = { code: status, message: this.#errorMessage(status), retryable: true, session };
+      emit(host, 'pay-error', this.#error);
+    } else if (status === 'cancelled') {
+      this.#markDone();
+      this.#set('cancelled');
+      emit(host, 'pay-cancel', { session, reason: this.#cancelReason ?? 'provider' });
+    } else if (status === 'held' || status === 'refunded') {
+      this.#set(status);
+    } else if (host._state !== 'loading' && host._state !== 'creating') {
+      this.#set('waiting');
+    }
+  }
+
+  async #afterDismiss(session: SessionData): Promise<void> {
+    // The payer may have paid and closed the page before the confirmation arrived: check once before
+    // reporting a cancellation. The provider payment itself stays open and is reused on the next click.
+    this.#cancelReason = 'dismissed';
+    await this.#refresh(this.signal);
+    if (this.signal.aborted || this.#session !== undefined && FINAL.includes(this.#session.status)) return;
+    if (this.#session?.status === 'held') return;
+    emit(this.host, 'pay-cancel', { session: publicSession(this.#session ?? session), reason: 'dismissed' });
+  }
+
+  // ── presenters ───────────────────────────────────────────────────────────────────────────────────────
+
+  #onWindowClosed(): void {
+    if (this.presenter === 'popup') {
+      if (this.#returned || FINAL.includes(this.#session?.status as SessionStatus)) {
+        // The return page closes itself: the popup is gone, the confirmation goes on under the button.
+        this.presenter = 'redirect';
+        this.#popup = undefined;
+        const s = this.#session!;
+        emit(this.host, 'pay-close', { session: publicSession(s), status: s.status });
+      } else {
+        this.close();
+      }
+    } else if (this.#popup?.closed && !this.#returned && this.#session && !FINAL.includes(this.#session.status)) {
+      // A window opened from the modal's header was closed: offer it again and check the status now.
+      this.#popup = undefined;
+      this.#needsWindow = true;
+      this.host.requestUpdate();
+      void this.#refresh();
+    }
+  }
+
+  #openWindow = (event: Event): void => {
+    event.preventDefault();
+    const session = this.#session;
+    if (!session?.paymentUrl) return;
+    const win = openPaymentWindow();
+    if (!win) {
+      this.#report(new PayCheckoutError('popup_blocked', false));
+      return;
+    }
+    navigateWindow(win, session.paymentUrl);
+    closeWindow(this.#popup);
+    this.#popup = win;
+    this.#frameUrl = undefined;
+    this.#needsWindow = false;
+    if (this.host._state === 'loading') this.#set('waiting');
+    else this.host.requestUpdate();
+    watchWindow(win, () => this.#onWindowClosed(), this.#attemptAc!.signal);
+  };
+
+  #dialog(): HTMLDialogElement | null {
+    return this.host.renderRoot.querySelector('dialog');
+  }
+
+  #showDialog(): void {
+    const dialog = this.#dialog();
+    if (!dialog) {
+      // First click before the module was warm: the dialog exists after this render.
+      void this.host.updateComplete.then(() => this.presenter === 'modal' && this.#showDialog());
+      return;
+    }
+    if (!dialog.open) {
+      dialog.showModal();
+      lockScroll();
+    }
+  }
+
+  #hideDialog(returnFocus = true): void {
+    const dialog = this.#dialog();
+    if (dialog?.open) {
+      dialog.close();
+      unlockScroll();
+    }
+    this.host.requestUpdate();
+    if (returnFocus) this.host.focusButton();
+  }
+
+  #requestClose(source: CloseSource): void {
+    // Locked while the payment is being confirmed: closing now would hide the outcome.
+    if (this.host._state === 'confirming') return;
+    if (emit(this.host, 'pay-request-close', { source }, true)) this.close();
+  }
+
+  #modalHandlers = {
+    onKeydown: (event: KeyboardEvent): void => {
+      if (event.key !== 'Escape') return;
+      // Handled here rather than by the dialog's own cancel, which Chrome stops honouring preventDefault()
+      // for after repeated presses without user activation.
+      event.preventDefault();
+      event.stopPropagation();
+      this.#requestClose('escape');
+    },
+    onCancel: (event: Event): void => {
+      event.preventDefault();
+      this.#requestClose('escape');
+    },
+    onNativeClose: (): void => {
+      // Closed by the browser although we did not agree (a non-cancelable close request): show it again.
+      const dialog = this.#dialog();
+      if (this.presenter === 'modal' && dialog && !dialog.open) dialog.showModal();
+    },
+    onBackdrop: (event: MouseEvent): void => {
+      if (event.target === event.currentTarget) this.#requestClose('backdrop');
+    },
+  };
+
+  #focus(): void {
+    if (this.presenter === 'popup' || this.#popup) this.#popup?.focus();
+    else if (this.presenter === 'modal') this.#showDialog();
+  }
+
+  #view(locale: string): PanelView {
+    const host = this.host;
+    const s = this.#session;
+    const state = host._state;
+    const tr = (key: StringKey, vars?: Record<string, string | number>): string => t(locale, key, vars);
+    const amount = s
+      ? formatMoney(locale, s.amount, s.currency)
+      : host.amount != null && host.amount !== ''
+        ? formatMoney(locale, host.amount, host.currency)
+        : '';
+    const left = (state === 'loading' || state === 'waiting') && s ? remaining(s.expiresAt) : undefined;
+    const actions: PanelView['actions'] = [];
+    if (this.#needsWindow && !FINAL.includes(s?.status as SessionStatus)) {
+      actions.push({ label: tr('openPage'), run: () => this.#openWindow(new Event('click')), primary: true });
+    } else if (this.#popup && !this.#popup.closed && state === 'waiting') {
+      actions.push({ label: tr('showWindow'), run: () => this.#popup?.focus() });
+    }
+    if (state === 'error' && this.#error?.retryable) actions.push({ label: tr('retry'), run: () => this.#retry(), primary: true });
+    if (state === 'failed' || state === 'expired' || state === 'cancelled') {
+      actions.push({ label: tr('retry'), run: () => this.#retry(), primary: true });
+    }
+    if (state === 'paid') actions.push({ label: tr('done'), run: () => this.close(), primary: true });
+    else if (['error', 'failed', 'expired', 'cancelled', 'held', 'refunded'].includes(state)) {
+      actions.push({ label: tr('close'), run: () => this.#requestClose('close-button') });
+    }
+    return {
+      title: tr('title', { order: host.orderId ?? '' }),
+      amount,
+      message: this.#message(locale, state),
+      busy: state === 'creating' || state === 'loading' || state === 'confirming',
+      countdown: left !== undefined ? tr('timeLeft', { time: clock(left) }) : '',
+      frameUrl: this.#frameUrl,
+      frameTitle: tr('frameTitle', { provider: this.#providerName(s?.provider) }),
+      paymentUrl: s?.paymentUrl && !FINAL.includes(s.status) && !this.#returned ? s.paymentUrl : undefined,
+      newWindowLabel: tr('newWindow'),
+      closeLabel: tr('close'),
+      locked: state === 'confirming',
+      actions,
+      onFrameLoad: () => {
+        if (this.host._state === 'loading') this.#set('waiting');
+      },
+      onOpenWindow: this.#openWindow,
+      onClose: () => this.#requestClose('close-button'),
+    };
+  }
+
+  #message(locale: string, state: PayCheckoutState): string {
+    if (state === 'error') return this.#error?.message ?? t(locale, 'error.generic');
+    if (state === 'failed' || state === 'expired') return this.#errorMessage(state);
+    if (state === 'waiting') {
+      if (this.#needsWindow) return t(locale, 'notFrameable');
+      if (this.#popup && !this.#popup.closed) return t(locale, 'waitingWindow');
+      // In the frame the provider page speaks for itself; the countdown line stays.
+      return this.#frameUrl ? '' : t(locale, 'waiting');
+    }
+    if (state === 'idle' || state === 'invalid' || state === 'choosing') return '';
+    if (state === 'loading' || state === 'creating' || state === 'confirming' || state === 'redirecting') {
+      return t(locale, state);
+    }
+    return t(locale, state);
+  }
+
+  /** Updates the state and the status line(s); the status regions announce the change. */
+  #set(state: PayCheckoutState): void {
+    const inPanel = this.presenter === 'modal' || this.presenter === 'inline';
+    this.host.setState(state, inPanel ? '' : this.#message(this.host.currentLocale(), state));
+  }
+
+  #tick(): void {
+    clearInterval(this.#tickTimer);
+    if (remaining(this.#session?.expiresAt) === undefined) return;
+    let asked = false;
+    this.#tickTimer = setInterval(() => {
+      this.host.requestUpdate();
+      // At zero, ask the helper right away instead of waiting for the next poll.
+      if (!asked && remaining(this.#session?.expiresAt) === 0) {
+        asked = true;
+        void this.#refresh();
+      }
+    }, 1000);
+  }
+
+  #retry(): void {
+    const presenter = this.presenter;
+    this.#error = undefined;
+    if (presenter === 'modal' || presenter === 'inline') {
+      this.#begin(presenter);
+      this.#set('creating');
+      void this.#create(this.#method, presenter);
+    } else {
+      this.#start(this.#method);
+    }
+  }
+
+  // ── picker and config ────────────────────────────────────────────────────────────────────────────────
+
+  #wantsPicker(): boolean {
+    return !this.host.method && this.host.methodList().length > 1;
+  }
+
+  async #showPicker(): Promise<void> {
+    const [{ MethodPicker }, config] = await Promise.all([import('./method-picker.js'), this.#loadConfig()]);
+    if (this.signal.aborted) return;
+    const locale = this.host.currentLocale();
+    const lang = locale.split('-')[0]!;
+    const provider = this.#provider(config);
+    const items = this.host.methodList().map((id) => {
+      const label = provider?.methods.find((m) => m.id === id)?.label;
+      return { id, label: label?.[locale] ?? label?.[lang] ?? label?.ru ?? label?.en ?? id };
+    });
+    this.#picker ??= new MethodPicker(this.host, (id) => this.#start(id));
+    void this.#picker.show(items, this.#method);
+  }
+
+  #loadConfig(): Promise<HelperConfig | undefined> {
+    return (this.#config ??= this.#http()
+      .config(this.signal)
+      .then(
+        (cfg) => (this.#cfg = cfg),
+        () => undefined,
+      ));
+  }
+
+  #provider(cfg = this.#cfg): ProviderConfig | undefined {
+    const id = this.host.provider ?? cfg?.defaultProvider;
+    return cfg?.providers.find((p) => p.id === id) ?? (id ? undefined : cfg?.providers[0]);
+  }
+
+  #providerName(id?: string): string {
+    return this.#cfg?.providers.find((p) => p.id === id)?.name ?? ({ repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' } as Record<string, string>)[id ?? ''] ?? '';
+  }
+
+  #resolveMode(): PresentedMode {
+    const mode = this.host.mode;
+    if (mode !== 'auto') return mode;
+    // Unknown frameability (config not loaded) starts as a modal; a non-frameable session then offers a window.
+    return this.#provider()?.frameable === false ? 'popup' : 'modal';
+  }
+
+  // ── plumbing ─────────────────────────────────────────────────────────────────────────────────────────
+
+  #http(): SessionClient {
+    const url = this.host.sessionUrl;
+    if (!this.#client || this.#client.url !== new URL(url, document.baseURI).href.replace(/\/+$/, '')) {
+      this.#client = new SessionClient(url, PayCheckout.timing.timeout);
+      this.#config = undefined;
+    }
+    return this.#client;
+  }
+
+  #storageKey(): string {
+    return `pay-checkout:${this.#http().url}:${this.host.orderId?.trim()}`;
+  }
+
+  #save(attempt: Attempt | undefined = loadAttempt(this.#storageKey())): void {
+    const s = this.#session;
+    if (!attempt || !s) return;
+    const { paymentUrl: _omit, ...rest } = s;
+    saveAttempt(this.#storageKey(), { ...attempt, session: rest });
+  }
+
+  #markDone(): void {
+    const attempt = loadAttempt(this.#storageKey());
+    if (attempt) saveAttempt(this.#storageKey(), { ...attempt, done: true });
+  }
+
+  #frameWindow(): Window | null | undefined {
+    return this.host.renderRoot.querySelector('iframe')?.contentWindow;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Strings and number formatting. This module is part of the initial bundle, so it only carries the button's
+ * strings; the dialog's and the error messages live in `strings.ts`, loaded with the checkout flow, and
+ * register themselves here. Merchant overrides (`defineStrings`) take precedence over both.
+ */
+
+/** Every translatable string. `{name}` placeholders are filled in at render time. */
+export interface PayCheckoutStrings {
+  pay: string;
+  payAmount: string;
+  paidButton: string;
+  configMissing: string;
+  configInvalid: string;
+  title: string;
+  close: string;
+  newWindow: string;
+  frameTitle: string;
+  creating: string;
+  loading: string;
+  waiting: string;
+  waitingWindow: string;
+  notFrameable: string;
+  openPage: string;
+  confirming: string;
+  redirecting: string;
+  paid: string;
+  held: string;
+  refunded: string;
+  failed: string;
+  expired: string;
+  cancelled: string;
+  timeLeft: string;
+  retry: string;
+  done: string;
+  cancelPayment: string;
+  showWindow: string;
+  chooseMethod: string;
+  /** Error messages are keyed `error.<code>`; `error.generic` is the fallback. */
+  [errorKey: `error.${string}`]: string;
+}
+
+export type StringKey = Exclude<keyof PayCheckoutStrings, `error.${string}`> | `error.${string}`;
+type Dictionary = Partial<PayCheckoutStrings>;
+
+const builtins: Record<string, Dictionary> = {
+  ru: {
+    pay: 'Оплатить',
+    payAmount: 'Оплатить {amount}',
+    paidButton: 'Оплачено',
+    configMissing: 'Оплата недоступна: не задан атрибут {attr}.',
+    configInvalid: 'Оплата недоступна: неверное значение атрибута {attr}.',
+  },
+  en: {
+    pay: 'Pay',
+    payAmount: 'Pay {amount}',
+    paidButton: 'Paid',
+    configMissing: 'Payment unavailable: the {attr} attribute is missing.',
+    configInvalid: 'Payment unavailable: the {attr} attribute is invalid.',
+  },
+};
+const overrides: Record<string, Dictionary> = {};
+const subscribers = new Set<() => void>();
+
+/** The default locale when neither the `locale` attribute nor an ancestor's `lang` says otherwise. */
+export const DEFAULT_LOCALE = 'ru';
+
+/**
+ * Overrides strings for a locale (`'ru'`, `'en'`, or any other language tag such as `'de'`). Partial: keys not
+ * given keep their built-in text. Elements already on the page re-render.
+ * @example defineStrings('en', { pay: 'Checkout', 'error.order_paid': 'Already paid, thank you!' })
+ */
+export function defineStrings(locale: string, strings: Partial<PayCheckoutStrings>): void {
+  const key = locale.toLowerCase();
+  overrides[key] = { ...overrides[key], ...strings };
+  subscribers.forEach((notify) => notify());
+}
+
+/** @internal used by the lazily loaded dictionary */
+export function registerBuiltins(locale: string, strings: Dictionary): void {
+  builtins[locale] = { ...builtins[locale], ...strings };
+}
+
+/** @internal re-render hook for elements; returns the unsubscribe function */
+export function onStringsChange(notify: () => void): () => void {
+  subscribers.add(notify);
+  return () => subscribers.delete(notify);
+}
+
+/** The locale for an element: its `locale` attribute, else the nearest `lang`, else `ru`. */
+export function resolveLocale(el: Element, explicit?: string | null): string {
+  const tag = explicit || el.closest('[lang]')?.getAttribute('lang') || DEFAULT_LOCALE;
+  try {
+    return Intl.getCanonicalLocales(tag)[0] ?? DEFAULT_LOCALE;
+  } catch {
+    return DEFAULT_LOCALE;
+  }
+}
+
+/** Looks a string up: exact-locale override, language override, built-in language, built-in `ru`. */
+export function t(locale: string, key: StringKey, vars?: Record<string, string | number>): string {
+  const exact = locale.toLowerCase();
+  const lang = exact.split('-')[0]!;
+  const text =
+    overrides[exact]?.[key] ?? overrides[lang]?.[key] ?? builtins[lang]?.[key] ?? builtins[DEFAULT_LOCALE]![key] ?? '';
+  return vars ? text.replace(/\{(\w+)\}/g, (m, name: string) => String(vars[name] ?? m)) : text;
+}
+
+/** Money in the locale's format: `1 500 ₽` in ru, `RUB 1,500.00` in en. Whole amounts drop the kopecks. */
+export function formatMoney(locale: string, amount: string | number, currency: string): string {
+  const value = Number(amount);
+  try {
+    return new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: Number.isInteger(value) ? 0 : 2,
+    }).format(value);
+  } catch {
+    return `${amount} ${currency}`;
+  }
+}

@@ -1,0 +1,330 @@
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import type { CheckoutFlow } from './checkout-flow.js';
+import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession } from './events.js';
+import { formatMoney, onStringsChange, resolveLocale, t } from './i18n.js';
+import { openPaymentWindow } from './presenters/popup.js';
+import { hostStyles } from './styles.js';
+
+const MODES: readonly string[] = ['auto', 'modal', 'inline', 'popup', 'redirect'];
+const PROVIDERS: readonly string[] = ['repay', 'boxexchanger', 'agetrading'];
+const ID = /^[\w-]+$/;
+
+/** A configuration problem: the attribute at fault and whether it is missing or invalid. */
+interface ConfigProblem {
+  attr: string;
+  missing?: boolean;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return !/\s/.test(value) && /^https?:$/.test(new URL(value, document.baseURI).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A payment button that opens the payment provider's hosted page for one order and reports the outcome the
+ * merchant's backend verified. Browser signals (redirects, messages) only trigger a status check; `pay-success`
+ * fires when the helper reports `paid`.
+ *
+ * @summary Checkout button for RUB payments through Repay, BoxExchanger and age.trading.
+ * @tagname pay-checkout
+ *
+ * @attr {string} order-id - Required. The merchant's order id; the helper resolves the amount from it.
+ * @attr {string} session-url - The helper's sessions endpoint. Default `/api/checkout/sessions`; `/config` is read from its directory.
+ * @attr {string} amount - Amount shown on the button (display only, the browser never sends the price).
+ * @attr {string} currency - ISO 4217 currency of `amount`. Default `RUB`.
+ * @attr {'repay' | 'boxexchanger' | 'agetrading'} provider - Provider to use; default the helper's `defaultProvider`.
+ * @attr {string} methods - Comma-separated method ids; more than one shows a method picker.
+ * @attr {string} method - Preselected method id (skips the picker).
+ * @attr {'auto' | 'modal' | 'inline' | 'popup' | 'redirect'} mode - How the payment page is shown. Default `auto`.
+ * @attr {string} locale - Language for texts and amounts; default the nearest `lang`, else `ru`.
+ * @attr {string} label - Button text instead of "Pay {amount}".
+ * @attr {boolean} disabled - Disables the button.
+ * @attr {string} return-url - Redirect mode: where the payer comes back. Default the current page.
+ *
+ * @prop {PayCheckoutState} state - Read-only. What the payer currently sees (`idle`, `creating`, `loading`, `waiting`, `confirming`, `paid`, `held`, `failed`, `expired`, `cancelled`, `error`, …).
+ * @prop {PaySession | null} session - Read-only. The current session without its token, or `null`.
+ *
+ * @fires {CustomEvent<PayOpenDetail>} pay-open - The payment page is shown, or the redirect is about to start. `detail: { session, mode }`.
+ * @fires {CustomEvent<PayReturnDetail>} pay-return - The payer came back through the success / error / cancel page; a hint, not proof. `detail: { session, outcome }`.
+ * @fires {CustomEvent<PayStatusDetail>} pay-status - Each verified status change. `detail: { session, status, previous }`.
+ * @fires {CustomEvent<PaySuccessDetail>} pay-success - The helper confirmed `paid`. `detail: { session }`.
+ * @fires {CustomEvent<PayErrorDetail>} pay-error - Session refused, provider failure, bad configuration, `failed` / `expired`. `detail: { code, message, retryable, session? }`.
+ * @fires {CustomEvent<PayCancelDetail>} pay-cancel - The payer gave up, or the provider reported cancellation. `detail: { session?, reason }`.
+ * @fires {CustomEvent<PayRequestCloseDetail>} pay-request-close - Esc, close button or backdrop; cancelable; not fired while a payment is being confirmed. `detail: { source }`.
+ * @fires {CustomEvent<PayCloseDetail>} pay-close - The modal, inline page or popup went away. `detail: { session?, status }`.
+ *
+ * @csspart button - The pay button.
+ * @csspart status - The status line under the button and the status line in the dialog (`role="status"`).
+ * @csspart dialog - The modal `<dialog>`.
+ * @csspart header - The dialog's (or inline panel's) header.
+ * @csspart frame - The `<iframe>` with the payment page.
+ * @csspart close-button - The dialog's close button.
+ * @csspart picker - The method picker listbox.
+ *
+ * @cssproperty --pay-checkout-accent - Button and focus colour. Default `#1f5bd6`.
+ * @cssproperty --pay-checkout-accent-text - Text colour on the accent. Default `#fff`.
+ * @cssproperty --pay-checkout-radius - Corner radius of the button, dialog and picker. Default `10px`.
+ * @cssproperty --pay-checkout-font - Font shorthand. Default `inherit`.
+ * @cssproperty --pay-checkout-focus-ring - Focus outline colour.
+ * @cssproperty --pay-checkout-surface - Dialog and picker background. Default `Canvas` (light / dark from `prefers-color-scheme`).
+ * @cssproperty --pay-checkout-text - Dialog and picker text colour. Default `CanvasText`.
+ * @cssproperty --pay-checkout-backdrop - Modal backdrop. Default `rgb(0 0 0 / 0.55)`.
+ * @cssproperty --pay-checkout-dialog-width - Modal width. Default `480px`.
+ * @cssproperty --pay-checkout-dialog-height - Modal height. Default `720px`.
+ * @cssproperty --pay-checkout-frame-height - Inline frame height. Default `640px`.
+ * @cssproperty --pay-checkout-z-index - Stacking of the picker. Default `1000`.
+ */
+export class PayCheckout extends LitElement {
+  static override styles = hostStyles;
+
+  static override properties = {
+    orderId: { attribute: 'order-id' },
+    sessionUrl: { attribute: 'session-url' },
+    amount: {},
+    currency: {},
+    provider: {},
+    methods: {},
+    method: {},
+    mode: {},
+    locale: {},
+    label: {},
+    disabled: { type: Boolean, reflect: true },
+    returnUrl: { attribute: 'return-url' },
+  };
+
+  /**
+   * Network and polling tuning shared by all elements: request timeout, first poll delay and poll cap (ms).
+   * Status polling starts at `poll` and backs off by 1.5× up to `pollMax`.
+   */
+  static timing = { timeout: 15_000, poll: 2_000, pollMax: 15_000 };
+
+  declare orderId: string | null;
+  declare sessionUrl: string;
+  declare amount: string | number | null;
+  declare currency: string;
+  declare provider: string | null;
+  declare methods: string | null;
+  declare method: string | null;
+  declare mode: PayCheckoutMode;
+  declare locale: string | null;
+  declare label: string | null;
+  declare disabled: boolean;
+  declare returnUrl: string | null;
+
+  /** @internal set by the checkout flow */
+  _state: PayCheckoutState = 'idle';
+  /** @internal text of the status line under the button */
+  _note = '';
+
+  #problem?: ConfigProblem;
+  #reported = '';
+  #flow?: CheckoutFlow;
+  #loading?: Promise<CheckoutFlow | undefined>;
+  #ac?: AbortController;
+  #checkReturn = false;
+
+  constructor() {
+    super();
+    this.orderId = null;
+    this.sessionUrl = '/api/checkout/sessions';
+    this.amount = null;
+    this.currency = 'RUB';
+    this.provider = null;
+    this.methods = null;
+    this.method = null;
+    this.mode = 'auto';
+    this.locale = null;
+    this.label = null;
+    this.disabled = false;
+    this.returnUrl = null;
+  }
+
+  /** What the payer currently sees. */
+  get state(): PayCheckoutState {
+    return this.#problem ? 'invalid' : this._state;
+  }
+
+  /** The current session (never the token), or `null`. */
+  get session(): PaySession | null {
+    return this.#flow?.publicSession() ?? null;
+  }
+
+  /** Starts the payment, as a click on the button does. Idempotent: an open payment page is only focused. */
+  open(): void {
+    if (this.#problem || this.disabled) return;
+    if (this.#flow) {
+      this.#flow.activate();
+      return;
+    }
+    // Opened before any await: popup blockers only allow windows opened synchronously inside the click.
+    const popup = this.mode === 'popup' && this.methodList().length < 2 ? openPaymentWindow() : undefined;
+    void this.#load().then((flow) => (flow ? flow.activate(popup) : popup?.close()));
+  }
+
+  /** Closes the dialog, inline page, popup or picker without asking (`pay-request-close` is for the payer's actions). Idempotent. */
+  close(): void {
+    this.#flow?.close();
+  }
+
+  /** @internal */
+  methodList(): string[] {
+    return (this.methods ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  }
+
+  /** @internal */
+  currentLocale(): string {
+    return resolveLocale(this, this.locale);
+  }
+
+  /** @internal */
+  focusButton(): void {
+    this.renderRoot.querySelector<HTMLElement>('[part~="button"]')?.focus();
+  }
+
+  /** @internal */
+  setState(state: PayCheckoutState, note = ''): void {
+    this._state = state;
+    this._note = note;
+    this.requestUpdate();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const ac = (this.#ac = new AbortController());
+    const { signal } = ac;
+    const warm = (): void => void this.#load().then((flow) => flow?.warm());
+    // First intent loads the rest of the widget and the helper's /config, so the click itself is instant.
+    this.addEventListener('pointerenter', warm, { signal });
+    this.addEventListener('focusin', warm, { signal });
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) {
+        io.disconnect();
+        warm();
+      }
+    });
+    io.observe(this);
+    const lang = new MutationObserver(() => this.requestUpdate());
+    lang.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'], subtree: true });
+    const unsubscribe = onStringsChange(() => this.requestUpdate());
+    signal.addEventListener('abort', () => {
+      io.disconnect();
+      lang.disconnect();
+      unsubscribe();
+    });
+    this.#checkReturn = location.hash.startsWith('#pay-checkout=');
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // Removal mid-flow: abort requests, timers and listeners; late results are ignored by the aborted flow.
+    this.#ac?.abort();
+    this.#flow?.destroy();
+    this.#flow = undefined;
+    this.#loading = undefined;
+    if (this._state !== 'paid') this.setState('idle');
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.size && [...changed.keys()].some((k) => PayCheckout.properties.hasOwnProperty(k as string))) {
+      this.#problem = this.#validate();
+    }
+  }
+
+  protected override updated(): void {
+    const problem = this.#problem;
+    const key = problem ? `${problem.attr}:${problem.missing}` : '';
+    if (key !== this.#reported && this.isConnected) {
+      this.#reported = key;
+      if (problem) {
+        const message = this.#reason(problem);
+        console.warn(`[pay-checkout] ${message}`, this);
+        emit(this, 'pay-error', { code: 'invalid_config', message, retryable: false });
+      }
+    }
+    if (this.#checkReturn && !problem) {
+      this.#checkReturn = false;
+      void this.#load().then((flow) => flow?.resume());
+    }
+  }
+
+  protected override render() {
+    const locale = this.currentLocale();
+    const problem = this.#problem;
+    const flow = this.#flow;
+    const picker = !problem && !this.method && this.methodList().length > 1;
+    const busy = this._state === 'creating' || this._state === 'redirecting';
+    const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
+    const text =
+      this.label ||
+      (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
+    return html`${flow?.hidesButton()
+        ? nothing
+        : html`<button
+            part="button"
+            type="button"
+            ?disabled=${!!problem || this.disabled || this._state === 'paid'}
+            aria-busy=${busy}
+            aria-haspopup=${picker ? 'listbox' : nothing}
+            aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing}
+            aria-describedby="note"
+            @click=${this.open}
+            @keydown=${this.#onKeydown}
+          >${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+  }
+
+  #onKeydown(event: KeyboardEvent): void {
+    if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && !this.method && this.methodList().length > 1) {
+      event.preventDefault();
+      this.open();
+    }
+  }
+
+  #reason(problem: ConfigProblem): string {
+    return t(this.currentLocale(), problem.missing ? 'configMissing' : 'configInvalid', { attr: problem.attr });
+  }
+
+  #validate(): ConfigProblem | undefined {
+    if (!this.orderId?.trim()) return { attr: 'order-id', missing: true };
+    const amount = this.amount == null ? '' : String(this.amount).trim();
+    if (amount && !/^\d+(\.\d+)?$/.test(amount)) return { attr: 'amount' };
+    if (!/^[A-Za-z]{3}$/.test(this.currency ?? '')) return { attr: 'currency' };
+    if (!MODES.includes(this.mode)) return { attr: 'mode' };
+    if (this.provider && !PROVIDERS.includes(this.provider)) return { attr: 'provider' };
+    const methods = this.methodList();
+    if (!methods.every((m) => ID.test(m))) return { attr: 'methods' };
+    if (this.method && (!ID.test(this.method) || (methods.length > 0 && !methods.includes(this.method)))) {
+      return { attr: 'method' };
+    }
+    if (this.locale) {
+      try {
+        Intl.getCanonicalLocales(this.locale);
+      } catch {
+        return { attr: 'locale' };
+      }
+    }
+    if (!isHttpUrl(this.sessionUrl ?? '')) return { attr: 'session-url' };
+    if (this.returnUrl != null && !isHttpUrl(this.returnUrl)) return { attr: 'return-url' };
+    return undefined;
+  }
+
+  #load(): Promise<CheckoutFlow | undefined> {
+    if (this.#problem || this.disabled || !this.isConnected) return Promise.resolve(undefined);
+    const signal = this.#ac!.signal;
+    return (this.#loading ??= import('./checkout-flow.js').then(
+      ({ CheckoutFlow }) => {
+        if (signal.aborted) return undefined;
+        this.#flow = new CheckoutFlow(this, signal);
+        this.requestUpdate();
+        return this.#flow;
+      },
+      (error: unknown) => {
+        this.#loading = undefined;
+        console.warn('[pay-checkout] Could not load the checkout', error);
+        return undefined;
+      },
+    ));
+  }
+}

@@ -1,0 +1,36 @@
+import type { ReturnOutcome } from './events.js';
+
+const OUTCOMES: readonly string[] = ['success', 'error', 'cancel'];
+
+/**
+ * Listens for the return page's `{ type: 'pay-checkout:return', v: 1, sessionId, outcome }` message.
+ * A message counts only when it comes from the helper's exact origin *and* from one of our own windows
+ * (the payment frame or popup): another tab or frame on the helper's origin cannot fake a return.
+ * The message only triggers a status check; it is never proof of payment.
+ */
+export function listenForReturn(
+  origin: string,
+  sources: () => (Window | null | undefined)[],
+  onReturn: (sessionId: string, outcome: ReturnOutcome) => void,
+  signal: AbortSignal,
+): void {
+  window.addEventListener(
+    'message',
+    (event: MessageEvent) => {
+      if (event.origin !== origin || !event.source) return;
+      if (!sources().some((win) => win != null && win === event.source)) return;
+      const data = event.data as { type?: unknown; v?: unknown; sessionId?: unknown; outcome?: unknown } | null;
+      if (
+        !data ||
+        data.type !== 'pay-checkout:return' ||
+        data.v !== 1 ||
+        typeof data.sessionId !== 'string' ||
+        !OUTCOMES.includes(data.outcome as string)
+      ) {
+        return;
+      }
+      onReturn(data.sessionId, data.outcome as ReturnOutcome);
+    },
+    { signal },
+  );
+}

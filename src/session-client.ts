@@ -1,0 +1,161 @@
+import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
+import { PayCheckoutError } from './errors.js';
+import type { SessionStatus } from './events.js';
+
+/** A provider as `GET {base}/config` describes it. */
+export interface ProviderConfig {
+  id: string;
+  name: string;
+  methods: { id: string; label: Record<string, string> }[];
+  minAmount?: number | string;
+  frameable: boolean;
+  sandbox?: boolean;
+}
+
+export interface HelperConfig {
+  providers: ProviderConfig[];
+  defaultProvider?: string;
+  currency?: string;
+  sandbox?: boolean;
+}
+
+/** The helper's session; `token` only comes with creation. */
+export interface SessionData {
+  id: string;
+  token?: string;
+  status: SessionStatus;
+  provider: string;
+  method: string | null;
+  paymentUrl: string;
+  frameable: boolean;
+  amount: string | number;
+  currency: string;
+  orderId: string;
+  expiresAt?: string | number | null;
+  paidAmount?: string | number;
+}
+
+export interface CreateSessionBody {
+  orderId: string;
+  provider?: string;
+  method?: string;
+  locale?: string;
+  returnUrl?: string;
+}
+
+const STATUSES: readonly string[] = ['created', 'pending', 'paid', 'held', 'refunded', 'failed', 'cancelled', 'expired'];
+
+/**
+ * The element's only HTTP client. GETs are retried with exponential backoff; POSTs never are, because the
+ * payer's own retry reuses the attempt's `Idempotency-Key` and gets the same session back.
+ */
+export class SessionClient {
+  /** `session-url` resolved against the document. */
+  readonly url: string;
+  /** The directory of `session-url`: where `/config` lives. */
+  readonly base: string;
+  /** Where return-page messages must come from. */
+  readonly origin: string;
+  readonly #http: KyInstance;
+
+  constructor(sessionUrl: string, timeout: number) {
+    const url = new URL(sessionUrl, document.baseURI);
+    this.url = url.href.replace(/\/+$/, '');
+    this.base = this.url.replace(/\/[^/]*$/, '');
+    this.origin = url.origin;
+    this.#http = ky.create({
+      timeout,
+      credentials: 'same-origin',
+      retry: { limit: 2, methods: ['get'], statusCodes: [408, 429, 500, 502, 503, 504], backoffLimit: 3000 },
+      headers: { accept: 'application/json' },
+    });
+  }
+
+  config(signal?: AbortSignal): Promise<HelperConfig> {
+    return this.#call(() => this.#http.get(`${this.base}/config`, { signal }), (body) => {
+      const cfg = body as HelperConfig;
+      if (!Array.isArray(cfg?.providers)) throw new TypeError('providers');
+      return cfg;
+    });
+  }
+
+  create(body: CreateSessionBody, idempotencyKey: string, signal?: AbortSignal): Promise<SessionData> {
+    return this.#call(
+      () => this.#http.post(this.url, { json: body, headers: { 'idempotency-key': idempotencyKey }, signal }),
+      (data) => {
+        const session = checkSession(data);
+        if (typeof session.token !== 'string' || !session.token) throw new TypeError('token');
+        return session;
+      },
+    );
+  }
+
+  get(id: string, token: string, signal?: AbortSignal): Promise<SessionData> {
+    return this.#call(
+      () => this.#http.get(`${this.url}/${encodeURIComponent(id)}`, { headers: bearer(token), signal }),
+      checkSession,
+    );
+  }
+
+  cancel(id: string, token: string, signal?: AbortSignal): Promise<SessionData> {
+    return this.#call(
+      () => this.#http.post(`${this.url}/${encodeURIComponent(id)}/cancel`, { headers: bearer(token), signal }),
+      checkSession,
+    );
+  }
+
+  async #call<T>(send: () => ReturnType<KyInstance['get']>, check: (body: unknown) => T): Promise<T> {
+    let body: unknown;
+    try {
+      body = await send().json();
+    } catch (error) {
+      throw await toCheckoutError(error);
+    }
+    try {
+      return check(body);
+    } catch (cause) {
+      throw new PayCheckoutError('bad_response', true, 'Malformed helper response', { cause });
+    }
+  }
+}
+
+function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+function checkSession(body: unknown): SessionData {
+  const s = body as SessionData;
+  if (!s || typeof s.id !== 'string' || !STATUSES.includes(s.status) || typeof s.orderId !== 'string') {
+    throw new TypeError('session');
+  }
+  // A payment URL is put into an iframe, a popup or location: only http(s) may pass.
+  if (!/^https?:$/.test(new URL(s.paymentUrl).protocol)) throw new TypeError('paymentUrl');
+  return s;
+}
+
+/** Maps ky's errors and the helper's `{ error: { code, message, retryable } }` bodies to `PayCheckoutError`. */
+async function toCheckoutError(error: unknown): Promise<unknown> {
+  if (error instanceof DOMException && error.name === 'AbortError') return error;
+  if (error instanceof TimeoutError) return new PayCheckoutError('timeout', true, 'Request timed out', { cause: error });
+  if (error instanceof HTTPError) {
+    const status = error.response.status;
+    let detail: { code?: unknown; message?: unknown; retryable?: unknown } | undefined;
+    try {
+      detail = ((await error.response.json()) as { error?: typeof detail })?.error;
+    } catch {
+      // not JSON: fall through to bad_response
+    }
+    if (detail && typeof detail.code === 'string') {
+      return new PayCheckoutError(
+        detail.code,
+        typeof detail.retryable === 'boolean' ? detail.retryable : status >= 500 || status === 429,
+        typeof detail.message === 'string' ? detail.message : detail.code,
+        { cause: error, status },
+      );
+    }
+    return new PayCheckoutError('bad_response', status >= 500 || status === 429, `HTTP ${status}`, { cause: error, status });
+  }
+  if (error instanceof SyntaxError) return new PayCheckoutError('bad_response', true, 'Malformed JSON', { cause: error });
+  // fetch rejects with a TypeError when the network fails
+  return new PayCheckoutError('network_error', true, 'Network error', { cause: error });
+}

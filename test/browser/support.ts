@@ -1,0 +1,209 @@
+// Shared test setup: msw in the browser in front of the helper API, a small in-memory helper, and tools to
+// observe what a real browser would do (message sources, listener bookkeeping).
+import { delay, http, HttpResponse } from 'msw';
+import { setupWorker } from 'msw/browser';
+import type { SessionStatus } from '../../src/events.js';
+import { PayCheckout } from '../../src/pay-checkout.js';
+import '../../src/define.js';
+
+export const PAY_PAGE = new URL('/test/browser/fixtures/pay-page.html', location.origin).href;
+export const API = '/api/checkout';
+
+export const CONFIG = {
+  providers: [
+    {
+      id: 'repay',
+      name: 'Repay',
+      methods: [
+        { id: 'sbp', label: { ru: 'СБП', en: 'Faster Payments (SBP)' } },
+        { id: 'card', label: { ru: 'Банковская карта', en: 'Bank card' } },
+      ],
+      minAmount: 100,
+      frameable: true,
+      sandbox: true,
+    },
+    {
+      id: 'boxexchanger',
+      name: 'BoxExchanger',
+      methods: [{ id: 'card', label: { ru: 'Карта', en: 'Card' } }],
+      minAmount: 100,
+      frameable: false,
+      sandbox: true,
+    },
+  ],
+  defaultProvider: 'repay',
+  currency: 'RUB',
+  sandbox: true,
+};
+
+interface CreateCall {
+  body: Record<string, unknown>;
+  key: string | null;
+}
+
+/** The fake helper's state; tests change `status` to simulate provider events. */
+export const helper = {
+  status: 'created' as SessionStatus,
+  frameable: true,
+  paidAmount: undefined as string | undefined,
+  expiresAt: null as string | null,
+  creates: [] as CreateCall[],
+  gets: 0,
+  cancels: 0,
+  configs: 0,
+  sessionsByKey: new Map<string, string>(),
+};
+
+export function resetHelper(): void {
+  Object.assign(helper, {
+    status: 'created',
+    frameable: true,
+    paidAmount: undefined,
+    expiresAt: null,
+    creates: [],
+    gets: 0,
+    cancels: 0,
+    configs: 0,
+    sessionsByKey: new Map(),
+  });
+}
+
+function sessionBody(id: string, body: Record<string, unknown>) {
+  return {
+    id,
+    status: helper.status,
+    provider: (body.provider as string) ?? 'repay',
+    method: (body.method as string) ?? null,
+    paymentUrl: `${PAY_PAGE}?session=${id}`,
+    frameable: helper.frameable,
+    amount: '1500',
+    currency: 'RUB',
+    orderId: body.orderId as string,
+    expiresAt: helper.expiresAt,
+    ...(helper.paidAmount ? { paidAmount: helper.paidAmount } : {}),
+  };
+}
+
+let lastBody: Record<string, unknown> = { orderId: 'A-1001' };
+
+export const handlers = [
+  http.get(`${API}/config`, () => {
+    helper.configs++;
+    return HttpResponse.json(CONFIG);
+  }),
+  http.post(`${API}/sessions`, async ({ request }) => {
+    const body = (await request.json()) as Record<string, unknown>;
+    const key = request.headers.get('idempotency-key');
+    helper.creates.push({ body, key });
+    lastBody = body;
+    const existing = key ? helper.sessionsByKey.get(key) : undefined;
+    const id = existing ?? `cs_${helper.sessionsByKey.size + 1}`;
+    if (key) helper.sessionsByKey.set(key, id);
+    return HttpResponse.json({ ...sessionBody(id, body), token: `tok_${id}` }, { status: existing ? 200 : 201 });
+  }),
+  http.get(`${API}/sessions/:id`, ({ request, params }) => {
+    helper.gets++;
+    if (request.headers.get('authorization') !== `Bearer tok_${params.id as string}`) {
+      return HttpResponse.json({ error: { code: 'unauthorized', message: 'bad token', retryable: false } }, { status: 401 });
+    }
+    return HttpResponse.json(sessionBody(params.id as string, lastBody));
+  }),
+  http.post(`${API}/sessions/:id/cancel`, ({ params }) => {
+    helper.cancels++;
+    helper.status = 'cancelled';
+    return HttpResponse.json(sessionBody(params.id as string, lastBody));
+  }),
+];
+
+export const worker = setupWorker(...handlers);
+let started: Promise<unknown> | undefined;
+
+/** Starts msw once per test file; unknown requests fail the way a missing route would. */
+export function startWorker(): Promise<unknown> {
+  return (started ??= worker.start({
+    serviceWorker: { url: '/mockServiceWorker.js' },
+    onUnhandledRequest: 'error',
+    quiet: true,
+  }));
+}
+
+/** An error body the helper would send. */
+export function helperError(status: number, code: string, retryable = false) {
+  return () => HttpResponse.json({ error: { code, message: `helper says ${code}`, retryable } }, { status });
+}
+
+export { delay, http, HttpResponse, PayCheckout };
+
+/** Parts live in the shadow root; the test queries them as a merchant's CSS would. */
+export function part<T extends Element = HTMLElement>(el: PayCheckout, name: string): T | null {
+  return el.shadowRoot!.querySelector<T>(`[part~="${name}"]`);
+}
+
+export function dialogOf(el: PayCheckout): HTMLDialogElement {
+  return el.shadowRoot!.querySelector('dialog')!;
+}
+
+/** Sends a return-page message as the browser would deliver it, with a chosen origin and source window. */
+export function postReturn(
+  source: Window | null,
+  data: unknown,
+  origin = location.origin,
+): void {
+  window.dispatchEvent(new MessageEvent('message', { data, origin, source }));
+}
+
+export function returnMessage(sessionId: string, outcome: 'success' | 'error' | 'cancel' = 'success') {
+  return { type: 'pay-checkout:return', v: 1, sessionId, outcome };
+}
+
+/** Collects events of the given names from an element, in order. */
+export function record(el: EventTarget, names: string[]): CustomEvent[] {
+  const seen: CustomEvent[] = [];
+  for (const name of names) el.addEventListener(name, (e) => seen.push(e as CustomEvent));
+  return seen;
+}
+
+export function names(events: Event[]): string[] {
+  return events.map((e) => e.type);
+}
+
+/**
+ * Counts window/document listeners that are still attached: added minus removed minus those whose
+ * AbortSignal fired. Install before creating elements, call `active()` at the end.
+ */
+export function trackListeners() {
+  const live = new Set<{ target: EventTarget; type: string; listener: unknown; signal?: AbortSignal }>();
+  const targets: EventTarget[] = [window, document];
+  const originals = targets.map((target) => {
+    const add = target.addEventListener;
+    const remove = target.removeEventListener;
+    target.addEventListener = function (type: string, listener: unknown, options?: unknown) {
+      const signal = typeof options === 'object' && options ? (options as AddEventListenerOptions).signal : undefined;
+      live.add({ target, type, listener, signal });
+      return add.call(this, type, listener as EventListener, options as AddEventListenerOptions);
+    };
+    target.removeEventListener = function (type: string, listener: unknown, options?: unknown) {
+      for (const entry of live) if (entry.type === type && entry.listener === listener) live.delete(entry);
+      return remove.call(this, type, listener as EventListener, options as EventListenerOptions);
+    };
+    return { target, add, remove };
+  });
+  return {
+    active(filter: (type: string) => boolean = () => true): string[] {
+      return [...live].filter((e) => !e.signal?.aborted && filter(e.type)).map((e) => e.type);
+    },
+    restore(): void {
+      for (const { target, add, remove } of originals) {
+        target.addEventListener = add;
+        target.removeEventListener = remove;
+      }
+    },
+  };
+}
+
+/** Fast polling for tests; restored by the caller. */
+export function fastTiming(overrides: Partial<typeof PayCheckout.timing> = {}): () => void {
+  const saved = { ...PayCheckout.timing };
+  Object.assign(PayCheckout.timing, { poll: 50, pollMax: 100, ...overrides });
+  return () => Object.assign(PayCheckout.timing, saved);
+}
