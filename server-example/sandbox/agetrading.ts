@@ -104,6 +104,20 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
   const clientKey = (merchant: string, client: string) => `${merchant}\n${client}`;
   const pageUrl = (request: AgeRequest) => `${ctx.publicUrl}/sandbox/agetrading/payment?id=${request.request_proprietary_id}`;
 
+  /** The creation answer: exactly the documented fields. */
+  function createdRequest(request: AgeRequest) {
+    return {
+      id: request.id,
+      request_proprietary_id: request.request_proprietary_id,
+      merchant_request_id: request.merchant_request_id,
+      initial_amount: request.initial_amount,
+      created: moscowIso(request.created),
+      redirect_url: pageUrl(request),
+      payment_method: request.payment_method,
+    };
+  }
+
+  /** The status answer (accounts.ts defaults): the creation fields plus `amount` and `status`. */
   function publicRequest(request: AgeRequest) {
     return {
       id: request.id,
@@ -249,7 +263,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     // A client with an unclosed request gets that request back until it is cancelled or times out.
     for (const id of [...record.history].reverse()) {
       const previous = requests.get(id);
-      if (previous && OPEN.has(refresh(previous).status)) return c.json(publicRequest(previous), 202);
+      if (previous && OPEN.has(refresh(previous).status)) return c.json(createdRequest(previous), 202);
     }
 
     // Ban: the last 4 requests (since the previous ban) all cancelled → this one starts a ban.
@@ -290,7 +304,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     // A banned client's request is cancelled at once, skipping the requisites search; the merchant hears it shortly
     // after the 202 (so that it has stored the request first).
     if (banned) ctx.later(ctx.autoDelayMs, () => sendCallback(request));
-    return c.json(publicRequest(request), 202);
+    return c.json(createdRequest(request), 202);
   });
 
   // ---- status and cancel ---------------------------------------------------------------------------------------

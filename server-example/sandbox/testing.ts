@@ -15,6 +15,8 @@ export interface RunningSandbox {
   app: Hono;
   /** The sandbox's clock; `advance` moves it. */
   clock: { now: number; advance(ms: number): void };
+  /** Replaces the app with a fresh one on the same URL: the memory of a restarted helper process. */
+  restart(): void;
   close(): Promise<void>;
 }
 
@@ -30,16 +32,22 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
     const s = serve({ fetch: (request) => (app as Hono).fetch(request), port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  app = createSandboxApp({ publicUrl: url, now: () => clock.now, sweepIntervalMs: 0, autoDelayMs: 0, log: () => {}, ...options });
-  return {
+  const make = () => createSandboxApp({ publicUrl: url, now: () => clock.now, sweepIntervalMs: 0, autoDelayMs: 0, log: () => {}, ...options });
+  app = make();
+  const running: RunningSandbox = {
     url,
     app,
     clock,
+    restart() {
+      app = make();
+      running.app = app;
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections?.();
       server.close(() => resolve());
     }),
   };
+  return running;
 }
 
 export interface ReceivedRequest {
