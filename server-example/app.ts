@@ -1,0 +1,415 @@
+/**
+ * `createCheckoutApp(config)`: the helper's HTTP API (DESIGN §5) as a Hono app with Web-standard handlers, mounted
+ * at `/api/checkout`. Usable inside any server that speaks `Request → Response` (`app.fetch`), and run on its own
+ * by server.ts. One error handler turns every CheckoutError into `{ error: { code, message, retryable } }`;
+ * anything unexpected becomes a logged 500 without internals.
+ */
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { CheckoutConfig } from './config.js';
+import { isMethodId, isProviderId, providerBaseUrl } from './config.js';
+import { demoResolveOrder } from './demo-orders.js';
+import { CheckoutError, isCheckoutError } from './errors.js';
+import { createLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { formatAmount } from './money.js';
+import { AgeTradingProvider } from './providers/agetrading.js';
+import { BoxExchangerProvider } from './providers/boxexchanger.js';
+import { RepayProvider } from './providers/repay.js';
+import type { PaymentProvider } from './providers/types.js';
+import { Reconciler } from './reconciler.js';
+import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
+import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
+import { SqliteStore } from './store.js';
+import type { SessionRecord, Store } from './store.js';
+import { createSessionToken, verifySessionToken } from './tokens.js';
+import { isOpen } from './transitions.js';
+import type { CreatedSessionView, MethodId, ProviderId, ReturnOutcome, SessionView } from './types.js';
+
+/** Request bodies above this are refused with 413 (DESIGN: 64 KB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** A status request re-reads the provider at most this often per session. */
+const STATUS_REFRESH_INTERVAL_MS = 3_000;
+/** …and waits at most this long for the provider before answering with the stored status. */
+const STATUS_REFRESH_WAIT_MS = 2_500;
+
+export const METHOD_LABELS: Readonly<Record<MethodId, { ru: string; en: string }>> = {
+  sbp: { ru: 'СБП', en: 'SBP (Faster Payments)' },
+  card: { ru: 'Банковская карта', en: 'Bank card' },
+};
+
+export interface CheckoutRuntime {
+  readonly config: CheckoutConfig;
+  readonly store: Store;
+  readonly sessions: SessionService;
+  readonly reconciler: Reconciler;
+  readonly providers: ReadonlyMap<ProviderId, PaymentProvider>;
+  readonly log: Logger;
+  /** Stops the reconciler, waits for background status checks, closes the store it opened. */
+  close(): Promise<void>;
+}
+
+export type CheckoutApp = Hono & { readonly checkout: CheckoutRuntime };
+
+export function buildProviders(config: CheckoutConfig): Map<ProviderId, PaymentProvider> {
+  const box = config.providers.boxexchanger;
+  const boxBase = providerBaseUrl(config, 'boxexchanger');
+  const boxPages = box.pageBaseUrl ?? (box.baseUrl === null ? `${new URL(config.publicUrl).origin}/sandbox/boxexchanger` : boxBase);
+  return new Map<ProviderId, PaymentProvider>([
+    ['repay', new RepayProvider(config.providers.repay, providerBaseUrl(config, 'repay'))],
+    ['boxexchanger', new BoxExchangerProvider(box, boxBase, boxPages)],
+    ['agetrading', new AgeTradingProvider(config.providers.agetrading, providerBaseUrl(config, 'agetrading'))],
+  ]);
+}
+
+export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
+  const log = config.logger ?? createLogger(config.logLevel);
+  const ownsStore = !config.store;
+  const store = config.store ?? new SqliteStore(config.databasePath);
+  const providers = buildProviders(config);
+  const sessions = new SessionService({ config, store, providers, resolveOrder: config.resolveOrder ?? demoResolveOrder, log });
+  const reconciler = new Reconciler({ config, store, sessions, log });
+  const background = new Set<Promise<unknown>>();
+  const demoLogEnabled = !config.resolveOrder || config.exposeSessionLog;
+  const publicOrigin = new URL(config.publicUrl).origin;
+
+  const track = (task: Promise<unknown>) => {
+    const guarded = task.catch((error: unknown) => log.warn('background task failed', { error: error instanceof Error ? error.message : String(error) }));
+    background.add(guarded);
+    void guarded.finally(() => background.delete(guarded));
+  };
+
+  const view = (session: SessionRecord): SessionView => ({
+    id: session.id,
+    status: session.status,
+    provider: session.provider,
+    method: session.method,
+    paymentUrl: session.paymentUrl,
+    frameable: providers.get(session.provider)?.frameable ?? false,
+    amount: formatAmount(session.amountMinor),
+    currency: session.currency,
+    orderId: session.orderId,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    ...(session.paidAmountMinor !== null ? { paidAmount: formatAmount(session.paidAmountMinor) } : {}),
+  });
+
+  const app = new Hono().basePath('/api/checkout');
+
+  app.onError((error, c) => {
+    if (isCheckoutError(error)) {
+      if (error.status >= 500) log.warn('request failed', { path: c.req.path, code: error.code, detail: error.detail });
+      return c.json(error.toBody(), error.status as 400);
+    }
+    log.error('unexpected error', { path: c.req.path, method: c.req.method, error: error instanceof Error ? error.message : String(error) });
+    return c.json(new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
+  });
+
+  // CORS for the storefront origins; API answers are never cached.
+  app.use('*', async (c, next) => {
+    const origin = c.req.header('origin');
+    const allowed = origin !== undefined && config.allowedOrigins.includes(origin);
+    if (c.req.method === 'OPTIONS') {
+      const headers = new Headers({ vary: 'Origin' });
+      if (allowed) {
+        headers.set('access-control-allow-origin', origin);
+        headers.set('access-control-allow-methods', 'GET, POST, OPTIONS');
+        headers.set('access-control-allow-headers', 'Content-Type, Idempotency-Key, Authorization');
+        headers.set('access-control-max-age', '600');
+      }
+      return new Response(null, { status: allowed ? 204 : 403, headers });
+    }
+    await next();
+    c.res.headers.append('vary', 'Origin');
+    if (allowed) c.res.headers.set('access-control-allow-origin', origin);
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
+    return undefined;
+  });
+
+  app.get('/config', (c) => {
+    const enabled = config.enabledProviders.map((id) => providers.get(id)!);
+    return c.json({
+      providers: enabled.map((provider) => ({
+        id: provider.id,
+        name: provider.name,
+        methods: provider.methods.map((method) => ({ id: method, label: METHOD_LABELS[method] })),
+        minAmount: provider.minAmountMinor / 100,
+        frameable: provider.frameable,
+        sandbox: provider.sandbox,
+      })),
+      defaultProvider: config.defaultProvider,
+      currency: 'RUB',
+      sandbox: enabled.some((provider) => provider.sandbox),
+    });
+  });
+
+  app.post('/sessions', async (c) => {
+    requireJson(c);
+    const body = parseJsonObject(await readBody(c));
+    const orderId = requiredString(body, 'orderId', /^[A-Za-z0-9._:\-]{1,100}$/, 'letters, digits and . _ : - (at most 100)');
+    let provider: ProviderId | undefined;
+    if (body.provider !== undefined && body.provider !== null) {
+      if (!isProviderId(body.provider) || !config.enabledProviders.includes(body.provider)) {
+        throw new CheckoutError('unknown_provider', `Unknown or disabled provider "${String(body.provider).slice(0, 40)}".`);
+      }
+      provider = body.provider;
+    }
+    let method: MethodId | undefined;
+    if (body.method !== undefined && body.method !== null) {
+      if (!isMethodId(body.method)) throw new CheckoutError('unknown_method', `Unknown payment method "${String(body.method).slice(0, 40)}".`);
+      method = body.method;
+    }
+    const localeText = optionalString(body, 'locale', /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/, 'a language tag such as "ru" or "en"');
+    const locale = localeText === undefined ? undefined : localeText.toLowerCase().startsWith('en') ? 'en' : 'ru';
+    const claimedCustomerId = optionalString(body, 'customerId', /^[\x20-\x7e]{1,200}$/, 'printable text of at most 200 characters');
+    const origin = c.req.header('origin');
+    if (origin !== undefined && !config.allowedOrigins.includes(origin)) {
+      throw new CheckoutError('origin_not_allowed', 'This storefront origin is not allowed to create payments (ALLOWED_ORIGINS).');
+    }
+    const returnUrlText = optionalString(body, 'returnUrl', /^[^\s]{1,2048}$/, 'an absolute URL');
+    let returnUrl: string | undefined;
+    if (returnUrlText !== undefined) {
+      let parsed: URL;
+      try {
+        parsed = new URL(returnUrlText, origin ?? publicOrigin);
+      } catch {
+        throw new CheckoutError('invalid_field', 'returnUrl is not a valid URL.');
+      }
+      if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !config.allowedOrigins.includes(parsed.origin)) {
+        throw new CheckoutError('return_url_not_allowed', 'returnUrl must be on an allowed storefront origin.');
+      }
+      returnUrl = parsed.toString();
+    }
+    const idempotencyKey = c.req.header('idempotency-key');
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw new CheckoutError('invalid_idempotency_key', 'Idempotency-Key must be 1–255 visible ASCII characters.');
+    }
+    const storefrontOrigin =
+      origin ?? (returnUrl ? new URL(returnUrl).origin : config.allowedOrigins.includes(publicOrigin) ? publicOrigin : config.allowedOrigins[0] ?? publicOrigin);
+
+    const result = await sessions.create({
+      orderId,
+      storefrontOrigin,
+      request: c.req.raw,
+      ...(provider ? { provider } : {}),
+      ...(method ? { method } : {}),
+      ...(locale ? { locale } : {}),
+      ...(claimedCustomerId ? { claimedCustomerId } : {}),
+      ...(returnUrl ? { returnUrl } : {}),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
+    const created: CreatedSessionView = { ...view(result.session), token: createSessionToken(config.sessionSecret, result.session.id, config.tokenTtlSeconds) };
+    return c.json(created, result.created ? 201 : 200);
+  });
+  app.all('/sessions', () => {
+    throw new CheckoutError('method_not_allowed', 'Use POST to create a payment session.');
+  });
+
+  const authorise = (c: Context, id: string) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+([A-Za-z0-9_-]+)\s*$/i.exec(header);
+    if (!match || !SESSION_ID_PATTERN.test(id) || !verifySessionToken(config.sessionSecret, match[1]!, id)) {
+      throw new CheckoutError('unauthorized', 'A valid session token is required (Authorization: Bearer <token>).');
+    }
+  };
+
+  app.get('/sessions/:id', async (c) => {
+    const id = c.req.param('id');
+    authorise(c, id);
+    let session = await store.getSession(id);
+    if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+    if (isOpen(session.status) && session.providerPaymentId && (session.lastPolledAt === null || Date.now() - session.lastPolledAt > STATUS_REFRESH_INTERVAL_MS)) {
+      const refresh = sessions.refresh(id, 'status');
+      track(refresh);
+      await Promise.race([refresh.catch(() => undefined), delay(STATUS_REFRESH_WAIT_MS)]);
+      session = (await store.getSession(id)) ?? session;
+    }
+    return c.json(view(session));
+  });
+
+  app.post('/sessions/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    authorise(c, id);
+    await readBody(c);
+    const session = await sessions.cancel(id);
+    return c.json(view(session));
+  });
+
+  const webhook = async (c: Context, providerId: ProviderId, sessionIdFromUrl?: string) => {
+    const rawBody = await readBody(c);
+    const reply = await sessions.handleCallback(providerId, {
+      rawBody,
+      contentType: c.req.header('content-type') ?? '',
+      headers: c.req.raw.headers,
+      ...(sessionIdFromUrl ? { sessionIdFromUrl } : {}),
+    });
+    return new Response(reply.body, { status: reply.status, headers: { 'content-type': reply.contentType } });
+  };
+  app.post('/webhooks/repay', (c) => webhook(c, 'repay'));
+  app.post('/webhooks/agetrading', (c) => webhook(c, 'agetrading'));
+  app.post('/webhooks/boxexchanger/:id', (c) => {
+    const id = c.req.param('id');
+    if (!SESSION_ID_PATTERN.test(id)) throw new CheckoutError('unknown_session', 'The IPN URL names no session.');
+    return webhook(c, 'boxexchanger', id);
+  });
+
+  app.get('/return/:outcome', async (c) => {
+    const outcomeParam = c.req.param('outcome');
+    // BoxExchanger appends ?status=success|error to the callback URL, possibly to an URL that has a query already.
+    const sessionParam = c.req.query('session') ?? '';
+    const match = /^(cs_[A-Za-z0-9]{22})(?:\?status=(success|error))?/.exec(sessionParam);
+    const statusParam = c.req.query('status') ?? match?.[2];
+    const outcome: ReturnOutcome | undefined = isReturnOutcome(outcomeParam)
+      ? statusParam === 'error' || statusParam === 'success'
+        ? statusParam
+        : outcomeParam
+      : undefined;
+    const session = match ? await store.getSession(match[1]!) : undefined;
+    if (!outcome || !session) {
+      const page = renderUnknownSessionPage('ru');
+      return c.html(page.html, 404, page.headers);
+    }
+    if (c.req.query('top') === '1') {
+      const target = session.returnUrl ?? `${session.storefrontOrigin}/`;
+      return new Response(null, {
+        status: 303,
+        headers: { location: returnRedirectUrl(target, session.id, outcome), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+      });
+    }
+    // A redirect is a hint, never proof: record it and re-check with the provider.
+    await store.appendEvent({ sessionId: session.id, kind: 'return', source: 'return', data: { outcome } });
+    if (isOpen(session.status) && session.providerPaymentId) track(sessions.refresh(session.id, 'return'));
+    const page = renderReturnPage({
+      sessionId: session.id,
+      outcome,
+      storefrontOrigin: session.storefrontOrigin,
+      topLevelUrl: `${config.publicUrl}/api/checkout/return/${outcome}?session=${session.id}&top=1`,
+      locale: session.locale === 'en' ? 'en' : 'ru',
+      frameAncestors: config.allowedOrigins,
+    });
+    return c.html(page.html, 200, page.headers);
+  });
+
+  app.get('/demo/sessions', async (c) => {
+    if (!demoLogEnabled) throw new CheckoutError('not_found', 'Not found.');
+    const limitText = c.req.query('limit');
+    const limit = limitText && /^\d{1,3}$/.test(limitText) ? Math.min(Math.max(Number(limitText), 1), 500) : 100;
+    const list = await store.listSessions(limit);
+    return c.json({
+      sessions: list.map((session) => ({
+        ...view(session),
+        providerStatus: session.providerStatus,
+        errorCode: session.errorCode,
+        createdAt: new Date(session.createdAt).toISOString(),
+        updatedAt: new Date(session.updatedAt).toISOString(),
+      })),
+    });
+  });
+
+  app.get('/demo/sessions/:id/events', async (c) => {
+    if (!demoLogEnabled) throw new CheckoutError('not_found', 'Not found.');
+    const id = c.req.param('id');
+    const session = SESSION_ID_PATTERN.test(id) ? await store.getSession(id) : undefined;
+    if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+    const events = await store.listEvents(id);
+    return c.json({
+      sessionId: id,
+      events: events.map((event) => ({
+        seq: event.seq,
+        at: new Date(event.at).toISOString(),
+        kind: event.kind,
+        source: event.source,
+        from: event.fromStatus,
+        to: event.toStatus,
+        providerStatus: event.providerStatus,
+        amount: event.amountMinor === null ? null : formatAmount(event.amountMinor),
+        data: event.data,
+      })),
+    });
+  });
+
+  app.all('*', () => {
+    throw new CheckoutError('not_found', 'No such endpoint.');
+  });
+
+  const runtime: CheckoutRuntime = {
+    config,
+    store,
+    sessions,
+    reconciler,
+    providers,
+    log,
+    async close() {
+      await reconciler.stop();
+      while (background.size > 0) await Promise.all([...background]);
+      if (ownsStore) await store.close();
+    },
+  };
+  return Object.assign(app, { checkout: runtime });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function requireJson(c: Context): void {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type.trim())) {
+    throw new CheckoutError('unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
+  }
+}
+
+/** Reads the body as UTF-8 text, refusing more than MAX_BODY_BYTES whatever the Content-Length says. */
+async function readBody(c: Context): Promise<string> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+    throw new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+  }
+  const stream = c.req.raw.body;
+  if (!stream) return '';
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+    }
+    chunks.push(value);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new CheckoutError('invalid_request', 'The request body is not valid UTF-8.');
+  }
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CheckoutError('invalid_json', 'The request body is not valid JSON.');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new CheckoutError('invalid_request', 'The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+function requiredString(body: Record<string, unknown>, field: string, pattern: RegExp, expected: string): string {
+  const value = body[field];
+  if (value === undefined || value === null || value === '') throw new CheckoutError('missing_field', `${field} is required.`);
+  if (typeof value !== 'string' || !pattern.test(value)) throw new CheckoutError('invalid_field', `${field} must be ${expected}.`);
+  return value;
+}
+
+function optionalString(body: Record<string, unknown>, field: string, pattern: RegExp, expected: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !pattern.test(value)) throw new CheckoutError('invalid_field', `${field} must be ${expected}.`);
+  return value;
+}

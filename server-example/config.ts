@@ -1,0 +1,444 @@
+/**
+ * Configuration: `loadConfig(env)` reads the environment (every variable is documented in .env.example), and
+ * `CheckoutConfig` is what `createCheckoutApp()` takes. A provider without real credentials in the environment
+ * runs against the embedded sandbox with the sandbox merchant account.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SANDBOX_ACCOUNTS } from './sandbox/accounts.js';
+import type { LogLevel, Logger } from './logger.js';
+import type { Store } from './store.js';
+import { METHOD_IDS, PROVIDER_IDS, SESSION_STATUSES } from './types.js';
+import type { MethodId, ProviderId, ResolveOrder, SessionStatus } from './types.js';
+
+export interface ProviderCommonConfig {
+  /** True when the provider runs against the embedded sandbox (no real credentials configured). */
+  sandbox: boolean;
+  /** API base URL; null = the sandbox at `sandboxBaseUrl + /sandbox/<provider>`. */
+  baseUrl: string | null;
+  /** Whether the provider's payment page may be shown in an iframe. */
+  frameable: boolean;
+  /** Minimum amount in whole rubles, checked before calling the provider. */
+  minAmount: number;
+  /** Maximum amount in whole rubles (0 = none). */
+  maxAmount: number;
+  /** How long a payment stays open at the provider, when the provider does not say. */
+  sessionTtlSeconds: number;
+  /** Per-request timeout for provider API calls. */
+  timeoutMs: number;
+}
+
+export interface RepayConfig extends ProviderCommonConfig {
+  cassaId: string;
+  secretWord1: string;
+  secretWord2: string;
+  apiKey: string;
+  /** payment_method_id per method (issued by Repay support per cashier). */
+  methods: Partial<Record<MethodId, string>>;
+  /** Default of payload.trusted when resolveOrder() does not say. */
+  trusted: boolean;
+}
+
+export interface BoxExchangerConfig extends ProviderCommonConfig {
+  /** Optional API auth (headers apikey + hash); both empty = unauthenticated order creation. */
+  apiKey: string;
+  apiSecret: string;
+  /** Where payment pages live (`{pageBaseUrl}/{lang}/payment/{uid}/{secret}`); null = the API base URL. */
+  pageBaseUrl: string | null;
+  /** routeId per method. */
+  routes: Partial<Record<MethodId, string>>;
+  fieldKeys: { fromAccount: string; toAccount: string; email: string };
+  /** The merchant's receiving account, sent as the route's "to" field. */
+  toAccount: string;
+  partner: string;
+  /** Name of the IPN form field that carries the hash (undocumented by BoxExchanger). */
+  ipnHashField: string;
+  /** IPNs older (or further in the future) than this are rejected. */
+  ipnMaxAgeSeconds: number;
+  /** Treat `inProgressPayout` (payment received, payout queued) as paid. */
+  payoutQueuedIsPaid: boolean;
+}
+
+export interface AgeTradingConfig extends ProviderCommonConfig {
+  authHeader: string;
+  /** Full header value, e.g. "Token abc…". */
+  authValue: string;
+  createPath: string;
+  /** Status path; `{id}` is replaced by the provider's request id. */
+  statusPath: string;
+  /** Cancel path; `{id}` as above; empty = cancelling is not supported. */
+  cancelPath: string;
+  /** Provider status → unified status. */
+  statusMap: Record<string, SessionStatus>;
+  /** Field of the status response that carries the paid amount. */
+  amountField: string;
+  /** payment_method integer per method. */
+  methods: Partial<Record<MethodId, number>>;
+  /** When set, callbacks must carry hex(hmac_sha256(secret, rawBody)) in `callbackSignatureHeader`. */
+  callbackSecret: string;
+  callbackSignatureHeader: string;
+}
+
+export interface ProvidersConfig {
+  repay: RepayConfig;
+  boxexchanger: BoxExchangerConfig;
+  agetrading: AgeTradingConfig;
+}
+
+export interface ReconcileConfig {
+  /** How often the reconciler looks for due sessions. */
+  intervalMs: number;
+  /** First poll delay after creation; doubles per attempt up to maxBackoffMs. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** A session row without a provider payment this long after creation was left by a crash. */
+  crashGraceMs: number;
+  /** Extra time after the provider's window before a session is expired. */
+  expiryGraceMs: number;
+}
+
+export interface CheckoutConfig {
+  /** Public base URL of the site that serves /api/checkout (the merchant's domain); no trailing slash. */
+  publicUrl: string;
+  /** Storefront origins allowed to create sessions (CORS) and to receive return-page messages. */
+  allowedOrigins: string[];
+  sessionSecret: string;
+  databasePath: string;
+  /** Where the helper reaches the embedded sandbox (its own listening address). */
+  sandboxBaseUrl: string;
+  enabledProviders: ProviderId[];
+  defaultProvider: ProviderId;
+  /** Serve the demo/operator session log even with a merchant resolveOrder(). */
+  exposeSessionLog: boolean;
+  /** The merchant's order lookup; undefined = the demo catalogue. */
+  resolveOrder?: ResolveOrder;
+  /** Sandbox providers whose pages refuse framing (SANDBOX_FRAME_DENY). */
+  frameDeny: Partial<Record<ProviderId, boolean>>;
+  /** Lifetime of session bearer tokens. */
+  tokenTtlSeconds: number;
+  reconcile: ReconcileConfig;
+  logLevel: LogLevel;
+  logger?: Logger;
+  /** A ready store (e.g. a shared database); default: SQLite at databasePath. */
+  store?: Store;
+  providers: ProvidersConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface LoadConfigOptions {
+  /** Listening host and port, used for the PUBLIC_URL and sandbox defaults. */
+  host?: string;
+  port?: number;
+  /** Persist a generated SESSION_SECRET next to the database (default true). */
+  persistSecret?: boolean;
+}
+
+const DEFAULT_AGE_STATUS_MAP: Record<string, SessionStatus> = {
+  CREATED: 'created',
+  NEW: 'created',
+  PENDING: 'pending',
+  PROCESSING: 'pending',
+  SUCCESS: 'paid',
+  COMPLETED: 'paid',
+  FAILED: 'failed',
+  ERROR: 'failed',
+  CANCELLED: 'cancelled',
+  CANCELED: 'cancelled',
+  EXPIRED: 'expired',
+  TIMEOUT: 'expired',
+};
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): CheckoutConfig {
+  const get = (name: string): string => (env[name] ?? '').trim();
+
+  const host = options.host ?? (get('HOST') || '127.0.0.1');
+  const port = options.port ?? intVar(env, 'PORT', 8787, 0, 65535);
+  const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const ownUrl = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
+
+  const publicUrl = normaliseBaseUrl(get('PUBLIC_URL') || ownUrl, 'PUBLIC_URL');
+  const publicOrigin = new URL(publicUrl).origin;
+  const allowedOrigins = get('ALLOWED_ORIGINS')
+    ? get('ALLOWED_ORIGINS')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+        .map((item) => parseOrigin(item, 'ALLOWED_ORIGINS'))
+    : unique([publicOrigin, 'http://localhost:5173', 'http://127.0.0.1:5173']);
+
+  const databasePath = get('DATABASE_PATH') || resolve('data/checkout.sqlite');
+  const sessionSecret = get('SESSION_SECRET') || loadOrCreateSecret(databasePath, options.persistSecret ?? true);
+  if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET must be at least 32 characters long.');
+
+  const enabledProviders = get('CHECKOUT_PROVIDERS')
+    ? get('CHECKOUT_PROVIDERS')
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+        .map((item) => {
+          if (!isProviderId(item)) throw new ConfigError(`CHECKOUT_PROVIDERS: unknown provider "${item}".`);
+          return item;
+        })
+    : [...PROVIDER_IDS];
+  if (enabledProviders.length === 0) throw new ConfigError('CHECKOUT_PROVIDERS enables no provider.');
+  const defaultProviderRaw = get('DEFAULT_PROVIDER') || enabledProviders[0]!;
+  if (!isProviderId(defaultProviderRaw) || !enabledProviders.includes(defaultProviderRaw)) {
+    throw new ConfigError(`DEFAULT_PROVIDER "${defaultProviderRaw}" is not an enabled provider.`);
+  }
+
+  const frameDeny: Partial<Record<ProviderId, boolean>> = {};
+  for (const item of get('SANDBOX_FRAME_DENY').split(',').map((part) => part.trim()).filter(Boolean)) {
+    if (!isProviderId(item)) throw new ConfigError(`SANDBOX_FRAME_DENY: unknown provider "${item}".`);
+    frameDeny[item] = true;
+  }
+
+  const logLevel = (get('LOG_LEVEL') || 'info') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be debug, info, warn, error or silent.');
+
+  return {
+    publicUrl,
+    allowedOrigins,
+    sessionSecret,
+    databasePath,
+    sandboxBaseUrl: normaliseBaseUrl(get('SANDBOX_BASE_URL') || ownUrl, 'SANDBOX_BASE_URL'),
+    enabledProviders,
+    defaultProvider: defaultProviderRaw,
+    exposeSessionLog: flag(env, 'EXPOSE_SESSION_LOG', false),
+    frameDeny,
+    tokenTtlSeconds: intVar(env, 'SESSION_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400),
+    reconcile: {
+      intervalMs: intVar(env, 'RECONCILE_INTERVAL_MS', 5_000, 50, 3_600_000),
+      minBackoffMs: intVar(env, 'RECONCILE_MIN_BACKOFF_MS', 5_000, 10, 3_600_000),
+      maxBackoffMs: intVar(env, 'RECONCILE_MAX_BACKOFF_MS', 300_000, 10, 86_400_000),
+      crashGraceMs: intVar(env, 'RECONCILE_CRASH_GRACE_MS', 120_000, 0, 86_400_000),
+      expiryGraceMs: intVar(env, 'RECONCILE_EXPIRY_GRACE_MS', 60_000, 0, 86_400_000),
+    },
+    logLevel,
+    providers: {
+      repay: loadRepay(env, frameDeny),
+      boxexchanger: loadBoxExchanger(env, frameDeny),
+      agetrading: loadAgeTrading(env, frameDeny),
+    },
+  };
+}
+
+function loadRepay(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): RepayConfig {
+  const get = (name: string) => (env[name] ?? '').trim();
+  const real = Boolean(get('REPAY_CASSA_ID'));
+  const account = SANDBOX_ACCOUNTS.repay;
+  if (real) {
+    for (const name of ['REPAY_SECRET_WORD_1', 'REPAY_SECRET_WORD_2', 'REPAY_API_KEY']) {
+      if (!get(name)) throw new ConfigError(`${name} is required when REPAY_CASSA_ID is set.`);
+    }
+  }
+  const methods: Partial<Record<MethodId, string>> = real ? {} : { ...account.methods };
+  for (const method of METHOD_IDS) {
+    const value = get(`REPAY_METHOD_${method.toUpperCase()}`);
+    if (value) methods[method] = value;
+  }
+  if (real && Object.keys(methods).length === 0) {
+    throw new ConfigError('Repay needs at least one payment method id: REPAY_METHOD_SBP and/or REPAY_METHOD_CARD.');
+  }
+  return {
+    sandbox: !real,
+    baseUrl: real ? normaliseBaseUrl(get('REPAY_BASE_URL') || 'https://repay.cx', 'REPAY_BASE_URL') : null,
+    frameable: real ? flag(env, 'REPAY_FRAMEABLE', true) : !frameDeny.repay,
+    minAmount: intVar(env, 'REPAY_MIN_AMOUNT', 100, 1, 1e9),
+    maxAmount: intVar(env, 'REPAY_MAX_AMOUNT', 0, 0, 1e9),
+    sessionTtlSeconds: intVar(env, 'REPAY_SESSION_TTL_SECONDS', 1800, 60, 7 * 86_400),
+    timeoutMs: intVar(env, 'REPAY_TIMEOUT_MS', 15_000, 100, 120_000),
+    cassaId: real ? get('REPAY_CASSA_ID') : account.cassaId,
+    secretWord1: real ? get('REPAY_SECRET_WORD_1') : account.secretWord1,
+    secretWord2: real ? get('REPAY_SECRET_WORD_2') : account.secretWord2,
+    apiKey: real ? get('REPAY_API_KEY') : account.apiKey,
+    methods,
+    trusted: flag(env, 'REPAY_TRUSTED', false),
+  };
+}
+
+function loadBoxExchanger(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): BoxExchangerConfig {
+  const get = (name: string) => (env[name] ?? '').trim();
+  const real = Boolean(get('BOXEXCHANGER_BASE_URL'));
+  const account = SANDBOX_ACCOUNTS.boxexchanger;
+  const routes: Partial<Record<MethodId, string>> = real ? {} : { ...account.routes };
+  for (const method of METHOD_IDS) {
+    const value = get(`BOXEXCHANGER_ROUTE_${method.toUpperCase()}`);
+    if (value) routes[method] = value;
+  }
+  if (real && Object.keys(routes).length === 0) {
+    throw new ConfigError('BoxExchanger needs at least one route id: BOXEXCHANGER_ROUTE_SBP and/or BOXEXCHANGER_ROUTE_CARD.');
+  }
+  const apiKey = real ? get('BOXEXCHANGER_API_KEY') : account.apiKey;
+  const apiSecret = real ? get('BOXEXCHANGER_API_SECRET') : account.apiSecret;
+  if (Boolean(apiKey) !== Boolean(apiSecret)) {
+    throw new ConfigError('Set both BOXEXCHANGER_API_KEY and BOXEXCHANGER_API_SECRET, or neither.');
+  }
+  const hashField = get('BOXEXCHANGER_IPN_HASH_FIELD') || account.ipnHashField;
+  if (!/^[A-Za-z0-9_\-[\]]{1,64}$/.test(hashField)) throw new ConfigError('BOXEXCHANGER_IPN_HASH_FIELD is not a valid field name.');
+  return {
+    sandbox: !real,
+    baseUrl: real ? normaliseBaseUrl(get('BOXEXCHANGER_BASE_URL'), 'BOXEXCHANGER_BASE_URL') : null,
+    pageBaseUrl: get('BOXEXCHANGER_PAGE_URL') ? normaliseBaseUrl(get('BOXEXCHANGER_PAGE_URL'), 'BOXEXCHANGER_PAGE_URL') : null,
+    frameable: real ? flag(env, 'BOXEXCHANGER_FRAMEABLE', true) : !frameDeny.boxexchanger,
+    minAmount: intVar(env, 'BOXEXCHANGER_MIN_AMOUNT', real ? 1 : account.minAmount, 1, 1e9),
+    maxAmount: intVar(env, 'BOXEXCHANGER_MAX_AMOUNT', real ? 0 : account.maxAmount, 0, 1e9),
+    sessionTtlSeconds: intVar(env, 'BOXEXCHANGER_SESSION_TTL_SECONDS', 1800, 60, 7 * 86_400),
+    timeoutMs: intVar(env, 'BOXEXCHANGER_TIMEOUT_MS', 15_000, 100, 120_000),
+    apiKey,
+    apiSecret,
+    routes,
+    fieldKeys: {
+      fromAccount: get('BOXEXCHANGER_FIELD_FROM_ACCOUNT') || account.fieldKeys.fromAccount,
+      toAccount: get('BOXEXCHANGER_FIELD_TO_ACCOUNT') || account.fieldKeys.toAccount,
+      email: get('BOXEXCHANGER_FIELD_EMAIL') || account.fieldKeys.email,
+    },
+    toAccount: get('BOXEXCHANGER_TO_ACCOUNT') || (real ? '' : 'sandbox-merchant-wallet'),
+    partner: get('BOXEXCHANGER_PARTNER'),
+    ipnHashField: hashField,
+    ipnMaxAgeSeconds: intVar(env, 'BOXEXCHANGER_IPN_MAX_AGE_SECONDS', 600, 10, 86_400),
+    payoutQueuedIsPaid: flag(env, 'BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID', false),
+  };
+}
+
+function loadAgeTrading(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): AgeTradingConfig {
+  const get = (name: string) => (env[name] ?? '').trim();
+  const real = Boolean(get('AGETRADING_API_KEY') || get('AGETRADING_AUTH_VALUE'));
+  const account = SANDBOX_ACCOUNTS.agetrading;
+  const methods: Partial<Record<MethodId, number>> = { ...account.methods };
+  for (const method of METHOD_IDS) {
+    const value = get(`AGETRADING_METHOD_${method.toUpperCase()}`);
+    if (value) {
+      const id = Number(value);
+      if (!Number.isSafeInteger(id) || id < 0) throw new ConfigError(`AGETRADING_METHOD_${method.toUpperCase()} must be an integer.`);
+      methods[method] = id;
+    }
+  }
+  const authValue = real
+    ? get('AGETRADING_AUTH_VALUE') || `Token ${get('AGETRADING_API_KEY')}`
+    : `${account.authScheme} ${account.apiKey}`;
+  return {
+    sandbox: !real,
+    baseUrl: real ? normaliseBaseUrl(get('AGETRADING_BASE_URL') || 'https://age.trading', 'AGETRADING_BASE_URL') : null,
+    frameable: real ? flag(env, 'AGETRADING_FRAMEABLE', true) : !frameDeny.agetrading,
+    minAmount: intVar(env, 'AGETRADING_MIN_AMOUNT', 100, 1, 1e9),
+    maxAmount: intVar(env, 'AGETRADING_MAX_AMOUNT', 0, 0, 1e9),
+    sessionTtlSeconds: intVar(env, 'AGETRADING_SESSION_TTL_SECONDS', 1800, 60, 7 * 86_400),
+    timeoutMs: intVar(env, 'AGETRADING_TIMEOUT_MS', 15_000, 100, 120_000),
+    authHeader: get('AGETRADING_AUTH_HEADER') || account.authHeader,
+    authValue,
+    createPath: get('AGETRADING_CREATE_PATH') || '/api/requests/create/',
+    statusPath: get('AGETRADING_STATUS_PATH') || '/api/requests/{id}/',
+    cancelPath: env.AGETRADING_CANCEL_PATH !== undefined ? get('AGETRADING_CANCEL_PATH') : '/api/requests/{id}/cancel/',
+    statusMap: { ...DEFAULT_AGE_STATUS_MAP, ...parseStatusMap(get('AGETRADING_STATUS_MAP')) },
+    amountField: get('AGETRADING_AMOUNT_FIELD') || 'amount',
+    methods,
+    callbackSecret: real ? get('AGETRADING_CALLBACK_SECRET') : account.callbackSecret,
+    callbackSignatureHeader: get('AGETRADING_CALLBACK_SIGNATURE_HEADER') || account.callbackSignatureHeader,
+  };
+}
+
+/** `SUCCESS=paid,FAILED=failed` or a JSON object. */
+export function parseStatusMap(text: string): Record<string, SessionStatus> {
+  if (!text) return {};
+  let entries: [string, unknown][];
+  if (text.startsWith('{')) {
+    try {
+      entries = Object.entries(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      throw new ConfigError('AGETRADING_STATUS_MAP is not valid JSON.');
+    }
+  } else {
+    entries = text.split(',').map((pair) => {
+      const [key, value] = pair.split(/[=:]/).map((part) => part.trim());
+      return [key ?? '', value];
+    });
+  }
+  const map: Record<string, SessionStatus> = {};
+  for (const [key, value] of entries) {
+    if (!key || typeof value !== 'string' || !(SESSION_STATUSES as readonly string[]).includes(value)) {
+      throw new ConfigError(`AGETRADING_STATUS_MAP: "${key}" must map to one of ${SESSION_STATUSES.join(', ')}.`);
+    }
+    map[key] = value as SessionStatus;
+  }
+  return map;
+}
+
+export function isProviderId(value: unknown): value is ProviderId {
+  return typeof value === 'string' && (PROVIDER_IDS as readonly string[]).includes(value);
+}
+
+export function isMethodId(value: unknown): value is MethodId {
+  return typeof value === 'string' && (METHOD_IDS as readonly string[]).includes(value);
+}
+
+/** The API base URL a provider is reached at (its real URL, or the embedded sandbox). */
+export function providerBaseUrl(config: CheckoutConfig, provider: ProviderId): string {
+  return config.providers[provider].baseUrl ?? `${config.sandboxBaseUrl}/sandbox/${provider}`;
+}
+
+function loadOrCreateSecret(databasePath: string, persist: boolean): string {
+  if (!persist || databasePath === ':memory:') return randomBytes(32).toString('base64url');
+  const file = join(dirname(databasePath), 'session-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= 32) return stored;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'w' });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+function normaliseBaseUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${value}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL.`);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function parseOrigin(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name}: "${value}" is not an origin such as https://shop.example.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${name}: "${value}" must be http(s).`);
+  return url.origin;
+}
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = (env[name] ?? '').trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}.`);
+  }
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be 1 or 0.`);
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

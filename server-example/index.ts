@@ -1,0 +1,42 @@
+/**
+ * The merchant backend helper: `createCheckoutApp(config)` (a Hono app with the routes under /api/checkout),
+ * `loadConfig(env)`, `startServer(options)` and the types. See docs/server.md.
+ */
+export { createCheckoutApp, buildProviders, METHOD_LABELS, MAX_BODY_BYTES } from './app.js';
+export type { CheckoutApp, CheckoutRuntime } from './app.js';
+export { loadConfig, ConfigError, providerBaseUrl } from './config.js';
+export type {
+  AgeTradingConfig,
+  BoxExchangerConfig,
+  CheckoutConfig,
+  LoadConfigOptions,
+  ProviderCommonConfig,
+  ProvidersConfig,
+  ReconcileConfig,
+  RepayConfig,
+} from './config.js';
+export { startServer } from './node-server.js';
+export type { RunningServer, StartServerOptions } from './node-server.js';
+export { CheckoutError, ERROR_CODES } from './errors.js';
+export type { ErrorBody, ErrorCode } from './errors.js';
+export { createLogger } from './logger.js';
+export type { Logger, LogLevel } from './logger.js';
+export { SqliteStore, OpenSessionExistsError } from './store.js';
+export type { EventKind, EventRecord, IdempotencyRecord, Mutation, NewEvent, SessionRecord, Store } from './store.js';
+export { Reconciler } from './reconciler.js';
+export type { ReconcileReport } from './reconciler.js';
+export { SessionService } from './sessions.js';
+export { demoResolveOrder } from './demo-orders.js';
+export type { PaymentProvider, ProviderStatusResult, CreatePaymentInput, CreatedPayment, CallbackInput, ParsedCallback, CallbackReply } from './providers/types.js';
+export type {
+  CreatedSessionView,
+  EventSource,
+  MethodId,
+  ProviderId,
+  ResolveOrder,
+  ResolveOrderContext,
+  ResolvedOrder,
+  ReturnOutcome,
+  SessionStatus,
+  SessionView,
+} from './types.js';

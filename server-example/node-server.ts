@@ -1,0 +1,107 @@
+/**
+ * `startServer(options)`: the helper and the provider sandbox in one Node HTTP server, with the reconciler
+ * running. Used by server.ts (`npm run server`), by the `npm start` launcher, and by end-to-end tests and
+ * benchmarks (port 0 = any free port).
+ */
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createCheckoutApp } from './app.js';
+import type { CheckoutApp } from './app.js';
+import { loadConfig } from './config.js';
+import type { CheckoutConfig } from './config.js';
+import { createSandboxApp } from './sandbox/index.js';
+import type { ResolveOrder } from './types.js';
+
+export interface StartServerOptions {
+  /** Default: HOST, else 127.0.0.1. */
+  host?: string;
+  /** Default: PORT, else 8787; 0 = a free port. */
+  port?: number;
+  /** Environment to configure from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Overrides applied on top of the environment's configuration. */
+  config?: Partial<CheckoutConfig>;
+  /** The merchant's order lookup; default the demo catalogue. */
+  resolveOrder?: ResolveOrder;
+  /** Run the reconciler (default true). */
+  reconcile?: boolean;
+}
+
+export interface RunningServer {
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8787 (no trailing slash). */
+  url: string;
+  port: number;
+  host: string;
+  /** The helper's app (its `checkout` runtime exposes the store, sessions and reconciler). */
+  app: CheckoutApp;
+  config: CheckoutConfig;
+  /** Stops accepting requests, stops the reconciler and closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const env = options.env ?? process.env;
+  const host = options.host ?? ((env.HOST ?? '').trim() || '127.0.0.1');
+  const requestedPort = options.port ?? Number((env.PORT ?? '').trim() || 8787);
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) throw new Error('PORT must be an integer between 0 and 65535.');
+
+  // The app is built once the port is known (port 0): PUBLIC_URL and the sandbox address default to it.
+  let handler: (request: Request) => Response | Promise<Response> = () =>
+    new Response(JSON.stringify({ error: { code: 'provider_unavailable', message: 'Starting up.', retryable: true } }), {
+      status: 503,
+      headers: { 'content-type': 'application/json' },
+    });
+  const server = createAdaptorServer({ fetch: (request: Request) => handler(request) }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(requestedPort, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let app: CheckoutApp;
+  let config: CheckoutConfig;
+  try {
+    config = { ...loadConfig(env, { host, port }), ...options.config };
+    if (options.resolveOrder) config.resolveOrder = options.resolveOrder;
+    app = createCheckoutApp(config);
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  const sandbox = createSandboxApp({ publicUrl: config.publicUrl, frameDeny: config.frameDeny });
+  handler = (request) => {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/sandbox' || pathname.startsWith('/sandbox/')) return sandbox.fetch(request);
+    if (pathname === '/api/checkout' || pathname.startsWith('/api/checkout/')) return app.fetch(request);
+    if (pathname === '/' && request.method === 'GET') {
+      return Response.json({ name: 'pay-checkout helper', api: '/api/checkout/config', sandbox: '/sandbox/credentials' });
+    }
+    return Response.json({ error: { code: 'not_found', message: 'No such endpoint.', retryable: false } }, { status: 404 });
+  };
+  if (options.reconcile ?? true) app.checkout.reconciler.start();
+
+  const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    host,
+    app,
+    config,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await app.checkout.close();
+      })();
+      return closing;
+    },
+  };
+}

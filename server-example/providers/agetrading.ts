@@ -1,0 +1,238 @@
+/**
+ * age.trading P2P processing. Facts: PROVIDERS.md → age.trading; docs: docs.age.trading.
+ *   create:   POST {base}/api/requests/create/ → 202 { id, request_proprietary_id, merchant_request_id, redirect_url, … }
+ *   errors:   400 / 500 with { "detail": "…" }
+ * Unconfirmed by public docs, hence configuration (defaults = the sandbox, see sandbox/accounts.ts): the auth
+ * header, the status and cancel paths, the status names, the callback body and its signature. Callbacks are
+ * therefore only triggers: the helper re-reads the request with its own credentials and applies that.
+ */
+import { createHash } from 'node:crypto';
+import type { AgeTradingConfig } from '../config.js';
+import { CheckoutError } from '../errors.js';
+import { formatAmount, parseAmount } from '../money.js';
+import type { SessionRecord } from '../store.js';
+import type { MethodId, SessionStatus } from '../types.js';
+import { checkRubAmount, isHttpUrl, optional } from './common.js';
+import { hexEquals, hmacSha256Hex } from './crypto.js';
+import { isRecord, providerRequest, scalarText, snippet } from './http.js';
+import type {
+  CallbackInput,
+  CallbackReply,
+  CreatePaymentInput,
+  CreatedPayment,
+  ParsedCallback,
+  PaymentProvider,
+  ProviderStatusResult,
+} from './types.js';
+
+const NAME = 'age.trading';
+
+export const AGETRADING_DISABLED_DETAIL = 'Administrator has disabled you.';
+
+/** age.trading's `client` (≤ 36 chars) for a customer: a stable hash, so no personal id leaves the merchant. */
+export function ageTradingClientId(customerRef: string): string {
+  return createHash('sha256').update(`pay-checkout:client:${customerRef}`, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** Maps an age.trading error answer ({ detail } with 400 / 500) to a CheckoutError. */
+export function ageTradingError(httpStatus: number, body: unknown, text: string): CheckoutError {
+  const detail = isRecord(body) ? scalarText(body.detail) ?? JSON.stringify(body) : snippet(text);
+  const lower = (detail ?? '').toLowerCase();
+  if (detail?.trim() === AGETRADING_DISABLED_DETAIL || lower.includes('disabled you')) {
+    return new CheckoutError('merchant_disabled', 'age.trading has switched off this merchant\'s traffic ("Administrator has disabled you.").', { detail });
+  }
+  if (/\bban(ned)?\b|blocked|заблокир|бан\b/.test(lower)) {
+    return new CheckoutError('customer_blocked', 'age.trading has temporarily banned this customer after repeated cancellations.', { detail });
+  }
+  if (/merchant_request_id/.test(lower) && /exist|unique|already|уже|существ/.test(lower)) {
+    return new CheckoutError('duplicate_request', 'age.trading already has a request with this merchant_request_id.', { detail });
+  }
+  if (httpStatus === 401 || httpStatus === 403) {
+    return new CheckoutError('provider_auth_failed', `age.trading refused the credentials (${httpStatus}): check AGETRADING_AUTH_HEADER / AGETRADING_AUTH_VALUE.`, { detail });
+  }
+  if (httpStatus === 404) return new CheckoutError('provider_not_found', 'age.trading does not know this request (404).', { detail });
+  if (httpStatus === 429) return new CheckoutError('provider_rate_limited', 'age.trading asks to slow down (429).', { detail });
+  if (httpStatus >= 500) return new CheckoutError('provider_unavailable', `age.trading is unavailable (${httpStatus}).`, { detail });
+  if (httpStatus === 400) return new CheckoutError('provider_rejected', 'age.trading rejected the request (400).', { detail });
+  return new CheckoutError('provider_error', `age.trading answered with an unexpected status (${httpStatus}).`, { detail });
+}
+
+export class AgeTradingProvider implements PaymentProvider {
+  readonly id = 'agetrading' as const;
+  readonly name = NAME;
+  readonly methods: readonly MethodId[];
+  readonly minAmountMinor: number;
+  readonly maxAmountMinor: number;
+  readonly frameable: boolean;
+  readonly sandbox: boolean;
+  readonly canCancel: boolean;
+
+  constructor(
+    private readonly config: AgeTradingConfig,
+    private readonly baseUrl: string,
+  ) {
+    this.methods = (Object.keys(config.methods) as MethodId[]).filter((method) => config.methods[method] !== undefined);
+    this.minAmountMinor = config.minAmount * 100;
+    this.maxAmountMinor = config.maxAmount * 100;
+    this.frameable = config.frameable;
+    this.sandbox = config.sandbox;
+    this.canCancel = Boolean(config.cancelPath);
+  }
+
+  checkAmount(amountMinor: number, currency: string): void {
+    checkRubAmount(NAME, amountMinor, currency, this.minAmountMinor, this.maxAmountMinor);
+  }
+
+  prepare(): Record<string, unknown> {
+    return {};
+  }
+
+  private headers(json: boolean): Record<string, string> {
+    return { accept: 'application/json', [this.config.authHeader]: this.config.authValue, ...(json ? { 'content-type': 'application/json' } : {}) };
+  }
+
+  private path(template: string, id: string): string {
+    return `${this.baseUrl}${template.replaceAll('{id}', encodeURIComponent(id))}`;
+  }
+
+  async create(input: CreatePaymentInput): Promise<CreatedPayment> {
+    this.checkAmount(input.amountMinor, input.currency);
+    const paymentMethod = this.config.methods[input.method];
+    if (paymentMethod === undefined) throw new CheckoutError('unknown_method', `age.trading has no payment method "${input.method}" configured.`);
+    const body = {
+      client: ageTradingClientId(input.customerRef),
+      merchant_request_id: input.sessionId,
+      initial_amount: formatAmount(input.amountMinor),
+      success_redirect_url: input.urls.success,
+      // There is no cancel page at age.trading: failure covers both failure and cancel.
+      failure_redirect_url: input.urls.error,
+      webhook_url: input.urls.webhook,
+      payment_method: paymentMethod,
+    };
+    const response = await providerRequest(NAME, `${this.baseUrl}${this.config.createPath}`, {
+      method: 'POST',
+      headers: this.headers(true),
+      body: JSON.stringify(body),
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    if (response.status < 200 || response.status >= 300 || !isRecord(json)) throw ageTradingError(response.status, json, response.text);
+    const id = scalarText(json.id);
+    const redirectUrl = scalarText(json.redirect_url);
+    if (!id || !redirectUrl || !isHttpUrl(redirectUrl)) {
+      throw new CheckoutError('provider_error', 'age.trading answered without a request id or redirect_url.', { detail: snippet(response.text) });
+    }
+    const returnedRequestId = scalarText(json.merchant_request_id);
+    if (returnedRequestId !== input.sessionId) {
+      // The customer has an unclosed request: age.trading returns that one instead of creating ours.
+      throw new CheckoutError(
+        'previous_request_open',
+        'age.trading returned the customer\'s previous unclosed request; it must be paid, cancelled or time out (10 minutes) first.',
+        { detail: `returned merchant_request_id ${returnedRequestId ?? '(none)'}` },
+      );
+    }
+    const created: CreatedPayment = {
+      providerPaymentId: id,
+      paymentUrl: redirectUrl,
+      rawStatus: 'CREATED',
+      status: 'created',
+      providerData: { requestProprietaryId: scalarText(json.request_proprietary_id) ?? null },
+      raw: json,
+    };
+    // A banned customer's requests are accepted (202) and cancelled at once: look before sending the payer.
+    try {
+      const current = await this.fetchStatusById(id);
+      created.rawStatus = current.rawStatus;
+      created.status = current.status;
+      if (current.status === 'cancelled' || current.status === 'failed') {
+        created.rejection = new CheckoutError('customer_blocked', 'age.trading cancelled the request at once: the customer is temporarily banned.', {
+          detail: `status ${current.rawStatus} right after creation`,
+        });
+      }
+    } catch {
+      // The status re-read is a courtesy; the reconciler polls the request anyway.
+    }
+    return created;
+  }
+
+  parseCallback(input: CallbackInput): ParsedCallback {
+    let body: unknown;
+    try {
+      body = JSON.parse(input.rawBody);
+    } catch {
+      throw new CheckoutError('invalid_json', 'The age.trading callback is not valid JSON.');
+    }
+    if (!isRecord(body)) throw new CheckoutError('invalid_webhook', 'The age.trading callback is not a JSON object.');
+    const merchantRequestId = scalarText(body.merchant_request_id);
+    const id = scalarText(body.id);
+    if (!merchantRequestId && !id) throw new CheckoutError('invalid_webhook', 'The age.trading callback names no request.');
+    const rawStatus = scalarText(body.status);
+    const parsed: ParsedCallback = { claimTrusted: false, fields: body };
+    if (merchantRequestId) parsed.sessionId = merchantRequestId;
+    if (id) parsed.providerPaymentId = id;
+    if (rawStatus) {
+      parsed.claim = {
+        rawStatus,
+        ...optional('status', this.mapStatus(rawStatus)),
+        ...optional('paidAmountMinor', parseAmount(body[this.config.amountField])),
+      };
+    }
+    return parsed;
+  }
+
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+    if (this.config.callbackSecret) {
+      const received = input.headers.get(this.config.callbackSignatureHeader);
+      if (!hexEquals(received ?? undefined, hmacSha256Hex(this.config.callbackSecret, input.rawBody))) {
+        throw new CheckoutError('invalid_signature', 'The age.trading callback signature does not match.');
+      }
+    }
+    if (session?.providerPaymentId && parsed.providerPaymentId && session.providerPaymentId !== parsed.providerPaymentId) {
+      throw new CheckoutError('invalid_webhook', 'The age.trading callback names a different request than the session.');
+    }
+    return Boolean(this.config.callbackSecret);
+  }
+
+  callbackReply(): CallbackReply {
+    return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
+  }
+
+  async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
+    if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no age.trading request yet.');
+    return this.fetchStatusById(session.providerPaymentId);
+  }
+
+  private async fetchStatusById(id: string): Promise<ProviderStatusResult> {
+    const response = await providerRequest(NAME, this.path(this.config.statusPath, id), {
+      method: 'GET',
+      headers: this.headers(false),
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    if (response.status < 200 || response.status >= 300 || !isRecord(json)) throw ageTradingError(response.status, json, response.text);
+    const rawStatus = scalarText(json.status);
+    if (!rawStatus) throw new CheckoutError('provider_error', 'age.trading answered the status query without a status.');
+    const status = this.mapStatus(rawStatus);
+    if (!status) throw new CheckoutError('provider_error', `age.trading reported an unknown status "${rawStatus}": extend AGETRADING_STATUS_MAP.`);
+    return { rawStatus, status, ...optional('paidAmountMinor', parseAmount(json[this.config.amountField])), raw: json };
+  }
+
+  async cancel(session: SessionRecord): Promise<void> {
+    if (!this.config.cancelPath) return;
+    if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no age.trading request yet.');
+    const response = await providerRequest(NAME, this.path(this.config.cancelPath, session.providerPaymentId), {
+      method: 'POST',
+      headers: this.headers(true),
+      body: '{}',
+      timeoutMs: this.config.timeoutMs,
+    });
+    if (response.status < 200 || response.status >= 300) throw ageTradingError(response.status, response.json, response.text);
+  }
+
+  mapStatus(rawStatus: string): SessionStatus | undefined {
+    const map = this.config.statusMap;
+    if (Object.hasOwn(map, rawStatus)) return map[rawStatus];
+    const upper = rawStatus.toUpperCase();
+    return Object.hasOwn(map, upper) ? map[upper] : undefined;
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * BoxExchanger "act as a payment processor" API. Facts: PROVIDERS.md → BoxExchanger.
+ *   API:     {base}/service/api/v1/{method}; answers { success, data?, error?: { errorCode, message, object } }
+ *   auth:    optional headers apikey + hash = sha256hex(sha256hex(JSON.stringify(params)) + secret), params with
+ *            a never-decreasing `time`
+ *   create:  POST public/exchanger/order/create (per-order ipnUrl + random ipnSecret)
+ *   status:  GET  public/exchanger/order/get?orderUID=&orderSecret=&type=order
+ *   cancel:  PUT  public/exchanger/order/update-status { orderUID, orderSecret, status: "deleted" }
+ *   IPN:     form-urlencoded, sent once; hash = sha256hex("orderId:newStatus:inAmount:outAmount:xml_from:xml_to:timestamp:ipnSecret")
+ * The IPN is only a trigger: after verifying it, the helper re-reads order/get and applies that status.
+ */
+import { randomBytes } from 'node:crypto';
+import type { BoxExchangerConfig } from '../config.js';
+import { CheckoutError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { formatAmount, parseAmount } from '../money.js';
+import type { SessionRecord } from '../store.js';
+import type { MethodId, SessionStatus } from '../types.js';
+import { checkRubAmount, isHttpUrl, optional, parseProviderTime } from './common.js';
+import { hexEquals, sha256Hex } from './crypto.js';
+import { isRecord, providerRequest, scalarText, snippet } from './http.js';
+import type {
+  CallbackInput,
+  CallbackReply,
+  CreatePaymentInput,
+  CreatedPayment,
+  ParsedCallback,
+  PaymentProvider,
+  ProviderStatusResult,
+} from './types.js';
+
+const NAME = 'BoxExchanger';
+
+export const BOXEXCHANGER_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
+  new: 'created',
+  waitPayment: 'pending',
+  inProgress: 'pending',
+  inProgressPayout: 'pending',
+  done: 'paid',
+  errorPayment: 'failed',
+  errorPayout: 'held',
+  hold: 'held',
+  returned: 'refunded',
+  deleted: 'cancelled',
+};
+
+/** Every documented `errorCode` → the helper's code and a merchant-readable message. */
+export const BOXEXCHANGER_ERRORS: Readonly<Record<string, { code: ErrorCode; message: string }>> = {
+  '5555555555555555': { code: 'provider_unavailable', message: 'BoxExchanger is under maintenance.' },
+  '40301': { code: 'provider_auth_failed', message: 'BoxExchanger refused the API credentials: check BOXEXCHANGER_API_KEY and BOXEXCHANGER_API_SECRET.' },
+  '5030000': { code: 'provider_rate_limited', message: 'BoxExchanger anti-flood: too many requests, retry later.' },
+  '6231546409213868': { code: 'invalid_payment_field', message: 'BoxExchanger rejected a form field of the route.' },
+  '5071545873252155': { code: 'amount_not_supported', message: 'BoxExchanger rejected the amount as invalid.' },
+  '7701545348962387': { code: 'amount_too_small', message: 'BoxExchanger: the amount is below the route minimum.' },
+  '3631545348962766': { code: 'amount_too_large', message: 'BoxExchanger: the amount is above the route maximum.' },
+  '9951545348963165': { code: 'insufficient_reserve', message: 'BoxExchanger has not enough reserve for this amount now.' },
+  '6801545277215051': { code: 'route_unavailable', message: 'BoxExchanger: the exchange route is unavailable.' },
+};
+
+/** The API request hash: sha256hex(sha256hex(JSON.stringify(params)) + secret). */
+export function boxApiHash(params: Record<string, unknown>, secret: string): string {
+  return sha256Hex(sha256Hex(JSON.stringify(params)) + secret);
+}
+
+/** The IPN hash: sha256hex("orderId:newStatus:inAmount:outAmount:xml_from:xml_to:timestamp:ipnSecret"). */
+export function boxIpnHash(
+  fields: { orderId: string; newStatus: string; inAmount: string; outAmount: string; xml_from: string; xml_to: string; timestamp: string },
+  ipnSecret: string,
+): string {
+  return sha256Hex(
+    [fields.orderId, fields.newStatus, fields.inAmount, fields.outAmount, fields.xml_from, fields.xml_to, fields.timestamp, ipnSecret].join(':'),
+  );
+}
+
+export function boxError(httpStatus: number, body: unknown, text: string): CheckoutError {
+  const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
+  const errorCode = error ? scalarText(error.errorCode) : undefined;
+  const object = error && isRecord(error.object) ? error.object : undefined;
+  const detail = [errorCode, error ? scalarText(error.message) : undefined, object ? scalarText(object.nameField) ?? scalarText(object.fieldId) : undefined]
+    .filter(Boolean)
+    .join(' ') || snippet(text);
+  const known = errorCode ? BOXEXCHANGER_ERRORS[errorCode] : undefined;
+  if (known) {
+    const field = object ? scalarText(object.nameField) : undefined;
+    const message = known.code === 'invalid_payment_field' && field ? `${known.message} (${field})` : known.message;
+    return new CheckoutError(known.code, message, { detail });
+  }
+  if (httpStatus === 429) return new CheckoutError('provider_rate_limited', 'BoxExchanger asks to slow down (429).', { detail });
+  if (httpStatus >= 500) return new CheckoutError('provider_unavailable', `BoxExchanger is unavailable (${httpStatus}).`, { detail });
+  if (httpStatus === 401 || httpStatus === 403) return new CheckoutError('provider_auth_failed', `BoxExchanger refused the credentials (${httpStatus}).`, { detail });
+  return new CheckoutError('provider_error', `BoxExchanger answered with an unexpected error${errorCode ? ` (${errorCode})` : ` (${httpStatus})`}.`, { detail });
+}
+
+// `time` must never repeat or decrease, across every adapter instance in the process.
+let lastTime = 0;
+function nextTime(): number {
+  lastTime = Math.max(Date.now(), lastTime + 1);
+  return lastTime;
+}
+
+export class BoxExchangerProvider implements PaymentProvider {
+  readonly id = 'boxexchanger' as const;
+  readonly name = NAME;
+  readonly methods: readonly MethodId[];
+  readonly minAmountMinor: number;
+  readonly maxAmountMinor: number;
+  readonly frameable: boolean;
+  readonly sandbox: boolean;
+  readonly canCancel = true;
+  private readonly apiBase: string;
+
+  constructor(
+    private readonly config: BoxExchangerConfig,
+    baseUrl: string,
+    private readonly pageBaseUrl: string,
+  ) {
+    this.apiBase = `${baseUrl}/service/api/v1`;
+    this.methods = (Object.keys(config.routes) as MethodId[]).filter((method) => Boolean(config.routes[method]));
+    this.minAmountMinor = config.minAmount * 100;
+    this.maxAmountMinor = config.maxAmount * 100;
+    this.frameable = config.frameable;
+    this.sandbox = config.sandbox;
+  }
+
+  checkAmount(amountMinor: number, currency: string): void {
+    checkRubAmount(NAME, amountMinor, currency, this.minAmountMinor, this.maxAmountMinor);
+  }
+
+  prepare(): Record<string, unknown> {
+    // One random IPN secret per order: a leaked secret exposes one order only.
+    return { ipnSecret: randomBytes(24).toString('hex') };
+  }
+
+  private authHeaders(params: Record<string, unknown>): Record<string, string> {
+    if (!this.config.apiKey) return {};
+    return { apikey: this.config.apiKey, hash: boxApiHash(params, this.config.apiSecret) };
+  }
+
+  /** Adds `time` when requests are authenticated (it is part of the hashed params). */
+  private withTime<T extends Record<string, unknown>>(params: T): T & { time?: number } {
+    return this.config.apiKey ? { ...params, time: nextTime() } : params;
+  }
+
+  async create(input: CreatePaymentInput): Promise<CreatedPayment> {
+    this.checkAmount(input.amountMinor, input.currency);
+    const routeId = this.config.routes[input.method];
+    if (!routeId) throw new CheckoutError('unknown_method', `BoxExchanger has no route for "${input.method}" configured.`);
+    const ipnSecret = scalarText(input.providerData.ipnSecret);
+    if (!ipnSecret) throw new Error('BoxExchanger session was created without an IPN secret.');
+    const fromValues = input.email ? [{ key: this.config.fieldKeys.email, value: input.email }] : [];
+    const toValues = this.config.toAccount ? [{ key: this.config.fieldKeys.toAccount, value: this.config.toAccount }] : [];
+    const params = this.withTime({
+      routeId,
+      // The API takes a number; two decimals are exact in JSON text.
+      amount: Number(formatAmount(input.amountMinor)),
+      fromValues,
+      toValues,
+      routeValues: [] as { key: string; value: string }[],
+      lang: input.locale === 'ru' ? 'rus' : 'eng',
+      agreement: true,
+      hideOutData: true,
+      clientCallbackUrl: input.urls.success,
+      ipnUrl: input.urls.webhook,
+      ipnSecret,
+      ...(this.config.partner ? { partner: this.config.partner } : {}),
+    });
+    const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...this.authHeaders(params) },
+      body: JSON.stringify(params),
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    if (!isRecord(json) || json.success !== true || !isRecord(json.data)) throw boxError(response.status, json, response.text);
+    const data = json.data;
+    const orderId = scalarText(data._id);
+    const uid = scalarText(data.uid);
+    const secret = scalarText(data.secret);
+    if (!orderId || !uid || !secret || !/^[A-Za-z0-9_-]+$/.test(uid) || !/^[A-Za-z0-9_-]+$/.test(secret)) {
+      throw new CheckoutError('provider_error', 'BoxExchanger answered without an order id, uid or secret.');
+    }
+    const paymentUrl = `${this.pageBaseUrl}/${input.locale === 'ru' ? 'ru' : 'en'}/payment/${uid}/${secret}`;
+    if (!isHttpUrl(paymentUrl)) throw new CheckoutError('provider_error', 'BoxExchanger payment URL is not valid.');
+    const rawStatus = scalarText(data.status) ?? 'new';
+    const expiresAt = parseProviderTime(data.expiresAt);
+    return {
+      providerPaymentId: orderId,
+      paymentUrl,
+      rawStatus,
+      status: this.mapStatus(rawStatus) ?? 'created',
+      ...optional('expiresAt', expiresAt),
+      providerData: { uid, secret },
+      raw: { ...data, secret: '[redacted]' },
+    };
+  }
+
+  parseCallback(input: CallbackInput): ParsedCallback {
+    if (!/^application\/x-www-form-urlencoded\b/i.test(input.contentType)) {
+      throw new CheckoutError('unsupported_media_type', 'A BoxExchanger IPN is application/x-www-form-urlencoded.');
+    }
+    const form = new URLSearchParams(input.rawBody);
+    const fields: Record<string, unknown> = {};
+    for (const [key, value] of form) {
+      if (key in fields) {
+        const existing = fields[key];
+        fields[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+      } else {
+        fields[key] = value;
+      }
+    }
+    const required = ['orderId', 'newStatus', 'inAmount', 'outAmount', 'timestamp', this.config.ipnHashField];
+    for (const name of required) {
+      if (typeof fields[name] !== 'string') throw new CheckoutError('invalid_webhook', `The BoxExchanger IPN lacks "${name}".`);
+    }
+    const newStatus = fields.newStatus as string;
+    const timestamp = parseProviderTime(fields.timestamp);
+    const parsed: ParsedCallback = {
+      providerPaymentId: fields.orderId as string,
+      claim: { rawStatus: newStatus, ...optional('status', BOXEXCHANGER_STATUS_MAP[newStatus]), ...optional('paidAmountMinor', parseAmount(fields.inAmount)) },
+      claimTrusted: false,
+      fields,
+      ...optional('eventTimestamp', timestamp),
+    };
+    if (input.sessionIdFromUrl) parsed.sessionId = input.sessionIdFromUrl;
+    return parsed;
+  }
+
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+    const ipnSecret = session ? scalarText(session.providerData.ipnSecret) : undefined;
+    if (!session || !ipnSecret) throw new CheckoutError('invalid_signature', 'The BoxExchanger IPN names no known order.');
+    const form = parsed.fields;
+    const text = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
+    const expected = boxIpnHash(
+      {
+        orderId: text('orderId'),
+        newStatus: text('newStatus'),
+        inAmount: text('inAmount'),
+        outAmount: text('outAmount'),
+        xml_from: text('xml_from'),
+        xml_to: text('xml_to'),
+        timestamp: text('timestamp'),
+      },
+      ipnSecret,
+    );
+    if (!hexEquals(form[this.config.ipnHashField], expected)) {
+      throw new CheckoutError('invalid_signature', 'The BoxExchanger IPN hash does not match.');
+    }
+    if (session.providerPaymentId && session.providerPaymentId !== text('orderId')) {
+      throw new CheckoutError('invalid_webhook', 'The BoxExchanger IPN names a different order than the session.');
+    }
+    const timestamp = parsed.eventTimestamp;
+    const maxAgeMs = this.config.ipnMaxAgeSeconds * 1000;
+    if (timestamp === undefined || Math.abs(Date.now() - timestamp) > maxAgeMs) {
+      throw new CheckoutError('stale_notification', 'The BoxExchanger IPN timestamp is outside the accepted window.');
+    }
+    void input;
+    return true;
+  }
+
+  callbackReply(): CallbackReply {
+    return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
+  }
+
+  private orderCredentials(session: SessionRecord): { orderUID: string; orderSecret: string } {
+    const orderUID = scalarText(session.providerData.uid);
+    const orderSecret = scalarText(session.providerData.secret);
+    if (!orderUID || !orderSecret) throw new CheckoutError('unknown_session', 'The session has no BoxExchanger order yet.');
+    return { orderUID, orderSecret };
+  }
+
+  async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
+    const params = this.withTime({ ...this.orderCredentials(session), type: 'order' });
+    const query = new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)]));
+    const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/get?${query}`, {
+      method: 'GET',
+      headers: { accept: 'application/json', ...this.authHeaders(params) },
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    const order = isRecord(json) && json.success === true && isRecord(json.data) && isRecord(json.data.order) ? json.data.order : undefined;
+    if (!order) throw boxError(response.status, json, response.text);
+    const rawStatus = scalarText(order.status);
+    if (!rawStatus) throw new CheckoutError('provider_error', 'BoxExchanger answered order/get without a status.');
+    const expiresAt = parseProviderTime(order.expiresAt);
+    const status = this.mapStatus(rawStatus, session, expiresAt);
+    if (!status) throw new CheckoutError('provider_error', `BoxExchanger reported an unknown status "${rawStatus}".`);
+    return {
+      rawStatus,
+      status,
+      ...optional('paidAmountMinor', parseAmount(order.inAmount)),
+      ...optional('expiresAt', expiresAt),
+      raw: { ...order, secret: order.secret === undefined ? undefined : '[redacted]' },
+    };
+  }
+
+  async cancel(session: SessionRecord): Promise<void> {
+    const params = this.withTime({ ...this.orderCredentials(session), status: 'deleted' });
+    const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/update-status`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...this.authHeaders(params) },
+      body: JSON.stringify(params),
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    if (!isRecord(json) || json.success !== true) throw boxError(response.status, json, response.text);
+  }
+
+  mapStatus(rawStatus: string, session?: SessionRecord, providerExpiresAt?: number): SessionStatus | undefined {
+    if (!Object.hasOwn(BOXEXCHANGER_STATUS_MAP, rawStatus)) return undefined;
+    if (rawStatus === 'inProgressPayout' && this.config.payoutQueuedIsPaid) return 'paid';
+    if (rawStatus === 'deleted') {
+      const expiresAt = providerExpiresAt ?? session?.expiresAt;
+      return expiresAt !== undefined && Date.now() > expiresAt ? 'expired' : 'cancelled';
+    }
+    return BOXEXCHANGER_STATUS_MAP[rawStatus];
+  }
+}

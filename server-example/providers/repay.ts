@@ -1,0 +1,250 @@
+/**
+ * Repay (repay.cx) deals API. Facts: PROVIDERS.md → Repay; docs: apidocs.repay.bz.
+ *   create:   POST {base}/api/v1/private/deals/            signature = md5("cassa_id:amount:secret_word_1")
+ *   callback: POST JSON to webhook_url, only on success       signature = md5("deal_id:amount:secret_word_2")
+ *   status:   GET  {base}/api/v1/external/deals/{id}          header api-key
+ * Repay has no cancel call for deposits; the payer cancels on Repay's page.
+ */
+import type { RepayConfig } from '../config.js';
+import { CheckoutError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { parseAmount, wholeRubles } from '../money.js';
+import type { SessionRecord } from '../store.js';
+import type { MethodId, SessionStatus } from '../types.js';
+import { checkRubAmount, isHttpUrl, optional } from './common.js';
+import { hexEquals, md5Hex } from './crypto.js';
+import { isRecord, providerRequest, scalarText, snippet } from './http.js';
+import type {
+  CallbackInput,
+  CallbackReply,
+  CreatePaymentInput,
+  CreatedPayment,
+  ParsedCallback,
+  PaymentProvider,
+  ProviderStatusResult,
+} from './types.js';
+
+const NAME = 'Repay';
+
+/** Repay `state` → unified status (PROVIDERS.md table). `proceedingsN` is handled by pattern. */
+export const REPAY_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
+  created: 'created',
+  card_search: 'created',
+  choosing_amount: 'pending',
+  waiting_payment: 'pending',
+  completed: 'paid',
+  proceedings: 'held',
+  rejected_timeout: 'expired',
+  reject_manual_by_client: 'cancelled',
+  rejected_by_new_deal: 'cancelled',
+  rejected_by_system: 'failed',
+  reject_by_office: 'failed',
+};
+
+/** Repay error codes → the helper's codes and merchant-readable messages. */
+export const REPAY_ERRORS: Readonly<Record<number, { code: ErrorCode; message: string }>> = {
+  400: { code: 'provider_rejected', message: 'Repay rejected the request as malformed (400).' },
+  404: { code: 'provider_not_found', message: 'Repay could not find the cashier or deal (404): check REPAY_CASSA_ID.' },
+  451: { code: 'provider_rejected', message: 'Repay refused the deal: the created transaction has an incorrect status (451).' },
+  610: { code: 'amount_too_small', message: 'Repay refused the amount: below the minimum of 100 RUB (610).' },
+  611: { code: 'provider_auth_failed', message: 'Repay rejected the signature (611): check REPAY_CASSA_ID and REPAY_SECRET_WORD_1.' },
+  612: { code: 'unsupported_payment_method', message: 'Repay does not support this payment method for the cashier (612): check REPAY_METHOD_*.' },
+  613: { code: 'unsupported_currency', message: 'Repay does not support this currency for the cashier (613).' },
+};
+
+/** md5("cassa_id:amount:secret_word_1"): the create-deal signature. */
+export function repayCreateSignature(cassaId: string, amount: string, secretWord1: string): string {
+  return md5Hex(`${cassaId}:${amount}:${secretWord1}`);
+}
+
+/** md5("deal_id:amount:secret_word_2"): the deposit-callback signature. */
+export function repayCallbackSignature(dealId: string, amount: string, secretWord2: string): string {
+  return md5Hex(`${dealId}:${amount}:${secretWord2}`);
+}
+
+export function mapRepayState(state: string): SessionStatus | undefined {
+  if (Object.hasOwn(REPAY_STATUS_MAP, state)) return REPAY_STATUS_MAP[state];
+  if (/^proceedings\d*$/.test(state)) return 'held';
+  return undefined;
+}
+
+/** Maps a Repay error answer (HTTP status + body) to a CheckoutError. */
+export function repayError(httpStatus: number, body: unknown, text: string): CheckoutError {
+  const record = isRecord(body) ? body : {};
+  const nested = isRecord(record.error) ? record.error : {};
+  const code = Number(record.code ?? nested.code ?? (record.status_code !== 200 ? record.status_code : undefined) ?? httpStatus);
+  const description = [scalarText(record.error) ?? scalarText(nested.error), scalarText(record.description) ?? scalarText(nested.description)]
+    .filter(Boolean)
+    .join(': ');
+  const detail = description || snippet(text);
+  const known = REPAY_ERRORS[code];
+  if (known) return new CheckoutError(known.code, known.message, { detail });
+  if (httpStatus === 429) return new CheckoutError('provider_rate_limited', 'Repay asks to slow down (429).', { detail });
+  if (httpStatus >= 500 || code >= 500 && code < 600) {
+    return new CheckoutError('provider_unavailable', `Repay is unavailable (${httpStatus}).`, { detail });
+  }
+  return new CheckoutError('provider_error', `Repay answered with an unexpected error (${Number.isFinite(code) ? code : httpStatus}).`, { detail });
+}
+
+/** The raw text of a top-level JSON field as sent (so "300.0" stays "300.0" for the signature). */
+export function rawJsonField(body: string, field: string): string | undefined {
+  const escaped = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`"${escaped}"\\s*:\\s*("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)`).exec(body);
+  if (!match) return undefined;
+  const token = match[1]!;
+  if (token.startsWith('"')) {
+    try {
+      return JSON.parse(token) as string;
+    } catch {
+      return undefined;
+    }
+  }
+  return token;
+}
+
+export class RepayProvider implements PaymentProvider {
+  readonly id = 'repay' as const;
+  readonly name = NAME;
+  readonly methods: readonly MethodId[];
+  readonly minAmountMinor: number;
+  readonly maxAmountMinor: number;
+  readonly frameable: boolean;
+  readonly sandbox: boolean;
+  readonly canCancel = false;
+
+  constructor(
+    private readonly config: RepayConfig,
+    private readonly baseUrl: string,
+  ) {
+    this.methods = (Object.keys(config.methods) as MethodId[]).filter((method) => Boolean(config.methods[method]));
+    this.minAmountMinor = config.minAmount * 100;
+    this.maxAmountMinor = config.maxAmount * 100;
+    this.frameable = config.frameable;
+    this.sandbox = config.sandbox;
+  }
+
+  checkAmount(amountMinor: number, currency: string): void {
+    if (wholeRubles(amountMinor) === undefined) {
+      throw new CheckoutError('amount_not_supported', 'Repay accepts whole rubles only; the order amount has kopecks.');
+    }
+    checkRubAmount(NAME, amountMinor, currency, this.minAmountMinor, this.maxAmountMinor);
+  }
+
+  prepare(): Record<string, unknown> {
+    return {};
+  }
+
+  async create(input: CreatePaymentInput): Promise<CreatedPayment> {
+    this.checkAmount(input.amountMinor, input.currency);
+    const methodId = this.config.methods[input.method];
+    if (!methodId) throw new CheckoutError('unknown_method', `Repay has no payment method "${input.method}" configured.`);
+    const amount = wholeRubles(input.amountMinor)!;
+    const body = {
+      cassa_id: this.config.cassaId,
+      amount,
+      currency: input.currency,
+      payment_method_id: methodId,
+      order_id: input.sessionId,
+      success_url: input.urls.success,
+      error_url: input.urls.error,
+      cancel_url: input.urls.cancel,
+      webhook_url: input.urls.webhook,
+      payload: { user_id: input.customerRef, trusted: input.trusted },
+      signature: repayCreateSignature(this.config.cassaId, amount, this.config.secretWord1),
+    };
+    const response = await providerRequest(NAME, `${this.baseUrl}/api/v1/private/deals/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    const payload = isRecord(json) && isRecord(json.payload) ? json.payload : undefined;
+    const ok = response.status >= 200 && response.status < 300 && isRecord(json) && (json.status_code === undefined || Number(json.status_code) === 200);
+    if (!ok || !payload) throw repayError(response.status, json, response.text);
+    const dealId = scalarText(payload.id);
+    const paymentUrl = scalarText(payload.payment_url);
+    if (!dealId || !paymentUrl || !isHttpUrl(paymentUrl)) {
+      throw new CheckoutError('provider_error', 'Repay answered without a deal id or payment URL.', { detail: snippet(response.text) });
+    }
+    const rawStatus = scalarText(payload.state) ?? 'created';
+    return {
+      providerPaymentId: dealId,
+      paymentUrl,
+      rawStatus,
+      status: mapRepayState(rawStatus) ?? 'created',
+      raw: json,
+    };
+  }
+
+  parseCallback(input: CallbackInput): ParsedCallback {
+    let body: unknown;
+    try {
+      body = JSON.parse(input.rawBody);
+    } catch {
+      throw new CheckoutError('invalid_json', 'The Repay callback is not valid JSON.');
+    }
+    if (!isRecord(body)) throw new CheckoutError('invalid_webhook', 'The Repay callback is not a JSON object.');
+    const dealId = scalarText(body.deal_id);
+    const amount = rawJsonField(input.rawBody, 'amount');
+    if (!dealId || amount === undefined || typeof body.signature !== 'string') {
+      throw new CheckoutError('invalid_webhook', 'The Repay callback lacks deal_id, amount or signature.');
+    }
+    const state = scalarText(body.state) ?? 'completed';
+    const paidAmountMinor = parseAmount(amount);
+    const parsed: ParsedCallback = {
+      providerPaymentId: dealId,
+      claim: { rawStatus: state, ...optional('status', mapRepayState(state)), ...optional('paidAmountMinor', paidAmountMinor) },
+      claimTrusted: true,
+      fields: body,
+    };
+    const orderId = scalarText(body.order_id);
+    if (orderId) parsed.sessionId = orderId;
+    return parsed;
+  }
+
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+    const amount = rawJsonField(input.rawBody, 'amount') ?? '';
+    const expected = repayCallbackSignature(parsed.providerPaymentId ?? '', amount, this.config.secretWord2);
+    if (!hexEquals(parsed.fields.signature, expected)) {
+      throw new CheckoutError('invalid_signature', 'The Repay callback signature does not match.');
+    }
+    if (session && session.providerPaymentId && session.providerPaymentId !== parsed.providerPaymentId) {
+      // Signed, but for another deal than the one this session opened.
+      throw new CheckoutError('invalid_webhook', 'The Repay callback names a different deal than the session.');
+    }
+    return true;
+  }
+
+  callbackReply(): CallbackReply {
+    // Repay counts anything but HTTP 200 with body "OK" as not delivered.
+    return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
+  }
+
+  async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
+    if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no Repay deal yet.');
+    const response = await providerRequest(NAME, `${this.baseUrl}/api/v1/external/deals/${encodeURIComponent(session.providerPaymentId)}`, {
+      method: 'GET',
+      headers: { 'api-key': this.config.apiKey, accept: 'application/json' },
+      timeoutMs: this.config.timeoutMs,
+    });
+    const json = response.json;
+    const payload = isRecord(json) && isRecord(json.payload) ? json.payload : undefined;
+    if (response.status < 200 || response.status >= 300 || !payload || (isRecord(json) && json.status_code !== undefined && Number(json.status_code) !== 200)) {
+      throw repayError(response.status, json, response.text);
+    }
+    const rawStatus = scalarText(payload.state);
+    if (!rawStatus) throw new CheckoutError('provider_error', 'Repay answered the status query without a state.', { detail: snippet(response.text) });
+    const status = this.mapStatus(rawStatus);
+    if (!status) throw new CheckoutError('provider_error', `Repay reported an unknown state "${rawStatus}".`);
+    return { rawStatus, status, ...optional('paidAmountMinor', parseAmount(payload.amount)), raw: json };
+  }
+
+  async cancel(): Promise<void> {
+    // Repay has no deposit cancel call: the caller records the cancel locally.
+  }
+
+  mapStatus(rawStatus: string): SessionStatus | undefined {
+    return mapRepayState(rawStatus);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The reconciler: webhooks are unreliable (Repay reports only success, BoxExchanger sends its IPN once), so open
+ * sessions are polled with exponential backoff, expired after the provider's window, and rows left by a crash
+ * between the session write and the provider answer are resolved.
+ */
+import type { CheckoutConfig } from './config.js';
+import { isCheckoutError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { SessionService } from './sessions.js';
+import type { Store } from './store.js';
+import { isOpen } from './transitions.js';
+
+export interface ReconcilerOptions {
+  config: CheckoutConfig;
+  store: Store;
+  sessions: SessionService;
+  log: Logger;
+}
+
+export interface ReconcileReport {
+  polled: number;
+  expired: number;
+  interrupted: number;
+  errors: number;
+}
+
+const BATCH = 50;
+
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReconcileReport> | undefined;
+  private stopped = true;
+
+  constructor(private readonly options: ReconcilerOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops the timer and waits for a tick in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick().finally(() => this.schedule(this.options.config.reconcile.intervalMs));
+    }, delay);
+    // The reconciler never keeps a process alive on its own.
+    this.timer.unref();
+  }
+
+  /** One pass over the due sessions (also callable directly, e.g. from a cron job or a test). */
+  tick(now = Date.now()): Promise<ReconcileReport> {
+    if (this.running) return this.running;
+    const task = this.pass(now).finally(() => {
+      this.running = undefined;
+    });
+    this.running = task;
+    return task;
+  }
+
+  private async pass(now: number): Promise<ReconcileReport> {
+    const { store, sessions, config, log } = this.options;
+    const report: ReconcileReport = { polled: 0, expired: 0, interrupted: 0, errors: 0 };
+    const due = await store.dueSessions(now, BATCH);
+    for (const session of due) {
+      if (sessions.creating.has(session.id)) continue;
+      try {
+        if (!session.paymentUrl) {
+          if (now - session.createdAt >= config.reconcile.crashGraceMs) {
+            const result = await sessions.markInterrupted(session.id);
+            if (result?.status === 'failed') report.interrupted++;
+            log.warn('session left by an interrupted creation marked failed', { sessionId: session.id });
+          } else {
+            await store.mutate(session.id, () => ({ patch: { nextPollAt: session.createdAt + config.reconcile.crashGraceMs } }));
+          }
+          continue;
+        }
+        const refreshed = (await sessions.refresh(session.id, 'reconcile')) ?? session;
+        report.polled++;
+        if (isOpen(refreshed.status) && now > refreshed.expiresAt + config.reconcile.expiryGraceMs) {
+          const ended = await sessions.endOpenSession(refreshed, 'expired', 'window_passed');
+          if (ended?.status === 'expired') report.expired++;
+        }
+      } catch (error) {
+        report.errors++;
+        log.error('reconcile failed for a session', { sessionId: session.id, code: isCheckoutError(error) ? error.code : 'error', error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return report;
+  }
+}

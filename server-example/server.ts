@@ -1,0 +1,45 @@
+/**
+ * `npm run server`: the helper and the provider sandbox on 127.0.0.1:8787 (HOST, PORT), configured from the
+ * environment (and `.env` when present; see .env.example). Stops cleanly on SIGINT / SIGTERM.
+ */
+import { existsSync } from 'node:fs';
+import { ConfigError } from './config.js';
+import { createLogger } from './logger.js';
+import { startServer } from './node-server.js';
+
+const log = createLogger((process.env.LOG_LEVEL as 'info' | undefined) ?? 'info');
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+try {
+  const server = await startServer();
+  const sandboxed = server.config.enabledProviders.filter((id) => server.config.providers[id].sandbox);
+  log.info(`helper listening on ${server.url}`, {
+    api: `${server.url}/api/checkout`,
+    publicUrl: server.config.publicUrl,
+    database: server.config.databasePath,
+    sandbox: sandboxed,
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: stopping`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('stop failed', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    log.error(`configuration error: ${error.message}`);
+  } else {
+    log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
+  }
+  process.exit(1);
+}

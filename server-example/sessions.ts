@@ -1,0 +1,614 @@
+/**
+ * Payment sessions: creation (one open provider payment per order, Idempotency-Key, write-before-call),
+ * status refresh from providers, verified webhook handling, cancel, and the atomic application of observed
+ * provider statuses through the state machine in transitions.ts.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { CheckoutConfig } from './config.js';
+import { CheckoutError, isCheckoutError } from './errors.js';
+import type { ErrorCode } from './errors.js';
+import type { Logger } from './logger.js';
+import { formatAmount, parseAmount } from './money.js';
+import type { CallbackInput, CallbackReply, PaymentProvider, ProviderStatusResult } from './providers/types.js';
+import { OpenSessionExistsError } from './store.js';
+import type { NewEvent, SessionRecord, Store } from './store.js';
+import { decide, isOpen } from './transitions.js';
+import type { EventSource, MethodId, ProviderId, ResolveOrder, ResolvedOrder, SessionStatus } from './types.js';
+
+export interface CreateSessionInput {
+  orderId: string;
+  provider?: ProviderId;
+  method?: MethodId;
+  locale?: 'ru' | 'en';
+  claimedCustomerId?: string;
+  returnUrl?: string;
+  idempotencyKey?: string;
+  storefrontOrigin: string;
+  /** Passed to resolveOrder() so the merchant can check who is asking. */
+  request?: Request;
+}
+
+export interface CreateSessionResult {
+  session: SessionRecord;
+  /** True when a new provider payment was opened (201), false when an existing session was returned (200). */
+  created: boolean;
+}
+
+export type RefreshTrigger = 'reconcile' | 'status' | 'return' | 'webhook' | 'cancel' | 'create';
+
+export interface SessionServiceOptions {
+  config: CheckoutConfig;
+  store: Store;
+  providers: ReadonlyMap<ProviderId, PaymentProvider>;
+  resolveOrder: ResolveOrder;
+  log: Logger;
+}
+
+/** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
+const MAX_RAW_LOGGED = 16_384;
+
+export function newSessionId(): string {
+  return `cs_${randomBytes(16).toString('base64url').replace(/[-_]/g, '').slice(0, 22).padEnd(22, '0')}`;
+}
+
+export const SESSION_ID_PATTERN = /^cs_[A-Za-z0-9]{22}$/;
+
+/** The customer reference sent to providers: a hash, never the merchant's own id. */
+export function customerRef(customerId: string | undefined, orderId: string): string {
+  const basis = customerId ? `customer:${customerId}` : `order:${orderId}`;
+  return createHash('sha256').update(`pay-checkout:${basis}`, 'utf8').digest('hex').slice(0, 32);
+}
+
+export class SessionService {
+  private readonly config: CheckoutConfig;
+  private readonly store: Store;
+  private readonly providers: ReadonlyMap<ProviderId, PaymentProvider>;
+  private readonly resolveOrder: ResolveOrder;
+  private readonly log: Logger;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly refreshes = new Map<string, Promise<SessionRecord | undefined>>();
+  /** Sessions whose provider create call is running in this process (the reconciler leaves them alone). */
+  readonly creating = new Set<string>();
+
+  constructor(options: SessionServiceOptions) {
+    this.config = options.config;
+    this.store = options.store;
+    this.providers = options.providers;
+    this.resolveOrder = options.resolveOrder;
+    this.log = options.log;
+  }
+
+  provider(id: ProviderId): PaymentProvider {
+    const provider = this.providers.get(id);
+    if (!provider) throw new CheckoutError('unknown_provider', `Provider "${id}" is not available.`);
+    return provider;
+  }
+
+  /** Runs `fn` after every earlier call with the same key has finished (per-order serialisation). */
+  private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  async create(input: CreateSessionInput): Promise<CreateSessionResult> {
+    const providerId = input.provider ?? this.config.defaultProvider;
+    if (!this.config.enabledProviders.includes(providerId)) {
+      throw new CheckoutError('unknown_provider', `Provider "${providerId}" is not enabled.`);
+    }
+    const provider = this.provider(providerId);
+    const method = input.method ?? provider.methods[0];
+    if (!method || !provider.methods.includes(method)) {
+      throw new CheckoutError('unknown_method', `${provider.name} does not offer the payment method "${input.method ?? ''}".`);
+    }
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([input.orderId, input.provider ?? null, input.method ?? null, input.returnUrl ?? null]))
+      .digest('hex');
+
+    return this.withLock(`order:${input.orderId}`, async () => {
+      if (input.idempotencyKey) {
+        const known = await this.store.getIdempotencyKey(input.idempotencyKey);
+        if (known) {
+          if (known.fingerprint !== fingerprint) {
+            throw new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+          }
+          const session = await this.store.getSession(known.sessionId);
+          if (session) return { session, created: false };
+        }
+      }
+
+      const order = await this.loadOrder(input);
+      const amountMinor = order.amountMinor;
+      const history = await this.store.listOrderSessions(input.orderId);
+      if (history.some((session) => session.status === 'paid')) throw new CheckoutError('order_paid', 'This order is already paid.');
+      if (history.some((session) => session.status === 'held')) {
+        throw new CheckoutError('order_held', 'A payment for this order is on hold and needs the shop\'s attention.');
+      }
+
+      const open = history.find((session) => isOpen(session.status));
+      if (open) {
+        const reusable = await this.settleOpenSession(open, amountMinor, order.resolved.currency);
+        if (reusable) {
+          await this.rememberKey(input.idempotencyKey, fingerprint, reusable.id);
+          return { session: reusable, created: false };
+        }
+        // The settled session may have turned out paid or held.
+        const settled = await this.store.getSession(open.id);
+        if (settled?.status === 'paid') throw new CheckoutError('order_paid', 'This order is already paid.');
+        if (settled?.status === 'held') throw new CheckoutError('order_held', 'A payment for this order is on hold and needs the shop\'s attention.');
+      }
+
+      provider.checkAmount(amountMinor, order.resolved.currency);
+      const session = await this.openProviderPayment(provider, method, input, order.resolved, amountMinor);
+      await this.rememberKey(input.idempotencyKey, fingerprint, session.id);
+      return { session, created: true };
+    });
+  }
+
+  private async loadOrder(input: CreateSessionInput): Promise<{ resolved: ResolvedOrder; amountMinor: number }> {
+    let resolved: ResolvedOrder | null | undefined;
+    try {
+      resolved = await this.resolveOrder(input.orderId, {
+        ...(input.claimedCustomerId ? { claimedCustomerId: input.claimedCustomerId } : {}),
+        ...(input.locale ? { locale: input.locale } : {}),
+        ...(input.request ? { request: input.request } : {}),
+      });
+    } catch (error) {
+      if (isCheckoutError(error)) throw error;
+      this.log.error('resolveOrder() threw', { orderId: input.orderId, error });
+      throw new CheckoutError('internal_error', 'The shop could not look up this order.');
+    }
+    if (!resolved) throw new CheckoutError('unknown_order', `Order "${input.orderId}" does not exist.`);
+    if (resolved.paid) throw new CheckoutError('order_paid', 'This order is already paid.');
+    const amountMinor =
+      typeof resolved.amount === 'number'
+        ? Number.isSafeInteger(resolved.amount) && resolved.amount > 0
+          ? resolved.amount * 100
+          : undefined
+        : parseAmount(resolved.amount);
+    if (amountMinor === undefined || amountMinor <= 0) {
+      this.log.error('resolveOrder() returned an invalid amount', { orderId: input.orderId, amount: String(resolved.amount) });
+      throw new CheckoutError('invalid_order', 'The shop returned an invalid amount for this order.');
+    }
+    if (typeof resolved.currency !== 'string' || !/^[A-Z]{3}$/.test(resolved.currency)) {
+      throw new CheckoutError('invalid_order', 'The shop returned an invalid currency for this order.');
+    }
+    return { resolved, amountMinor };
+  }
+
+  /**
+   * Decides whether an open session of the order can be handed out again. Returns it when reusable; otherwise
+   * ends it (expired, order changed, crashed creation) and returns undefined so a new payment may be opened.
+   */
+  private async settleOpenSession(open: SessionRecord, amountMinor: number, currency: string): Promise<SessionRecord | undefined> {
+    const now = Date.now();
+    if (!open.paymentUrl) {
+      if (this.creating.has(open.id) || now - open.createdAt < this.config.reconcile.crashGraceMs) {
+        throw new CheckoutError('session_creating', 'A payment for this order is being created; try again in a moment.');
+      }
+      await this.markInterrupted(open.id);
+      return undefined;
+    }
+    if (open.expiresAt <= now) {
+      const refreshed = (await this.refresh(open.id, 'create')) ?? open;
+      if (!isOpen(refreshed.status)) return undefined;
+      await this.endOpenSession(refreshed, 'expired', 'window_passed');
+      return undefined;
+    }
+    if (open.amountMinor !== amountMinor || open.currency !== currency) {
+      await this.endOpenSession(open, 'cancelled', 'order_changed');
+      return undefined;
+    }
+    return open;
+  }
+
+  private async openProviderPayment(
+    provider: PaymentProvider,
+    method: MethodId,
+    input: CreateSessionInput,
+    order: ResolvedOrder,
+    amountMinor: number,
+  ): Promise<SessionRecord> {
+    const now = Date.now();
+    const id = newSessionId();
+    const record: SessionRecord = {
+      id,
+      orderId: input.orderId,
+      provider: provider.id,
+      method,
+      status: 'created',
+      amountMinor,
+      currency: order.currency,
+      description: order.description ?? null,
+      customerRef: customerRef(order.customerId, input.orderId),
+      locale: input.locale ?? null,
+      storefrontOrigin: input.storefrontOrigin,
+      returnUrl: input.returnUrl ?? null,
+      providerPaymentId: null,
+      paymentUrl: null,
+      providerStatus: null,
+      providerData: provider.prepare(),
+      paidAmountMinor: null,
+      errorCode: null,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + this.config.providers[provider.id].sessionTtlSeconds * 1000,
+      nextPollAt: now + this.config.reconcile.crashGraceMs,
+      pollAttempts: 0,
+      lastPolledAt: null,
+    };
+    // The row exists before the provider is called: a crash in between leaves something to reconcile.
+    this.creating.add(id);
+    try {
+      try {
+        await this.store.insertSession(record, [
+          { sessionId: id, kind: 'created', source: 'manual', toStatus: 'created', amountMinor, data: { provider: provider.id, method, orderId: input.orderId } },
+        ]);
+      } catch (error) {
+        if (error instanceof OpenSessionExistsError) {
+          // Another helper process opened one between our read and our insert.
+          throw new CheckoutError('session_creating', 'A payment for this order is being created; try again in a moment.');
+        }
+        throw error;
+      }
+
+      const base = `${this.config.publicUrl}/api/checkout`;
+      const returnUrl = (outcome: string) => `${base}/return/${outcome}?session=${id}`;
+      const webhook = provider.id === 'boxexchanger' ? `${base}/webhooks/boxexchanger/${id}` : `${base}/webhooks/${provider.id}`;
+      let created;
+      try {
+        created = await provider.create({
+          sessionId: id,
+          amountMinor,
+          currency: order.currency,
+          method,
+          description: record.description,
+          customerRef: record.customerRef,
+          trusted: order.trusted ?? this.config.providers.repay.trusted,
+          ...(order.email ? { email: order.email } : {}),
+          locale: input.locale ?? 'ru',
+          urls: { success: returnUrl('success'), error: returnUrl('error'), cancel: returnUrl('cancel'), webhook },
+          providerData: record.providerData,
+        });
+      } catch (error) {
+        const failure = isCheckoutError(error) ? error : new CheckoutError('provider_error', `${provider.name} could not create the payment.`, { cause: error });
+        this.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
+        await this.store.mutate(id, (current) => ({
+          patch: { status: 'failed', errorCode: failure.code, updatedAt: Date.now(), nextPollAt: null },
+          events: [
+            {
+              sessionId: id,
+              kind: 'create_failed',
+              source: 'manual',
+              fromStatus: current.status,
+              toStatus: 'failed',
+              data: { code: failure.code, message: failure.message, detail: failure.detail ?? null },
+            },
+          ],
+        }));
+        throw failure;
+      }
+
+      const rejected = created.rejection;
+      const status: SessionStatus = rejected ? (isOpen(created.status) ? 'failed' : created.status) : isOpen(created.status) ? created.status : 'created';
+      const updated = await this.store.mutate(id, (current) => ({
+        patch: {
+          providerPaymentId: created.providerPaymentId,
+          paymentUrl: created.paymentUrl,
+          providerStatus: created.rawStatus,
+          providerData: { ...current.providerData, ...(created.providerData ?? {}) },
+          status,
+          errorCode: rejected ? rejected.code : null,
+          expiresAt: created.expiresAt ?? current.expiresAt,
+          nextPollAt: isOpen(status) ? Date.now() + this.config.reconcile.minBackoffMs : null,
+          updatedAt: Date.now(),
+        },
+        events: [
+          {
+            sessionId: id,
+            kind: 'provider_created',
+            source: 'manual',
+            fromStatus: current.status,
+            toStatus: status,
+            providerStatus: created.rawStatus,
+            data: { providerPaymentId: created.providerPaymentId, response: created.raw, ...(rejected ? { rejection: rejected.code } : {}) },
+          },
+        ],
+      }));
+      if (rejected) throw rejected;
+      this.log.info('payment session opened', { sessionId: id, provider: provider.id, orderId: input.orderId, amount: formatAmount(amountMinor) });
+      return updated!;
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  private async rememberKey(key: string | undefined, fingerprint: string, sessionId: string): Promise<void> {
+    if (!key) return;
+    const stored = await this.store.putIdempotencyKey({ key, fingerprint, sessionId, createdAt: Date.now() });
+    if (stored.fingerprint !== fingerprint) {
+      throw new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+    }
+  }
+
+  /** A row whose provider call never completed (the process stopped in between). */
+  async markInterrupted(sessionId: string): Promise<SessionRecord | undefined> {
+    return this.store.mutate(sessionId, (current) => {
+      if (!isOpen(current.status) || current.paymentUrl) return undefined;
+      return {
+        patch: { status: 'failed', errorCode: 'interrupted', updatedAt: Date.now(), nextPollAt: null },
+        events: [
+          {
+            sessionId,
+            kind: 'transition',
+            source: 'poll',
+            fromStatus: current.status,
+            toStatus: 'failed',
+            data: { reason: 'interrupted', detail: 'The provider call did not complete (the helper stopped); a verified payment later revives the session.' },
+          },
+        ],
+      };
+    });
+  }
+
+  /** Ends an open session locally (cancelling at the provider where possible). */
+  async endOpenSession(
+    session: SessionRecord,
+    to: 'expired' | 'cancelled',
+    reason: string,
+    source: EventSource = 'poll',
+    alreadyCancelledAtProvider = false,
+  ): Promise<SessionRecord | undefined> {
+    const provider = this.provider(session.provider);
+    let providerCancelled = alreadyCancelledAtProvider;
+    if (!alreadyCancelledAtProvider && provider.canCancel && session.providerPaymentId) {
+      try {
+        await provider.cancel(session);
+        providerCancelled = true;
+      } catch (error) {
+        this.log.warn('provider cancel failed', { sessionId: session.id, provider: provider.id, code: isCheckoutError(error) ? error.code : 'error' });
+      }
+    }
+    return this.store.mutate(session.id, (current) => {
+      if (!isOpen(current.status)) return undefined;
+      return {
+        patch: { status: to, updatedAt: Date.now(), nextPollAt: null },
+        events: [{ sessionId: session.id, kind: 'transition', source, fromStatus: current.status, toStatus: to, data: { reason, providerCancelled } }],
+      };
+    });
+  }
+
+  /**
+   * Re-reads the provider's status and applies it (one request per session at a time). Errors are recorded
+   * and swallowed: the session keeps its last verified status and is polled again later.
+   */
+  refresh(sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
+    const running = this.refreshes.get(sessionId);
+    if (running) return running;
+    const task = this.doRefresh(sessionId, trigger).finally(() => this.refreshes.delete(sessionId));
+    this.refreshes.set(sessionId, task);
+    return task;
+  }
+
+  private async doRefresh(sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
+    const session = await this.store.getSession(sessionId);
+    if (!session || !session.providerPaymentId) return session;
+    const provider = this.provider(session.provider);
+    let result: ProviderStatusResult;
+    try {
+      result = await provider.fetchStatus(session);
+    } catch (error) {
+      const code: ErrorCode = isCheckoutError(error) ? error.code : 'provider_error';
+      this.log.warn('status query failed', { sessionId, provider: provider.id, code });
+      return this.store.mutate(sessionId, (current) => {
+        const attempts = current.pollAttempts + 1;
+        return {
+          patch: { pollAttempts: attempts, lastPolledAt: Date.now(), nextPollAt: isOpen(current.status) ? this.nextPollAt(current, attempts) : current.nextPollAt },
+          events: [{ sessionId, kind: 'poll_failed', source: 'poll', data: { trigger, code, detail: isCheckoutError(error) ? (error.detail ?? error.message) : String(error) } }],
+        };
+      });
+    }
+    return this.apply(sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true });
+  }
+
+  private nextPollAt(session: SessionRecord, attempts: number): number {
+    const { minBackoffMs, maxBackoffMs, expiryGraceMs } = this.config.reconcile;
+    const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempts, 20));
+    const now = Date.now();
+    const expiryCheck = session.expiresAt + expiryGraceMs;
+    return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
+  }
+
+  /** Applies an observed provider status atomically; returns the session after it. */
+  async apply(
+    sessionId: string,
+    observed: ProviderStatusResult,
+    source: EventSource,
+    meta: { trigger?: RefreshTrigger; recordPoll?: boolean } = {},
+  ): Promise<SessionRecord | undefined> {
+    const result = await this.store.mutate(sessionId, (current) => {
+      const events: NewEvent[] = [];
+      if (meta.recordPoll) {
+        events.push({
+          sessionId,
+          kind: 'poll',
+          source: 'poll',
+          providerStatus: observed.rawStatus,
+          amountMinor: observed.paidAmountMinor ?? null,
+          data: { trigger: meta.trigger ?? null, status: observed.status, response: observed.raw },
+        });
+      }
+      const decision = decide(current.status, current.amountMinor, observed, source);
+      const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
+      const status = decision?.to ?? current.status;
+      const patch: Partial<SessionRecord> = {
+        providerStatus: observed.rawStatus,
+        updatedAt: Date.now(),
+        pollAttempts: attempts,
+        ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
+        ...(observed.expiresAt !== undefined && isOpen(status) ? { expiresAt: observed.expiresAt } : {}),
+      };
+      const next = { ...current, ...patch };
+      patch.nextPollAt = isOpen(status) ? this.nextPollAt(next, attempts) : null;
+      if (decision) {
+        patch.status = decision.to;
+        if (observed.paidAmountMinor !== undefined && (decision.to === 'paid' || decision.to === 'held' || decision.to === 'refunded')) {
+          patch.paidAmountMinor = observed.paidAmountMinor;
+        }
+        if (decision.to === 'paid') patch.errorCode = null;
+        if (decision.reason === 'amount_mismatch' || decision.reason === 'amount_unknown') patch.errorCode = decision.reason;
+        events.push({
+          sessionId,
+          kind: 'transition',
+          source,
+          fromStatus: current.status,
+          toStatus: decision.to,
+          providerStatus: observed.rawStatus,
+          amountMinor: observed.paidAmountMinor ?? null,
+          data: { reason: decision.reason, trigger: meta.trigger ?? null },
+        });
+      }
+      return { patch, events };
+    });
+    if (result && result.status === 'held') {
+      this.log.warn('payment held for review', { sessionId, orderId: result.orderId, reason: result.errorCode });
+    }
+    return result;
+  }
+
+  /** Verifies and applies a provider callback; returns the answer the provider expects. */
+  async handleCallback(providerId: ProviderId, input: CallbackInput): Promise<CallbackReply> {
+    const provider = this.provider(providerId);
+    const parsed = provider.parseCallback(input);
+    let session = parsed.sessionId && SESSION_ID_PATTERN.test(parsed.sessionId) ? await this.store.getSession(parsed.sessionId) : undefined;
+    if (session && session.provider !== providerId) session = undefined;
+    if (!session && parsed.providerPaymentId) session = await this.store.findByProviderPaymentId(providerId, parsed.providerPaymentId);
+    const raw = input.rawBody.length > MAX_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_RAW_LOGGED)}…` : input.rawBody;
+
+    let authenticated: boolean;
+    try {
+      authenticated = provider.verifyCallback(input, parsed, session);
+    } catch (error) {
+      const code = isCheckoutError(error) ? error.code : 'invalid_webhook';
+      this.log.warn('callback rejected', { provider: providerId, sessionId: session?.id ?? null, code });
+      await this.store.appendEvent({ sessionId: session?.id ?? null, kind: 'webhook_rejected', source: 'webhook', data: { provider: providerId, code, raw } });
+      throw error;
+    }
+    if (!session) {
+      await this.store.appendEvent({ sessionId: null, kind: 'webhook', source: 'webhook', data: { provider: providerId, unmatched: true, raw } });
+      throw new CheckoutError('unknown_session', `The ${provider.name} callback names no session of this shop.`);
+    }
+
+    const fresh = await this.store.appendEvent({
+      sessionId: session.id,
+      kind: 'webhook',
+      source: 'webhook',
+      providerStatus: parsed.claim?.rawStatus ?? null,
+      amountMinor: parsed.claim?.paidAmountMinor ?? null,
+      data: { authenticated, contentType: input.contentType, raw },
+      dedupeKey: `webhook:${providerId}:${createHash('sha256').update(input.rawBody).digest('hex')}`,
+    });
+    if (!fresh) {
+      this.log.info('duplicate callback ignored', { provider: providerId, sessionId: session.id });
+      return provider.callbackReply();
+    }
+
+    // Providers that time-stamp their notifications: an older one than the last applied is out of order.
+    if (parsed.eventTimestamp !== undefined) {
+      const stamp = parsed.eventTimestamp;
+      let outOfOrder = false;
+      await this.store.mutate(session.id, (current) => {
+        const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
+        if (stamp <= last) {
+          outOfOrder = true;
+          return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
+        }
+        return { patch: { providerData: { ...current.providerData, lastNotificationAt: stamp } } };
+      });
+      if (outOfOrder) return provider.callbackReply();
+    }
+
+    // A session left by a crash learns its provider payment from an authenticated callback.
+    if (!session.providerPaymentId && parsed.providerPaymentId && authenticated) {
+      const adopted = parsed.providerPaymentId;
+      session =
+        (await this.store.mutate(session.id, (current) =>
+          current.providerPaymentId
+            ? undefined
+            : {
+                patch: { providerPaymentId: adopted, updatedAt: Date.now() },
+                events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'provider_payment_adopted', providerPaymentId: adopted } }],
+              },
+        )) ?? session;
+    }
+
+    let refreshed: SessionRecord | undefined;
+    let reread = false;
+    try {
+      if (session.providerPaymentId && canFetch(provider, session)) {
+        const result = await provider.fetchStatus(session);
+        reread = true;
+        refreshed = await this.apply(session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
+      }
+    } catch (error) {
+      this.log.warn('status re-read after callback failed', { sessionId: session.id, provider: providerId, code: isCheckoutError(error) ? error.code : 'error' });
+      await this.store.appendEvent({ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code: isCheckoutError(error) ? error.code : 'error' } });
+    }
+    if (!reread) {
+      const claim = parsed.claim;
+      if (parsed.claimTrusted && authenticated && claim?.status) {
+        refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: claim.status, ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
+      } else {
+        // Not applied on the callback's word: the reconciler re-reads the provider soon.
+        await this.store.mutate(session.id, (current) => (isOpen(current.status) ? { patch: { nextPollAt: Date.now() } } : undefined));
+      }
+    }
+    this.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });
+    return provider.callbackReply();
+  }
+
+  /** Payer-initiated cancel (POST /sessions/:id/cancel). */
+  async cancel(sessionId: string): Promise<SessionRecord> {
+    const session = await this.store.getSession(sessionId);
+    if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+    return this.withLock(`order:${session.orderId}`, async () => {
+      const current = (await this.store.getSession(sessionId))!;
+      if (current.status === 'paid') throw new CheckoutError('order_paid', 'This payment is already completed and cannot be cancelled.');
+      if (current.status === 'held' || current.status === 'refunded') {
+        throw new CheckoutError('session_not_cancellable', 'This payment is being reviewed by the shop and cannot be cancelled.');
+      }
+      if (!isOpen(current.status)) return current;
+      if (!current.paymentUrl) throw new CheckoutError('session_creating', 'The payment is still being created; try again in a moment.');
+      const provider = this.provider(current.provider);
+      if (provider.canCancel) {
+        try {
+          await provider.cancel(current);
+        } catch (error) {
+          // E.g. BoxExchanger refuses once the payer has paid: find out what happened instead.
+          const after = await this.refresh(sessionId, 'cancel');
+          if (after && !isOpen(after.status)) return after;
+          throw error;
+        }
+        const after = await this.refresh(sessionId, 'cancel');
+        if (after && !isOpen(after.status)) return after;
+      }
+      // Repay has no cancel call; record the payer's decision. A payment that still arrives revives the session.
+      const reason = provider.canCancel ? 'cancelled_by_payer' : 'cancelled_locally';
+      return (await this.endOpenSession(current, 'cancelled', reason, 'manual', provider.canCancel)) ?? current;
+    });
+  }
+}
+
+function canFetch(provider: PaymentProvider, session: SessionRecord): boolean {
+  if (provider.id === 'boxexchanger') return typeof session.providerData.uid === 'string' && typeof session.providerData.secret === 'string';
+  return Boolean(session.providerPaymentId);
+}

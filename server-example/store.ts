@@ -1,0 +1,479 @@
+/**
+ * Persistence. `Store` is the interface the helper needs (so a shared database can replace the embedded one);
+ * `SqliteStore` is the embedded default: better-sqlite3 in WAL mode, schema migrations by `user_version`,
+ * an append-only event log (UPDATE and DELETE are refused by triggers), and a partial unique index that allows
+ * at most one open session per order even when several processes share the file.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EventSource, MethodId, ProviderId, SessionStatus } from './types.js';
+
+export interface SessionRecord {
+  id: string;
+  orderId: string;
+  provider: ProviderId;
+  method: MethodId;
+  status: SessionStatus;
+  amountMinor: number;
+  currency: string;
+  description: string | null;
+  /** Hash of the merchant's customer id, as sent to providers. */
+  customerRef: string;
+  locale: string | null;
+  /** Storefront origin recorded at creation: the only postMessage target of the return page. */
+  storefrontOrigin: string;
+  returnUrl: string | null;
+  providerPaymentId: string | null;
+  paymentUrl: string | null;
+  providerStatus: string | null;
+  /** Provider-private data (BoxExchanger uid/secret/ipnSecret…). Never leaves the helper. */
+  providerData: Record<string, unknown>;
+  paidAmountMinor: number | null;
+  errorCode: string | null;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  nextPollAt: number | null;
+  pollAttempts: number;
+  lastPolledAt: number | null;
+}
+
+export type EventKind =
+  | 'created'
+  | 'provider_created'
+  | 'create_failed'
+  | 'transition'
+  | 'webhook'
+  | 'webhook_rejected'
+  | 'poll'
+  | 'poll_failed'
+  | 'return'
+  | 'cancel'
+  | 'note';
+
+export interface NewEvent {
+  sessionId: string | null;
+  kind: EventKind;
+  source?: EventSource | null;
+  fromStatus?: SessionStatus | null;
+  toStatus?: SessionStatus | null;
+  providerStatus?: string | null;
+  amountMinor?: number | null;
+  /** Anything JSON-serialisable: raw webhook bodies, poll results, reasons. */
+  data?: unknown;
+  /** Events with the same key are stored once (duplicate webhooks). */
+  dedupeKey?: string;
+}
+
+export interface EventRecord {
+  seq: number;
+  sessionId: string | null;
+  at: number;
+  kind: EventKind;
+  source: EventSource | null;
+  fromStatus: SessionStatus | null;
+  toStatus: SessionStatus | null;
+  providerStatus: string | null;
+  amountMinor: number | null;
+  data: unknown;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  fingerprint: string;
+  sessionId: string;
+  createdAt: number;
+}
+
+/** What a `mutate()` callback decides: a patch for the row and the events to append with it. */
+export interface Mutation {
+  patch?: Partial<Omit<SessionRecord, 'id'>>;
+  events?: NewEvent[];
+}
+
+export class OpenSessionExistsError extends Error {
+  constructor(readonly orderId: string) {
+    super(`An open session already exists for order ${orderId}.`);
+    this.name = 'OpenSessionExistsError';
+  }
+}
+
+export interface Store {
+  insertSession(record: SessionRecord, events?: NewEvent[]): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  findByProviderPaymentId(provider: ProviderId, providerPaymentId: string): Promise<SessionRecord | undefined>;
+  /** Sessions of an order, newest first. */
+  listOrderSessions(orderId: string): Promise<SessionRecord[]>;
+  /** Runs `fn` on the current row and applies its result atomically; returns the row after the change. */
+  mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined>;
+  /** Appends one event; false when an event with the same dedupe key exists already. */
+  appendEvent(event: NewEvent): Promise<boolean>;
+  listEvents(sessionId: string): Promise<EventRecord[]>;
+  listSessions(limit: number): Promise<SessionRecord[]>;
+  /** Open sessions whose next poll is due, plus open rows that never got one. */
+  dueSessions(now: number, limit: number): Promise<SessionRecord[]>;
+  getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
+  /** Stores the key unless it exists; returns the stored record either way. */
+  putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS: readonly string[] = [
+  // 1: sessions, events, idempotency keys
+  `
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('created','pending','paid','held','refunded','failed','cancelled','expired')),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency TEXT NOT NULL,
+    description TEXT,
+    customer_ref TEXT NOT NULL,
+    locale TEXT,
+    storefront_origin TEXT NOT NULL,
+    return_url TEXT,
+    provider_payment_id TEXT,
+    payment_url TEXT,
+    provider_status TEXT,
+    provider_data TEXT NOT NULL DEFAULT '{}',
+    paid_amount_minor INTEGER,
+    error_code TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    next_poll_at INTEGER,
+    poll_attempts INTEGER NOT NULL DEFAULT 0,
+    last_polled_at INTEGER
+  );
+  CREATE INDEX sessions_order ON sessions (order_id, created_at DESC);
+  CREATE UNIQUE INDEX sessions_one_open_per_order ON sessions (order_id) WHERE status IN ('created','pending');
+  CREATE INDEX sessions_provider_ref ON sessions (provider, provider_payment_id);
+  CREATE INDEX sessions_due ON sessions (next_poll_at) WHERE status IN ('created','pending');
+  CREATE INDEX sessions_created ON sessions (created_at DESC);
+
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT,
+    from_status TEXT,
+    to_status TEXT,
+    provider_status TEXT,
+    amount_minor INTEGER,
+    data TEXT,
+    dedupe_key TEXT UNIQUE
+  );
+  CREATE INDEX events_session ON events (session_id, seq);
+  CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+  CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+  CREATE TABLE idempotency_keys (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
+];
+
+interface SessionRow {
+  id: string;
+  order_id: string;
+  provider: string;
+  method: string;
+  status: string;
+  amount_minor: number;
+  currency: string;
+  description: string | null;
+  customer_ref: string;
+  locale: string | null;
+  storefront_origin: string;
+  return_url: string | null;
+  provider_payment_id: string | null;
+  payment_url: string | null;
+  provider_status: string | null;
+  provider_data: string;
+  paid_amount_minor: number | null;
+  error_code: string | null;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  next_poll_at: number | null;
+  poll_attempts: number;
+  last_polled_at: number | null;
+}
+
+interface EventRow {
+  seq: number;
+  session_id: string | null;
+  at: number;
+  kind: string;
+  source: string | null;
+  from_status: string | null;
+  to_status: string | null;
+  provider_status: string | null;
+  amount_minor: number | null;
+  data: string | null;
+}
+
+const COLUMNS: Record<keyof Omit<SessionRecord, 'id'>, keyof SessionRow> = {
+  orderId: 'order_id',
+  provider: 'provider',
+  method: 'method',
+  status: 'status',
+  amountMinor: 'amount_minor',
+  currency: 'currency',
+  description: 'description',
+  customerRef: 'customer_ref',
+  locale: 'locale',
+  storefrontOrigin: 'storefront_origin',
+  returnUrl: 'return_url',
+  providerPaymentId: 'provider_payment_id',
+  paymentUrl: 'payment_url',
+  providerStatus: 'provider_status',
+  providerData: 'provider_data',
+  paidAmountMinor: 'paid_amount_minor',
+  errorCode: 'error_code',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  expiresAt: 'expires_at',
+  nextPollAt: 'next_poll_at',
+  pollAttempts: 'poll_attempts',
+  lastPolledAt: 'last_polled_at',
+};
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private closed = false;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    // Several helpers (or the reconciler of another process) may write: wait rather than fail.
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  /** The schema version after migration (for tests and operators). */
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`The database schema (version ${current}) is newer than this helper (${MIGRATIONS.length}).`);
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version]!);
+        this.db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  }
+
+  async insertSession(record: SessionRecord, events: NewEvent[] = []): Promise<void> {
+    const row = toRow(record);
+    const names = Object.keys(row);
+    const insert = this.db.prepare(`INSERT INTO sessions (${names.join(', ')}) VALUES (${names.map((name) => `@${name}`).join(', ')})`);
+    try {
+      this.db.transaction(() => {
+        insert.run(row);
+        for (const event of events) this.insertEvent(event);
+      }).immediate();
+    } catch (error) {
+      if (isUniqueViolation(error, 'sessions.order_id')) throw new OpenSessionExistsError(record.orderId);
+      throw error;
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    return row && fromRow(row);
+  }
+
+  async findByProviderPaymentId(provider: ProviderId, providerPaymentId: string): Promise<SessionRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM sessions WHERE provider = ? AND provider_payment_id = ? ORDER BY created_at DESC LIMIT 1')
+      .get(provider, providerPaymentId) as SessionRow | undefined;
+    return row && fromRow(row);
+  }
+
+  async listOrderSessions(orderId: string): Promise<SessionRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM sessions WHERE order_id = ? ORDER BY created_at DESC, rowid DESC').all(orderId) as SessionRow[];
+    return rows.map(fromRow);
+  }
+
+  async mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined> {
+    const select = this.db.prepare('SELECT * FROM sessions WHERE id = ?');
+    return this.db.transaction(() => {
+      const row = select.get(id) as SessionRow | undefined;
+      if (!row) return undefined;
+      const current = fromRow(row);
+      const mutation = fn(current);
+      if (!mutation) return current;
+      let next = current;
+      if (mutation.patch && Object.keys(mutation.patch).length > 0) {
+        next = { ...current, ...mutation.patch, id: current.id };
+        const full = toRow(next);
+        const changed = (Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]).map((key) => COLUMNS[key]);
+        const sets = [...new Set(changed)].map((column) => `${column} = @${column}`).join(', ');
+        this.db.prepare(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
+      }
+      for (const event of mutation.events ?? []) this.insertEvent(event);
+      return next;
+    }).immediate();
+  }
+
+  async appendEvent(event: NewEvent): Promise<boolean> {
+    return this.insertEvent(event);
+  }
+
+  private insertEvent(event: NewEvent): boolean {
+    const result = this.db
+      .prepare(
+        `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
+         VALUES (@session_id, @at, @kind, @source, @from_status, @to_status, @provider_status, @amount_minor, @data, @dedupe_key)
+         ON CONFLICT (dedupe_key) DO NOTHING`,
+      )
+      .run({
+        session_id: event.sessionId,
+        at: Date.now(),
+        kind: event.kind,
+        source: event.source ?? null,
+        from_status: event.fromStatus ?? null,
+        to_status: event.toStatus ?? null,
+        provider_status: event.providerStatus ?? null,
+        amount_minor: event.amountMinor ?? null,
+        data: event.data === undefined ? null : JSON.stringify(event.data),
+        dedupe_key: event.dedupeKey ?? null,
+      });
+    return result.changes === 1;
+  }
+
+  async listEvents(sessionId: string): Promise<EventRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM events WHERE session_id = ? ORDER BY seq').all(sessionId) as EventRow[];
+    return rows.map((row) => ({
+      seq: row.seq,
+      sessionId: row.session_id,
+      at: row.at,
+      kind: row.kind as EventKind,
+      source: row.source as EventSource | null,
+      fromStatus: row.from_status as SessionStatus | null,
+      toStatus: row.to_status as SessionStatus | null,
+      providerStatus: row.provider_status,
+      amountMinor: row.amount_minor,
+      data: row.data === null ? null : (JSON.parse(row.data) as unknown),
+    }));
+  }
+
+  async listSessions(limit: number): Promise<SessionRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as SessionRow[];
+    return rows.map(fromRow);
+  }
+
+  async dueSessions(now: number, limit: number): Promise<SessionRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM sessions WHERE status IN ('created','pending') AND (next_poll_at IS NULL OR next_poll_at <= ?)
+         ORDER BY COALESCE(next_poll_at, 0), created_at LIMIT ?`,
+      )
+      .all(now, limit) as SessionRow[];
+    return rows.map(fromRow);
+  }
+
+  async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM idempotency_keys WHERE key = ?').get(key) as
+      | { key: string; fingerprint: string; session_id: string; created_at: number }
+      | undefined;
+    return row && { key: row.key, fingerprint: row.fingerprint, sessionId: row.session_id, createdAt: row.created_at };
+  }
+
+  async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    this.db
+      .prepare('INSERT INTO idempotency_keys (key, fingerprint, session_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING')
+      .run(record.key, record.fingerprint, record.sessionId, record.createdAt);
+    return (await this.getIdempotencyKey(record.key))!;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+function toRow(record: SessionRecord): SessionRow {
+  return {
+    id: record.id,
+    order_id: record.orderId,
+    provider: record.provider,
+    method: record.method,
+    status: record.status,
+    amount_minor: record.amountMinor,
+    currency: record.currency,
+    description: record.description,
+    customer_ref: record.customerRef,
+    locale: record.locale,
+    storefront_origin: record.storefrontOrigin,
+    return_url: record.returnUrl,
+    provider_payment_id: record.providerPaymentId,
+    payment_url: record.paymentUrl,
+    provider_status: record.providerStatus,
+    provider_data: JSON.stringify(record.providerData ?? {}),
+    paid_amount_minor: record.paidAmountMinor,
+    error_code: record.errorCode,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    expires_at: record.expiresAt,
+    next_poll_at: record.nextPollAt,
+    poll_attempts: record.pollAttempts,
+    last_polled_at: record.lastPolledAt,
+  };
+}
+
+function fromRow(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    orderId: row.order_id,
+    provider: row.provider as ProviderId,
+    method: row.method as MethodId,
+    status: row.status as SessionStatus,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    description: row.description,
+    customerRef: row.customer_ref,
+    locale: row.locale,
+    storefrontOrigin: row.storefront_origin,
+    returnUrl: row.return_url,
+    providerPaymentId: row.provider_payment_id,
+    paymentUrl: row.payment_url,
+    providerStatus: row.provider_status,
+    providerData: JSON.parse(row.provider_data) as Record<string, unknown>,
+    paidAmountMinor: row.paid_amount_minor,
+    errorCode: row.error_code,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    nextPollAt: row.next_poll_at,
+    pollAttempts: row.poll_attempts,
+    lastPolledAt: row.last_polled_at,
+  };
+}
+
+function isUniqueViolation(error: unknown, column: string): boolean {
+  return (
+    error instanceof Error &&
+    (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    error.message.includes(column)
+  );
+}

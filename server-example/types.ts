@@ -1,0 +1,82 @@
+/** Types shared by the helper's modules; exported from index.ts for merchants. */
+export type ProviderId = 'repay' | 'boxexchanger' | 'agetrading';
+export type MethodId = 'sbp' | 'card';
+
+export const PROVIDER_IDS: readonly ProviderId[] = ['repay', 'boxexchanger', 'agetrading'];
+export const METHOD_IDS: readonly MethodId[] = ['sbp', 'card'];
+
+export type SessionStatus = 'created' | 'pending' | 'paid' | 'held' | 'refunded' | 'failed' | 'cancelled' | 'expired';
+
+export const SESSION_STATUSES: readonly SessionStatus[] = [
+  'created',
+  'pending',
+  'paid',
+  'held',
+  'refunded',
+  'failed',
+  'cancelled',
+  'expired',
+];
+
+/** Statuses in which a session is still waiting for the payer: the reconciler polls these. */
+export const OPEN_STATUSES: readonly SessionStatus[] = ['created', 'pending'];
+
+/** Where a status change came from (DESIGN §5). */
+export type EventSource = 'webhook' | 'poll' | 'return' | 'manual';
+
+export type ReturnOutcome = 'success' | 'error' | 'cancel';
+
+/** What the merchant's `resolveOrder()` returns. */
+export interface ResolvedOrder {
+  /**
+   * The amount to charge: a decimal string ("1500", "1500.00") or a whole number of rubles. Never a float with
+   * kopecks: pass "1500.50" as a string.
+   */
+  amount: string | number;
+  currency: string;
+  description?: string;
+  /** The merchant's own customer id: hashed before it reaches a provider (Repay user_id, age.trading client). */
+  customerId?: string;
+  /** Repay's anti-fraud `trusted` flag for this customer (default false). */
+  trusted?: boolean;
+  /** BoxExchanger forms may ask for the payer's e-mail. */
+  email?: string;
+  /** True when the merchant already considers the order paid: the helper answers 409 `order_paid`. */
+  paid?: boolean;
+}
+
+export interface ResolveOrderContext {
+  /** The customer id the browser claimed, if any: a hint only, never proof of identity. */
+  claimedCustomerId?: string;
+  locale?: string;
+  /** The incoming request (cookies, auth headers): lets the merchant check that the order is the caller's. */
+  request?: Request;
+}
+
+/** The merchant's hook: the only source of amount, currency, description and customer id. */
+export type ResolveOrder = (
+  orderId: string,
+  context: ResolveOrderContext,
+) => ResolvedOrder | null | undefined | Promise<ResolvedOrder | null | undefined>;
+
+/** The public view of a session (DESIGN §5). */
+export interface SessionView {
+  id: string;
+  status: SessionStatus;
+  provider: ProviderId;
+  method: MethodId;
+  paymentUrl: string | null;
+  frameable: boolean;
+  /** Decimal string with two decimals, e.g. "1500.00". */
+  amount: string;
+  currency: string;
+  orderId: string;
+  /** ISO 8601. */
+  expiresAt: string;
+  /** Decimal string; present once a provider reported what was paid. */
+  paidAmount?: string;
+}
+
+export interface CreatedSessionView extends SessionView {
+  token: string;
+}
