@@ -111,6 +111,12 @@ function money(amount: number | undefined, currency = 'RUB'): string {
   }
 }
 
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return undefined;
+}
+
 function timeCell(value: unknown, withDate: boolean): HTMLElement {
   const date = toDate(value);
   if (!date) return el('span', undefined, value === undefined ? '—' : String(value));
@@ -193,6 +199,10 @@ function renderRow(row: Row): void {
   const status = cell(4);
   status.dataset.status = session.status ?? 'unknown';
   status.append(statusBadge(session.status));
+  for (const field of ['errorCode', 'providerStatus'] as const) {
+    const value = session[field];
+    if (typeof value === 'string' && value) status.append(el('span', 'cell-sub cell-mono', `${field}: ${value}`));
+  }
 
   const events = cell(5);
   events.append(row.details);
@@ -217,7 +227,7 @@ function summaryText(row: Row): string {
   if (events) {
     const last = events.at(-1);
     const lastText = last
-      ? [last.source ? sourceLabel(last.source) : '', last.to ? `→ ${statusLabel(last.to)}` : (last.type ?? '')]
+      ? [last.source ? sourceLabel(last.source) : '', last.to ? `→ ${statusLabel(last.to)}` : String(last.type ?? last.kind ?? '')]
           .filter(Boolean)
           .join(' ')
       : '';
@@ -227,18 +237,34 @@ function summaryText(row: Row): string {
   return loading ? t(current, 'orders.eventsLoading') : t(current, 'orders.col.events');
 }
 
-const KNOWN_EVENT_FIELDS = new Set(['at', 'source', 'type', 'from', 'to', 'providerStatus', 'amount', 'raw', 'currency']);
+/** Fields shown in the entry's head, or under "raw data"; anything else is listed as it comes. */
+const KNOWN_EVENT_FIELDS = new Set(['seq', 'at', 'source', 'type', 'kind', 'from', 'to', 'providerStatus', 'amount', 'raw', 'data', 'currency']);
+
+/** Raw provider payloads may arrive as objects or as JSON text. */
+function rawText(value: unknown): string {
+  if (typeof value === 'string') {
+    try {
+      return prettyJson(JSON.parse(value));
+    } catch {
+      return value;
+    }
+  }
+  return prettyJson(value);
+}
 
 function eventItem(event: SessionEvent, isNew: boolean, currency: string | undefined): HTMLLIElement {
   const current = locale();
   const item = el('li', `event-item${isNew ? ' is-new' : ''}`);
+  // The helper calls the entry's kind `kind` (created, webhook, transition, poll…); older drafts said `type`.
+  const type = event.type ?? (typeof event.kind === 'string' ? event.kind : undefined);
   if (event.source) item.dataset.source = String(event.source);
-  if (event.type) item.dataset.type = String(event.type);
+  if (type) item.dataset.type = String(type);
 
   const head = el('div', 'event-head');
+  if (typeof event.seq === 'number') head.append(el('span', 'event-seq', `#${event.seq}`));
   head.append(timeCell(event.at, false));
   if (event.source) head.append(el('span', `source-badge source-${String(event.source)}`, sourceLabel(String(event.source))));
-  if (event.type) head.append(el('code', 'event-type', String(event.type)));
+  if (type) head.append(el('code', 'event-type', String(type)));
   if (event.from || event.to) {
     const transition = el('span', 'event-transition');
     if (event.from) transition.append(statusBadge(String(event.from)));
@@ -254,27 +280,24 @@ function eventItem(event: SessionEvent, isNew: boolean, currency: string | undef
     facts.append(el('dt', undefined, name), el('dd', undefined, value));
   };
   if (event.providerStatus !== undefined) addFact('providerStatus', String(event.providerStatus));
-  if (typeof event.amount === 'number') {
-    addFact('amount', money(event.amount, typeof event.currency === 'string' ? event.currency : currency));
-  } else if (event.amount !== undefined) addFact('amount', String(event.amount));
+  const amount = toNumber(event.amount);
+  if (amount !== undefined) {
+    addFact('amount', money(amount, typeof event.currency === 'string' ? event.currency : currency));
+  } else if (event.amount !== undefined && event.amount !== null) addFact('amount', String(event.amount));
   for (const [key, value] of Object.entries(event)) {
     if (KNOWN_EVENT_FIELDS.has(key) || value === undefined || value === null) continue;
     addFact(key, typeof value === 'object' ? prettyJson(value) : String(value));
   }
   if (facts.childElementCount) item.append(facts);
 
-  if (event.raw !== undefined && event.raw !== null) {
+  const payloads = (['raw', 'data'] as const).filter((key) => event[key] !== undefined && event[key] !== null);
+  if (payloads.length) {
     const raw = el('details', 'event-raw');
     raw.append(el('summary', undefined, t(current, 'orders.raw')));
-    let text: string;
-    if (typeof event.raw === 'string') {
-      try {
-        text = prettyJson(JSON.parse(event.raw));
-      } catch {
-        text = event.raw;
-      }
-    } else text = prettyJson(event.raw);
-    raw.append(el('pre', 'raw-json', text));
+    for (const key of payloads) {
+      if (payloads.length > 1) raw.append(el('p', 'raw-label', key));
+      raw.append(el('pre', 'raw-json', rawText(event[key])));
+    }
     item.append(raw);
   }
   return item;
