@@ -1,0 +1,331 @@
+/**
+ * The element's cost in headless Chromium (the system binary, through Playwright), each figure beside a floor
+ * measured in the same run:
+ *   - start-up: import → `customElements.whenDefined`, minus the network (script evaluation + definition),
+ *     beside the minimal LitElement bundle;
+ *   - 100 `<pay-checkout>` inserted, rendered and laid out, beside 100 plain `<button>`s;
+ *   - click → the first frame that shows the open dialog, beside a hand-written native <dialog>;
+ *   - click → payment page navigation, minus the part of the session request's round trip after the click;
+ *   - JS heap (after forced GC) after 20 open/close cycles beside before.
+ * Every sample is taken in a fresh browser context (no cache) and figures are medians.
+ */
+import { relative, sep } from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { CHROMIUM_ARGS, requireChromium } from '../scripts/chromium.mjs';
+import { elementClickPage, floorClickPage, renderPage, startupPage } from './element-pages.js';
+import { FALLBACK_CONFIG, startMockHelper, type MockHelper } from './element-server.js';
+import { row, type Row } from './lib/report.js';
+import { median, round } from './lib/stats.js';
+import { DIST, chunkGraph } from './size.js';
+
+const RUNS = Number(process.env.BENCH_ELEMENT_RUNS ?? 9);
+const HEAP_RUNS = Number(process.env.BENCH_HEAP_RUNS ?? 3);
+/** A payer hovers before clicking; the widget may use that intent to load its lazy parts. */
+const HOVER_MS = 300;
+/** A quick real click holds the button this long; the widget may start on pointerdown. */
+const PRESS_MS = 50;
+const CYCLES = 20;
+const WARMUP_CYCLES = 5;
+
+interface ClickSample {
+  pointerdown: number;
+  /** The click event's timestamp (input creation) and when the page's first listener ran. */
+  clickEvent: number;
+  click: number;
+  visibleAt: number;
+  frames: number;
+  payNavStart: number;
+  payIframeEntryStart: number | null;
+  session: { start: number; requestStart: number; responseEnd: number } | null;
+  sessionCount: number;
+}
+
+/** `/api/checkout/config` exactly as the helper answers it, when the helper is importable; else DESIGN's shape. */
+async function helperConfigBody(log: (line: string) => void): Promise<unknown> {
+  try {
+    const modulePath = '../server-example/index.js';
+    const helper = (await import(modulePath)) as {
+      createCheckoutApp?: (config: unknown) => { request(path: string): Promise<Response> } | Promise<{ request(path: string): Promise<Response> }>;
+      loadConfig?: (env: Record<string, string>, options?: Record<string, unknown>) => Record<string, unknown>;
+    };
+    if (!helper.createCheckoutApp || !helper.loadConfig) throw new Error('no createCheckoutApp/loadConfig');
+    const config = helper.loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }, { persistSecret: false });
+    const app = await helper.createCheckoutApp(config);
+    const response = await app.request('/api/checkout/config');
+    const body: unknown = await response.json();
+    const close = (app as unknown as { close?: () => unknown }).close;
+    if (typeof close === 'function') await close.call(app);
+    return body;
+  } catch (error) {
+    log(`element: using the fallback /config body (${(error as Error).message.split('\n')[0]})`);
+    return FALLBACK_CONFIG;
+  }
+}
+
+async function freshPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => {
+    process.stderr.write(`[bench] page error: ${error.message}\n`);
+  });
+  return page;
+}
+
+async function closePage(page: Page): Promise<void> {
+  await page.context().close();
+}
+
+async function waitReady(page: Page): Promise<void> {
+  await page.waitForFunction('window.__bench && window.__bench.ready === true', undefined, { timeout: 15_000 });
+}
+
+async function startup(browser: Browser, base: string, src: string, tag: string, initial: string[]) {
+  const page = await freshPage(browser);
+  try {
+    const query = new URLSearchParams({ src, tag, initial: initial.join(',') });
+    await page.goto(`${base}/pages/startup.html?${query}`);
+    await page.waitForFunction('window.__bench && window.__bench.startup', undefined, { timeout: 15_000 });
+    return (await page.evaluate('window.__bench.startup')) as { total: number; evalDefine: number; files: number; expected: number };
+  } finally {
+    await closePage(page);
+  }
+}
+
+async function render(browser: Browser, base: string, pageName: string, kind: string) {
+  const page = await freshPage(browser);
+  try {
+    await page.goto(`${base}/pages/${pageName}`);
+    await waitReady(page);
+    return (await page.evaluate(`window.__bench.render(${JSON.stringify(kind)})`)) as { ms: number; rendered: number };
+  } finally {
+    await closePage(page);
+  }
+}
+
+async function click(page: Page, selector: string): Promise<ClickSample> {
+  await page.hover(selector);
+  await page.waitForTimeout(HOVER_MS);
+  await page.evaluate('window.__bench.arm()');
+  await page.mouse.down();
+  await page.waitForTimeout(PRESS_MS);
+  await page.mouse.up();
+  await page.waitForFunction('window.__bench.clickDone()', undefined, { timeout: 10_000, polling: 20 });
+  return (await page.evaluate('window.__bench.clickResult()')) as ClickSample;
+}
+
+/** The widget's own share of click → payment page: everything after the click that is not the session round trip. */
+function addedLatency(sample: ClickSample): { added: number; toPayPage: number; rttAfterClick: number; rtt: number } {
+  const toPayPage = sample.payNavStart - sample.click;
+  const s = sample.session;
+  const rtt = s ? s.responseEnd - s.start : 0;
+  const rttAfterClick = s ? Math.max(0, s.responseEnd - Math.max(s.start, sample.click)) : 0;
+  return { added: toPayPage - rttAfterClick, toPayPage, rttAfterClick, rtt };
+}
+
+async function clickRun(browser: Browser, base: string, pageName: string, selector: string) {
+  const page = await freshPage(browser);
+  try {
+    await page.goto(`${base}/pages/${pageName}`);
+    await waitReady(page);
+    const sample = await click(page, selector);
+    return { sample, ...addedLatency(sample), visible: sample.visibleAt - sample.click, inputDelay: sample.click - sample.clickEvent };
+  } finally {
+    await closePage(page);
+  }
+}
+
+async function heapRun(browser: Browser, base: string, pageName: string, selector: string) {
+  const page = await freshPage(browser);
+  try {
+    await page.goto(`${base}/pages/${pageName}`);
+    await waitReady(page);
+    const cdp = await page.context().newCDPSession(page);
+    const heap = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+      return usedSize;
+    };
+    // Clicks at fixed coordinates, so that no Playwright selector machinery runs (and allocates) in the page.
+    const box = await page.locator(selector).boundingBox();
+    if (!box) throw new Error(`${selector}: not visible`);
+    const cycle = async (n: number) => {
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+      await page.waitForFunction(`window.__bench.opened >= ${n}`, undefined, { timeout: 10_000 });
+      await page.evaluate('window.__bench.close()');
+      await page.waitForFunction(`window.__bench.closed >= ${n} && !(window.__bench.dialog() && window.__bench.dialog().open)`, undefined, { timeout: 10_000 });
+    };
+    // Warm-up cycles first: lazy chunks, the session, first-use caches and the JIT's code are not growth.
+    for (let i = 1; i <= WARMUP_CYCLES; i++) await cycle(i);
+    const idle1 = await heap();
+    await page.waitForTimeout(200);
+    const before = await heap();
+    for (let i = WARMUP_CYCLES + 1; i <= WARMUP_CYCLES + CYCLES; i++) await cycle(i);
+    await page.waitForTimeout(200);
+    const after = await heap();
+    return { before, after, growth: after - before, noise: Math.abs(before - idle1) };
+  } finally {
+    await closePage(page);
+  }
+}
+
+export async function measureElement(log: (line: string) => void, floor: { dir: string; entry: string }): Promise<Row[]> {
+  const rows: Row[] = [];
+  const graph = chunkGraph(`${DIST}/pay-checkout.js`);
+  const initialUrls = graph.initial.paths.map((file) => `/dist/${relative(DIST, file).split(sep).join('/')}`);
+  const configBody = await helperConfigBody(log);
+  const mock: MockHelper = await startMockHelper({
+    roots: { '/dist': DIST, '/floor': floor.dir },
+    pages: {
+      'startup.html': startupPage(),
+      'render-element.html': renderPage('/dist/pay-checkout.js', 'pay-checkout'),
+      'render-button.html': renderPage('/floor/minimal-lit.js', 'minimal-lit'),
+      'click-element.html': elementClickPage('/dist/pay-checkout.js'),
+      'click-floor.html': floorClickPage(),
+    },
+    configBody,
+  });
+  const browser = await chromium.launch({ executablePath: requireChromium(), args: CHROMIUM_ARGS, headless: true });
+  const base = mock.url;
+  try {
+    // Start-up.
+    const el: { total: number; evalDefine: number }[] = [];
+    const fl: { total: number; evalDefine: number }[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      el.push(await startup(browser, base, '/dist/pay-checkout.js', 'pay-checkout', initialUrls));
+      fl.push(await startup(browser, base, '/floor/minimal-lit.js', 'minimal-lit', ['/floor/minimal-lit.js']));
+    }
+    const evalEl = median(el.map((s) => s.evalDefine));
+    const evalFl = median(fl.map((s) => s.evalDefine));
+    log(`element: start-up eval+define ${evalEl.toFixed(2)} ms (floor ${evalFl.toFixed(2)} ms)`);
+    rows.push(
+      row({
+        group: 'element',
+        metric: 'script evaluation + definition',
+        value: evalEl,
+        unit: 'ms',
+        baseline: evalFl,
+        baselineLabel: 'minimal Lit',
+        target: '',
+        verdict: 'info',
+        note: `import() → whenDefined minus the last initial file's responseEnd, cold context (no code cache); median of ${RUNS}. Whole import incl. loopback fetch: ${median(el.map((s) => s.total)).toFixed(1)} ms vs ${median(fl.map((s) => s.total)).toFixed(1)} ms.`,
+        detail: { element: el, floor: fl },
+      }),
+    );
+
+    // 100 × render.
+    const renderEl: number[] = [];
+    const renderBtn: number[] = [];
+    let renderedParts = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const a = await render(browser, base, 'render-element.html', 'pay-checkout');
+      renderedParts = a.rendered;
+      renderEl.push(a.ms);
+      renderBtn.push((await render(browser, base, 'render-button.html', 'button')).ms);
+    }
+    const rEl = median(renderEl);
+    const rBtn = median(renderBtn);
+    const rRatio = rEl / rBtn;
+    log(`element: 100 × render ${rEl.toFixed(2)} ms vs buttons ${rBtn.toFixed(2)} ms`);
+    rows.push(
+      row({
+        group: 'element',
+        metric: 'render 100 elements',
+        value: rEl,
+        unit: 'ms',
+        baseline: rBtn,
+        baselineLabel: '100 <button>',
+        target: '≤ 2× buttons',
+        verdict: rRatio <= 2 && renderedParts === 100 ? 'pass' : 'miss',
+        note:
+          `innerHTML of 100 → all updateComplete → forced layout; median of ${RUNS}.` +
+          (renderedParts !== 100 ? ` Only ${renderedParts}/100 rendered a [part=button].` : '') +
+          (rRatio > 2 ? ` ${rRatio.toFixed(2)}× the buttons: ${(rEl - 2 * rBtn).toFixed(2)} ms over the 2× budget.` : ''),
+        detail: { element: renderEl, buttons: renderBtn },
+      }),
+    );
+
+    // Click → dialog visible; click → payment page.
+    const clickEl: Awaited<ReturnType<typeof clickRun>>[] = [];
+    const clickFl: Awaited<ReturnType<typeof clickRun>>[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      clickEl.push(await clickRun(browser, base, 'click-element.html', 'pay-checkout [part~="button"]'));
+      clickFl.push(await clickRun(browser, base, 'click-floor.html', '#buy'));
+    }
+    const visEl = median(clickEl.map((c) => c.visible));
+    const visFl = median(clickFl.map((c) => c.visible));
+    const framesEl = median(clickEl.map((c) => c.sample.frames));
+    log(`element: click → dialog visible ${visEl.toFixed(2)} ms (${framesEl} frame(s)), floor ${visFl.toFixed(2)} ms`);
+    rows.push(
+      row({
+        group: 'element',
+        metric: 'click → dialog visible',
+        value: visEl,
+        unit: 'ms',
+        baseline: visFl,
+        baselineLabel: 'native <dialog>',
+        target: '≤ 16 ms',
+        verdict: visEl <= 16 ? 'pass' : 'miss',
+        note:
+          `click dispatched to the page → the rAF of the first frame with the dialog open and laid out; hover ${HOVER_MS} ms, press ${PRESS_MS} ms; median of ${RUNS}; the dialog showed in frame ${framesEl} after the click (1 = the next frame). Browser input delivery before dispatch (not counted, same for any page): ${median(clickEl.map((c) => c.inputDelay)).toFixed(1)} ms.` +
+          (visEl > 16 ? ` Over by ${(visEl - 16).toFixed(1)} ms.` : ''),
+        detail: { element: clickEl.map((c) => ({ visible: c.visible, frames: c.sample.frames })), floor: clickFl.map((c) => ({ visible: c.visible, frames: c.sample.frames })) },
+      }),
+    );
+    const addEl = median(clickEl.map((c) => c.added));
+    const addFl = median(clickFl.map((c) => c.added));
+    const rtt = median(clickEl.map((c) => c.rtt));
+    log(`element: added latency ${addEl.toFixed(2)} ms (floor ${addFl.toFixed(2)} ms, session RTT ${rtt.toFixed(2)} ms)`);
+    rows.push(
+      row({
+        group: 'element',
+        metric: 'click → payment page, added latency',
+        value: addEl,
+        unit: 'ms',
+        baseline: addFl,
+        baselineLabel: 'hand-written fetch+iframe',
+        target: '≤ 5 ms',
+        verdict: addEl <= 5 ? 'pass' : 'miss',
+        ratio: null,
+        note:
+          `(payment page navigation start − click) − (the session request's round trip after the click); session RTT on loopback ${rtt.toFixed(2)} ms; whole click → payment page ${median(clickEl.map((c) => c.toPayPage)).toFixed(2)} ms; median of ${RUNS}.` +
+          (addEl > 5 ? ` Over by ${(addEl - 5).toFixed(1)} ms.` : ''),
+        detail: { element: clickEl, floor: clickFl },
+      }),
+    );
+
+    // Heap.
+    const heapEl: Awaited<ReturnType<typeof heapRun>>[] = [];
+    const heapFl: Awaited<ReturnType<typeof heapRun>>[] = [];
+    for (let i = 0; i < HEAP_RUNS; i++) {
+      heapEl.push(await heapRun(browser, base, 'click-element.html', 'pay-checkout [part~="button"]'));
+      heapFl.push(await heapRun(browser, base, 'click-floor.html', '#buy'));
+    }
+    const growthEl = median(heapEl.map((h) => h.growth));
+    const growthFl = median(heapFl.map((h) => h.growth));
+    const idleNoise = Math.max(...heapEl.map((h) => h.noise), ...heapFl.map((h) => h.noise));
+    const floorSpread = Math.max(...heapFl.map((h) => h.growth)) - Math.min(...heapFl.map((h) => h.growth));
+    const noise = Math.max(3 * idleNoise, floorSpread);
+    const allowance = Math.max(noise, 16_000);
+    const excess = growthEl - Math.max(growthFl, 0);
+    log(`element: heap growth ${growthEl} B over ${CYCLES} cycles (floor ${growthFl} B, noise ${noise} B)`);
+    rows.push(
+      row({
+        group: 'element',
+        metric: `JS heap after ${CYCLES} open/close`,
+        value: median(heapEl.map((h) => h.after)),
+        unit: 'B',
+        baseline: median(heapEl.map((h) => h.before)),
+        baselineLabel: 'before',
+        target: 'no growth beyond noise',
+        verdict: excess <= allowance ? 'pass' : 'miss',
+        note: `${WARMUP_CYCLES} warm-up cycles, then forced GC before each reading; growth ${growthEl} B (${round(growthEl / CYCLES, 0)} B/cycle) vs the native <dialog> floor's ${growthFl} B; pass when growth − floor growth ≤ max(noise ${noise} B = 3 × idle GC-to-GC difference or the floor's run-to-run spread, 16 kB); median of ${HEAP_RUNS}.${excess > allowance ? ` Over by ${((excess - allowance) / 1000).toFixed(1)} kB.` : ''}`,
+        detail: { element: heapEl, floor: heapFl },
+      }),
+    );
+  } finally {
+    await browser.close();
+    await mock.close();
+  }
+  return rows;
+}

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: size, element and helper figures, each beside a baseline measured in the same run, printed as
+ * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper` runs a subset;
+ * BENCH_REBUILD=1 forces `npm run build` even when dist/ is fresh. See docs/performance.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { measureElement } from './element.js';
+import { measureHelper } from './helper.js';
+import { requireChromium } from '../scripts/chromium.mjs';
+import { errorRow, renderTable, type Row } from './lib/report.js';
+import { ROOT, buildFloor, ensureBuild, measureSize } from './size.js';
+
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
+const only = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'size,element,helper').split(','));
+const started = Date.now();
+const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+
+function safe(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const rows: Row[] = [];
+const floor = await buildFloor();
+try {
+  let built = false;
+  if (only.has('size') || only.has('element')) {
+    try {
+      ensureBuild(log);
+      built = true;
+    } catch (error) {
+      if (only.has('size')) rows.push(errorRow('size', 'script-tag bundle', error));
+      if (only.has('element')) rows.push(errorRow('element', 'element', error));
+    }
+  }
+  if (only.has('size') && built) {
+    try {
+      rows.push(...(await measureSize(log, floor.entry)));
+    } catch (error) {
+      rows.push(errorRow('size', 'script-tag bundle', error));
+    }
+  }
+  if (only.has('element') && built) {
+    try {
+      rows.push(...(await measureElement(log, floor)));
+    } catch (error) {
+      log(`element failed: ${(error as Error).stack ?? String(error)}`);
+      rows.push(errorRow('element', 'element', error));
+    }
+  }
+  if (only.has('helper')) {
+    try {
+      rows.push(...(await measureHelper(log)));
+    } catch (error) {
+      log(`helper failed: ${(error as Error).stack ?? String(error)}`);
+      rows.push(errorRow('helper', 'helper', error));
+    }
+  }
+} finally {
+  floor.cleanup();
+}
+
+const command = `npm run bench${onlyArg ? ` -- ${onlyArg}` : ''}`;
+const meta = {
+  command,
+  date: new Date().toISOString(),
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+  commit: safe('git', ['rev-parse', '--short', 'HEAD']),
+  node: process.version,
+  chromium: safe(requireChromium(), ['--version']),
+  cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+  loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))),
+};
+writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+
+const passed = rows.filter((r) => r.verdict === 'pass').length;
+const targets = rows.filter((r) => r.verdict === 'pass' || r.verdict === 'miss').length;
+process.stdout.write(`\n${command} — ${meta.date}, commit ${meta.commit}, node ${meta.node}, ${meta.cpu}, ${meta.durationSeconds} s\n\n`);
+process.stdout.write(`${renderTable(rows)}\n\n`);
+process.stdout.write(`${passed}/${targets} targets met${rows.some((r) => r.verdict === 'error') ? '; some measurements failed (ERROR rows)' : ''}. Results: bench/results.json\n`);
+process.exit(0);

@@ -1,0 +1,24 @@
+/**
+ * The throughput floor: a bare `node:http` server that reads the request body and answers a small JSON, the least
+ * any Node HTTP endpoint can cost. Measured with the same autocannon settings and requests as the helper.
+ */
+import { createServer } from 'node:http';
+
+const body = JSON.stringify({ ok: true, id: 'bench' });
+const server = createServer((request, response) => {
+  request.resume();
+  request.on('end', () => {
+    response.writeHead(request.method === 'POST' ? 201 : 200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  process.stdout.write(`${JSON.stringify({ ready: { url: `http://127.0.0.1:${address.port}` } })}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,31 @@
+/**
+ * The helper under load, in its own process: `startServer()` from server-example/index.ts (helper + sandbox, as
+ * `npm run server` runs it) configured by the environment the bench passes, with the real-provider settings pointed
+ * at the fake provider on loopback. Prints `{"ready": {"url"}}` once listening.
+ */
+interface Started {
+  url: string;
+  port: number;
+  close(): Promise<void> | void;
+}
+
+type StartServer = (options: { host: string; port: number; env?: Record<string, string | undefined> }) => Promise<Started> | Started;
+
+export {};
+
+const modulePath = '../../server-example/index.js';
+
+try {
+  const helper = (await import(modulePath)) as { startServer?: StartServer };
+  if (typeof helper.startServer !== 'function') throw new Error('server-example/index.ts does not export startServer()');
+  const server = await helper.startServer({ host: '127.0.0.1', port: 0, env: process.env });
+  process.stdout.write(`${JSON.stringify({ ready: { url: server.url, port: server.port } })}\n`);
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+} catch (error) {
+  process.stdout.write(`${JSON.stringify({ error: (error as Error).stack ?? String(error) })}\n`);
+  process.exit(1);
+}

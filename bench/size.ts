@@ -1,0 +1,226 @@
+/**
+ * Bundle size: what `<script type="module" src=".../pay-checkout.js">` downloads before any interaction (the entry
+ * and everything it imports statically) and in total (adding every chunk reachable through dynamic `import()`),
+ * raw / gzip -9 / brotli q11, each file compressed on its own as a server would send it. The floor is a minimal
+ * LitElement bundled with the same Vite / rolldown settings in the same run.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { parseAst } from 'vite';
+import { row, type Row } from './lib/report.js';
+
+export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+/** BENCH_DIST measures another build of the script-tag bundle (then no build is run). */
+export const DIST = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) : join(ROOT, 'dist');
+export const ENTRY = join(DIST, 'pay-checkout.js');
+
+export interface Sizes {
+  /** Relative to the project root, for display. */
+  files: string[];
+  /** Absolute. */
+  paths: string[];
+  raw: number;
+  gzip: number;
+  brotli: number;
+}
+
+export interface Graph {
+  initial: Sizes;
+  total: Sizes;
+}
+
+function sizesOf(files: readonly string[]): Sizes {
+  let raw = 0;
+  let gzip = 0;
+  let brotli = 0;
+  for (const file of files) {
+    const bytes = readFileSync(file);
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+    brotli += brotliCompressSync(bytes, {
+      params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length;
+  }
+  return { files: files.map((f) => relative(ROOT, f)), paths: [...files], raw, gzip, brotli };
+}
+
+/** Module specifiers a chunk imports, split into static (import / export … from) and dynamic (`import("…")`). */
+export function importsOf(code: string): { static: string[]; dynamic: string[] } {
+  const ast = parseAst(code) as unknown as { body: Node[] };
+  const found = { static: [] as string[], dynamic: [] as string[] };
+  interface Node {
+    type: string;
+    source?: { type: string; value?: unknown } | null;
+    [key: string]: unknown;
+  }
+  for (const node of ast.body) {
+    if (
+      (node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || node.type === 'ExportNamedDeclaration') &&
+      node.source &&
+      typeof node.source.value === 'string'
+    ) {
+      found.static.push(node.source.value);
+    }
+  }
+  const walk = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
+    const node = value as Node;
+    if (node.type === 'ImportExpression') {
+      const source = node.source;
+      if (source && source.type === 'Literal' && typeof source.value === 'string') found.dynamic.push(source.value);
+      else found.dynamic.push('<computed>');
+    }
+    for (const key of Object.keys(node)) if (key !== 'type') walk(node[key]);
+  };
+  walk(ast.body);
+  return found;
+}
+
+/** Follows relative imports from an entry file on disk: initial = static closure, total = static + dynamic closure. */
+export function chunkGraph(entry: string): Graph & { unresolved: string[] } {
+  const unresolved: string[] = [];
+  const visit = (withDynamic: boolean): string[] => {
+    const seen = new Set<string>();
+    const stack = [entry];
+    while (stack.length) {
+      const file = stack.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const imports = importsOf(readFileSync(file, 'utf8'));
+      for (const spec of withDynamic ? [...imports.static, ...imports.dynamic] : imports.static) {
+        if (!spec.startsWith('.') && !spec.startsWith('/')) {
+          if (!unresolved.includes(spec)) unresolved.push(spec);
+          continue;
+        }
+        const target = spec.startsWith('/') ? join(dirname(entry), spec) : resolve(dirname(file), spec);
+        if (!existsSync(target)) {
+          if (!unresolved.includes(spec)) unresolved.push(spec);
+          continue;
+        }
+        stack.push(target);
+      }
+    }
+    return [...seen];
+  };
+  return { initial: sizesOf(visit(false)), total: sizesOf(visit(true)), unresolved };
+}
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+/** Runs `npm run build` unless dist/pay-checkout.js is newer than src/, the build script and package.json. */
+export function ensureBuild(log: (line: string) => void): { rebuilt: boolean } {
+  if (process.env.BENCH_DIST) {
+    if (!existsSync(ENTRY)) throw new Error(`BENCH_DIST: no ${ENTRY}`);
+    log(`measuring ${ENTRY} (BENCH_DIST)`);
+    return { rebuilt: false };
+  }
+  const inputs = Math.max(
+    newestMtime(join(ROOT, 'src')),
+    newestMtime(join(ROOT, 'scripts/build.ts')),
+    newestMtime(join(ROOT, 'vite.config.ts')),
+    newestMtime(join(ROOT, 'package.json')),
+  );
+  if (existsSync(ENTRY) && statSync(ENTRY).mtimeMs > inputs && process.env.BENCH_REBUILD !== '1') {
+    log('dist/ is fresh, reusing it');
+    return { rebuilt: false };
+  }
+  if (!existsSync(join(ROOT, 'scripts/build.ts'))) throw new Error('scripts/build.ts does not exist yet: no dist/ to measure');
+  log('building dist/ (npm run build)…');
+  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (result.status !== 0) throw new Error(`npm run build failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-8).join(' / ')}`);
+  if (!existsSync(ENTRY)) throw new Error('npm run build did not produce dist/pay-checkout.js');
+  return { rebuilt: true };
+}
+
+/**
+ * Bundles the minimal LitElement with the script-tag bundle's own Vite configuration (scripts/bundle.ts: ES module,
+ * es2022, minify, dependencies bundled), only the entry and output directory changed, into a temporary directory.
+ */
+export async function buildFloor(): Promise<{ dir: string; entry: string; cleanup: () => void }> {
+  const { build } = await import('vite');
+  const { scriptTagBundleConfig } = await import('../scripts/bundle.js');
+  const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-bench-floor-'));
+  const config = scriptTagBundleConfig({ outDir: dir });
+  const lib = config.build?.lib;
+  if (!config.build || !lib) throw new Error('scripts/bundle.ts: the script-tag config is no longer a library build');
+  config.logLevel = 'silent';
+  config.build.emptyOutDir = true;
+  config.build.lib = { ...lib, entry: join(ROOT, 'bench/fixtures/minimal-lit.ts'), fileName: () => 'minimal-lit.js' };
+  await build(config);
+  return { dir, entry: join(dir, 'minimal-lit.js'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const KB = 1000;
+
+export async function measureSize(log: (line: string) => void, floorEntry: string): Promise<Row[]> {
+  const floor = chunkGraph(floorEntry);
+  const graph = chunkGraph(ENTRY);
+  const rows: Row[] = [];
+  const note = (g: Sizes) => `${g.files.length} file(s): ${g.files.map((f) => posix.basename(f)).join(', ')}`;
+  log(`size: initial ${graph.initial.gzip} B gzip in ${graph.initial.files.length} file(s), total ${graph.total.gzip} B gzip`);
+  const detail = (g: Sizes) => ({ files: g.files, raw: g.raw, gzip: g.gzip, brotli: g.brotli });
+  const unresolvedNote = graph.unresolved.length ? ` Unresolved imports: ${graph.unresolved.join(', ')}.` : '';
+
+  for (const [kind, sizes, floorSizes, limit] of [
+    ['initial download', graph.initial, floor.initial, 10 * KB],
+    ['total (all lazy chunks)', graph.total, floor.total, 20 * KB],
+  ] as const) {
+    rows.push(
+      row({
+        group: 'size',
+        metric: `${kind}, raw`,
+        value: sizes.raw,
+        unit: 'B',
+        baseline: floorSizes.raw,
+        baselineLabel: 'minimal Lit',
+        target: '',
+        verdict: 'info',
+        note: '',
+        detail: detail(sizes),
+      }),
+    );
+    const over = sizes.gzip - limit;
+    rows.push(
+      row({
+        group: 'size',
+        metric: `${kind}, gzip -9`,
+        value: sizes.gzip,
+        unit: 'B',
+        baseline: floorSizes.gzip,
+        baselineLabel: 'minimal Lit',
+        target: `≤ ${limit / KB} kB`,
+        verdict: over <= 0 ? 'pass' : 'miss',
+        note: (over > 0 ? `Over by ${(over / KB).toFixed(2)} kB (${((over / limit) * 100).toFixed(0)} %). ` : '') + note(sizes) + unresolvedNote,
+      }),
+    );
+    rows.push(
+      row({
+        group: 'size',
+        metric: `${kind}, brotli q11`,
+        value: sizes.brotli,
+        unit: 'B',
+        baseline: floorSizes.brotli,
+        baselineLabel: 'minimal Lit',
+        target: '',
+        verdict: 'info',
+        note: '',
+      }),
+    );
+  }
+  return rows;
+}
