@@ -228,6 +228,8 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
     if (admin.antiFloodPerSecond > 0) {
       const second = Math.floor(Date.now() / 1000);
       const entry = floods.get(floodKey);
+      // Keyed by the apikey header, which anyone can vary: keep the table small.
+      if (floods.size > 1000 && !entry) floods.clear();
       if (!entry || entry.second !== second) floods.set(floodKey, { second, count: 1 });
       else if (++entry.count > admin.antiFloodPerSecond) {
         return failure(c, started, { status: 429, code: BOX_ERRORS.antiFlood, message: 'Too many requests, try again later' });

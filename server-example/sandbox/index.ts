@@ -4,6 +4,7 @@
  * talk to it over real HTTP exactly as they talk to the real providers. See docs/sandbox.md.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { SANDBOX_ACCOUNTS } from './accounts.js';
 import { createAgeTradingSandbox } from './agetrading.js';
 import { createBoxExchangerSandbox } from './boxexchanger.js';
@@ -167,6 +168,15 @@ export function createSandboxApp(options: SandboxOptions): Hono {
     log(`unexpected error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
     return c.json({ detail: 'Internal server error' }, 500);
   });
+
+  // Provider APIs take small JSON / form bodies; dispute receipts are the only uploads.
+  app.use(
+    '/sandbox/*',
+    bodyLimit({
+      maxSize: 2 * 1024 * 1024,
+      onError: (c) => c.json({ detail: 'Request body too large.' }, 413),
+    }),
+  );
 
   // Like a provider's test cabinet: the sandbox merchant accounts (sandbox values, not secrets).
   app.get('/sandbox/credentials', (c) => {
