@@ -115,7 +115,8 @@ export class CheckoutFlow {
       this.#focus();
       return;
     }
-    if (this.host._state === 'redirecting' || this.host._state === 'confirming') return closeWindow(popup);
+    const state = this.host._state;
+    if (state === 'redirecting' || state === 'confirming' || state === 'paid') return closeWindow(popup);
     if (this.#picker?.open) {
       closeWindow(popup);
       this.#picker.hide();
@@ -144,6 +145,7 @@ export class CheckoutFlow {
     emit(this.host, 'pay-close', { session: session && publicSession(session), status: session?.status ?? null });
     const state = this.host._state;
     if (state !== 'paid' && state !== 'held' && state !== 'refunded') this.host.setState('idle');
+    else this.host.requestUpdate();
     if (presenter === 'inline') void this.host.updateComplete.then(() => this.host.focusButton());
     if (session && !FINAL.includes(session.status) && session.status !== 'held' && state !== 'error') {
       void this.#afterDismiss(session);

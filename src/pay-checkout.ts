@@ -265,7 +265,8 @@ export class PayCheckout extends LitElement {
         : html`<button
             part="button"
             type="button"
-            ?disabled=${!!problem || this.disabled || this._state === 'paid'}
+            ?disabled=${!!problem || this.disabled}
+            aria-disabled=${this._state === 'paid' ? 'true' : nothing}
             aria-busy=${busy}
             aria-haspopup=${picker ? 'listbox' : nothing}
             aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing}
