@@ -46,7 +46,7 @@ const TEXT = {
     title: 'Оплата',
     sandbox: 'Тестовый режим',
     toPay: 'К оплате',
-    order: 'Платёж',
+    order: 'Платёж № ',
     instructions: 'Переведите точную сумму одним платежом по реквизитам ниже. Комиссию банка оплачивает отправитель.',
     searching: 'Подбираем реквизиты для перевода…',
     card: 'Номер карты',
@@ -75,7 +75,7 @@ const TEXT = {
     title: 'Payment',
     sandbox: 'Test mode',
     toPay: 'Amount due',
-    order: 'Payment',
+    order: 'Payment #',
     instructions: 'Transfer the exact amount in one payment to the details below. Bank fees are paid by the sender.',
     searching: 'Finding payment details for your transfer…',
     card: 'Card number',
@@ -211,7 +211,7 @@ export function renderPaymentPage(model: PageModel): string {
     <header><span class="brand">${escapeHtml(brand.name)}</span><span class="badge">${escapeHtml(t.sandbox)}</span></header>
     <p class="muted">${escapeHtml(t.toPay)}</p>
     <p class="amount" data-sandbox-amount="${model.amount}">${escapeHtml(money)}</p>
-    <p class="muted">${escapeHtml(t.order)} № ${escapeHtml(model.reference)}</p>
+    <p class="muted">${escapeHtml(t.order)}${escapeHtml(model.reference)}</p>
     ${model.paidAmount !== undefined && model.paidAmount !== model.amount ? `<p class="muted">${escapeHtml(t.paidAmount)}: <strong data-sandbox-paid-amount="${model.paidAmount}">${escapeHtml(formatMoney(model.paidAmount, model.locale, currency))}</strong></p>` : ''}
     ${message ? `<div class="notice ${tone}" role="status">${escapeHtml(message)}</div>` : ''}
     ${open && model.state !== 'checking' && model.state !== 'searching' ? `<p>${escapeHtml(t.instructions)}</p>` : ''}
