@@ -1,0 +1,116 @@
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, worker } from './support.js';
+
+async function openPicker(el: PayCheckout): Promise<HTMLElement> {
+  part<HTMLButtonElement>(el, 'button')!.click();
+  await waitUntil(() => part(el, 'picker')?.matches(':popover-open'), 'the picker opens');
+  return part(el, 'picker')!;
+}
+
+function options(picker: HTMLElement): HTMLElement[] {
+  return [...picker.querySelectorAll<HTMLElement>('[role="option"]')];
+}
+
+describe('method picker', () => {
+  before(startWorker);
+  beforeEach(() => {
+    resetHelper();
+    worker.resetHandlers();
+    sessionStorage.clear();
+  });
+
+  it('lists the methods with labels from /config as a listbox anchored below the button', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card" mode="modal"></pay-checkout>`);
+    const button = part<HTMLButtonElement>(el, 'button')!;
+    expect(button.getAttribute('aria-haspopup')).to.equal('listbox');
+    const picker = await openPicker(el);
+    await el.updateComplete;
+    expect(button.getAttribute('aria-expanded')).to.equal('true');
+    expect(picker.getAttribute('role')).to.equal('listbox');
+    expect(picker.getAttribute('aria-label')).to.equal('Способ оплаты');
+    expect(options(picker).map((o) => o.textContent)).to.deep.equal(['СБП', 'Банковская карта']);
+    await waitUntil(() => picker.style.top !== '');
+    const b = button.getBoundingClientRect();
+    const p = picker.getBoundingClientRect();
+    expect(p.top).to.be.greaterThanOrEqual(b.bottom);
+    expect(Math.round(p.left)).to.equal(Math.round(b.left));
+    expect(el.shadowRoot!.activeElement).to.equal(options(picker)[0]);
+    expect(helper.creates).to.have.length(0);
+  });
+
+  it('moves with the arrow keys and chooses with Enter, sending the method', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card" mode="modal" locale="en"></pay-checkout>`);
+    const picker = await openPicker(el);
+    await sendKeys({ press: 'ArrowDown' });
+    await el.updateComplete;
+    expect(el.shadowRoot!.activeElement).to.equal(options(picker)[1]);
+    expect(options(picker)[1]!.getAttribute('aria-selected')).to.equal('true');
+    await sendKeys({ press: 'ArrowDown' });
+    expect(el.shadowRoot!.activeElement?.textContent).to.equal('Faster Payments (SBP)');
+    await sendKeys({ press: 'ArrowUp' });
+    await sendKeys({ press: 'Enter' });
+    expect(dialogOf(el).open).to.equal(true);
+    const { detail } = await oneEvent(el, 'pay-open');
+    expect(detail.session.method).to.equal('card');
+    expect(helper.creates[0]!.body.method).to.equal('card');
+    expect(part(el, 'picker')).to.equal(null);
+    el.close();
+  });
+
+  it('closes on Esc and gives focus back to the button', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card"></pay-checkout>`);
+    await openPicker(el);
+    await sendKeys({ press: 'Escape' });
+    await el.updateComplete;
+    expect(part(el, 'picker')).to.equal(null);
+    expect(el.shadowRoot!.activeElement).to.equal(part(el, 'button'));
+    expect(part(el, 'button')!.getAttribute('aria-expanded')).to.equal('false');
+    expect(helper.creates).to.have.length(0);
+  });
+
+  it('closes on a click outside', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card"></pay-checkout>`);
+    await openPicker(el);
+    document.body.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true, composed: true }));
+    await el.updateComplete;
+    expect(part(el, 'picker')).to.equal(null);
+  });
+
+  it('chooses with a click', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card" mode="modal"></pay-checkout>`);
+    const picker = await openPicker(el);
+    options(picker)[0]!.click();
+    const { detail } = await oneEvent(el, 'pay-open');
+    expect(detail.session.method).to.equal('sbp');
+    el.close();
+  });
+
+  it('a preselected method skips the picker', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card" method="card" mode="modal"></pay-checkout>`);
+    expect(part(el, 'button')!.hasAttribute('aria-haspopup')).to.equal(false);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    const { detail } = await oneEvent(el, 'pay-open');
+    expect(detail.session.method).to.equal('card');
+    el.close();
+  });
+
+  it('follows the button when the page scrolls', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card"></pay-checkout>`);
+    const spacer = document.createElement('div');
+    spacer.style.height = '3000px';
+    document.body.append(spacer);
+    try {
+      const picker = await openPicker(el);
+      await waitUntil(() => picker.style.top !== '');
+      const before = parseFloat(picker.style.top);
+      window.scrollBy(0, 40);
+      await waitUntil(() => parseFloat(picker.style.top) !== before, 'repositioned after scroll');
+      const b = part(el, 'button')!.getBoundingClientRect();
+      expect(picker.getBoundingClientRect().top - b.bottom).to.be.within(0, 12);
+      window.scrollTo(0, 0);
+    } finally {
+      spacer.remove();
+    }
+  });
+});
