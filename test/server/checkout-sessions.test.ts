@@ -1,0 +1,412 @@
+// Sessions end to end through the app (in-process) with Repay mocked by msw and a real SQLite file:
+// creation, idempotency, one open payment per order, tokens, status, cancel, restart, config, demo log.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { setupServer } from 'msw/node';
+import { SqliteStore } from '../../server-example/store.js';
+import { MERCHANT, RepayMock, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
+import type { TestApp } from './checkout-fixtures.js';
+
+const msw = setupServer();
+before(() => msw.listen({ onUnhandledRequest: 'error' }));
+after(() => msw.close());
+
+let t: TestApp;
+let repay: RepayMock;
+
+beforeEach(() => {
+  repay = new RepayMock();
+  msw.use(...repay.handlers());
+  t = makeTestApp();
+});
+afterEach(async () => {
+  msw.resetHandlers();
+  await t.dispose();
+});
+
+describe('creating a session', () => {
+  it('creates a Repay deal with the server-side amount and answers 201 with the DESIGN shape', async () => {
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay', method: 'sbp', amount: '1', locale: 'en' });
+    assert.equal(status, 201);
+    assert.deepEqual(Object.keys(json).sort(), ['amount', 'currency', 'expiresAt', 'frameable', 'id', 'method', 'orderId', 'paymentUrl', 'provider', 'status', 'token'].sort());
+    assert.equal(json.amount, '1500.00');
+    assert.equal(json.currency, 'RUB');
+    assert.equal(json.status, 'created');
+    assert.equal(json.provider, 'repay');
+    assert.equal(json.method, 'sbp');
+    assert.equal(json.frameable, true);
+    assert.match(json.paymentUrl, /^https:\/\/pay\.repay\.test\/deal-1$/);
+    assert.ok(Date.parse(json.expiresAt) > Date.now());
+    const deal = repay.deals.get('deal-1')!;
+    // The browser's "amount" is ignored: Repay gets whole rubles from resolveOrder().
+    assert.equal(deal.body.amount, '1500');
+    assert.equal(deal.body.currency, 'RUB');
+    assert.equal(deal.body.payment_method_id, 'repay-method-sbp');
+    assert.equal(deal.body.order_id, json.id);
+    assert.equal(deal.body.success_url, `${MERCHANT}/api/checkout/return/success?session=${json.id}`);
+    assert.equal(deal.body.error_url, `${MERCHANT}/api/checkout/return/error?session=${json.id}`);
+    assert.equal(deal.body.cancel_url, `${MERCHANT}/api/checkout/return/cancel?session=${json.id}`);
+    assert.equal(deal.body.webhook_url, `${MERCHANT}/api/checkout/webhooks/repay`);
+    assert.equal(deal.body.payload.trusted, false);
+    assert.match(deal.body.payload.user_id, /^[0-9a-f]{32}$/);
+    assert.notEqual(deal.body.payload.user_id, 'customer-1');
+  });
+
+  it('returns the same session for the same Idempotency-Key with 200', async () => {
+    const first = await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'key-1' });
+    const second = await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'key-1' });
+    assert.equal(first.status, 201);
+    assert.equal(second.status, 200);
+    assert.equal(second.json.id, first.json.id);
+    assert.equal(repay.creates, 1);
+  });
+
+  it('refuses an Idempotency-Key reused for a different request', async () => {
+    await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'key-1' });
+    const other = await t.createSession({ orderId: 'A-1002', provider: 'repay' }, { 'idempotency-key': 'key-1' });
+    assert.equal(other.status, 422);
+    assert.equal(other.json.error.code, 'idempotency_key_reused');
+    assert.equal(repay.creates, 1);
+  });
+
+  it('hands out the open session of an order instead of opening a second provider payment', async () => {
+    const first = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'tab-1' });
+    const second = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'tab-2' });
+    const third = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(second.status, 200);
+    assert.equal(third.status, 200);
+    assert.equal(second.json.id, first.json.id);
+    assert.equal(third.json.id, first.json.id);
+    assert.equal(repay.creates, 1);
+  });
+
+  it('makes exactly one provider call for 50 concurrent identical requests', async () => {
+    repay.createDelayMs = 30;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => t.createSession({ orderId: 'A-1001', provider: 'repay', method: 'sbp' }, { 'idempotency-key': 'same-click' })),
+    );
+    assert.equal(repay.creates, 1);
+    const ids = new Set(results.map((result) => result.json.id));
+    assert.equal(ids.size, 1);
+    assert.equal(results.filter((result) => result.status === 201).length, 1);
+    assert.equal(results.filter((result) => result.status === 200).length, 49);
+  });
+
+  it('makes exactly one provider call for 50 concurrent requests with different keys for one order', async () => {
+    repay.createDelayMs = 10;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': `k-${i}` })));
+    assert.equal(repay.creates, 1);
+    assert.equal(new Set(results.map((result) => result.json.id)).size, 1);
+  });
+
+  for (const ended of ['rejected_by_system', 'reject_manual_by_client', 'rejected_timeout'] as const) {
+    it(`opens a new provider payment once the previous attempt ended (${ended})`, async () => {
+      const first = await t.createSession({ orderId: 'A-1001' });
+      repay.deals.get('deal-1')!.state = ended;
+      await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+      assert.ok(['failed', 'cancelled', 'expired'].includes((await session(t.app, first.json.id)).status));
+      const second = await t.createSession({ orderId: 'A-1001' });
+      assert.equal(second.status, 201);
+      assert.notEqual(second.json.id, first.json.id);
+      assert.equal(repay.creates, 2);
+    });
+  }
+
+  it('opens a new payment after a failed creation, and the same key may retry', async () => {
+    repay.nextError = { status: 500, body: { code: 500, error: 'Internal' } };
+    const failed = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'retry-me' });
+    assert.equal(failed.status, 503);
+    assert.equal(failed.json.error.code, 'provider_unavailable');
+    assert.equal(failed.json.error.retryable, true);
+    repay.nextError = undefined;
+    const retried = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'retry-me' });
+    assert.equal(retried.status, 201);
+    assert.equal(repay.creates, 2);
+  });
+
+  it('answers 404 unknown_order for an order resolveOrder() does not know', async () => {
+    const { status, json } = await t.createSession({ orderId: 'NOPE-1' });
+    assert.equal(status, 404);
+    assert.equal(json.error.code, 'unknown_order');
+    assert.equal(repay.creates, 0);
+  });
+
+  it('answers 409 order_paid when the merchant says the order is paid', async () => {
+    const { status, json } = await t.createSession({ orderId: 'A-PAID' });
+    assert.equal(status, 409);
+    assert.equal(json.error.code, 'order_paid');
+  });
+
+  it('answers 409 order_paid when a session of the order is paid', async () => {
+    const first = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+    const again = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(again.status, 409);
+    assert.equal(again.json.error.code, 'order_paid');
+    assert.equal(repay.creates, 1);
+  });
+
+  it('checks the Repay minimum and whole rubles before calling Repay', async () => {
+    const small = await t.createSession({ orderId: 'A-SMALL', provider: 'repay' });
+    assert.equal(small.status, 422);
+    assert.equal(small.json.error.code, 'amount_too_small');
+    const kopecks = await t.createSession({ orderId: 'A-KOP', provider: 'repay' });
+    assert.equal(kopecks.status, 422);
+    assert.equal(kopecks.json.error.code, 'amount_not_supported');
+    const usd = await t.createSession({ orderId: 'A-USD', provider: 'repay' });
+    assert.equal(usd.status, 422);
+    assert.equal(usd.json.error.code, 'unsupported_currency');
+    assert.equal(repay.creates, 0);
+  });
+
+  it('cancels a stale open session and opens a new one when the order amount changed', async () => {
+    const first = await t.createSession({ orderId: 'A-1001' });
+    t.orders['A-1001'] = { ...t.orders['A-1001']!, amount: '1700' };
+    const second = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(second.status, 201);
+    assert.equal(second.json.amount, '1700.00');
+    assert.equal((await session(t.app, first.json.id)).status, 'cancelled');
+  });
+
+  it('writes the session row before calling the provider', async () => {
+    let seenDuringCall: unknown;
+    repay.createDelayMs = 20;
+    const store = t.app.checkout.store;
+    const pending = t.createSession({ orderId: 'A-1001' });
+    // While the provider call is in flight the row exists, without a payment URL yet.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const rows = await store.listOrderSessions('A-1001');
+    seenDuringCall = rows.map((row) => ({ status: row.status, paymentUrl: row.paymentUrl }));
+    await pending;
+    assert.deepEqual(seenDuringCall, [{ status: 'created', paymentUrl: null }]);
+  });
+});
+
+describe('reading and cancelling a session', () => {
+  it('requires the session token', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const other = await t.createSession({ orderId: 'A-1002' });
+    const none = await t.app.request(`/api/checkout/sessions/${json.id}`);
+    assert.equal(none.status, 401);
+    assert.equal(((await none.json()) as any).error.code, 'unauthorized');
+    const wrong = await t.getSession(json.id, other.json.token);
+    assert.equal(wrong.status, 401);
+    const garbage = await t.getSession(json.id, 'abc');
+    assert.equal(garbage.status, 401);
+    const ok = await t.getSession(json.id, json.token);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.token, undefined);
+    assert.equal(ok.json.id, json.id);
+  });
+
+  it('reports the verified status and the paid amount after the provider confirms', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'waiting_payment';
+    assert.equal((await t.getSession(json.id, json.token)).json.status, 'pending');
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { lastPolledAt: 0 } }));
+    const paid = await t.getSession(json.id, json.token);
+    assert.equal(paid.json.status, 'paid');
+    assert.equal(paid.json.paidAmount, '1500.00');
+  });
+
+  it('cancels locally for Repay (no cancel API) and a later verified payment revives the session', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as any).status, 'cancelled');
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const revived = await session(t.app, json.id);
+    assert.equal(revived.status, 'paid');
+    const log = await events(t.app, json.id);
+    assert.ok(log.some((event) => event.kind === 'transition' && event.toStatus === 'paid' && (event.data as any).reason === 'revived'));
+  });
+
+  it('refuses to cancel a paid session', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 409);
+    assert.equal(((await response.json()) as any).error.code, 'order_paid');
+  });
+});
+
+describe('persistence and the reconciler', () => {
+  it('keeps sessions, events and idempotency keys across a reopen of the database file', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'persist-1' });
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    t = await t.reopen();
+    const reread = await t.getSession(json.id, json.token);
+    assert.equal(reread.status, 200);
+    assert.equal(reread.json.status, 'paid');
+    const again = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'persist-1' });
+    assert.equal(again.status, 200);
+    assert.equal(again.json.id, json.id);
+    const log = await events(t.app, json.id);
+    assert.deepEqual(
+      log.map((event) => event.kind),
+      ['created', 'provider_created', 'poll', 'transition'],
+    );
+    assert.equal(repay.creates, 1);
+  });
+
+  it('uses WAL and refuses to rewrite the event log', async () => {
+    const store = t.app.checkout.store as SqliteStore;
+    assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(store.schemaVersion, 1);
+    await store.appendEvent({ sessionId: null, kind: 'note', data: { x: 1 } });
+    assert.throws(() => store.db.prepare('UPDATE events SET kind = ?').run('x'), /append-only/);
+    assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
+  });
+
+  it('resolves a session left by a crash between the provider call and the write', async () => {
+    // The process wrote the row, Repay created the deal, then the process died before recording it.
+    const store = t.app.checkout.store;
+    const created = Date.now() - 5 * 60_000;
+    await store.insertSession({
+      id: 'cs_CRASHEDaaaaaaaaaaaaaaa',
+      orderId: 'A-1001',
+      provider: 'repay',
+      method: 'sbp',
+      status: 'created',
+      amountMinor: 150000,
+      currency: 'RUB',
+      description: null,
+      customerRef: 'ref',
+      locale: null,
+      storefrontOrigin: SHOP,
+      returnUrl: null,
+      providerPaymentId: null,
+      paymentUrl: null,
+      providerStatus: null,
+      providerData: {},
+      paidAmountMinor: null,
+      errorCode: null,
+      createdAt: created,
+      updatedAt: created,
+      expiresAt: created + 30 * 60_000,
+      nextPollAt: created + 60_000,
+      pollAttempts: 0,
+      lastPolledAt: null,
+    });
+    repay.deals.set('deal-77', { id: 'deal-77', state: 'completed', amount: '1500', orderId: 'cs_CRASHEDaaaaaaaaaaaaaaa', body: {} });
+    t = await t.reopen();
+
+    // While the row is unresolved the order is "being created"; the reconciler resolves it.
+    const report = await t.app.checkout.reconciler.tick();
+    assert.equal(report.interrupted, 1);
+    const failed = await session(t.app, 'cs_CRASHEDaaaaaaaaaaaaaaa');
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.errorCode, 'interrupted');
+
+    // Repay's success webhook for the lost deal names our session id: the session learns its deal and is paid.
+    const hook = await t.post('/api/checkout/webhooks/repay', repay.callback('deal-77', '1500'), 'application/json');
+    assert.equal(hook.status, 200);
+    assert.equal(await hook.text(), 'OK');
+    const paid = await session(t.app, 'cs_CRASHEDaaaaaaaaaaaaaaa');
+    assert.equal(paid.status, 'paid');
+    assert.equal(paid.providerPaymentId, 'deal-77');
+    // A new attempt for the order is refused: it is paid.
+    assert.equal((await t.createSession({ orderId: 'A-1001' })).json.error.code, 'order_paid');
+  });
+
+  it('lets a new payment start once a crashed row is older than the grace period', async () => {
+    const store = t.app.checkout.store;
+    const created = Date.now() - 5 * 60_000;
+    await store.insertSession({
+      id: 'cs_CRASHEDbbbbbbbbbbbbbbb', orderId: 'A-1001', provider: 'repay', method: 'sbp', status: 'created', amountMinor: 150000, currency: 'RUB',
+      description: null, customerRef: 'ref', locale: null, storefrontOrigin: SHOP, returnUrl: null, providerPaymentId: null, paymentUrl: null,
+      providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, createdAt: created, updatedAt: created,
+      expiresAt: created + 30 * 60_000, nextPollAt: null, pollAttempts: 0, lastPolledAt: null,
+    });
+    const fresh = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(fresh.status, 201);
+    assert.equal((await session(t.app, 'cs_CRASHEDbbbbbbbbbbbbbbb')).status, 'failed');
+  });
+
+  it('polls open sessions with backoff and applies what the provider says', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'waiting_payment';
+    const first = await t.app.checkout.reconciler.tick(Date.now() + 2_000);
+    assert.equal(first.polled, 1);
+    const afterFirst = await session(t.app, json.id);
+    assert.equal(afterFirst.status, 'pending');
+    assert.equal(afterFirst.pollAttempts, 1);
+    // Backoff doubles per attempt (1 s minimum in the test config): not due before then.
+    assert.equal(afterFirst.nextPollAt! - afterFirst.lastPolledAt!, 2_000);
+    const second = await t.app.checkout.reconciler.tick(afterFirst.nextPollAt! - 1);
+    assert.equal(second.polled, 0);
+    repay.deals.get('deal-1')!.state = 'completed';
+    const third = await t.app.checkout.reconciler.tick(afterFirst.nextPollAt! + 1);
+    assert.equal(third.polled, 1);
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
+  it('expires a session after the provider window when the provider never says so', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'waiting_payment';
+    const row = await session(t.app, json.id);
+    const report = await t.app.checkout.reconciler.tick(row.expiresAt + t.config.reconcile.expiryGraceMs + 1);
+    assert.equal(report.expired, 1);
+    assert.equal((await session(t.app, json.id)).status, 'expired');
+    // …and a new attempt opens a new deal.
+    assert.equal((await t.createSession({ orderId: 'A-1001' })).status, 201);
+  });
+
+  it('records a failed status query and keeps the last verified status', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.statusFails = true;
+    await t.app.checkout.reconciler.tick(Date.now() + 2_000);
+    const row = await session(t.app, json.id);
+    assert.equal(row.status, 'created');
+    assert.ok((await events(t.app, json.id)).some((event) => event.kind === 'poll_failed'));
+  });
+
+  it('runs inside the app and stops cleanly', async () => {
+    t.app.checkout.reconciler.start();
+    t.app.checkout.reconciler.start();
+    await t.app.checkout.reconciler.stop();
+    await t.app.checkout.reconciler.stop();
+  });
+});
+
+describe('config and the demo log', () => {
+  it('describes the providers', async () => {
+    const response = await t.app.request('/api/checkout/config');
+    const json = (await response.json()) as any;
+    assert.equal(json.currency, 'RUB');
+    assert.equal(json.defaultProvider, 'repay');
+    assert.equal(json.sandbox, false);
+    assert.deepEqual(json.providers.map((p: any) => p.id), ['repay', 'boxexchanger', 'agetrading']);
+    const repayEntry = json.providers[0];
+    assert.equal(repayEntry.name, 'Repay');
+    assert.equal(repayEntry.minAmount, 100);
+    assert.equal(repayEntry.sandbox, false);
+    assert.equal(repayEntry.frameable, true);
+    assert.deepEqual(repayEntry.methods, [
+      { id: 'sbp', label: { ru: 'СБП', en: 'SBP (Faster Payments)' } },
+      { id: 'card', label: { ru: 'Банковская карта', en: 'Bank card' } },
+    ]);
+  });
+
+  it('hides the demo session log when a merchant resolveOrder() is configured', async () => {
+    assert.equal((await t.app.request('/api/checkout/demo/sessions')).status, 404);
+  });
+
+  it('serves the demo session log with EXPOSE_SESSION_LOG=1, newest first and without tokens', async () => {
+    await t.dispose();
+    t = makeTestApp({ env: { EXPOSE_SESSION_LOG: '1' } });
+    const first = await t.createSession({ orderId: 'A-1001' });
+    const second = await t.createSession({ orderId: 'A-1002' });
+    const list = (await (await t.app.request('/api/checkout/demo/sessions')).json()) as any;
+    assert.deepEqual(list.sessions.map((s: any) => s.id), [second.json.id, first.json.id]);
+    assert.ok(list.sessions.every((s: any) => s.token === undefined));
+    const log = (await (await t.app.request(`/api/checkout/demo/sessions/${first.json.id}/events`)).json()) as any;
+    assert.deepEqual(log.events.map((e: any) => e.kind), ['created', 'provider_created']);
+    assert.ok(!JSON.stringify(log).includes('repay-secret'));
+  });
+});
