@@ -269,8 +269,11 @@ export class BoxExchangerProvider implements PaymentProvider {
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
-    const params = this.withTime({ ...this.orderCredentials(session), type: 'order' });
-    const query = new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)]));
+    // A query string carries text only: the server hashes what it parses, so the params are hashed as strings.
+    const params = Object.fromEntries(
+      Object.entries(this.withTime({ ...this.orderCredentials(session), type: 'order' })).map(([key, value]) => [key, String(value)]),
+    );
+    const query = new URLSearchParams(params);
     const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/get?${query}`, {
       method: 'GET',
       headers: { accept: 'application/json', ...this.authHeaders(params) },

@@ -1,0 +1,447 @@
+// Provider callbacks for each provider: genuine, forged, duplicate, replayed, out-of-order and wrong-amount, with
+// the provider APIs mocked by msw and a real SQLite store.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { setupServer } from 'msw/node';
+import { AgeMock, BOX, BoxMock, MERCHANT, RepayMock, SECRETS, events, makeTestApp, md5, session } from './checkout-fixtures.js';
+import type { TestApp } from './checkout-fixtures.js';
+
+const msw = setupServer();
+before(() => msw.listen({ onUnhandledRequest: 'error' }));
+after(() => msw.close());
+
+let t: TestApp;
+let repay: RepayMock;
+let box: BoxMock;
+let age: AgeMock;
+
+beforeEach(() => {
+  repay = new RepayMock();
+  box = new BoxMock();
+  age = new AgeMock();
+  msw.use(...repay.handlers(), ...box.handlers(), ...age.handlers());
+  t = makeTestApp();
+});
+afterEach(async () => {
+  msw.resetHandlers();
+  await t.dispose();
+});
+
+async function errorCode(response: Response): Promise<string> {
+  return ((await response.json()) as any).error.code;
+}
+
+describe('Repay webhooks', () => {
+  const hook = (body: string) => t.post('/api/checkout/webhooks/repay', body, 'application/json');
+
+  async function openDeal() {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+    return { id: json.id as string, deal: repay.deals.get('deal-1')! };
+  }
+
+  it('marks the session paid on a genuine callback confirmed by the status query, answering 200 "OK"', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    const response = await hook(repay.callback(deal.id, '1500'));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await response.text(), 'OK');
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'paid');
+    assert.equal(row.paidAmountMinor, 150000);
+    assert.equal(repay.statusCalls, 1);
+    const log = await events(t.app, id);
+    const transition = log.find((event) => event.kind === 'transition')!;
+    assert.equal(transition.source, 'webhook');
+    assert.equal(transition.toStatus, 'paid');
+    assert.ok(log.some((event) => event.kind === 'webhook' && String((event.data as any).raw).includes('"deal_id"')));
+  });
+
+  it('rejects a forged callback with 401 and changes nothing', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    const forged = JSON.stringify({ ...JSON.parse(repay.callback(deal.id, '1500')), signature: 'e'.repeat(32) });
+    const response = await hook(forged);
+    assert.equal(response.status, 401);
+    assert.equal(await errorCode(response), 'invalid_signature');
+    assert.equal((await session(t.app, id)).status, 'created');
+    assert.equal(repay.statusCalls, 0);
+    assert.ok((await events(t.app, id)).some((event) => event.kind === 'webhook_rejected'));
+  });
+
+  it('rejects a callback signed with secret word 1 instead of 2', async () => {
+    const { deal } = await openDeal();
+    const body = JSON.stringify({ ...JSON.parse(repay.callback(deal.id, '1500')), signature: md5(`${deal.id}:1500:${SECRETS.repaySecret1}`) });
+    assert.equal((await hook(body)).status, 401);
+  });
+
+  it('rejects a callback whose amount was altered after signing', async () => {
+    const { id, deal } = await openDeal();
+    const body = JSON.stringify({ ...JSON.parse(repay.callback(deal.id, '1500')), amount: '15000' });
+    assert.equal((await hook(body)).status, 401);
+    assert.equal((await session(t.app, id)).status, 'created');
+  });
+
+  it('treats a duplicate callback as a no-op', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    const body = repay.callback(deal.id, '1500');
+    assert.equal((await hook(body)).status, 200);
+    const second = await hook(body);
+    assert.equal(second.status, 200);
+    assert.equal(await second.text(), 'OK');
+    assert.equal(repay.statusCalls, 1);
+    const log = await events(t.app, id);
+    assert.equal(log.filter((event) => event.kind === 'webhook').length, 1);
+    assert.equal(log.filter((event) => event.kind === 'transition').length, 1);
+  });
+
+  it('does not move a session backwards on a replayed callback after a dispute opened', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    const body = repay.callback(deal.id, '1500');
+    await hook(body);
+    deal.state = 'proceedings2';
+    await t.app.checkout.sessions.refresh(id, 'reconcile');
+    assert.equal((await session(t.app, id)).status, 'held');
+    // The captured callback replayed with different bytes (so it is not a byte-identical duplicate).
+    const replay = JSON.stringify(JSON.parse(body), null, 2);
+    assert.equal((await hook(replay)).status, 200);
+    assert.equal((await session(t.app, id)).status, 'held');
+  });
+
+  it('never returns a paid session to pending when a lagging status query says waiting_payment', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    await hook(repay.callback(deal.id, '1500'));
+    deal.state = 'waiting_payment';
+    await t.app.checkout.sessions.refresh(id, 'reconcile');
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('holds a payment whose amount differs from the order', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    deal.amount = '1400';
+    await hook(repay.callback(deal.id, '1400'));
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    assert.equal(row.errorCode, 'amount_mismatch');
+    assert.equal(row.paidAmountMinor, 140000);
+    assert.equal((await t.createSession({ orderId: 'A-1001' })).json.error.code, 'order_held');
+  });
+
+  it('applies the signed callback itself when the status query is unavailable', async () => {
+    const { id, deal } = await openDeal();
+    repay.statusFails = true;
+    await hook(repay.callback(deal.id, '1500'));
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('holds rather than pays when Repay signs a different amount and the status query is unavailable', async () => {
+    const { id, deal } = await openDeal();
+    repay.statusFails = true;
+    await hook(repay.callback(deal.id, '1600'));
+    assert.equal((await session(t.app, id)).status, 'held');
+  });
+
+  it('verifies the signature over the amount text as sent ("1500.0")', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    const body = `{"deal_id":"${deal.id}","state":"completed","amount":1500.0,"currency":"RUB","signature":"${md5(`${deal.id}:1500.0:${SECRETS.repaySecret2}`)}","order_id":"${id}"}`;
+    assert.equal((await hook(body)).status, 200);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('answers 404 for a genuine callback that names no session of this shop', async () => {
+    const body = repay.callback('deal-unknown', '1500');
+    const response = await hook(body);
+    assert.equal(response.status, 404);
+    assert.equal(await errorCode(response), 'unknown_session');
+  });
+
+  it('refuses a malformed callback with 400', async () => {
+    assert.equal((await hook('{"deal_id":')).status, 400);
+    assert.equal((await hook('{"deal_id":"x"}')).status, 400);
+  });
+});
+
+describe('BoxExchanger IPN', () => {
+  async function openOrder(env?: Record<string, string>) {
+    if (env) {
+      await t.dispose();
+      t = makeTestApp({ env });
+    }
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger', method: 'sbp', locale: 'ru' });
+    assert.equal(status, 201, JSON.stringify(json));
+    const order = [...box.orders.values()][0]!;
+    const row = await session(t.app, json.id);
+    return { id: json.id as string, json, order, ipnSecret: row.providerData.ipnSecret as string };
+  }
+  const ipn = (id: string, body: string, type = 'application/x-www-form-urlencoded') => t.post(`/api/checkout/webhooks/boxexchanger/${id}`, body, type);
+
+  it('creates the order with a per-session ipnUrl, a random ipnSecret, signed auth and an increasing time', async () => {
+    const { id, json, order, ipnSecret } = await openOrder();
+    assert.equal(order.body.routeId, 'route-sbp');
+    assert.equal(order.body.amount, 1500);
+    assert.equal(order.body.lang, 'rus');
+    assert.equal(order.body.ipnUrl, `${MERCHANT}/api/checkout/webhooks/boxexchanger/${id}`);
+    assert.equal(order.body.clientCallbackUrl, `${MERCHANT}/api/checkout/return/success?session=${id}`);
+    assert.match(ipnSecret, /^[0-9a-f]{48}$/);
+    assert.equal(order.body.ipnSecret, ipnSecret);
+    assert.deepEqual(order.body.toValues, [{ key: '65f0c1a2b3c4d5e6f7a8b9d1', value: 'merchant-wallet' }]);
+    assert.equal(json.paymentUrl, `${BOX}/ru/payment/${order.uid}/${order.secret}`);
+    // Two sessions get different IPN secrets.
+    const other = await t.createSession({ orderId: 'A-1002', provider: 'boxexchanger' });
+    assert.notEqual((await session(t.app, other.json.id)).providerData.ipnSecret, ipnSecret);
+    assert.ok(box.lastTimes[1]! > box.lastTimes[0]!);
+  });
+
+  it('verifies a genuine IPN and applies the status re-read from order/get', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'done';
+    const response = await ipn(id, box.ipn(order, ipnSecret, 'done'));
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), 'OK');
+    assert.equal(box.gets, 1);
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'paid');
+    assert.equal(row.paidAmountMinor, 150000);
+  });
+
+  it('applies order/get, not the IPN, when they disagree', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'waitPayment';
+    await ipn(id, box.ipn(order, ipnSecret, 'done'));
+    assert.equal((await session(t.app, id)).status, 'pending');
+  });
+
+  it('rejects a forged IPN with 401 and no status query', async () => {
+    const { id, order } = await openOrder();
+    order.status = 'done';
+    const response = await ipn(id, box.ipn(order, 'not-the-secret', 'done'));
+    assert.equal(response.status, 401);
+    assert.equal(await errorCode(response), 'invalid_signature');
+    assert.equal(box.gets, 0);
+    assert.equal((await session(t.app, id)).status, 'created');
+  });
+
+  it('rejects an IPN for another session id in the URL', async () => {
+    const first = await openOrder();
+    const second = await t.createSession({ orderId: 'A-1002', provider: 'boxexchanger' });
+    first.order.status = 'done';
+    const response = await ipn(second.json.id, box.ipn(first.order, first.ipnSecret, 'done'));
+    assert.equal(response.status, 401);
+    assert.equal((await session(t.app, second.json.id)).status, 'created');
+  });
+
+  it('rejects a stale IPN timestamp', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'done';
+    const response = await ipn(id, box.ipn(order, ipnSecret, 'done', { timestamp: Date.now() - 3_600_000 }));
+    assert.equal(response.status, 401);
+    assert.equal(await errorCode(response), 'stale_notification');
+    assert.equal((await session(t.app, id)).status, 'created');
+  });
+
+  it('treats a duplicate IPN as a no-op', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'done';
+    const body = box.ipn(order, ipnSecret, 'done');
+    await ipn(id, body);
+    const again = await ipn(id, body);
+    assert.equal(again.status, 200);
+    assert.equal(box.gets, 1);
+    assert.equal((await events(t.app, id)).filter((event) => event.kind === 'webhook').length, 1);
+  });
+
+  it('ignores an out-of-order IPN older than the last one applied', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    const now = Date.now();
+    order.status = 'done';
+    await ipn(id, box.ipn(order, ipnSecret, 'done', { timestamp: now }));
+    order.status = 'waitPayment'; // even if order/get lagged, an older IPN does nothing
+    const late = await ipn(id, box.ipn(order, ipnSecret, 'waitPayment', { timestamp: now - 5_000 }));
+    assert.equal(late.status, 200);
+    assert.equal(box.gets, 1);
+    assert.equal((await session(t.app, id)).status, 'paid');
+    assert.ok((await events(t.app, id)).some((event) => event.kind === 'note' && (event.data as any).reason === 'out_of_order'));
+  });
+
+  it('never moves a paid order backwards on a newer replayed IPN either', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'done';
+    await ipn(id, box.ipn(order, ipnSecret, 'done', { timestamp: Date.now() - 1_000 }));
+    order.status = 'inProgress';
+    await ipn(id, box.ipn(order, ipnSecret, 'inProgress', { timestamp: Date.now() }));
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('holds an order paid with a different amount', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'done';
+    order.inAmount = '1499.99';
+    await ipn(id, box.ipn(order, ipnSecret, 'done'));
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    assert.equal(row.paidAmountMinor, 149999);
+  });
+
+  it('reads the hash from a configured field name', async () => {
+    const { id, order, ipnSecret } = await openOrder({ BOXEXCHANGER_IPN_HASH_FIELD: 'signature' });
+    order.status = 'done';
+    const withDefaultName = await ipn(id, box.ipn(order, ipnSecret, 'done'));
+    assert.equal(withDefaultName.status, 400);
+    assert.equal(await errorCode(withDefaultName), 'invalid_webhook');
+    const ok = await ipn(id, box.ipn(order, ipnSecret, 'done', { hashField: 'signature', timestamp: Date.now() + 1 }));
+    assert.equal(ok.status, 200);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('refuses an IPN that is not form-encoded', async () => {
+    const { id } = await openOrder();
+    const response = await ipn(id, '{"orderId":"x"}', 'application/json');
+    assert.equal(response.status, 415);
+  });
+
+  it('cancels the order at BoxExchanger through update-status "deleted"', async () => {
+    const { id, json } = await openOrder();
+    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as any).status, 'cancelled');
+    assert.equal(box.updates.length, 1);
+    assert.equal(box.updates[0]!.status, 'deleted');
+    const log = await events(t.app, id);
+    assert.ok(log.some((event) => event.kind === 'transition' && event.toStatus === 'cancelled' && event.source === 'poll'));
+  });
+
+  it('reports a cancel refused because the payer already paid as the real status', async () => {
+    const { id, json, order } = await openOrder();
+    order.status = 'done';
+    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as any).status, 'paid');
+  });
+});
+
+describe('age.trading callbacks', () => {
+  async function openRequest(env?: Record<string, string>) {
+    if (env) {
+      await t.dispose();
+      t = makeTestApp({ env });
+    }
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading', method: 'sbp' });
+    assert.equal(status, 201, JSON.stringify(json));
+    const req = [...age.requests.values()][0]!;
+    return { id: json.id as string, json, req };
+  }
+  const callback = (body: string, signature?: string) =>
+    t.post('/api/checkout/webhooks/agetrading', body, 'application/json', signature === undefined ? {} : { 'x-signature': signature });
+
+  it('creates the request with a hashed client, our id, the amount and the failure URL', async () => {
+    const { id, json, req } = await openRequest();
+    assert.equal(req.body.merchant_request_id, id);
+    assert.equal(req.body.initial_amount, '1500.00');
+    assert.equal(req.body.payment_method, 1);
+    assert.ok(req.body.client.length <= 36);
+    assert.notEqual(req.body.client, 'customer-1');
+    assert.equal(req.body.failure_redirect_url, `${MERCHANT}/api/checkout/return/error?session=${id}`);
+    assert.equal(req.body.webhook_url, `${MERCHANT}/api/checkout/webhooks/agetrading`);
+    assert.equal(json.paymentUrl, `https://pay.age.test/payment?id=uuid-${req.id}`);
+  });
+
+  it('treats a verified callback as a trigger and applies the re-fetched status', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'SUCCESS';
+    req.amount = '1500.00';
+    const { body, signature } = age.callback(req, 'SUCCESS', '1500.00');
+    const response = await callback(body, signature);
+    assert.equal(response.status, 200);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('does not take the callback\'s word when the re-fetched status disagrees', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'PENDING';
+    const { body, signature } = age.callback(req, 'SUCCESS', '1500.00');
+    await callback(body, signature);
+    assert.equal((await session(t.app, id)).status, 'pending');
+  });
+
+  it('rejects a callback with a wrong or missing signature, without re-fetching', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'SUCCESS';
+    req.amount = '1500.00';
+    const before = age.statusCalls;
+    const { body } = age.callback(req, 'SUCCESS', '1500.00');
+    const forged = await callback(body, 'f'.repeat(64));
+    assert.equal(forged.status, 401);
+    assert.equal(await errorCode(forged), 'invalid_signature');
+    assert.equal((await callback(body)).status, 401);
+    assert.equal(age.statusCalls, before);
+    assert.equal((await session(t.app, id)).status, 'created');
+  });
+
+  it('treats a duplicate callback as a no-op', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'SUCCESS';
+    req.amount = '1500.00';
+    const { body, signature } = age.callback(req, 'SUCCESS', '1500.00');
+    await callback(body, signature);
+    const calls = age.statusCalls;
+    assert.equal((await callback(body, signature)).status, 200);
+    assert.equal(age.statusCalls, calls);
+    assert.equal((await events(t.app, id)).filter((event) => event.kind === 'transition').length, 1);
+  });
+
+  it('keeps a paid session paid when an older PENDING callback arrives late', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'SUCCESS';
+    req.amount = '1500.00';
+    const success = age.callback(req, 'SUCCESS', '1500.00');
+    await callback(success.body, success.signature);
+    req.status = 'PENDING'; // a lagging read must not undo it either
+    const late = age.callback(req, 'PENDING');
+    assert.equal((await callback(late.body, late.signature)).status, 200);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('does not move a cancelled request back on a replayed earlier callback', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'CANCELLED';
+    const cancelled = age.callback(req, 'CANCELLED');
+    await callback(cancelled.body, cancelled.signature);
+    assert.equal((await session(t.app, id)).status, 'cancelled');
+    req.status = 'PENDING';
+    const replay = age.callback(req, 'PENDING');
+    await callback(replay.body, replay.signature);
+    assert.equal((await session(t.app, id)).status, 'cancelled');
+  });
+
+  it('holds a request paid with a different amount, or with no amount reported', async () => {
+    const { id, req } = await openRequest();
+    req.status = 'SUCCESS';
+    req.amount = '1000.00';
+    const { body, signature } = age.callback(req, 'SUCCESS', '1000.00');
+    await callback(body, signature);
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    assert.equal(row.errorCode, 'amount_mismatch');
+  });
+
+  it('accepts unsigned callbacks as triggers only when no verifier is configured', async () => {
+    const { id, req } = await openRequest({ AGETRADING_CALLBACK_SECRET: '' });
+    req.status = 'SUCCESS';
+    req.amount = '1500.00';
+    const { body } = age.callback(req, 'SUCCESS', '1500.00');
+    assert.equal((await callback(body)).status, 200);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
+  it('cancels the request at age.trading', async () => {
+    const { id, json } = await openRequest();
+    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(((await response.json()) as any).status, 'cancelled');
+    assert.equal(age.cancels, 1);
+  });
+});
