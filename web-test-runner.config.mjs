@@ -10,7 +10,8 @@ const workerPath = new URL('./node_modules/msw/lib/mockServiceWorker.js', import
 export default {
   files: ['test/browser/**/*.test.ts'],
   nodeResolve: true,
-  concurrency: 2,
+  // One page at a time: a background page gets no animation frames, and fixtures wait for them.
+  concurrency: 1,
   concurrentBrowsers: 1,
   testsFinishTimeout: 180_000,
   testFramework: { config: { timeout: 10_000 } },
@@ -25,7 +26,11 @@ export default {
   ],
   browsers: [
     chromeLauncher({
-      launchOptions: { executablePath: requireChromium(), headless: true, args: CHROMIUM_ARGS },
+      launchOptions: {
+        executablePath: requireChromium(),
+        headless: true,
+        args: [...CHROMIUM_ARGS, '--disable-renderer-backgrounding', '--disable-background-timer-throttling'],
+      },
     }),
   ],
 };

@@ -1,0 +1,124 @@
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, trackListeners, worker } from './support.js';
+
+describe('lifecycle', () => {
+  before(startWorker);
+  beforeEach(() => {
+    resetHelper();
+    worker.resetHandlers();
+    sessionStorage.clear();
+  });
+
+  it('20 open/close cycles leave one dialog and no listeners behind', async () => {
+    const tracker = trackListeners();
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
+      for (let i = 0; i < 20; i++) {
+        el.open();
+        await oneEvent(el, 'pay-open');
+        el.close();
+        await oneEvent(el, 'pay-cancel');
+      }
+      await el.updateComplete;
+      expect(el.shadowRoot!.querySelectorAll('dialog')).to.have.length(1);
+      expect(el.shadowRoot!.querySelectorAll('iframe')).to.have.length(0);
+      expect(dialogOf(el).open).to.equal(false);
+      expect(tracker.active((type) => type === 'message')).to.deep.equal([]);
+      expect(document.documentElement.style.overflow).to.equal('');
+      // One session for the order, however many times it was opened.
+      expect(new Set(helper.creates.map((c) => c.key)).size).to.equal(1);
+      el.remove();
+      expect(tracker.active()).to.deep.equal([]);
+    } finally {
+      tracker.restore();
+    }
+  });
+
+  it('removal mid-flow aborts the request, releases the page and ignores the late answer', async () => {
+    const { http, HttpResponse, delay } = await import('msw');
+    worker.use(
+      http.post('/api/checkout/sessions', async () => {
+        await delay(300);
+        return HttpResponse.json({});
+      }),
+    );
+    const requests: Request[] = [];
+    const realFetch = window.fetch;
+    window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      if (input instanceof Request) requests.push(input);
+      return realFetch(input, init);
+    };
+    const tracker = trackListeners();
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
+      const events: Event[] = [];
+      for (const name of ['pay-open', 'pay-error', 'pay-close']) el.addEventListener(name, (e) => events.push(e));
+      el.open();
+      await waitUntil(() => el.state === 'creating');
+      await new Promise((r) => setTimeout(r, 50));
+      el.remove();
+      const post = requests.find((r) => r.method === 'POST')!;
+      await waitUntil(() => post.signal.aborted, 'the request is aborted');
+      await new Promise((r) => setTimeout(r, 400));
+      expect(events).to.have.length(0);
+      expect(tracker.active()).to.deep.equal([]);
+      expect(document.documentElement.style.overflow).to.equal('');
+      // Re-insertion works.
+      worker.resetHandlers();
+      document.body.append(el);
+      await el.updateComplete;
+      expect(el.state).to.equal('idle');
+      el.open();
+      await oneEvent(el, 'pay-open');
+      await waitUntil(() => dialogOf(el).open);
+      el.remove();
+    } finally {
+      tracker.restore();
+      window.fetch = realFetch;
+    }
+  });
+
+  it('many elements on one page each keep their own session', async () => {
+    const wrapper = await fixture(html`<div>
+      <pay-checkout order-id="A-1" mode="modal"></pay-checkout>
+      <pay-checkout order-id="A-2" mode="modal"></pay-checkout>
+    </div>`);
+    const [a, b] = [...wrapper.querySelectorAll('pay-checkout')] as PayCheckout[];
+    a!.open();
+    await oneEvent(a!, 'pay-open');
+    a!.close();
+    b!.open();
+    await oneEvent(b!, 'pay-open');
+    expect(a!.session!.orderId).to.equal('A-1');
+    expect(b!.session!.orderId).to.equal('A-2');
+    expect(helper.creates[0]!.key).to.not.equal(helper.creates[1]!.key);
+    expect(dialogOf(a!).open).to.equal(false);
+    expect(dialogOf(b!).open).to.equal(true);
+    b!.close();
+  });
+
+  it('the define module can run twice without throwing', async () => {
+    const first = customElements.get('pay-checkout');
+    const again = await import(`../../src/define.ts?again=${Date.now()}`);
+    expect(customElements.get('pay-checkout')).to.equal(first);
+    expect(again.PayCheckout).to.not.equal(undefined);
+  });
+
+  it('events bubble out of the shadow root and are composed', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
+    const seen = oneEvent(document, 'pay-open');
+    el.open();
+    const event = await seen;
+    expect(event.bubbles).to.equal(true);
+    expect(event.composed).to.equal(true);
+    expect(event.target).to.equal(el);
+    el.close();
+  });
+
+  it('the button is a native button with the part name', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1"></pay-checkout>`);
+    const button = part<HTMLButtonElement>(el, 'button')!;
+    expect(button.localName).to.equal('button');
+    expect(button.type).to.equal('button');
+  });
+});
