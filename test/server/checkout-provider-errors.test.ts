@@ -1,0 +1,216 @@
+// Every provider error code the helper knows, mapped to a stable helper code, HTTP status and message, with the
+// provider APIs mocked by msw. A failed creation leaves a failed session and never a second provider payment.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { ERROR_CODES } from '../../server-example/errors.js';
+import { AGETRADING_DISABLED_DETAIL } from '../../server-example/providers/agetrading.js';
+import { BOXEXCHANGER_ERRORS } from '../../server-example/providers/boxexchanger.js';
+import { REPAY_ERRORS } from '../../server-example/providers/repay.js';
+import { AGE, AgeMock, BoxMock, REPAY, RepayMock, makeTestApp, session } from './checkout-fixtures.js';
+import type { TestApp } from './checkout-fixtures.js';
+
+const msw = setupServer();
+before(() => msw.listen({ onUnhandledRequest: 'error' }));
+after(() => msw.close());
+
+let t: TestApp;
+let repay: RepayMock;
+let box: BoxMock;
+let age: AgeMock;
+
+beforeEach(() => {
+  repay = new RepayMock();
+  box = new BoxMock();
+  age = new AgeMock();
+  msw.use(...repay.handlers(), ...box.handlers(), ...age.handlers());
+  t = makeTestApp();
+});
+afterEach(async () => {
+  msw.resetHandlers();
+  await t.dispose();
+});
+
+describe('Repay error codes', () => {
+  const expected: Record<number, [string, number]> = {
+    400: ['provider_rejected', 502],
+    404: ['provider_not_found', 502],
+    451: ['provider_rejected', 502],
+    610: ['amount_too_small', 422],
+    611: ['provider_auth_failed', 502],
+    612: ['unsupported_payment_method', 422],
+    613: ['unsupported_currency', 422],
+  };
+
+  it('maps every documented code', () => {
+    assert.deepEqual(Object.keys(REPAY_ERRORS).map(Number).sort(), Object.keys(expected).map(Number).sort());
+  });
+
+  for (const [code, [helperCode, status]] of Object.entries(expected)) {
+    it(`maps Repay ${code} to ${helperCode} (${status})`, async () => {
+      repay.nextError = { status: Number(code) < 600 ? Number(code) : 400, body: { code: Number(code), error: 'Error', description: `provider says ${code}` } };
+      const { status: httpStatus, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+      assert.equal(httpStatus, status);
+      assert.equal(json.error.code, helperCode);
+      assert.equal(typeof json.error.message, 'string');
+      assert.ok(json.error.message.length > 10);
+      assert.ok(!json.error.message.includes(`provider says ${code}`), 'the provider\'s raw text stays in the log');
+      assert.equal(json.error.retryable, false);
+      const [row] = await t.app.checkout.store.listOrderSessions('A-1001');
+      assert.equal(row!.status, 'failed');
+      assert.equal(row!.errorCode, helperCode);
+    });
+  }
+
+  it('maps an error inside a 200 answer ({ code: 611 })', async () => {
+    repay.nextError = { status: 200, body: { code: 611, error: 'Bad signature', description: 'x' } };
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+    assert.equal(json.error.code, 'provider_auth_failed');
+  });
+
+  it('maps an outage (HTML 502) to a retryable provider_unavailable', async () => {
+    msw.use(http.post(`${REPAY}/api/v1/private/deals/`, () => HttpResponse.text('<html>Bad gateway</html>', { status: 502 })));
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+    assert.equal(status, 503);
+    assert.deepEqual(json.error, { code: 'provider_unavailable', message: json.error.message, retryable: true });
+  });
+
+  it('maps a network failure to provider_unavailable', async () => {
+    msw.use(http.post(`${REPAY}/api/v1/private/deals/`, () => HttpResponse.error()));
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+    assert.equal(status, 503);
+    assert.equal(json.error.code, 'provider_unavailable');
+  });
+
+  it('refuses a success answer without a payment URL', async () => {
+    msw.use(http.post(`${REPAY}/api/v1/private/deals/`, () => HttpResponse.json({ status_code: 200, error: {}, payload: { id: 'd', state: 'created' } })));
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+    assert.equal(status, 502);
+    assert.equal(json.error.code, 'provider_error');
+  });
+});
+
+describe('BoxExchanger error codes', () => {
+  const expected: Record<string, [string, number, boolean]> = {
+    '5555555555555555': ['provider_unavailable', 503, true],
+    '40301': ['provider_auth_failed', 502, false],
+    '5030000': ['provider_rate_limited', 503, true],
+    '6231546409213868': ['invalid_payment_field', 422, false],
+    '5071545873252155': ['amount_not_supported', 422, false],
+    '7701545348962387': ['amount_too_small', 422, false],
+    '3631545348962766': ['amount_too_large', 422, false],
+    '9951545348963165': ['insufficient_reserve', 503, true],
+    '6801545277215051': ['route_unavailable', 503, true],
+  };
+
+  it('maps every documented errorCode', () => {
+    assert.deepEqual(Object.keys(BOXEXCHANGER_ERRORS).sort(), Object.keys(expected).sort());
+  });
+
+  for (const [errorCode, [helperCode, status, retryable]] of Object.entries(expected)) {
+    it(`maps errorCode ${errorCode} to ${helperCode}`, async () => {
+      box.nextError = { errorCode, message: 'provider text', nameField: 'Card number' };
+      const { status: httpStatus, json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+      assert.equal(httpStatus, status);
+      assert.equal(json.error.code, helperCode);
+      assert.equal(json.error.retryable, retryable);
+      if (helperCode === 'invalid_payment_field') assert.match(json.error.message, /Card number/);
+    });
+  }
+
+  it('maps an unknown errorCode to provider_error', async () => {
+    box.nextError = { errorCode: '123', message: 'weird' };
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    assert.equal(status, 502);
+    assert.equal(json.error.code, 'provider_error');
+  });
+});
+
+describe('age.trading errors', () => {
+  it(`maps "${AGETRADING_DISABLED_DETAIL}" to merchant_disabled`, async () => {
+    age.nextError = { status: 400, detail: AGETRADING_DISABLED_DETAIL };
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 502);
+    assert.equal(json.error.code, 'merchant_disabled');
+    assert.equal(json.error.retryable, false);
+  });
+
+  it('maps a ban message to customer_blocked', async () => {
+    age.nextError = { status: 400, detail: 'Client is banned until 2026-01-01T10:00:00Z' };
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 403);
+    assert.equal(json.error.code, 'customer_blocked');
+  });
+
+  it('detects a banned customer whose request is cancelled at once', async () => {
+    // The mock cancels requests of banned clients immediately, like age.trading does.
+    const { createHash } = await import('node:crypto');
+    const ref = createHash('sha256').update('pay-checkout:customer:customer-1').digest('hex').slice(0, 32);
+    const { ageTradingClientId } = await import('../../server-example/providers/agetrading.js');
+    age.banned.add(ageTradingClientId(ref));
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 403);
+    assert.equal(json.error.code, 'customer_blocked');
+    const [row] = await t.app.checkout.store.listOrderSessions('A-1001');
+    assert.equal(row!.status, 'cancelled');
+    assert.equal(row!.errorCode, 'customer_blocked');
+  });
+
+  it('detects "previous unclosed request returned" and does not hand out the other request', async () => {
+    age.returnExisting = { id: 7, merchantRequestId: 'cs_someoneelsesrequest0', client: 'c', status: 'PENDING', initialAmount: '300.00', body: {} };
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 409);
+    assert.equal(json.error.code, 'previous_request_open');
+    assert.equal(json.error.retryable, true);
+    const [row] = await t.app.checkout.store.listOrderSessions('A-1001');
+    assert.equal(row!.status, 'failed');
+    assert.equal(row!.paymentUrl, null);
+  });
+
+  it('maps a duplicate merchant_request_id to duplicate_request', async () => {
+    age.nextError = { status: 400, detail: 'Request with this merchant_request_id already exists.' };
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 409);
+    assert.equal(json.error.code, 'duplicate_request');
+  });
+
+  it('maps other 400s to provider_rejected and 500s to provider_unavailable', async () => {
+    age.nextError = { status: 400, detail: 'initial_amount: invalid' };
+    assert.equal((await t.createSession({ orderId: 'A-1001', provider: 'agetrading' })).json.error.code, 'provider_rejected');
+    age.nextError = { status: 500, detail: 'Server Error' };
+    const outage = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(outage.status, 503);
+    assert.equal(outage.json.error.code, 'provider_unavailable');
+  });
+
+  it('maps refused credentials to provider_auth_failed', async () => {
+    msw.use(http.post(`${AGE}/api/requests/create/`, () => HttpResponse.json({ detail: 'Invalid token.' }, { status: 401 })));
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(json.error.code, 'provider_auth_failed');
+  });
+
+  it('maps an unknown status name to a recorded poll failure, not a guess', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    [...age.requests.values()][0]!.status = 'SOMETHING_NEW';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'created');
+  });
+
+  it('honours a configured status map', async () => {
+    await t.dispose();
+    t = makeTestApp({ env: { AGETRADING_STATUS_MAP: 'PAID_OK=paid,WAITING=pending' } });
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    const req = [...age.requests.values()][0]!;
+    req.status = 'PAID_OK';
+    req.amount = '1500';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+});
+
+describe('error code list', () => {
+  it('gives every code a 4xx or 5xx status', () => {
+    for (const [code, status] of Object.entries(ERROR_CODES)) assert.ok(status >= 400 && status < 600, code);
+  });
+});
