@@ -44,12 +44,9 @@ describe('accessibility', () => {
   });
 
   it('announces each state through a status region', async () => {
-    const { http, HttpResponse, delay } = await import('msw');
-    const { handlers } = await import('./support.js');
-    worker.use(http.post('/api/checkout/sessions', async (info) => {
-      await delay(150);
-      return (handlers[1]!.resolver as (i: typeof info) => Promise<Response>)(info) ?? HttpResponse.error();
-    }));
+    const { http, delay } = await import('msw');
+    // Slow the helper down so the "creating" state is observable; then fall through to the default handler.
+    worker.use(http.post('/api/checkout/sessions', () => delay(150).then(() => undefined)));
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
     part<HTMLButtonElement>(el, 'button')!.click();
     await waitUntil(() => dialogOf(el)?.querySelector('[role="status"]')?.textContent === 'Создаём платёж…', 'creating is announced');

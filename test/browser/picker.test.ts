@@ -5,7 +5,7 @@ import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, worker }
 async function openPicker(el: PayCheckout): Promise<HTMLElement> {
   part<HTMLButtonElement>(el, 'button')!.click();
   await waitUntil(() => part(el, 'picker')?.matches(':popover-open'), 'the picker opens');
-  return part(el, 'picker')!;
+  return part<HTMLElement>(el, 'picker')!;
 }
 
 function options(picker: HTMLElement): HTMLElement[] {
