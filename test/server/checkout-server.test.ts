@@ -1,0 +1,110 @@
+// The helper and the sandbox in one real Node server (startServer, port 0): the same adapter code talks to the
+// sandbox over HTTP, the sandbox sends real webhooks back, and the payer's redirects land on the return page.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startServer } from '../../server-example/index.js';
+import type { RunningServer } from '../../server-example/index.js';
+import { pressButton } from '../../server-example/sandbox/testing.js';
+
+let dir: string;
+let server: RunningServer;
+let env: Record<string, string>;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pay-checkout-server-'));
+  env = { DATABASE_PATH: join(dir, 'db', 'checkout.sqlite'), LOG_LEVEL: 'silent', SANDBOX_FRAME_DENY: 'agetrading', RECONCILE_INTERVAL_MS: '200' };
+  server = await startServer({ host: '127.0.0.1', port: 0, env });
+});
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function createSession(provider: string, orderId: string, method = 'sbp') {
+  const response = await fetch(`${server.url}/api/checkout/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'http://localhost:5173', 'idempotency-key': `${orderId}-key` },
+    body: JSON.stringify({ orderId, provider, method, returnUrl: 'http://localhost:5173/shop' }),
+  });
+  const json = (await response.json()) as any;
+  assert.equal(response.status, 201, JSON.stringify(json));
+  return json;
+}
+
+async function waitForStatus(id: string, token: string, wanted: string): Promise<any> {
+  const deadline = Date.now() + 8_000;
+  for (;;) {
+    const response = await fetch(`${server.url}/api/checkout/sessions/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    const json = (await response.json()) as any;
+    if (json.status === wanted) return json;
+    if (Date.now() > deadline) assert.fail(`session ${id} is ${json.status}, expected ${wanted}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('startServer with the embedded sandbox', () => {
+  it('listens on a free port and reports every provider as sandboxed', async () => {
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+    const config = (await (await fetch(`${server.url}/api/checkout/config`)).json()) as any;
+    assert.equal(config.sandbox, true);
+    assert.deepEqual(config.providers.map((p: any) => [p.id, p.sandbox, p.frameable]), [
+      ['repay', true, true],
+      ['boxexchanger', true, true],
+      ['agetrading', true, false],
+    ]);
+    const credentials = await fetch(`${server.url}/sandbox/credentials`);
+    assert.equal(credentials.status, 200);
+  });
+
+  it('generates SESSION_SECRET on first run and keeps it next to the database, readable by the owner only', () => {
+    const file = join(dir, 'db', 'session-secret');
+    assert.ok(existsSync(file));
+    assert.ok(readFileSync(file, 'utf8').trim().length >= 32);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+
+  for (const provider of ['repay', 'boxexchanger', 'agetrading'] as const) {
+    it(`takes a ${provider} payment through the sandbox: page, webhook, return page, paid`, async () => {
+      const session = await createSession(provider, `tea-${provider}01`);
+      assert.equal(session.amount, '650.00');
+      assert.ok(session.paymentUrl.startsWith(`${server.url}/sandbox/${provider}/`), session.paymentUrl);
+      const paid = await pressButton(session.paymentUrl, 'pay');
+      assert.ok([302, 303].includes(paid.status), `pay answered ${paid.status}`);
+      const location = paid.headers.get('location')!;
+      assert.ok(location.startsWith(`${server.url}/api/checkout/return/success?session=${session.id}`), location);
+      const page = await fetch(location);
+      assert.equal(page.status, 200);
+      assert.ok((await page.text()).includes('"origin":"http://localhost:5173"'));
+      const final = await waitForStatus(session.id, session.token, 'paid');
+      assert.equal(final.paidAmount, '650.00');
+    });
+  }
+
+  it('holds a sandbox payment of another amount', async () => {
+    const session = await createSession('repay', 'honey-other01');
+    const response = await pressButton(session.paymentUrl, 'pay-other-amount');
+    assert.ok([302, 303].includes(response.status));
+    await waitForStatus(session.id, session.token, 'held');
+  });
+
+  it('serves the demo session log with the demo catalogue', async () => {
+    const list = (await (await fetch(`${server.url}/api/checkout/demo/sessions`)).json()) as any;
+    assert.ok(list.sessions.length >= 3);
+    const first = list.sessions[0];
+    const log = (await (await fetch(`${server.url}/api/checkout/demo/sessions/${first.id}/events`)).json()) as any;
+    assert.ok(log.events.length >= 2);
+  });
+
+  it('keeps sessions and tokens valid across a restart on the same database', async () => {
+    const session = await createSession('repay', 'shawl-restart01');
+    await server.close();
+    server = await startServer({ host: '127.0.0.1', port: 0, env });
+    const response = await fetch(`${server.url}/api/checkout/sessions/${session.id}`, { headers: { authorization: `Bearer ${session.token}` } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as any).id, session.id);
+  });
+});
