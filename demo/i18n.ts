@@ -38,6 +38,7 @@ const ru = {
   'products.title': 'Товары',
   'product.order': 'Заказ',
   'product.again': 'Купить ещё раз',
+  'product.status': 'Платёж:',
   'product.paidNote': 'Заказ {order} оплачен',
   'product.minAmount': '{provider}: минимальная сумма {amount}',
   'product.frameDeny': '{provider} не разрешает показ во фрейме — откроется новое окно',
@@ -95,7 +96,7 @@ const ru = {
   'status.expired': 'истекла',
   'source.webhook': 'вебхук',
   'source.poll': 'опрос',
-  'source.return': 'возврат',
+  'source.return': 'редирект',
   'source.manual': 'вручную',
 };
 
@@ -132,6 +133,7 @@ const en: Record<MessageKey, string> = {
   'products.title': 'Products',
   'product.order': 'Order',
   'product.again': 'Buy again',
+  'product.status': 'Payment:',
   'product.paidNote': 'Order {order} is paid',
   'product.minAmount': '{provider}: minimum amount {amount}',
   'product.frameDeny': '{provider} refuses framing — a new window will open',

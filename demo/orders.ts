@@ -226,8 +226,12 @@ function summaryText(row: Row): string {
   const { events, error, loading } = row.events;
   if (events) {
     const last = events.at(-1);
+    const kind = String(last?.type ?? last?.kind ?? '');
     const lastText = last
-      ? [last.source ? sourceLabel(last.source) : '', last.to ? `→ ${statusLabel(last.to)}` : String(last.type ?? last.kind ?? '')]
+      ? [
+          last.source ? sourceLabel(last.source) : '',
+          last.to ? `→ ${statusLabel(last.to)}` : kind !== last.source ? kind : '',
+        ]
           .filter(Boolean)
           .join(' ')
       : '';
@@ -279,7 +283,9 @@ function eventItem(event: SessionEvent, isNew: boolean, currency: string | undef
   const addFact = (name: string, value: string): void => {
     facts.append(el('dt', undefined, name), el('dd', undefined, value));
   };
-  if (event.providerStatus !== undefined) addFact('providerStatus', String(event.providerStatus));
+  if (event.providerStatus !== undefined && event.providerStatus !== null) {
+    addFact('providerStatus', String(event.providerStatus));
+  }
   const amount = toNumber(event.amount);
   if (amount !== undefined) {
     addFact('amount', money(amount, typeof event.currency === 'string' ? event.currency : currency));

@@ -39,7 +39,7 @@ import {
   type CheckoutConfig,
   type ProviderInfo,
 } from './api.js';
-import { applyStaticTexts, formatMoney, formatTime, t, isLocale } from './i18n.js';
+import { applyStaticTexts, formatMoney, formatTime, t, tryT, isLocale } from './i18n.js';
 import {
   MODES,
   applyDocumentLocale,
@@ -89,6 +89,9 @@ interface Card {
   open: boolean;
   /** The element reported `pay-success`: it keeps showing "paid" until the payer asks to buy again. */
   paid: boolean;
+  /** The session's last known unified status (from the events), shown as a pill on the card. */
+  status?: string;
+  statusLine: HTMLElement;
 }
 
 const cards = new Map<string, Card>();
@@ -210,6 +213,8 @@ function buyAgain(card: Card): void {
   delete card.root.dataset.paidOrderId;
   card.root.classList.remove('is-paying', 'is-inline');
   card.again.hidden = true;
+  card.status = undefined;
+  renderCardStatus(card);
   card.element.replaceWith(fresh);
   card.element = fresh;
   applyAttributes(card);
@@ -272,7 +277,10 @@ function renderProducts(): void {
     const orderLabel = el('code', 'product-order-id');
     order.append(orderCaption, ' ', orderLabel);
     const notes = el('ul', 'product-notes');
-    body.append(title, description, price, order, notes);
+    // Not a live region either: the element's status line is the card's one `role="status"`.
+    const statusLine = el('p', 'product-state');
+    statusLine.hidden = true;
+    body.append(title, description, price, order, notes, statusLine);
 
     const element = createElement();
 
@@ -289,7 +297,7 @@ function renderProducts(): void {
     item.append(root);
     grid.append(item);
 
-    const card: Card = { product, root, element, orderLabel, notes, again, open: false, paid: false };
+    const card: Card = { product, root, element, orderLabel, notes, again, statusLine, open: false, paid: false };
     cards.set(product.sku, card);
     againButton.addEventListener('click', () => buyAgain(card));
 
@@ -307,7 +315,17 @@ function renderCardTexts(): void {
     root.querySelector('.product-price')!.textContent = formatMoney(locale, product.price, product.currency);
     applyStaticTexts(locale, root);
     renderCardNotes(card);
+    renderCardStatus(card);
   }
+}
+
+function renderCardStatus(card: Card): void {
+  const { statusLine, status } = card;
+  statusLine.hidden = !status;
+  if (!status) return;
+  const badge = el('span', `status-badge status-${status}`, tryT(settings.locale, `status.${status}`) ?? status);
+  statusLine.replaceChildren(el('span', 'product-state-caption', t(settings.locale, 'product.status')), ' ', badge);
+  statusLine.dataset.sessionStatus = status;
 }
 
 function renderCardNotes(card: Card): void {
@@ -633,6 +651,11 @@ function trackCard(card: Card, name: PayEventName, detail: unknown, orderId: str
   const locale = settings.locale;
   const title = card.product.title[locale];
   const session = sessionOf(detail);
+  const status = name === 'pay-cancel' ? 'cancelled' : statusOf(detail);
+  if (status && name !== 'pay-request-close' && name !== 'pay-close') {
+    card.status = status;
+    renderCardStatus(card);
+  }
   switch (name) {
     case 'pay-open':
       card.open = (detail as { mode?: string } | undefined)?.mode !== 'redirect';
