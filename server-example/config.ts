@@ -196,9 +196,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
 
   const frameDeny: Partial<Record<ProviderId, boolean>> = {};
-  for (const item of get('SANDBOX_FRAME_DENY').split(',').map((part) => part.trim()).filter(Boolean)) {
-    if (!isProviderId(item)) throw new ConfigError(`SANDBOX_FRAME_DENY: unknown provider "${item}".`);
-    frameDeny[item] = true;
+  for (const item of get('SANDBOX_FRAME_DENY').split(/[\s,]+/).map((part) => part.trim().toLowerCase()).filter(Boolean)) {
+    if (['all', '*', '1', 'true'].includes(item)) {
+      for (const provider of PROVIDER_IDS) frameDeny[provider] = true;
+    } else if (isProviderId(item)) {
+      frameDeny[item] = true;
+    } else {
+      throw new ConfigError(`SANDBOX_FRAME_DENY: unknown provider "${item}" (use repay, boxexchanger, agetrading or all).`);
+    }
   }
 
   const logLevel = (get('LOG_LEVEL') || 'info') as LogLevel;
@@ -254,7 +259,7 @@ function loadRepay(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): R
     frameable: real ? flag(env, 'REPAY_FRAMEABLE', true) : !frameDeny.repay,
     minAmount: intVar(env, 'REPAY_MIN_AMOUNT', 100, 1, 1e9),
     maxAmount: intVar(env, 'REPAY_MAX_AMOUNT', 0, 0, 1e9),
-    sessionTtlSeconds: intVar(env, 'REPAY_SESSION_TTL_SECONDS', 1800, 60, 7 * 86_400),
+    sessionTtlSeconds: intVar(env, 'REPAY_SESSION_TTL_SECONDS', 900, 60, 7 * 86_400),
     timeoutMs: intVar(env, 'REPAY_TIMEOUT_MS', 15_000, 100, 120_000),
     cassaId: real ? get('REPAY_CASSA_ID') : account.cassaId,
     secretWord1: real ? get('REPAY_SECRET_WORD_1') : account.secretWord1,
@@ -291,7 +296,7 @@ function loadBoxExchanger(env: Env, frameDeny: Partial<Record<ProviderId, boolea
     frameable: real ? flag(env, 'BOXEXCHANGER_FRAMEABLE', true) : !frameDeny.boxexchanger,
     minAmount: intVar(env, 'BOXEXCHANGER_MIN_AMOUNT', real ? 1 : account.minAmount, 1, 1e9),
     maxAmount: intVar(env, 'BOXEXCHANGER_MAX_AMOUNT', real ? 0 : account.maxAmount, 0, 1e9),
-    sessionTtlSeconds: intVar(env, 'BOXEXCHANGER_SESSION_TTL_SECONDS', 1800, 60, 7 * 86_400),
+    sessionTtlSeconds: intVar(env, 'BOXEXCHANGER_SESSION_TTL_SECONDS', 1200, 60, 7 * 86_400),
     timeoutMs: intVar(env, 'BOXEXCHANGER_TIMEOUT_MS', 15_000, 100, 120_000),
     apiKey,
     apiSecret,
@@ -331,7 +336,7 @@ function loadAgeTrading(env: Env, frameDeny: Partial<Record<ProviderId, boolean>
     frameable: real ? flag(env, 'AGETRADING_FRAMEABLE', true) : !frameDeny.agetrading,
     minAmount: intVar(env, 'AGETRADING_MIN_AMOUNT', 100, 1, 1e9),
     maxAmount: intVar(env, 'AGETRADING_MAX_AMOUNT', 0, 0, 1e9),
-    sessionTtlSeconds: intVar(env, 'AGETRADING_SESSION_TTL_SECONDS', 1800, 60, 7 * 86_400),
+    sessionTtlSeconds: intVar(env, 'AGETRADING_SESSION_TTL_SECONDS', 600, 60, 7 * 86_400),
     timeoutMs: intVar(env, 'AGETRADING_TIMEOUT_MS', 15_000, 100, 120_000),
     authHeader: get('AGETRADING_AUTH_HEADER') || account.authHeader,
     authValue,
