@@ -1,8 +1,8 @@
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing } from 'lit';
 import type { CheckoutFlow } from './checkout-flow.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession } from './events.js';
 import { formatMoney, onStringsChange, resolveLocale, t } from './i18n.js';
-import { openPaymentWindow } from './presenters/popup.js';
+import { openPaymentWindow } from './presenters/open-window.js';
 import { hostStyles } from './styles.js';
 
 const MODES: readonly string[] = ['auto', 'modal', 'inline', 'popup', 'redirect'];
@@ -227,10 +227,8 @@ export class PayCheckout extends LitElement {
     if (this._state !== 'paid') this.setState('idle');
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.size && [...changed.keys()].some((k) => PayCheckout.properties.hasOwnProperty(k as string))) {
-      this.#problem = this.#validate();
-    }
+  protected override willUpdate(): void {
+    this.#problem = this.#validate();
   }
 
   protected override updated(): void {
@@ -262,18 +260,7 @@ export class PayCheckout extends LitElement {
       (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
     return html`${flow?.hidesButton()
         ? nothing
-        : html`<button
-            part="button"
-            type="button"
-            ?disabled=${!!problem || this.disabled}
-            aria-disabled=${this._state === 'paid' ? 'true' : nothing}
-            aria-busy=${busy}
-            aria-haspopup=${picker ? 'listbox' : nothing}
-            aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing}
-            aria-describedby="note"
-            @click=${this.open}
-            @keydown=${this.#onKeydown}
-          >${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
   }
 
   #onKeydown(event: KeyboardEvent): void {
