@@ -5,11 +5,13 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from './config.js';
 import { createLogger } from './logger.js';
+import type { LogLevel } from './logger.js';
 import { startServer } from './node-server.js';
 
-const log = createLogger((process.env.LOG_LEVEL as 'info' | undefined) ?? 'info');
-
+// Variables already in the environment win over .env.
 if (existsSync('.env')) process.loadEnvFile('.env');
+
+const log = createLogger(((process.env.LOG_LEVEL ?? '').trim() || 'info') as LogLevel);
 
 try {
   const server = await startServer();

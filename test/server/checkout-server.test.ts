@@ -108,3 +108,53 @@ describe('startServer with the embedded sandbox', () => {
     assert.equal(((await response.json()) as any).id, session.id);
   });
 });
+
+describe('age.trading customer rules through the sandbox', () => {
+  let local: RunningServer;
+  let localDir: string;
+  before(async () => {
+    localDir = mkdtempSync(join(tmpdir(), 'pay-checkout-age-'));
+    // Every order belongs to one customer, as age.trading counts per client.
+    local = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      env: { DATABASE_PATH: join(localDir, 'checkout.sqlite'), LOG_LEVEL: 'silent' },
+      reconcile: false,
+      resolveOrder: (orderId) => (orderId.startsWith('T-') ? { amount: '650', currency: 'RUB', customerId: 'same-customer' } : null),
+    });
+  });
+  after(async () => {
+    await local.close();
+    rmSync(localDir, { recursive: true, force: true });
+  });
+
+  async function create(orderId: string) {
+    const response = await fetch(`${local.url}/api/checkout/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost:5173' },
+      body: JSON.stringify({ orderId, provider: 'agetrading' }),
+    });
+    return { status: response.status, json: (await response.json()) as any };
+  }
+  async function cancel(session: { id: string; token: string }) {
+    const response = await fetch(`${local.url}/api/checkout/sessions/${session.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${session.token}` } });
+    return (await response.json()) as any;
+  }
+
+  it('refuses a second order while the customer has an unclosed request, then bans after four cancellations', async () => {
+    const first = await create('T-0001');
+    assert.equal(first.status, 201);
+    const second = await create('T-0002');
+    assert.equal(second.status, 409);
+    assert.equal(second.json.error.code, 'previous_request_open');
+    assert.equal((await cancel(first.json)).status, 'cancelled');
+    for (const orderId of ['T-0003', 'T-0004', 'T-0005']) {
+      const next = await create(orderId);
+      assert.equal(next.status, 201, JSON.stringify(next.json));
+      assert.equal((await cancel(next.json)).status, 'cancelled');
+    }
+    const banned = await create('T-0006');
+    assert.equal(banned.status, 403);
+    assert.equal(banned.json.error.code, 'customer_blocked');
+  });
+});
