@@ -32,7 +32,6 @@ export interface PayCheckoutStrings {
   timeLeft: string;
   retry: string;
   done: string;
-  cancelPayment: string;
   showWindow: string;
   chooseMethod: string;
   /** Error messages are keyed `error.<code>`; `error.generic` is the fallback. */
