@@ -567,6 +567,11 @@ export class SessionService {
       const claim = parsed.claim;
       if (parsed.claimTrusted && authenticated && claim?.status) {
         refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: claim.status, ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
+      } else if (authenticated && claim?.status === 'paid' && !canFetch(provider, session)) {
+        // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
+        // must look, so the payment is held rather than ignored or trusted.
+        refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: 'held', ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
+        await this.store.appendEvent({ sessionId: session.id, kind: 'note', source: 'webhook', data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' } });
       } else {
         // Not applied on the callback's word: the reconciler re-reads the provider soon.
         await this.store.mutate(session.id, (current) => (isOpen(current.status) ? { patch: { nextPollAt: Date.now() } } : undefined));

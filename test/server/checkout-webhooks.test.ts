@@ -298,6 +298,21 @@ describe('BoxExchanger IPN', () => {
     assert.equal((await session(t.app, id)).status, 'paid');
   });
 
+  it('holds an authenticated "done" IPN for a session that lost its order credentials in a crash', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    // As if the process had stopped before recording BoxExchanger's answer: no uid / secret / order id.
+    await t.app.checkout.store.mutate(id, (current) => ({
+      patch: { providerPaymentId: null, providerData: { ipnSecret: current.providerData.ipnSecret } },
+    }));
+    order.status = 'done';
+    const response = await ipn(id, box.ipn(order, ipnSecret, 'done'));
+    assert.equal(response.status, 200);
+    assert.equal(box.gets, 0);
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    assert.equal(row.providerPaymentId, order._id);
+  });
+
   it('refuses an IPN that is not form-encoded', async () => {
     const { id } = await openOrder();
     const response = await ipn(id, '{"orderId":"x"}', 'application/json');
