@@ -296,8 +296,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  private getSessionStatement: Database.Statement | undefined;
+
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    this.getSessionStatement ??= this.db.prepare('SELECT * FROM sessions WHERE id = ?');
+    const row = this.getSessionStatement.get(id) as SessionRow | undefined;
     return row && fromRow(row);
   }
 
@@ -338,14 +341,15 @@ export class SqliteStore implements Store {
     return this.insertEvent(event);
   }
 
+  private insertEventStatement: Database.Statement | undefined;
+
   private insertEvent(event: NewEvent): boolean {
-    const result = this.db
-      .prepare(
-        `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
-         VALUES (@session_id, @at, @kind, @source, @from_status, @to_status, @provider_status, @amount_minor, @data, @dedupe_key)
-         ON CONFLICT (dedupe_key) DO NOTHING`,
-      )
-      .run({
+    this.insertEventStatement ??= this.db.prepare(
+      `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
+       VALUES (@session_id, @at, @kind, @source, @from_status, @to_status, @provider_status, @amount_minor, @data, @dedupe_key)
+       ON CONFLICT (dedupe_key) DO NOTHING`,
+    );
+    const result = this.insertEventStatement.run({
         session_id: event.sessionId,
         at: Date.now(),
         kind: event.kind,
