@@ -26,6 +26,14 @@ import { listenForReturn } from './return-listener.js';
 import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
 import './strings.js';
 
+/** One `/config` request per helper, shared by every element on the page. */
+const configs = new Map<string, Promise<HelperConfig | undefined>>();
+
+/** @internal tests start each case with a helper whose `/config` was never read */
+export function forgetConfigs(): void {
+  configs.clear();
+}
+
 /** Statuses after which nothing changes without a person. */
 const FINAL: readonly SessionStatus[] = ['paid', 'refunded', 'failed', 'cancelled', 'expired'];
 /** Statuses that end an attempt: the next click starts a new one with a new Idempotency-Key. */
@@ -268,6 +276,18 @@ export class CheckoutFlow {
       signal,
     );
     if (mode === 'redirect') {
+      // Back from the provider through the browser's back button, the page may come from the back/forward
+      // cache still "redirecting": make the button usable again.
+      window.addEventListener(
+        'pageshow',
+        (event) => {
+          if (event.persisted && this.host._state === 'redirecting') {
+            this.presenter = undefined;
+            this.#set('idle');
+          }
+        },
+        { signal },
+      );
       this.#set('redirecting');
       emit(this.host, 'pay-open', { session: publicSession(session), mode });
       navigation.assign(session.paymentUrl);
@@ -650,12 +670,18 @@ export class CheckoutFlow {
   }
 
   #loadConfig(): Promise<HelperConfig | undefined> {
-    return (this.#config ??= this.#http()
-      .config(this.signal)
-      .then(
-        (cfg) => (this.#cfg = cfg),
-        () => undefined,
-      ));
+    const http = this.#http();
+    let shared = configs.get(http.base);
+    if (!shared) {
+      // Not tied to one element's lifetime: others on the page wait for the same answer. A failure is
+      // forgotten so that a later intent tries again.
+      shared = http.config().catch(() => {
+        configs.delete(http.base);
+        return undefined;
+      });
+      configs.set(http.base, shared);
+    }
+    return (this.#config ??= shared.then((cfg) => (this.#cfg = cfg)));
   }
 
   #provider(cfg = this.#cfg): ProviderConfig | undefined {

@@ -35,7 +35,7 @@ export function headerTemplate(v: PanelView): TemplateResult {
 
 export function bodyTemplate(v: PanelView): TemplateResult {
   return html`<div class="body">
-    <div class="state ${v.frameUrl ? 'over' : ''}" ?hidden=${!v.message && !v.actions.length}>
+    <div class="state ${v.frameUrl ? 'over' : ''}" ?hidden=${!v.message && !v.actions.length && !v.countdown}>
       ${v.busy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}
       <p part="status" role="status">${v.message}</p>
       ${v.countdown ? html`<p class="countdown" role="timer" aria-live="off">${v.countdown}</p>` : nothing}

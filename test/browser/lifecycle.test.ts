@@ -97,6 +97,19 @@ describe('lifecycle', () => {
     b!.close();
   });
 
+  it('elements on one page share one /config request, fetched on first intent and never a session', async () => {
+    const wrapper = await fixture(html`<div>
+      <pay-checkout order-id="A-1"></pay-checkout>
+      <pay-checkout order-id="A-2"></pay-checkout>
+      <pay-checkout order-id="A-3"></pay-checkout>
+    </div>`);
+    for (const el of wrapper.querySelectorAll('pay-checkout')) el.dispatchEvent(new PointerEvent('pointerenter'));
+    await waitUntil(() => helper.configs === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(helper.configs).to.equal(1);
+    expect(helper.creates).to.have.length(0);
+  });
+
   it('the define module can run twice without throwing', async () => {
     const first = customElements.get('pay-checkout');
     const again = await import(`../../src/define.ts?again=${Date.now()}`);

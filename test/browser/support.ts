@@ -3,6 +3,7 @@
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
 import type { SessionStatus } from '../../src/events.js';
+import { forgetConfigs } from '../../src/checkout-flow.js';
 import { PayCheckout } from '../../src/pay-checkout.js';
 import '../../src/define.js';
 
@@ -55,6 +56,7 @@ export const helper = {
 };
 
 export function resetHelper(): void {
+  forgetConfigs();
   Object.assign(helper, {
     status: 'created',
     frameable: true,
