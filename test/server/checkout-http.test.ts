@@ -1,6 +1,7 @@
 // The HTTP surface: bad input answers with a stable code and a human message (never a stack trace), CORS for
 // the allowed origins only, the return page, and secrets kept out of the logs.
 import assert from 'node:assert/strict';
+import { runInNewContext } from 'node:vm';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setupServer } from 'msw/node';
 import { createLogger } from '../../server-example/logger.js';
@@ -187,6 +188,39 @@ describe('return page', () => {
     assert.ok(html.includes(`"origin":"${SHOP}"`));
     assert.ok(!html.includes("'*'") && !html.includes('"*"'));
     assert.equal(response.headers.get('cache-control'), 'no-store');
+  });
+
+  it('runs its script: posts to the parent frame or the opener with the exact origin, else navigates top-level', async () => {
+    const json = await open();
+    const html = await (await t.app.request(`/api/checkout/return/error?session=${json.id}`)).text();
+    const script = /<script nonce="[^"]+">([\s\S]*?)<\/script>/.exec(html)![1]!;
+    const run = (shape: 'frame' | 'popup' | 'top') => {
+      const posted: Array<[unknown, string]> = [];
+      const target = { postMessage: (message: unknown, origin: string) => posted.push([message, origin]) };
+      const status = { textContent: '' };
+      let replaced: string | undefined;
+      let closed = false;
+      const window: Record<string, unknown> = {
+        opener: shape === 'popup' ? target : null,
+        close: () => {
+          closed = true;
+        },
+        location: { replace: (url: string) => (replaced = url) },
+      };
+      window.parent = shape === 'frame' ? target : window;
+      runInNewContext(script, { window, document: { getElementById: () => status }, setTimeout: (fn: () => void) => fn() });
+      return { posted, status: status.textContent, replaced, closed };
+    };
+    const message = { type: 'pay-checkout:return', v: 1, sessionId: json.id, outcome: 'error' };
+    const framed = run('frame');
+    assert.deepEqual(JSON.parse(JSON.stringify(framed.posted)), [[message, SHOP]]);
+    assert.match(framed.status, /закрыть/);
+    const popup = run('popup');
+    assert.deepEqual(JSON.parse(JSON.stringify(popup.posted)), [[message, SHOP]]);
+    assert.equal(popup.closed, true);
+    const top = run('top');
+    assert.equal(top.posted.length, 0);
+    assert.equal(top.replaced, `${MERCHANT}/api/checkout/return/error?session=${json.id}&top=1`);
   });
 
   it('sends a top-level visit back to the return URL with the hash (303)', async () => {
