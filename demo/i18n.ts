@@ -184,7 +184,7 @@ const en: Record<MessageKey, string> = {
   'status.created': 'created',
   'status.pending': 'awaiting payment',
   'status.paid': 'paid',
-  'status.held': 'on hold',
+  'status.held': 'under review',
   'status.refunded': 'refunded',
   'status.failed': 'failed',
   'status.cancelled': 'cancelled',

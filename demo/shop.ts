@@ -9,7 +9,8 @@
  *                                     its `status` line the card's only `role="status"`); the card also carries
  *                                     `data-order-id` (the order id its element uses) and, after `pay-success`,
  *                                     `data-paid="true"`, `data-paid-order-id` and a `.button-again` button that
- *                                     swaps in a fresh element for the next order
+ *                                     swaps in a fresh element for the next order; `.product-state` shows the
+ *                                     session's last reported status (`data-session-status`, not a live region)
  *   - `select#provider-switch`        provider id from `/api/checkout/config` (`repay`, `boxexchanger`, `agetrading`);
  *                                     disabled (like `#method-switch`) until `/config` answered or failed
  *   - `select#method-switch`          `choose` (let the payer choose: `methods` = all of the provider's methods,
