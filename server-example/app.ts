@@ -265,8 +265,9 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
         : outcomeParam
       : undefined;
     const session = match ? await store.getSession(match[1]!) : undefined;
-    if (!outcome || !session) {
-      const page = renderUnknownSessionPage('ru');
+    // The recorded storefront must still be allowed: a page never posts to, or sends the payer to, a removed origin.
+    if (!outcome || !session || !config.allowedOrigins.includes(session.storefrontOrigin)) {
+      const page = renderUnknownSessionPage(session?.locale === 'en' ? 'en' : 'ru');
       return c.html(page.html, 404, page.headers);
     }
     if (c.req.query('top') === '1') {

@@ -245,6 +245,16 @@ describe('return page', () => {
     assert.equal((await t.app.request('/api/checkout/return/success')).status, 404);
   });
 
+  it('refuses to post to a storefront origin that is no longer allowed', async () => {
+    const json = await open();
+    const dir = t.dir;
+    await t.close();
+    t = makeTestApp({ dir, env: { ALLOWED_ORIGINS: MERCHANT } });
+    const response = await t.app.request(`/api/checkout/return/success?session=${json.id}`);
+    assert.equal(response.status, 404);
+    assert.ok(!(await response.text()).includes(SHOP));
+  });
+
   it('never sets paid by itself: it records the return and re-checks the provider', async () => {
     const json = await open();
     repay.deals.get('deal-1')!.state = 'waiting_payment';
