@@ -13,6 +13,9 @@ import type { CheckoutConfig } from './config.js';
 import { createSandboxApp } from './sandbox/index.js';
 import type { ResolveOrder } from './types.js';
 
+/** How long close() waits for requests in flight before cutting connections. */
+const CLOSE_GRACE_MS = 5_000;
+
 export interface StartServerOptions {
   /** Default: HOST, else 127.0.0.1. */
   host?: string;
@@ -95,9 +98,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config,
     close() {
       closing ??= (async () => {
+        // Stop accepting, let requests in flight (a provider call can take seconds) finish, then force.
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
+          const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
         });
         await app.checkout.close();
       })();
