@@ -124,8 +124,8 @@ export class CheckoutFlow {
       this.#focus();
       return;
     }
-    const state = this.host._state;
-    if (state === 'redirecting' || state === 'confirming' || state === 'paid') return closeWindow(popup);
+    // Busy, confirming, or nothing left to pay (`held` waits for a person): a click must not start a payment.
+    if (['creating', 'redirecting', 'confirming', 'paid', 'held'].includes(this.host._state)) return closeWindow(popup);
     if (this.#picker?.open) {
       closeWindow(popup);
       this.#picker.hide();
@@ -156,7 +156,9 @@ export class CheckoutFlow {
     if (state !== 'paid' && state !== 'held' && state !== 'refunded') this.host.setState('idle');
     else this.host.requestUpdate();
     if (presenter === 'inline') void this.host.updateComplete.then(() => this.host.focusButton());
-    if (session && !FINAL.includes(session.status) && session.status !== 'held' && state !== 'error') {
+    if (this.#error) {
+      // Closed because of an error (or after one): that was already reported as pay-error.
+    } else if (session && !FINAL.includes(session.status) && session.status !== 'held') {
       void this.#afterDismiss(session);
     } else if (!session && state === 'creating') {
       emit(this.host, 'pay-cancel', { reason: 'dismissed' });

@@ -110,7 +110,10 @@ describe('popup mode', () => {
       part<HTMLButtonElement>(el, 'button')!.click();
       await oneEvent(el, 'pay-error');
       expect(closed).to.equal(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(events.map((e) => e.type)).to.deep.equal(['pay-error', 'pay-close']);
       expect(events[0]!.detail.code).to.equal('customer_blocked');
+      expect(events[1]!.detail).to.deep.equal({ session: undefined, status: null });
       await el.updateComplete;
       expect(part(el, 'status')!.textContent).to.equal('Оплата временно недоступна. Обратитесь в поддержку магазина.');
       expect(el.state).to.equal('error');
