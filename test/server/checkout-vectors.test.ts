@@ -154,3 +154,51 @@ describe('logger', () => {
     assert.equal(lines.length, 0);
   });
 });
+
+describe('status maps', () => {
+  it('maps every Repay state of PROVIDERS.md', async () => {
+    const { mapRepayState } = await import('../../server-example/providers/repay.js');
+    const expected: Record<string, string> = {
+      created: 'created',
+      card_search: 'created',
+      choosing_amount: 'pending',
+      waiting_payment: 'pending',
+      completed: 'paid',
+      proceedings: 'held',
+      proceedings1: 'held',
+      proceedings12: 'held',
+      rejected_timeout: 'expired',
+      reject_manual_by_client: 'cancelled',
+      rejected_by_new_deal: 'cancelled',
+      rejected_by_system: 'failed',
+      reject_by_office: 'failed',
+    };
+    for (const [state, status] of Object.entries(expected)) assert.equal(mapRepayState(state), status, state);
+    assert.equal(mapRepayState('something_else'), undefined);
+    assert.equal(mapRepayState('proceedingsX'), undefined);
+  });
+
+  it('maps every BoxExchanger status, with deleted past expiry as expired and a configurable payout queue', async () => {
+    const { BoxExchangerProvider } = await import('../../server-example/providers/boxexchanger.js');
+    const { loadConfig } = await import('../../server-example/config.js');
+    const base = loadConfig({ DATABASE_PATH: ':memory:' }).providers.boxexchanger;
+    const box = new BoxExchangerProvider(base, 'https://box.test', 'https://box.test');
+    const expected: Record<string, string> = {
+      new: 'created',
+      waitPayment: 'pending',
+      inProgress: 'pending',
+      inProgressPayout: 'pending',
+      done: 'paid',
+      errorPayment: 'failed',
+      errorPayout: 'held',
+      hold: 'held',
+      returned: 'refunded',
+      deleted: 'cancelled',
+    };
+    for (const [status, unified] of Object.entries(expected)) assert.equal(box.mapStatus(status, undefined, Date.now() + 60_000), unified, status);
+    assert.equal(box.mapStatus('deleted', undefined, Date.now() - 1), 'expired');
+    assert.equal(box.mapStatus('unknown'), undefined);
+    const payoutIsPaid = new BoxExchangerProvider({ ...base, payoutQueuedIsPaid: true }, 'https://box.test', 'https://box.test');
+    assert.equal(payoutIsPaid.mapStatus('inProgressPayout'), 'paid');
+  });
+});
