@@ -14,6 +14,7 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     amount?: number;
+    maxConnectionRequests?: number;
     timeout?: number;
     method?: string;
     headers?: Record<string, string>;

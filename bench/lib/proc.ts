@@ -31,9 +31,16 @@ export interface Child<T> {
 }
 
 /** Runs a TypeScript file from `bench/` with tsx in a child process and waits for its ready line. */
-export async function startChild<T>(relativeFile: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Child<T>> {
+export async function startChild<T>(
+  relativeFile: string,
+  env: Record<string, string> = {},
+  options: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<Child<T>> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const file = fileURLToPath(new URL(`../${relativeFile}`, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  // BENCH_PROFILE=<dir>: each server child writes a V8 CPU profile there on exit (open it in Chrome DevTools).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), '--import', 'tsx', file], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -25,6 +25,16 @@ try {
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
+  // {"cmd":"memory"} on stdin → process.memoryUsage(), before and (when run with --expose-gc) after a full GC.
+  const { createInterface } = await import('node:readline');
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (!line.includes('"memory"')) return;
+    const before = process.memoryUsage();
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) gc();
+    const after = gc ? process.memoryUsage() : undefined;
+    process.stdout.write(`${JSON.stringify({ memory: { before, after } })}\n`);
+  });
 } catch (error) {
   process.stdout.write(`${JSON.stringify({ error: (error as Error).stack ?? String(error) })}\n`);
   process.exit(1);
