@@ -24,7 +24,7 @@ import { clearReturnHash, navigation, readReturnHash, returnUrlFor } from './pre
 import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
 import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
-import './strings.js';
+import { ERROR_ALIASES } from './strings.js';
 
 /** One `/config` request per helper, shared by every element on the page. */
 const configs = new Map<string, Promise<HelperConfig | undefined>>();
@@ -264,7 +264,12 @@ export class CheckoutFlow {
       }
       this.#present(mode);
     } catch (error) {
-      if (!signal.aborted) this.#fail(error);
+      if (signal.aborted) return;
+      // The same key with a different request (the page's URL, hence returnUrl, changed since): a new attempt.
+      if (!fresh && error instanceof PayCheckoutError && error.code === 'idempotency_key_reused') {
+        return this.#create(method, mode, true);
+      }
+      this.#fail(error);
     }
   }
 
@@ -339,7 +344,8 @@ export class CheckoutFlow {
 
   #errorMessage(code: string): string {
     const locale = this.host.currentLocale();
-    return t(locale, `error.${code}`) || t(locale, 'error.generic');
+    const alias = ERROR_ALIASES[code];
+    return t(locale, `error.${code}`) || (alias && t(locale, `error.${alias}`)) || t(locale, 'error.generic');
   }
 
   // ── status ───────────────────────────────────────────────────────────────────────────────────────────

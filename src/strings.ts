@@ -2,6 +2,38 @@ import { registerBuiltins } from './i18n.js';
 
 // Loaded with the checkout flow: the dialog's texts and one sentence per error code. Shoppers see these,
 // never a provider's raw message.
+
+/**
+ * Helper codes that share a sentence with another code (the helper's full list is in docs/server.md).
+ * A code neither translated nor aliased gets `error.generic`; merchants can still give it its own sentence
+ * with `defineStrings(locale, { 'error.<code>': '…' })`.
+ */
+export const ERROR_ALIASES: Record<string, string> = {
+  invalid_json: 'invalid_request',
+  missing_field: 'invalid_request',
+  invalid_field: 'invalid_request',
+  unsupported_media_type: 'invalid_request',
+  payload_too_large: 'invalid_request',
+  method_not_allowed: 'invalid_request',
+  invalid_idempotency_key: 'invalid_request',
+  idempotency_key_reused: 'invalid_request',
+  return_url_not_allowed: 'origin_not_allowed',
+  unknown_provider: 'unsupported_provider',
+  unknown_method: 'unsupported_method',
+  unsupported_payment_method: 'unsupported_method',
+  invalid_payment_field: 'unsupported_method',
+  amount_not_supported: 'unsupported_method',
+  unsupported_currency: 'unsupported_method',
+  provider_rate_limited: 'rate_limited',
+  insufficient_reserve: 'provider_unavailable',
+  route_unavailable: 'provider_unavailable',
+  provider_auth_failed: 'provider_error',
+  provider_not_found: 'provider_error',
+  provider_rejected: 'provider_error',
+  unknown_session: 'not_found',
+  duplicate_request: 'previous_request_open',
+  session_creating: 'previous_request_open',
+};
 registerBuiltins('ru', {
   title: 'Оплата заказа {order}',
   close: 'Закрыть',
@@ -28,6 +60,7 @@ registerBuiltins('ru', {
   chooseMethod: 'Способ оплаты',
   'error.unknown_order': 'Заказ не найден.',
   'error.order_paid': 'Этот заказ уже оплачен.',
+  'error.order_held': 'Платёж по этому заказу на проверке. Повторно платить не нужно.',
   'error.invalid_request': 'Не удалось создать платёж: неверный запрос.',
   'error.unsupported_provider': 'Эта платёжная система сейчас недоступна.',
   'error.unsupported_method': 'Этот способ оплаты не поддерживается.',
@@ -78,6 +111,7 @@ registerBuiltins('en', {
   chooseMethod: 'Payment method',
   'error.unknown_order': 'The order was not found.',
   'error.order_paid': 'This order has already been paid.',
+  'error.order_held': 'A payment for this order is under review. There is no need to pay again.',
   'error.invalid_request': 'The payment could not be created: the request was rejected.',
   'error.unsupported_provider': 'This payment provider is not available right now.',
   'error.unsupported_method': 'This payment method is not supported.',

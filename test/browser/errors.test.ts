@@ -82,6 +82,29 @@ describe('helper errors', () => {
     el.close();
   });
 
+  it('translates the helper\'s other codes through their closest sentence', async () => {
+    worker.use(http.post(SESSIONS, helperError(400, 'unknown_provider')));
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal" locale="en"></pay-checkout>`);
+    const detail = await clickAndWaitError(el);
+    expect(detail).to.deep.equal({ code: 'unknown_provider', message: 'This payment provider is not available right now.', retryable: false });
+    el.close();
+  });
+
+  it('starts a fresh attempt when the helper says the Idempotency-Key was used for a different request', async () => {
+    worker.use(http.post(SESSIONS, helperError(422, 'idempotency_key_reused'), { once: true }));
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
+    const keys: (string | null)[] = [];
+    worker.events.on('request:start', ({ request }) => {
+      if (request.method === 'POST') keys.push(request.headers.get('idempotency-key'));
+    });
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    worker.events.removeAllListeners();
+    expect(keys).to.have.length(2);
+    expect(keys[1]).to.not.equal(keys[0]);
+    el.close();
+  });
+
   it('a 5xx provider_unavailable is retryable, and "Try again" reuses the Idempotency-Key', async () => {
     worker.use(http.post(SESSIONS, helperError(503, 'provider_unavailable', true), { once: true }));
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
