@@ -251,6 +251,8 @@ const COLUMNS: Record<keyof Omit<SessionRecord, 'id'>, keyof SessionRow> = {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private closed = false;
+  /** Prepared statements by SQL text (preparing costs more than running on these small queries). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -261,6 +263,15 @@ export class SqliteStore implements Store {
     // Several helpers (or the reconciler of another process) may write: wait rather than fail.
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** The schema version after migration (for tests and operators). */
@@ -284,7 +295,7 @@ export class SqliteStore implements Store {
   async insertSession(record: SessionRecord, events: NewEvent[] = []): Promise<void> {
     const row = toRow(record);
     const names = Object.keys(row);
-    const insert = this.db.prepare(`INSERT INTO sessions (${names.join(', ')}) VALUES (${names.map((name) => `@${name}`).join(', ')})`);
+    const insert = this.stmt(`INSERT INTO sessions (${names.join(', ')}) VALUES (${names.map((name) => `@${name}`).join(', ')})`);
     try {
       this.db.transaction(() => {
         insert.run(row);
@@ -296,28 +307,24 @@ export class SqliteStore implements Store {
     }
   }
 
-  private getSessionStatement: Database.Statement | undefined;
-
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    this.getSessionStatement ??= this.db.prepare('SELECT * FROM sessions WHERE id = ?');
-    const row = this.getSessionStatement.get(id) as SessionRow | undefined;
+    const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
     return row && fromRow(row);
   }
 
   async findByProviderPaymentId(provider: ProviderId, providerPaymentId: string): Promise<SessionRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT * FROM sessions WHERE provider = ? AND provider_payment_id = ? ORDER BY created_at DESC LIMIT 1')
+    const row = this.stmt('SELECT * FROM sessions WHERE provider = ? AND provider_payment_id = ? ORDER BY created_at DESC LIMIT 1')
       .get(provider, providerPaymentId) as SessionRow | undefined;
     return row && fromRow(row);
   }
 
   async listOrderSessions(orderId: string): Promise<SessionRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM sessions WHERE order_id = ? ORDER BY created_at DESC, rowid DESC').all(orderId) as SessionRow[];
+    const rows = this.stmt('SELECT * FROM sessions WHERE order_id = ? ORDER BY created_at DESC, rowid DESC').all(orderId) as SessionRow[];
     return rows.map(fromRow);
   }
 
   async mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined> {
-    const select = this.db.prepare('SELECT * FROM sessions WHERE id = ?');
+    const select = this.stmt('SELECT * FROM sessions WHERE id = ?');
     return this.db.transaction(() => {
       const row = select.get(id) as SessionRow | undefined;
       if (!row) return undefined;
@@ -330,7 +337,7 @@ export class SqliteStore implements Store {
         const full = toRow(next);
         const changed = (Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]).map((key) => COLUMNS[key]);
         const sets = [...new Set(changed)].map((column) => `${column} = @${column}`).join(', ');
-        this.db.prepare(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
+        this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
       }
       for (const event of mutation.events ?? []) this.insertEvent(event);
       return next;
@@ -341,15 +348,12 @@ export class SqliteStore implements Store {
     return this.insertEvent(event);
   }
 
-  private insertEventStatement: Database.Statement | undefined;
-
   private insertEvent(event: NewEvent): boolean {
-    this.insertEventStatement ??= this.db.prepare(
+    const result = this.stmt(
       `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
        VALUES (@session_id, @at, @kind, @source, @from_status, @to_status, @provider_status, @amount_minor, @data, @dedupe_key)
        ON CONFLICT (dedupe_key) DO NOTHING`,
-    );
-    const result = this.insertEventStatement.run({
+    ).run({
         session_id: event.sessionId,
         at: Date.now(),
         kind: event.kind,
@@ -365,7 +369,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(sessionId: string): Promise<EventRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM events WHERE session_id = ? ORDER BY seq').all(sessionId) as EventRow[];
+    const rows = this.stmt('SELECT * FROM events WHERE session_id = ? ORDER BY seq').all(sessionId) as EventRow[];
     return rows.map((row) => ({
       seq: row.seq,
       sessionId: row.session_id,
@@ -381,13 +385,12 @@ export class SqliteStore implements Store {
   }
 
   async listSessions(limit: number): Promise<SessionRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as SessionRow[];
+    const rows = this.stmt('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as SessionRow[];
     return rows.map(fromRow);
   }
 
   async dueSessions(now: number, limit: number): Promise<SessionRecord[]> {
-    const rows = this.db
-      .prepare(
+    const rows = this.stmt(
         `SELECT * FROM sessions WHERE status IN ('created','pending') AND (next_poll_at IS NULL OR next_poll_at <= ?)
          ORDER BY COALESCE(next_poll_at, 0), created_at LIMIT ?`,
       )
@@ -396,15 +399,14 @@ export class SqliteStore implements Store {
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM idempotency_keys WHERE key = ?').get(key) as
+    const row = this.stmt('SELECT * FROM idempotency_keys WHERE key = ?').get(key) as
       | { key: string; fingerprint: string; session_id: string; created_at: number }
       | undefined;
     return row && { key: row.key, fingerprint: row.fingerprint, sessionId: row.session_id, createdAt: row.created_at };
   }
 
   async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
-    this.db
-      .prepare('INSERT INTO idempotency_keys (key, fingerprint, session_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING')
+    this.stmt('INSERT INTO idempotency_keys (key, fingerprint, session_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING')
       .run(record.key, record.fingerprint, record.sessionId, record.createdAt);
     return (await this.getIdempotencyKey(record.key))!;
   }
