@@ -148,8 +148,14 @@ export class SessionService {
       }
 
       provider.checkAmount(amountMinor, order.resolved.currency);
-      const session = await this.openProviderPayment(provider, method, input, order.resolved, amountMinor);
-      await this.rememberKey(input.idempotencyKey, fingerprint, session.id);
+      const session = await this.openProviderPayment(provider, method, input, order.resolved, amountMinor, fingerprint);
+      if (input.idempotencyKey) {
+        // Stored with the provider's answer; a concurrent process may have claimed the key for another request.
+        const stored = await this.store.getIdempotencyKey(input.idempotencyKey);
+        if (stored && stored.fingerprint !== fingerprint) {
+          throw new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+        }
+      }
       return { session, created: true };
     });
   }
@@ -217,6 +223,7 @@ export class SessionService {
     input: CreateSessionInput,
     order: ResolvedOrder,
     amountMinor: number,
+    fingerprint: string,
   ): Promise<SessionRecord> {
     const now = Date.now();
     const id = newSessionId();
@@ -323,6 +330,10 @@ export class SessionService {
             data: { providerPaymentId: created.providerPaymentId, response: created.raw, ...(rejected ? { rejection: rejected.code } : {}) },
           },
         ],
+        // Only a session handed out is remembered: a refused attempt may be retried with the same key.
+        ...(input.idempotencyKey && !rejected
+          ? { idempotencyKey: { key: input.idempotencyKey, fingerprint, sessionId: id, createdAt: Date.now() } }
+          : {}),
       }));
       if (rejected) throw rejected;
       this.log.info('payment session opened', { sessionId: id, provider: provider.id, orderId: input.orderId, amount: formatAmount(amountMinor) });

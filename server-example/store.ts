@@ -90,6 +90,8 @@ export interface IdempotencyRecord {
 export interface Mutation {
   patch?: Partial<Omit<SessionRecord, 'id'>>;
   events?: NewEvent[];
+  /** An Idempotency-Key to remember in the same transaction (kept as it is when the key exists already). */
+  idempotencyKey?: IdempotencyRecord;
 }
 
 export class OpenSessionExistsError extends Error {
@@ -340,6 +342,7 @@ export class SqliteStore implements Store {
         this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
       }
       for (const event of mutation.events ?? []) this.insertEvent(event);
+      if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
       return next;
     }).immediate();
   }
@@ -406,9 +409,17 @@ export class SqliteStore implements Store {
   }
 
   async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
-    this.stmt('INSERT INTO idempotency_keys (key, fingerprint, session_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING')
-      .run(record.key, record.fingerprint, record.sessionId, record.createdAt);
+    this.insertIdempotencyKey(record);
     return (await this.getIdempotencyKey(record.key))!;
+  }
+
+  private insertIdempotencyKey(record: IdempotencyRecord): void {
+    this.stmt('INSERT INTO idempotency_keys (key, fingerprint, session_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING').run(
+      record.key,
+      record.fingerprint,
+      record.sessionId,
+      record.createdAt,
+    );
   }
 
   async close(): Promise<void> {
