@@ -96,7 +96,7 @@ describe('modal mode', () => {
     expect(events[2]!.detail.session.status).to.equal('paid');
     expect(el.state).to.equal('paid');
     await el.updateComplete;
-    expect(dialogOf(el).querySelector('[part~="status"]')!.textContent).to.equal('Оплата получена. Спасибо!');
+    expect(dialogOf(el).querySelector('[part~="status"]')!.textContent).to.equal('Заказ оплачен. Спасибо!');
   });
 
   it('does not report success when the return says success but the helper still says pending', async () => {

@@ -212,7 +212,7 @@ describe('redirect mode', () => {
     expect(events[0]!.detail.session.id).to.equal('cs_1');
     expect(location.hash).to.equal('');
     await el.updateComplete;
-    expect(part(el, 'status')!.textContent).to.equal('Оплата получена. Спасибо!');
+    expect(part(el, 'status')!.textContent).to.equal('Заказ оплачен. Спасибо!');
     expect(part(el, 'button')!.getAttribute('aria-disabled')).to.equal('true');
     expect(part(el, 'button')!.textContent).to.equal('Оплачено');
     el.remove();
