@@ -96,6 +96,8 @@ export interface ReconcileConfig {
   crashGraceMs: number;
   /** Extra time after the provider's window before a session is expired. */
   expiryGraceMs: number;
+  /** How long after its window an ended (or held) session is still polled for a late payment or a resolution. */
+  latePaymentWatchMs: number;
 }
 
 export interface CheckoutConfig {
@@ -226,6 +228,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       maxBackoffMs: intVar(env, 'RECONCILE_MAX_BACKOFF_MS', 300_000, 10, 86_400_000),
       crashGraceMs: intVar(env, 'RECONCILE_CRASH_GRACE_MS', 120_000, 0, 86_400_000),
       expiryGraceMs: intVar(env, 'RECONCILE_EXPIRY_GRACE_MS', 60_000, 0, 86_400_000),
+      latePaymentWatchMs: intVar(env, 'RECONCILE_LATE_PAYMENT_WATCH_MS', 3_600_000, 0, 30 * 86_400_000),
     },
     logLevel,
     providers: {

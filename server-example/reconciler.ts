@@ -19,6 +19,8 @@ export interface ReconcilerOptions {
 
 export interface ReconcileReport {
   polled: number;
+  /** Ended sessions found paid on a late-payment poll. */
+  revived: number;
   expired: number;
   interrupted: number;
   errors: number;
@@ -69,12 +71,12 @@ export class Reconciler {
 
   private async pass(now: number): Promise<ReconcileReport> {
     const { store, sessions, config, log } = this.options;
-    const report: ReconcileReport = { polled: 0, expired: 0, interrupted: 0, errors: 0 };
+    const report: ReconcileReport = { polled: 0, revived: 0, expired: 0, interrupted: 0, errors: 0 };
     const due = await store.dueSessions(now, BATCH);
     for (const session of due) {
       if (sessions.creating.has(session.id)) continue;
       try {
-        if (!session.paymentUrl) {
+        if (!session.paymentUrl && isOpen(session.status)) {
           if (now - session.createdAt >= config.reconcile.crashGraceMs) {
             const result = await sessions.markInterrupted(session.id);
             if (result?.status === 'failed') report.interrupted++;
@@ -86,6 +88,10 @@ export class Reconciler {
         }
         const refreshed = (await sessions.refresh(session.id, 'reconcile')) ?? session;
         report.polled++;
+        if (!isOpen(session.status)) {
+          if (refreshed.status === 'paid') report.revived++;
+          continue;
+        }
         if (isOpen(refreshed.status) && now > refreshed.expiresAt + config.reconcile.expiryGraceMs) {
           const ended = await sessions.endOpenSession(refreshed, 'expired', 'window_passed');
           if (ended?.status === 'expired') report.expired++;

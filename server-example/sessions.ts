@@ -44,6 +44,9 @@ export interface SessionServiceOptions {
   log: Logger;
 }
 
+/** Ended sessions the reconciler keeps polling for a while: a late payment revives them, a held one may resolve. */
+const WATCHED_AFTER_END: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['held', 'failed', 'cancelled', 'expired']);
+
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
 
@@ -316,7 +319,7 @@ export class SessionService {
           status,
           errorCode: rejected ? rejected.code : null,
           expiresAt: created.expiresAt ?? current.expiresAt,
-          nextPollAt: isOpen(status) ? Date.now() + this.config.reconcile.minBackoffMs : null,
+          nextPollAt: isOpen(status) ? Date.now() + this.config.reconcile.minBackoffMs : this.nextPollAt({ ...current, providerPaymentId: created.providerPaymentId }, 0, status),
           updatedAt: Date.now(),
         },
         events: [
@@ -392,7 +395,7 @@ export class SessionService {
     return this.store.mutate(session.id, (current) => {
       if (!isOpen(current.status)) return undefined;
       return {
-        patch: { status: to, updatedAt: Date.now(), nextPollAt: null },
+        patch: { status: to, updatedAt: Date.now(), nextPollAt: this.nextPollAt({ ...current, updatedAt: Date.now() }, current.pollAttempts, to) },
         events: [{ sessionId: session.id, kind: 'transition', source, fromStatus: current.status, toStatus: to, data: { reason, providerCancelled } }],
       };
     });
@@ -423,7 +426,7 @@ export class SessionService {
       return this.store.mutate(sessionId, (current) => {
         const attempts = current.pollAttempts + 1;
         return {
-          patch: { pollAttempts: attempts, lastPolledAt: Date.now(), nextPollAt: isOpen(current.status) ? this.nextPollAt(current, attempts) : current.nextPollAt },
+          patch: { pollAttempts: attempts, lastPolledAt: Date.now(), nextPollAt: this.nextPollAt(current, attempts) },
           events: [{ sessionId, kind: 'poll_failed', source: 'poll', data: { trigger, code, detail: isCheckoutError(error) ? (error.detail ?? error.message) : String(error) } }],
         };
       });
@@ -431,12 +434,22 @@ export class SessionService {
     return this.apply(sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true });
   }
 
-  private nextPollAt(session: SessionRecord, attempts: number): number {
-    const { minBackoffMs, maxBackoffMs, expiryGraceMs } = this.config.reconcile;
+  /**
+   * When the reconciler should look at a session next: open sessions with exponential backoff (and at their expiry
+   * check at the latest); sessions that ended without a payment — or are held — keep being watched until
+   * `latePaymentWatchMs` after their window, because a payer may still pay and a webhook may never come.
+   */
+  nextPollAt(session: SessionRecord, attempts: number, status: SessionStatus = session.status): number | null {
+    const { minBackoffMs, maxBackoffMs, expiryGraceMs, latePaymentWatchMs } = this.config.reconcile;
     const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempts, 20));
     const now = Date.now();
-    const expiryCheck = session.expiresAt + expiryGraceMs;
-    return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
+    if (isOpen(status)) {
+      const expiryCheck = session.expiresAt + expiryGraceMs;
+      return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
+    }
+    if (!WATCHED_AFTER_END.has(status) || !session.providerPaymentId) return null;
+    const watchUntil = Math.max(session.expiresAt, session.updatedAt) + latePaymentWatchMs;
+    return now + backoff <= watchUntil ? now + backoff : null;
   }
 
   /** Applies an observed provider status atomically; returns the session after it. */
@@ -469,7 +482,7 @@ export class SessionService {
         ...(observed.expiresAt !== undefined && isOpen(status) ? { expiresAt: observed.expiresAt } : {}),
       };
       const next = { ...current, ...patch };
-      patch.nextPollAt = isOpen(status) ? this.nextPollAt(next, attempts) : null;
+      patch.nextPollAt = this.nextPollAt({ ...next, updatedAt: current.updatedAt }, attempts, status);
       if (decision) {
         patch.status = decision.to;
         if (observed.paidAmountMinor !== undefined && (decision.to === 'paid' || decision.to === 'held' || decision.to === 'refunded')) {
@@ -585,7 +598,7 @@ export class SessionService {
         await this.store.appendEvent({ sessionId: session.id, kind: 'note', source: 'webhook', data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' } });
       } else {
         // Not applied on the callback's word: the reconciler re-reads the provider soon.
-        await this.store.mutate(session.id, (current) => (isOpen(current.status) ? { patch: { nextPollAt: Date.now() } } : undefined));
+        await this.store.mutate(session.id, (current) => (current.providerPaymentId && canFetch(provider, current) ? { patch: { nextPollAt: Date.now() } } : undefined));
       }
     }
     this.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });

@@ -113,7 +113,7 @@ export interface Store {
   appendEvent(event: NewEvent): Promise<boolean>;
   listEvents(sessionId: string): Promise<EventRecord[]>;
   listSessions(limit: number): Promise<SessionRecord[]>;
-  /** Open sessions whose next poll is due, plus open rows that never got one. */
+  /** Sessions whose next poll is due (open ones, and ended ones still watched for a late payment). */
   dueSessions(now: number, limit: number): Promise<SessionRecord[]>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the key unless it exists; returns the stored record either way. */
@@ -121,7 +121,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: sessions, events, idempotency keys
   `
   CREATE TABLE sessions (
@@ -181,6 +181,12 @@ const MIGRATIONS: readonly string[] = [
     session_id TEXT NOT NULL,
     created_at INTEGER NOT NULL
   );
+  `,
+  // 2: ended and held sessions are polled too for a while (late payments), so the due index covers every
+  // scheduled row, not only open ones
+  `
+  DROP INDEX sessions_due;
+  CREATE INDEX sessions_due ON sessions (next_poll_at) WHERE next_poll_at IS NOT NULL;
   `,
 ];
 
@@ -394,8 +400,8 @@ export class SqliteStore implements Store {
 
   async dueSessions(now: number, limit: number): Promise<SessionRecord[]> {
     const rows = this.stmt(
-        `SELECT * FROM sessions WHERE status IN ('created','pending') AND (next_poll_at IS NULL OR next_poll_at <= ?)
-         ORDER BY COALESCE(next_poll_at, 0), created_at LIMIT ?`,
+        `SELECT * FROM sessions WHERE next_poll_at IS NOT NULL AND next_poll_at <= ?
+         ORDER BY next_poll_at, created_at LIMIT ?`,
       )
       .all(now, limit) as SessionRow[];
     return rows.map(fromRow);

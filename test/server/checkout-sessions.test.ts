@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setupServer } from 'msw/node';
-import { SqliteStore } from '../../server-example/store.js';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { MIGRATIONS, SqliteStore } from '../../server-example/store.js';
 import { MERCHANT, RepayMock, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
 
@@ -257,10 +259,65 @@ describe('persistence and the reconciler', () => {
   it('uses WAL and refuses to rewrite the event log', async () => {
     const store = t.app.checkout.store as SqliteStore;
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(store.schemaVersion, 1);
+    assert.equal(store.schemaVersion, MIGRATIONS.length);
     await store.appendEvent({ sessionId: null, kind: 'note', data: { x: 1 } });
     assert.throws(() => store.db.prepare('UPDATE events SET kind = ?').run('x'), /append-only/);
     assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
+  });
+
+  it('migrates a database of an older schema version in place, keeping its rows', async () => {
+    const path = join(t.dir, 'old.sqlite');
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0]!);
+    old.pragma('user_version = 1');
+    old.prepare(`INSERT INTO sessions (id, order_id, provider, method, status, amount_minor, currency, customer_ref, storefront_origin, created_at, updated_at, expires_at)
+      VALUES ('cs_OLDaaaaaaaaaaaaaaaaaaa', 'A-1', 'repay', 'sbp', 'pending', 100, 'RUB', 'r', 'https://shop.test', 1, 1, 2)`).run();
+    old.close();
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.schemaVersion, MIGRATIONS.length);
+      assert.equal((await store.getSession('cs_OLDaaaaaaaaaaaaaaaaaaa'))?.status, 'pending');
+      const index = store.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'sessions_due'").get() as { sql: string };
+      assert.match(index.sql, /next_poll_at IS NOT NULL/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a database written by a newer helper', () => {
+    const path = join(t.dir, 'newer.sqlite');
+    const newer = new Database(path);
+    newer.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    newer.close();
+    assert.throws(() => new SqliteStore(path), /newer than this helper/);
+  });
+
+  it('keeps watching an expired session and revives it when the payer pays late', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'waiting_payment';
+    const row = await session(t.app, json.id);
+    await t.app.checkout.reconciler.tick(row.expiresAt + t.config.reconcile.expiryGraceMs + 1);
+    const expired = await session(t.app, json.id);
+    assert.equal(expired.status, 'expired');
+    assert.ok(expired.nextPollAt !== null, 'still watched');
+    repay.deals.get('deal-1')!.state = 'completed';
+    const report = await t.app.checkout.reconciler.tick(expired.nextPollAt! + 1);
+    assert.equal(report.revived, 1);
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+    assert.equal((await session(t.app, json.id)).nextPollAt, null);
+  });
+
+  it('stops watching an ended session after the late-payment window', async () => {
+    await t.dispose();
+    t = makeTestApp({ env: { RECONCILE_LATE_PAYMENT_WATCH_MS: '0' } });
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    // The payment window is over.
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - 1_000, updatedAt: Date.now() - 1_000 } }));
+    repay.deals.get('deal-1')!.state = 'rejected_by_system';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const failed = await session(t.app, json.id);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.nextPollAt, null);
   });
 
   it('resolves a session left by a crash between the provider call and the write', async () => {
