@@ -71,8 +71,10 @@ const B = (window.__bench = {
   async render(kind) {
     const host = document.getElementById('host');
     const markup = kind === 'button'
-      ? Array.from({ length: 100 }, (_, i) => '<button type="button" class="buy">Оплатить 650 ₽</button>').join('')
-      : Array.from({ length: 100 }, (_, i) => '<pay-checkout order-id="tea-r' + String(i).padStart(4, '0') + '" amount="650"></pay-checkout>').join('');
+      ? Array.from({ length: 100 }, () => '<button type="button" class="buy">Оплатить 650 ₽</button>').join('')
+      : kind === 'minimal-lit'
+        ? Array.from({ length: 100 }, () => '<minimal-lit>Оплатить 650 ₽</minimal-lit>').join('')
+        : Array.from({ length: 100 }, (_, i) => '<pay-checkout order-id="tea-r' + String(i).padStart(4, '0') + '" amount="650"></pay-checkout>').join('');
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     const t0 = performance.now();
     host.innerHTML = markup;

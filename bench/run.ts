@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: size, element and helper figures, each beside a baseline measured in the same run, printed as
- * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper` runs a subset;
- * BENCH_REBUILD=1 forces `npm run build` even when dist/ is fresh. See docs/performance.md.
+ * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper` runs a subset.
+ * See docs/performance.md for what each figure measures and the environment variables.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { measureElement } from './element.js';
 import { measureHelper } from './helper.js';
 import { requireChromium } from '../scripts/chromium.mjs';
 import { errorRow, renderTable, type Row } from './lib/report.js';
-import { ROOT, buildFloor, ensureBuild, measureSize } from './size.js';
+import { ROOT, buildElement, buildFloor, measureSize, type Bundle } from './size.js';
 
 const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
 const only = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'size,element,helper').split(','));
@@ -28,27 +28,26 @@ function safe(command: string, args: string[]): string {
 
 const rows: Row[] = [];
 const floor = await buildFloor();
+let element: Bundle | undefined;
 try {
-  let built = false;
   if (only.has('size') || only.has('element')) {
     try {
-      ensureBuild(log);
-      built = true;
+      element = await buildElement(log);
     } catch (error) {
       if (only.has('size')) rows.push(errorRow('size', 'script-tag bundle', error));
       if (only.has('element')) rows.push(errorRow('element', 'element', error));
     }
   }
-  if (only.has('size') && built) {
+  if (only.has('size') && element) {
     try {
-      rows.push(...(await measureSize(log, floor.entry)));
+      rows.push(...(await measureSize(log, element, floor.entry)));
     } catch (error) {
       rows.push(errorRow('size', 'script-tag bundle', error));
     }
   }
-  if (only.has('element') && built) {
+  if (only.has('element') && element) {
     try {
-      rows.push(...(await measureElement(log, floor)));
+      rows.push(...(await measureElement(log, element, floor)));
     } catch (error) {
       log(`element failed: ${(error as Error).stack ?? String(error)}`);
       rows.push(errorRow('element', 'element', error));
@@ -64,6 +63,7 @@ try {
   }
 } finally {
   floor.cleanup();
+  element?.cleanup();
 }
 
 const command = `npm run bench${onlyArg ? ` -- ${onlyArg}` : ''}`;

@@ -4,19 +4,15 @@
  * raw / gzip -9 / brotli q11, each file compressed on its own as a server would send it. The floor is a minimal
  * LitElement bundled with the same Vite / rolldown settings in the same run.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
-import { spawnSync } from 'node:child_process';
 import { parseAst } from 'vite';
 import { row, type Row } from './lib/report.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-/** BENCH_DIST measures another build of the script-tag bundle (then no build is run). */
-export const DIST = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) : join(ROOT, 'dist');
-export const ENTRY = join(DIST, 'pay-checkout.js');
 
 export interface Sizes {
   /** Relative to the project root, for display. */
@@ -74,9 +70,12 @@ export function importsOf(code: string): { static: string[]; dynamic: string[] }
     }
     const node = value as Node;
     if (node.type === 'ImportExpression') {
-      const source = node.source;
+      const source = node.source as (Node & { quasis?: { value: { cooked: string | null } }[]; expressions?: unknown[] }) | null | undefined;
       if (source && source.type === 'Literal' && typeof source.value === 'string') found.dynamic.push(source.value);
-      else found.dynamic.push('<computed>');
+      // Minifiers may print the specifier as a template literal without expressions: import(`./chunk.js`).
+      else if (source && source.type === 'TemplateLiteral' && source.expressions?.length === 0 && source.quasis?.[0]?.value.cooked) {
+        found.dynamic.push(source.quasis[0].value.cooked);
+      } else found.dynamic.push('<computed>');
     }
     for (const key of Object.keys(node)) if (key !== 'type') walk(node[key]);
   };
@@ -97,6 +96,7 @@ export function chunkGraph(entry: string): Graph & { unresolved: string[] } {
       const imports = importsOf(readFileSync(file, 'utf8'));
       for (const spec of withDynamic ? [...imports.static, ...imports.dynamic] : imports.static) {
         if (!spec.startsWith('.') && !spec.startsWith('/')) {
+          // A bare or computed specifier cannot be followed: reported, never silently dropped.
           if (!unresolved.includes(spec)) unresolved.push(spec);
           continue;
         }
@@ -113,38 +113,36 @@ export function chunkGraph(entry: string): Graph & { unresolved: string[] } {
   return { initial: sizesOf(visit(false)), total: sizesOf(visit(true)), unresolved };
 }
 
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
+export interface Bundle {
+  /** Directory holding pay-checkout.js and its chunks, served as /dist by the element bench. */
+  dir: string;
+  entry: string;
+  cleanup: () => void;
 }
 
-/** Runs `npm run build` unless dist/pay-checkout.js is newer than src/, the build script and package.json. */
-export function ensureBuild(log: (line: string) => void): { rebuilt: boolean } {
+/**
+ * The script-tag bundle, built for this run with the build's own configuration (scripts/bundle.ts) into a private
+ * temporary directory: dist/ is shared with the build and the tests, which may rewrite it while the bench runs.
+ * BENCH_DIST=<dir> measures an existing build instead.
+ */
+export async function buildElement(log: (line: string) => void): Promise<Bundle> {
   if (process.env.BENCH_DIST) {
-    if (!existsSync(ENTRY)) throw new Error(`BENCH_DIST: no ${ENTRY}`);
-    log(`measuring ${ENTRY} (BENCH_DIST)`);
-    return { rebuilt: false };
+    const dir = resolve(process.env.BENCH_DIST);
+    const entry = join(dir, 'pay-checkout.js');
+    if (!existsSync(entry)) throw new Error(`BENCH_DIST: no ${entry}`);
+    log(`measuring ${entry} (BENCH_DIST)`);
+    return { dir, entry, cleanup: () => {} };
   }
-  const inputs = Math.max(
-    newestMtime(join(ROOT, 'src')),
-    newestMtime(join(ROOT, 'scripts/build.ts')),
-    newestMtime(join(ROOT, 'vite.config.ts')),
-    newestMtime(join(ROOT, 'package.json')),
-  );
-  if (existsSync(ENTRY) && statSync(ENTRY).mtimeMs > inputs && process.env.BENCH_REBUILD !== '1') {
-    log('dist/ is fresh, reusing it');
-    return { rebuilt: false };
-  }
-  if (!existsSync(join(ROOT, 'scripts/build.ts'))) throw new Error('scripts/build.ts does not exist yet: no dist/ to measure');
-  log('building dist/ (npm run build)…');
-  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (result.status !== 0) throw new Error(`npm run build failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-8).join(' / ')}`);
-  if (!existsSync(ENTRY)) throw new Error('npm run build did not produce dist/pay-checkout.js');
-  return { rebuilt: true };
+  const { build } = await import('vite');
+  const { scriptTagBundleConfig } = await import('../scripts/bundle.js');
+  const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-bench-dist-'));
+  const config = scriptTagBundleConfig({ outDir: dir });
+  config.logLevel = 'silent';
+  log('building the script-tag bundle (scripts/bundle.ts configuration) into a temporary directory…');
+  await build(config);
+  const entry = join(dir, 'pay-checkout.js');
+  if (!existsSync(entry)) throw new Error('the script-tag build produced no pay-checkout.js');
+  return { dir, entry, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -167,9 +165,9 @@ export async function buildFloor(): Promise<{ dir: string; entry: string; cleanu
 
 const KB = 1000;
 
-export async function measureSize(log: (line: string) => void, floorEntry: string): Promise<Row[]> {
+export async function measureSize(log: (line: string) => void, element: Bundle, floorEntry: string): Promise<Row[]> {
   const floor = chunkGraph(floorEntry);
-  const graph = chunkGraph(ENTRY);
+  const graph = chunkGraph(element.entry);
   const rows: Row[] = [];
   const note = (g: Sizes) => `${g.files.length} file(s): ${g.files.map((f) => posix.basename(f)).join(', ')}`;
   log(`size: initial ${graph.initial.gzip} B gzip in ${graph.initial.files.length} file(s), total ${graph.total.gzip} B gzip`);
