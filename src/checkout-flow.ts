@@ -26,6 +26,13 @@ import { listenForReturn } from './return-listener.js';
 import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
 import { ERROR_ALIASES } from './strings.js';
 
+/** A session as `POST /sessions` answered it, with the attempt whose key it was created under. */
+interface Created {
+  session: SessionData;
+  reused: boolean;
+  attempt: Attempt;
+}
+
 /** One `/config` request per helper, shared by every element on the page. */
 const configs = new Map<string, Promise<HelperConfig | undefined>>();
 
@@ -85,6 +92,7 @@ export class CheckoutFlow {
   #returned = false;
   #cancelReason?: CancelReason;
   #picker?: MethodPicker;
+  #early?: { method: string | undefined; request: Promise<Created> };
   #pollTimer?: ReturnType<typeof setTimeout>;
   #tickTimer?: ReturnType<typeof setInterval>;
 
@@ -233,31 +241,17 @@ export class CheckoutFlow {
   }
 
   async #create(method: string | undefined, mode: PresentedMode, fresh = false): Promise<void> {
-    const host = this.host;
     const signal = this.#attemptAc!.signal;
-    const storageKey = this.#storageKey();
-    let attempt = loadAttempt(storageKey);
-    const provider = host.provider ?? undefined;
-    const reused = !!attempt && !fresh && !attempt.done && attempt.provider === provider && attempt.method === method;
-    if (!reused) attempt = { key: newKey(), provider, method };
-    saveAttempt(storageKey, attempt!);
+    const early = this.#early;
+    this.#early = undefined;
     try {
-      const session = await this.#http().create(
-        {
-          orderId: host.orderId!.trim(),
-          provider,
-          method,
-          locale: host.currentLocale().split('-')[0],
-          returnUrl: returnUrlFor(host.returnUrl),
-        },
-        attempt!.key,
-        signal,
-      );
+      const { session, reused, attempt } =
+        !fresh && early && early.method === method ? await early.request : await this.#request(method, fresh, signal);
       if (signal.aborted) return;
       // A reused key can answer with a session that ended while the page was away: start a fresh attempt.
       if (reused && RESTART.includes(session.status)) return this.#create(method, mode, true);
       this.#session = session;
-      this.#save(attempt!);
+      this.#save(attempt);
       if (FINAL.includes(session.status)) {
         this.#react(session.status);
         return;
@@ -271,6 +265,39 @@ export class CheckoutFlow {
       }
       this.#fail(error);
     }
+  }
+
+  /** POST the session with this attempt's Idempotency-Key (a new key when `fresh` or the attempt ended). */
+  async #request(method: string | undefined, fresh: boolean, signal: AbortSignal): Promise<Created> {
+    const host = this.host;
+    const storageKey = this.#storageKey();
+    const provider = host.provider ?? undefined;
+    const known = loadAttempt(storageKey);
+    const reused = !!known && !fresh && !known.done && known.provider === provider && known.method === method;
+    const attempt = reused ? known : { key: newKey(), provider, method };
+    saveAttempt(storageKey, attempt);
+    const session = await this.#http().create(
+      { orderId: host.orderId!.trim(), provider, method, locale: host.currentLocale().split('-')[0], returnUrl: returnUrlFor(host.returnUrl) },
+      attempt.key,
+      signal,
+    );
+    return { session, reused, attempt };
+  }
+
+  /**
+   * Pointer down (or Enter / Space) on the button: the click is about to come, so the session request starts
+   * now and its round trip overlaps the press. Only on a press, never on hover: creating a provider payment is the
+   * payer's decision. A press without a click (dragged away) leaves a session the next click reuses.
+   */
+  prestart(): void {
+    const state = this.host._state;
+    if (this.presenter || this.#early || this.#wantsPicker() || (state !== 'idle' && state !== 'error')) return;
+    const method = this.host.method ?? this.host.methodList()[0];
+    const request = this.#request(method, false, this.signal);
+    request.catch(() => undefined); // reported by the click that uses it
+    const early = (this.#early = { method, request });
+    // Unused for a while (no click followed): forget it, so a later click asks afresh.
+    setTimeout(() => this.#early === early && (this.#early = undefined), 10_000);
   }
 
   #present(mode: PresentedMode): void {

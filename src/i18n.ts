@@ -85,14 +85,23 @@ export function onStringsChange(notify: () => void): () => void {
   return () => subscribers.delete(notify);
 }
 
+// Caches: a page with a hundred buttons should not build a hundred identical Intl objects on every render.
+const canonical = new Map<string, string>();
+const formats = new Map<string, Intl.NumberFormat | null>();
+
 /** The locale for an element: its `locale` attribute, else the nearest `lang`, else `ru`. */
 export function resolveLocale(el: Element, explicit?: string | null): string {
   const tag = explicit || el.closest('[lang]')?.getAttribute('lang') || DEFAULT_LOCALE;
-  try {
-    return Intl.getCanonicalLocales(tag)[0] ?? DEFAULT_LOCALE;
-  } catch {
-    return DEFAULT_LOCALE;
+  let locale = canonical.get(tag);
+  if (!locale) {
+    try {
+      locale = Intl.getCanonicalLocales(tag)[0] ?? DEFAULT_LOCALE;
+    } catch {
+      locale = DEFAULT_LOCALE;
+    }
+    canonical.set(tag, locale);
   }
+  return locale;
 }
 
 /** Looks a string up: exact-locale override, language override, built-in language, built-in `ru`. */
@@ -107,13 +116,16 @@ export function t(locale: string, key: StringKey, vars?: Record<string, string |
 /** Money in the locale's format: `1 500 ₽` in ru, `RUB 1,500.00` in en. Whole amounts drop the kopecks. */
 export function formatMoney(locale: string, amount: string | number, currency: string): string {
   const value = Number(amount);
-  try {
-    return new Intl.NumberFormat(locale, {
-      style: 'currency',
-      currency,
-      minimumFractionDigits: Number.isInteger(value) ? 0 : 2,
-    }).format(value);
-  } catch {
-    return `${amount} ${currency}`;
+  const whole = Number.isInteger(value);
+  const key = `${locale}|${currency}|${whole}`;
+  let format = formats.get(key);
+  if (format === undefined) {
+    try {
+      format = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: whole ? 0 : 2 });
+    } catch {
+      format = null;
+    }
+    formats.set(key, format);
   }
+  return format ? format.format(value) : `${amount} ${currency}`;
 }

@@ -15,6 +15,41 @@ interface ConfigProblem {
   missing?: boolean;
 }
 
+/**
+ * One IntersectionObserver and one `lang` MutationObserver for all elements: a page of a hundred buttons pays
+ * for two observers, not two hundred.
+ */
+const visible = new Map<Element, () => void>();
+let io: IntersectionObserver | undefined;
+const langWatchers = new Set<PayCheckout>();
+let langObserver: MutationObserver | undefined;
+
+function onVisible(el: Element, callback: () => void, signal: AbortSignal): void {
+  io ??= new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (!entry.isIntersecting) continue;
+      visible.get(entry.target)?.();
+      visible.delete(entry.target);
+      io!.unobserve(entry.target);
+    }
+  });
+  visible.set(el, callback);
+  io.observe(el);
+  signal.addEventListener('abort', () => {
+    visible.delete(el);
+    io!.unobserve(el);
+  });
+}
+
+function watchLang(el: PayCheckout, signal: AbortSignal): void {
+  if (!langObserver) {
+    langObserver = new MutationObserver(() => langWatchers.forEach((w) => w.requestUpdate()));
+    langObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'], subtree: true });
+  }
+  langWatchers.add(el);
+  signal.addEventListener('abort', () => langWatchers.delete(el));
+}
+
 function isHttpUrl(value: string): boolean {
   try {
     return !/\s/.test(value) && /^https?:$/.test(new URL(value, document.baseURI).protocol);
@@ -199,21 +234,9 @@ export class PayCheckout extends LitElement {
     // First intent loads the rest of the widget and the helper's /config, so the click itself is instant.
     this.addEventListener('pointerenter', warm, { signal });
     this.addEventListener('focusin', warm, { signal });
-    const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) {
-        io.disconnect();
-        warm();
-      }
-    });
-    io.observe(this);
-    const lang = new MutationObserver(() => this.requestUpdate());
-    lang.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'], subtree: true });
-    const unsubscribe = onStringsChange(() => this.requestUpdate());
-    signal.addEventListener('abort', () => {
-      io.disconnect();
-      lang.disconnect();
-      unsubscribe();
-    });
+    onVisible(this, warm, signal);
+    watchLang(this, signal);
+    signal.addEventListener('abort', onStringsChange(() => this.requestUpdate()));
     this.#checkReturn = location.hash.startsWith('#pay-checkout=');
   }
 
@@ -260,10 +283,15 @@ export class PayCheckout extends LitElement {
       (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
     return html`${flow?.hidesButton()
         ? nothing
-        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @pointerdown=${this.#onPress} @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+  }
+
+  #onPress(event: PointerEvent): void {
+    if (event.button === 0 && !this.disabled && !this.#problem) this.#flow?.prestart();
   }
 
   #onKeydown(event: KeyboardEvent): void {
+    if ((event.key === 'Enter' || event.key === ' ') && !this.disabled && !this.#problem) this.#flow?.prestart();
     if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && !this.method && this.methodList().length > 1) {
       event.preventDefault();
       this.open();

@@ -212,6 +212,21 @@ describe('modal mode', () => {
     await oneEvent(el, 'pay-success');
   });
 
+  it('starts the session request on pointer down and uses it for the click', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+    el.dispatchEvent(new PointerEvent('pointerenter'));
+    await waitUntil(() => el.shadowRoot!.querySelector('dialog'));
+    expect(helper.creates).to.have.length(0);
+    const button = part<HTMLButtonElement>(el, 'button')!;
+    button.dispatchEvent(new PointerEvent('pointerdown', { button: 0, bubbles: true, composed: true }));
+    await waitUntil(() => helper.creates.length === 1, 'the request starts on the press');
+    button.click();
+    expect(dialogOf(el).open).to.equal(true);
+    await oneEvent(el, 'pay-open');
+    expect(helper.creates).to.have.length(1);
+    el.close();
+  });
+
   it('open() and close() are idempotent', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     const events = record(el, ['pay-open', 'pay-close']);
