@@ -122,14 +122,22 @@ export async function load(url: string, shape: Shape, run: { duration?: number; 
 interface Rounds {
   helper: Load[];
   bare: Load[];
+  /** The hand-written floor for the same work (bench/servers/bare-work.ts). */
+  work?: Load[];
 }
 
-/** Alternates bare and helper runs, so that drift on a shared machine hits both alike. */
-async function rounds(helperUrl: string, bareUrl: string, shapes: (round: number) => { helper: Shape; bare: Shape; firstOnly?: number }): Promise<Rounds> {
-  const out: Rounds = { helper: [], bare: [] };
+/** Alternates bare (and work-floor) and helper runs, so that drift on a shared machine hits all alike. */
+async function rounds(
+  helperUrl: string,
+  bareUrl: string,
+  shapes: (round: number) => { helper: Shape; bare: Shape; work?: Shape; firstOnly?: number },
+  workUrl?: string,
+): Promise<Rounds> {
+  const out: Rounds = { helper: [], bare: [], ...(workUrl ? { work: [] } : {}) };
   for (let round = 0; round < ROUNDS; round++) {
-    const { helper, bare, firstOnly } = shapes(round);
+    const { helper, bare, work, firstOnly } = shapes(round);
     out.bare.push(await load(bareUrl, bare));
+    if (workUrl && work) out.work!.push(await load(workUrl, work));
     out.helper.push(await load(helperUrl, helper, firstOnly ? { firstOnly } : {}));
   }
   return out;
@@ -265,6 +273,15 @@ interface Pair {
   note: string;
 }
 
+/** The hand-written floor for the same work, as a sentence for the notes. */
+function workNote(runs: Rounds, what: string): string {
+  if (!runs.work?.length) return '';
+  const floor = aggregate(runs.work);
+  const floorShare = median(runs.work.map((w, i) => w.rps / runs.bare[i]!.rps));
+  const vsFloor = median(runs.helper.map((h, i) => h.rps / runs.work![i]!.rps));
+  return `The same unavoidable work hand-written on bare node:http (${what}; bench/servers/bare-work.ts): ${Math.round(floor.rps).toLocaleString('en-US')} req/s = ${(floorShare * 100).toFixed(1)} % of bare; the helper reaches ${(vsFloor * 100).toFixed(0)} % of that floor.`;
+}
+
 function aggregate(loads: Load[]): { rps: number; p50: number; p99: number; requests: number; non2xx: number; errors: number } {
   const requests = loads.reduce((sum, l) => sum + l.requests, 0);
   const seconds = loads.reduce((sum, l) => sum + l.seconds, 0);
@@ -354,15 +371,23 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
     await load(H, createShape('repay'), { duration: WARMUP });
     await load(B, createShape('repay'), { duration: WARMUP });
 
+    const work = await startChild<{ url: string }>('servers/bare-work.ts', {
+      BENCH_PROVIDER_URL: fake.ready.url,
+      BENCH_DATABASE_PATH: join(dataDir, 'work-floor.sqlite'),
+    });
+    started.push(work);
     const pairs: Pair[] = [];
     // POST /sessions: a distinct order id and Idempotency-Key per request, so every request creates a deal.
     {
-      const runs = await rounds(H, B, () => ({ helper: createShape('repay'), bare: createShape('repay') }));
+      await load(work.ready.url, createShape('repay'), { duration: WARMUP });
+      const runs = await rounds(H, B, () => ({ helper: createShape('repay'), bare: createShape('repay'), work: createShape('repay') }), work.ready.url);
       pairs.push({
         metric: 'POST /sessions (Repay)',
         runs,
         minShare: 0.3,
-        note: `Each request a new order and Idempotency-Key: the helper resolves the order, signs and calls the fake Repay API (own process, instant canned answer over loopback) and writes SQLite (file, WAL). ${ROUNDS} × ${DURATION} s, ${CONNECTIONS} connections.`,
+        note:
+          `Each request a new order and Idempotency-Key: the helper resolves the order, signs and calls the fake Repay API (own process, instant canned answer over loopback) and writes SQLite (file, WAL). ${ROUNDS} × ${DURATION} s, ${CONNECTIONS} connections. ` +
+          workNote(runs, 'row before the call, one fetch, one update'),
       });
       log(`helper: POST /sessions ${aggregate(runs.helper).rps.toFixed(0)} req/s vs bare ${aggregate(runs.bare).rps.toFixed(0)}`);
     }
@@ -388,10 +413,15 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
           ? repayWebhooks((await json<RepayDeal[]>(`${fake.ready.url}/__bench/repay-deals`)).slice(-POOL))
           : boxIpns((await json<BoxOrder[]>(`${fake.ready.url}/__bench/box-orders`)).slice(-POOL));
       const chunk = Math.floor(items.length / ROUNDS);
-      const runs = await rounds(H, B, (round) => {
-        const slice = items.slice(round * chunk, (round + 1) * chunk);
-        return { helper: listShape('POST', slice), bare: listShape('POST', slice), firstOnly: slice.length };
-      });
+      const runs = await rounds(
+        H,
+        B,
+        (round) => {
+          const slice = items.slice(round * chunk, (round + 1) * chunk);
+          return { helper: listShape('POST', slice), bare: listShape('POST', slice), work: listShape('POST', slice), firstOnly: slice.length };
+        },
+        work.ready.url,
+      );
       pairs.push({
         metric: provider === 'repay' ? 'Repay webhook (verified)' : 'BoxExchanger IPN (verified)',
         runs,
@@ -400,7 +430,8 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
           (provider === 'repay'
             ? `Repay callbacks (JSON, md5 signature) for ${POOL.toLocaleString('en-US')} open sessions, each delivered once: verified, stored raw, applied.`
             : `BoxExchanger IPNs (form-encoded, sha256 with each order's own ipnSecret) for ${POOL.toLocaleString('en-US')} open sessions, each delivered once: verified, stored raw, re-read from the fake provider (order/get) and applied.`) +
-          ` Helper rounds stop before any delivery repeats; bare rounds replay the same bodies for ${DURATION} s.`,
+          ` Helper rounds stop before any delivery repeats; bare rounds replay the same bodies for ${DURATION} s. ` +
+          workNote(runs, 'one hash, raw body stored and session updated in one transaction, one status query'),
       });
       log(`helper: ${provider} webhook ${aggregate(runs.helper).rps.toFixed(0)} req/s vs bare ${aggregate(runs.bare).rps.toFixed(0)}`);
     }

@@ -27,8 +27,32 @@ try {
   process.once('SIGTERM', () => void stop());
   // {"cmd":"memory"} on stdin → process.memoryUsage(), before and (when run with --expose-gc) after a full GC.
   const { createInterface } = await import('node:readline');
+  // {"cmd":"profile-start"} / {"cmd":"profile-stop","file":…}: a V8 CPU profile of just the part in between.
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const inspector = new Session();
   createInterface({ input: process.stdin }).on('line', (line) => {
-    if (!line.includes('"memory"')) return;
+    const command = (JSON.parse(line) as { cmd?: string; file?: string });
+    if (command.cmd === 'profile-start') {
+      void (async () => {
+        inspector.connect();
+        await inspector.post('Profiler.enable');
+        await inspector.post('Profiler.start');
+        process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
+      })();
+      return;
+    }
+    if (command.cmd === 'profile-stop' && command.file) {
+      const file = command.file;
+      void (async () => {
+        const { profile } = await inspector.post('Profiler.stop');
+        writeFileSync(file, JSON.stringify(profile));
+        inspector.disconnect();
+        process.stdout.write(`${JSON.stringify({ profile: file })}\n`);
+      })();
+      return;
+    }
+    if (command.cmd !== 'memory') return;
     const before = process.memoryUsage();
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc) gc();
