@@ -1,4 +1,4 @@
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, nothing, render, type TemplateResult } from 'lit';
 import { clearAttempt, loadAttempt, newKey, saveAttempt, type Attempt } from './attempts.js';
 import { PayCheckoutError } from './errors.js';
 import {
@@ -16,7 +16,7 @@ import { formatMoney, t, type StringKey } from './i18n.js';
 import type { MethodPicker } from './method-picker.js';
 import { PayCheckout } from './pay-checkout.js';
 import { inlineTemplate } from './presenters/inline.js';
-import { lockScroll, modalTemplate, unlockScroll } from './presenters/modal.js';
+import { lockScroll, modalTemplate, unlockScroll, type ModalHandlers } from './presenters/modal.js';
 import type { PanelView } from './presenters/panel.js';
 import { openPaymentWindow } from './presenters/open-window.js';
 import { closeWindow, navigateWindow, watchWindow } from './presenters/popup.js';
@@ -25,6 +25,36 @@ import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
 import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
 import { ERROR_ALIASES } from './strings.js';
+
+let prepared = false;
+
+/**
+ * Lit parses a template the first time it is used. Doing that for the dialog's templates now, once per page,
+ * keeps it out of the click: the click only fills in bindings.
+ */
+function prepareTemplates(handlers: ModalHandlers): void {
+  if (prepared) return;
+  prepared = true;
+  const noop = (): void => undefined;
+  const view: PanelView = {
+    title: '',
+    amount: '-',
+    message: '-',
+    busy: true,
+    countdown: '-',
+    frameUrl: 'about:blank',
+    frameTitle: '',
+    paymentUrl: 'about:blank',
+    newWindowLabel: '',
+    closeLabel: '',
+    locked: false,
+    actions: [{ label: '', run: noop, primary: true }],
+    onFrameLoad: noop,
+    onOpenWindow: noop,
+    onClose: noop,
+  };
+  render(html`${modalTemplate(view, handlers)}${inlineTemplate(view)}`, document.createDocumentFragment());
+}
 
 /** A session as `POST /sessions` answered it, with the attempt whose key it was created under. */
 interface Created {
@@ -35,6 +65,28 @@ interface Created {
 
 /** One `/config` request per helper, shared by every element on the page. */
 const configs = new Map<string, Promise<HelperConfig | undefined>>();
+
+/**
+ * Fetches a helper's `/config` once for the page (the element calls this when it first becomes visible).
+ * @internal
+ */
+export function warmHelper(sessionUrl: string): void {
+  void sharedConfig(new SessionClient(sessionUrl, PayCheckout.timing.timeout));
+}
+
+function sharedConfig(http: SessionClient): Promise<HelperConfig | undefined> {
+  let shared = configs.get(http.base);
+  if (!shared) {
+    // Not tied to one element's lifetime: others on the page wait for the same answer. A failure is
+    // forgotten so that a later intent tries again.
+    shared = http.config().catch(() => {
+      configs.delete(http.base);
+      return undefined;
+    });
+    configs.set(http.base, shared);
+  }
+  return shared;
+}
 
 /** @internal tests start each case with a helper whose `/config` was never read */
 export function forgetConfigs(): void {
@@ -92,7 +144,7 @@ export class CheckoutFlow {
   #returned = false;
   #cancelReason?: CancelReason;
   #picker?: MethodPicker;
-  #early?: { method: string | undefined; request: Promise<Created> };
+  #early?: { method: string | undefined; request: Promise<Created>; timer: ReturnType<typeof setTimeout> };
   #pollTimer?: ReturnType<typeof setTimeout>;
   #tickTimer?: ReturnType<typeof setInterval>;
 
@@ -105,6 +157,7 @@ export class CheckoutFlow {
     if (root && sheet && !root.adoptedStyleSheets.includes(sheet)) {
       root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
     }
+    prepareTemplates(this.#modalHandlers);
   }
 
   get pickerOpen(): boolean {
@@ -175,6 +228,8 @@ export class CheckoutFlow {
 
   /** The element left the page: abort everything; late results are ignored. */
   destroy(): void {
+    clearTimeout(this.#early?.timer);
+    this.#early = undefined;
     this.#attemptAc?.abort();
     this.#picker?.hide(false);
     if (this.presenter === 'modal') this.#hideDialog(false);
@@ -244,6 +299,7 @@ export class CheckoutFlow {
     const signal = this.#attemptAc!.signal;
     const early = this.#early;
     this.#early = undefined;
+    clearTimeout(early?.timer);
     try {
       const { session, reused, attempt } =
         !fresh && early && early.method === method ? await early.request : await this.#request(method, fresh, signal);
@@ -295,9 +351,9 @@ export class CheckoutFlow {
     const method = this.host.method ?? this.host.methodList()[0];
     const request = this.#request(method, false, this.signal);
     request.catch(() => undefined); // reported by the click that uses it
-    const early = (this.#early = { method, request });
     // Unused for a while (no click followed): forget it, so a later click asks afresh.
-    setTimeout(() => this.#early === early && (this.#early = undefined), 10_000);
+    const timer = setTimeout(() => (this.#early = undefined), 10_000);
+    this.#early = { method, request, timer };
   }
 
   #present(mode: PresentedMode): void {
@@ -705,18 +761,7 @@ export class CheckoutFlow {
   }
 
   #loadConfig(): Promise<HelperConfig | undefined> {
-    const http = this.#http();
-    let shared = configs.get(http.base);
-    if (!shared) {
-      // Not tied to one element's lifetime: others on the page wait for the same answer. A failure is
-      // forgotten so that a later intent tries again.
-      shared = http.config().catch(() => {
-        configs.delete(http.base);
-        return undefined;
-      });
-      configs.set(http.base, shared);
-    }
-    return (this.#config ??= shared.then((cfg) => (this.#cfg = cfg)));
+    return (this.#config ??= sharedConfig(this.#http()).then((cfg) => (this.#cfg = cfg)));
   }
 
   #provider(cfg = this.#cfg): ProviderConfig | undefined {

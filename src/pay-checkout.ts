@@ -16,46 +16,53 @@ interface ConfigProblem {
 }
 
 /**
- * One IntersectionObserver and one `lang` MutationObserver for all elements: a page of a hundred buttons pays
- * for two observers, not two hundred.
+ * Shared by all elements, so a page with a hundred buttons pays for one of each: the set of connected elements
+ * (re-rendered when an ancestor's `lang` or the merchant's strings change), one `lang` MutationObserver, one
+ * IntersectionObserver, and one load of the checkout module.
  */
-const visible = new Map<Element, () => void>();
-let io: IntersectionObserver | undefined;
-const langWatchers = new Set<PayCheckout>();
+const connected = new Set<PayCheckout>();
+const rerender = (): void => connected.forEach((el) => el.requestUpdate());
 let langObserver: MutationObserver | undefined;
+let io: IntersectionObserver | undefined;
+let flowModule: Promise<typeof import('./checkout-flow.js')> | undefined;
 
-function onVisible(el: Element, callback: () => void, signal: AbortSignal): void {
-  io ??= new IntersectionObserver((entries) => {
-    for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
-      visible.get(entry.target)?.();
-      visible.delete(entry.target);
-      io!.unobserve(entry.target);
+/** The checkout module, loaded once; a failed load (offline) is retried on the next intent. */
+function loadFlowModule(): Promise<typeof import('./checkout-flow.js')> {
+  return (flowModule ??= import('./checkout-flow.js').catch((error: unknown) => {
+    flowModule = undefined;
+    throw error;
+  }));
+}
+
+/**
+ * Visible on screen: fetch the checkout module and the helper's `/config` (shared by every element of the same
+ * helper). Per-element work waits for a real intent (hover, focus, press), so a long list of buttons stays cheap.
+ */
+function onIntersect(entries: IntersectionObserverEntry[]): void {
+  for (const { isIntersecting, target } of entries) {
+    if (!isIntersecting) continue;
+    io!.unobserve(target);
+    const el = target as PayCheckout;
+    if (el.state === 'idle' && !el.disabled) {
+      const url = el.sessionUrl;
+      loadFlowModule().then((m) => m.warmHelper(url), () => undefined);
     }
-  });
-  visible.set(el, callback);
-  io.observe(el);
-  signal.addEventListener('abort', () => {
-    visible.delete(el);
-    io!.unobserve(el);
-  });
+  }
 }
 
-function watchLang(el: PayCheckout, signal: AbortSignal): void {
-  if (!langObserver) {
-    langObserver = new MutationObserver(() => langWatchers.forEach((w) => w.requestUpdate()));
-    langObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'], subtree: true });
-  }
-  langWatchers.add(el);
-  signal.addEventListener('abort', () => langWatchers.delete(el));
-}
+const validUrls = new Map<string, boolean>();
 
 function isHttpUrl(value: string): boolean {
-  try {
-    return !/\s/.test(value) && /^https?:$/.test(new URL(value, document.baseURI).protocol);
-  } catch {
-    return false;
+  let valid = validUrls.get(value);
+  if (valid === undefined) {
+    try {
+      valid = !/\s/.test(value) && /^https?:$/.test(new URL(value, document.baseURI).protocol);
+    } catch {
+      valid = false;
+    }
+    validUrls.set(value, valid);
   }
+  return valid;
 }
 
 /**
@@ -228,22 +235,23 @@ export class PayCheckout extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    const ac = (this.#ac = new AbortController());
-    const { signal } = ac;
-    const warm = (): void => void this.#load().then((flow) => flow?.warm());
-    // First intent loads the rest of the widget and the helper's /config, so the click itself is instant.
-    this.addEventListener('pointerenter', warm, { signal });
-    this.addEventListener('focusin', warm, { signal });
-    onVisible(this, warm, signal);
-    watchLang(this, signal);
-    signal.addEventListener('abort', onStringsChange(() => this.requestUpdate()));
+    if (!langObserver) {
+      langObserver = new MutationObserver(rerender);
+      langObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'], subtree: true });
+      onStringsChange(rerender);
+    }
+    connected.add(this);
+    (io ??= new IntersectionObserver(onIntersect)).observe(this);
     this.#checkReturn = location.hash.startsWith('#pay-checkout=');
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    connected.delete(this);
+    io?.unobserve(this);
     // Removal mid-flow: abort requests, timers and listeners; late results are ignored by the aborted flow.
     this.#ac?.abort();
+    this.#ac = undefined;
     this.#flow?.destroy();
     this.#flow = undefined;
     this.#loading = undefined;
@@ -283,7 +291,12 @@ export class PayCheckout extends LitElement {
       (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
     return html`${flow?.hidesButton()
         ? nothing
-        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @pointerdown=${this.#onPress} @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @pointerenter=${this.#warm} @focus=${this.#warm} @pointerdown=${this.#onPress} @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+  }
+
+  /** First intent (hover, focus): load the flow and render its closed dialog, so the click itself is instant. */
+  #warm(): void {
+    void this.#load().then((flow) => flow?.warm());
   }
 
   #onPress(event: PointerEvent): void {
@@ -328,8 +341,8 @@ export class PayCheckout extends LitElement {
 
   #load(): Promise<CheckoutFlow | undefined> {
     if (this.#problem || this.disabled || !this.isConnected) return Promise.resolve(undefined);
-    const signal = this.#ac!.signal;
-    return (this.#loading ??= import('./checkout-flow.js').then(
+    const signal = (this.#ac ??= new AbortController()).signal;
+    return (this.#loading ??= loadFlowModule().then(
       ({ CheckoutFlow }) => {
         if (signal.aborted) return undefined;
         this.#flow = new CheckoutFlow(this, signal);

@@ -1,5 +1,5 @@
 import { expect, fixture, html } from '@open-wc/testing';
-import { helper, part, PayCheckout, record, resetHelper, startWorker, worker } from './support.js';
+import { helper, part, PayCheckout, record, resetHelper, startWorker, worker, hover } from './support.js';
 
 /** Creates the element with a listener attached before it connects, so the very first report is seen. */
 async function mount(attrs: Record<string, string>) {
@@ -12,8 +12,8 @@ async function mount(attrs: Record<string, string>) {
   try {
     document.body.append(el);
     await el.updateComplete;
-    el.dispatchEvent(new PointerEvent('pointerenter'));
-    el.dispatchEvent(new FocusEvent('focusin'));
+    hover(el);
+    part(el, 'button')!.dispatchEvent(new FocusEvent('focus'));
     await new Promise((r) => setTimeout(r, 50));
   } finally {
     console.warn = warn;
@@ -87,7 +87,7 @@ describe('bad configuration', () => {
   it('the disabled attribute disables the button without an error', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" disabled></pay-checkout>`);
     expect(part<HTMLButtonElement>(el, 'button')!.disabled).to.equal(true);
-    el.dispatchEvent(new PointerEvent('pointerenter'));
+    hover(el);
     el.open();
     await new Promise((r) => setTimeout(r, 50));
     expect(helper.configs + helper.creates.length).to.equal(0);

@@ -1,5 +1,5 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, trackListeners, worker } from './support.js';
+import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, trackListeners, worker, hover } from './support.js';
 
 describe('lifecycle', () => {
   before(startWorker);
@@ -103,7 +103,7 @@ describe('lifecycle', () => {
       <pay-checkout order-id="A-2"></pay-checkout>
       <pay-checkout order-id="A-3"></pay-checkout>
     </div>`);
-    for (const el of wrapper.querySelectorAll('pay-checkout')) el.dispatchEvent(new PointerEvent('pointerenter'));
+    for (const el of wrapper.querySelectorAll('pay-checkout')) hover(el);
     await waitUntil(() => helper.configs === 1);
     await new Promise((r) => setTimeout(r, 100));
     expect(helper.configs).to.equal(1);

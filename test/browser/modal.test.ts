@@ -12,6 +12,7 @@ import {
   returnMessage,
   startWorker,
   worker,
+  hover,
 } from './support.js';
 
 async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
@@ -32,7 +33,7 @@ describe('modal mode', () => {
   it('opens a native modal dialog with a labelled payment frame and reports pay-open', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
     // First intent loads the rest of the widget…
-    el.dispatchEvent(new PointerEvent('pointerenter'));
+    hover(el);
     await waitUntil(() => el.shadowRoot!.querySelector('dialog'), 'the dialog is rendered after the first intent');
     const dialog = dialogOf(el);
     // …so the click shows the dialog synchronously, in the "creating" state, before the session arrives.
@@ -214,7 +215,7 @@ describe('modal mode', () => {
 
   it('starts the session request on pointer down and uses it for the click', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
-    el.dispatchEvent(new PointerEvent('pointerenter'));
+    hover(el);
     await waitUntil(() => el.shadowRoot!.querySelector('dialog'));
     expect(helper.creates).to.have.length(0);
     const button = part<HTMLButtonElement>(el, 'button')!;

@@ -141,6 +141,11 @@ export function part<T extends Element = HTMLElement>(el: PayCheckout, name: str
   return el.shadowRoot!.querySelector<T>(`[part~="${name}"]`);
 }
 
+/** The pointer entering the button: the payer's first intent. */
+export function hover(el: PayCheckout): void {
+  part(el, 'button')!.dispatchEvent(new PointerEvent('pointerenter'));
+}
+
 export function dialogOf(el: PayCheckout): HTMLDialogElement {
   return el.shadowRoot!.querySelector('dialog')!;
 }
