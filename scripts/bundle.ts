@@ -29,7 +29,8 @@ export function scriptTagBundleConfig(options: { outDir?: string; watch?: boolea
         fileName: () => 'pay-checkout.js',
       },
       rollupOptions: {
-        output: { chunkFileNames: 'chunks/[name]-[hash].js' },
+        // Vite keeps whitespace in ES library builds; this bundle is served as is, so minify it completely.
+        output: { chunkFileNames: 'chunks/[name]-[hash].js', minify: true },
       },
     },
   };
