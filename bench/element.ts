@@ -10,11 +10,11 @@
  * Every sample is taken in a fresh browser context (no cache) and figures are medians.
  */
 import { relative, sep } from 'node:path';
-import { chromium, type Browser, type Page } from '@playwright/test';
+import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS, requireChromium } from '../scripts/chromium.mjs';
 import { elementClickPage, floorClickPage, renderPage, startupPage } from './element-pages.js';
 import { FALLBACK_CONFIG, startMockHelper, type MockHelper } from './element-server.js';
-import { row, type Row } from './lib/report.js';
+import { formatBytes, row, type Row } from './lib/report.js';
 import { median, round } from './lib/stats.js';
 import { chunkGraph, type Bundle } from './size.js';
 
@@ -134,7 +134,41 @@ async function clickRun(browser: Browser, base: string, pageName: string, select
   }
 }
 
-async function heapRun(browser: Browser, base: string, pageName: string, selector: string) {
+interface HeapComposition {
+  /** V8 compiled code and its metadata (bytecode, optimised code, feedback vectors). */
+  code: number;
+  /** JavaScript objects, closures, arrays, strings and their shapes. */
+  js: number;
+  /** Browser-side objects with a JS wrapper (DOM, performance timeline entries, DevTools buffers). */
+  native: number;
+}
+
+/** A heap snapshot's self sizes by kind of node (after the snapshot's own full GC). */
+async function heapComposition(cdp: CDPSession): Promise<HeapComposition> {
+  let text = '';
+  const onChunk = (event: { chunk: string }) => {
+    text += event.chunk;
+  };
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  cdp.off('HeapProfiler.addHeapSnapshotChunk', onChunk);
+  const snapshot = JSON.parse(text) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[] };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const typeAt = fields.indexOf('type');
+  const sizeAt = fields.indexOf('self_size');
+  const out: HeapComposition = { code: 0, js: 0, native: 0 };
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const type = types[snapshot.nodes[i + typeAt]!];
+    const size = snapshot.nodes[i + sizeAt]!;
+    if (type === 'code') out.code += size;
+    else if (type === 'native') out.native += size;
+    else if (type !== 'synthetic') out.js += size;
+  }
+  return out;
+}
+
+async function heapRun(browser: Browser, base: string, pageName: string, selector: string, options: { composition?: boolean } = {}) {
   const page = await freshPage(browser);
   try {
     await page.goto(`${base}/pages/${pageName}`);
@@ -157,6 +191,13 @@ async function heapRun(browser: Browser, base: string, pageName: string, selecto
     };
     // Warm-up cycles first: lazy chunks, the session, first-use caches and the JIT's code are not growth.
     for (let i = 1; i <= WARMUP_CYCLES; i++) await cycle(i);
+    if (options.composition) {
+      // Diagnosis only (its own run, not in the medians): what the growth consists of.
+      const start = await heapComposition(cdp);
+      for (let i = WARMUP_CYCLES + 1; i <= WARMUP_CYCLES + CYCLES; i++) await cycle(i);
+      const end = await heapComposition(cdp);
+      return { code: end.code - start.code, js: end.js - start.js, native: end.native - start.native };
+    }
     const idle1 = await heap();
     await page.waitForTimeout(200);
     const before = await heap();
@@ -315,12 +356,14 @@ export async function measureElement(log: (line: string) => void, element: Bundl
     );
 
     // Heap.
-    const heapEl: Awaited<ReturnType<typeof heapRun>>[] = [];
-    const heapFl: Awaited<ReturnType<typeof heapRun>>[] = [];
+    type HeapSample = { before: number; after: number; later: number; growth: number; nextGrowth: number; noise: number };
+    const heapEl: HeapSample[] = [];
+    const heapFl: HeapSample[] = [];
     for (let i = 0; i < HEAP_RUNS; i++) {
-      heapEl.push(await heapRun(browser, base, 'click-element.html', 'pay-checkout [part~="button"]'));
-      heapFl.push(await heapRun(browser, base, 'click-floor.html', '#buy'));
+      heapEl.push((await heapRun(browser, base, 'click-element.html', 'pay-checkout [part~="button"]')) as HeapSample);
+      heapFl.push((await heapRun(browser, base, 'click-floor.html', '#buy')) as HeapSample);
     }
+    const composition = (await heapRun(browser, base, 'click-element.html', 'pay-checkout [part~="button"]', { composition: true })) as HeapComposition;
     const growthEl = median(heapEl.map((h) => h.growth));
     const growthFl = median(heapFl.map((h) => h.growth));
     const idleNoise = Math.max(...heapEl.map((h) => h.noise), ...heapFl.map((h) => h.noise));
@@ -339,8 +382,8 @@ export async function measureElement(log: (line: string) => void, element: Bundl
         baselineLabel: 'before',
         target: 'no growth beyond noise',
         verdict: excess <= allowance ? 'pass' : 'miss',
-        note: `${WARMUP_CYCLES} warm-up cycles, then forced GC before each reading; growth ${growthEl} B (${round(growthEl / CYCLES, 0)} B/cycle) vs the native <dialog> floor's ${growthFl} B; pass when growth − floor growth ≤ max(noise ${noise} B = 3 × idle GC-to-GC difference or the floor's run-to-run spread, 16 kB); median of ${HEAP_RUNS}.${excess > allowance ? ` Over by ${((excess - allowance) / 1000).toFixed(1)} kB.` : ''}`,
-        detail: { element: heapEl, floor: heapFl },
+        note: `${WARMUP_CYCLES} warm-up cycles, then forced GC before each reading; growth ${growthEl} B (${round(growthEl / CYCLES, 0)} B/cycle) vs the native <dialog> floor's ${growthFl} B; pass when growth − floor growth ≤ max(noise ${noise} B = 3 × idle GC-to-GC difference or the floor's run-to-run spread, 16 kB); median of ${HEAP_RUNS}.${excess > allowance ? ` Over by ${((excess - allowance) / 1000).toFixed(1)} kB.` : ''} Heap snapshots over the same 20 cycles (separate run): V8 compiled code ${formatBytes(composition.code)}, JS objects ${formatBytes(composition.js)}, browser-side objects (timeline entries, DevTools buffers, DOM) ${formatBytes(composition.native)}.`,
+        detail: { element: heapEl, floor: heapFl, composition },
       }),
     );
     const nextEl = median(heapEl.map((h) => h.nextGrowth));
