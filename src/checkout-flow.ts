@@ -63,6 +63,14 @@ interface Created {
   attempt: Attempt;
 }
 
+/** A session request started on the press, before the click. */
+interface Early {
+  method: string | undefined;
+  request: Promise<Created>;
+  timer: ReturnType<typeof setTimeout>;
+  result?: Created;
+}
+
 /** One `/config` request per helper, shared by every element on the page. */
 const configs = new Map<string, Promise<HelperConfig | undefined>>();
 
@@ -144,7 +152,7 @@ export class CheckoutFlow {
   #returned = false;
   #cancelReason?: CancelReason;
   #picker?: MethodPicker;
-  #early?: { method: string | undefined; request: Promise<Created>; timer: ReturnType<typeof setTimeout> };
+  #early?: Early;
   #pollTimer?: ReturnType<typeof setTimeout>;
   #tickTimer?: ReturnType<typeof setInterval>;
 
@@ -274,6 +282,19 @@ export class CheckoutFlow {
     }
     this.#begin(mode);
     this.#popup = popup;
+    const early = this.#early;
+    if (early?.result && early.method === method && !(early.result.reused && RESTART.includes(early.result.session.status))) {
+      // The press already brought the session: show the payment page in this very task. The frame is
+      // rendered before showModal() so its navigation starts before the dialog's first layout.
+      this.#early = undefined;
+      clearTimeout(early.timer);
+      this.#accept(early.result, mode);
+      if (mode === 'modal') {
+        this.host.renderNow();
+        this.#showDialog();
+      }
+      return;
+    }
     this.#set('creating');
     if (mode === 'modal') this.#showDialog();
     void this.#create(method, mode);
@@ -306,13 +327,7 @@ export class CheckoutFlow {
       if (signal.aborted) return;
       // A reused key can answer with a session that ended while the page was away: start a fresh attempt.
       if (reused && RESTART.includes(session.status)) return this.#create(method, mode, true);
-      this.#session = session;
-      this.#save(attempt);
-      if (FINAL.includes(session.status)) {
-        this.#react(session.status);
-        return;
-      }
-      this.#present(mode);
+      this.#accept({ session, reused, attempt }, mode);
     } catch (error) {
       if (signal.aborted) return;
       // The same key with a different request (the page's URL, hence returnUrl, changed since): a new attempt.
@@ -321,6 +336,14 @@ export class CheckoutFlow {
       }
       this.#fail(error);
     }
+  }
+
+  /** The helper answered with a usable session: show it (or its final status). */
+  #accept({ session, attempt }: Created, mode: PresentedMode): void {
+    this.#session = session;
+    this.#save(attempt);
+    if (FINAL.includes(session.status)) this.#react(session.status);
+    else this.#present(mode);
   }
 
   /** POST the session with this attempt's Idempotency-Key (a new key when `fresh` or the attempt ended). */
@@ -350,10 +373,12 @@ export class CheckoutFlow {
     if (this.presenter || this.#early || this.#wantsPicker() || (state !== 'idle' && state !== 'error')) return;
     const method = this.host.method ?? this.host.methodList()[0];
     const request = this.#request(method, false, this.signal);
-    request.catch(() => undefined); // reported by the click that uses it
     // Unused for a while (no click followed): forget it, so a later click asks afresh.
     const timer = setTimeout(() => (this.#early = undefined), 10_000);
-    this.#early = { method, request, timer };
+    const early: Early = { method, request, timer };
+    this.#early = early;
+    // Errors are reported by the click that uses the request.
+    request.then((result) => (early.result = result), () => undefined);
   }
 
   #present(mode: PresentedMode): void {

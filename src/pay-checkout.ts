@@ -226,6 +226,11 @@ export class PayCheckout extends LitElement {
     this.renderRoot.querySelector<HTMLElement>('[part~="button"]')?.focus();
   }
 
+  /** @internal renders pending changes now instead of at the end of the task */
+  renderNow(): void {
+    this.performUpdate();
+  }
+
   /** @internal */
   setState(state: PayCheckoutState, note = ''): void {
     this._state = state;

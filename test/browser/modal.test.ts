@@ -221,9 +221,14 @@ describe('modal mode', () => {
     const button = part<HTMLButtonElement>(el, 'button')!;
     button.dispatchEvent(new PointerEvent('pointerdown', { button: 0, bubbles: true, composed: true }));
     await waitUntil(() => helper.creates.length === 1, 'the request starts on the press');
+    await new Promise((r) => setTimeout(r, 20));
+    const opened = oneEvent(el, 'pay-open');
     button.click();
+    // The session is already here: the dialog opens with the payment frame in the click's own task.
     expect(dialogOf(el).open).to.equal(true);
-    await oneEvent(el, 'pay-open');
+    expect(part<HTMLIFrameElement>(el, 'frame')!.src).to.contain('session=cs_1');
+    expect(el.state).to.equal('loading');
+    await opened;
     expect(helper.creates).to.have.length(1);
     el.close();
   });
