@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: size, element and helper figures, each beside a baseline measured in the same run, printed as
- * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper` runs a subset.
+ * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper` runs a subset;
+ * `--write-docs` also refreshes the latest figures in docs/performance.md.
  * See docs/performance.md for what each figure measures and the environment variables.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { measureElement } from './element.js';
@@ -66,7 +67,8 @@ try {
   element?.cleanup();
 }
 
-const command = `npm run bench${onlyArg ? ` -- ${onlyArg}` : ''}`;
+const extra = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+const command = `npm run bench${extra.length ? ` -- ${extra.join(' ')}` : ''}`;
 const meta = {
   command,
   date: new Date().toISOString(),
@@ -78,6 +80,26 @@ const meta = {
   loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))),
 };
 writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+
+if (process.argv.includes('--write-docs')) {
+  // Refreshes the "Latest figures" block of docs/performance.md with this run.
+  const docs = join(ROOT, 'docs/performance.md');
+  const text = readFileSync(docs, 'utf8');
+  const start = '<!-- bench:latest -->';
+  const end = '<!-- /bench:latest -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to === -1) throw new Error(`docs/performance.md lacks ${start} … ${end}`);
+  const block = [
+    start,
+    '',
+    `\`${command}\` on ${meta.date.slice(0, 16).replace('T', ' ')} UTC, commit ${meta.commit}, Node ${meta.node}, ${meta.chromium}, ${meta.cpu}, ${meta.durationSeconds} s:`,
+    '',
+    renderTable(rows, { markdown: true }),
+    '',
+  ].join('\n');
+  writeFileSync(docs, text.slice(0, from) + block + text.slice(to));
+}
 
 const passed = rows.filter((r) => r.verdict === 'pass').length;
 const targets = rows.filter((r) => r.verdict === 'pass' || r.verdict === 'miss').length;

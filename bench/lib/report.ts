@@ -73,7 +73,7 @@ function formatRatio(ratio: number | null): string {
 const MARK: Record<Verdict, string> = { pass: 'pass', miss: 'MISS', info: 'info', error: 'ERROR' };
 
 /** The table as plain text: metric | value | baseline | ratio | target | verdict, then numbered notes. */
-export function renderTable(rows: readonly Row[]): string {
+export function renderTable(rows: readonly Row[], options: { markdown?: boolean } = {}): string {
   const header = ['metric', 'value', 'baseline', 'ratio', 'target', ''];
   const notes: string[] = [];
   const body = rows.map((r) => {
@@ -98,6 +98,6 @@ export function renderTable(rows: readonly Row[]): string {
     out.push(line(cells));
   });
   out.push('');
-  notes.forEach((n, i) => out.push(`[${i + 1}] ${n}`));
+  notes.forEach((n, i) => out.push(`${options.markdown ? '- ' : ''}[${i + 1}] ${n}`));
   return out.join('\n');
 }
