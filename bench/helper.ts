@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SANDBOX_ACCOUNTS } from '../server-example/sandbox/accounts.js';
-import { rssOf, startChild, type Child } from './lib/proc.js';
+import { atExit, rssOf, startChild, type Child } from './lib/proc.js';
 import { row, type Row } from './lib/report.js';
 import { median } from './lib/stats.js';
 
@@ -355,6 +355,7 @@ function pairRows(pair: Pair): Row[] {
 export async function measureHelper(log: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'pay-checkout-bench-helper-'));
+  const removeData = atExit(() => rmSync(dataDir, { recursive: true, force: true }));
   const started: Child<unknown>[] = [];
   try {
     const fake = await startChild<{ url: string }>('servers/fake-provider.ts');
@@ -479,7 +480,7 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
     );
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
-    rmSync(dataDir, { recursive: true, force: true });
+    removeData();
   }
   return rows;
 }

@@ -10,6 +10,7 @@ import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { parseAst } from 'vite';
+import { atExit } from './lib/proc.js';
 import { row, type Row } from './lib/report.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -142,7 +143,7 @@ export async function buildElement(log: (line: string) => void): Promise<Bundle>
   await build(config);
   const entry = join(dir, 'pay-checkout.js');
   if (!existsSync(entry)) throw new Error('the script-tag build produced no pay-checkout.js');
-  return { dir, entry, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, entry, cleanup: atExit(() => rmSync(dir, { recursive: true, force: true })) };
 }
 
 /**
@@ -160,7 +161,7 @@ export async function buildFloor(): Promise<{ dir: string; entry: string; cleanu
   config.build.emptyOutDir = true;
   config.build.lib = { ...lib, entry: join(ROOT, 'bench/fixtures/minimal-lit.ts'), fileName: () => 'minimal-lit.js' };
   await build(config);
-  return { dir, entry: join(dir, 'minimal-lit.js'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, entry: join(dir, 'minimal-lit.js'), cleanup: atExit(() => rmSync(dir, { recursive: true, force: true })) };
 }
 
 const KB = 1000;

@@ -9,9 +9,26 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const children = new Set<ChildProcess>();
+const cleanups = new Set<() => void>();
+
+/** Runs `cleanup` (synchronous: temporary directories) at exit, including Ctrl-C; returns a function that runs it now. */
+export function atExit(cleanup: () => void): () => void {
+  cleanups.add(cleanup);
+  return () => {
+    if (cleanups.delete(cleanup)) cleanup();
+  };
+}
 
 function killAll(): void {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const cleanup of cleanups) {
+    try {
+      cleanup();
+    } catch {
+      // best effort at exit
+    }
+  }
+  cleanups.clear();
 }
 process.once('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
