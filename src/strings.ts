@@ -1,7 +1,8 @@
-import { registerBuiltins } from './i18n.js';
+import type { PayCheckoutStrings } from './i18n.js';
 
 // Loaded with the checkout flow: the dialog's texts and one sentence per error code. Shoppers see these,
-// never a provider's raw message.
+// never a provider's raw message. Plain data, registered by the flow: the package is marked free of side
+// effects, so a module that only registered itself on import would be dropped by bundlers.
 
 /**
  * Helper codes that share a sentence with another code (the helper's full list is in docs/server.md).
@@ -34,7 +35,8 @@ export const ERROR_ALIASES: Record<string, string> = {
   duplicate_request: 'previous_request_open',
   session_creating: 'previous_request_open',
 };
-registerBuiltins('ru', {
+/** Built-in Russian: the dialog, states and errors (the button's strings are in i18n.ts). */
+export const RU: Partial<PayCheckoutStrings> = {
   title: 'Оплата заказа {order}',
   close: 'Закрыть',
   newWindow: 'Открыть в новом окне',
@@ -83,9 +85,10 @@ registerBuiltins('ru', {
   'error.failed': 'Платёж не прошёл. Попробуйте ещё раз или выберите другой способ.',
   'error.expired': 'Время на оплату истекло. Начните оплату заново.',
   'error.generic': 'Что-то пошло не так. Попробуйте ещё раз.',
-});
+};
 
-registerBuiltins('en', {
+/** Built-in English. */
+export const EN: Partial<PayCheckoutStrings> = {
   title: 'Payment for order {order}',
   close: 'Close',
   newWindow: 'Open in a new window',
@@ -134,4 +137,4 @@ registerBuiltins('en', {
   'error.failed': 'The payment did not go through. Try again or choose another method.',
   'error.expired': 'The time to pay has run out. Please start again.',
   'error.generic': 'Something went wrong. Please try again.',
-});
+};
