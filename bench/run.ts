@@ -75,7 +75,7 @@ const meta = {
   durationSeconds: Math.round((Date.now() - started) / 1000),
   commit: safe('git', ['rev-parse', '--short', 'HEAD']),
   node: process.version,
-  chromium: safe(requireChromium(), ['--version']),
+  chromium: safe(requireChromium(), ['--version']).replace(/ built on .*/s, ''),
   cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
   loadavgAtEnd: loadavg().map((n) => Number(n.toFixed(2))),
 };
