@@ -47,13 +47,20 @@ const PAY_PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>Опл
  * answer once (in-process, see `helperConfigBody`); this literal is the fallback with DESIGN §5's shape.
  */
 export const FALLBACK_CONFIG = {
-  sandbox: true,
+  providers: (['repay', 'boxexchanger', 'agetrading'] as const).map((id) => ({
+    id,
+    name: id,
+    methods: [
+      { id: 'sbp', label: { ru: 'СБП', en: 'SBP (Faster Payments)' } },
+      { id: 'card', label: { ru: 'Банковская карта', en: 'Bank card' } },
+    ],
+    minAmount: id === 'boxexchanger' ? 500 : 100,
+    frameable: true,
+    sandbox: true,
+  })),
   defaultProvider: 'repay',
-  providers: [
-    { id: 'repay', methods: ['sbp', 'card'], minAmount: 100, frameable: true, sandbox: true },
-    { id: 'boxexchanger', methods: ['sbp', 'card'], minAmount: 500, frameable: true, sandbox: true },
-    { id: 'agetrading', methods: ['sbp', 'card'], minAmount: 100, frameable: true, sandbox: true },
-  ],
+  currency: 'RUB',
+  sandbox: true,
 };
 
 export async function startMockHelper(options: {

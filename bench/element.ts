@@ -53,8 +53,8 @@ async function helperConfigBody(log: (line: string) => void): Promise<unknown> {
     const app = await helper.createCheckoutApp(config);
     const response = await app.request('/api/checkout/config');
     const body: unknown = await response.json();
-    const close = (app as unknown as { close?: () => unknown }).close;
-    if (typeof close === 'function') await close.call(app);
+    // The app's runtime (store, reconciler) is closed at once: only the answer was wanted.
+    await (app as unknown as { checkout?: { close?: () => Promise<void> } }).checkout?.close?.();
     return body;
   } catch (error) {
     log(`element: using the fallback /config body (${(error as Error).message.split('\n')[0]})`);
