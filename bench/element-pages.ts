@@ -24,7 +24,7 @@ const B = (window.__bench = {
   frame: () => deepQuery(document, 'iframe[part~="frame"]') || document.querySelector('iframe'),
   /** Arms the click instruments: input timestamps, and a rAF loop that notes the first frame showing the dialog. */
   arm() {
-    const r = (B.click = { pointerdown: null, clickEvent: null, click: null, visibleAt: null, frames: 0 });
+    const r = (B.click = { pointerdown: null, clickEvent: null, click: null, visibleAt: null, frames: 0, animationMs: 0 });
     addEventListener('pointerdown', (e) => { r.pointerdown = e.timeStamp; }, { capture: true, once: true });
     // The first listener to run: when the page gets the click. Input delivery before it is the browser's, and the
     // same for every page; it is recorded (clickEvent = the event's own timestamp) but not charged to the widget.
@@ -34,7 +34,12 @@ const B = (window.__bench = {
       const tick = () => {
         r.frames++;
         const d = B.dialog();
-        if (d && d.open && visible(d)) { r.visibleAt = performance.now(); return; }
+        if (d && d.open && visible(d)) {
+          r.visibleAt = performance.now();
+          // An entrance animation starts in this frame: noted, so the reader knows when it is fully shown.
+          r.animationMs = Math.max(0, ...d.getAnimations().map((a) => Number(a.effect?.getComputedTiming().duration) || 0));
+          return;
+        }
         if (r.frames < 1200) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
@@ -59,7 +64,7 @@ const B = (window.__bench = {
     const configs = performance.getEntriesByType('resource').filter((e) => /\/api\/checkout\/config$/.test(new URL(e.name).pathname));
     const s = sessions[sessions.length - 1];
     return {
-      pointerdown: r.pointerdown, clickEvent: r.clickEvent, click: r.click, visibleAt: r.visibleAt, frames: r.frames,
+      pointerdown: r.pointerdown, clickEvent: r.clickEvent, click: r.click, visibleAt: r.visibleAt, frames: r.frames, animationMs: r.animationMs,
       payNavStart, payIframeEntryStart: iframeEntry ? iframeEntry.startTime : null,
       session: s ? { start: s.startTime, requestStart: s.requestStart, responseEnd: s.responseEnd } : null,
       sessionCount: sessions.length,

@@ -34,6 +34,8 @@ interface ClickSample {
   click: number;
   visibleAt: number;
   frames: number;
+  /** Longest entrance animation running on the dialog in that frame. */
+  animationMs: number;
   payNavStart: number;
   payIframeEntryStart: number | null;
   session: { start: number; requestStart: number; responseEnd: number } | null;
@@ -329,6 +331,9 @@ export async function measureElement(log: (line: string) => void, element: Bundl
         verdict: visEl <= 16 ? 'pass' : 'miss',
         note:
           `click dispatched to the page → the rAF of the first frame with the dialog open and laid out; hover ${HOVER_MS} ms, press ${PRESS_MS} ms; median of ${RUNS}; the dialog showed in frame ${framesEl} after the click (1 = the next frame). Browser input delivery before dispatch (not counted, same for any page): ${median(clickEl.map((c) => c.inputDelay)).toFixed(1)} ms.` +
+          (median(clickEl.map((c) => c.sample.animationMs)) > 0
+            ? ` From that frame the dialog plays a ${median(clickEl.map((c) => c.sample.animationMs)).toFixed(0)} ms entrance animation (none under prefers-reduced-motion).`
+            : '') +
           (visEl > 16 ? ` Over by ${(visEl - 16).toFixed(1)} ms.` : ''),
         detail: { element: clickEl.map((c) => ({ visible: c.visible, frames: c.sample.frames })), floor: clickFl.map((c) => ({ visible: c.visible, frames: c.sample.frames })) },
       }),
