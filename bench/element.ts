@@ -15,7 +15,7 @@ import { CHROMIUM_ARGS, requireChromium } from '../scripts/chromium.mjs';
 import { elementClickPage, floorClickPage, renderPage, startupPage } from './element-pages.js';
 import { FALLBACK_CONFIG, startMockHelper, type MockHelper } from './element-server.js';
 import { formatBytes, row, type Row } from './lib/report.js';
-import { median, round } from './lib/stats.js';
+import { median, percentile, round } from './lib/stats.js';
 import { chunkGraph, type Bundle } from './size.js';
 
 const RUNS = Number(process.env.BENCH_ELEMENT_RUNS ?? 9);
@@ -25,6 +25,9 @@ const HOVER_MS = 300;
 /** A quick real click holds the button this long; the widget may start on pointerdown. */
 const PRESS_MS = 50;
 const CYCLES = 20;
+/** Round trip for the import-chain figure, and its samples. */
+const RTT_MS = 100;
+const SLOW_RUNS = 3;
 const WARMUP_CYCLES = 5;
 
 interface ClickSample {
@@ -64,6 +67,11 @@ async function helperConfigBody(log: (line: string) => void): Promise<unknown> {
   }
 }
 
+/** ", IQR a–b ms": the middle half of the samples, to judge a median near its target. */
+function iqr(values: number[]): string {
+  return `, IQR ${percentile(values, 25).toFixed(1)}–${percentile(values, 75).toFixed(1)} ms`;
+}
+
 async function freshPage(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
   const page = await context.newPage();
@@ -81,9 +89,15 @@ async function waitReady(page: Page): Promise<void> {
   await page.waitForFunction('window.__bench && window.__bench.ready === true', undefined, { timeout: 15_000 });
 }
 
-async function startup(browser: Browser, base: string, src: string, tag: string, initial: string[]) {
+async function startup(browser: Browser, base: string, src: string, tag: string, initial: string[], latencyMs = 0) {
   const page = await freshPage(browser);
   try {
+    if (latencyMs) {
+      // Every request waits this long for its answer, as on a mobile link: import chains cost a round trip each.
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: latencyMs, downloadThroughput: -1, uploadThroughput: -1 });
+    }
     const query = new URLSearchParams({ src, tag, initial: initial.join(',') });
     await page.goto(`${base}/pages/startup.html?${query}`);
     await page.waitForFunction('window.__bench && window.__bench.startup', undefined, { timeout: 15_000 });
@@ -255,8 +269,30 @@ export async function measureElement(log: (line: string) => void, element: Bundl
         baselineLabel: 'minimal Lit',
         target: '',
         verdict: 'info',
-        note: `import() → whenDefined minus the last initial file's responseEnd, cold context (no code cache); median of ${RUNS}. Whole import incl. loopback fetch: ${median(el.map((s) => s.total)).toFixed(1)} ms vs ${median(fl.map((s) => s.total)).toFixed(1)} ms.`,
+        note: `import() → whenDefined minus the last initial file's responseEnd, cold context (no code cache); median of ${RUNS}${iqr(el.map((x) => x.evalDefine))}. Whole import incl. loopback fetch: ${median(el.map((s) => s.total)).toFixed(1)} ms vs ${median(fl.map((s) => s.total)).toFixed(1)} ms.`,
         detail: { element: el, floor: fl },
+      }),
+    );
+
+    // Import → defined with a 100 ms round trip: what a payer on a mobile link waits before the button can render.
+    const slowEl: number[] = [];
+    const slowFl: number[] = [];
+    for (let i = 0; i < SLOW_RUNS; i++) {
+      slowEl.push((await startup(browser, base, '/dist/pay-checkout.js', 'pay-checkout', initialUrls, RTT_MS)).total);
+      slowFl.push((await startup(browser, base, '/floor/minimal-lit.js', 'minimal-lit', ['/floor/minimal-lit.js'], RTT_MS)).total);
+    }
+    rows.push(
+      row({
+        group: 'element',
+        metric: `import → defined, ${RTT_MS} ms round trip`,
+        value: median(slowEl),
+        unit: 'ms',
+        baseline: median(slowFl),
+        baselineLabel: 'minimal Lit',
+        target: '',
+        verdict: 'info',
+        note: `Chromium's network emulation adds ${RTT_MS} ms to every request (no bandwidth limit); ${graph.depth} request(s) in sequence for the element, 1 for the floor; median of ${SLOW_RUNS}.`,
+        detail: { element: slowEl, floor: slowFl },
       }),
     );
 
@@ -287,7 +323,7 @@ export async function measureElement(log: (line: string) => void, element: Bundl
         target: '≤ 2× buttons',
         verdict: rRatio <= 2 && renderedParts === 100 ? 'pass' : 'miss',
         note:
-          `innerHTML of 100 → all updateComplete → forced layout; median of ${RUNS}.` +
+          `innerHTML of 100 → all updateComplete → forced layout; median of ${RUNS}${iqr(renderEl)}; buttons ${iqr(renderBtn).slice(2)}.` +
           (renderedParts !== 100 ? ` Only ${renderedParts}/100 rendered a [part=button].` : '') +
           (rRatio > 2 ? ` ${rRatio.toFixed(2)}× the buttons: ${(rEl - 2 * rBtn).toFixed(2)} ms over the 2× budget.` : ''),
         detail: { element: renderEl, buttons: renderBtn },
@@ -330,7 +366,7 @@ export async function measureElement(log: (line: string) => void, element: Bundl
         target: '≤ 16 ms',
         verdict: visEl <= 16 ? 'pass' : 'miss',
         note:
-          `click dispatched to the page → the rAF of the first frame with the dialog open and laid out; hover ${HOVER_MS} ms, press ${PRESS_MS} ms; median of ${RUNS}; the dialog showed in frame ${framesEl} after the click (1 = the next frame). Browser input delivery before dispatch (not counted, same for any page): ${median(clickEl.map((c) => c.inputDelay)).toFixed(1)} ms.` +
+          `click dispatched to the page → the rAF of the first frame with the dialog open and laid out; hover ${HOVER_MS} ms, press ${PRESS_MS} ms; median of ${RUNS}${iqr(clickEl.map((c) => c.visible))}; the dialog showed in frame ${framesEl} after the click (1 = the next frame). Browser input delivery before dispatch (not counted, same for any page): ${median(clickEl.map((c) => c.inputDelay)).toFixed(1)} ms.` +
           (median(clickEl.map((c) => c.sample.animationMs)) > 0
             ? ` From that frame the dialog plays a ${median(clickEl.map((c) => c.sample.animationMs)).toFixed(0)} ms entrance animation (none under prefers-reduced-motion).`
             : '') +
@@ -354,7 +390,7 @@ export async function measureElement(log: (line: string) => void, element: Bundl
         verdict: addEl <= 5 ? 'pass' : 'miss',
         ratio: null,
         note:
-          `(payment page navigation start − click) − (the session request's round trip after the click); session RTT on loopback ${rtt.toFixed(2)} ms; whole click → payment page ${median(clickEl.map((c) => c.toPayPage)).toFixed(2)} ms; median of ${RUNS}.` +
+          `(payment page navigation start − click) − (the session request's round trip after the click); session RTT on loopback ${rtt.toFixed(2)} ms; whole click → payment page ${median(clickEl.map((c) => c.toPayPage)).toFixed(2)} ms; median of ${RUNS}${iqr(clickEl.map((c) => c.added))}.` +
           (addEl > 5 ? ` Over by ${(addEl - 5).toFixed(1)} ms.` : ''),
         detail: { element: clickEl, floor: clickFl },
       }),

@@ -85,7 +85,7 @@ export function importsOf(code: string): { static: string[]; dynamic: string[] }
 }
 
 /** Follows relative imports from an entry file on disk: initial = static closure, total = static + dynamic closure. */
-export function chunkGraph(entry: string): Graph & { unresolved: string[] } {
+export function chunkGraph(entry: string): Graph & { unresolved: string[]; depth: number } {
   const unresolved: string[] = [];
   const visit = (withDynamic: boolean): string[] => {
     const seen = new Set<string>();
@@ -111,7 +111,17 @@ export function chunkGraph(entry: string): Graph & { unresolved: string[] } {
     }
     return [...seen];
   };
-  return { initial: sizesOf(visit(false)), total: sizesOf(visit(true)), unresolved };
+  // Requests in sequence before the entry can run: each static import is only discovered once its importer arrived.
+  const depthOf = (file: string, trail: Set<string>): number => {
+    if (trail.has(file)) return 0;
+    const next = new Set(trail).add(file);
+    const children = importsOf(readFileSync(file, 'utf8'))
+      .static.filter((spec) => spec.startsWith('.') || spec.startsWith('/'))
+      .map((spec) => (spec.startsWith('/') ? join(dirname(entry), spec) : resolve(dirname(file), spec)))
+      .filter((target) => existsSync(target));
+    return 1 + Math.max(0, ...children.map((child) => depthOf(child, next)));
+  };
+  return { initial: sizesOf(visit(false)), total: sizesOf(visit(true)), unresolved, depth: depthOf(entry, new Set()) };
 }
 
 export interface Bundle {
@@ -204,7 +214,11 @@ export async function measureSize(log: (line: string) => void, element: Bundle, 
         baselineLabel: 'minimal Lit',
         target: `≤ ${limit / KB} kB`,
         verdict: over <= 0 ? 'pass' : 'miss',
-        note: (over > 0 ? `Over by ${(over / KB).toFixed(2)} kB (${((over / limit) * 100).toFixed(0)} %). ` : '') + note(sizes) + unresolvedNote,
+        note:
+          (over > 0 ? `Over by ${(over / KB).toFixed(2)} kB (${((over / limit) * 100).toFixed(0)} %). ` : '') +
+          note(sizes) +
+          (kind === 'initial download' ? `; ${graph.depth} request(s) in sequence (static import chain; floor: ${floor.depth}).` : '.') +
+          unresolvedNote,
       }),
     );
     rows.push(
