@@ -14,6 +14,7 @@ import {
   hmacSha256,
   isHttpUrl,
   newNonce,
+  notFoundPage,
   openState,
   otherAmount,
   pageHeaders,
@@ -21,6 +22,7 @@ import {
   readActionForm,
   requisitesFor,
   sealState,
+  sweepOpen,
   uuid,
   withAndWithoutSlash,
   type ProviderSandbox,
@@ -449,18 +451,5 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     return c.redirect(returnUrl(request) ?? `${pageUrl(request)}${c.req.query('lang') === 'en' ? '&lang=en' : ''}`, 303);
   });
 
-  function sweep(): void {
-    for (const id of open) {
-      const request = requests.get(id);
-      if (!request) open.delete(id);
-      else refresh(request);
-    }
-  }
-
-  return { app, sweep };
-}
-
-function notFoundPage(c: Context): Response {
-  c.header('Cache-Control', 'no-store');
-  return c.html('<!doctype html><html lang="ru"><meta charset="utf-8"><title>404</title><p>Платёж не найден · Payment not found</p></html>', 404);
+  return { app, sweep: () => sweepOpen(open, requests, refresh) };
 }

@@ -16,6 +16,7 @@ import {
   hexEquals,
   isHttpUrl,
   newNonce,
+  notFoundPage,
   objectId,
   openState,
   otherAmount,
@@ -27,6 +28,7 @@ import {
   requisitesFor,
   sealState,
   sha256,
+  sweepOpen,
   withAndWithoutSlash,
   withQuery,
   type ProviderSandbox,
@@ -535,6 +537,8 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
 
   const LANGS = new Set(['en', 'eng', 'ru', 'rus']);
   const pagePath = (order: BoxOrder, lang: string, kind = 'payment') => `/sandbox/boxexchanger/${lang}/${kind}/${order.uid}/${order.secret}`;
+  // The page URL carries the order's secret: keep it out of the Referer, the 404 included.
+  const orderNotFound = (c: Context) => notFoundPage(c, { text: 'Заявка не найдена · Order not found', noReferrer: true });
 
   function render(c: Context, order: BoxOrder): Response {
     const nonce = newNonce();
@@ -573,7 +577,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
   for (const kind of ['payment', 'order']) {
     app.get(`/:lang/${kind}/:uid/:secret`, async (c) => {
       const order = pageOrder(c);
-      if (!order) return notFoundPage(c);
+      if (!order) return orderNotFound(c);
       refresh(order);
       // The payer sees the requisites: the order now waits for the payment.
       if (order.status === 'new') await setStatus(order, 'waitPayment');
@@ -586,7 +590,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
       if (!order) {
         const restored = openState<BoxOrder>(ctx.stateKey, form.s);
         if (!restored || !LANGS.has(c.req.param('lang') ?? '') || String(restored.uid) !== c.req.param('uid') || restored.secret !== c.req.param('secret') || orders.has(restored.uid)) {
-          return notFoundPage(c);
+          return orderNotFound(c);
         }
         order = restored;
         remember(order);
@@ -615,19 +619,5 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
     });
   }
 
-  function sweep(): void {
-    for (const uid of open) {
-      const order = orders.get(uid);
-      if (!order) open.delete(uid);
-      else refresh(order);
-    }
-  }
-
-  return { app, sweep };
-}
-
-function notFoundPage(c: Context): Response {
-  c.header('Cache-Control', 'no-store');
-  c.header('Referrer-Policy', 'no-referrer');
-  return c.html('<!doctype html><html lang="ru"><meta charset="utf-8"><title>404</title><p>Заявка не найдена · Order not found</p></html>', 404);
+  return { app, sweep: () => sweepOpen(open, orders, refresh) };
 }

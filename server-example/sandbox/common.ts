@@ -118,6 +118,18 @@ export class BoundedMap<K, V> {
   }
 }
 
+/**
+ * One expiry sweep over a provider's open payments: `refresh` applies the passage of time to each (and moves what
+ * is past its window to its final status); ids whose payment was already evicted are dropped.
+ */
+export function sweepOpen<K, V>(open: Set<K>, entries: BoundedMap<K, V>, refresh: (entry: V) => unknown): void {
+  for (const key of open) {
+    const entry = entries.get(key);
+    if (!entry) open.delete(key);
+    else refresh(entry);
+  }
+}
+
 export const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 export const hmacSha256 = (key: string, text: string): string =>
@@ -296,6 +308,17 @@ export function pageHeaders(c: Context, nonce: string, frameDeny: boolean): void
 }
 
 export const newNonce = (): string => randomBytes(16).toString('base64');
+
+/**
+ * A hosted page's answer for a payment the sandbox does not know (a mistyped link, or one evicted from memory).
+ * `noReferrer` where the page URL itself is a secret (BoxExchanger's order secret).
+ */
+export function notFoundPage(c: Context, options: { text?: string; noReferrer?: boolean } = {}): Response {
+  c.header('Cache-Control', 'no-store');
+  if (options.noReferrer) c.header('Referrer-Policy', 'no-referrer');
+  const text = options.text ?? 'Платёж не найден · Payment not found';
+  return c.html(`<!doctype html><html lang="ru"><meta charset="utf-8"><title>404</title><p>${text}</p></html>`, 404);
+}
 
 /**
  * Sealed (AES-256-GCM) snapshot of a payment embedded in its hosted page's form, so that a page loaded before the

@@ -12,6 +12,7 @@ import {
   isHttpUrl,
   md5,
   newNonce,
+  notFoundPage,
   openState,
   otherAmount,
   pageHeaders,
@@ -19,6 +20,7 @@ import {
   readActionForm,
   requisitesFor,
   sealState,
+  sweepOpen,
   uuid,
   withAndWithoutSlash,
   type ProviderSandbox,
@@ -456,18 +458,5 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
     return c.redirect(target, 303);
   });
 
-  function sweep(): void {
-    for (const id of open) {
-      const deal = deals.get(id);
-      if (!deal) open.delete(id);
-      else refresh(deal);
-    }
-  }
-
-  return { app, sweep };
-}
-
-function notFoundPage(c: Context): Response {
-  c.header('Cache-Control', 'no-store');
-  return c.html('<!doctype html><html lang="ru"><meta charset="utf-8"><title>404</title><p>Платёж не найден · Payment not found</p></html>', 404);
+  return { app, sweep: () => sweepOpen(open, deals, refresh) };
 }
