@@ -20,6 +20,7 @@ import {
   pageHeaders,
   pickLocale,
   readActionForm,
+  readJsonObject,
   requisitesFor,
   sealState,
   sweepOpen,
@@ -223,14 +224,8 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     if (merchant instanceof Response) return merchant;
     if (disabled.has(merchant)) return c.json({ detail: AGE_DISABLED_DETAIL }, 400);
 
-    let body: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(await c.req.text());
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      body = parsed as Record<string, unknown>;
-    } catch {
-      return c.json({ detail: 'JSON parse error - Expecting value: line 1 column 1 (char 0)' }, 400);
-    }
+    const body = await readJsonObject(c);
+    if (!body) return c.json({ detail: 'JSON parse error - Expecting value: line 1 column 1 (char 0)' }, 400);
     for (const field of ['client', 'merchant_request_id', 'initial_amount', 'success_redirect_url', 'failure_redirect_url', 'webhook_url']) {
       const value = body[field];
       if (value === undefined || value === null) return fieldError(c, field, 'This field is required.');

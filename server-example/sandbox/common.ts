@@ -359,6 +359,16 @@ export async function readActionForm(c: Context): Promise<Record<string, string>
   return out;
 }
 
+/** The request body as a JSON object; undefined when it is unreadable, not JSON, or not an object. */
+export async function readJsonObject(c: Context): Promise<Record<string, unknown> | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(await c.req.text());
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A redirect target with `status` set in its query (BoxExchanger's clientCallbackUrl). */
 export function withQuery(url: string, params: Record<string, string>): string {
   const target = new URL(url);

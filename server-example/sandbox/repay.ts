@@ -18,6 +18,7 @@ import {
   pageHeaders,
   pickLocale,
   readActionForm,
+  readJsonObject,
   requisitesFor,
   sealState,
   sweepOpen,
@@ -184,14 +185,8 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
 
   // ---- Create deposit -------------------------------------------------------------------------------------------
   app.on('POST', withAndWithoutSlash('/api/v1/private/deals/'), async (c) => {
-    let body: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(await c.req.text());
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      body = parsed as Record<string, unknown>;
-    } catch {
-      return fail(c, ERRORS.badRequest('Request body must be a JSON object'));
-    }
+    const body = await readJsonObject(c);
+    if (!body) return fail(c, ERRORS.badRequest('Request body must be a JSON object'));
     for (const field of ['cassa_id', 'amount', 'currency', 'payment_method_id', 'signature'] as const) {
       if (body[field] === undefined || body[field] === null || body[field] === '') {
         return fail(c, ERRORS.badRequest(`Field required: ${field}`));
