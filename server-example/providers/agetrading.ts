@@ -14,7 +14,7 @@ import type { SessionRecord } from '../store.js';
 import type { MethodId, SessionStatus } from '../types.js';
 import { checkRubAmount, isHttpUrl, optional } from './common.js';
 import { hexEquals, hmacSha256Hex } from './crypto.js';
-import { isRecord, providerRequest, scalarText, snippet } from './http.js';
+import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
 import type {
   CallbackInput,
   CallbackReply,
@@ -156,13 +156,7 @@ export class AgeTradingProvider implements PaymentProvider {
   }
 
   parseCallback(input: CallbackInput): ParsedCallback {
-    let body: unknown;
-    try {
-      body = JSON.parse(input.rawBody);
-    } catch {
-      throw new CheckoutError('invalid_json', 'The age.trading callback is not valid JSON.');
-    }
-    if (!isRecord(body)) throw new CheckoutError('invalid_webhook', 'The age.trading callback is not a JSON object.');
+    const body = parseJsonCallback(NAME, input.rawBody);
     const merchantRequestId = scalarText(body.merchant_request_id);
     const id = scalarText(body.id);
     if (!merchantRequestId && !id) throw new CheckoutError('invalid_webhook', 'The age.trading callback names no request.');

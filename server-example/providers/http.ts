@@ -51,6 +51,18 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** A JSON callback body as an object: `invalid_json` when it does not parse, `invalid_webhook` when it is not an object. */
+export function parseJsonCallback(providerName: string, rawBody: string): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    throw new CheckoutError('invalid_json', `The ${providerName} callback is not valid JSON.`);
+  }
+  if (!isRecord(body)) throw new CheckoutError('invalid_webhook', `The ${providerName} callback is not a JSON object.`);
+  return body;
+}
+
 /** A provider string or number field as text; undefined for anything else. */
 export function scalarText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;

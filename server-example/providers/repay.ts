@@ -13,7 +13,7 @@ import type { SessionRecord } from '../store.js';
 import type { MethodId, SessionStatus } from '../types.js';
 import { checkRubAmount, isHttpUrl, optional } from './common.js';
 import { hexEquals, md5Hex } from './crypto.js';
-import { isRecord, providerRequest, scalarText, snippet } from './http.js';
+import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
 import type {
   CallbackInput,
   CallbackReply,
@@ -178,13 +178,7 @@ export class RepayProvider implements PaymentProvider {
   }
 
   parseCallback(input: CallbackInput): ParsedCallback {
-    let body: unknown;
-    try {
-      body = JSON.parse(input.rawBody);
-    } catch {
-      throw new CheckoutError('invalid_json', 'The Repay callback is not valid JSON.');
-    }
-    if (!isRecord(body)) throw new CheckoutError('invalid_webhook', 'The Repay callback is not a JSON object.');
+    const body = parseJsonCallback(NAME, input.rawBody);
     const dealId = scalarText(body.deal_id);
     const amount = rawJsonField(input.rawBody, 'amount');
     if (!dealId || amount === undefined || typeof body.signature !== 'string') {
