@@ -4,8 +4,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { http, HttpResponse } from 'msw';
 import type { HttpHandler } from 'msw';
+import { setupServer, type SetupServer } from 'msw/node';
 import { createCheckoutApp, loadConfig } from '../../server-example/index.js';
 import type { CheckoutApp, CheckoutConfig, ResolvedOrder } from '../../server-example/index.js';
 
@@ -401,4 +403,38 @@ export async function events(app: CheckoutApp, sessionId: string) {
 
 export async function session(app: CheckoutApp, sessionId: string) {
   return (await app.checkout.store.getSession(sessionId))!;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Test-file set-up.
+
+export interface ProviderMocks {
+  t: TestApp;
+  repay: RepayMock;
+  box: BoxMock;
+  age: AgeMock;
+}
+
+/**
+ * Registers the hooks of a test file that talks to all three providers: msw in front of their APIs (an unmocked
+ * request fails the test); before each test, fresh mocks and a fresh app handed to `bind`; after it, the per-test
+ * handlers dropped and `currentApp()` disposed (a test may have swapped in an app with other settings). Returns the
+ * msw server for per-test overrides (`msw.use(…)`).
+ */
+export function useProviderMocks(bind: (mocks: ProviderMocks) => void, currentApp: () => TestApp): SetupServer {
+  const msw = setupServer();
+  before(() => msw.listen({ onUnhandledRequest: 'error' }));
+  after(() => msw.close());
+  beforeEach(() => {
+    const repay = new RepayMock();
+    const box = new BoxMock();
+    const age = new AgeMock();
+    msw.use(...repay.handlers(), ...box.handlers(), ...age.handlers());
+    bind({ t: makeTestApp(), repay, box, age });
+  });
+  afterEach(async () => {
+    msw.resetHandlers();
+    await currentApp().dispose();
+  });
+  return msw;
 }

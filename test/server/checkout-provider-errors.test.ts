@@ -1,36 +1,20 @@
 // Every provider error code the helper knows, mapped to a stable helper code, HTTP status and message, with the
 // provider APIs mocked by msw. A failed creation leaves a failed session and never a second provider payment.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
 import { ERROR_CODES } from '../../server-example/errors.js';
 import { AGETRADING_DISABLED_DETAIL } from '../../server-example/providers/agetrading.js';
 import { BOXEXCHANGER_ERRORS } from '../../server-example/providers/boxexchanger.js';
 import { REPAY_ERRORS } from '../../server-example/providers/repay.js';
-import { AGE, AgeMock, BoxMock, REPAY, RepayMock, makeTestApp, session } from './checkout-fixtures.js';
-import type { TestApp } from './checkout-fixtures.js';
-
-const msw = setupServer();
-before(() => msw.listen({ onUnhandledRequest: 'error' }));
-after(() => msw.close());
+import { AGE, REPAY, makeTestApp, session, useProviderMocks } from './checkout-fixtures.js';
+import type { AgeMock, BoxMock, RepayMock, TestApp } from './checkout-fixtures.js';
 
 let t: TestApp;
 let repay: RepayMock;
 let box: BoxMock;
 let age: AgeMock;
-
-beforeEach(() => {
-  repay = new RepayMock();
-  box = new BoxMock();
-  age = new AgeMock();
-  msw.use(...repay.handlers(), ...box.handlers(), ...age.handlers());
-  t = makeTestApp();
-});
-afterEach(async () => {
-  msw.resetHandlers();
-  await t.dispose();
-});
+const msw = useProviderMocks((mocks) => ({ t, repay, box, age } = mocks), () => t);
 
 describe('Repay error codes', () => {
   const expected: Record<number, [string, number]> = {

@@ -1,31 +1,15 @@
 // Provider callbacks for each provider: genuine, forged, duplicate, replayed, out-of-order and wrong-amount, with
 // the provider APIs mocked by msw and a real SQLite store.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { setupServer } from 'msw/node';
-import { AgeMock, BOX, BoxMock, MERCHANT, RepayMock, SECRETS, events, makeTestApp, md5, session } from './checkout-fixtures.js';
-import type { TestApp } from './checkout-fixtures.js';
-
-const msw = setupServer();
-before(() => msw.listen({ onUnhandledRequest: 'error' }));
-after(() => msw.close());
+import { describe, it } from 'node:test';
+import { BOX, MERCHANT, SECRETS, events, makeTestApp, md5, session, useProviderMocks } from './checkout-fixtures.js';
+import type { AgeMock, BoxMock, RepayMock, TestApp } from './checkout-fixtures.js';
 
 let t: TestApp;
 let repay: RepayMock;
 let box: BoxMock;
 let age: AgeMock;
-
-beforeEach(() => {
-  repay = new RepayMock();
-  box = new BoxMock();
-  age = new AgeMock();
-  msw.use(...repay.handlers(), ...box.handlers(), ...age.handlers());
-  t = makeTestApp();
-});
-afterEach(async () => {
-  msw.resetHandlers();
-  await t.dispose();
-});
+useProviderMocks((mocks) => ({ t, repay, box, age } = mocks), () => t);
 
 async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as any).error.code;
