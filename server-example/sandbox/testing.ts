@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createSandboxApp, type SandboxOptions } from './index.js';
@@ -48,6 +49,24 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
     }),
   };
   return running;
+}
+
+/**
+ * Registers the `node:test` hooks of a test file that runs all its tests against one sandbox: a webhook receiver
+ * and a sandbox started before them (handed to `bind`), both closed after them.
+ */
+export function useSandbox(bind: (started: { sandbox: RunningSandbox; hooks: WebhookReceiver }) => void): void {
+  let sandbox: RunningSandbox | undefined;
+  let hooks: WebhookReceiver | undefined;
+  before(async () => {
+    hooks = await startWebhookReceiver();
+    sandbox = await startSandbox();
+    bind({ sandbox, hooks });
+  });
+  after(async () => {
+    await sandbox?.close();
+    await hooks?.close();
+  });
 }
 
 export interface ReceivedRequest {

@@ -3,9 +3,9 @@
 // status and cancel, the signed callbacks and the redirects (failure URL for cancel too).
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
-import { pressButton, startSandbox, startWebhookReceiver, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
+import { pressButton, useSandbox, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
 
 const account = SANDBOX_ACCOUNTS.agetrading;
 const MINUTE = 60_000;
@@ -13,14 +13,7 @@ const MINUTE = 60_000;
 let sandbox: RunningSandbox;
 let hooks: WebhookReceiver;
 
-before(async () => {
-  hooks = await startWebhookReceiver();
-  sandbox = await startSandbox();
-});
-after(async () => {
-  await sandbox.close();
-  await hooks.close();
-});
+useSandbox((started) => ({ sandbox, hooks } = started));
 
 const base = () => `${sandbox.url}/sandbox/agetrading`;
 const auth = (key: string = account.apiKey) => ({ Authorization: `Token ${key}` });

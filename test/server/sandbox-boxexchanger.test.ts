@@ -3,10 +3,10 @@
 // change) and the payer's return to clientCallbackUrl?status=….
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
 import { boxApiHash, boxIpnHash } from '../../server-example/sandbox/index.js';
-import { pressButton, startSandbox, startWebhookReceiver, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
+import { pressButton, useSandbox, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
 
 const account = SANDBOX_ACCOUNTS.boxexchanger;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -17,14 +17,7 @@ let sandbox: RunningSandbox;
 let hooks: WebhookReceiver;
 let time = 1_700_000_000_000;
 
-before(async () => {
-  hooks = await startWebhookReceiver();
-  sandbox = await startSandbox();
-});
-after(async () => {
-  await sandbox.close();
-  await hooks.close();
-});
+useSandbox((started) => ({ sandbox, hooks } = started));
 
 function orderParams(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -2,9 +2,9 @@
 // status API, the hosted page's buttons and redirects, and the success-only webhook.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
-import { pressButton, startSandbox, startWebhookReceiver, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
+import { pressButton, useSandbox, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
 
 const account = SANDBOX_ACCOUNTS.repay;
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
@@ -12,14 +12,7 @@ const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 let sandbox: RunningSandbox;
 let hooks: WebhookReceiver;
 
-before(async () => {
-  hooks = await startWebhookReceiver();
-  sandbox = await startSandbox();
-});
-after(async () => {
-  await sandbox.close();
-  await hooks.close();
-});
+useSandbox((started) => ({ sandbox, hooks } = started));
 
 function dealBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const amount = (overrides.amount as string | undefined) ?? '300';
