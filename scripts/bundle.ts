@@ -29,6 +29,9 @@ export function scriptTagBundleConfig(options: { outDir?: string; watch?: boolea
         fileName: () => 'pay-checkout.js',
       },
       rollupOptions: {
+        // Let the entry carry the shared code (lit, the element) itself, so the first paint needs one request
+        // instead of a chain of three; the lazy chunks import it back from `../pay-checkout.js`.
+        preserveEntrySignatures: 'allow-extension',
         // Vite keeps whitespace in ES library builds; this bundle is served as is, so minify it completely.
         output: { chunkFileNames: 'chunks/[name]-[hash].js', minify: true },
       },
