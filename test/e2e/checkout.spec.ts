@@ -9,7 +9,7 @@ for (const provider of PROVIDERS) {
     test('paying completes the order: pay-success fires and the orders page shows it paid', async ({ page }) => {
       await selectSwitches(page, { provider, mode: 'modal' });
       const product = await buy(page, 'tea');
-      await paymentPage(page, product).locator('[data-sandbox-action="pay"]').click();
+      await paymentPage(product).locator('[data-sandbox-action="pay"]').click();
 
       await expect(eventLog(page, 'pay-success')).toHaveCount(1);
       await expect(product.getByRole('status')).toContainText(/paid|оплачен/i);
@@ -22,7 +22,7 @@ for (const provider of PROVIDERS) {
     test('a failed payment reports pay-error and never pay-success', async ({ page }) => {
       await selectSwitches(page, { provider, mode: 'modal' });
       const product = await buy(page, 'honey');
-      await paymentPage(page, product).locator('[data-sandbox-action="fail"]').click();
+      await paymentPage(product).locator('[data-sandbox-action="fail"]').click();
 
       await expect(eventLog(page, 'pay-error')).toHaveCount(1);
       const error = await eventDetail(page, 'pay-error');
@@ -34,7 +34,7 @@ for (const provider of PROVIDERS) {
     test('cancelling on the payment page reports pay-cancel', async ({ page }) => {
       await selectSwitches(page, { provider, mode: 'modal' });
       const product = await buy(page, 'shawl');
-      await paymentPage(page, product).locator('[data-sandbox-action="cancel"]').click();
+      await paymentPage(product).locator('[data-sandbox-action="cancel"]').click();
 
       await expect(eventLog(page, 'pay-cancel')).toHaveCount(1);
       await expect(eventLog(page, 'pay-success')).toHaveCount(0);
@@ -45,7 +45,7 @@ for (const provider of PROVIDERS) {
     test('paying another amount puts the order under review, never paid', async ({ page }) => {
       await selectSwitches(page, { provider, mode: 'modal' });
       const product = await buy(page, 'matryoshka');
-      await paymentPage(page, product).locator('[data-sandbox-action="pay-other-amount"]').click();
+      await paymentPage(product).locator('[data-sandbox-action="pay-other-amount"]').click();
 
       await expect(product.getByRole('status')).toContainText(/review|провер/i);
       const status = await lastStatus(page, 'held');
@@ -98,7 +98,7 @@ test('a reload during payment reuses the same session', async ({ page }) => {
   const second = await eventDetail(page, 'pay-open');
   expect(second.session.id).toBe(first.session.id);
 
-  await paymentPage(page, product).locator('[data-sandbox-action="pay"]').click();
+  await paymentPage(product).locator('[data-sandbox-action="pay"]').click();
   await expect(eventLog(page, 'pay-success')).toHaveCount(1);
 });
 
@@ -108,7 +108,7 @@ test('a payment still completes after the helper restarts mid-payment', async ({
   const open = await eventDetail(page, 'pay-open');
 
   await servers.restartHelper();
-  await paymentPage(page, product).locator('[data-sandbox-action="pay"]').click();
+  await paymentPage(product).locator('[data-sandbox-action="pay"]').click();
 
   await expect(eventLog(page, 'pay-success')).toHaveCount(1);
   const success = await eventDetail(page, 'pay-success');
@@ -116,7 +116,7 @@ test('a payment still completes after the helper restarts mid-payment', async ({
   await expectOrderStatus(page, open.session.id, 'paid');
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** Event details as the storefront logged them (JSON). */
 type Detail = any;
 
 /** The detail of the newest logged event of that name. */

@@ -23,8 +23,7 @@ export async function buy(page: Page, sku: string): Promise<Locator> {
 }
 
 /** The provider's hosted page inside the element's modal. */
-export function paymentPage(page: Page, product: Locator) {
-  void page;
+export function paymentPage(product: Locator) {
   return product.locator('iframe[part="frame"]').contentFrame();
 }
 
