@@ -532,7 +532,7 @@ export class SessionService {
       throw new CheckoutError('unknown_session', `The ${provider.name} callback names no session of this shop.`);
     }
 
-    const fresh = await this.store.appendEvent({
+    const received: NewEvent & { sessionId: string } = {
       sessionId: session.id,
       kind: 'webhook',
       source: 'webhook',
@@ -540,26 +540,29 @@ export class SessionService {
       amountMinor: parsed.claim?.paidAmountMinor ?? null,
       data: { authenticated, contentType: input.contentType, raw },
       dedupeKey: `webhook:${providerId}:${createHash('sha256').update(input.rawBody).digest('hex')}`,
-    });
+    };
+    // Providers that time-stamp their notifications: an older one than the last applied is out of order. The stamp
+    // is kept in the same transaction that stores the raw callback.
+    const stamp = parsed.eventTimestamp;
+    let outOfOrder = false;
+    const fresh =
+      stamp === undefined
+        ? await this.store.appendEvent(received)
+        : (
+            await this.store.appendEventAndMutate(received, (current) => {
+              const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
+              if (stamp <= last) {
+                outOfOrder = true;
+                return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
+              }
+              return { patch: { providerData: { ...current.providerData, lastNotificationAt: stamp } } };
+            })
+          ).fresh;
     if (!fresh) {
       this.log.info('duplicate callback ignored', { provider: providerId, sessionId: session.id });
       return provider.callbackReply();
     }
-
-    // Providers that time-stamp their notifications: an older one than the last applied is out of order.
-    if (parsed.eventTimestamp !== undefined) {
-      const stamp = parsed.eventTimestamp;
-      let outOfOrder = false;
-      await this.store.mutate(session.id, (current) => {
-        const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
-        if (stamp <= last) {
-          outOfOrder = true;
-          return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
-        }
-        return { patch: { providerData: { ...current.providerData, lastNotificationAt: stamp } } };
-      });
-      if (outOfOrder) return provider.callbackReply();
-    }
+    if (outOfOrder) return provider.callbackReply();
 
     // A session left by a crash learns its provider payment from an authenticated callback.
     if (!session.providerPaymentId && parsed.providerPaymentId && authenticated) {

@@ -111,6 +111,14 @@ export interface Store {
   mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined>;
   /** Appends one event; false when an event with the same dedupe key exists already. */
   appendEvent(event: NewEvent): Promise<boolean>;
+  /**
+   * Appends one event and, only when it is new, applies `fn` to the event's session in the same transaction (a
+   * callback stored together with what it changes). `fresh` is false for a duplicate; `session` is the row after.
+   */
+  appendEventAndMutate(
+    event: NewEvent & { sessionId: string },
+    fn: (current: SessionRecord) => Mutation | undefined,
+  ): Promise<{ fresh: boolean; session: SessionRecord | undefined }>;
   listEvents(sessionId: string): Promise<EventRecord[]>;
   listSessions(limit: number): Promise<SessionRecord[]>;
   /** Sessions whose next poll is due (open ones, and ended ones still watched for a late payment). */
@@ -332,25 +340,37 @@ export class SqliteStore implements Store {
   }
 
   async mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined> {
-    const select = this.stmt('SELECT * FROM sessions WHERE id = ?');
+    return this.db.transaction(() => this.applyMutation(id, fn)).immediate();
+  }
+
+  async appendEventAndMutate(
+    event: NewEvent & { sessionId: string },
+    fn: (current: SessionRecord) => Mutation | undefined,
+  ): Promise<{ fresh: boolean; session: SessionRecord | undefined }> {
     return this.db.transaction(() => {
-      const row = select.get(id) as SessionRow | undefined;
-      if (!row) return undefined;
-      const current = fromRow(row);
-      const mutation = fn(current);
-      if (!mutation) return current;
-      let next = current;
-      if (mutation.patch && Object.keys(mutation.patch).length > 0) {
-        next = { ...current, ...mutation.patch, id: current.id };
-        const full = toRow(next);
-        const changed = (Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]).map((key) => COLUMNS[key]);
-        const sets = [...new Set(changed)].map((column) => `${column} = @${column}`).join(', ');
-        this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
-      }
-      for (const event of mutation.events ?? []) this.insertEvent(event);
-      if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
-      return next;
+      if (!this.insertEvent(event)) return { fresh: false, session: undefined };
+      return { fresh: true, session: this.applyMutation(event.sessionId, fn) };
     }).immediate();
+  }
+
+  /** The body of mutate(); runs inside the caller's transaction. */
+  private applyMutation(id: string, fn: (current: SessionRecord) => Mutation | undefined): SessionRecord | undefined {
+    const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    if (!row) return undefined;
+    const current = fromRow(row);
+    const mutation = fn(current);
+    if (!mutation) return current;
+    let next = current;
+    if (mutation.patch && Object.keys(mutation.patch).length > 0) {
+      next = { ...current, ...mutation.patch, id: current.id };
+      const full = toRow(next);
+      const changed = (Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]).map((key) => COLUMNS[key]);
+      const sets = [...new Set(changed)].map((column) => `${column} = @${column}`).join(', ');
+      this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
+    }
+    for (const event of mutation.events ?? []) this.insertEvent(event);
+    if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
+    return next;
   }
 
   async appendEvent(event: NewEvent): Promise<boolean> {
