@@ -4,8 +4,10 @@
  * by server.ts. One error handler turns every CheckoutError into `{ error: { code, message, retryable } }`;
  * anything unexpected becomes a logged 500 without internals.
  */
+import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
+import { Readable } from 'node:stream';
 import type { CheckoutConfig } from './config.js';
 import { isMethodId, isProviderId, providerBaseUrl } from './config.js';
 import { demoResolveOrder } from './demo-orders.js';
@@ -360,14 +362,47 @@ function requireJson(c: Context): void {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Reads the body as UTF-8 text, refusing more than MAX_BODY_BYTES whatever the Content-Length says. */
 async function readBody(c: Context): Promise<string> {
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
     throw new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
   }
-  const stream = c.req.raw.body;
-  if (!stream) return '';
+  // Under the Node adapter the body is read from the socket's stream itself: going through `Request.body` would
+  // build a full Fetch Request and two Web streams around it for every call.
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  const chunks = incoming instanceof Readable ? await readNodeBody(incoming) : await readWebBody(c.req.raw.body);
+  try {
+    return UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  } catch {
+    throw new CheckoutError('invalid_request', 'The request body is not valid UTF-8.');
+  }
+}
+
+function tooLarge(): CheckoutError {
+  return new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+}
+
+/**
+ * Stops reading past the limit without destroying the stream (that would cut the socket before the 413 is sent);
+ * the Node adapter drains, or closes, what is left after the answer.
+ */
+async function readNodeBody(incoming: Readable): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of incoming.iterator({ destroyOnReturn: false })) {
+    const bytes = chunk as Buffer;
+    size += bytes.byteLength;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(bytes);
+  }
+  return chunks;
+}
+
+async function readWebBody(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array[]> {
+  if (!stream) return [];
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -377,15 +412,11 @@ async function readBody(c: Context): Promise<string> {
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
       await reader.cancel().catch(() => undefined);
-      throw new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+      throw tooLarge();
     }
     chunks.push(value);
   }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new CheckoutError('invalid_request', 'The request body is not valid UTF-8.');
-  }
+  return chunks;
 }
 
 function parseJsonObject(text: string): Record<string, unknown> {

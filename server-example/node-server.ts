@@ -4,6 +4,7 @@
  * benchmarks (port 0 = any free port).
  */
 import { createAdaptorServer } from '@hono/node-server';
+import type { HttpBindings } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCheckoutApp } from './app.js';
@@ -50,12 +51,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) throw new Error('PORT must be an integer between 0 and 65535.');
 
   // The app is built once the port is known (port 0): PUBLIC_URL and the sandbox address default to it.
-  let handler: (request: Request) => Response | Promise<Response> = () =>
+  let handler: (request: Request, env: HttpBindings) => Response | Promise<Response> = () =>
     new Response(JSON.stringify({ error: { code: 'provider_unavailable', message: 'Starting up.', retryable: true } }), {
       status: 503,
       headers: { 'content-type': 'application/json' },
     });
-  const server = createAdaptorServer({ fetch: (request: Request) => handler(request) }) as Server;
+  const server = createAdaptorServer({ fetch: (request: Request, env) => handler(request, env as HttpBindings) }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(requestedPort, host, () => {
@@ -76,10 +77,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   }
   const sandbox = createSandboxApp({ publicUrl: config.publicUrl, frameDeny: config.frameDeny });
-  handler = (request) => {
+  handler = (request, env) => {
     const { pathname } = new URL(request.url);
     if (pathname === '/sandbox' || pathname.startsWith('/sandbox/')) return sandbox.fetch(request);
-    if (pathname === '/api/checkout' || pathname.startsWith('/api/checkout/')) return app.fetch(request);
+    if (pathname === '/api/checkout' || pathname.startsWith('/api/checkout/')) return app.fetch(request, env);
     if (pathname === '/' && request.method === 'GET') {
       return Response.json({ name: 'pay-checkout helper', api: '/api/checkout/config', sandbox: '/sandbox/credentials' });
     }

@@ -91,6 +91,37 @@ describe('startServer with the embedded sandbox', () => {
     await waitForStatus(session.id, session.token, 'held');
   });
 
+  it('answers 413 to a streamed body over 64 KB read from the socket, then keeps serving', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(16_384));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 6) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${server.url}/api/checkout/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost:5173' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(response.status, 413);
+    assert.equal(((await response.json()) as any).error.code, 'payload_too_large');
+    const config = await fetch(`${server.url}/api/checkout/config`);
+    assert.equal(config.status, 200);
+  });
+
+  it('answers 400 invalid_request to a body that is not UTF-8, read from the socket', async () => {
+    const response = await fetch(`${server.url}/api/checkout/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost:5173' },
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as any).error.code, 'invalid_request');
+  });
+
   it('serves the demo session log with the demo catalogue', async () => {
     const list = (await (await fetch(`${server.url}/api/checkout/demo/sessions`)).json()) as any;
     assert.ok(list.sessions.length >= 3);
