@@ -264,11 +264,26 @@ const COLUMNS: Record<keyof Omit<SessionRecord, 'id'>, keyof SessionRow> = {
   lastPolledAt: 'last_polled_at',
 };
 
+/** Every column, from the exhaustive field map above. */
+const SESSION_COLUMNS: readonly string[] = ['id', ...Object.values(COLUMNS)];
+const INSERT_SESSION = `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map((name) => `@${name}`).join(', ')})`;
+
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private closed = false;
   /** Prepared statements by SQL text (preparing costs more than running on these small queries). */
   private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * The transactions, wrapped once: `db.transaction()` builds four wrapper functions each time it is called, which
+   * is per-request garbage on the hot paths. Each is run with `.immediate` (take the write lock before reading).
+   */
+  private readonly insertTx: Database.Transaction<(row: SessionRow, events: NewEvent[]) => void>;
+  private readonly mutateTx: Database.Transaction<
+    (id: string, fn: (current: SessionRecord) => Mutation | undefined) => SessionRecord | undefined
+  >;
+  private readonly appendAndMutateTx: Database.Transaction<
+    (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord) => Mutation | undefined) => { fresh: boolean; session: SessionRecord | undefined }
+  >;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -279,6 +294,17 @@ export class SqliteStore implements Store {
     // Several helpers (or the reconciler of another process) may write: wait rather than fail.
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.insertTx = this.db.transaction((row: SessionRow, events: NewEvent[]) => {
+      this.stmt(INSERT_SESSION).run(row);
+      for (const event of events) this.insertEvent(event);
+    });
+    this.mutateTx = this.db.transaction((id: string, fn: (current: SessionRecord) => Mutation | undefined) => this.applyMutation(id, fn));
+    this.appendAndMutateTx = this.db.transaction(
+      (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord) => Mutation | undefined) => {
+        if (!this.insertEvent(event)) return { fresh: false, session: undefined };
+        return { fresh: true, session: this.applyMutation(event.sessionId, fn) };
+      },
+    );
   }
 
   private stmt(sql: string): Database.Statement {
@@ -309,14 +335,8 @@ export class SqliteStore implements Store {
   }
 
   async insertSession(record: SessionRecord, events: NewEvent[] = []): Promise<void> {
-    const row = toRow(record);
-    const names = Object.keys(row);
-    const insert = this.stmt(`INSERT INTO sessions (${names.join(', ')}) VALUES (${names.map((name) => `@${name}`).join(', ')})`);
     try {
-      this.db.transaction(() => {
-        insert.run(row);
-        for (const event of events) this.insertEvent(event);
-      }).immediate();
+      this.insertTx.immediate(toRow(record), events);
     } catch (error) {
       if (isUniqueViolation(error, 'sessions.order_id')) throw new OpenSessionExistsError(record.orderId);
       throw error;
@@ -340,17 +360,14 @@ export class SqliteStore implements Store {
   }
 
   async mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined> {
-    return this.db.transaction(() => this.applyMutation(id, fn)).immediate();
+    return this.mutateTx.immediate(id, fn);
   }
 
   async appendEventAndMutate(
     event: NewEvent & { sessionId: string },
     fn: (current: SessionRecord) => Mutation | undefined,
   ): Promise<{ fresh: boolean; session: SessionRecord | undefined }> {
-    return this.db.transaction(() => {
-      if (!this.insertEvent(event)) return { fresh: false, session: undefined };
-      return { fresh: true, session: this.applyMutation(event.sessionId, fn) };
-    }).immediate();
+    return this.appendAndMutateTx.immediate(event, fn);
   }
 
   /** The body of mutate(); runs inside the caller's transaction. */
