@@ -284,6 +284,35 @@ describe('persistence and the reconciler', () => {
     }
   });
 
+  it('migrates the event log and idempotency keys to schema 3 keeping seq, dedupe keys and the append-only rule', async () => {
+    const path = join(t.dir, 'v2.sqlite');
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.pragma('user_version = 2');
+    const insert = old.prepare('INSERT INTO events (session_id, at, kind, data, dedupe_key) VALUES (?, 1, ?, ?, ?)');
+    insert.run('cs_OLDaaaaaaaaaaaaaaaaaaa', 'webhook', '{"raw":"a"}', 'webhook:repay:aaa');
+    insert.run('cs_OLDaaaaaaaaaaaaaaaaaaa', 'note', '{"n":1}', null);
+    insert.run(null, 'note', '{"n":2}', null);
+    old.prepare("INSERT INTO idempotency_keys VALUES ('key-1', 'f1', 'cs_OLDaaaaaaaaaaaaaaaaaaa', 5)").run();
+    old.close();
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.schemaVersion, MIGRATIONS.length);
+      assert.deepEqual((await store.listEvents('cs_OLDaaaaaaaaaaaaaaaaaaa')).map((event) => [event.seq, event.kind]), [[1, 'webhook'], [2, 'note']]);
+      assert.equal(await store.appendEvent({ sessionId: 'cs_OLDaaaaaaaaaaaaaaaaaaa', kind: 'webhook', dedupeKey: 'webhook:repay:aaa' }), false);
+      assert.equal(await store.appendEvent({ sessionId: 'cs_OLDaaaaaaaaaaaaaaaaaaa', kind: 'note' }), true);
+      assert.equal(await store.appendEvent({ sessionId: 'cs_OLDaaaaaaaaaaaaaaaaaaa', kind: 'note' }), true);
+      assert.deepEqual((await store.listEvents('cs_OLDaaaaaaaaaaaaaaaaaaa')).map((event) => event.seq), [1, 2, 4, 5]);
+      assert.deepEqual(await store.getIdempotencyKey('key-1'), { key: 'key-1', fingerprint: 'f1', sessionId: 'cs_OLDaaaaaaaaaaaaaaaaaaa', createdAt: 5 });
+      assert.equal((await store.putIdempotencyKey({ key: 'key-1', fingerprint: 'f2', sessionId: 'cs_x', createdAt: 6 })).fingerprint, 'f1');
+      assert.throws(() => store.db.prepare('UPDATE events SET kind = ?').run('x'), /append-only/);
+      assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a database written by a newer helper', () => {
     const path = join(t.dir, 'newer.sqlite');
     const newer = new Database(path);
