@@ -26,6 +26,7 @@ import {
   type DemoSession,
   type SessionEvent,
 } from './api.js';
+import { el } from './dom.js';
 import { applyStaticTexts, formatMoney, formatTime, isLocale, t, tryT, type Locale, type MessageKey } from './i18n.js';
 import { applyDocumentLocale, loadSettings, saveSettings } from './settings.js';
 
@@ -62,17 +63,6 @@ let hashHandled = false;
 
 function locale(): Locale {
   return settings.locale;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function errorMessage(error: unknown): string {

@@ -40,6 +40,7 @@ import {
   type CheckoutConfig,
   type ProviderInfo,
 } from './api.js';
+import { el } from './dom.js';
 import { applyStaticTexts, formatMoney, formatTime, t, tryT, isLocale } from './i18n.js';
 import {
   MODES,
@@ -234,17 +235,6 @@ function applyAllAttributes(): void {
 
 function artUrl(sku: string): string {
   return new URL(`./art/${sku}.svg`, import.meta.url).href;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 function renderProducts(): void {
