@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { listenAndAnnounce } from './listen.js';
 
 const providerUrl = process.env.BENCH_PROVIDER_URL;
 const databasePath = process.env.BENCH_DATABASE_PATH;
@@ -66,10 +67,4 @@ const server = createServer((request, response) => {
     })();
   });
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  process.stdout.write(`${JSON.stringify({ ready: { url: `http://127.0.0.1:${address.port}` } })}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+listenAndAnnounce(server);

@@ -3,6 +3,7 @@
  * any Node HTTP endpoint can cost. Measured with the same autocannon settings and requests as the helper.
  */
 import { createServer } from 'node:http';
+import { listenAndAnnounce } from './listen.js';
 
 const body = JSON.stringify({ ok: true, id: 'bench' });
 const server = createServer((request, response) => {
@@ -15,10 +16,4 @@ const server = createServer((request, response) => {
     response.end(body);
   });
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  process.stdout.write(`${JSON.stringify({ ready: { url: `http://127.0.0.1:${address.port}` } })}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+listenAndAnnounce(server);

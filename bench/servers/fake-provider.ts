@@ -8,6 +8,7 @@
  * would), marking them paid, and counts of unknown routes the helper called.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenAndAnnounce } from './listen.js';
 import { randomBytes } from 'node:crypto';
 
 interface RepayDeal {
@@ -164,10 +165,4 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
 const server = createServer((request, response) => {
   handle(request, response).catch((error: unknown) => send(response, 500, { error: String(error) }));
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  process.stdout.write(`${JSON.stringify({ ready: { url: `http://127.0.0.1:${address.port}` } })}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+listenAndAnnounce(server);
