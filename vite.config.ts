@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
-/** Where the helper (with the provider sandbox) listens; the launcher sets it when ports are chosen at run time. */
+/** Where the helper (with the provider sandbox) listens; scripts/launch.ts overrides the proxy with the port it chose. */
 const helperUrl = process.env.HELPER_URL ?? 'http://127.0.0.1:8787';
 
 // The demo storefront served by `npm start`. The element itself is built by scripts/build.ts and loaded by the

@@ -1,10 +1,14 @@
 // The two builds of the element, shared by `npm run build`, the `npm start` launcher and the benchmarks.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { InlineConfig } from 'vite';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
-const dependencies = ['lit', 'ky', '@floating-ui/dom'];
+/** The npm entry leaves the package's own dependencies to the consumer's bundler. */
+const dependencies = Object.keys(
+  (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+);
 
 /**
  * The script-tag bundle: `dist/pay-checkout.js`, an ES module that registers `<pay-checkout>` and carries lit,

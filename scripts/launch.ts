@@ -104,11 +104,11 @@ export async function buildScriptTagBundle(watch: boolean): Promise<{ close(): P
 }
 
 export async function startStorefront(options: { port: number; helperUrl: string }): Promise<ViteDevServer> {
-  process.env.HELPER_URL = options.helperUrl;
+  const proxy = { target: options.helperUrl };
   const server = await createServer({
     configFile: resolve(ROOT, 'vite.config.ts'),
     logLevel: 'warn',
-    server: { port: options.port, strictPort: true, host: '127.0.0.1' },
+    server: { port: options.port, strictPort: true, host: '127.0.0.1', proxy: { '/api': proxy, '/sandbox': proxy } },
   });
   await server.listen();
   return server;
