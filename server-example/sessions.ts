@@ -581,7 +581,7 @@ export class SessionService {
     let refreshed: SessionRecord | undefined;
     let reread = false;
     try {
-      if (session.providerPaymentId && canFetch(provider, session)) {
+      if (provider.canFetchStatus(session)) {
         const result = await provider.fetchStatus(session);
         reread = true;
         refreshed = await this.apply(session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
@@ -594,14 +594,14 @@ export class SessionService {
       const claim = parsed.claim;
       if (parsed.claimTrusted && authenticated && claim?.status) {
         refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: claim.status, ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
-      } else if (authenticated && claim?.status === 'paid' && !canFetch(provider, session)) {
+      } else if (authenticated && claim?.status === 'paid' && !provider.canFetchStatus(session)) {
         // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
         // must look, so the payment is held rather than ignored or trusted.
         refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: 'held', ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
         await this.store.appendEvent({ sessionId: session.id, kind: 'note', source: 'webhook', data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' } });
       } else {
         // Not applied on the callback's word: the reconciler re-reads the provider soon.
-        await this.store.mutate(session.id, (current) => (current.providerPaymentId && canFetch(provider, current) ? { patch: { nextPollAt: Date.now() } } : undefined));
+        await this.store.mutate(session.id, (current) => (provider.canFetchStatus(current) ? { patch: { nextPollAt: Date.now() } } : undefined));
       }
     }
     this.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });
@@ -638,9 +638,4 @@ export class SessionService {
       return (await this.endOpenSession(current, 'cancelled', reason, 'manual', provider.canCancel)) ?? current;
     });
   }
-}
-
-function canFetch(provider: PaymentProvider, session: SessionRecord): boolean {
-  if (provider.id === 'boxexchanger') return typeof session.providerData.uid === 'string' && typeof session.providerData.secret === 'string';
-  return Boolean(session.providerPaymentId);
 }

@@ -191,6 +191,10 @@ export class AgeTradingProvider implements PaymentProvider {
     return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
   }
 
+  canFetchStatus(session: SessionRecord): boolean {
+    return Boolean(session.providerPaymentId);
+  }
+
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
     if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no age.trading request yet.');
     return this.fetchStatusById(session.providerPaymentId);

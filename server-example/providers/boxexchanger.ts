@@ -268,6 +268,11 @@ export class BoxExchangerProvider implements PaymentProvider {
     return { orderUID, orderSecret };
   }
 
+  /** The order is queried with its own uid and secret: a session without them (lost in a crash) cannot be re-read. */
+  canFetchStatus(session: SessionRecord): boolean {
+    return Boolean(session.providerPaymentId) && typeof session.providerData.uid === 'string' && typeof session.providerData.secret === 'string';
+  }
+
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
     // A query string carries text only: the server hashes what it parses, so the params are hashed as strings.
     const params = Object.fromEntries(

@@ -215,6 +215,10 @@ export class RepayProvider implements PaymentProvider {
     return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
   }
 
+  canFetchStatus(session: SessionRecord): boolean {
+    return Boolean(session.providerPaymentId);
+  }
+
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
     if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no Repay deal yet.');
     const response = await providerRequest(NAME, `${this.baseUrl}/api/v1/external/deals/${encodeURIComponent(session.providerPaymentId)}`, {

@@ -100,6 +100,8 @@ export interface PaymentProvider {
   verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean;
   /** The answer the provider expects for an accepted callback. */
   callbackReply(): CallbackReply;
+  /** Whether `fetchStatus()` can query this session (it knows the provider's payment and any credentials needed). */
+  canFetchStatus(session: SessionRecord): boolean;
   fetchStatus(session: SessionRecord): Promise<ProviderStatusResult>;
   cancel(session: SessionRecord): Promise<void>;
   /** Provider status → unified status; undefined for unknown names. */
