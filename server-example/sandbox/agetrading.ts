@@ -7,11 +7,11 @@
  * (success → success_redirect_url; failure and cancel → failure_redirect_url).
  */
 import { Hono, type Context } from 'hono';
+import { hmacSha256Hex } from '../providers/crypto.js';
 import { SANDBOX_ACCOUNTS } from './accounts.js';
 import {
   BoundedMap,
   hexEquals,
-  hmacSha256,
   isHttpUrl,
   newNonce,
   notFoundPage,
@@ -72,7 +72,7 @@ interface ClientRecord {
 }
 
 export function ageCallbackSignature(rawBody: string, secret: string): string {
-  return hmacSha256(secret, rawBody);
+  return hmacSha256Hex(secret, rawBody);
 }
 
 /** ISO timestamp with microseconds in Moscow time, as age.trading prints `created`. */

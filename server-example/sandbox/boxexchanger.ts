@@ -9,6 +9,7 @@
  * documented bracket keys (`fromValues[0][key]=…`, parsed like Express/qs) are both accepted.
  */
 import { Hono, type Context } from 'hono';
+import { sha256Hex } from '../providers/crypto.js';
 import { SANDBOX_ACCOUNTS } from './accounts.js';
 import {
   BoundedMap,
@@ -27,7 +28,6 @@ import {
   readActionForm,
   requisitesFor,
   sealState,
-  sha256,
   sweepOpen,
   withAndWithoutSlash,
   withQuery,
@@ -107,7 +107,7 @@ interface BoxErrorInit {
 }
 
 export function boxApiHash(params: unknown, secret: string): string {
-  return sha256(sha256(JSON.stringify(params)) + secret);
+  return sha256Hex(sha256Hex(JSON.stringify(params)) + secret);
 }
 
 export function boxIpnHash(fields: {
@@ -120,7 +120,7 @@ export function boxIpnHash(fields: {
   timestamp: string | number;
 }, ipnSecret: string): string {
   const { orderId, newStatus, inAmount, outAmount, xml_from, xml_to, timestamp } = fields;
-  return sha256(`${orderId}:${newStatus}:${inAmount}:${outAmount}:${xml_from}:${xml_to}:${timestamp}:${ipnSecret}`);
+  return sha256Hex(`${orderId}:${newStatus}:${inAmount}:${outAmount}:${xml_from}:${xml_to}:${timestamp}:${ipnSecret}`);
 }
 
 const OPEN: ReadonlySet<BoxStatus> = new Set(['new', 'waitPayment']);
@@ -243,7 +243,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
     if (!apikey || !hash) return unauthorised('Both apikey and hash headers are required');
     if (!hexEquals(account.apiKey, apikey)) return unauthorised('Unknown apikey');
     const candidates = hashCandidates(query, read.body, read.raw);
-    if (!candidates.some((text) => hexEquals(sha256(sha256(text) + account.apiSecret), hash))) {
+    if (!candidates.some((text) => hexEquals(sha256Hex(sha256Hex(text) + account.apiSecret), hash))) {
       return unauthorised('Invalid hash');
     }
     const time = typeof params.time === 'number' ? params.time : typeof params.time === 'string' ? Number(params.time) : NaN;

@@ -3,8 +3,9 @@
  * money and requisites formatting, hosted-page security headers and the signed page state that lets a hosted page
  * outlive a restart of the process it is served from.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
+import { sha256Hex } from '../providers/crypto.js';
 
 export type SandboxProviderName = 'repay' | 'boxexchanger' | 'agetrading';
 export const SANDBOX_PROVIDERS: readonly SandboxProviderName[] = ['repay', 'boxexchanger', 'agetrading'];
@@ -130,12 +131,10 @@ export function sweepOpen<K, V>(open: Set<K>, entries: BoundedMap<K, V>, refresh
   }
 }
 
-export const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
-export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
-export const hmacSha256 = (key: string, text: string): string =>
-  createHmac('sha256', key).update(text, 'utf8').digest('hex');
-
-/** Constant-time comparison of two hex strings (case-insensitive). */
+/**
+ * Constant-time, case-insensitive comparison of a secret the sandbox holds with one a client sent. Unlike the
+ * adapters' `hexEquals` (providers/crypto.ts) it also compares non-hex secrets: API keys, tokens, order secrets.
+ */
 export function hexEquals(expected: string, received: unknown): boolean {
   if (typeof received !== 'string') return false;
   const a = Buffer.from(expected.toLowerCase(), 'utf8');
@@ -231,7 +230,7 @@ const HOLDERS = [
 ] as const;
 
 export function requisitesFor(seed: string, kind: 'card' | 'phone'): Requisites {
-  const digits = BigInt(`0x${sha256(seed).slice(0, 15)}`).toString().padStart(18, '0');
+  const digits = BigInt(`0x${sha256Hex(seed).slice(0, 15)}`).toString().padStart(18, '0');
   const bank = BANKS[Number(digits.slice(0, 2)) % BANKS.length] ?? BANKS[0];
   const holder = HOLDERS[Number(digits.slice(2, 4)) % HOLDERS.length] ?? HOLDERS[0];
   if (kind === 'phone') {

@@ -5,13 +5,13 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { sha256Hex } from '../providers/crypto.js';
 import { SANDBOX_ACCOUNTS } from './accounts.js';
 import { createAgeTradingSandbox } from './agetrading.js';
 import { createBoxExchangerSandbox } from './boxexchanger.js';
 import {
   parseFrameDeny,
   SANDBOX_PROVIDERS,
-  sha256,
   type Notification,
   type NotificationRecord,
   type ProviderSandbox,
@@ -140,7 +140,7 @@ export function createSandboxApp(options: SandboxOptions): Hono {
     later,
     log,
     // Stable across restarts (pages served before a restart keep working), and only guards sandbox data.
-    stateKey: sha256(`pay-checkout-sandbox:${JSON.stringify(SANDBOX_ACCOUNTS)}`),
+    stateKey: sha256Hex(`pay-checkout-sandbox:${JSON.stringify(SANDBOX_ACCOUNTS)}`),
   };
 
   const providers: Record<SandboxProviderName, ProviderSandbox> = {

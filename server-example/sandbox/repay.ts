@@ -4,13 +4,13 @@
  * Like Repay's own stage contour, amount 101 completes by itself and 102 is rejected.
  */
 import { Hono, type Context } from 'hono';
+import { md5Hex } from '../providers/crypto.js';
 import { SANDBOX_ACCOUNTS } from './accounts.js';
 import {
   BoundedMap,
   decimalString,
   hexEquals,
   isHttpUrl,
-  md5,
   newNonce,
   notFoundPage,
   openState,
@@ -108,11 +108,11 @@ const METHOD_BY_ID = new Map<string, 'sbp' | 'card'>(
 );
 
 export function repaySignature(cassaId: string, amount: string, secretWord1: string): string {
-  return md5(`${cassaId}:${amount}:${secretWord1}`);
+  return md5Hex(`${cassaId}:${amount}:${secretWord1}`);
 }
 
 export function repayWebhookSignature(dealId: string, amount: string, secretWord2: string): string {
-  return md5(`${dealId}:${amount}:${secretWord2}`);
+  return md5Hex(`${dealId}:${amount}:${secretWord2}`);
 }
 
 export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
