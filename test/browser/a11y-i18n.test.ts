@@ -1,14 +1,9 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { defineStrings, formatMoney } from '../../src/index.js';
-import { dialogOf, part, PayCheckout, resetHelper, startWorker, worker } from './support.js';
+import { dialogOf, part, PayCheckout, startWorker, worker, useFakeHelper } from './support.js';
 
 describe('accessibility', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('is accessible closed', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" amount="1500"></pay-checkout>`);

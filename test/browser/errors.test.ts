@@ -12,8 +12,8 @@ import {
   postReturn,
   resetHelper,
   returnMessage,
-  startWorker,
   worker,
+  useFakeHelper,
 } from './support.js';
 
 const SESSIONS = '/api/checkout/sessions';
@@ -30,12 +30,7 @@ function dialogStatus(el: PayCheckout): string {
 }
 
 describe('helper errors', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('maps a 404 unknown_order to its code and a translated message', async () => {
     worker.use(http.post(SESSIONS, helperError(404, 'unknown_order')));

@@ -1,14 +1,9 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, worker } from './support.js';
+import { dialogOf, helper, part, PayCheckout, useFakeHelper } from './support.js';
 
 describe('dialog layout and countdown', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
   after(() => setViewport({ width: 800, height: 600 }));
 
   it('is a full-screen sheet on a narrow screen', async () => {

@@ -1,13 +1,8 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, trackListeners, worker, hover } from './support.js';
+import { dialogOf, helper, part, PayCheckout, trackListeners, worker, hover, useFakeHelper } from './support.js';
 
 describe('lifecycle', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('20 open/close cycles leave one dialog and no listeners behind', async () => {
     const tracker = trackListeners();

@@ -8,11 +8,10 @@ import {
   PayCheckout,
   postReturn,
   record,
-  resetHelper,
   returnMessage,
-  startWorker,
   worker,
   hover,
+  useFakeHelper,
 } from './support.js';
 
 async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
@@ -23,12 +22,7 @@ async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
 }
 
 describe('modal mode', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('opens a native modal dialog with a labelled payment frame and reports pay-open', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);

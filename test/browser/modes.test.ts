@@ -11,11 +11,10 @@ import {
   PayCheckout,
   postReturn,
   record,
-  resetHelper,
   returnMessage,
-  startWorker,
   worker,
   hover,
+  useFakeHelper,
 } from './support.js';
 
 /** A real window we control, standing in for a popup: a hidden same-origin iframe. */
@@ -44,12 +43,7 @@ function stubNavigation() {
 }
 
 describe('popup mode', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('opens the window synchronously inside the click, then navigates it to the payment page', async () => {
     const { win, frame } = await fakePopupWindow();
@@ -166,12 +160,7 @@ describe('popup mode', () => {
 });
 
 describe('redirect mode', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('keeps the session in sessionStorage and navigates to the payment page', async () => {
     const nav = stubNavigation();
@@ -255,12 +244,7 @@ describe('redirect mode', () => {
 });
 
 describe('inline mode', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('shows the payment frame in place of the button and puts the button back on close', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="inline"></pay-checkout>`);
@@ -286,12 +270,7 @@ describe('inline mode', () => {
 });
 
 describe('auto mode', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('uses a modal for a frameable provider, after fetching /config on the first intent only', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" provider="repay"></pay-checkout>`);

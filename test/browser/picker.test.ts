@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { dialogOf, helper, part, PayCheckout, resetHelper, startWorker, worker } from './support.js';
+import { dialogOf, helper, part, PayCheckout, useFakeHelper } from './support.js';
 
 async function openPicker(el: PayCheckout): Promise<HTMLElement> {
   part<HTMLButtonElement>(el, 'button')!.click();
@@ -13,12 +13,7 @@ function options(picker: HTMLElement): HTMLElement[] {
 }
 
 describe('method picker', () => {
-  before(startWorker);
-  beforeEach(() => {
-    resetHelper();
-    worker.resetHandlers();
-    sessionStorage.clear();
-  });
+  useFakeHelper();
 
   it('lists the methods with labels from /config as a listbox anchored below the button', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card" mode="modal"></pay-checkout>`);

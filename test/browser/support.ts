@@ -129,6 +129,16 @@ export function startWorker(): Promise<unknown> {
   }));
 }
 
+/** Per suite: msw started once, and every test starts from a fresh helper, default handlers and no stored attempt. */
+export function useFakeHelper(): void {
+  before(startWorker);
+  beforeEach(() => {
+    resetHelper();
+    worker.resetHandlers();
+    sessionStorage.clear();
+  });
+}
+
 /** An error body the helper would send. */
 export function helperError(status: number, code: string, retryable = false) {
   return () => HttpResponse.json({ error: { code, message: `helper says ${code}`, retryable } }, { status });
