@@ -18,9 +18,6 @@ export const SESSION_STATUSES: readonly SessionStatus[] = [
   'expired',
 ];
 
-/** Statuses in which a session is still waiting for the payer: the reconciler polls these. */
-export const OPEN_STATUSES: readonly SessionStatus[] = ['created', 'pending'];
-
 /** Where a status change came from (DESIGN §5). */
 export type EventSource = 'webhook' | 'poll' | 'return' | 'manual';
 
