@@ -12,7 +12,8 @@ import { measureElement } from './element.js';
 import { measureHelper } from './helper.js';
 import { requireChromium } from '../scripts/chromium.mjs';
 import { errorRow, renderTable, type Row } from './lib/report.js';
-import { ROOT, buildElement, buildFloor, measureSize, type Bundle } from './size.js';
+import { ROOT } from '../scripts/bundle.js';
+import { buildElement, buildFloor, measureSize, type Bundle } from './size.js';
 
 const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
 const only = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'size,element,helper').split(','));

@@ -7,13 +7,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
-import { parseAst } from 'vite';
+import { build, parseAst } from 'vite';
+import { ROOT, scriptTagBundleConfig } from '../scripts/bundle.js';
 import { atExit } from './lib/proc.js';
 import { row, type Row } from './lib/report.js';
 
-export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 export interface Sizes {
   /** Relative to the project root, for display. */
@@ -132,9 +131,26 @@ export interface Bundle {
 }
 
 /**
- * The script-tag bundle, built for this run with the build's own configuration (scripts/bundle.ts) into a private
- * temporary directory: dist/ is shared with the build and the tests, which may rewrite it while the bench runs.
- * BENCH_DIST=<dir> measures an existing build instead.
+ * Builds with the script-tag bundle's own Vite configuration (scripts/bundle.ts: ES module, es2022, minify,
+ * dependencies bundled) into a private temporary directory, removed at exit; `entry` replaces only the entry.
+ */
+async function buildScriptTag(name: string, entry?: { file: string; fileName: string }): Promise<Bundle> {
+  const dir = mkdtempSync(join(tmpdir(), `pay-checkout-bench-${name}-`));
+  const cleanup = atExit(() => rmSync(dir, { recursive: true, force: true }));
+  const config = scriptTagBundleConfig({ outDir: dir });
+  const lib = config.build?.lib;
+  if (!config.build || !lib) throw new Error('scripts/bundle.ts: the script-tag config is no longer a library build');
+  config.logLevel = 'silent';
+  if (entry) config.build.lib = { ...lib, entry: entry.file, fileName: () => entry.fileName };
+  await build(config);
+  const file = join(dir, entry?.fileName ?? 'pay-checkout.js');
+  if (!existsSync(file)) throw new Error(`the ${name} build produced no ${posix.basename(file)}`);
+  return { dir, entry: file, cleanup };
+}
+
+/**
+ * The script-tag bundle, built for this run: dist/ is shared with the build and the tests, which may rewrite it
+ * while the bench runs. BENCH_DIST=<dir> measures an existing build instead.
  */
 export async function buildElement(log: (line: string) => void): Promise<Bundle> {
   if (process.env.BENCH_DIST) {
@@ -144,34 +160,13 @@ export async function buildElement(log: (line: string) => void): Promise<Bundle>
     log(`measuring ${entry} (BENCH_DIST)`);
     return { dir, entry, cleanup: () => {} };
   }
-  const { build } = await import('vite');
-  const { scriptTagBundleConfig } = await import('../scripts/bundle.js');
-  const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-bench-dist-'));
-  const config = scriptTagBundleConfig({ outDir: dir });
-  config.logLevel = 'silent';
   log('building the script-tag bundle (scripts/bundle.ts configuration) into a temporary directory…');
-  await build(config);
-  const entry = join(dir, 'pay-checkout.js');
-  if (!existsSync(entry)) throw new Error('the script-tag build produced no pay-checkout.js');
-  return { dir, entry, cleanup: atExit(() => rmSync(dir, { recursive: true, force: true })) };
+  return buildScriptTag('dist');
 }
 
-/**
- * Bundles the minimal LitElement with the script-tag bundle's own Vite configuration (scripts/bundle.ts: ES module,
- * es2022, minify, dependencies bundled), only the entry and output directory changed, into a temporary directory.
- */
-export async function buildFloor(): Promise<{ dir: string; entry: string; cleanup: () => void }> {
-  const { build } = await import('vite');
-  const { scriptTagBundleConfig } = await import('../scripts/bundle.js');
-  const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-bench-floor-'));
-  const config = scriptTagBundleConfig({ outDir: dir });
-  const lib = config.build?.lib;
-  if (!config.build || !lib) throw new Error('scripts/bundle.ts: the script-tag config is no longer a library build');
-  config.logLevel = 'silent';
-  config.build.emptyOutDir = true;
-  config.build.lib = { ...lib, entry: join(ROOT, 'bench/fixtures/minimal-lit.ts'), fileName: () => 'minimal-lit.js' };
-  await build(config);
-  return { dir, entry: join(dir, 'minimal-lit.js'), cleanup: atExit(() => rmSync(dir, { recursive: true, force: true })) };
+/** The minimal LitElement, bundled exactly like the element. */
+export function buildFloor(): Promise<Bundle> {
+  return buildScriptTag('floor', { file: join(ROOT, 'bench/fixtures/minimal-lit.ts'), fileName: 'minimal-lit.js' });
 }
 
 const KB = 1000;
