@@ -3,12 +3,13 @@
  * status refresh from providers, verified webhook handling, cancel, and the atomic application of observed
  * provider statuses through the state machine in transitions.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { CheckoutConfig } from './config.js';
 import { CheckoutError, isCheckoutError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { formatAmount, parseAmount } from './money.js';
+import { sha256Hex } from './providers/crypto.js';
 import type { CallbackInput, CallbackReply, PaymentProvider, ProviderStatusResult } from './providers/types.js';
 import { OpenSessionExistsError } from './store.js';
 import type { NewEvent, SessionRecord, Store } from './store.js';
@@ -59,7 +60,7 @@ export const SESSION_ID_PATTERN = /^cs_[A-Za-z0-9]{22}$/;
 /** The customer reference sent to providers: a hash, never the merchant's own id. */
 export function customerRef(customerId: string | undefined, orderId: string): string {
   const basis = customerId ? `customer:${customerId}` : `order:${orderId}`;
-  return createHash('sha256').update(`pay-checkout:${basis}`, 'utf8').digest('hex').slice(0, 32);
+  return sha256Hex(`pay-checkout:${basis}`).slice(0, 32);
 }
 
 export class SessionService {
@@ -113,9 +114,7 @@ export class SessionService {
     if (!method || !provider.methods.includes(method)) {
       throw new CheckoutError('unknown_method', `${provider.name} does not offer the payment method "${input.method ?? ''}".`);
     }
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify([input.orderId, input.provider ?? null, input.method ?? null, input.returnUrl ?? null]))
-      .digest('hex');
+    const fingerprint = sha256Hex(JSON.stringify([input.orderId, input.provider ?? null, input.method ?? null, input.returnUrl ?? null]));
 
     return this.withLock(`order:${input.orderId}`, async () => {
       if (input.idempotencyKey) {
@@ -539,7 +538,7 @@ export class SessionService {
       providerStatus: parsed.claim?.rawStatus ?? null,
       amountMinor: parsed.claim?.paidAmountMinor ?? null,
       data: { authenticated, contentType: input.contentType, raw },
-      dedupeKey: `webhook:${providerId}:${createHash('sha256').update(input.rawBody).digest('hex')}`,
+      dedupeKey: `webhook:${providerId}:${sha256Hex(input.rawBody)}`,
     };
     // Providers that time-stamp their notifications: an older one than the last applied is out of order. The stamp
     // is kept in the same transaction that stores the raw callback.

@@ -2,11 +2,8 @@
  * Session bearer tokens (DESIGN §5): base64url("id.expiry.hmac") with hmac = hex(HMAC-SHA256(SESSION_SECRET,
  * "id.expiry")), expiry in unix seconds. Checked in constant time; a token opens exactly one session.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-
-function sign(secret: string, payload: string): string {
-  return createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
-}
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256Hex as sign } from './providers/crypto.js';
 
 export function createSessionToken(secret: string, sessionId: string, ttlSeconds: number, now = Date.now()): string {
   const expiry = Math.floor(now / 1000) + ttlSeconds;

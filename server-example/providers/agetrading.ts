@@ -6,14 +6,13 @@
  * header, the status and cancel paths, the status names, the callback body and its signature. Callbacks are
  * therefore only triggers: the helper re-reads the request with its own credentials and applies that.
  */
-import { createHash } from 'node:crypto';
 import type { AgeTradingConfig } from '../config.js';
 import { CheckoutError } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
 import type { SessionRecord } from '../store.js';
 import type { MethodId, SessionStatus } from '../types.js';
 import { checkRubAmount, isHttpUrl, optional } from './common.js';
-import { hexEquals, hmacSha256Hex } from './crypto.js';
+import { hexEquals, hmacSha256Hex, sha256Hex } from './crypto.js';
 import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
 import type {
   CallbackInput,
@@ -31,7 +30,7 @@ export const AGETRADING_DISABLED_DETAIL = 'Administrator has disabled you.';
 
 /** age.trading's `client` (≤ 36 chars) for a customer: a stable hash, so no personal id leaves the merchant. */
 export function ageTradingClientId(customerRef: string): string {
-  return createHash('sha256').update(`pay-checkout:client:${customerRef}`, 'utf8').digest('hex').slice(0, 32);
+  return sha256Hex(`pay-checkout:client:${customerRef}`).slice(0, 32);
 }
 
 /** Maps an age.trading error answer ({ detail } with 400 / 500) to a CheckoutError. */
