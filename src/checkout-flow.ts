@@ -188,7 +188,7 @@ export class CheckoutFlow {
   /** First intent: fetch `/config` (frameability, method labels) and the picker code if it will be needed. */
   warm(): void {
     void this.#loadConfig();
-    if (this.#wantsPicker()) void import('./method-picker.js');
+    if (this.host.wantsPicker()) void import('./method-picker.js');
   }
 
   /** A click or `open()`. `popup` was opened synchronously by the element when it had to load this module first. */
@@ -205,7 +205,7 @@ export class CheckoutFlow {
       this.#picker.hide();
       return;
     }
-    if (this.#wantsPicker()) {
+    if (this.host.wantsPicker()) {
       closeWindow(popup);
       void this.#showPicker();
       return;
@@ -375,7 +375,7 @@ export class CheckoutFlow {
    */
   prestart(): void {
     const state = this.host._state;
-    if (this.presenter || this.#early || this.#wantsPicker() || (state !== 'idle' && state !== 'error')) return;
+    if (this.presenter || this.#early || this.host.wantsPicker() || (state !== 'idle' && state !== 'error')) return;
     const method = this.host.method ?? this.host.methodList()[0];
     const request = this.#request(method, false, this.signal);
     // Unused for a while (no click followed): forget it, so a later click asks afresh.
@@ -771,10 +771,6 @@ export class CheckoutFlow {
   }
 
   // ── picker and config ────────────────────────────────────────────────────────────────────────────────
-
-  #wantsPicker(): boolean {
-    return !this.host.method && this.host.methodList().length > 1;
-  }
 
   async #showPicker(): Promise<void> {
     const [{ MethodPicker }, config] = await Promise.all([import('./method-picker.js'), this.#loadConfig()]);

@@ -202,7 +202,7 @@ export class PayCheckout extends LitElement {
       return;
     }
     // Opened before any await: popup blockers only allow windows opened synchronously inside the click.
-    const popup = this.mode === 'popup' && this.methodList().length < 2 ? openPaymentWindow() : undefined;
+    const popup = this.mode === 'popup' && !this.wantsPicker() ? openPaymentWindow() : undefined;
     void this.#load().then((flow) => (flow ? flow.activate(popup) : popup?.close()));
   }
 
@@ -214,6 +214,11 @@ export class PayCheckout extends LitElement {
   /** @internal */
   methodList(): string[] {
     return (this.methods ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  }
+
+  /** @internal several methods and none preselected: a click shows the method picker. */
+  wantsPicker(): boolean {
+    return !this.method && this.methodList().length > 1;
   }
 
   /** @internal */
@@ -288,7 +293,7 @@ export class PayCheckout extends LitElement {
     const locale = this.currentLocale();
     const problem = this.#problem;
     const flow = this.#flow;
-    const picker = !problem && !this.method && this.methodList().length > 1;
+    const picker = !problem && this.wantsPicker();
     const busy = this._state === 'creating' || this._state === 'redirecting';
     const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
     const text =
@@ -310,7 +315,7 @@ export class PayCheckout extends LitElement {
 
   #onKeydown(event: KeyboardEvent): void {
     if ((event.key === 'Enter' || event.key === ' ') && !this.disabled && !this.#problem) this.#flow?.prestart();
-    if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && !this.method && this.methodList().length > 1) {
+    if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && this.wantsPicker()) {
       event.preventDefault();
       this.open();
     }
