@@ -107,8 +107,11 @@ interface BoxErrorInit {
 }
 
 export function boxApiHash(params: unknown, secret: string): string {
-  return sha256Hex(sha256Hex(JSON.stringify(params)) + secret);
+  return boxApiHashOfText(JSON.stringify(params), secret);
 }
+
+/** The API hash over the JSON text the client hashed (which `prepare` can only guess among candidates). */
+const boxApiHashOfText = (json: string, secret: string): string => sha256Hex(sha256Hex(json) + secret);
 
 export function boxIpnHash(fields: {
   orderId: string;
@@ -243,7 +246,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
     if (!apikey || !hash) return unauthorised('Both apikey and hash headers are required');
     if (!hexEquals(account.apiKey, apikey)) return unauthorised('Unknown apikey');
     const candidates = hashCandidates(query, read.body, read.raw);
-    if (!candidates.some((text) => hexEquals(sha256Hex(sha256Hex(text) + account.apiSecret), hash))) {
+    if (!candidates.some((text) => hexEquals(boxApiHashOfText(text, account.apiSecret), hash))) {
       return unauthorised('Invalid hash');
     }
     const time = typeof params.time === 'number' ? params.time : typeof params.time === 'string' ? Number(params.time) : NaN;
