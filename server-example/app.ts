@@ -17,6 +17,7 @@ import type { Logger } from './logger.js';
 import { formatAmount } from './money.js';
 import { AgeTradingProvider } from './providers/agetrading.js';
 import { BoxExchangerProvider } from './providers/boxexchanger.js';
+import { isRecord } from './providers/http.js';
 import { RepayProvider } from './providers/repay.js';
 import type { PaymentProvider } from './providers/types.js';
 import { Reconciler } from './reconciler.js';
@@ -367,9 +368,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Reads the body as UTF-8 text, refusing more than MAX_BODY_BYTES whatever the Content-Length says. */
 async function readBody(c: Context): Promise<string> {
   const declared = c.req.header('content-length');
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-    throw new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
-  }
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
   // Under the Node adapter the body is read from the socket's stream itself: going through `Request.body` would
   // build a full Fetch Request and two Web streams around it for every call.
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
@@ -426,10 +425,8 @@ function parseJsonObject(text: string): Record<string, unknown> {
   } catch {
     throw new CheckoutError('invalid_json', 'The request body is not valid JSON.');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new CheckoutError('invalid_request', 'The request body must be a JSON object.');
-  }
-  return value as Record<string, unknown>;
+  if (!isRecord(value)) throw new CheckoutError('invalid_request', 'The request body must be a JSON object.');
+  return value;
 }
 
 function requiredString(body: Record<string, unknown>, field: string, pattern: RegExp, expected: string): string {
