@@ -539,11 +539,14 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
   }
 
   const LANGS = new Set(['en', 'eng', 'ru', 'rus']);
-  const pagePath = (order: BoxOrder, lang: string, kind = 'payment') => `/sandbox/boxexchanger/${lang}/${kind}/${order.uid}/${order.secret}`;
+  /** The payment page answers at both `/{lang}/payment/…` and `/{lang}/order/…`. */
+  const PAGE_KINDS = ['payment', 'order'] as const;
+  type PageKind = (typeof PAGE_KINDS)[number];
+  const pagePath = (order: BoxOrder, lang: string, kind: PageKind) => `/sandbox/boxexchanger/${lang}/${kind}/${order.uid}/${order.secret}`;
   // The page URL carries the order's secret: keep it out of the Referer, the 404 included.
   const orderNotFound = (c: Context) => notFoundPage(c, { text: 'Заявка не найдена · Order not found', noReferrer: true });
 
-  function render(c: Context, order: BoxOrder): Response {
+  function render(c: Context, order: BoxOrder, kind: PageKind): Response {
     const nonce = newNonce();
     pageHeaders(c, nonce, ctx.frameDeny('boxexchanger'));
     const lang = c.req.param('lang') ?? 'rus';
@@ -565,7 +568,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
         state: pageState(order),
         providerStatus: order.status,
         actions,
-        actionUrl: `${ctx.publicUrl}${pagePath(order, lang, c.req.path.includes('/order/') ? 'order' : 'payment')}`,
+        actionUrl: `${ctx.publicUrl}${pagePath(order, lang, kind)}`,
         hidden: { s: sealState(ctx.stateKey, order) },
         ...(back ? { returnUrl: back } : {}),
       }),
@@ -577,14 +580,14 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
     return findOrder(c.req.param('uid'), c.req.param('secret'));
   }
 
-  for (const kind of ['payment', 'order']) {
+  for (const kind of PAGE_KINDS) {
     app.get(`/:lang/${kind}/:uid/:secret`, async (c) => {
       const order = pageOrder(c);
       if (!order) return orderNotFound(c);
       refresh(order);
       // The payer sees the requisites: the order now waits for the payment.
       if (order.status === 'new') await setStatus(order, 'waitPayment');
-      return render(c, order);
+      return render(c, order, kind);
     });
 
     app.post(`/:lang/${kind}/:uid/:secret`, async (c) => {
@@ -618,7 +621,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
           await setStatus(order, 'deleted');
         }
       }
-      return c.redirect(callbackUrl(order) ?? `${ctx.publicUrl}${pagePath(order, c.req.param('lang') ?? 'rus', c.req.path.includes('/order/') ? 'order' : 'payment')}`, 303);
+      return c.redirect(callbackUrl(order) ?? `${ctx.publicUrl}${pagePath(order, c.req.param('lang') ?? 'rus', kind)}`, 303);
     });
   }
 

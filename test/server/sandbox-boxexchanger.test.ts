@@ -275,6 +275,16 @@ describe('BoxExchanger sandbox: payment page, IPN and return', () => {
     assertIpnSigned(ipns[0]!.form);
   });
 
+  it('the /order/ form of the page URL works too, and its buttons post back to it', async () => {
+    const order = await createOrder();
+    const url = `${sandbox.url}/sandbox/boxexchanger/eng/order/${order.uid}/${order.secret}`;
+    const html = await (await fetch(url)).text();
+    assert.ok(html.includes(`action="${url}"`), 'the action form stays on /order/');
+    const response = await pressButton(url, 'pay');
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get('location'), 'https://shop.example/return?session=s1&status=success');
+  });
+
   it('a wrong secret or language gives 404', async () => {
     const order = await createOrder();
     assert.equal((await fetch(`${sandbox.url}/sandbox/boxexchanger/rus/payment/${order.uid}/${'x'.repeat(24)}`)).status, 404);
