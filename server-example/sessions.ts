@@ -121,7 +121,7 @@ export class SessionService {
         const known = await this.store.getIdempotencyKey(input.idempotencyKey);
         if (known) {
           if (known.fingerprint !== fingerprint) {
-            throw new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+            throw keyReused();
           }
           const session = await this.store.getSession(known.sessionId);
           if (session) return { session, created: false };
@@ -131,10 +131,7 @@ export class SessionService {
       const order = await this.loadOrder(input);
       const amountMinor = order.amountMinor;
       const history = await this.store.listOrderSessions(input.orderId);
-      if (history.some((session) => session.status === 'paid')) throw new CheckoutError('order_paid', 'This order is already paid.');
-      if (history.some((session) => session.status === 'held')) {
-        throw new CheckoutError('order_held', 'A payment for this order is on hold and needs the shop\'s attention.');
-      }
+      refuseSettledOrder(history.map((session) => session.status));
 
       const open = history.find((session) => isOpen(session.status));
       if (open) {
@@ -145,8 +142,7 @@ export class SessionService {
         }
         // The settled session may have turned out paid or held.
         const settled = await this.store.getSession(open.id);
-        if (settled?.status === 'paid') throw new CheckoutError('order_paid', 'This order is already paid.');
-        if (settled?.status === 'held') throw new CheckoutError('order_held', 'A payment for this order is on hold and needs the shop\'s attention.');
+        if (settled) refuseSettledOrder([settled.status]);
       }
 
       provider.checkAmount(amountMinor, order.resolved.currency);
@@ -155,7 +151,7 @@ export class SessionService {
         // Stored with the provider's answer; a concurrent process may have claimed the key for another request.
         const stored = await this.store.getIdempotencyKey(input.idempotencyKey);
         if (stored && stored.fingerprint !== fingerprint) {
-          throw new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+          throw keyReused();
         }
       }
       return { session, created: true };
@@ -349,7 +345,7 @@ export class SessionService {
     if (!key) return;
     const stored = await this.store.putIdempotencyKey({ key, fingerprint, sessionId, createdAt: Date.now() });
     if (stored.fingerprint !== fingerprint) {
-      throw new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+      throw keyReused();
     }
   }
 
@@ -637,4 +633,14 @@ export class SessionService {
       return (await this.endOpenSession(current, 'cancelled', reason, 'manual', provider.canCancel)) ?? current;
     });
   }
+}
+
+/** Refuses a new payment for an order that is paid, or whose payment is on hold. */
+function refuseSettledOrder(statuses: readonly SessionStatus[]): void {
+  if (statuses.includes('paid')) throw new CheckoutError('order_paid', 'This order is already paid.');
+  if (statuses.includes('held')) throw new CheckoutError('order_held', 'A payment for this order is on hold and needs the shop\'s attention.');
+}
+
+function keyReused(): CheckoutError {
+  return new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
 }
