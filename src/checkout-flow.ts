@@ -693,8 +693,7 @@ export class CheckoutFlow {
     } else if (this.#popup && !this.#popup.closed && state === 'waiting') {
       actions.push({ label: tr('showWindow'), run: () => this.#popup?.focus() });
     }
-    if (state === 'error' && this.#error?.retryable) actions.push({ label: tr('retry'), run: () => this.#retry(), primary: true });
-    if (state === 'failed' || state === 'expired' || state === 'cancelled') {
+    if ((state === 'error' && this.#error?.retryable) || state === 'failed' || state === 'expired' || state === 'cancelled') {
       actions.push({ label: tr('retry'), run: () => this.#retry(), primary: true });
     }
     if (state === 'paid') actions.push({ label: tr('done'), run: () => this.close(), primary: true });
@@ -732,9 +731,6 @@ export class CheckoutFlow {
       return this.#frameUrl ? '' : t(locale, 'waiting');
     }
     if (state === 'idle' || state === 'invalid' || state === 'choosing') return '';
-    if (state === 'loading' || state === 'creating' || state === 'confirming' || state === 'redirecting') {
-      return t(locale, state);
-    }
     return t(locale, state);
   }
 
