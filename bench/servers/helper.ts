@@ -3,22 +3,13 @@
  * `npm run server` runs it) configured by the environment the bench passes, with the real-provider settings pointed
  * at the fake provider on loopback. Prints `{"ready": {"url"}}` once listening.
  */
-interface Started {
-  url: string;
-  port: number;
-  close(): Promise<void> | void;
-}
-
-type StartServer = (options: { host: string; port: number; env?: Record<string, string | undefined> }) => Promise<Started> | Started;
-
-export {};
-
-const modulePath = '../../server-example/index.js';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { createInterface } from 'node:readline';
+import { startServer } from '../../server-example/index.js';
 
 try {
-  const helper = (await import(modulePath)) as { startServer?: StartServer };
-  if (typeof helper.startServer !== 'function') throw new Error('server-example/index.ts does not export startServer()');
-  const server = await helper.startServer({ host: '127.0.0.1', port: 0, env: process.env });
+  const server = await startServer({ host: '127.0.0.1', port: 0, env: process.env });
   process.stdout.write(`${JSON.stringify({ ready: { url: server.url, port: server.port } })}\n`);
   const stop = async () => {
     await server.close();
@@ -26,10 +17,7 @@ try {
   };
   process.once('SIGTERM', () => void stop());
   // {"cmd":"memory"} on stdin → process.memoryUsage(), before and (when run with --expose-gc) after a full GC.
-  const { createInterface } = await import('node:readline');
   // {"cmd":"profile-start"} / {"cmd":"profile-stop","file":…}: a V8 CPU profile of just the part in between.
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
   const inspector = new Session();
   createInterface({ input: process.stdin }).on('line', (line) => {
     const command = (JSON.parse(line) as { cmd?: string; file?: string });
