@@ -453,10 +453,17 @@ describe('persistence and the reconciler', () => {
   });
 
   it('runs inside the app and stops cleanly', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'waiting_payment';
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { nextPollAt: Date.now() } }));
     t.app.checkout.reconciler.start();
     t.app.checkout.reconciler.start();
+    // Started, it polls the due session on its own.
+    for (let waited = 0; repay.statusCalls === 0 && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     await t.app.checkout.reconciler.stop();
     await t.app.checkout.reconciler.stop();
+    assert.equal(repay.statusCalls, 1);
+    assert.equal((await session(t.app, json.id)).status, 'pending');
   });
 });
 

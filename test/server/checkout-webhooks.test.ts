@@ -119,6 +119,7 @@ describe('Repay webhooks', () => {
     const { id, deal } = await openDeal();
     repay.statusFails = true;
     await hook(repay.callback(deal.id, '1500'));
+    assert.equal(repay.statusCalls, 1, 'the status was re-read first');
     assert.equal((await session(t.app, id)).status, 'paid');
   });
 
