@@ -3,7 +3,7 @@
  * defensive: the demo shows whatever the helper sends and never crashes on a field it does not know.
  */
 
-export interface ProviderMethod {
+interface ProviderMethod {
   id: string;
   label: { ru: string; en: string };
 }
@@ -69,7 +69,7 @@ function methodsOf(ids: string[]): ProviderMethod[] {
   return ids.map((id) => ({ id, label: labels[id] ?? { ru: id, en: id } }));
 }
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     message: string,
     readonly status?: number,

@@ -5,8 +5,6 @@
  */
 export type Locale = 'ru' | 'en';
 
-export const LOCALES: readonly Locale[] = ['ru', 'en'];
-
 const ru = {
   'brand.name': 'Лавка',
   'brand.tagline': 'Русские вещи с доставкой',

@@ -8,7 +8,7 @@ export const MODES = ['auto', 'modal', 'inline', 'popup', 'redirect'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** `choose` = let the payer choose: the element gets every method of the provider and shows its picker. */
-export type MethodChoice = 'choose' | (string & {});
+type MethodChoice = 'choose' | (string & {});
 
 export interface DemoSettings {
   /** A provider id from `/config`; empty until one is known. */
@@ -20,7 +20,7 @@ export interface DemoSettings {
 
 const STORAGE_KEY = 'pay-checkout-demo:settings';
 
-export const DEFAULT_SETTINGS: DemoSettings = { provider: '', method: 'choose', mode: 'auto', locale: 'ru' };
+const DEFAULT_SETTINGS: DemoSettings = { provider: '', method: 'choose', mode: 'auto', locale: 'ru' };
 
 function isMode(value: unknown): value is Mode {
   return typeof value === 'string' && (MODES as readonly string[]).includes(value);

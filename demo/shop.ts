@@ -53,7 +53,7 @@ import {
 
 const TAG = 'pay-checkout';
 
-export const PAY_EVENTS = [
+const PAY_EVENTS = [
   'pay-open',
   'pay-return',
   'pay-status',
