@@ -105,7 +105,8 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     return `${merchant}\n${merchantRequestId}`;
   }
   const clientKey = (merchant: string, client: string) => `${merchant}\n${client}`;
-  const pageUrl = (request: AgeRequest) => `${ctx.publicUrl}/sandbox/agetrading/payment?id=${request.request_proprietary_id}`;
+  const pageUrl = (request: AgeRequest, lang?: string) =>
+    `${ctx.publicUrl}/sandbox/agetrading/payment?id=${request.request_proprietary_id}${lang === 'en' ? '&lang=en' : ''}`;
 
   /** The creation answer: exactly the documented fields. */
   function createdRequest(request: AgeRequest) {
@@ -399,7 +400,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
         state: pageState(request),
         providerStatus: request.status,
         actions: SANDBOX_ACTIONS,
-        actionUrl: `${pageUrl(request)}${locale === 'en' ? '&lang=en' : ''}`,
+        actionUrl: pageUrl(request, locale),
         hidden: { s: sealState(ctx.stateKey, request) },
         ...(back ? { returnUrl: back } : {}),
       }),
@@ -443,7 +444,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
       } else if (action === 'fail') await finish(request, 'FAILED', 'now');
       else await finish(request, 'CANCELLED', 'now');
     }
-    return c.redirect(returnUrl(request) ?? `${pageUrl(request)}${c.req.query('lang') === 'en' ? '&lang=en' : ''}`, 303);
+    return c.redirect(returnUrl(request) ?? pageUrl(request, c.req.query('lang')), 303);
   });
 
   return { app, sweep: () => sweepOpen(open, requests, refresh) };

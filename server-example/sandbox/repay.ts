@@ -127,7 +127,8 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
   });
   const app = new Hono();
 
-  const pageUrl = (deal: RepayDeal) => `${ctx.publicUrl}/sandbox/repay/pay/${deal.pageToken}`;
+  const pageUrl = (deal: RepayDeal, lang?: string) =>
+    `${ctx.publicUrl}/sandbox/repay/pay/${deal.pageToken}${lang === 'en' ? '?lang=en' : ''}`;
 
   function setState(deal: RepayDeal, state: RepayState): void {
     deal.state = state;
@@ -343,7 +344,7 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
     if (!files || (Array.isArray(files) && files.length === 0) || typeof files === 'string') {
       return fail(c, ERRORS.badRequest('files: at least one receipt is required'));
     }
-    if (deal.state === 'proceedings' || deal.state.startsWith('proceedings')) {
+    if (deal.state === 'proceedings') {
       return fail(c, ERRORS.refused('A dispute is already open for this deal'));
     }
     setState(deal, 'proceedings');
@@ -392,6 +393,7 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
         : deal.amount === REPAY_MAGIC.reject
           ? locale === 'ru' ? 'Тестовая сумма 102: платёж будет отклонён.' : 'Test amount 102: the payment will be rejected.'
           : undefined;
+    const back = returnUrl(deal);
     const html = renderPaymentPage({
       provider: 'repay',
       locale,
@@ -406,9 +408,9 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
       state: pageState(deal),
       providerStatus: deal.state,
       actions: SANDBOX_ACTIONS,
-      actionUrl: `${ctx.publicUrl}/sandbox/repay/pay/${deal.pageToken}${locale === 'en' ? '?lang=en' : ''}`,
+      actionUrl: pageUrl(deal, locale),
       hidden: { s: sealState(ctx.stateKey, deal) },
-      ...(returnUrl(deal) ? { returnUrl: returnUrl(deal) as string } : {}),
+      ...(back ? { returnUrl: back } : {}),
       ...(magic ? { note: magic } : {}),
     });
     return c.html(html);
@@ -449,7 +451,7 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
       else setState(deal, 'reject_manual_by_client');
     }
     // Already finished (a second click, another tab): the payer goes where the deal's outcome says.
-    const target = returnUrl(deal) ?? `${pageUrl(deal)}${c.req.query('lang') === 'en' ? '?lang=en' : ''}`;
+    const target = returnUrl(deal) ?? pageUrl(deal, c.req.query('lang'));
     return c.redirect(target, 303);
   });
 

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
 import { createSandboxApp, parseFrameDeny, type SandboxProviderName } from '../../server-example/sandbox/index.js';
-import { pressButton, startSandbox, startWebhookReceiver, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
+import { pageForm, pressButton, startSandbox, startWebhookReceiver, type RunningSandbox, type WebhookReceiver } from '../../server-example/sandbox/testing.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 const ACTIONS = ['pay', 'fail', 'cancel', 'pay-other-amount'];
@@ -137,6 +137,10 @@ describe('sandbox: hosted pages', () => {
       assert.match(html, /<html lang="en">/);
       assert.ok(html.includes('I have paid'));
       assert.match(html, /RUB\s1,500|₽1,500|1,500/);
+      // The buttons post back to the English page, so a page served after the action stays English.
+      const { action } = pageForm(html);
+      if (provider === 'boxexchanger') assert.equal(action, url);
+      else assert.equal(new URL(action).searchParams.get('lang'), 'en');
     });
   }
 });
@@ -184,7 +188,6 @@ describe('sandbox: robustness', () => {
         const { pageUrl } = await createPayment(sandbox, provider);
         const html = await (await fetch(pageUrl)).text();
         sandbox.restart();
-        const { pageForm } = await import('../../server-example/sandbox/testing.js');
         const form = pageForm(html);
         const before = hooks.received.length;
         const response = await fetch(form.action, { method: 'POST', body: new URLSearchParams({ ...form.fields, action: 'pay' }), redirect: 'manual' });
@@ -203,7 +206,6 @@ describe('sandbox: robustness', () => {
       const { pageUrl } = await createPayment(sandbox, 'agetrading');
       const html = await (await fetch(pageUrl)).text();
       sandbox.restart();
-      const { pageForm } = await import('../../server-example/sandbox/testing.js');
       const form = pageForm(html);
       const tampered = `${form.fields.s!.slice(0, -4)}AAAA`;
       const response = await fetch(form.action, { method: 'POST', body: new URLSearchParams({ s: tampered, action: 'pay' }), redirect: 'manual' });
