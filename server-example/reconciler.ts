@@ -79,8 +79,10 @@ export class Reconciler {
         if (!session.paymentUrl && isOpen(session.status)) {
           if (now - session.createdAt >= config.reconcile.crashGraceMs) {
             const result = await sessions.markInterrupted(session.id);
-            if (result?.status === 'failed') report.interrupted++;
-            log.warn('session left by an interrupted creation marked failed', { sessionId: session.id });
+            if (result?.status === 'failed') {
+              report.interrupted++;
+              log.warn('session left by an interrupted creation marked failed', { sessionId: session.id });
+            }
           } else {
             await store.mutate(session.id, () => ({ patch: { nextPollAt: session.createdAt + config.reconcile.crashGraceMs } }));
           }
