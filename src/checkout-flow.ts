@@ -23,7 +23,7 @@ import { closeWindow, navigateWindow, watchWindow } from './presenters/popup.js'
 import { clearReturnHash, navigation, readReturnHash, returnUrlFor } from './presenters/redirect.js';
 import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
-import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
+import { resolveSessionUrl, SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
 import { EN, ERROR_ALIASES, RU } from './strings.js';
 
 let prepared = false;
@@ -806,7 +806,7 @@ export class CheckoutFlow {
 
   #http(): SessionClient {
     const url = this.host.sessionUrl;
-    if (!this.#client || this.#client.url !== new URL(url, document.baseURI).href.replace(/\/+$/, '')) {
+    if (this.#client?.url !== resolveSessionUrl(url)) {
       this.#client = new SessionClient(url, PayCheckout.timing.timeout);
       this.#config = undefined;
     }

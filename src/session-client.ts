@@ -59,10 +59,9 @@ export class SessionClient {
   readonly #http: KyInstance;
 
   constructor(sessionUrl: string, timeout: number) {
-    const url = new URL(sessionUrl, document.baseURI);
-    this.url = url.href.replace(/\/+$/, '');
+    this.url = resolveSessionUrl(sessionUrl);
     this.base = this.url.replace(/\/[^/]*$/, '');
-    this.origin = url.origin;
+    this.origin = new URL(this.url).origin;
     this.#http = ky.create({
       timeout,
       credentials: 'same-origin',
@@ -117,6 +116,11 @@ export class SessionClient {
       throw new PayCheckoutError('bad_response', true, 'Malformed helper response', { cause });
     }
   }
+}
+
+/** `session-url` resolved against the document, without trailing slashes: a client's `url`. */
+export function resolveSessionUrl(sessionUrl: string): string {
+  return new URL(sessionUrl, document.baseURI).href.replace(/\/+$/, '');
 }
 
 function bearer(token: string): Record<string, string> {
