@@ -84,6 +84,9 @@ describe('popup mode', () => {
       postReturn(win, returnMessage('cs_1'), 'https://attacker.example');
       await new Promise((r) => setTimeout(r, 50));
       expect(events).to.have.length(0);
+      // The same message from the popup on the helper's origin does count: the two above were refused for their source.
+      postReturn(win, returnMessage('cs_1'));
+      expect(names(events)).to.deep.equal(['pay-return']);
       el.close();
     } finally {
       open.restore();
