@@ -64,5 +64,3 @@ export const SANDBOX_ACCOUNTS = {
     },
   },
 } as const;
-
-export type SandboxProvider = keyof typeof SANDBOX_ACCOUNTS;

@@ -35,12 +35,12 @@ export type AgeStatus = 'CREATED' | 'PENDING' | 'SUCCESS' | 'FAILED' | 'CANCELLE
 const OPEN: ReadonlySet<AgeStatus> = new Set(['CREATED', 'PENDING']);
 
 /** Cancelled requests in a row that trigger a ban, and the first ban's length. */
-export const AGE_BAN_AFTER = 4;
-export const AGE_BAN_BASE_MINUTES = 30;
-export const AGE_DISABLED_DETAIL = 'Administrator has disabled you.';
+const AGE_BAN_AFTER = 4;
+const AGE_BAN_BASE_MINUTES = 30;
+const AGE_DISABLED_DETAIL = 'Administrator has disabled you.';
 
 /** Ban length for the n-th ban in a row: 30 × 4^(n−1) minutes. */
-export const ageBanMinutes = (bansInRow: number): number => AGE_BAN_BASE_MINUTES * 4 ** (bansInRow - 1);
+const ageBanMinutes = (bansInRow: number): number => AGE_BAN_BASE_MINUTES * 4 ** (bansInRow - 1);
 
 export interface AgeRequest {
   id: number;
@@ -71,7 +71,7 @@ interface ClientRecord {
   countSince: number;
 }
 
-export function ageCallbackSignature(rawBody: string, secret: string): string {
+function ageCallbackSignature(rawBody: string, secret: string): string {
   return hmacSha256Hex(secret, rawBody);
 }
 

@@ -49,7 +49,7 @@ export type BoxStatus =
   | 'deleted';
 
 /** Documented error codes. Several exceed 2^53: they are written into the JSON with their exact digits. */
-export const BOX_ERRORS = {
+const BOX_ERRORS = {
   maintenance: '5555555555555555',
   notAuthorised: '40301',
   antiFlood: '5030000',
@@ -62,7 +62,7 @@ export const BOX_ERRORS = {
 } as const;
 
 /** RUB per USDT of both sandbox routes. */
-export const BOX_RATE = 95.5;
+const BOX_RATE = 95.5;
 
 interface BoxField {
   key: string;

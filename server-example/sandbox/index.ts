@@ -20,15 +20,11 @@ import {
 } from './common.js';
 import { createRepaySandbox } from './repay.js';
 
-export { SANDBOX_ACCOUNTS, type SandboxProvider } from './accounts.js';
-export { parseFrameDeny, SANDBOX_PROVIDERS, type NotificationRecord, type SandboxProviderName } from './common.js';
-export { SANDBOX_ACTIONS, type SandboxAction } from './page.js';
-export { REPAY_MAGIC, REPAY_MIN_AMOUNT, repaySignature, repayWebhookSignature } from './repay.js';
-export { BOX_ERRORS, boxApiHash, boxIpnHash } from './boxexchanger.js';
-export { AGE_DISABLED_DETAIL, ageBanMinutes, ageCallbackSignature } from './agetrading.js';
+export { parseFrameDeny, type SandboxProviderName } from './common.js';
+export { boxApiHash, boxIpnHash } from './boxexchanger.js';
 
 /** Default payment windows: Repay 15 min, BoxExchanger 20 min, age.trading 10 min (its documented timeout). */
-export const SANDBOX_DEFAULT_WINDOWS_MS: Readonly<Record<SandboxProviderName, number>> = {
+const SANDBOX_DEFAULT_WINDOWS_MS: Readonly<Record<SandboxProviderName, number>> = {
   repay: 15 * 60_000,
   boxexchanger: 20 * 60_000,
   agetrading: 10 * 60_000,

@@ -45,10 +45,10 @@ export type RepayState =
 const OPEN_STATES: ReadonlySet<RepayState> = new Set(['created', 'card_search', 'choosing_amount', 'waiting_payment']);
 
 /** RUB per USDT used for `amount_usdt` / `amount_usdt_income`. */
-export const REPAY_USDT_RATE = 95.5;
-export const REPAY_MIN_AMOUNT = 100;
+const REPAY_USDT_RATE = 95.5;
+const REPAY_MIN_AMOUNT = 100;
 /** Amounts that behave like Repay's "fake transactions" on their stage contour. */
-export const REPAY_MAGIC = { complete: 101, reject: 102 } as const;
+const REPAY_MAGIC = { complete: 101, reject: 102 } as const;
 
 export interface RepayDeal {
   id: string;
@@ -107,11 +107,11 @@ const METHOD_BY_ID = new Map<string, 'sbp' | 'card'>(
   Object.entries(SANDBOX_ACCOUNTS.repay.methods).map(([method, id]) => [id, method as 'sbp' | 'card']),
 );
 
-export function repaySignature(cassaId: string, amount: string, secretWord1: string): string {
+function repaySignature(cassaId: string, amount: string, secretWord1: string): string {
   return md5Hex(`${cassaId}:${amount}:${secretWord1}`);
 }
 
-export function repayWebhookSignature(dealId: string, amount: string, secretWord2: string): string {
+function repayWebhookSignature(dealId: string, amount: string, secretWord2: string): string {
   return md5Hex(`${dealId}:${amount}:${secretWord2}`);
 }
 
