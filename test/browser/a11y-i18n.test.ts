@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { defineStrings, formatMoney } from '../../src/index.js';
-import { dialogOf, part, PayCheckout, startWorker, worker, useFakeHelper } from './support.js';
+import { delay, dialogOf, http, part, PayCheckout, startWorker, worker, useFakeHelper } from './support.js';
 
 describe('accessibility', () => {
   useFakeHelper();
@@ -39,7 +39,6 @@ describe('accessibility', () => {
   });
 
   it('announces each state through a status region', async () => {
-    const { http, delay } = await import('msw');
     // Slow the helper down so the "creating" state is observable; then fall through to the default handler.
     worker.use(http.post('/api/checkout/sessions', () => delay(150).then(() => undefined)));
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);

@@ -1,5 +1,5 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { dialogOf, helper, part, PayCheckout, trackListeners, worker, hover, useFakeHelper } from './support.js';
+import { dialogOf, helper, part, PayCheckout, trackListeners, worker, hover, useFakeHelper, delay, http, HttpResponse } from './support.js';
 
 describe('lifecycle', () => {
   useFakeHelper();
@@ -30,7 +30,6 @@ describe('lifecycle', () => {
   });
 
   it('removal mid-flow aborts the request, releases the page and ignores the late answer', async () => {
-    const { http, HttpResponse, delay } = await import('msw');
     worker.use(
       http.post('/api/checkout/sessions', async () => {
         await delay(300);

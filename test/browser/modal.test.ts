@@ -12,6 +12,8 @@ import {
   worker,
   hover,
   useFakeHelper,
+  http,
+  HttpResponse,
 } from './support.js';
 
 async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
@@ -185,7 +187,6 @@ describe('modal mode', () => {
   it('locks closing while the payment is being confirmed', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { http, HttpResponse } = await import('msw');
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     const frame = await openModal(el);
     worker.use(
