@@ -46,19 +46,15 @@ export interface Notification {
 export interface SandboxContext {
   publicUrl: string;
   now: () => number;
-  fetch: typeof fetch;
   frameDeny: (provider: SandboxProviderName) => boolean;
   /** Delay before the sandbox acts on its own (magic amounts, ban cancellations), in ms. */
   autoDelayMs: number;
   /** Payment windows in ms. */
   windows: Record<SandboxProviderName, number>;
   maxEntries: number;
-  webhookTimeoutMs: number;
   notify: (notification: Notification) => Promise<NotificationRecord>;
-  notifications: () => readonly NotificationRecord[];
   /** Runs `task` later (unref'd timer); errors are logged, never thrown. */
   later: (delayMs: number, task: () => unknown) => void;
-  log: (message: string) => void;
   /** Key for the signed page state (`sealState` / `openState`). */
   stateKey: string;
 }

@@ -125,16 +125,12 @@ export function createSandboxApp(options: SandboxOptions): Hono {
   const ctx: SandboxContext = {
     publicUrl,
     now: options.now ?? Date.now,
-    fetch: doFetch,
     frameDeny: (provider) => frameDeny[provider] === true,
     autoDelayMs: options.autoDelayMs ?? 1000,
     windows,
     maxEntries: options.maxEntries ?? 20_000,
-    webhookTimeoutMs,
     notify: (notification) => attempt(notification, 1),
-    notifications: () => records,
     later,
-    log,
     // Stable across restarts (pages served before a restart keep working), and only guards sandbox data.
     stateKey: sha256Hex(`pay-checkout-sandbox:${JSON.stringify(SANDBOX_ACCOUNTS)}`),
   };
