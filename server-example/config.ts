@@ -239,6 +239,27 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 }
 
+/** The settings every provider shares, read from its `<PREFIX>_…` variables. */
+function loadCommon(
+  env: Env,
+  provider: ProviderId,
+  prefix: string,
+  real: boolean,
+  frameDeny: Partial<Record<ProviderId, boolean>>,
+  defaults: { baseUrl?: string; minAmount: number; maxAmount: number; sessionTtlSeconds: number },
+): ProviderCommonConfig {
+  const baseUrl = (env[`${prefix}_BASE_URL`] ?? '').trim() || defaults.baseUrl || '';
+  return {
+    sandbox: !real,
+    baseUrl: real ? normaliseBaseUrl(baseUrl, `${prefix}_BASE_URL`) : null,
+    frameable: real ? flag(env, `${prefix}_FRAMEABLE`, true) : !frameDeny[provider],
+    minAmount: intVar(env, `${prefix}_MIN_AMOUNT`, defaults.minAmount, 1, 1e9),
+    maxAmount: intVar(env, `${prefix}_MAX_AMOUNT`, defaults.maxAmount, 0, 1e9),
+    sessionTtlSeconds: intVar(env, `${prefix}_SESSION_TTL_SECONDS`, defaults.sessionTtlSeconds, 60, 7 * 86_400),
+    timeoutMs: intVar(env, `${prefix}_TIMEOUT_MS`, 15_000, 100, 120_000),
+  };
+}
+
 function loadRepay(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): RepayConfig {
   const get = (name: string) => (env[name] ?? '').trim();
   const real = Boolean(get('REPAY_CASSA_ID'));
@@ -257,13 +278,7 @@ function loadRepay(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): R
     throw new ConfigError('Repay needs at least one payment method id: REPAY_METHOD_SBP and/or REPAY_METHOD_CARD.');
   }
   return {
-    sandbox: !real,
-    baseUrl: real ? normaliseBaseUrl(get('REPAY_BASE_URL') || 'https://repay.cx', 'REPAY_BASE_URL') : null,
-    frameable: real ? flag(env, 'REPAY_FRAMEABLE', true) : !frameDeny.repay,
-    minAmount: intVar(env, 'REPAY_MIN_AMOUNT', 100, 1, 1e9),
-    maxAmount: intVar(env, 'REPAY_MAX_AMOUNT', 0, 0, 1e9),
-    sessionTtlSeconds: intVar(env, 'REPAY_SESSION_TTL_SECONDS', 900, 60, 7 * 86_400),
-    timeoutMs: intVar(env, 'REPAY_TIMEOUT_MS', 15_000, 100, 120_000),
+    ...loadCommon(env, 'repay', 'REPAY', real, frameDeny, { baseUrl: 'https://repay.cx', minAmount: 100, maxAmount: 0, sessionTtlSeconds: 900 }),
     cassaId: real ? get('REPAY_CASSA_ID') : account.cassaId,
     secretWord1: real ? get('REPAY_SECRET_WORD_1') : account.secretWord1,
     secretWord2: real ? get('REPAY_SECRET_WORD_2') : account.secretWord2,
@@ -293,14 +308,12 @@ function loadBoxExchanger(env: Env, frameDeny: Partial<Record<ProviderId, boolea
   const hashField = get('BOXEXCHANGER_IPN_HASH_FIELD') || account.ipnHashField;
   if (!/^[A-Za-z0-9_\-[\]]{1,64}$/.test(hashField)) throw new ConfigError('BOXEXCHANGER_IPN_HASH_FIELD is not a valid field name.');
   return {
-    sandbox: !real,
-    baseUrl: real ? normaliseBaseUrl(get('BOXEXCHANGER_BASE_URL'), 'BOXEXCHANGER_BASE_URL') : null,
+    ...loadCommon(env, 'boxexchanger', 'BOXEXCHANGER', real, frameDeny, {
+      minAmount: real ? 1 : account.minAmount,
+      maxAmount: real ? 0 : account.maxAmount,
+      sessionTtlSeconds: 1200,
+    }),
     pageBaseUrl: get('BOXEXCHANGER_PAGE_URL') ? normaliseBaseUrl(get('BOXEXCHANGER_PAGE_URL'), 'BOXEXCHANGER_PAGE_URL') : null,
-    frameable: real ? flag(env, 'BOXEXCHANGER_FRAMEABLE', true) : !frameDeny.boxexchanger,
-    minAmount: intVar(env, 'BOXEXCHANGER_MIN_AMOUNT', real ? 1 : account.minAmount, 1, 1e9),
-    maxAmount: intVar(env, 'BOXEXCHANGER_MAX_AMOUNT', real ? 0 : account.maxAmount, 0, 1e9),
-    sessionTtlSeconds: intVar(env, 'BOXEXCHANGER_SESSION_TTL_SECONDS', 1200, 60, 7 * 86_400),
-    timeoutMs: intVar(env, 'BOXEXCHANGER_TIMEOUT_MS', 15_000, 100, 120_000),
     apiKey,
     apiSecret,
     routes,
@@ -334,13 +347,7 @@ function loadAgeTrading(env: Env, frameDeny: Partial<Record<ProviderId, boolean>
     ? get('AGETRADING_AUTH_VALUE') || `Token ${get('AGETRADING_API_KEY')}`
     : `${account.authScheme} ${account.apiKey}`;
   return {
-    sandbox: !real,
-    baseUrl: real ? normaliseBaseUrl(get('AGETRADING_BASE_URL') || 'https://age.trading', 'AGETRADING_BASE_URL') : null,
-    frameable: real ? flag(env, 'AGETRADING_FRAMEABLE', true) : !frameDeny.agetrading,
-    minAmount: intVar(env, 'AGETRADING_MIN_AMOUNT', 100, 1, 1e9),
-    maxAmount: intVar(env, 'AGETRADING_MAX_AMOUNT', 0, 0, 1e9),
-    sessionTtlSeconds: intVar(env, 'AGETRADING_SESSION_TTL_SECONDS', 600, 60, 7 * 86_400),
-    timeoutMs: intVar(env, 'AGETRADING_TIMEOUT_MS', 15_000, 100, 120_000),
+    ...loadCommon(env, 'agetrading', 'AGETRADING', real, frameDeny, { baseUrl: 'https://age.trading', minAmount: 100, maxAmount: 0, sessionTtlSeconds: 600 }),
     authHeader: get('AGETRADING_AUTH_HEADER') || account.authHeader,
     authValue,
     createPath: get('AGETRADING_CREATE_PATH') || '/api/requests/create/',
