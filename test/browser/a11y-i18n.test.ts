@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { defineStrings, formatMoney } from '../../src/index.js';
-import { delay, dialogOf, http, part, PayCheckout, startWorker, worker, useFakeHelper } from './support.js';
+import { delay, dialogOf, http, part, PayCheckout, startWorker, worker, useFakeHelper, openModal } from './support.js';
 
 describe('accessibility', () => {
   useFakeHelper();
@@ -17,9 +17,7 @@ describe('accessibility', () => {
 
   it('is accessible open, with a labelled dialog and a status region', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" amount="1500" mode="modal"></pay-checkout>`);
-    part<HTMLButtonElement>(el, 'button')!.click();
-    await oneEvent(el, 'pay-open');
-    await el.updateComplete;
+    await openModal(el);
     const dialog = dialogOf(el);
     const title = el.shadowRoot!.getElementById(dialog.getAttribute('aria-labelledby')!)!;
     expect(title.textContent).to.equal('Оплата заказа A-1');

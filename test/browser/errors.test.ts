@@ -14,6 +14,7 @@ import {
   returnMessage,
   worker,
   useFakeHelper,
+  openModal,
 } from './support.js';
 
 const SESSIONS = '/api/checkout/sessions';
@@ -167,9 +168,7 @@ describe('helper errors', () => {
   it('status checks are retried with backoff on 5xx (idempotent), creation is not', async () => {
     let gets = 0;
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
-    part<HTMLButtonElement>(el, 'button')!.click();
-    await oneEvent(el, 'pay-open');
-    await el.updateComplete;
+    await openModal(el);
     worker.use(
       http.get(`${SESSIONS}/:id`, () => {
         gets++;

@@ -14,14 +14,8 @@ import {
   useFakeHelper,
   http,
   HttpResponse,
+  openModal,
 } from './support.js';
-
-async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
-  part<HTMLButtonElement>(el, 'button')!.click();
-  await oneEvent(el, 'pay-open');
-  await el.updateComplete;
-  return part<HTMLIFrameElement>(el, 'frame')!;
-}
 
 describe('modal mode', () => {
   useFakeHelper();

@@ -15,6 +15,7 @@ import {
   worker,
   hover,
   useFakeHelper,
+  openModal,
 } from './support.js';
 
 /** A real window we control, standing in for a popup: a hidden same-origin iframe. */
@@ -315,9 +316,7 @@ describe('auto mode', () => {
     const open = stubOpen(() => win);
     try {
       const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1"></pay-checkout>`);
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await oneEvent(el, 'pay-open');
-      await el.updateComplete;
+      await openModal(el);
       expect(part(el, 'frame')).to.equal(null);
       const dialog = dialogOf(el);
       expect(dialog.querySelector('[role="status"]')!.textContent).to.equal('Страница оплаты открывается в отдельном окне.');

@@ -1,5 +1,6 @@
 // Shared test setup: msw in the browser in front of the helper API, a small in-memory helper, and tools to
 // observe what a real browser would do (message sources, listener bookkeeping).
+import { oneEvent } from '@open-wc/testing';
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
 import type { SessionStatus } from '../../src/events.js';
@@ -154,6 +155,14 @@ export function part<T extends Element = HTMLElement>(el: PayCheckout, name: str
 /** The pointer entering the button: the payer's first intent. */
 export function hover(el: PayCheckout): void {
   part(el, 'button')!.dispatchEvent(new PointerEvent('pointerenter'));
+}
+
+/** Clicks the button and waits for the payment page to be shown and rendered; returns the payment frame, if any. */
+export async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
+  part<HTMLButtonElement>(el, 'button')!.click();
+  await oneEvent(el, 'pay-open');
+  await el.updateComplete;
+  return part<HTMLIFrameElement>(el, 'frame')!;
 }
 
 export function dialogOf(el: PayCheckout): HTMLDialogElement {
