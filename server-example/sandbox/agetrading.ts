@@ -29,7 +29,7 @@ import {
   type ProviderSandbox,
   type SandboxContext,
 } from './common.js';
-import { renderPaymentPage, SANDBOX_ACTIONS, type PageState, type SandboxAction } from './page.js';
+import { pageAction, renderPaymentPage, SANDBOX_ACTIONS, type PageState } from './page.js';
 
 export type AgeStatus = 'CREATED' | 'PENDING' | 'SUCCESS' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
 const OPEN: ReadonlySet<AgeStatus> = new Set(['CREATED', 'PENDING']);
@@ -434,8 +434,8 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
       if (!record.history.includes(request.id)) record.history.push(request.id);
     }
     refresh(request);
-    const action = form.action as SandboxAction | undefined;
-    if (!action || !SANDBOX_ACTIONS.includes(action)) return c.text('Unknown action', 400);
+    const action = pageAction(form.action);
+    if (!action) return c.text('Unknown action', 400);
     if (OPEN.has(request.status)) {
       if (action === 'pay') await finish(request, 'SUCCESS', 'now');
       else if (action === 'pay-other-amount') {

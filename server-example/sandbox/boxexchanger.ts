@@ -34,7 +34,7 @@ import {
   type ProviderSandbox,
   type SandboxContext,
 } from './common.js';
-import { renderPaymentPage, SANDBOX_ACTIONS, type PageState, type SandboxAction } from './page.js';
+import { pageAction, renderPaymentPage, SANDBOX_ACTIONS, type PageState, type SandboxAction } from './page.js';
 
 export type BoxStatus =
   | 'new'
@@ -602,8 +602,8 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
         remember(order);
       }
       refresh(order);
-      const action = form.action as SandboxAction | undefined;
-      if (!action || !SANDBOX_ACTIONS.includes(action)) return c.text('Unknown action', 400);
+      const action = pageAction(form.action);
+      if (!action) return c.text('Unknown action', 400);
       if (ACTIVE.has(order.status)) {
         if (action === 'pay' || action === 'pay-other-amount') {
           if (action === 'pay-other-amount' && OPEN.has(order.status)) {

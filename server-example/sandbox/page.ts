@@ -9,6 +9,10 @@ import { formatMoney, type Locale, type Requisites, type SandboxProviderName } f
 export type SandboxAction = 'pay' | 'fail' | 'cancel' | 'pay-other-amount';
 export const SANDBOX_ACTIONS: readonly SandboxAction[] = ['pay', 'fail', 'cancel', 'pay-other-amount'];
 
+/** The button a hosted-page form was submitted with; undefined for anything else. */
+export const pageAction = (value: string | undefined): SandboxAction | undefined =>
+  SANDBOX_ACTIONS.find((action) => action === value);
+
 export type PageState = 'searching' | 'open' | 'checking' | 'paid' | 'failed' | 'cancelled' | 'expired' | 'banned' | 'review';
 
 export interface PageModel {

@@ -27,7 +27,7 @@ import {
   type ProviderSandbox,
   type SandboxContext,
 } from './common.js';
-import { renderPaymentPage, SANDBOX_ACTIONS, type PageState, type SandboxAction } from './page.js';
+import { pageAction, renderPaymentPage, SANDBOX_ACTIONS, type PageState } from './page.js';
 
 export type RepayState =
   | 'created'
@@ -442,8 +442,8 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
       remember(deal);
     }
     refresh(deal);
-    const action = form.action as SandboxAction | undefined;
-    if (!action || !SANDBOX_ACTIONS.includes(action)) return c.text('Unknown action', 400);
+    const action = pageAction(form.action);
+    if (!action) return c.text('Unknown action', 400);
     if (OPEN_STATES.has(deal.state)) {
       if (action === 'pay') await complete(deal, deal.amount);
       else if (action === 'pay-other-amount') await complete(deal, otherAmount(deal.amount, form.other_amount));

@@ -249,8 +249,22 @@ describe('sandbox: robustness', () => {
   it('an unknown button is refused and an expired page offers no buttons', async () => {
     const sandbox = await startSandbox();
     try {
+      for (const provider of ['repay', 'boxexchanger', 'agetrading'] as const) {
+        const created = await createPayment(sandbox, provider);
+        await assert.rejects(pressButton(created.pageUrl, 'refund'), /no refund button/);
+        // A hand-made form with an action the page does not offer is refused and changes nothing.
+        const form = pageForm(await (await fetch(created.pageUrl)).text());
+        const forged = await fetch(form.action, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ ...form.fields, action: 'refund' }),
+          redirect: 'manual',
+        });
+        assert.equal(forged.status, 400, provider);
+        assert.equal(await forged.text(), 'Unknown action');
+        assert.match(await (await fetch(created.pageUrl)).text(), /data-sandbox-action="pay"/, `${provider} still open`);
+      }
       const { pageUrl } = await createPayment(sandbox, 'repay');
-      await assert.rejects(pressButton(pageUrl, 'refund'));
       sandbox.clock.advance(16 * 60_000);
       const html = await (await fetch(pageUrl)).text();
       assert.ok(!html.includes('data-sandbox-action'));
