@@ -7,6 +7,7 @@
  * fake-provider.ts) that the helper reaches through its real-provider settings over loopback.
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
+import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -271,12 +272,15 @@ interface Pair {
   runs: Rounds;
   minShare: number | null;
   note: string;
+  /** Why the helper's answers do not show the work counted (a measurement of nothing). */
+  problem?: string;
 }
 
 /** The hand-written floor for the same work, as a sentence for the notes. */
 function workNote(runs: Rounds, what: string): string {
   if (!runs.work?.length) return '';
   const floor = aggregate(runs.work);
+  if (floor.non2xx || floor.errors) return `The hand-written floor (bench/servers/bare-work.ts) failed ${floor.non2xx + floor.errors} of ${floor.requests} requests: no floor figure.`;
   const floorShare = median(runs.work.map((w, i) => w.rps / runs.bare[i]!.rps));
   const vsFloor = median(runs.helper.map((h, i) => h.rps / runs.work![i]!.rps));
   return `The same unavoidable work hand-written on bare node:http (${what}; bench/servers/bare-work.ts): ${Math.round(floor.rps).toLocaleString('en-US')} req/s = ${(floorShare * 100).toFixed(1)} % of bare; the helper reaches ${(vsFloor * 100).toFixed(0)} % of that floor.`;
@@ -306,6 +310,7 @@ function pairRows(pair: Pair): Row[] {
     for (const l of pair.runs.helper) for (const [code, n] of Object.entries(l.statusCodes)) codes[code] = (codes[code] ?? 0) + n;
     problems.push(`The helper answered ${helper.non2xx} non-2xx / ${helper.errors} errors of ${helper.requests} (${JSON.stringify(codes)}): not a valid figure.`);
   }
+  if (pair.problem) problems.push(pair.problem);
   const valid = problems.length === 0;
   const missBy =
     pair.minShare !== null && share < pair.minShare
@@ -362,7 +367,8 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
     started.push(fake);
     const bare = await startChild<{ url: string }>('servers/bare.ts');
     started.push(bare);
-    const helper = await startChild<{ url: string }>('servers/helper.ts', helperEnv(fake.ready.url, join(dataDir, 'throughput.sqlite')));
+    const helperDatabase = join(dataDir, 'throughput.sqlite');
+    const helper = await startChild<{ url: string }>('servers/helper.ts', helperEnv(fake.ready.url, helperDatabase));
     started.push(helper);
     const H = helper.ready.url;
     const B = bare.ready.url;
@@ -423,9 +429,25 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
         },
         work.ready.url,
       );
+      // Every answered delivery must have been matched to its session and stored as a fresh callback (a 200 alone
+      // could be a duplicate or an unmatched callback), and must have left its session paid.
+      const delivered = aggregate(runs.helper).requests;
+      const db = new Database(helperDatabase, { readonly: true });
+      const stored = db
+        .prepare("SELECT count(*) AS n FROM events e JOIN sessions s ON s.id = e.session_id WHERE e.kind = 'webhook' AND s.provider = ?")
+        .get(provider) as { n: number };
+      const paid = db
+        .prepare("SELECT count(DISTINCT e.session_id) AS n FROM events e JOIN sessions s ON s.id = e.session_id WHERE e.kind = 'webhook' AND s.provider = ? AND s.status = 'paid'")
+        .get(provider) as { n: number };
+      db.close();
+      const problem =
+        stored.n !== delivered || paid.n !== delivered
+          ? `Of ${delivered} answered deliveries the helper stored ${stored.n} as matched callbacks and ${paid.n} of their sessions are paid: not a valid figure.`
+          : undefined;
       pairs.push({
         metric: provider === 'repay' ? 'Repay webhook (verified)' : 'BoxExchanger IPN (verified)',
         runs,
+        ...(problem ? { problem } : {}),
         minShare: 0.4,
         note:
           (provider === 'repay'
