@@ -14,7 +14,7 @@ import { atExit } from './lib/proc.js';
 import { row, type Row } from './lib/report.js';
 
 
-export interface Sizes {
+interface Sizes {
   /** Relative to the project root, for display. */
   files: string[];
   /** Absolute. */
@@ -24,7 +24,7 @@ export interface Sizes {
   brotli: number;
 }
 
-export interface Graph {
+interface Graph {
   initial: Sizes;
   total: Sizes;
 }
@@ -45,7 +45,7 @@ function sizesOf(files: readonly string[]): Sizes {
 }
 
 /** Module specifiers a chunk imports, split into static (import / export … from) and dynamic (`import("…")`). */
-export function importsOf(code: string): { static: string[]; dynamic: string[] } {
+function importsOf(code: string): { static: string[]; dynamic: string[] } {
   const ast = parseAst(code) as unknown as { body: Node[] };
   const found = { static: [] as string[], dynamic: [] as string[] };
   interface Node {

@@ -3,7 +3,7 @@
  * times drift between runs on a shared machine. `run.ts` prints these rows as one table and writes them to
  * `bench/results.json`.
  */
-export type Verdict = 'pass' | 'miss' | 'info' | 'error';
+type Verdict = 'pass' | 'miss' | 'info' | 'error';
 
 export interface Row {
   group: 'size' | 'element' | 'helper';
@@ -48,7 +48,7 @@ export function errorRow(group: Row['group'], metric: string, error: unknown): R
   });
 }
 
-export function formatValue(value: number | null, unit: string): string {
+function formatValue(value: number | null, unit: string): string {
   if (value === null || Number.isNaN(value)) return '—';
   if (unit === 'B') return formatBytes(value);
   if (unit === 'ms') return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
