@@ -54,13 +54,23 @@ describe('loadConfig', () => {
       REPAY_SECRET_WORD_2: 'b',
       REPAY_API_KEY: 'k',
       REPAY_METHOD_CARD: 'm',
+      REPAY_FRAMEABLE: '0',
       AGETRADING_API_KEY: 'tok',
+      AGETRADING_TIMEOUT_MS: '5000',
       AGETRADING_STATUS_MAP: '{"OK":"paid"}',
       SANDBOX_FRAME_DENY: 'boxexchanger',
     });
     assert.equal(config.providers.repay.sandbox, false);
     assert.equal(config.providers.repay.baseUrl, 'https://repay.cx');
     assert.deepEqual(config.providers.repay.methods, { card: 'm' });
+    assert.equal(config.providers.repay.frameable, false);
+    assert.equal(config.providers.repay.timeoutMs, 15_000);
+    assert.equal(config.providers.repay.sessionTtlSeconds, 900);
+    assert.equal(config.providers.agetrading.sandbox, false);
+    assert.equal(config.providers.agetrading.baseUrl, 'https://age.trading');
+    assert.equal(config.providers.agetrading.frameable, true);
+    assert.equal(config.providers.agetrading.timeoutMs, 5_000);
+    assert.equal(config.providers.agetrading.sessionTtlSeconds, 600);
     assert.equal(config.providers.agetrading.authValue, 'Token tok');
     assert.equal(config.providers.agetrading.statusMap.OK, 'paid');
     assert.equal(config.providers.agetrading.statusMap.SUCCESS, 'paid');
