@@ -5,7 +5,9 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
+import { isHttpUrl as isAbsoluteHttpUrl } from '../providers/common.js';
 import { sha256Hex } from '../providers/crypto.js';
+import { isRecord } from '../providers/http.js';
 
 export type SandboxProviderName = 'repay' | 'boxexchanger' | 'agetrading';
 export const SANDBOX_PROVIDERS: readonly SandboxProviderName[] = ['repay', 'boxexchanger', 'agetrading'];
@@ -158,15 +160,9 @@ export function randomToken(length: number): string {
 export const withAndWithoutSlash = (path: string): string[] =>
   path.endsWith('/') ? [path, path.slice(0, -1)] : [path, `${path}/`];
 
-export function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length > 2048) return false;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
+/** An absolute http(s) URL a merchant sent, of a sane length. */
+export const isHttpUrl = (value: unknown): value is string =>
+  typeof value === 'string' && value.length <= 2048 && isAbsoluteHttpUrl(value);
 
 /** The locale of a hosted page: the provider's `lang` if any, else the browser's first preference, else ru. */
 export function pickLocale(lang: string | undefined | null, acceptLanguage: string | undefined | null): Locale {
@@ -358,7 +354,7 @@ export async function readActionForm(c: Context): Promise<Record<string, string>
 export async function readJsonObject(c: Context): Promise<Record<string, unknown> | undefined> {
   try {
     const parsed: unknown = JSON.parse(await c.req.text());
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return isRecord(parsed) ? parsed : undefined;
   } catch {
     return undefined;
   }
