@@ -108,6 +108,8 @@ export function forgetConfigs(): void {
 
 /** Statuses after which nothing changes without a person. */
 const FINAL: readonly SessionStatus[] = ['paid', 'refunded', 'failed', 'cancelled', 'expired'];
+/** Statuses that leave the payer nothing to do: final, or `held` (a person reviews it). Closing then is no cancellation. */
+const SETTLED: readonly SessionStatus[] = [...FINAL, 'held'];
 /** Statuses that end an attempt: the next click starts a new one with a new Idempotency-Key. */
 const RESTART: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
 
@@ -232,7 +234,7 @@ export class CheckoutFlow {
     if (presenter === 'inline') void this.host.updateComplete.then(() => this.host.focusButton());
     if (this.#error) {
       // Closed because of an error (or after one): that was already reported as pay-error.
-    } else if (session && !FINAL.includes(session.status) && session.status !== 'held') {
+    } else if (session && !SETTLED.includes(session.status)) {
       void this.#afterDismiss(session);
     } else if (!session && state === 'creating') {
       emit(this.host, 'pay-cancel', { reason: 'dismissed' });
@@ -569,8 +571,7 @@ export class CheckoutFlow {
     // reporting a cancellation. The provider payment itself stays open and is reused on the next click.
     this.#cancelReason = 'dismissed';
     await this.#refresh(this.signal);
-    if (this.signal.aborted || this.#session !== undefined && FINAL.includes(this.#session.status)) return;
-    if (this.#session?.status === 'held') return;
+    if (this.signal.aborted || (this.#session && SETTLED.includes(this.#session.status))) return;
     emit(this.host, 'pay-cancel', { session: publicSession(this.#session ?? session), reason: 'dismissed' });
   }
 
