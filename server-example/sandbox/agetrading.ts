@@ -80,6 +80,9 @@ function moscowIso(ms: number): string {
   return new Date(ms + 3 * 3600_000).toISOString().replace('Z', '000+03:00');
 }
 
+/** Map key of a merchant's own name space (its merchant_request_ids, its clients). */
+const merchantKey = (merchant: string, id: string): string => `${merchant}\n${id}`;
+
 export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
   const account = SANDBOX_ACCOUNTS.agetrading;
   const methods = new Set<number>(Object.values(account.methods));
@@ -93,18 +96,14 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
   const requests = new BoundedMap<number, AgeRequest>(ctx.maxEntries, (id, request) => {
     open.delete(id);
     byUuid.delete(request.request_proprietary_id);
-    if (byMerchantRequestId.get(mridKey(request.merchant, request.merchant_request_id)) === id) {
-      byMerchantRequestId.delete(mridKey(request.merchant, request.merchant_request_id));
+    if (byMerchantRequestId.get(merchantKey(request.merchant, request.merchant_request_id)) === id) {
+      byMerchantRequestId.delete(merchantKey(request.merchant, request.merchant_request_id));
     }
   });
   const clients = new BoundedMap<string, ClientRecord>(ctx.maxEntries);
   let nextId = Math.max(100, Math.floor(Date.now() / 1000) - 1_700_000_000);
   const app = new Hono();
 
-  function mridKey(merchant: string, merchantRequestId: string): string {
-    return `${merchant}\n${merchantRequestId}`;
-  }
-  const clientKey = (merchant: string, client: string) => `${merchant}\n${client}`;
   const pageUrl = (request: AgeRequest, lang?: string) =>
     `${ctx.publicUrl}/sandbox/agetrading/payment?id=${request.request_proprietary_id}${lang === 'en' ? '&lang=en' : ''}`;
 
@@ -163,7 +162,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     request.updatedAt = ctx.now();
     open.delete(request.id);
     if (status === 'SUCCESS') {
-      const record = clients.get(clientKey(request.merchant, request.client));
+      const record = clients.get(merchantKey(request.merchant, request.client));
       if (record) record.bansInRow = 0;
     }
     if (notify === 'now') await sendCallback(request);
@@ -182,12 +181,12 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
   function remember(request: AgeRequest): void {
     requests.set(request.id, request);
     byUuid.set(request.request_proprietary_id, request.id);
-    byMerchantRequestId.set(mridKey(request.merchant, request.merchant_request_id), request.id);
+    byMerchantRequestId.set(merchantKey(request.merchant, request.merchant_request_id), request.id);
     if (OPEN.has(request.status)) open.add(request.id);
   }
 
   function clientRecord(merchant: string, client: string): ClientRecord {
-    const key = clientKey(merchant, client);
+    const key = merchantKey(merchant, client);
     let record = clients.get(key);
     if (!record) {
       record = { history: [], bansInRow: 0, bannedUntil: 0, countSince: 0 };
@@ -252,7 +251,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
     }
     if (!methods.has(method)) return fieldError(c, 'payment_method', `Invalid pk "${method}" - object does not exist.`);
 
-    if (byMerchantRequestId.has(mridKey(merchant, merchantRequestId))) {
+    if (byMerchantRequestId.has(merchantKey(merchant, merchantRequestId))) {
       return c.json({ detail: `Request with merchant_request_id ${merchantRequestId} already exists.` }, 400);
     }
 
@@ -351,7 +350,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
       client = undefined;
     }
     for (const merchant of [account.apiKey, account.disabledApiKey]) {
-      const record = typeof client === 'string' ? clients.get(clientKey(merchant, client)) : undefined;
+      const record = typeof client === 'string' ? clients.get(merchantKey(merchant, client)) : undefined;
       if (record) Object.assign(record, { bansInRow: 0, bannedUntil: 0, countSince: ctx.now() });
     }
     return c.json({ unbanned: typeof client === 'string' ? client : null });
