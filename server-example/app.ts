@@ -78,7 +78,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const publicOrigin = new URL(config.publicUrl).origin;
 
   const track = (task: Promise<unknown>) => {
-    const guarded = task.catch((error: unknown) => log.warn('background task failed', { error: error instanceof Error ? error.message : String(error) }));
+    const guarded = task.catch((error: unknown) => log.warn('background task failed', { error }));
     background.add(guarded);
     void guarded.finally(() => background.delete(guarded));
   };
@@ -104,7 +104,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       if (error.status >= 500) log.warn('request failed', { path: c.req.path, code: error.code, detail: error.detail });
       return c.json(error.toBody(), error.status as 400);
     }
-    log.error('unexpected error', { path: c.req.path, method: c.req.method, error: error instanceof Error ? error.message : String(error) });
+    log.error('unexpected error', { path: c.req.path, method: c.req.method, error });
     return c.json(new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
   });
 

@@ -100,7 +100,7 @@ export class Reconciler {
         }
       } catch (error) {
         report.errors++;
-        log.error('reconcile failed for a session', { sessionId: session.id, code: isCheckoutError(error) ? error.code : 'error', error: error instanceof Error ? error.message : String(error) });
+        log.error('reconcile failed for a session', { sessionId: session.id, code: isCheckoutError(error) ? error.code : 'error', error });
       }
     }
     return report;

@@ -30,7 +30,7 @@ try {
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        log.error('stop failed', { error: error instanceof Error ? error.message : String(error) });
+        log.error('stop failed', { error });
         process.exit(1);
       },
     );
@@ -41,7 +41,7 @@ try {
   if (error instanceof ConfigError) {
     log.error(`configuration error: ${error.message}`);
   } else {
-    log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
+    log.error('could not start', { error });
   }
   process.exit(1);
 }
