@@ -11,6 +11,7 @@ import { createCheckoutApp } from './app.js';
 import type { CheckoutApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { CheckoutConfig } from './config.js';
+import { CheckoutError } from './errors.js';
 import { createSandboxApp } from './sandbox/index.js';
 import type { ResolveOrder } from './types.js';
 
@@ -52,10 +53,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   // The app is built once the port is known (port 0): PUBLIC_URL and the sandbox address default to it.
   let handler: (request: Request, env: HttpBindings) => Response | Promise<Response> = () =>
-    new Response(JSON.stringify({ error: { code: 'provider_unavailable', message: 'Starting up.', retryable: true } }), {
-      status: 503,
-      headers: { 'content-type': 'application/json' },
-    });
+    errorResponse(new CheckoutError('provider_unavailable', 'Starting up.'));
   const server = createAdaptorServer({ fetch: (request: Request, env) => handler(request, env as HttpBindings) }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -84,7 +82,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (pathname === '/' && request.method === 'GET') {
       return Response.json({ name: 'pay-checkout helper', api: '/api/checkout/config', sandbox: '/sandbox/credentials' });
     }
-    return Response.json({ error: { code: 'not_found', message: 'No such endpoint.', retryable: false } }, { status: 404 });
+    return errorResponse(new CheckoutError('not_found', 'No such endpoint.'));
   };
   if (options.reconcile ?? true) app.checkout.reconciler.start();
 
@@ -114,4 +112,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return closing;
     },
   };
+}
+
+/** The helper's JSON error body, for answers given outside the Hono app. */
+function errorResponse(error: CheckoutError): Response {
+  return Response.json(error.toBody(), { status: error.status });
 }
