@@ -10,8 +10,6 @@ import { extname, join, normalize } from 'node:path';
 
 export interface MockHelper {
   url: string;
-  /** Session requests received (POST /sessions). */
-  sessionRequests: number;
   close(): Promise<void>;
 }
 
@@ -71,7 +69,6 @@ export async function startMockHelper(options: {
   const sessionsByOrder = new Map<string, Record<string, unknown>>();
   const sessionsById = new Map<string, Record<string, unknown>>();
   let origin = '';
-  const state = { sessionRequests: 0 };
 
   const readBody = (request: IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -96,7 +93,6 @@ export async function startMockHelper(options: {
     const path = url.pathname;
     if (path === '/api/checkout/config') return json(response, 200, options.configBody);
     if (path === '/api/checkout/sessions' && request.method === 'POST') {
-      state.sessionRequests++;
       const text = await readBody(request);
       let body: { orderId?: string; provider?: string; method?: string } = {};
       try {
@@ -174,9 +170,6 @@ export async function startMockHelper(options: {
   origin = `http://127.0.0.1:${address.port}`;
   return {
     url: origin,
-    get sessionRequests() {
-      return state.sessionRequests;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -12,6 +12,7 @@
 import { relative, sep } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS, requireChromium } from '../scripts/chromium.mjs';
+import { createCheckoutApp, loadConfig } from '../server-example/index.js';
 import { elementClickPage, floorClickPage, renderPage, startupPage } from './element-pages.js';
 import { FALLBACK_CONFIG, startMockHelper, type MockHelper } from './element-server.js';
 import { formatBytes, row, type Row } from './lib/report.js';
@@ -45,21 +46,15 @@ interface ClickSample {
   sessionCount: number;
 }
 
-/** `/api/checkout/config` exactly as the helper answers it, when the helper is importable; else DESIGN's shape. */
+/** `/api/checkout/config` exactly as the helper answers it; DESIGN's shape if the helper cannot start. */
 async function helperConfigBody(log: (line: string) => void): Promise<unknown> {
   try {
-    const modulePath = '../server-example/index.js';
-    const helper = (await import(modulePath)) as {
-      createCheckoutApp?: (config: unknown) => { request(path: string): Promise<Response> } | Promise<{ request(path: string): Promise<Response> }>;
-      loadConfig?: (env: Record<string, string>, options?: Record<string, unknown>) => Record<string, unknown>;
-    };
-    if (!helper.createCheckoutApp || !helper.loadConfig) throw new Error('no createCheckoutApp/loadConfig');
-    const config = helper.loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }, { persistSecret: false });
-    const app = await helper.createCheckoutApp(config);
+    const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }, { persistSecret: false });
+    const app = createCheckoutApp(config);
     const response = await app.request('/api/checkout/config');
     const body: unknown = await response.json();
     // The app's runtime (store, reconciler) is closed at once: only the answer was wanted.
-    await (app as unknown as { checkout?: { close?: () => Promise<void> } }).checkout?.close?.();
+    await app.checkout.close();
     return body;
   } catch (error) {
     log(`element: using the fallback /config body (${(error as Error).message.split('\n')[0]})`);
@@ -144,6 +139,9 @@ async function clickRun(browser: Browser, base: string, pageName: string, select
     await page.goto(`${base}/pages/${pageName}`);
     await waitReady(page);
     const sample = await click(page, selector);
+    // The added latency subtracts one session round trip: a click that asked for none, or for two, measured
+    // something else (and a second request would break "one open payment per order").
+    if (sample.sessionCount !== 1) throw new Error(`${pageName}: ${sample.sessionCount} session requests for one click, expected 1`);
     return { sample, ...addedLatency(sample), visible: sample.visibleAt - sample.click, inputDelay: sample.click - sample.clickEvent };
   } finally {
     await closePage(page);
