@@ -9,6 +9,7 @@ import {
   type PaySession,
   type PayCheckoutState,
   type PresentedMode,
+  type ProviderId,
   type ReturnOutcome,
   type SessionStatus,
 } from './events.js';
@@ -105,6 +106,9 @@ function sharedConfig(http: SessionClient): Promise<HelperConfig | undefined> {
 export function forgetConfigs(): void {
   configs.clear();
 }
+
+/** Frame titles before `/config` has named the providers. */
+const PROVIDER_NAMES: Record<ProviderId, string> = { repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' };
 
 /** Statuses after which nothing changes without a person. */
 const FINAL: readonly SessionStatus[] = ['paid', 'refunded', 'failed', 'cancelled', 'expired'];
@@ -793,7 +797,7 @@ export class CheckoutFlow {
   }
 
   #providerName(id?: string): string {
-    return this.#cfg?.providers.find((p) => p.id === id)?.name ?? ({ repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' } as Record<string, string>)[id ?? ''] ?? '';
+    return this.#cfg?.providers.find((p) => p.id === id)?.name ?? PROVIDER_NAMES[id as ProviderId] ?? '';
   }
 
   #resolveMode(): PresentedMode {

@@ -1,12 +1,12 @@
 import { LitElement, html, nothing } from 'lit';
 import type { CheckoutFlow } from './checkout-flow.js';
-import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession } from './events.js';
+import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
 import { formatMoney, onStringsChange, resolveLocale, t } from './i18n.js';
 import { openPaymentWindow } from './presenters/open-window.js';
 import { hostStyles } from './styles.js';
 
 const MODES: readonly string[] = ['auto', 'modal', 'inline', 'popup', 'redirect'];
-const PROVIDERS: readonly string[] = ['repay', 'boxexchanger', 'agetrading'];
+const PROVIDERS: readonly string[] = ['repay', 'boxexchanger', 'agetrading'] satisfies ProviderId[];
 const ID = /^[\w-]+$/;
 
 /** A configuration problem: the attribute at fault and whether it is missing or invalid. */
