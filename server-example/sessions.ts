@@ -9,6 +9,7 @@ import { CheckoutError, isCheckoutError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { formatAmount, parseAmount } from './money.js';
+import { optional } from './providers/common.js';
 import { sha256Hex } from './providers/crypto.js';
 import type { CallbackInput, CallbackReply, PaymentProvider, ProviderStatusResult } from './providers/types.js';
 import { OpenSessionExistsError } from './store.js';
@@ -587,12 +588,14 @@ export class SessionService {
     }
     if (!reread) {
       const claim = parsed.claim;
+      const applyClaim = (claimed: NonNullable<typeof claim>, status: SessionStatus) =>
+        this.apply(session.id, { rawStatus: claimed.rawStatus, status, ...optional('paidAmountMinor', claimed.paidAmountMinor), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
       if (parsed.claimTrusted && authenticated && claim?.status) {
-        refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: claim.status, ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
+        refreshed = await applyClaim(claim, claim.status);
       } else if (authenticated && claim?.status === 'paid' && !provider.canFetchStatus(session)) {
         // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
         // must look, so the payment is held rather than ignored or trusted.
-        refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: 'held', ...(claim.paidAmountMinor !== undefined ? { paidAmountMinor: claim.paidAmountMinor } : {}), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
+        refreshed = await applyClaim(claim, 'held');
         await this.store.appendEvent({ sessionId: session.id, kind: 'note', source: 'webhook', data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' } });
       } else {
         // Not applied on the callback's word: the reconciler re-reads the provider soon.
