@@ -158,6 +158,8 @@ export class RepayMock {
   statusCalls = 0;
   nextError: { status: number; body: unknown } | undefined;
   createDelayMs = 0;
+  /** Runs when a create call reaches Repay, before it is answered. */
+  onCreate: (() => void | Promise<void>) | undefined;
   statusFails = false;
   private counter = 0;
 
@@ -166,6 +168,7 @@ export class RepayMock {
       http.post(`${REPAY}/api/v1/private/deals/`, async ({ request }) => {
         this.creates++;
         const body = (await request.json()) as Record<string, any>;
+        await this.onCreate?.();
         if (this.createDelayMs) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
         if (this.nextError) return HttpResponse.json(this.nextError.body as any, { status: this.nextError.status });
         if (body.signature !== md5(`${body.cassa_id}:${body.amount}:${SECRETS.repaySecret1}`)) {

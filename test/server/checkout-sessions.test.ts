@@ -173,14 +173,13 @@ describe('creating a session', () => {
 
   it('writes the session row before calling the provider', async () => {
     let seenDuringCall: unknown;
-    repay.createDelayMs = 20;
     const store = t.app.checkout.store;
-    const pending = t.createSession({ orderId: 'A-1001' });
-    // While the provider call is in flight the row exists, without a payment URL yet.
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const rows = await store.listOrderSessions('A-1001');
-    seenDuringCall = rows.map((row) => ({ status: row.status, paymentUrl: row.paymentUrl }));
-    await pending;
+    // Looked at when the create call reaches Repay: the row exists, without a payment URL yet.
+    repay.onCreate = async () => {
+      const rows = await store.listOrderSessions('A-1001');
+      seenDuringCall = rows.map((row) => ({ status: row.status, paymentUrl: row.paymentUrl }));
+    };
+    assert.equal((await t.createSession({ orderId: 'A-1001' })).status, 201);
     assert.deepEqual(seenDuringCall, [{ status: 'created', paymentUrl: null }]);
   });
 });
