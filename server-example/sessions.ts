@@ -52,14 +52,14 @@ const WATCHED_AFTER_END: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['h
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
 
-export function newSessionId(): string {
+function newSessionId(): string {
   return `cs_${randomBytes(16).toString('base64url').replace(/[-_]/g, '').slice(0, 22).padEnd(22, '0')}`;
 }
 
 export const SESSION_ID_PATTERN = /^cs_[A-Za-z0-9]{22}$/;
 
 /** The customer reference sent to providers: a hash, never the merchant's own id. */
-export function customerRef(customerId: string | undefined, orderId: string): string {
+function customerRef(customerId: string | undefined, orderId: string): string {
   const basis = customerId ? `customer:${customerId}` : `order:${orderId}`;
   return sha256Hex(`pay-checkout:${basis}`).slice(0, 32);
 }
