@@ -362,7 +362,7 @@ function loadAgeTrading(env: Env, frameDeny: Partial<Record<ProviderId, boolean>
 }
 
 /** `SUCCESS=paid,FAILED=failed` or a JSON object. */
-export function parseStatusMap(text: string): Record<string, SessionStatus> {
+function parseStatusMap(text: string): Record<string, SessionStatus> {
   if (!text) return {};
   let entries: [string, unknown][];
   if (text.startsWith('{')) {

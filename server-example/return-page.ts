@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ReturnOutcome } from './types.js';
 
-export const RETURN_OUTCOMES: readonly ReturnOutcome[] = ['success', 'error', 'cancel'];
+const RETURN_OUTCOMES: readonly ReturnOutcome[] = ['success', 'error', 'cancel'];
 
 export function isReturnOutcome(value: unknown): value is ReturnOutcome {
   return typeof value === 'string' && (RETURN_OUTCOMES as readonly string[]).includes(value);

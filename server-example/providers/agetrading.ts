@@ -34,7 +34,7 @@ export function ageTradingClientId(customerRef: string): string {
 }
 
 /** Maps an age.trading error answer ({ detail } with 400 / 500) to a CheckoutError. */
-export function ageTradingError(httpStatus: number, body: unknown, text: string): CheckoutError {
+function ageTradingError(httpStatus: number, body: unknown, text: string): CheckoutError {
   const detail = isRecord(body) ? scalarText(body.detail) ?? JSON.stringify(body) : snippet(text);
   const lower = (detail ?? '').toLowerCase();
   if (detail?.trim() === AGETRADING_DISABLED_DETAIL || lower.includes('disabled you')) {

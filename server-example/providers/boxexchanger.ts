@@ -31,7 +31,7 @@ import type {
 
 const NAME = 'BoxExchanger';
 
-export const BOXEXCHANGER_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
+const BOXEXCHANGER_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
   new: 'created',
   waitPayment: 'pending',
   inProgress: 'pending',
@@ -72,7 +72,7 @@ export function boxIpnHash(
   );
 }
 
-export function boxError(httpStatus: number, body: unknown, text: string): CheckoutError {
+function boxError(httpStatus: number, body: unknown, text: string): CheckoutError {
   const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
   const errorCode = error ? scalarText(error.errorCode) : undefined;
   const object = error && isRecord(error.object) ? error.object : undefined;

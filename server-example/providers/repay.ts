@@ -27,7 +27,7 @@ import type {
 const NAME = 'Repay';
 
 /** Repay `state` → unified status (PROVIDERS.md table). `proceedingsN` is handled by pattern. */
-export const REPAY_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
+const REPAY_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
   created: 'created',
   card_search: 'created',
   choosing_amount: 'pending',
@@ -69,7 +69,7 @@ export function mapRepayState(state: string): SessionStatus | undefined {
 }
 
 /** Maps a Repay error answer (HTTP status + body) to a CheckoutError. */
-export function repayError(httpStatus: number, body: unknown, text: string): CheckoutError {
+function repayError(httpStatus: number, body: unknown, text: string): CheckoutError {
   const record = isRecord(body) ? body : {};
   const nested = isRecord(record.error) ? record.error : {};
   const code = Number(record.code ?? nested.code ?? (record.status_code !== 200 ? record.status_code : undefined) ?? httpStatus);
