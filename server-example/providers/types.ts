@@ -104,6 +104,4 @@ export interface PaymentProvider {
   canFetchStatus(session: SessionRecord): boolean;
   fetchStatus(session: SessionRecord): Promise<ProviderStatusResult>;
   cancel(session: SessionRecord): Promise<void>;
-  /** Provider status → unified status; undefined for unknown names. */
-  mapStatus(rawStatus: string, session?: SessionRecord): SessionStatus | undefined;
 }
