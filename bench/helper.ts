@@ -29,7 +29,7 @@ const SESSION_SECRET = 'bench-session-secret-0123456789abcdef0123';
 const API = '/api/checkout';
 
 /** Real-provider settings for Repay and BoxExchanger, pointed at the fake provider. */
-export function helperEnv(fakeUrl: string, databasePath: string): Record<string, string> {
+function helperEnv(fakeUrl: string, databasePath: string): Record<string, string> {
   const repay = SANDBOX_ACCOUNTS.repay;
   const box = SANDBOX_ACCOUNTS.boxexchanger;
   return {
@@ -55,10 +55,17 @@ export function helperEnv(fakeUrl: string, databasePath: string): Record<string,
   };
 }
 
+/** One request as autocannon and fetch send it. */
+interface Planned {
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
 interface Shape {
   method: 'GET' | 'POST';
-  /** Called once per request: path, headers and body. */
-  next(): { path: string; headers: Record<string, string>; body?: string };
+  /** Called once per request. */
+  next(): Planned;
 }
 
 interface Load {
@@ -77,7 +84,7 @@ interface Load {
  * stops, so no request is ever sent twice; the rate is answers / time until the last answer (autocannon's own
  * `amount` and `stop()` act on whole-second ticks, which would distort short runs or let requests repeat).
  */
-export async function load(url: string, shape: Shape, run: { duration?: number; firstOnly?: number } = {}): Promise<Load> {
+async function load(url: string, shape: Shape, run: { duration?: number; firstOnly?: number } = {}): Promise<Load> {
   let answered = 0;
   let stopAt = Number.POSITIVE_INFINITY;
   let stoppedAt = 0;
@@ -146,12 +153,12 @@ async function rounds(
 
 let counter = 0;
 const runId = Date.now().toString(36).slice(-5);
-function orderId(sku = 'tea'): string {
+function orderId(): string {
   counter++;
-  return `${sku}-b${runId}${counter.toString(36).padStart(6, '0')}`;
+  return `tea-b${runId}${counter.toString(36).padStart(6, '0')}`;
 }
 
-export function createShape(provider: 'repay' | 'boxexchanger'): Shape {
+function createShape(provider: 'repay' | 'boxexchanger'): Shape {
   return {
     method: 'POST',
     next: () => {
@@ -171,7 +178,7 @@ interface Created {
 }
 
 /** Creates sessions outside any measurement (concurrency 50), for the GET and webhook runs. */
-export async function createSessions(url: string, provider: 'repay' | 'boxexchanger', n: number): Promise<Created[]> {
+async function createSessions(url: string, provider: 'repay' | 'boxexchanger', n: number): Promise<Created[]> {
   const shape = createShape(provider);
   const out: Created[] = [];
   let failures = 0;
@@ -198,12 +205,12 @@ export async function createSessions(url: string, provider: 'repay' | 'boxexchan
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-export interface RepayDeal {
+interface RepayDeal {
   id: string;
   amount: string;
   orderId: string;
 }
-export interface BoxOrder {
+interface BoxOrder {
   _id: string;
   uid: number;
   inAmount: string;
@@ -213,7 +220,7 @@ export interface BoxOrder {
 }
 
 /** Repay's deposit callback for each deal, signed as Repay signs it: md5("deal_id:amount:secret_word_2"). */
-export function repayWebhooks(deals: RepayDeal[]): { path: string; headers: Record<string, string>; body: string }[] {
+function repayWebhooks(deals: RepayDeal[]): Planned[] {
   const secret = SANDBOX_ACCOUNTS.repay.secretWord2;
   return deals.map((deal) => ({
     path: `${API}/webhooks/repay`,
@@ -231,7 +238,7 @@ export function repayWebhooks(deals: RepayDeal[]): { path: string; headers: Reco
 }
 
 /** BoxExchanger's IPN for each order, form-encoded, with the documented sha256 over the raw strings. */
-export function boxIpns(orders: BoxOrder[]): { path: string; headers: Record<string, string>; body: string }[] {
+function boxIpns(orders: BoxOrder[]): Planned[] {
   const hashField = SANDBOX_ACCOUNTS.boxexchanger.ipnHashField;
   return orders.map((order) => {
     const fields = {
@@ -256,7 +263,7 @@ export function boxIpns(orders: BoxOrder[]): { path: string; headers: Record<str
   });
 }
 
-export function listShape(method: 'GET' | 'POST', items: { path: string; headers: Record<string, string>; body?: string }[]): Shape {
+function listShape(method: 'GET' | 'POST', items: Planned[]): Shape {
   let i = 0;
   return { method, next: () => items[i++ % items.length]! };
 }
