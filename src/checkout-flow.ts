@@ -24,7 +24,7 @@ import { closeWindow, navigateWindow, watchWindow } from './presenters/popup.js'
 import { clearReturnHash, navigation, readReturnHash, returnUrlFor } from './presenters/redirect.js';
 import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
-import { resolveSessionUrl, SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
+import { helperBase, resolveSessionUrl, SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
 import { EN, ERROR_ALIASES, RU } from './strings.js';
 
 let prepared = false;
@@ -85,19 +85,21 @@ const configs = new Map<string, Promise<HelperConfig | undefined>>();
  * @internal
  */
 export function warmHelper(sessionUrl: string): void {
-  void sharedConfig(new SessionClient(sessionUrl, PayCheckout.timing.timeout));
+  void sharedConfig(sessionUrl);
 }
 
-function sharedConfig(http: SessionClient): Promise<HelperConfig | undefined> {
-  let shared = configs.get(http.base);
+/** A client is only made (or `http` used) when this helper's `/config` was not asked for yet. */
+function sharedConfig(sessionUrl: string, http?: SessionClient): Promise<HelperConfig | undefined> {
+  const base = helperBase(resolveSessionUrl(sessionUrl));
+  let shared = configs.get(base);
   if (!shared) {
     // Not tied to one element's lifetime: others on the page wait for the same answer. A failure is
     // forgotten so that a later intent tries again.
-    shared = http.config().catch(() => {
-      configs.delete(http.base);
+    shared = (http ?? new SessionClient(sessionUrl, PayCheckout.timing.timeout)).config().catch(() => {
+      configs.delete(base);
       return undefined;
     });
-    configs.set(http.base, shared);
+    configs.set(base, shared);
   }
   return shared;
 }
@@ -788,7 +790,7 @@ export class CheckoutFlow {
   }
 
   #loadConfig(): Promise<HelperConfig | undefined> {
-    return (this.#config ??= sharedConfig(this.#http()).then((cfg) => (this.#cfg = cfg)));
+    return (this.#config ??= sharedConfig(this.host.sessionUrl, this.#http()).then((cfg) => (this.#cfg = cfg)));
   }
 
   #provider(cfg = this.#cfg): ProviderConfig | undefined {

@@ -60,7 +60,7 @@ export class SessionClient {
 
   constructor(sessionUrl: string, timeout: number) {
     this.url = resolveSessionUrl(sessionUrl);
-    this.base = this.url.replace(/\/[^/]*$/, '');
+    this.base = helperBase(this.url);
     this.origin = new URL(this.url).origin;
     this.#http = ky.create({
       timeout,
@@ -116,6 +116,11 @@ export class SessionClient {
       throw new PayCheckoutError('bad_response', true, 'Malformed helper response', { cause });
     }
   }
+}
+
+/** The directory of a resolved sessions URL: a client's `base`, where `/config` lives. */
+export function helperBase(url: string): string {
+  return url.replace(/\/[^/]*$/, '');
 }
 
 /** `session-url` resolved against the document, without trailing slashes: a client's `url`. */
