@@ -198,7 +198,7 @@ export class SessionService {
     const now = Date.now();
     if (!open.paymentUrl) {
       if (this.creating.has(open.id) || now - open.createdAt < this.config.reconcile.crashGraceMs) {
-        throw new CheckoutError('session_creating', 'A payment for this order is being created; try again in a moment.');
+        throw beingCreated();
       }
       await this.markInterrupted(open.id);
       return undefined;
@@ -262,7 +262,7 @@ export class SessionService {
       } catch (error) {
         if (error instanceof OpenSessionExistsError) {
           // Another helper process opened one between our read and our insert.
-          throw new CheckoutError('session_creating', 'A payment for this order is being created; try again in a moment.');
+          throw beingCreated();
         }
         throw error;
       }
@@ -646,4 +646,8 @@ function refuseSettledOrder(statuses: readonly SessionStatus[]): void {
 
 function keyReused(): CheckoutError {
   return new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+}
+
+function beingCreated(): CheckoutError {
+  return new CheckoutError('session_creating', 'A payment for this order is being created; try again in a moment.');
 }
