@@ -20,6 +20,7 @@ import {
   fetchSandboxCredentials,
   fetchSessionEvents,
   fetchSessions,
+  optionalNumber,
   prettyJson,
   toDate,
   type CheckoutConfig,
@@ -99,12 +100,6 @@ function money(amount: number | undefined, currency = 'RUB'): string {
   } catch {
     return `${amount} ${currency}`;
   }
-}
-
-function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
-  return undefined;
 }
 
 function timeCell(value: unknown, withDate: boolean): HTMLElement {
@@ -276,7 +271,7 @@ function eventItem(event: SessionEvent, isNew: boolean, currency: string | undef
   if (event.providerStatus !== undefined && event.providerStatus !== null) {
     addFact('providerStatus', String(event.providerStatus));
   }
-  const amount = toNumber(event.amount);
+  const amount = optionalNumber(event.amount);
   if (amount !== undefined) {
     addFact('amount', money(amount, typeof event.currency === 'string' ? event.currency : currency));
   } else if (event.amount !== undefined && event.amount !== null) addFact('amount', String(event.amount));
