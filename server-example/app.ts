@@ -93,6 +93,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     amount: formatAmount(session.amountMinor),
     currency: session.currency,
     orderId: session.orderId,
+    description: session.description,
     expiresAt: new Date(session.expiresAt).toISOString(),
     ...(session.paidAmountMinor !== null ? { paidAmount: formatAmount(session.paidAmountMinor) } : {}),
   });

@@ -68,6 +68,8 @@ export interface SessionView {
   amount: string;
   currency: string;
   orderId: string;
+  /** The merchant's description of the order (from resolveOrder()), for the payer's eyes; null when none. */
+  description: string | null;
   /** ISO 8601. */
   expiresAt: string;
   /** Decimal string; present once a provider reported what was paid. */
