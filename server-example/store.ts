@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { sha256Hex } from './providers/crypto.js';
 import type { EventSource, MethodId, ProviderId, SessionStatus } from './types.js';
 
 export interface SessionRecord {
@@ -86,6 +87,40 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
+/** What a `mutate()` callback sees beside the row: read in the same transaction, so no other writer can change it. */
+export interface MutationContext {
+  /** The other sessions of the same order (a second payment for a paid order must be held, not paid). */
+  readonly orderSessions: readonly SessionRecord[];
+}
+
+/** A provider callback that failed verification, kept as a bounded digest rather than in the event log. */
+export interface RejectedCallback {
+  provider: ProviderId;
+  code: string;
+  body: string;
+  /** The sender's address, when known. */
+  source: string | null;
+}
+
+export interface RejectedCallbackRecord {
+  digest: string;
+  provider: ProviderId;
+  code: string;
+  /** Size of the body in bytes. */
+  size: number;
+  /** The first 256 characters of the body. */
+  head: string;
+  source: string | null;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export interface PruneReport {
+  events: number;
+  rejectedCallbacks: number;
+}
+
 /** What a `mutate()` callback decides: a patch for the row and the events to append with it. */
 export interface Mutation {
   patch?: Partial<Omit<SessionRecord, 'id'>>;
@@ -101,14 +136,49 @@ export class OpenSessionExistsError extends Error {
   }
 }
 
+/** A provider payment id can belong to one session only (a signed callback must not let one payment pay two orders). */
+export class ProviderPaymentTakenError extends Error {
+  constructor(readonly provider: ProviderId, readonly providerPaymentId: string) {
+    super(`The ${provider} payment ${providerPaymentId} already belongs to another session.`);
+    this.name = 'ProviderPaymentTakenError';
+  }
+}
+
+/** Rejected callbacks kept at most; the least recently seen are dropped beyond it. */
+export const MAX_REJECTED_CALLBACKS = 10_000;
+/** Characters of a rejected callback's body kept for inspection. */
+export const REJECTED_HEAD_CHARS = 256;
+
+/** Statuses after which a session's events may be pruned (once the reconciler no longer watches it). */
+export const PRUNABLE_STATUSES = ['paid', 'refunded', 'failed', 'cancelled', 'expired'] as const;
+
 export interface Store {
   insertSession(record: SessionRecord, events?: NewEvent[]): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
   findByProviderPaymentId(provider: ProviderId, providerPaymentId: string): Promise<SessionRecord | undefined>;
   /** Sessions of an order, newest first. */
   listOrderSessions(orderId: string): Promise<SessionRecord[]>;
-  /** Runs `fn` on the current row and applies its result atomically; returns the row after the change. */
-  mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined>;
+  /**
+   * Runs `fn` on the current row (and the order's other sessions) and applies its result atomically; returns the
+   * row after the change. Throws ProviderPaymentTakenError when the patch claims a provider payment another
+   * session owns.
+   */
+  mutate(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined>;
+  /**
+   * Runs `fn` while holding the named lock, after every earlier holder has finished. The lock must hold across
+   * every process sharing the store (per-order creation, per-key provider nonces).
+   */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Atomically takes the next value of a never-decreasing counter: max(now, last + 1), stored. */
+  takeNonce(scope: string, now: number): Promise<number>;
+  /** Stores (or counts again) a rejected callback as a bounded digest. */
+  recordRejectedCallback(rejected: RejectedCallback): Promise<void>;
+  listRejectedCallbacks(limit: number): Promise<RejectedCallbackRecord[]>;
+  /**
+   * Retention: deletes the events of ended, no longer watched sessions last updated before `before`, events that
+   * name no session, and rejected-callback digests last seen before `before`.
+   */
+  pruneEvents(before: number): Promise<PruneReport>;
   /** Appends one event; false when an event with the same dedupe key exists already. */
   appendEvent(event: NewEvent): Promise<boolean>;
   /**
@@ -117,7 +187,7 @@ export interface Store {
    */
   appendEventAndMutate(
     event: NewEvent & { sessionId: string },
-    fn: (current: SessionRecord) => Mutation | undefined,
+    fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
   ): Promise<{ fresh: boolean; session: SessionRecord | undefined }>;
   listEvents(sessionId: string): Promise<EventRecord[]>;
   listSessions(limit: number): Promise<SessionRecord[]>;
@@ -235,6 +305,39 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE idempotency_keys;
   ALTER TABLE idempotency_keys_v3 RENAME TO idempotency_keys;
   `,
+  // 4: hardening. A provider payment belongs to one session at most. BoxExchanger's request nonce survives
+  // restarts and is shared by every process on the database. Rejected callbacks are a bounded digest, not log
+  // lines. The event log stays append-only except for retention: events of ended sessions the reconciler no longer
+  // watches (and events that name no session) may be deleted.
+  `
+  DROP INDEX sessions_provider_ref;
+  CREATE UNIQUE INDEX sessions_provider_payment ON sessions (provider, provider_payment_id) WHERE provider_payment_id IS NOT NULL;
+
+  CREATE TABLE provider_nonces (
+    scope TEXT PRIMARY KEY,
+    last INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE rejected_callbacks (
+    digest TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    code TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    source TEXT,
+    count INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX rejected_callbacks_last ON rejected_callbacks (last_at);
+
+  DROP TRIGGER events_append_only_delete;
+  CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+    WHEN OLD.session_id IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM sessions WHERE id = OLD.session_id
+        AND status IN ('paid','refunded','failed','cancelled','expired') AND next_poll_at IS NULL)
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only events of ended sessions may be pruned'); END;
+  `,
 ];
 
 interface SessionRow {
@@ -318,10 +421,12 @@ export class SqliteStore implements Store {
    */
   private readonly insertTx: Database.Transaction<(row: SessionRow, events: NewEvent[]) => void>;
   private readonly mutateTx: Database.Transaction<
-    (id: string, fn: (current: SessionRecord) => Mutation | undefined) => SessionRecord | undefined
+    (id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined) => SessionRecord | undefined
   >;
+  /** In-process locks: SQLite serialises writers itself, and the unique indexes guard against a second process. */
+  private readonly locks = new Map<string, Promise<unknown>>();
   private readonly appendAndMutateTx: Database.Transaction<
-    (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord) => Mutation | undefined) => { fresh: boolean; session: SessionRecord | undefined }
+    (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined) => { fresh: boolean; session: SessionRecord | undefined }
   >;
 
   constructor(path: string) {
@@ -337,9 +442,11 @@ export class SqliteStore implements Store {
       this.stmt(INSERT_SESSION).run(row);
       for (const event of events) this.insertEvent(event);
     });
-    this.mutateTx = this.db.transaction((id: string, fn: (current: SessionRecord) => Mutation | undefined) => this.applyMutation(id, fn));
+    this.mutateTx = this.db.transaction((id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined) =>
+      this.applyMutation(id, fn),
+    );
     this.appendAndMutateTx = this.db.transaction(
-      (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord) => Mutation | undefined) => {
+      (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined) => {
         if (!this.insertEvent(event)) return { fresh: false, session: undefined };
         return { fresh: true, session: this.applyMutation(event.sessionId, fn) };
       },
@@ -398,23 +505,41 @@ export class SqliteStore implements Store {
     return rows.map(fromRow);
   }
 
-  async mutate(id: string, fn: (current: SessionRecord) => Mutation | undefined): Promise<SessionRecord | undefined> {
-    return this.mutateTx.immediate(id, fn);
+  async mutate(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined> {
+    return this.guardPaymentId(() => this.mutateTx.immediate(id, fn));
   }
 
   async appendEventAndMutate(
     event: NewEvent & { sessionId: string },
-    fn: (current: SessionRecord) => Mutation | undefined,
+    fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
   ): Promise<{ fresh: boolean; session: SessionRecord | undefined }> {
-    return this.appendAndMutateTx.immediate(event, fn);
+    return this.guardPaymentId(() => this.appendAndMutateTx.immediate(event, fn));
+  }
+
+  private guardPaymentId<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof PaymentIdConflict) throw new ProviderPaymentTakenError(error.provider, error.providerPaymentId);
+      throw error;
+    }
   }
 
   /** The body of mutate(); runs inside the caller's transaction. */
-  private applyMutation(id: string, fn: (current: SessionRecord) => Mutation | undefined): SessionRecord | undefined {
+  private applyMutation(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): SessionRecord | undefined {
     const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
     if (!row) return undefined;
     const current = fromRow(row);
-    const mutation = fn(current);
+    const siblings = this.stmt('SELECT * FROM sessions WHERE order_id = ? AND id <> ? ORDER BY created_at DESC, rowid DESC');
+    let orderSessions: SessionRecord[] | undefined;
+    const context: MutationContext = {
+      // Read only when the callback asks (most mutations never look at the rest of the order).
+      get orderSessions() {
+        orderSessions ??= (siblings.all(current.orderId, current.id) as SessionRow[]).map(fromRow);
+        return orderSessions;
+      },
+    };
+    const mutation = fn(current, context);
     if (!mutation) return current;
     let next = current;
     if (mutation.patch && Object.keys(mutation.patch).length > 0) {
@@ -422,7 +547,12 @@ export class SqliteStore implements Store {
       const full = toRow(next);
       const changed = (Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]).map((key) => COLUMNS[key]);
       const sets = [...new Set(changed)].map((column) => `${column} = @${column}`).join(', ');
-      this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
+      try {
+        this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
+      } catch (error) {
+        if (isUniqueViolation(error, 'sessions.provider_payment_id')) throw new PaymentIdConflict(next.provider, next.providerPaymentId ?? '');
+        throw error;
+      }
     }
     for (const event of mutation.events ?? []) this.insertEvent(event);
     if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
@@ -504,6 +634,78 @@ export class SqliteStore implements Store {
     );
   }
 
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  async takeNonce(scope: string, now: number): Promise<number> {
+    const row = this.stmt(
+      `INSERT INTO provider_nonces (scope, last) VALUES (?, ?)
+       ON CONFLICT (scope) DO UPDATE SET last = max(excluded.last, provider_nonces.last + 1)
+       RETURNING last`,
+    ).get(scope, now) as { last: number };
+    return row.last;
+  }
+
+  async recordRejectedCallback(rejected: RejectedCallback): Promise<void> {
+    const now = Date.now();
+    const digest = sha256Hex(`${rejected.provider}\n${rejected.body}`);
+    const result = this.stmt(
+      `INSERT INTO rejected_callbacks (digest, provider, code, size, head, source, count, first_at, last_at)
+       VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (digest) DO UPDATE SET count = count + 1, last_at = excluded.last_at, code = excluded.code, source = excluded.source`,
+    ).run(digest, rejected.provider, rejected.code, Buffer.byteLength(rejected.body), rejected.body.slice(0, REJECTED_HEAD_CHARS), rejected.source, now, now);
+    if (result.changes === 1 && this.rejectedCount() > MAX_REJECTED_CALLBACKS) {
+      this.stmt('DELETE FROM rejected_callbacks WHERE digest IN (SELECT digest FROM rejected_callbacks ORDER BY last_at LIMIT ?)').run(
+        this.rejectedCount() - MAX_REJECTED_CALLBACKS,
+      );
+    }
+  }
+
+  private rejectedCount(): number {
+    return (this.stmt('SELECT count(*) AS n FROM rejected_callbacks').get() as { n: number }).n;
+  }
+
+  async listRejectedCallbacks(limit: number): Promise<RejectedCallbackRecord[]> {
+    const rows = this.stmt('SELECT * FROM rejected_callbacks ORDER BY last_at DESC LIMIT ?').all(limit) as RejectedRow[];
+    return rows.map((row) => ({
+      digest: row.digest,
+      provider: row.provider as ProviderId,
+      code: row.code,
+      size: row.size,
+      head: row.head,
+      source: row.source,
+      count: row.count,
+      firstAt: row.first_at,
+      lastAt: row.last_at,
+    }));
+  }
+
+  async pruneEvents(before: number): Promise<PruneReport> {
+    return this.db.transaction(() => {
+      const statuses = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',');
+      const events = this.db
+        .prepare(
+          `DELETE FROM events WHERE (session_id IS NULL AND at < @before) OR session_id IN (
+             SELECT id FROM sessions WHERE status IN (${statuses}) AND next_poll_at IS NULL AND updated_at < @before)`,
+        )
+        .run({ before }).changes;
+      const rejectedCallbacks = this.db.prepare('DELETE FROM rejected_callbacks WHERE last_at < ?').run(before).changes;
+      return { events, rejectedCallbacks };
+    }).immediate();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -567,6 +769,25 @@ function fromRow(row: SessionRow): SessionRecord {
     pollAttempts: row.poll_attempts,
     lastPolledAt: row.last_polled_at,
   };
+}
+
+/** Thrown inside a transaction (to roll it back) when a patch claims a provider payment another session owns. */
+class PaymentIdConflict extends Error {
+  constructor(readonly provider: ProviderId, readonly providerPaymentId: string) {
+    super('provider payment id taken');
+  }
+}
+
+interface RejectedRow {
+  digest: string;
+  provider: string;
+  code: string;
+  size: number;
+  head: string;
+  source: string | null;
+  count: number;
+  first_at: number;
+  last_at: number;
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {
