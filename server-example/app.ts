@@ -15,6 +15,7 @@ import { CheckoutError, isCheckoutError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { formatAmount } from './money.js';
+import { createHttpOrderResolver } from './order-resolver.js';
 import { AgeTradingProvider } from './providers/agetrading.js';
 import { BoxExchangerProvider } from './providers/boxexchanger.js';
 import { isRecord } from './providers/http.js';
@@ -68,13 +69,17 @@ export function buildProviders(config: CheckoutConfig): Map<ProviderId, PaymentP
 
 export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const log = config.logger ?? createLogger(config.logLevel);
+  // Order lookup precedence: the merchant's JS hook, else ORDER_RESOLVE_URL, else the demo catalogue.
+  const resolveOrder =
+    config.resolveOrder ??
+    (config.orderResolve ? createHttpOrderResolver({ ...config.orderResolve, log }) : demoResolveOrder);
   const ownsStore = !config.store;
   const store = config.store ?? new SqliteStore(config.databasePath);
   const providers = buildProviders(config);
-  const sessions = new SessionService({ config, store, providers, resolveOrder: config.resolveOrder ?? demoResolveOrder, log });
+  const sessions = new SessionService({ config, store, providers, resolveOrder, log });
   const reconciler = new Reconciler({ config, store, sessions, log });
   const background = new Set<Promise<unknown>>();
-  const demoLogEnabled = !config.resolveOrder || config.exposeSessionLog;
+  const demoLogEnabled = (!config.resolveOrder && !config.orderResolve) || config.exposeSessionLog;
   const publicOrigin = new URL(config.publicUrl).origin;
 
   const track = (task: Promise<unknown>) => {

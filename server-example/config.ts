@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { validateWebhookSecret, WebhookSecretError } from './merchant-webhooks/signing.js';
+import { DEFAULT_ORDER_RESOLVE_TIMEOUT_MS } from './order-resolver.js';
 import { SANDBOX_ACCOUNTS } from './sandbox/accounts.js';
 import type { LogLevel, Logger } from './logger.js';
 import type { Store } from './store.js';
@@ -113,8 +115,10 @@ export interface CheckoutConfig {
   defaultProvider: ProviderId;
   /** Serve the demo/operator session log even with a merchant resolveOrder(). */
   exposeSessionLog: boolean;
-  /** The merchant's order lookup; undefined = the demo catalogue. */
+  /** The merchant's order lookup; undefined = `orderResolve` when set, else the demo catalogue. */
   resolveOrder?: ResolveOrder;
+  /** Order lookup over HTTP (ORDER_RESOLVE_URL), used when no `resolveOrder` is given. */
+  orderResolve?: OrderResolveConfig;
   /** Sandbox providers whose pages refuse framing (SANDBOX_FRAME_DENY). */
   frameDeny: Partial<Record<ProviderId, boolean>>;
   /** Lifetime of session bearer tokens. */
@@ -125,6 +129,16 @@ export interface CheckoutConfig {
   /** A ready store (e.g. a shared database); default: SQLite at databasePath. */
   store?: Store;
   providers: ProvidersConfig;
+}
+
+export interface OrderResolveConfig {
+  /** The merchant's endpoint the helper POSTs `{ orderId, claimedCustomerId, locale }` to. */
+  url: string;
+  /** `whsec_…` secret the lookups are signed with (MERCHANT_WEBHOOK_SECRET). */
+  secret: string;
+  timeoutMs: number;
+  /** Forward the payer's Cookie header (ORDER_RESOLVE_FORWARD_COOKIES=1). */
+  forwardCookies: boolean;
 }
 
 export class ConfigError extends Error {
@@ -220,6 +234,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     enabledProviders,
     defaultProvider: defaultProviderRaw,
     exposeSessionLog: flag(env, 'EXPOSE_SESSION_LOG', false),
+    ...loadOrderResolve(env),
     frameDeny,
     tokenTtlSeconds: intVar(env, 'SESSION_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     reconcile: {
@@ -235,6 +250,38 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       repay: loadRepay(env, frameDeny),
       boxexchanger: loadBoxExchanger(env, frameDeny),
       agetrading: loadAgeTrading(env, frameDeny),
+    },
+  };
+}
+
+/** ORDER_RESOLVE_URL and its settings; signed with MERCHANT_WEBHOOK_SECRET, which it therefore requires. */
+function loadOrderResolve(env: Env): { orderResolve?: OrderResolveConfig } {
+  const get = (name: string) => (env[name] ?? '').trim();
+  if (!get('ORDER_RESOLVE_URL')) return {};
+  let url: URL;
+  try {
+    url = new URL(get('ORDER_RESOLVE_URL'));
+  } catch {
+    throw new ConfigError(`ORDER_RESOLVE_URL is not a valid URL: "${get('ORDER_RESOLVE_URL')}".`);
+  }
+  // Kept as written (a trailing slash or a query may matter to the merchant's router).
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('ORDER_RESOLVE_URL must be an http(s) URL.');
+  if (!get('MERCHANT_WEBHOOK_SECRET')) {
+    throw new ConfigError('ORDER_RESOLVE_URL needs MERCHANT_WEBHOOK_SECRET (whsec_…): the order lookups are signed with it.');
+  }
+  let secret: string;
+  try {
+    secret = validateWebhookSecret(get('MERCHANT_WEBHOOK_SECRET'));
+  } catch (error) {
+    if (error instanceof WebhookSecretError) throw new ConfigError(error.message);
+    throw error;
+  }
+  return {
+    orderResolve: {
+      url: url.toString(),
+      secret,
+      timeoutMs: intVar(env, 'ORDER_RESOLVE_TIMEOUT_MS', DEFAULT_ORDER_RESOLVE_TIMEOUT_MS, 100, 60_000),
+      forwardCookies: flag(env, 'ORDER_RESOLVE_FORWARD_COOKIES', false),
     },
   };
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   order_paid: 409,
   order_held: 409,
   invalid_order: 500,
+  order_lookup_failed: 502,
   unsupported_currency: 422,
   amount_too_small: 422,
   amount_too_large: 422,
@@ -65,6 +66,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'route_unavailable',
   'previous_request_open',
   'session_creating',
+  'order_lookup_failed',
   'internal_error',
 ]);
 

@@ -10,6 +10,7 @@ export type {
   BoxExchangerConfig,
   CheckoutConfig,
   LoadConfigOptions,
+  OrderResolveConfig,
   ProviderCommonConfig,
   ProvidersConfig,
   ReconcileConfig,
@@ -27,6 +28,16 @@ export { Reconciler } from './reconciler.js';
 export type { ReconcileReport } from './reconciler.js';
 export { SessionService } from './sessions.js';
 export { demoResolveOrder } from './demo-orders.js';
+export { createHttpOrderResolver, DEFAULT_ORDER_RESOLVE_TIMEOUT_MS } from './order-resolver.js';
+export type { HttpOrderResolverOptions, OrderResolveRequestBody } from './order-resolver.js';
+export {
+  generateWebhookSecret,
+  newWebhookId,
+  signWebhook,
+  validateWebhookSecret,
+  WebhookSecretError,
+} from './merchant-webhooks/signing.js';
+export type { SignWebhookOptions, WebhookSignatureHeaders } from './merchant-webhooks/signing.js';
 export type { PaymentProvider, ProviderStatusResult, CreatePaymentInput, CreatedPayment, CallbackInput, ParsedCallback, CallbackReply } from './providers/types.js';
 export type {
   CreatedSessionView,

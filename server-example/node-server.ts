@@ -27,7 +27,7 @@ export interface StartServerOptions {
   env?: Record<string, string | undefined>;
   /** Overrides applied on top of the environment's configuration. */
   config?: Partial<CheckoutConfig>;
-  /** The merchant's order lookup; default the demo catalogue. */
+  /** The merchant's order lookup; wins over ORDER_RESOLVE_URL; without either, the demo catalogue. */
   resolveOrder?: ResolveOrder;
   /** Run the reconciler (default true). */
   reconcile?: boolean;

@@ -1,7 +1,8 @@
 /**
  * The reconciler: webhooks are unreliable (Repay reports only success, BoxExchanger sends its IPN once), so open
  * sessions are polled with exponential backoff, expired after the provider's window, and rows left by a crash
- * between the session write and the provider answer are resolved.
+ * between the session write and the provider answer are resolved. Due sessions are claimed with a lease, so several
+ * helper instances on one database never poll the same session at once.
  */
 import type { CheckoutConfig } from './config.js';
 import { isCheckoutError } from './errors.js';
@@ -27,6 +28,12 @@ export interface ReconcileReport {
 }
 
 const BATCH = 50;
+/**
+ * How long a claimed session stays with this poller before another instance may take it: longer than a normal pass,
+ * short enough that sessions claimed by an instance that died are polled again soon. A pass slower than this (a
+ * provider timing out on every call) at worst lets a second instance poll the same session, which is harmless.
+ */
+const MIN_LEASE_MS = 120_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -72,7 +79,8 @@ export class Reconciler {
   private async pass(now: number): Promise<ReconcileReport> {
     const { store, sessions, config, log } = this.options;
     const report: ReconcileReport = { polled: 0, revived: 0, expired: 0, interrupted: 0, errors: 0 };
-    const due = await store.dueSessions(now, BATCH);
+    // Claimed, not just read: with several instances on one database each due session is polled by one of them.
+    const due = await store.claimDueSessions(now, BATCH, Math.max(MIN_LEASE_MS, 4 * config.reconcile.intervalMs));
     for (const session of due) {
       if (sessions.creating.has(session.id)) continue;
       try {

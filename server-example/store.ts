@@ -193,6 +193,12 @@ export interface Store {
   listSessions(limit: number): Promise<SessionRecord[]>;
   /** Sessions whose next poll is due (open ones, and ended ones still watched for a late payment). */
   dueSessions(now: number, limit: number): Promise<SessionRecord[]>;
+  /**
+   * Claims up to `limit` due sessions for one poller: their next poll moves to `now + leaseMs` in the same atomic step,
+   * so another process (or instance) does not take them; the poll that follows sets the real next time, and a
+   * poller that dies just lets the lease run out. Ordered like dueSessions().
+   */
+  claimDueSessions(now: number, limit: number, leaseMs: number): Promise<SessionRecord[]>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the key unless it exists; returns the stored record either way. */
   putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
@@ -611,6 +617,22 @@ export class SqliteStore implements Store {
       )
       .all(now, limit) as SessionRow[];
     return rows.map(fromRow);
+  }
+
+  async claimDueSessions(now: number, limit: number, leaseMs: number): Promise<SessionRecord[]> {
+    // One immediate transaction: a second process sharing the file waits for it, then finds the rows leased.
+    return this.db.transaction(() => {
+      const rows = this.stmt(
+        `SELECT * FROM sessions WHERE next_poll_at IS NOT NULL AND next_poll_at <= ?
+         ORDER BY next_poll_at, created_at LIMIT ?`,
+      ).all(now, limit) as SessionRow[];
+      const lease = this.stmt('UPDATE sessions SET next_poll_at = ? WHERE id = ?');
+      for (const row of rows) {
+        row.next_poll_at = now + leaseMs;
+        lease.run(row.next_poll_at, row.id);
+      }
+      return rows.map(fromRow);
+    }).immediate();
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
