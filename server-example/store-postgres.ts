@@ -1,0 +1,684 @@
+/**
+ * `PostgresStore`: the `Store` on a shared PostgreSQL database, for several helper instances behind a load balancer
+ * (`DATABASE_URL=postgres://…`). The same schema as the embedded SqliteStore, migrated in step (version N here is
+ * migration N there), with the same guarantees enforced by the database rather than by one process:
+ *
+ * - the event log is append-only (a trigger refuses UPDATE, TRUNCATE and any DELETE but retention of ended sessions);
+ * - at most one open session per order, and a provider payment belongs to one session (unique indexes);
+ * - `mutate()` locks the order's sessions (`SELECT … FOR UPDATE`, in id order so two writers never deadlock);
+ * - `withLock()` is a PostgreSQL advisory lock, so per-order creation is serialised across instances;
+ * - `claimDueSessions()` leases due sessions with `FOR UPDATE SKIP LOCKED`, so each one is polled by one instance;
+ * - `takeNonce()` is one atomic upsert, so BoxExchanger's increasing `time` holds across instances.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { sha256Hex } from './providers/crypto.js';
+import {
+  MAX_REJECTED_CALLBACKS,
+  MIGRATIONS,
+  OpenSessionExistsError,
+  PRUNABLE_STATUSES,
+  ProviderPaymentTakenError,
+  REJECTED_HEAD_CHARS,
+} from './store.js';
+import type {
+  EventKind,
+  EventRecord,
+  IdempotencyRecord,
+  Mutation,
+  MutationContext,
+  NewEvent,
+  PruneReport,
+  RejectedCallback,
+  RejectedCallbackRecord,
+  SessionRecord,
+  Store,
+} from './store.js';
+import type { EventSource, MethodId, ProviderId, SessionStatus } from './types.js';
+
+const ENDED = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',');
+
+/**
+ * The schema, one entry per SQLite migration (same numbers, same meaning). Times are epoch milliseconds (BIGINT),
+ * JSON is kept as text like in SQLite (raw webhook bodies round-trip byte for byte).
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  // 1: sessions, events, idempotency keys
+  `
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    -- insertion order, for ties on created_at (SQLite's rowid)
+    ord BIGINT GENERATED ALWAYS AS IDENTITY,
+    order_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('created','pending','paid','held','refunded','failed','cancelled','expired')),
+    amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+    currency TEXT NOT NULL,
+    description TEXT,
+    customer_ref TEXT NOT NULL,
+    locale TEXT,
+    storefront_origin TEXT NOT NULL,
+    return_url TEXT,
+    provider_payment_id TEXT,
+    payment_url TEXT,
+    provider_status TEXT,
+    provider_data TEXT NOT NULL DEFAULT '{}',
+    paid_amount_minor BIGINT,
+    error_code TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    next_poll_at BIGINT,
+    poll_attempts INTEGER NOT NULL DEFAULT 0,
+    last_polled_at BIGINT
+  );
+  CREATE INDEX sessions_order ON sessions (order_id, created_at DESC);
+  CREATE UNIQUE INDEX sessions_one_open_per_order ON sessions (order_id) WHERE status IN ('created','pending');
+  CREATE INDEX sessions_provider_ref ON sessions (provider, provider_payment_id);
+  CREATE INDEX sessions_due ON sessions (next_poll_at) WHERE status IN ('created','pending');
+  CREATE INDEX sessions_created ON sessions (created_at DESC);
+
+  CREATE TABLE events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id TEXT,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT,
+    from_status TEXT,
+    to_status TEXT,
+    provider_status TEXT,
+    amount_minor BIGINT,
+    data TEXT,
+    dedupe_key TEXT UNIQUE
+  );
+  CREATE INDEX events_session ON events (session_id, seq);
+  CREATE FUNCTION checkout_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'the event log is append-only';
+  END
+  $$;
+  CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION checkout_events_append_only();
+  CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION checkout_events_append_only();
+
+  CREATE TABLE idempotency_keys (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  `,
+  // 2: ended and held sessions are polled too for a while (late payments): the due index covers every scheduled row
+  `
+  DROP INDEX sessions_due;
+  CREATE INDEX sessions_due ON sessions (next_poll_at) WHERE next_poll_at IS NOT NULL;
+  `,
+  // 3: the dedupe index only over events that have a key (SQLite also rebuilt its tables here; PostgreSQL needs no
+  // rewrite for the rest)
+  `
+  ALTER TABLE events DROP CONSTRAINT events_dedupe_key_key;
+  CREATE UNIQUE INDEX events_dedupe ON events (dedupe_key) WHERE dedupe_key IS NOT NULL;
+  `,
+  // 4: hardening. A provider payment belongs to one session at most; BoxExchanger's request nonce is shared by every
+  // instance; rejected callbacks are a bounded digest; the event log stays append-only except for retention of
+  // ended sessions the reconciler no longer watches (and events that name no session).
+  `
+  DROP INDEX sessions_provider_ref;
+  CREATE UNIQUE INDEX sessions_provider_payment ON sessions (provider, provider_payment_id) WHERE provider_payment_id IS NOT NULL;
+
+  CREATE TABLE provider_nonces (
+    scope TEXT PRIMARY KEY,
+    last BIGINT NOT NULL
+  );
+
+  CREATE TABLE rejected_callbacks (
+    digest TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    code TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    source TEXT,
+    count INTEGER NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL
+  );
+  CREATE INDEX rejected_callbacks_last ON rejected_callbacks (last_at);
+
+  CREATE FUNCTION checkout_events_prune_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF OLD.session_id IS NULL OR EXISTS (
+      SELECT 1 FROM sessions WHERE id = OLD.session_id AND status IN (${ENDED}) AND next_poll_at IS NULL
+    ) THEN
+      RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'the event log is append-only: only events of ended sessions may be pruned';
+  END
+  $$;
+  DROP TRIGGER events_append_only ON events;
+  CREATE TRIGGER events_append_only BEFORE UPDATE ON events
+    FOR EACH ROW EXECUTE FUNCTION checkout_events_append_only();
+  CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION checkout_events_prune_only();
+  `,
+];
+
+if (POSTGRES_MIGRATIONS.length !== MIGRATIONS.length) {
+  // Caught by the conformance suite too; here so a helper never runs with the two schemas out of step.
+  throw new Error(`PostgresStore has ${POSTGRES_MIGRATIONS.length} migrations, SqliteStore ${MIGRATIONS.length}: they must move in step.`);
+}
+
+/** Advisory-lock key space of the helper (first argument of the two-key form is not used: one bigint per key). */
+function lockId(key: string): string {
+  return createHash('sha256').update(`pay-checkout:${key}`).digest().readBigInt64BE(0).toString();
+}
+
+/** Migrations of every instance starting at once are serialised by this lock. */
+const MIGRATION_LOCK = lockId('schema-migration');
+
+const COLUMNS: Record<keyof Omit<SessionRecord, 'id'>, string> = {
+  orderId: 'order_id',
+  provider: 'provider',
+  method: 'method',
+  status: 'status',
+  amountMinor: 'amount_minor',
+  currency: 'currency',
+  description: 'description',
+  customerRef: 'customer_ref',
+  locale: 'locale',
+  storefrontOrigin: 'storefront_origin',
+  returnUrl: 'return_url',
+  providerPaymentId: 'provider_payment_id',
+  paymentUrl: 'payment_url',
+  providerStatus: 'provider_status',
+  providerData: 'provider_data',
+  paidAmountMinor: 'paid_amount_minor',
+  errorCode: 'error_code',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  expiresAt: 'expires_at',
+  nextPollAt: 'next_poll_at',
+  pollAttempts: 'poll_attempts',
+  lastPolledAt: 'last_polled_at',
+};
+const FIELDS = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
+const INSERT_SESSION = `INSERT INTO sessions (id, ${FIELDS.map((field) => COLUMNS[field]).join(', ')}) VALUES (${['id', ...FIELDS].map((_, index) => `$${index + 1}`).join(', ')})`;
+const INSERT_EVENT = `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`;
+
+type Row = Record<string, unknown>;
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** BIGINT columns come back as numbers: every value here (epoch ms, kopecks, seq) is far below 2^53. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long withLock() waits for a lock held by another instance before failing (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+/** Transactions that lost a deadlock or a serialisation race are run again (their callbacks are pure decisions). */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+export class PostgresStore implements Store {
+  readonly pool: pg.Pool;
+  private readonly migrated: Promise<void>;
+  private closed = false;
+  /** In-process queue per lock key: only the head of each queue asks the database. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** One connection holds this instance's advisory locks (session-level, taken with pg_try_advisory_lock). */
+  private lockClient: Promise<pg.PoolClient> | undefined;
+  private readonly lockPool: pg.Pool;
+  private readonly lockTimeoutMs: number;
+
+  constructor(connectionString: string, options: PostgresStoreOptions = {}) {
+    this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, types: TYPES, application_name: 'pay-checkout' });
+    this.lockPool = new pg.Pool({ connectionString, max: 1, types: TYPES, application_name: 'pay-checkout-locks' });
+    // An idle connection the server dropped must not crash the process: the pool replaces it on next use.
+    this.pool.on('error', () => undefined);
+    this.lockPool.on('error', () => undefined);
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    this.migrated = this.migrate();
+    // Awaited by every call; this only keeps an early failure from being reported as unhandled.
+    this.migrated.catch(() => undefined);
+  }
+
+  /** Resolves once the schema is migrated; rejects when the database cannot be reached or is newer. */
+  ready(): Promise<void> {
+    return this.migrated;
+  }
+
+  /** The schema version after migration (for tests and operators). */
+  async schemaVersion(): Promise<number> {
+    await this.migrated;
+    const { rows } = await this.pool.query<{ version: number }>('SELECT version FROM checkout_schema');
+    return rows[0]?.version ?? 0;
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // One instance migrates; the others wait here and then find nothing left to do.
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query('CREATE TABLE IF NOT EXISTS checkout_schema (version INTEGER NOT NULL)');
+        const { rows } = await client.query<{ version: number }>('SELECT version FROM checkout_schema');
+        if (rows.length === 0) await client.query('INSERT INTO checkout_schema (version) VALUES (0)');
+        const current = rows[0]?.version ?? 0;
+        if (current > POSTGRES_MIGRATIONS.length) {
+          throw new Error(`The database schema (version ${current}) is newer than this helper (${POSTGRES_MIGRATIONS.length}).`);
+        }
+        for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(POSTGRES_MIGRATIONS[version]!);
+            await client.query('UPDATE checkout_schema SET version = $1', [version + 1]);
+            await client.query('COMMIT');
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async query<R extends Row = Row>(sql: string, values: unknown[] = [], on: Queryable = this.pool): Promise<pg.QueryResult<R>> {
+    if (on === this.pool) await this.migrated;
+    return on.query<R>(sql, values);
+  }
+
+  /** Runs `fn` in one transaction on one connection; retried on deadlock / serialisation failure. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    await this.migrated;
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (attempt < 5 && RETRYABLE.has(pgCode(error))) continue;
+        throw error;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  async insertSession(record: SessionRecord, events: NewEvent[] = []): Promise<void> {
+    try {
+      await this.transaction(async (client) => {
+        await client.query(INSERT_SESSION, [record.id, ...FIELDS.map((field) => toColumn(field, record[field]))]);
+        for (const event of events) await insertEvent(client, event);
+      });
+    } catch (error) {
+      const constraint = uniqueViolation(error);
+      if (constraint === 'sessions_one_open_per_order') throw new OpenSessionExistsError(record.orderId);
+      if (constraint === 'sessions_provider_payment') throw new ProviderPaymentTakenError(record.provider, record.providerPaymentId ?? '');
+      throw error;
+    }
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const { rows } = await this.query('SELECT * FROM sessions WHERE id = $1', [id]);
+    return rows[0] && fromRow(rows[0]);
+  }
+
+  async findByProviderPaymentId(provider: ProviderId, providerPaymentId: string): Promise<SessionRecord | undefined> {
+    const { rows } = await this.query(
+      'SELECT * FROM sessions WHERE provider = $1 AND provider_payment_id = $2 ORDER BY created_at DESC, ord DESC LIMIT 1',
+      [provider, providerPaymentId],
+    );
+    return rows[0] && fromRow(rows[0]);
+  }
+
+  async listOrderSessions(orderId: string): Promise<SessionRecord[]> {
+    const { rows } = await this.query('SELECT * FROM sessions WHERE order_id = $1 ORDER BY created_at DESC, ord DESC', [orderId]);
+    return rows.map(fromRow);
+  }
+
+  async mutate(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined> {
+    return this.guardPaymentId(() => this.transaction((client) => applyMutation(client, id, fn)));
+  }
+
+  async appendEventAndMutate(
+    event: NewEvent & { sessionId: string },
+    fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
+  ): Promise<{ fresh: boolean; session: SessionRecord | undefined }> {
+    return this.guardPaymentId(() =>
+      this.transaction(async (client) => {
+        // A concurrent duplicate waits on the unique index here until this transaction ends, then inserts nothing.
+        if (!(await insertEvent(client, event))) return { fresh: false, session: undefined };
+        return { fresh: true, session: await applyMutation(client, event.sessionId, fn) };
+      }),
+    );
+  }
+
+  private async guardPaymentId<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof PaymentIdConflict) throw new ProviderPaymentTakenError(error.provider, error.providerPaymentId);
+      throw error;
+    }
+  }
+
+  async appendEvent(event: NewEvent): Promise<boolean> {
+    await this.migrated;
+    return insertEvent(this.pool, event);
+  }
+
+  async listEvents(sessionId: string): Promise<EventRecord[]> {
+    const { rows } = await this.query('SELECT * FROM events WHERE session_id = $1 ORDER BY seq', [sessionId]);
+    return rows.map((row) => ({
+      seq: row.seq as number,
+      sessionId: row.session_id as string | null,
+      at: row.at as number,
+      kind: row.kind as EventKind,
+      source: row.source as EventSource | null,
+      fromStatus: row.from_status as SessionStatus | null,
+      toStatus: row.to_status as SessionStatus | null,
+      providerStatus: row.provider_status as string | null,
+      amountMinor: row.amount_minor as number | null,
+      data: row.data === null ? null : (JSON.parse(row.data as string) as unknown),
+    }));
+  }
+
+  async listSessions(limit: number): Promise<SessionRecord[]> {
+    const { rows } = await this.query('SELECT * FROM sessions ORDER BY created_at DESC, ord DESC LIMIT $1', [limit]);
+    return rows.map(fromRow);
+  }
+
+  async dueSessions(now: number, limit: number): Promise<SessionRecord[]> {
+    const { rows } = await this.query(
+      'SELECT * FROM sessions WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1 ORDER BY next_poll_at, created_at LIMIT $2',
+      [now, limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  async claimDueSessions(now: number, limit: number, leaseMs: number): Promise<SessionRecord[]> {
+    // Rows another instance is claiming right now are skipped, not waited for; a claimed row is not due again
+    // until its lease ends (the poll that follows sets its real next time; a crashed poller's lease just runs out).
+    const { rows } = await this.query(
+      `WITH due AS (
+         SELECT id, next_poll_at AS due_at FROM sessions
+         WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1
+         ORDER BY next_poll_at, created_at LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE sessions SET next_poll_at = $3 FROM due WHERE sessions.id = due.id
+       RETURNING sessions.*, due.due_at`,
+      [now, limit, now + leaseMs],
+    );
+    return rows
+      .sort((a, b) => (a.due_at as number) - (b.due_at as number) || (a.created_at as number) - (b.created_at as number))
+      .map(fromRow);
+  }
+
+  async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
+    const { rows } = await this.query('SELECT * FROM idempotency_keys WHERE key = $1', [key]);
+    const row = rows[0];
+    return row && { key: row.key as string, fingerprint: row.fingerprint as string, sessionId: row.session_id as string, createdAt: row.created_at as number };
+  }
+
+  async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    await this.migrated;
+    await insertIdempotencyKey(this.pool, record);
+    return (await this.getIdempotencyKey(record.key))!;
+  }
+
+  /**
+   * Cross-instance lock: callers in this process queue per key (so only one of them asks the database), and the head
+   * of the queue takes a session-level advisory lock on this instance's lock connection with pg_try_advisory_lock,
+   * retrying with backoff while another instance holds it. The lock connection is never blocked, so any number of
+   * keys can be held at once, and `fn` runs on the main pool (no connection is held while it waits).
+   */
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.holdingAdvisoryLock(key, fn),
+      () => this.holdingAdvisoryLock(key, fn),
+    );
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  private async holdingAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    await this.migrated;
+    const id = lockId(`lock:${key}`);
+    const deadline = Date.now() + this.lockTimeoutMs;
+    let wait = 2;
+    for (;;) {
+      const client = await this.lockConnection();
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [id]);
+      if (rows[0]?.locked) break;
+      if (Date.now() > deadline) throw new Error(`Timed out after ${this.lockTimeoutMs} ms waiting for the lock "${key}" held by another instance.`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, 50);
+    }
+    try {
+      return await fn();
+    } finally {
+      const client = await this.lockConnection().catch(() => undefined);
+      await client?.query('SELECT pg_advisory_unlock($1)', [id]).catch(() => undefined);
+    }
+  }
+
+  private lockConnection(): Promise<pg.PoolClient> {
+    this.lockClient ??= this.lockPool.connect().then((client) => {
+      // A lost lock connection releases its locks on the server; the next lock takes a new one.
+      client.on('error', () => {
+        this.lockClient = undefined;
+        client.release(true);
+      });
+      return client;
+    });
+    const pending = this.lockClient;
+    pending.catch(() => {
+      if (this.lockClient === pending) this.lockClient = undefined;
+    });
+    return pending;
+  }
+
+  async takeNonce(scope: string, now: number): Promise<number> {
+    const { rows } = await this.query<{ last: number }>(
+      `INSERT INTO provider_nonces (scope, last) VALUES ($1, $2)
+       ON CONFLICT (scope) DO UPDATE SET last = GREATEST(EXCLUDED.last, provider_nonces.last + 1)
+       RETURNING last`,
+      [scope, now],
+    );
+    return rows[0]!.last;
+  }
+
+  async recordRejectedCallback(rejected: RejectedCallback): Promise<void> {
+    const now = Date.now();
+    const digest = sha256Hex(`${rejected.provider}\n${rejected.body}`);
+    const { rows } = await this.query<{ inserted: boolean }>(
+      `INSERT INTO rejected_callbacks (digest, provider, code, size, head, source, count, first_at, last_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)
+       ON CONFLICT (digest) DO UPDATE SET count = rejected_callbacks.count + 1, last_at = EXCLUDED.last_at,
+         code = EXCLUDED.code, source = EXCLUDED.source
+       RETURNING (xmax = 0) AS inserted`,
+      [digest, rejected.provider, rejected.code, Buffer.byteLength(rejected.body), rejected.body.slice(0, REJECTED_HEAD_CHARS), rejected.source, now],
+    );
+    if (rows[0]?.inserted) {
+      await this.query(
+        'DELETE FROM rejected_callbacks WHERE digest IN (SELECT digest FROM rejected_callbacks ORDER BY last_at DESC, digest OFFSET $1)',
+        [MAX_REJECTED_CALLBACKS],
+      );
+    }
+  }
+
+  async listRejectedCallbacks(limit: number): Promise<RejectedCallbackRecord[]> {
+    const { rows } = await this.query('SELECT * FROM rejected_callbacks ORDER BY last_at DESC LIMIT $1', [limit]);
+    return rows.map((row) => ({
+      digest: row.digest as string,
+      provider: row.provider as ProviderId,
+      code: row.code as string,
+      size: row.size as number,
+      head: row.head as string,
+      source: row.source as string | null,
+      count: row.count as number,
+      firstAt: row.first_at as number,
+      lastAt: row.last_at as number,
+    }));
+  }
+
+  async pruneEvents(before: number): Promise<PruneReport> {
+    return this.transaction(async (client) => {
+      const events = await client.query(
+        `DELETE FROM events WHERE (session_id IS NULL AND at < $1) OR session_id IN (
+           SELECT id FROM sessions WHERE status IN (${ENDED}) AND next_poll_at IS NULL AND updated_at < $1)`,
+        [before],
+      );
+      const rejected = await client.query('DELETE FROM rejected_callbacks WHERE last_at < $1', [before]);
+      return { events: events.rowCount ?? 0, rejectedCallbacks: rejected.rowCount ?? 0 };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.migrated.catch(() => undefined);
+    const lock = this.lockClient;
+    this.lockClient = undefined;
+    if (lock) (await lock.catch(() => undefined))?.release();
+    await Promise.all([this.pool.end(), this.lockPool.end()]);
+  }
+}
+
+/** The body of mutate(); runs inside the caller's transaction. */
+async function applyMutation(
+  client: pg.PoolClient,
+  id: string,
+  fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
+): Promise<SessionRecord | undefined> {
+  // Every session of the order, locked in id order (two writers on sibling sessions never deadlock), current values.
+  const { rows } = await client.query(
+    'SELECT * FROM sessions WHERE order_id = (SELECT order_id FROM sessions WHERE id = $1) ORDER BY id FOR UPDATE',
+    [id],
+  );
+  const all = rows.map((row) => ({ ord: row.ord as number, record: fromRow(row) }));
+  const self = all.find((entry) => entry.record.id === id);
+  if (!self) return undefined;
+  const current = self.record;
+  const orderSessions = all
+    .filter((entry) => entry !== self)
+    .sort((a, b) => b.record.createdAt - a.record.createdAt || b.ord - a.ord)
+    .map((entry) => entry.record);
+  const mutation = fn(current, { orderSessions });
+  if (!mutation) return current;
+  let next = current;
+  if (mutation.patch && Object.keys(mutation.patch).length > 0) {
+    next = { ...current, ...mutation.patch, id: current.id };
+    const fields = [...new Set(Object.keys(mutation.patch) as (keyof typeof COLUMNS)[])].filter((field) => field in COLUMNS);
+    const sets = fields.map((field, index) => `${COLUMNS[field]} = $${index + 2}`).join(', ');
+    try {
+      await client.query(`UPDATE sessions SET ${sets} WHERE id = $1`, [id, ...fields.map((field) => toColumn(field, next[field]))]);
+    } catch (error) {
+      if (uniqueViolation(error) === 'sessions_provider_payment') throw new PaymentIdConflict(next.provider, next.providerPaymentId ?? '');
+      throw error;
+    }
+  }
+  for (const event of mutation.events ?? []) await insertEvent(client, event);
+  if (mutation.idempotencyKey) await insertIdempotencyKey(client, mutation.idempotencyKey);
+  return next;
+}
+
+async function insertEvent(on: Queryable, event: NewEvent): Promise<boolean> {
+  const result = await on.query(INSERT_EVENT, [
+    event.sessionId,
+    Date.now(),
+    event.kind,
+    event.source ?? null,
+    event.fromStatus ?? null,
+    event.toStatus ?? null,
+    event.providerStatus ?? null,
+    event.amountMinor ?? null,
+    event.data === undefined ? null : JSON.stringify(event.data),
+    event.dedupeKey ?? null,
+  ]);
+  return result.rowCount === 1;
+}
+
+async function insertIdempotencyKey(on: Queryable, record: IdempotencyRecord): Promise<void> {
+  await on.query('INSERT INTO idempotency_keys (key, fingerprint, session_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING', [
+    record.key,
+    record.fingerprint,
+    record.sessionId,
+    record.createdAt,
+  ]);
+}
+
+function toColumn(field: keyof typeof COLUMNS, value: unknown): unknown {
+  if (field === 'providerData') return JSON.stringify(value ?? {});
+  return value ?? null;
+}
+
+function fromRow(row: Row): SessionRecord {
+  return {
+    id: row.id as string,
+    orderId: row.order_id as string,
+    provider: row.provider as ProviderId,
+    method: row.method as MethodId,
+    status: row.status as SessionStatus,
+    amountMinor: row.amount_minor as number,
+    currency: row.currency as string,
+    description: row.description as string | null,
+    customerRef: row.customer_ref as string,
+    locale: row.locale as string | null,
+    storefrontOrigin: row.storefront_origin as string,
+    returnUrl: row.return_url as string | null,
+    providerPaymentId: row.provider_payment_id as string | null,
+    paymentUrl: row.payment_url as string | null,
+    providerStatus: row.provider_status as string | null,
+    providerData: JSON.parse(row.provider_data as string) as Record<string, unknown>,
+    paidAmountMinor: row.paid_amount_minor as number | null,
+    errorCode: row.error_code as string | null,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+    expiresAt: row.expires_at as number,
+    nextPollAt: row.next_poll_at as number | null,
+    pollAttempts: row.poll_attempts as number,
+    lastPolledAt: row.last_polled_at as number | null,
+  };
+}
+
+/** Thrown inside a transaction (to roll it back) when a patch claims a provider payment another session owns. */
+class PaymentIdConflict extends Error {
+  constructor(readonly provider: ProviderId, readonly providerPaymentId: string) {
+    super('provider payment id taken');
+  }
+}
+
+function pgCode(error: unknown): string {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : '';
+}
+
+/** The violated unique constraint's name, or undefined. */
+function uniqueViolation(error: unknown): string | undefined {
+  return pgCode(error) === '23505' ? ((error as { constraint?: string }).constraint ?? '') : undefined;
+}

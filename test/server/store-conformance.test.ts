@@ -1,0 +1,493 @@
+// One conformance suite for the `Store` interface, run against every store: the embedded SqliteStore (a temp file) and
+// PostgresStore (a real PostgreSQL started by this file, a fresh database per test). Each behaviour the helper relies
+// on is checked through the interface; what needs the database itself (append-only triggers, newer schemas) goes
+// through a raw SQL hook of each harness. Tests named "two stores" open a second store on the same database, as a
+// second helper process does.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { MIGRATIONS, OpenSessionExistsError, ProviderPaymentTakenError, SqliteStore } from '../../server-example/store.js';
+import type { SessionRecord, Store } from '../../server-example/store.js';
+import { POSTGRES_MIGRATIONS, PostgresStore } from '../../server-example/store-postgres.js';
+import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
+
+interface Opened {
+  store: Store;
+  /** Another store on the same database (as a second helper process opens it). */
+  second(): Promise<Store>;
+  /** Runs SQL on the database directly, bypassing the store. */
+  raw(sql: string): Promise<void>;
+  version(store?: Store): Promise<number>;
+  /** A new store on the same database, awaited until usable (throws what opening throws). */
+  reopen(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+interface Harness {
+  name: string;
+  skip?: string;
+  /** Cross-process locks: SQLite's withLock() is per process (its unique indexes guard other processes). */
+  sharedLocks: boolean;
+  open(): Promise<Opened>;
+}
+
+const sqlite: Harness = {
+  name: 'SqliteStore',
+  sharedLocks: false,
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-store-'));
+    const path = join(dir, 'checkout.sqlite');
+    const store = new SqliteStore(path);
+    const others: SqliteStore[] = [];
+    const open = () => {
+      const other = new SqliteStore(path);
+      others.push(other);
+      return other;
+    };
+    return {
+      store,
+      async second() {
+        return open();
+      },
+      async raw(sql) {
+        store.db.exec(sql);
+      },
+      async version(which = store) {
+        return (which as SqliteStore).schemaVersion;
+      },
+      async reopen() {
+        return open();
+      },
+      async dispose() {
+        await Promise.all([store.close(), ...others.map((other) => other.close())]);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+let server: PostgresServer | undefined;
+const pgMissing = findPostgres() ? undefined : postgresMissingMessage();
+if (pgMissing) console.log(`# skipped: ${pgMissing}`);
+
+const postgres: Harness = {
+  name: 'PostgresStore',
+  ...(pgMissing ? { skip: pgMissing } : {}),
+  sharedLocks: true,
+  async open() {
+    server ??= await startPostgres();
+    const url = await server.createDatabase('conformance');
+    const store = new PostgresStore(url);
+    await store.ready();
+    const others: PostgresStore[] = [];
+    const open = async () => {
+      const other = new PostgresStore(url);
+      others.push(other);
+      await other.ready();
+      return other;
+    };
+    return {
+      store,
+      second: open,
+      async raw(sql) {
+        await store.pool.query(sql);
+      },
+      async version(which = store) {
+        return (which as PostgresStore).schemaVersion();
+      },
+      reopen: open,
+      async dispose() {
+        await Promise.all([store.close(), ...others.map((other) => other.close())]);
+      },
+    };
+  },
+};
+
+after(async () => {
+  await server?.stop();
+});
+
+let counter = 0;
+function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  counter++;
+  return {
+    id: `cs_${String(counter).padStart(4, '0')}${'a'.repeat(18)}`,
+    orderId: 'A-1',
+    provider: 'repay',
+    method: 'sbp',
+    status: 'created',
+    amountMinor: 150_000,
+    currency: 'RUB',
+    description: 'Samovar',
+    customerRef: 'c'.repeat(32),
+    locale: 'ru',
+    storefrontOrigin: 'https://shop.test',
+    returnUrl: null,
+    providerPaymentId: null,
+    paymentUrl: null,
+    providerStatus: null,
+    providerData: {},
+    paidAmountMinor: null,
+    errorCode: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + 900_000,
+    nextPollAt: null,
+    pollAttempts: 0,
+    lastPolledAt: null,
+    ...overrides,
+  };
+}
+
+it('has one PostgreSQL migration for each SQLite migration', () => {
+  assert.equal(POSTGRES_MIGRATIONS.length, MIGRATIONS.length);
+});
+
+for (const harness of [sqlite, postgres]) {
+  describe(`Store conformance: ${harness.name}`, { ...(harness.skip ? { skip: harness.skip } : {}) }, () => {
+    let db: Opened;
+    let store: Store;
+    const test = (name: string, optionsOrFn: { skip?: string | false } | (() => Promise<void>), maybeFn?: () => Promise<void>) => {
+      const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!;
+      const options = typeof optionsOrFn === 'function' ? {} : optionsOrFn;
+      return it(name, options, async () => {
+        db = await harness.open();
+        store = db.store;
+        try {
+          await fn();
+        } finally {
+          await db.dispose();
+        }
+      });
+    };
+
+    describe('schema', () => {
+      test('migrates a new database to the latest version', async () => {
+        assert.equal(await db.version(), MIGRATIONS.length);
+      });
+
+      test('keeps sessions, events and idempotency keys when reopened', async () => {
+        const row = record({ providerData: { uid: 7 } });
+        await store.insertSession(row, [{ sessionId: row.id, kind: 'created', toStatus: 'created' }]);
+        await store.putIdempotencyKey({ key: 'k', fingerprint: 'f', sessionId: row.id, createdAt: 1 });
+        const reopened = await db.reopen();
+        assert.deepEqual(await reopened.getSession(row.id), row);
+        assert.deepEqual((await reopened.listEvents(row.id)).map((event) => event.kind), ['created']);
+        assert.equal((await reopened.getIdempotencyKey('k'))?.sessionId, row.id);
+        assert.equal(await db.version(reopened), MIGRATIONS.length);
+      });
+
+      test('refuses a database written by a newer helper', async () => {
+        await db.raw(
+          harness.name === 'SqliteStore' ? `PRAGMA user_version = ${MIGRATIONS.length + 1}` : `UPDATE checkout_schema SET version = ${MIGRATIONS.length + 1}`,
+        );
+        await assert.rejects(async () => db.reopen(), /newer than this helper/);
+      });
+    });
+
+    describe('sessions', () => {
+      test('stores and reads back every field of a session', async () => {
+        const row = record({
+          returnUrl: 'https://shop.test/cart',
+          providerPaymentId: 'deal-1',
+          paymentUrl: 'https://pay.test/1',
+          providerStatus: 'created',
+          providerData: { uid: 12, secret: 'abc', nested: { list: [1, 'two', null] }, text: 'nul\u0000 and ünïcode' },
+          paidAmountMinor: 150_000,
+          errorCode: 'amount_mismatch',
+          nextPollAt: 1_700_000_000_123,
+          pollAttempts: 3,
+          lastPolledAt: 1_700_000_000_000,
+          locale: null,
+          description: null,
+        });
+        await store.insertSession(row);
+        assert.deepEqual(await store.getSession(row.id), row);
+        assert.equal(await store.getSession('cs_missing'), undefined);
+      });
+
+      test('allows one open session per order, and a new one once it ended', async () => {
+        const first = record();
+        await store.insertSession(first);
+        await assert.rejects(store.insertSession(record()), OpenSessionExistsError);
+        await store.insertSession(record({ orderId: 'A-2' }));
+        await store.mutate(first.id, () => ({ patch: { status: 'failed' } }));
+        await store.insertSession(record());
+        assert.equal((await store.listOrderSessions('A-1')).length, 2);
+      });
+
+      test('keeps one open session per order when two stores insert at once', async () => {
+        const other = await db.second();
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, index) => (index % 2 ? other : store).insertSession(record({ orderId: 'A-RACE' }))),
+        );
+        assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+        for (const result of results) {
+          if (result.status === 'rejected') assert.ok(result.reason instanceof OpenSessionExistsError, String(result.reason));
+        }
+      });
+
+      test('finds a session by its provider payment, which belongs to one session only', async () => {
+        const a = record({ providerPaymentId: 'deal-1' });
+        const b = record({ orderId: 'A-2' });
+        await store.insertSession(a);
+        await store.insertSession(b);
+        assert.equal((await store.findByProviderPaymentId('repay', 'deal-1'))?.id, a.id);
+        assert.equal(await store.findByProviderPaymentId('boxexchanger', 'deal-1'), undefined);
+        await assert.rejects(store.mutate(b.id, () => ({ patch: { providerPaymentId: 'deal-1' } })), ProviderPaymentTakenError);
+        assert.equal((await store.getSession(b.id))?.providerPaymentId, null);
+        await store.mutate(b.id, () => ({ patch: { provider: 'boxexchanger', providerPaymentId: 'deal-1' } }));
+        assert.equal((await store.findByProviderPaymentId('boxexchanger', 'deal-1'))?.id, b.id);
+      });
+
+      test('lists an order\'s sessions and all sessions newest first, ties in reverse insertion order', async () => {
+        const at = Date.now();
+        const rows = [record({ createdAt: at, status: 'failed' }), record({ createdAt: at, status: 'failed' }), record({ createdAt: at - 5 }), record({ orderId: 'A-2', createdAt: at + 5 })];
+        for (const row of rows) await store.insertSession(row);
+        assert.deepEqual((await store.listOrderSessions('A-1')).map((row) => row.id), [rows[1]!.id, rows[0]!.id, rows[2]!.id]);
+        assert.deepEqual((await store.listSessions(3)).map((row) => row.id), [rows[3]!.id, rows[1]!.id, rows[0]!.id]);
+        assert.deepEqual(await store.listOrderSessions('A-none'), []);
+      });
+    });
+
+    describe('mutate', () => {
+      test('applies the patch, the events and the idempotency key together and returns the row after', async () => {
+        const row = record();
+        await store.insertSession(row);
+        const after = await store.mutate(row.id, (current) => ({
+          patch: { status: 'pending', providerStatus: 'waiting', providerData: { ...current.providerData, seen: true } },
+          events: [{ sessionId: row.id, kind: 'transition', source: 'poll', fromStatus: 'created', toStatus: 'pending', providerStatus: 'waiting', amountMinor: 10 }],
+          idempotencyKey: { key: 'key-1', fingerprint: 'fp', sessionId: row.id, createdAt: 5 },
+        }));
+        assert.equal(after?.status, 'pending');
+        assert.deepEqual(await store.getSession(row.id), after);
+        assert.deepEqual(after?.providerData, { seen: true });
+        const [event] = await store.listEvents(row.id);
+        assert.deepEqual(
+          { ...event, seq: 0, at: 0 },
+          { seq: 0, at: 0, sessionId: row.id, kind: 'transition', source: 'poll', fromStatus: 'created', toStatus: 'pending', providerStatus: 'waiting', amountMinor: 10, data: null },
+        );
+        assert.equal((await store.getIdempotencyKey('key-1'))?.fingerprint, 'fp');
+      });
+
+      test('changes nothing when the callback decides nothing, and answers undefined for an unknown session', async () => {
+        const row = record();
+        await store.insertSession(row);
+        assert.deepEqual(await store.mutate(row.id, () => undefined), row);
+        assert.equal(await store.mutate('cs_missing', () => ({ patch: { status: 'paid' } })), undefined);
+        assert.deepEqual(await store.getSession(row.id), row);
+      });
+
+      test('rolls everything back when the callback throws', async () => {
+        const row = record();
+        await store.insertSession(row);
+        await assert.rejects(
+          store.mutate(row.id, () => {
+            throw new Error('decided against it');
+          }),
+          /decided against it/,
+        );
+        assert.deepEqual(await store.getSession(row.id), row);
+        assert.deepEqual(await store.listEvents(row.id), []);
+      });
+
+      test('shows the callback the order\'s other sessions, newest first', async () => {
+        const older = record({ status: 'failed', createdAt: Date.now() - 10 });
+        const paid = record({ status: 'paid', createdAt: Date.now() - 5 });
+        const current = record();
+        const foreign = record({ orderId: 'A-2' });
+        for (const row of [older, paid, current, foreign]) await store.insertSession(row);
+        let seen: string[] = [];
+        await store.mutate(current.id, (_row, context) => {
+          seen = context.orderSessions.map((session) => `${session.id}:${session.status}`);
+          return undefined;
+        });
+        assert.deepEqual(seen, [`${paid.id}:paid`, `${older.id}:failed`]);
+      });
+
+      test('serialises concurrent read-modify-write from two stores (no lost update)', async () => {
+        const row = record();
+        await store.insertSession(row);
+        const other = await db.second();
+        await Promise.all(
+          Array.from({ length: 40 }, (_, index) =>
+            (index % 2 ? other : store).mutate(row.id, (current) => ({ patch: { pollAttempts: current.pollAttempts + 1 } })),
+          ),
+        );
+        assert.equal((await store.getSession(row.id))?.pollAttempts, 40);
+      });
+    });
+
+    describe('event log', () => {
+      test('appends events in order, keeps their data and stores a dedupe key once', async () => {
+        const row = record();
+        await store.insertSession(row);
+        assert.equal(await store.appendEvent({ sessionId: row.id, kind: 'webhook', source: 'webhook', data: { raw: '{"a":1}', list: [1, 2] }, dedupeKey: 'webhook:repay:x' }), true);
+        assert.equal(await store.appendEvent({ sessionId: row.id, kind: 'webhook', source: 'webhook', data: { raw: 'again' }, dedupeKey: 'webhook:repay:x' }), false);
+        assert.equal(await store.appendEvent({ sessionId: row.id, kind: 'note' }), true);
+        assert.equal(await store.appendEvent({ sessionId: null, kind: 'webhook', data: { unmatched: true } }), true);
+        const log = await store.listEvents(row.id);
+        assert.deepEqual(log.map((event) => [event.kind, event.data]), [['webhook', { raw: '{"a":1}', list: [1, 2] }], ['note', null]]);
+        assert.ok(log[0]!.seq < log[1]!.seq);
+        assert.ok(Math.abs(log[0]!.at - Date.now()) < 60_000);
+      });
+
+      test('stores a callback with its change once, even when two stores receive it at once', async () => {
+        const row = record();
+        await store.insertSession(row);
+        const other = await db.second();
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, index) =>
+            (index % 2 ? other : store).appendEventAndMutate({ sessionId: row.id, kind: 'webhook', dedupeKey: 'webhook:box:1' }, (current) => ({
+              patch: { pollAttempts: current.pollAttempts + 1 },
+            })),
+          ),
+        );
+        assert.equal(results.filter((result) => result.fresh).length, 1);
+        assert.equal(results.find((result) => result.fresh)?.session?.pollAttempts, 1);
+        assert.equal((await store.getSession(row.id))?.pollAttempts, 1);
+        assert.equal((await store.listEvents(row.id)).length, 1);
+      });
+
+      test('refuses to rewrite or delete the events of a session that is still open or watched', async () => {
+        const row = record();
+        await store.insertSession(row, [{ sessionId: row.id, kind: 'created' }]);
+        await assert.rejects(db.raw("UPDATE events SET kind = 'x'"), /append-only/);
+        await assert.rejects(db.raw('DELETE FROM events'), /append-only/);
+        await store.mutate(row.id, () => ({ patch: { status: 'expired', nextPollAt: Date.now() + 1000 } }));
+        await assert.rejects(db.raw('DELETE FROM events'), /append-only/);
+        if (harness.name === 'PostgresStore') await assert.rejects(db.raw('TRUNCATE events'), /append-only/);
+        assert.equal((await store.listEvents(row.id)).length, 1);
+      });
+
+      test('prunes only the events of ended, unwatched sessions and old rejected callbacks', async () => {
+        const ended = record({ status: 'paid', updatedAt: 1_000 });
+        const watched = record({ orderId: 'A-2', status: 'expired', updatedAt: 1_000, nextPollAt: 5_000 });
+        const open = record({ orderId: 'A-3', updatedAt: 1_000 });
+        const recent = record({ orderId: 'A-4', status: 'cancelled' });
+        for (const row of [ended, watched, open, recent]) await store.insertSession(row, [{ sessionId: row.id, kind: 'created' }]);
+        await store.recordRejectedCallback({ provider: 'repay', code: 'invalid_signature', body: '{"x":1}', source: null });
+        const report = await store.pruneEvents(Date.now() - 60_000);
+        assert.deepEqual(report, { events: 1, rejectedCallbacks: 0 });
+        assert.deepEqual(await store.listEvents(ended.id), []);
+        for (const row of [watched, open, recent]) assert.equal((await store.listEvents(row.id)).length, 1);
+        assert.equal((await store.pruneEvents(Date.now() + 60_000)).rejectedCallbacks, 1);
+      });
+
+      test('keeps rejected callbacks as one digest per body, counted', async () => {
+        const body = `{"deal_id":"d","signature":"bad","pad":"${'x'.repeat(400)}"}`;
+        await store.recordRejectedCallback({ provider: 'repay', code: 'invalid_signature', body, source: '10.0.0.1' });
+        await store.recordRejectedCallback({ provider: 'repay', code: 'invalid_signature', body, source: '10.0.0.2' });
+        await store.recordRejectedCallback({ provider: 'agetrading', code: 'invalid_signature', body, source: null });
+        const list = await store.listRejectedCallbacks(10);
+        assert.equal(list.length, 2);
+        const repay = list.find((item) => item.provider === 'repay')!;
+        assert.equal(repay.count, 2);
+        assert.equal(repay.source, '10.0.0.2');
+        assert.equal(repay.size, Buffer.byteLength(body));
+        assert.equal(repay.head, body.slice(0, 256));
+        assert.match(repay.digest, /^[0-9a-f]{64}$/);
+        assert.ok(repay.lastAt >= repay.firstAt);
+      });
+    });
+
+    describe('idempotency keys', () => {
+      test('keeps the first record of a key', async () => {
+        assert.equal(await store.getIdempotencyKey('k'), undefined);
+        assert.deepEqual(await store.putIdempotencyKey({ key: 'k', fingerprint: 'f1', sessionId: 'cs_1', createdAt: 5 }), { key: 'k', fingerprint: 'f1', sessionId: 'cs_1', createdAt: 5 });
+        assert.equal((await store.putIdempotencyKey({ key: 'k', fingerprint: 'f2', sessionId: 'cs_2', createdAt: 6 })).fingerprint, 'f1');
+      });
+    });
+
+    describe('polling schedule', () => {
+      test('lists due sessions by next poll time, and a claim leases them', async () => {
+        const now = Date.now();
+        const late = record({ nextPollAt: now - 10, createdAt: now - 50 });
+        const early = record({ orderId: 'A-2', nextPollAt: now - 20, createdAt: now - 100 });
+        const future = record({ orderId: 'A-3', nextPollAt: now + 60_000 });
+        const unscheduled = record({ orderId: 'A-4', nextPollAt: null });
+        for (const row of [late, early, future, unscheduled]) await store.insertSession(row);
+        assert.deepEqual((await store.dueSessions(now, 10)).map((row) => row.id), [early.id, late.id]);
+        const claimed = await store.claimDueSessions(now, 10, 30_000);
+        assert.deepEqual(claimed.map((row) => [row.id, row.nextPollAt]), [[early.id, now + 30_000], [late.id, now + 30_000]]);
+        assert.deepEqual(await store.claimDueSessions(now, 10, 30_000), []);
+        assert.equal((await store.getSession(late.id))?.nextPollAt, now + 30_000);
+        // A poller that never came back: the lease runs out and the sessions are due again.
+        assert.deepEqual((await store.claimDueSessions(now + 30_000, 1, 30_000)).map((row) => row.id), [early.id]);
+      });
+
+      test('gives every due session to exactly one of two stores claiming at once', async () => {
+        const now = Date.now();
+        const rows = Array.from({ length: 60 }, (_, index) => record({ orderId: `A-${index}`, nextPollAt: now - index }));
+        for (const row of rows) await store.insertSession(row);
+        const other = await db.second();
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 ? other : store).claimDueSessions(now, 10, 60_000)));
+        const ids = claims.flat().map((row) => row.id);
+        assert.equal(ids.length, 60);
+        assert.equal(new Set(ids).size, 60);
+      });
+    });
+
+    describe('nonces and locks', () => {
+      test('takes increasing nonces: the clock, or one more than the last', async () => {
+        assert.equal(await store.takeNonce('box:key', 1_000), 1_000);
+        assert.equal(await store.takeNonce('box:key', 1_000), 1_001);
+        assert.equal(await store.takeNonce('box:key', 900), 1_002);
+        assert.equal(await store.takeNonce('box:key', 5_000), 5_000);
+        assert.equal(await store.takeNonce('box:other', 10), 10);
+      });
+
+      test('never hands out one nonce twice to two stores asking at once', async () => {
+        const other = await db.second();
+        const now = Date.now();
+        const nonces = await Promise.all(Array.from({ length: 100 }, (_, index) => (index % 2 ? other : store).takeNonce('box:key', now)));
+        assert.equal(new Set(nonces).size, 100);
+        assert.equal(Math.min(...nonces), now);
+        assert.equal(Math.max(...nonces), now + 99);
+      });
+
+      test('runs the holders of one lock one after another, and of different locks side by side', async () => {
+        let inside = 0;
+        let most = 0;
+        const order: number[] = [];
+        const hold = (index: number) =>
+          store.withLock('order:A-1', async () => {
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            order.push(index);
+            inside--;
+            return index;
+          });
+        let otherRan = false;
+        const results = await Promise.all([hold(0), hold(1), hold(2), store.withLock('order:A-2', async () => (otherRan = true))]);
+        assert.deepEqual(results.slice(0, 3), [0, 1, 2]);
+        assert.deepEqual(order, [0, 1, 2]);
+        assert.equal(most, 1);
+        assert.ok(otherRan);
+        await assert.rejects(store.withLock('order:A-1', async () => Promise.reject(new Error('inner'))), /inner/);
+        assert.equal(await store.withLock('order:A-1', async () => 'free again'), 'free again');
+      });
+
+      test('holds a lock across two stores on the same database', { skip: harness.sharedLocks ? false : 'SQLite locks are per process; its unique indexes guard other processes' }, async () => {
+        const other = await db.second();
+        let inside = 0;
+        let most = 0;
+        await Promise.all(
+          Array.from({ length: 10 }, (_, index) =>
+            (index % 2 ? other : store).withLock('order:A-1', async () => {
+              inside++;
+              most = Math.max(most, inside);
+              await new Promise((resolve) => setTimeout(resolve, 10));
+              inside--;
+            }),
+          ),
+        );
+        assert.equal(most, 1);
+      });
+    });
+  });
+}
