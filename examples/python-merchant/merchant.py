@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""A shop backend in plain Python (standard library only) that integrates pay-checkout without JavaScript.
+
+The pay-checkout helper runs as a service (`npm run server`) with
+
+    ORDER_RESOLVE_URL=http://127.0.0.1:8000/pay-checkout/order
+    MERCHANT_WEBHOOK_URL=http://127.0.0.1:8000/pay-checkout/webhooks
+    MERCHANT_WEBHOOK_SECRET=whsec_...            (the same value here and there)
+
+and this program
+
+  * answers the helper's order lookups: POST /pay-checkout/order {"orderId", "claimedCustomerId", "locale"}
+    -> 200 {"amount": "1500.00", "currency": "RUB", ...} or 404. The price comes from here, never from the browser;
+  * receives the merchant webhooks: POST /pay-checkout/webhooks {"id", "type", "createdAt", "data": {...}},
+    deduplicated by webhook-id, and marks its own orders paid / held / refunded;
+  * shows its orders: GET /orders, GET /orders/<id> (JSON; a real shop puts these behind its own login).
+
+Both POST routes verify the Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature) with
+hmac / hashlib / base64, a 5-minute timestamp tolerance and a constant-time comparison. With pip available, the
+`standardwebhooks` package does the same: `Webhook(secret).verify(body, headers)`.
+
+Run:  MERCHANT_WEBHOOK_SECRET=whsec_... python3 merchant.py      (HOST, PORT, MERCHANT_DB; see README.md)
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import sqlite3
+import sys
+import threading
+import time
+from contextlib import closing
+from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+TOLERANCE_SECONDS = 5 * 60
+MAX_BODY_BYTES = 1024 * 1024
+SECRET_PREFIX = "whsec_"
+
+# The shop's catalogue of open orders, inserted into an empty database on first start.
+SAMPLE_ORDERS = [
+    {"id": "A-1001", "amount": "1500.00", "currency": "RUB", "description": "Samovar, 3 l", "customer_id": "customer-1"},
+    {"id": "A-1002", "amount": "650.00", "currency": "RUB", "description": "Ivan-chai, 200 g", "customer_id": "customer-2"},
+    {"id": "A-1003", "amount": "2500.00", "currency": "RUB", "description": "Pavlovo Posad shawl", "customer_id": None},
+    {"id": "A-1004", "amount": "990.50", "currency": "RUB", "description": "Altai honey, 500 g", "customer_id": None},
+    {"id": "A-1005", "amount": "1250.00", "currency": "RUB", "description": "Matryoshka", "customer_id": None},
+]
+
+
+# --- Standard Webhooks verification -----------------------------------------------------------------------------
+
+
+class VerificationError(Exception):
+    pass
+
+
+def decode_secret(secret):
+    """whsec_<base64> -> the HMAC key bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("MERCHANT_WEBHOOK_SECRET must start with whsec_")
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+    except binascii.Error as error:
+        raise ValueError("MERCHANT_WEBHOOK_SECRET: the part after whsec_ is not base64") from error
+    if len(key) < 24:
+        raise ValueError("MERCHANT_WEBHOOK_SECRET is too short (at least 24 random bytes)")
+    return key
+
+
+def verify(key, headers, body, now=None):
+    """Checks a Standard Webhooks signature over the raw body bytes; returns the webhook-id.
+
+    headers: a mapping with case-insensitive .get() (http.server's message object is one).
+    """
+    msg_id = headers.get("webhook-id")
+    timestamp = headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    if not msg_id or not timestamp or not signatures:
+        raise VerificationError("missing webhook-id, webhook-timestamp or webhook-signature")
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp):
+        raise VerificationError("invalid webhook-timestamp")
+    sent_at = int(timestamp)
+    now = int(time.time()) if now is None else now
+    # A captured request cannot be replayed later than this.
+    if abs(now - sent_at) > TOLERANCE_SECONDS:
+        raise VerificationError("webhook-timestamp is outside the 5-minute tolerance")
+    signed = f"{msg_id}.{sent_at}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+    # Several space-separated signatures appear while the sender rotates its secret: any v1 match is enough.
+    for candidate in signatures.split(" "):
+        version, _, signature = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(signature.encode(), expected):
+            return msg_id
+    raise VerificationError("no matching signature")
+
+
+# --- The shop's own orders ----------------------------------------------------------------------------------------
+
+
+class Shop:
+    def __init__(self, path):
+        self.path = path
+        # One writer at a time: webhook handling reads, checks and writes in one transaction.
+        self.lock = threading.Lock()
+        with closing(self.connect()) as db:
+            db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS orders (
+                  id TEXT PRIMARY KEY,
+                  amount TEXT NOT NULL,
+                  currency TEXT NOT NULL,
+                  description TEXT,
+                  customer_id TEXT,
+                  status TEXT NOT NULL DEFAULT 'unpaid',   -- unpaid | paid | held | refunded
+                  session_id TEXT,                          -- the helper session behind the status
+                  needs_refund INTEGER NOT NULL DEFAULT 0,  -- paid twice: a person refunds one payment
+                  note TEXT,
+                  updated_at TEXT
+                );
+                CREATE TABLE IF NOT EXISTS webhook_messages (
+                  webhook_id TEXT PRIMARY KEY,
+                  type TEXT NOT NULL,
+                  received_at TEXT NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS order_events (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  order_id TEXT NOT NULL,
+                  webhook_id TEXT NOT NULL,
+                  type TEXT NOT NULL,
+                  session_id TEXT,
+                  from_status TEXT,
+                  to_status TEXT,
+                  at TEXT NOT NULL
+                );
+                """
+            )
+            if db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0:
+                db.executemany(
+                    "INSERT INTO orders (id, amount, currency, description, customer_id) VALUES (?, ?, ?, ?, ?)",
+                    [(o["id"], o["amount"], o["currency"], o["description"], o["customer_id"]) for o in SAMPLE_ORDERS],
+                )
+
+    def connect(self):
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def order(self, order_id):
+        with closing(self.connect()) as db:
+            row = db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+            if row is None:
+                return None
+            events = db.execute(
+                "SELECT webhook_id, type, session_id, from_status, to_status, at FROM order_events WHERE order_id = ? ORDER BY seq",
+                (order_id,),
+            ).fetchall()
+            return {**dict(row), "needs_refund": bool(row["needs_refund"]), "events": [dict(e) for e in events]}
+
+    def orders(self):
+        with closing(self.connect()) as db:
+            return [dict(row) for row in db.execute("SELECT * FROM orders ORDER BY id")]
+
+    def apply(self, webhook_id, event):
+        """Applies one verified webhook exactly once. Returns (applied, detail)."""
+        kind = event.get("type")
+        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        session = data.get("session") if isinstance(data.get("session"), dict) else {}
+        order_id = session.get("orderId")
+        if not isinstance(kind, str) or not isinstance(order_id, str):
+            raise ValueError("the event has no type or no data.session.orderId")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self.lock:
+            db = self.connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                # The dedupe row is written in the same transaction as the order change: a retry after a crash
+                # either finds both or neither.
+                if db.execute("SELECT 1 FROM webhook_messages WHERE webhook_id = ?", (webhook_id,)).fetchone():
+                    db.execute("ROLLBACK")
+                    return False, "duplicate"
+                db.execute("INSERT INTO webhook_messages (webhook_id, type, received_at) VALUES (?, ?, ?)", (webhook_id, kind, now))
+                order = db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+                if order is None:
+                    # Not ours (another shop on the same helper?): acknowledged, so the helper stops retrying.
+                    db.execute("COMMIT")
+                    return False, "unknown order"
+                status, note, needs_refund = next_state(order, kind, session)
+                db.execute(
+                    "UPDATE orders SET status = ?, session_id = ?, note = ?, needs_refund = ?, updated_at = ? WHERE id = ?",
+                    (
+                        status,
+                        session.get("id") if status != order["status"] else order["session_id"],
+                        note,
+                        needs_refund,
+                        now,
+                        order_id,
+                    ),
+                )
+                db.execute(
+                    "INSERT INTO order_events (order_id, webhook_id, type, session_id, from_status, to_status, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (order_id, webhook_id, kind, session.get("id"), order["status"], status, now),
+                )
+                db.execute("COMMIT")
+                return True, status
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                db.close()
+
+
+def same_amount(a, b):
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def next_state(order, kind, session):
+    """The shop's order status after an event: (status, note, needs_refund)."""
+    status, note, needs_refund = order["status"], order["note"], order["needs_refund"]
+    this_session = session.get("id")
+    if kind in ("payment.paid", "payment.revived"):
+        if status == "paid" and order["session_id"] != this_session:
+            return status, "a second payment arrived: refund one", 1
+        # Trust, but check: the helper already holds a payment whose amount differs from the order's.
+        paid = session.get("paidAmount", session.get("amount"))
+        if session.get("currency") != order["currency"] or not same_amount(paid, order["amount"]):
+            return "held", f"paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
+        return "paid", None, needs_refund
+    if kind == "payment.held":
+        if status == "paid" and order["session_id"] != this_session:
+            return status, "another payment of this paid order is held", needs_refund
+        return "held", "the payment is under review at pay-checkout", needs_refund
+    if kind == "payment.refunded":
+        if order["session_id"] == this_session and status in ("paid", "held"):
+            return "refunded", None, 0
+        return status, note, needs_refund
+    if kind in ("payment.failed", "payment.cancelled", "payment.expired"):
+        # A held payment that a person settled as failed: the order can be paid again.
+        if status == "held" and order["session_id"] == this_session:
+            return "unpaid", None, needs_refund
+        return status, note, needs_refund
+    if kind == "order.paid_twice":
+        return status, "paid twice: refund one payment", 1
+    # An event type this shop does not know yet: acknowledged and recorded, nothing changes.
+    return status, note, needs_refund
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "python-merchant/1"
+    shop = None  # set in main()
+    key = b""
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        if os.environ.get("MERCHANT_QUIET") != "1":
+            sys.stderr.write("[merchant] %s - %s\n" % (self.address_string(), format % args))
+
+    def send_json(self, status, body):
+        text = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(text)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(text)
+
+    def read_verified_json(self):
+        """The body, verified and parsed; None after answering an error."""
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            self.send_json(HTTPStatus.LENGTH_REQUIRED if length is None else HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "bad length"})
+            return None, None
+        body = self.rfile.read(int(length))
+        try:
+            webhook_id = verify(self.key, self.headers, body)
+        except VerificationError as error:
+            # Nothing of an unverified request is used, not even to say what was wrong with it.
+            self.log_message("refused: %s", error)
+            self.send_json(HTTPStatus.UNAUTHORIZED, {"error": "invalid signature"})
+            return None, None
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            self.send_json(HTTPStatus.BAD_REQUEST, {"error": "invalid json"})
+            return None, None
+        if not isinstance(payload, dict):
+            self.send_json(HTTPStatus.BAD_REQUEST, {"error": "not an object"})
+            return None, None
+        return webhook_id, payload
+
+    def do_POST(self):  # noqa: N802 - the stdlib's name
+        if self.path == "/pay-checkout/order":
+            self.resolve_order()
+        elif self.path == "/pay-checkout/webhooks":
+            self.receive_webhook()
+        else:
+            self.send_json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/orders":
+            self.send_json(HTTPStatus.OK, {"orders": self.shop.orders()})
+            return
+        match = re.fullmatch(r"/orders/([^/?#]{1,100})", self.path)
+        order = self.shop.order(unquote(match.group(1))) if match else None
+        if order is None:
+            self.send_json(HTTPStatus.NOT_FOUND, {"error": "not found"})
+        else:
+            self.send_json(HTTPStatus.OK, order)
+
+    def resolve_order(self):
+        _, request = self.read_verified_json()
+        if request is None:
+            return
+        order_id = request.get("orderId")
+        order = self.shop.order(order_id) if isinstance(order_id, str) else None
+        if order is None:
+            self.send_json(HTTPStatus.NOT_FOUND, {"error": "unknown order"})
+            return
+        # With ORDER_RESOLVE_FORWARD_COOKIES=1 the payer's cookies arrive here: an order of a known customer is only
+        # sold to that customer's session (this example's "login" is a plain cookie; use your real session).
+        customer = self.cookie("shop_customer")
+        if customer is not None and order["customer_id"] not in (None, customer):
+            self.send_json(HTTPStatus.NOT_FOUND, {"error": "unknown order"})
+            return
+        answer = {"amount": order["amount"], "currency": order["currency"], "description": order["description"], "paid": order["status"] == "paid"}
+        if order["customer_id"]:
+            answer["customerId"] = order["customer_id"]
+        self.send_json(HTTPStatus.OK, answer)
+
+    def receive_webhook(self):
+        webhook_id, event = self.read_verified_json()
+        if event is None:
+            return
+        try:
+            applied, detail = self.shop.apply(webhook_id, event)
+        except ValueError as error:
+            self.send_json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            return
+        # 2xx = delivered; the helper retries anything else with the same webhook-id.
+        self.send_json(HTTPStatus.OK, {"received": webhook_id, "applied": applied, "detail": detail})
+
+    def cookie(self, name):
+        header = self.headers.get("Cookie")
+        if not header:
+            return None
+        try:
+            jar = SimpleCookie(header)
+        except CookieError:
+            return None
+        return jar[name].value if name in jar else None
+
+
+def main():
+    secret = os.environ.get("MERCHANT_WEBHOOK_SECRET", "").strip()
+    try:
+        Handler.key = decode_secret(secret)
+    except ValueError as error:
+        sys.stderr.write(f"[merchant] {error}. Use the helper's MERCHANT_WEBHOOK_SECRET (whsec_...).\n")
+        sys.exit(2)
+    Handler.shop = Shop(os.environ.get("MERCHANT_DB", "merchant.sqlite"))
+    server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))), Handler)
+    host, port = server.server_address[:2]
+    print(f"merchant listening on http://{host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

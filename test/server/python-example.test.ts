@@ -1,0 +1,293 @@
+// The Python-stdlib merchant backend (examples/python-merchant/merchant.py), run for real with python3: it verifies
+// Standard Webhooks signatures made by the `standardwebhooks` npm package, marks its orders from webhooks once per
+// webhook-id, and prices orders for the helper's HTTP order resolver.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { http, passthrough } from 'msw';
+import { setupServer } from 'msw/node';
+import { Webhook } from 'standardwebhooks';
+import { CheckoutError, createHttpOrderResolver } from '../../server-example/index.js';
+import { generateWebhookSecret } from '../../server-example/merchant-webhooks/signing.js';
+import { RepayMock, makeTestApp } from './checkout-fixtures.js';
+import type { TestApp } from './checkout-fixtures.js';
+
+const SCRIPT = resolve('examples/python-merchant/merchant.py');
+const SECRET = generateWebhookSecret();
+const python = spawnSync('python3', ['--version']).status === 0;
+
+let child: ChildProcess | undefined;
+let base = '';
+let dir = '';
+
+async function startMerchant(): Promise<void> {
+  dir = mkdtempSync(join(tmpdir(), 'python-merchant-'));
+  child = spawn('python3', [SCRIPT], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PYTHONDONTWRITEBYTECODE: '1',
+      MERCHANT_WEBHOOK_SECRET: SECRET,
+      MERCHANT_DB: join(dir, 'merchant.sqlite'),
+      MERCHANT_QUIET: '1',
+      HOST: '127.0.0.1',
+      PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  base = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`merchant.py did not start: ${stderr}`)), 10_000);
+    let stdout = '';
+    child!.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    });
+    child!.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`merchant.py exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+async function stopMerchant(): Promise<void> {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolveExit) => child!.once('exit', resolveExit));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+interface Event {
+  id: string;
+  type: string;
+  createdAt: string;
+  data: { session: Record<string, unknown>; previousStatus: string | null; reason: string | null };
+}
+
+let eventCounter = 0;
+function event(type: string, orderId: string, session: Record<string, unknown> = {}, previousStatus: string | null = 'pending'): Event {
+  eventCounter++;
+  return {
+    id: `evt_${eventCounter}`,
+    type,
+    createdAt: new Date().toISOString(),
+    data: {
+      session: {
+        id: 'cs_aaaaaaaaaaaaaaaaaaaaaa',
+        orderId,
+        status: type === 'payment.held' ? 'held' : 'paid',
+        provider: 'repay',
+        method: 'sbp',
+        amount: '1500.00',
+        currency: 'RUB',
+        paidAmount: '1500.00',
+        ...session,
+      },
+      previousStatus,
+      reason: null,
+    },
+  };
+}
+
+/** Signs with the `standardwebhooks` npm package (not the helper's own code) and POSTs to the merchant. */
+async function deliver(
+  body: string,
+  options: { id?: string; timestamp?: Date; secret?: string; tamper?: (body: string) => string; path?: string } = {},
+): Promise<{ status: number; json: any }> {
+  const id = options.id ?? `msg_${Math.random().toString(36).slice(2)}`;
+  const timestamp = options.timestamp ?? new Date();
+  const signature = new Webhook(options.secret ?? SECRET).sign(id, timestamp, body);
+  const sent = options.tamper ? options.tamper(body) : body;
+  const response = await fetch(`${base}${options.path ?? '/pay-checkout/webhooks'}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+      'webhook-signature': signature,
+    },
+    body: sent,
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function order(id: string): Promise<any> {
+  const response = await fetch(`${base}/orders/${id}`);
+  assert.equal(response.status, 200);
+  return response.json();
+}
+
+describe('the Python merchant example', { skip: python ? false : 'python3 is not installed' }, () => {
+  before(startMerchant);
+  after(stopMerchant);
+
+  describe('receiving webhooks', () => {
+    it('marks the order paid on a good payment.paid webhook', async () => {
+      assert.equal((await order('A-1001')).status, 'unpaid');
+      const { status, json } = await deliver(JSON.stringify(event('payment.paid', 'A-1001')), { id: 'msg_paid_1001' });
+      assert.equal(status, 200);
+      assert.deepEqual(json, { received: 'msg_paid_1001', applied: true, detail: 'paid' });
+      const after = await order('A-1001');
+      assert.equal(after.status, 'paid');
+      assert.equal(after.session_id, 'cs_aaaaaaaaaaaaaaaaaaaaaa');
+    });
+
+    it('refuses a tampered body with 401 and changes nothing', async () => {
+      const body = JSON.stringify(event('payment.paid', 'A-1002', { amount: '650.00', paidAmount: '650.00' }));
+      const { status } = await deliver(body, { tamper: (text) => text.replace('"650.00"', '"1.00"') });
+      assert.equal(status, 401);
+      const after = await order('A-1002');
+      assert.equal(after.status, 'unpaid');
+      assert.deepEqual(after.events, []);
+    });
+
+    it('refuses a changed webhook-id or timestamp, another secret, and missing headers', async () => {
+      const body = JSON.stringify(event('payment.paid', 'A-1002', { amount: '650.00', paidAmount: '650.00' }));
+      const signature = new Webhook(SECRET).sign('msg_original', new Date(), body);
+      const now = String(Math.floor(Date.now() / 1000));
+      const post = (headers: Record<string, string>) =>
+        fetch(`${base}/pay-checkout/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      assert.equal((await post({ 'webhook-id': 'msg_other', 'webhook-timestamp': now, 'webhook-signature': signature })).status, 401);
+      assert.equal((await post({ 'webhook-id': 'msg_original', 'webhook-timestamp': String(Number(now) - 1), 'webhook-signature': signature })).status, 401);
+      assert.equal((await post({ 'webhook-id': 'msg_original', 'webhook-timestamp': now })).status, 401);
+      assert.equal((await deliver(body, { secret: generateWebhookSecret() })).status, 401);
+      assert.equal((await order('A-1002')).status, 'unpaid');
+    });
+
+    it('refuses a correctly signed webhook older than five minutes (a replayed capture)', async () => {
+      const body = JSON.stringify(event('payment.paid', 'A-1002', { amount: '650.00', paidAmount: '650.00' }));
+      const { status } = await deliver(body, { timestamp: new Date(Date.now() - 6 * 60_000) });
+      assert.equal(status, 401);
+      assert.equal((await order('A-1002')).status, 'unpaid');
+    });
+
+    it('applies a replayed webhook-id once', async () => {
+      const held = JSON.stringify(event('payment.held', 'A-1003', { id: 'cs_bbbbbbbbbbbbbbbbbbbbbb', amount: '2500.00', paidAmount: '2400.00' }));
+      const paid = JSON.stringify(event('payment.paid', 'A-1003', { id: 'cs_bbbbbbbbbbbbbbbbbbbbbb', amount: '2500.00', paidAmount: '2500.00' }, 'held'));
+      assert.equal((await deliver(held, { id: 'msg_held_1003' })).json.detail, 'held');
+      assert.equal((await deliver(paid, { id: 'msg_paid_1003' })).json.detail, 'paid');
+      // The sender retries the held message (same id, new timestamp and signature): acknowledged, not re-applied.
+      const replay = await deliver(held, { id: 'msg_held_1003' });
+      assert.equal(replay.status, 200);
+      assert.deepEqual(replay.json, { received: 'msg_held_1003', applied: false, detail: 'duplicate' });
+      const after = await order('A-1003');
+      assert.equal(after.status, 'paid');
+      assert.deepEqual(after.events.map((e: any) => [e.webhook_id, e.to_status]), [
+        ['msg_held_1003', 'held'],
+        ['msg_paid_1003', 'paid'],
+      ]);
+    });
+
+    it('holds an order whose paid amount differs from its own price', async () => {
+      const body = JSON.stringify(event('payment.paid', 'A-1004', { amount: '990.50', paidAmount: '99.05' }));
+      assert.equal((await deliver(body)).json.detail, 'held');
+      assert.match((await order('A-1004')).note, /paid 99\.05 RUB, order is 990\.50 RUB/);
+    });
+
+    it('flags order.paid_twice for a refund and keeps the order paid', async () => {
+      await deliver(JSON.stringify(event('payment.paid', 'A-1005', { amount: '1250.00', paidAmount: '1250.00' })));
+      const second = event('order.paid_twice', 'A-1005', { id: 'cs_cccccccccccccccccccccc', amount: '1250.00', paidAmount: '1250.00' }, 'expired');
+      assert.equal((await deliver(JSON.stringify(second))).status, 200);
+      const after = await order('A-1005');
+      assert.equal(after.status, 'paid');
+      assert.equal(after.needs_refund, true);
+    });
+
+    it('acknowledges an event type it does not know without changing the order', async () => {
+      const { status, json } = await deliver(JSON.stringify(event('payment.something_new', 'A-1001')));
+      assert.equal(status, 200);
+      assert.equal(json.applied, true);
+      assert.equal((await order('A-1001')).status, 'paid');
+    });
+
+    it('answers 400 to a signed body that is not an event', async () => {
+      assert.equal((await deliver(JSON.stringify({ hello: 'world' }))).status, 400);
+      assert.equal((await deliver('not json')).status, 400);
+    });
+  });
+
+  describe('answering the helper\'s order lookups', () => {
+    const resolver = (secret = SECRET, forwardCookies = false) =>
+      createHttpOrderResolver({ url: `${base}/pay-checkout/order`, secret, timeoutMs: 3_000, forwardCookies });
+
+    it('prices an order for the helper\'s HTTP order resolver', async () => {
+      assert.deepEqual(await resolver()('A-1002', { locale: 'ru' }), {
+        amount: '650.00',
+        currency: 'RUB',
+        description: 'Ivan-chai, 200 g',
+        customerId: 'customer-2',
+        paid: false,
+      });
+    });
+
+    it('says paid for an order it marked paid from a webhook', async () => {
+      assert.equal((await resolver()('A-1001', {}))?.paid, true);
+    });
+
+    it('answers 404 for an order it does not have, which the resolver reports as unknown', async () => {
+      assert.equal(await resolver()('NOPE-1', {}), null);
+    });
+
+    it('refuses a lookup signed with another secret (the resolver reports order_lookup_failed)', async () => {
+      await assert.rejects(resolver(generateWebhookSecret())('A-1002', {}), (error: unknown) => {
+        return error instanceof CheckoutError && error.code === 'order_lookup_failed' && /HTTP 401/.test(error.message) && !error.retryable;
+      });
+    });
+
+    it('checks the forwarded customer cookie against the order\'s customer', async () => {
+      const as = (customer: string) => ({ request: new Request('https://shop.test/', { headers: { cookie: `shop_customer=${customer}` } }) });
+      assert.equal((await resolver(SECRET, true)('A-1002', as('customer-2')))?.amount, '650.00');
+      assert.equal(await resolver(SECRET, true)('A-1002', as('customer-1')), null);
+      // Without the opt-in the cookie never reaches the shop.
+      assert.equal((await resolver(SECRET, false)('A-1002', as('customer-1')))?.amount, '650.00');
+    });
+  });
+
+  describe('behind the helper', () => {
+    const msw = setupServer();
+    let t: TestApp;
+    let repay: RepayMock;
+    before(() => msw.listen({ onUnhandledRequest: 'error' }));
+    after(() => msw.close());
+    beforeEach(() => {
+      repay = new RepayMock();
+      msw.use(...repay.handlers(), http.post(`${base}/*`, () => passthrough()));
+      t = makeTestApp({ config: { resolveOrder: undefined, orderResolve: { url: `${base}/pay-checkout/order`, secret: SECRET, timeoutMs: 3_000, forwardCookies: false } } });
+    });
+    afterEach(async () => {
+      msw.resetHandlers();
+      await t.dispose();
+    });
+
+    it('opens a payment at the Python shop\'s price', async () => {
+      const { status, json } = await t.createSession({ orderId: 'A-1002', provider: 'repay', amount: '1' });
+      assert.equal(status, 201);
+      assert.equal(json.amount, '650.00');
+      assert.equal([...repay.deals.values()][0]!.body.amount, '650');
+    });
+
+    it('refuses an order the Python shop already marked paid, without a provider call', async () => {
+      const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+      assert.equal(status, 409);
+      assert.equal(json.error.code, 'order_paid');
+      assert.equal(repay.creates, 0);
+    });
+
+    it('answers unknown_order for an order the Python shop does not have', async () => {
+      const { status, json } = await t.createSession({ orderId: 'NOPE-2', provider: 'repay' });
+      assert.equal(status, 404);
+      assert.equal(json.error.code, 'unknown_order');
+      assert.equal(repay.creates, 0);
+    });
+  });
+});
