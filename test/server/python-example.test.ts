@@ -239,7 +239,7 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
     });
 
     it('refuses a lookup signed with another secret (the resolver reports order_lookup_failed)', async () => {
-      await assert.rejects(resolver(generateWebhookSecret())('A-1002', {}), (error: unknown) => {
+      await assert.rejects(async () => resolver(generateWebhookSecret())('A-1002', {}), (error: unknown) => {
         return error instanceof CheckoutError && error.code === 'order_lookup_failed' && /HTTP 401/.test(error.message) && !error.retryable;
       });
     });
