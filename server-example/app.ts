@@ -25,6 +25,7 @@ import { Reconciler } from './reconciler.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
 import { SqliteStore } from './store.js';
+import { PostgresStore } from './store-postgres.js';
 import type { SessionRecord, Store } from './store.js';
 import { createSessionToken, verifySessionToken } from './tokens.js';
 import { isOpen } from './transitions.js';
@@ -74,7 +75,11 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     config.resolveOrder ??
     (config.orderResolve ? createHttpOrderResolver({ ...config.orderResolve, log }) : demoResolveOrder);
   const ownsStore = !config.store;
-  const store = config.store ?? new SqliteStore(config.databasePath);
+  const store =
+    config.store ??
+    (config.databaseUrl
+      ? new PostgresStore(config.databaseUrl, { poolSize: config.databasePoolSize ?? 10 })
+      : new SqliteStore(config.databasePath));
   const providers = buildProviders(config);
   const sessions = new SessionService({ config, store, providers, resolveOrder, log });
   const reconciler = new Reconciler({ config, store, sessions, log });

@@ -109,6 +109,10 @@ export interface CheckoutConfig {
   allowedOrigins: string[];
   sessionSecret: string;
   databasePath: string;
+  /** PostgreSQL URL (DATABASE_URL): the store of several helper instances; unset = SQLite at databasePath. */
+  databaseUrl?: string;
+  /** Connections each instance keeps to PostgreSQL (DATABASE_POOL_SIZE, default 10). */
+  databasePoolSize?: number;
   /** Where the helper reaches the embedded sandbox (its own listening address). */
   sandboxBaseUrl: string;
   enabledProviders: ProviderId[];
@@ -192,6 +196,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     : unique([publicOrigin, 'http://localhost:5173', 'http://127.0.0.1:5173']);
 
   const databasePath = get('DATABASE_PATH') || resolve('data/checkout.sqlite');
+  const database = loadDatabase(env);
   const sessionSecret = get('SESSION_SECRET') || loadOrCreateSecret(databasePath, options.persistSecret ?? true);
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET must be at least 32 characters long.');
 
@@ -230,6 +235,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     allowedOrigins,
     sessionSecret,
     databasePath,
+    ...database,
     sandboxBaseUrl: normaliseBaseUrl(get('SANDBOX_BASE_URL') || ownUrl, 'SANDBOX_BASE_URL'),
     enabledProviders,
     defaultProvider: defaultProviderRaw,
@@ -445,6 +451,24 @@ export function isMethodId(value: unknown): value is MethodId {
 /** The API base URL a provider is reached at (its real URL, or the embedded sandbox). */
 export function providerBaseUrl(config: CheckoutConfig, provider: ProviderId): string {
   return config.providers[provider].baseUrl ?? `${config.sandboxBaseUrl}/sandbox/${provider}`;
+}
+
+/**
+ * DATABASE_URL selects PostgreSQL. Several instances then share the database, so they must share SESSION_SECRET
+ * too (a token made by one is checked by another): a secret generated per instance is refused at start-up.
+ */
+function loadDatabase(env: Env): { databaseUrl?: string; databasePoolSize?: number } {
+  const url = (env.DATABASE_URL ?? '').trim();
+  if (!url) return {};
+  if (!/^postgres(?:ql)?:\/\/./i.test(url)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite file).');
+  }
+  if (!(env.SESSION_SECRET ?? '').trim()) {
+    throw new ConfigError(
+      'SESSION_SECRET must be set when DATABASE_URL is: every helper instance on the database must use the same one (generate it once, e.g. `openssl rand -base64 32`).',
+    );
+  }
+  return { databaseUrl: url, databasePoolSize: intVar(env, 'DATABASE_POOL_SIZE', 10, 1, 1000) };
 }
 
 function loadOrCreateSecret(databasePath: string, persist: boolean): string {

@@ -13,6 +13,7 @@ import { loadConfig } from './config.js';
 import type { CheckoutConfig } from './config.js';
 import { CheckoutError } from './errors.js';
 import { createSandboxApp } from './sandbox/index.js';
+import { PostgresStore } from './store-postgres.js';
 import type { ResolveOrder } from './types.js';
 
 /** How long close() waits for requests in flight before cutting connections. */
@@ -70,6 +71,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config = { ...loadConfig(env, { host, port }), ...options.config };
     if (options.resolveOrder) config.resolveOrder = options.resolveOrder;
     app = createCheckoutApp(config);
+    // A shared database is reached and migrated before the server says it is up (a wrong URL fails here).
+    if (app.checkout.store instanceof PostgresStore) await app.checkout.store.ready().catch(async (error: unknown) => {
+      await app.checkout.close();
+      throw error;
+    });
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
