@@ -353,7 +353,7 @@ export class CheckoutFlow {
 
   /** The helper answered with a usable session: show it (or its final status). */
   #accept({ session, attempt }: Created, mode: PresentedMode): void {
-    this.#session = session;
+    this.#session = { ...session, paymentUrl: this.#pageUrl(session) };
     this.#save(attempt);
     if (FINAL.includes(session.status)) this.#react(session.status);
     else this.#present(mode);
@@ -708,7 +708,8 @@ export class CheckoutFlow {
       actions.push({ label: tr('close'), run: () => this.#requestClose('close-button') });
     }
     return {
-      title: tr('title', { order: host.orderId ?? '' }),
+      // The merchant's own words for the order when the helper has them; else a short label. One line either way.
+      title: s?.description?.trim() || tr('title', { order: host.orderId?.trim() ?? '' }),
       amount,
       message: this.#message(locale, state),
       busy: state === 'creating' || state === 'loading' || state === 'confirming',
@@ -796,6 +797,19 @@ export class CheckoutFlow {
   #provider(cfg = this.#cfg): ProviderConfig | undefined {
     const id = this.host.provider ?? cfg?.defaultProvider;
     return cfg?.providers.find((p) => p.id === id) ?? (id ? undefined : cfg?.providers[0]);
+  }
+
+  /**
+   * The sandbox stands in for providers whose APIs carry no language (Repay, age.trading), so its hosted pages
+   * take the element's language from the page URL (`lang`). Only for providers `/config` marks as sandbox: a real
+   * provider's URL is never changed.
+   */
+  #pageUrl(session: SessionData): string {
+    const url = session.paymentUrl;
+    if (!url || !this.#cfg?.providers.find((p) => p.id === session.provider)?.sandbox) return url;
+    const page = new URL(url);
+    page.searchParams.set('lang', this.host.currentLocale().split('-')[0]!);
+    return page.href;
   }
 
   #providerName(id?: string): string {

@@ -1,5 +1,4 @@
-import { computePosition, flip, offset, shift } from '@floating-ui/dom';
-import { html, nothing, type TemplateResult } from 'lit';
+import { css, html, nothing, type TemplateResult } from 'lit';
 import type { PayCheckout } from './pay-checkout.js';
 
 export interface PickerItem {
@@ -7,35 +6,76 @@ export interface PickerItem {
   label: string;
 }
 
+// One rule per line: CSS inside `css` literals reaches the bundle unminified. Loaded with the picker only.
+const pickerStyles = css`
+[part~=picker] { --_surface: var(--pay-checkout-surface, Canvas); --_text: var(--pay-checkout-text, CanvasText); --_line: color-mix(in srgb, var(--_text) 14%, transparent); position: fixed; inset: auto; z-index: var(--pay-checkout-z-index, 1000); box-sizing: border-box; min-width: 12rem; margin: 0; padding: .25rem; border: 1px solid var(--_line); border-radius: var(--_radius); box-shadow: 0 12px 32px #0003; color: var(--_text); background: var(--_surface); font: var(--pay-checkout-font, inherit) }
+[role=option] { padding: .625rem .75rem; border-radius: calc(var(--_radius) - 4px); cursor: pointer }
+[role=option]:is(:hover, :focus) { outline: none; background: color-mix(in srgb, var(--_accent) 14%, transparent) }
+[role=option]:focus-visible { outline: 2px solid var(--_accent); outline-offset: -2px }
+[role=option][aria-selected=true] { font-weight: 600 }
+[part~=button] { anchor-name: --pay-checkout-button }
+[part~=picker].anchored { position-anchor: --pay-checkout-button; position-area: block-end span-inline-end; margin-block-start: 6px; position-try-fallbacks: flip-block, flip-inline, flip-block flip-inline }
+`;
+
 /**
  * The method picker: a listbox popover anchored to the button. Top layer (`popover="manual"`) so no
- * `overflow: hidden` ancestor clips it; positioned by @floating-ui (flip / shift) and repositioned on any scroll
- * or resize. (Scroll and resize listeners instead of `autoUpdate`: a fixed top-layer list only moves when the
- * anchor does, and it saves a kilobyte of the bundle.)
+ * `overflow: hidden` ancestor clips it. Where the browser has CSS anchor positioning, the browser itself keeps
+ * it below the button (flipping above or leftwards when there is no room) through scrolls and resizes, and
+ * no positioning code is loaded. Elsewhere @floating-ui/dom (flip / shift) positions it, loaded only then, and
+ * it is repositioned on any scroll or resize. (Scroll and resize listeners instead of `autoUpdate`: a fixed
+ * top-layer list only moves when the anchor does, and it saves a kilobyte.)
  * Keyboard: arrows, Home / End, Enter / Space to choose, Esc and Tab to dismiss; a click outside dismisses.
  */
 export class MethodPicker {
+  /** @internal whether CSS anchor positioning is used; tests turn it off to exercise the fallback */
+  static cssAnchors = typeof CSS !== 'undefined' && CSS.supports('anchor-name: --x');
+
   open = false;
   #items: PickerItem[] = [];
   #active = 0;
   #ac?: AbortController;
+  #anchored = false;
 
   constructor(
     private readonly host: PayCheckout,
     private readonly onPick: (id: string) => void,
-  ) {}
+  ) {
+    const root = host.shadowRoot;
+    const sheet = pickerStyles.styleSheet;
+    if (root && sheet && !root.adoptedStyleSheets.includes(sheet)) {
+      root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    }
+  }
 
   async show(items: PickerItem[], selected?: string): Promise<void> {
     if (this.open) return;
     this.#items = items;
     this.#active = Math.max(0, items.findIndex((item) => item.id === selected));
+    this.#anchored = MethodPicker.cssAnchors;
     this.open = true;
     this.host.requestUpdate();
     await this.host.updateComplete;
     const list = this.#list();
     const anchor = this.host.renderRoot.querySelector<HTMLElement>('[part~="button"]');
     if (!this.open || !list || !anchor) return;
+    const signal = (this.#ac = new AbortController()).signal;
     list.showPopover();
+    document.addEventListener(
+      'pointerdown',
+      (event) => {
+        const path = event.composedPath();
+        if (!path.includes(list) && !path.includes(anchor)) this.hide(false);
+      },
+      { capture: true, signal },
+    );
+    this.#focus();
+    if (!this.#anchored) await this.#float(anchor, list, signal);
+  }
+
+  /** Positions the list with @floating-ui/dom, loaded here: browsers without CSS anchor positioning only. */
+  async #float(anchor: HTMLElement, list: HTMLElement, signal: AbortSignal): Promise<void> {
+    const { computePosition, flip, offset, shift } = await import('@floating-ui/dom');
+    if (signal.aborted) return;
     const place = (): void =>
       void computePosition(anchor, list, {
         strategy: 'fixed',
@@ -47,19 +87,9 @@ export class MethodPicker {
         list.style.top = `${y}px`;
       });
     place();
-    const signal = (this.#ac = new AbortController()).signal;
     // Capture: scrolling any ancestor of the anchor moves it.
     window.addEventListener('scroll', place, { capture: true, passive: true, signal });
     window.addEventListener('resize', place, { passive: true, signal });
-    document.addEventListener(
-      'pointerdown',
-      (event) => {
-        const path = event.composedPath();
-        if (!path.includes(list) && !path.includes(anchor)) this.hide(false);
-      },
-      { capture: true, signal },
-    );
-    this.#focus();
   }
 
   hide(returnFocus = true): void {
@@ -74,7 +104,7 @@ export class MethodPicker {
 
   render(label: string): TemplateResult | typeof nothing {
     if (!this.open) return nothing;
-    return html`<div part="picker" role="listbox" popover="manual" aria-label=${label} @keydown=${this.#onKeydown}>
+    return html`<div part="picker" class=${this.#anchored ? 'anchored' : ''} role="listbox" popover="manual" aria-label=${label} @keydown=${this.#onKeydown}>
       ${this.#items.map(
         (item, i) =>
           html`<div

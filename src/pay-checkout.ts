@@ -17,14 +17,14 @@ interface ConfigProblem {
 
 /**
  * Shared by all elements, so a page with a hundred buttons pays for one of each: the set of connected elements
- * (re-rendered when an ancestor's `lang` or the merchant's strings change), one `lang` MutationObserver, one
- * IntersectionObserver, and one load of the checkout module.
+ * (re-rendered when an ancestor's `lang` or the merchant's strings change), one `lang` MutationObserver, one set
+ * of page-activity listeners, and one load of the checkout module.
  */
 const connected = new Set<PayCheckout>();
 const rerender = (): void => connected.forEach((el) => el.requestUpdate());
 let langObserver: MutationObserver | undefined;
-let io: IntersectionObserver | undefined;
 let flowModule: Promise<typeof import('./checkout-flow.js')> | undefined;
+let activity: AbortController | undefined;
 
 /** The checkout module, loaded once; a failed load (offline) is retried on the next intent. */
 function loadFlowModule(): Promise<typeof import('./checkout-flow.js')> {
@@ -34,20 +34,33 @@ function loadFlowModule(): Promise<typeof import('./checkout-flow.js')> {
   }));
 }
 
+const ACTIVITY = ['pointermove', 'pointerdown', 'wheel', 'scroll', 'keydown', 'touchstart'] as const;
+
 /**
- * Visible on screen: fetch the checkout module and the helper's `/config` (shared by every element of the same
- * helper). Per-element work waits for a real intent (hover, focus, press), so a long list of buttons stays cheap.
+ * Preloads the checkout module and the helper's `/config` once the payer is active on the page (moves the
+ * pointer, scrolls, types, touches) and the browser is idle. A page nobody interacts with (a background tab, a crawler, a payer who only reads)
+ * downloads the button alone; an active payer usually has the module before the first hover or tap, which
+ * matters on touch screens, where the tap is the first intent and the click follows within ~100 ms.
+ * `requestIdleCallback` keeps the download and evaluation out of the page's own busy moments.
  */
-function onIntersect(entries: IntersectionObserverEntry[]): void {
-  for (const { isIntersecting, target } of entries) {
-    if (!isIntersecting) continue;
-    io!.unobserve(target);
-    const el = target as PayCheckout;
-    if (el.state === 'idle' && !el.disabled) {
-      const url = el.sessionUrl;
-      loadFlowModule().then((m) => m.warmHelper(url), () => undefined);
-    }
-  }
+function armPreload(): void {
+  if (activity) return;
+  const ac = (activity = new AbortController());
+  const onActivity = (): void => {
+    ac.abort();
+    const idle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
+    idle(() => {
+      const helpers = new Set([...connected].filter((el) => el.state === 'idle' && !el.disabled).map((el) => el.sessionUrl));
+      if (helpers.size) loadFlowModule().then((m) => helpers.forEach((url) => m.warmHelper(url)), () => undefined);
+    });
+  };
+  for (const type of ACTIVITY) window.addEventListener(type, onActivity, { capture: true, passive: true, signal: ac.signal });
+}
+
+/** The last element left the page: no preload is wanted any more (listener hygiene for SPAs). */
+function disarmPreload(): void {
+  activity?.abort();
+  activity = undefined;
 }
 
 const validUrls = new Map<string, boolean>();
@@ -251,14 +264,14 @@ export class PayCheckout extends LitElement {
       onStringsChange(rerender);
     }
     connected.add(this);
-    (io ??= new IntersectionObserver(onIntersect)).observe(this);
+    armPreload();
     this.#checkReturn = location.hash.startsWith('#pay-checkout=');
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     connected.delete(this);
-    io?.unobserve(this);
+    if (!connected.size) disarmPreload();
     // Removal mid-flow: abort requests, timers and listeners; late results are ignored by the aborted flow.
     this.#ac?.abort();
     this.#ac = undefined;
@@ -301,15 +314,23 @@ export class PayCheckout extends LitElement {
       (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
     return html`${flow?.hidesButton()
         ? nothing
-        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @pointerenter=${this.#warm} @focus=${this.#warm} @pointerdown=${this.#onPress} @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @pointerenter=${this.#warm} @focus=${this.#warm} @touchstart=${this.#touch} @pointerdown=${this.#onPress} @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
   }
 
-  /** First intent (hover, focus): load the flow and render its closed dialog, so the click itself is instant. */
+  /**
+   * First intent (hover, focus, touch, press): load the flow and `/config`, and render the closed dialog, so the
+   * click itself is instant. Nothing of the flow is loaded before an intent or the payer's activity on the page
+   * (see `armPreload`): an idle page downloads the button only.
+   */
   #warm(): void {
     void this.#load().then((flow) => flow?.warm());
   }
 
+  // A listener object, so Lit adds it as passive: a touch on the button must never delay scrolling.
+  #touch = { handleEvent: (): void => this.#warm(), passive: true };
+
   #onPress(event: PointerEvent): void {
+    if (!this.#flow) this.#warm();
     if (event.button === 0 && !this.disabled && !this.#problem) this.#flow?.prestart();
   }
 

@@ -31,6 +31,8 @@ export interface SessionData {
   amount: string | number;
   currency: string;
   orderId: string;
+  /** The merchant's description of the order, shown in the dialog's header; null when it has none. */
+  description?: string | null;
   expiresAt?: string | number | null;
   paidAmount?: string | number;
 }

@@ -37,7 +37,7 @@ export const ERROR_ALIASES: Record<string, string> = {
 };
 /** Built-in Russian: the dialog, states and errors (the button's strings are in i18n.ts). */
 export const RU: Partial<PayCheckoutStrings> = {
-  title: 'Оплата заказа {order}',
+  title: 'Заказ {order}',
   close: 'Закрыть',
   newWindow: 'Открыть в новом окне',
   frameTitle: 'Платёжная страница {provider}',
@@ -90,7 +90,7 @@ export const RU: Partial<PayCheckoutStrings> = {
 
 /** Built-in English. */
 export const EN: Partial<PayCheckoutStrings> = {
-  title: 'Payment for order {order}',
+  title: 'Order {order}',
   close: 'Close',
   newWindow: 'Open in a new window',
   frameTitle: '{provider} payment page',

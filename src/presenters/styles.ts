@@ -2,9 +2,9 @@ import { css } from 'lit';
 
 // One rule per line: CSS inside `css` literals reaches the bundle unminified.
 
-/** Dialog, inline panel and picker styles: loaded with the checkout flow and adopted into the element's shadow root. */
+/** Dialog and inline panel styles: loaded with the checkout flow and adopted into the element's shadow root. */
 export const panelStyles = css`
-dialog, .inline, [part~=picker] { --_surface: var(--pay-checkout-surface, Canvas); --_text: var(--pay-checkout-text, CanvasText); --_line: color-mix(in srgb, var(--_text) 14%, transparent); color: var(--_text); background: var(--_surface); font: var(--pay-checkout-font, inherit) }
+dialog, .inline { --_surface: var(--pay-checkout-surface, Canvas); --_text: var(--pay-checkout-text, CanvasText); --_line: color-mix(in srgb, var(--_text) 14%, transparent); color: var(--_text); background: var(--_surface); font: var(--pay-checkout-font, inherit) }
 dialog { box-sizing: border-box; width: min(var(--pay-checkout-dialog-width, 480px), 100vw - 2rem); height: min(var(--pay-checkout-dialog-height, 720px), 100dvh - 2rem); max-width: none; max-height: none; padding: 0; border: 0; border-radius: var(--_radius); box-shadow: 0 24px 64px #0006; overflow: hidden }
 dialog[open] { animation: pay-in .18s ease-out }
 dialog::backdrop { background: var(--pay-checkout-backdrop, rgb(0 0 0 / .55)) }
@@ -14,9 +14,9 @@ dialog::backdrop { background: var(--pay-checkout-backdrop, rgb(0 0 0 / .55)) }
 .inline { box-sizing: border-box; width: 100%; height: var(--pay-checkout-frame-height, 640px); border: 1px solid var(--_line); border-radius: var(--_radius); overflow: hidden }
 :host(:has(.inline)) { display: block }
 header { display: flex; align-items: center; gap: .75rem; padding: .625rem .625rem .625rem 1rem; border-bottom: 1px solid var(--_line) }
-h2 { flex: 1; margin: 0; font-size: 1rem; font-weight: 600 }
+h2 { flex: 1; min-width: 0; margin: 0; overflow: hidden; font-size: 1rem; font-weight: 600; white-space: nowrap; text-overflow: ellipsis }
 .amount { font-weight: 600; white-space: nowrap }
-.new-window { color: inherit; font-size: .875rem }
+.new-window { color: inherit; font-size: .875rem; white-space: nowrap }
 [part~=close-button] { display: grid; place-items: center; width: 40px; height: 40px; border: 0; border-radius: 50%; background: none; color: inherit; cursor: pointer }
 [part~=close-button] path { stroke: currentColor; stroke-width: 2; stroke-linecap: round }
 [part~=close-button]:hover:not(:disabled) { background: var(--_line) }
@@ -35,10 +35,5 @@ iframe { flex: 1; width: 100%; border: 0; background: #fff }
 .spinner { width: 28px; height: 28px; border: 3px solid var(--_line); border-top-color: var(--_accent); border-radius: 50%; animation: pay-spin .8s linear infinite }
 .over .spinner { width: 16px; height: 16px; border-width: 2px }
 @keyframes pay-spin { to { transform: rotate(1turn) } }
-[part~=picker] { position: fixed; inset: auto; z-index: var(--pay-checkout-z-index, 1000); box-sizing: border-box; min-width: 12rem; margin: 0; padding: .25rem; border: 1px solid var(--_line); border-radius: var(--_radius); box-shadow: 0 12px 32px #0003 }
-[role=option] { padding: .625rem .75rem; border-radius: calc(var(--_radius) - 4px); cursor: pointer }
-[role=option]:is(:hover, :focus) { outline: none; background: color-mix(in srgb, var(--_accent) 14%, transparent) }
-[role=option]:focus-visible { outline: 2px solid var(--_accent); outline-offset: -2px }
-[role=option][aria-selected=true] { font-weight: 600 }
 @media (prefers-reduced-motion: reduce) { dialog[open], .spinner { animation: none } }
 `;

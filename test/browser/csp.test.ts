@@ -30,7 +30,8 @@ describe('strict Content-Security-Policy', () => {
     expect(getComputedStyle(part(el, 'button')!).minHeight).to.equal('44px');
     part<HTMLButtonElement>(el, 'button')!.click();
     await waitUntil(() => part(el, 'picker')?.matches(':popover-open'));
-    await waitUntil(() => part(el, 'picker')!.style.top !== '');
+    // Placed below the button: by CSS anchor positioning here, by @floating-ui's CSSOM writes elsewhere.
+    await waitUntil(() => part(el, 'picker')!.getBoundingClientRect().top > part(el, 'button')!.getBoundingClientRect().bottom);
     part<HTMLElement>(el, 'picker')!.querySelector<HTMLElement>('[role="option"]')!.click();
     await oneEvent(el, 'pay-open');
     expect(getComputedStyle(dialogOf(el)).paddingTop).to.equal('0px');

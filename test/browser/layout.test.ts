@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import { dialogOf, helper, part, PayCheckout, useFakeHelper } from './support.js';
+import { API, CONFIG, delay, dialogOf, helper, hover, http, HttpResponse, part, PayCheckout, useFakeHelper, worker } from './support.js';
 
 describe('dialog layout and countdown', () => {
   useFakeHelper();
@@ -50,7 +50,108 @@ describe('dialog layout and countdown', () => {
     await oneEvent(el, 'pay-open');
     await el.updateComplete;
     expect(part(el, 'header')!.querySelector('.amount')!.textContent).to.match(/^RUB\s1,500$/);
-    expect(part(el, 'header')!.querySelector('h2')!.textContent).to.equal('Payment for order A-1');
+    expect(part(el, 'header')!.querySelector('h2')!.textContent).to.equal('Order A-1');
+    el.close();
+  });
+});
+
+/** The header's title: its text, and whether it stays on one line (cut with an ellipsis when too long). */
+function headerTitle(el: PayCheckout) {
+  const h2 = part(el, 'header')!.querySelector('h2')!;
+  const style = getComputedStyle(h2);
+  return {
+    text: h2.textContent,
+    lines: Math.round(h2.getBoundingClientRect().height / parseFloat(style.lineHeight === 'normal' ? String(parseFloat(style.fontSize) * 1.2) : style.lineHeight)),
+    cut: h2.scrollWidth > h2.clientWidth && style.textOverflow === 'ellipsis',
+  };
+}
+
+describe('dialog header title', () => {
+  useFakeHelper();
+  afterEach(() => setViewport({ width: 800, height: 600 }));
+
+  it("shows the merchant's description on one line, cut with an ellipsis on a narrow screen", async () => {
+    await setViewport({ width: 360, height: 700 });
+    helper.description = 'Иван-чай ферментированный, листовой, 250 г, урожай 2026 года, с доставкой курьером';
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+    el.open();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    const title = headerTitle(el);
+    expect(title.text).to.equal(helper.description);
+    expect(title.lines).to.equal(1);
+    expect(title.cut).to.equal(true);
+    // The whole text stays available: as the dialog's accessible name and as a tooltip.
+    expect(part(el, 'header')!.querySelector('h2')!.title).to.equal(helper.description);
+    el.close();
+  });
+
+  it('without a description shows a short order label, and a long order id never wraps', async () => {
+    await setViewport({ width: 360, height: 700 });
+    const id = 'ORD-7f3c2a1e-9b8d-4c6f-a5e4-3d2c1b0a9f8e-2026-12-01';
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id=${id} mode="modal"></pay-checkout>`);
+    el.open();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    const title = headerTitle(el);
+    expect(title.text).to.equal(`Заказ ${id}`);
+    expect(title.lines).to.equal(1);
+    expect(title.cut).to.equal(true);
+    el.close();
+  });
+
+  it('shows the order label while the session is being created, in the element\'s language', async () => {
+    helper.description = 'Green tea';
+    // A slow helper, so the "creating" state can be looked at; then the default handler answers.
+    worker.use(http.post(`${API}/sessions`, () => delay(150).then(() => undefined)));
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal" locale="en"></pay-checkout>`);
+    el.open();
+    await waitUntil(() => el.state === 'creating' && part(el, 'header'), 'the dialog shows "creating"');
+    expect(headerTitle(el).text).to.equal('Order A-1001');
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    expect(headerTitle(el).text).to.equal('Green tea');
+    el.close();
+  });
+});
+
+describe('sandbox pages follow the element locale', () => {
+  useFakeHelper();
+
+  async function framedUrl(el: PayCheckout): Promise<URL> {
+    // /config first (the first intent): it says which providers are the sandbox.
+    hover(el);
+    await waitUntil(() => helper.configs === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    el.open();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    return new URL(part<HTMLIFrameElement>(el, 'frame')!.src);
+  }
+
+  it('asks the sandbox page for Russian by default', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" provider="repay" mode="modal"></pay-checkout>`);
+    const url = await framedUrl(el);
+    expect(url.searchParams.get('lang')).to.equal('ru');
+    expect(url.searchParams.get('session')).to.equal('cs_1');
+    el.close();
+  });
+
+  it('asks the sandbox page for English when the element is in English', async () => {
+    const wrapper = await fixture(html`<div lang="en-GB"><pay-checkout order-id="A-1" provider="repay" mode="modal"></pay-checkout></div>`);
+    const el = wrapper.querySelector('pay-checkout')!;
+    expect((await framedUrl(el)).searchParams.get('lang')).to.equal('en');
+    el.close();
+  });
+
+  it("never changes a real provider's page URL", async () => {
+    worker.use(http.get(`${API}/config`, () => {
+      helper.configs++;
+      return HttpResponse.json({ ...CONFIG, sandbox: false, providers: CONFIG.providers.map((p) => ({ ...p, sandbox: false })) });
+    }));
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" provider="repay" mode="modal" locale="en"></pay-checkout>`);
+    const url = await framedUrl(el);
+    expect(url.searchParams.has('lang')).to.equal(false);
     el.close();
   });
 });

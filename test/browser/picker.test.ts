@@ -1,11 +1,21 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
+import { MethodPicker } from '../../src/method-picker.js';
 import { dialogOf, helper, part, PayCheckout, useFakeHelper } from './support.js';
 
 async function openPicker(el: PayCheckout): Promise<HTMLElement> {
   part<HTMLButtonElement>(el, 'button')!.click();
   await waitUntil(() => part(el, 'picker')?.matches(':popover-open'), 'the picker opens');
   return part<HTMLElement>(el, 'picker')!;
+}
+
+/** Waits until the list sits just below the button, left edges aligned (6 px apart, as designed). */
+async function placedBelow(el: PayCheckout, picker: HTMLElement): Promise<void> {
+  await waitUntil(() => {
+    const b = part(el, 'button')!.getBoundingClientRect();
+    const p = picker.getBoundingClientRect();
+    return Math.round(p.top - b.bottom) === 6 && Math.round(p.left) === Math.round(b.left);
+  }, 'the picker is placed below the button');
 }
 
 function options(picker: HTMLElement): HTMLElement[] {
@@ -25,11 +35,7 @@ describe('method picker', () => {
     expect(picker.getAttribute('role')).to.equal('listbox');
     expect(picker.getAttribute('aria-label')).to.equal('Способ оплаты');
     expect(options(picker).map((o) => o.textContent)).to.deep.equal(['СБП', 'Банковская карта']);
-    await waitUntil(() => picker.style.top !== '');
-    const b = button.getBoundingClientRect();
-    const p = picker.getBoundingClientRect();
-    expect(p.top).to.be.greaterThanOrEqual(b.bottom);
-    expect(Math.round(p.left)).to.equal(Math.round(b.left));
+    await placedBelow(el, picker);
     expect(el.shadowRoot!.activeElement).to.equal(options(picker)[0]);
     expect(helper.creates).to.have.length(0);
   });
@@ -90,22 +96,39 @@ describe('method picker', () => {
     el.close();
   });
 
-  it('follows the button when the page scrolls', async () => {
+  it('is placed by CSS anchor positioning where the browser has it, without writing a position', async () => {
+    expect(MethodPicker.cssAnchors).to.equal(CSS.supports('anchor-name: --x'));
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card"></pay-checkout>`);
-    const spacer = document.createElement('div');
-    spacer.style.height = '3000px';
-    document.body.append(spacer);
-    try {
-      const picker = await openPicker(el);
-      await waitUntil(() => picker.style.top !== '');
-      const before = parseFloat(picker.style.top);
-      window.scrollBy(0, 40);
-      await waitUntil(() => parseFloat(picker.style.top) !== before, 'repositioned after scroll');
-      const b = part(el, 'button')!.getBoundingClientRect();
-      expect(picker.getBoundingClientRect().top - b.bottom).to.be.within(0, 12);
-      window.scrollTo(0, 0);
-    } finally {
-      spacer.remove();
-    }
+    const picker = await openPicker(el);
+    await placedBelow(el, picker);
+    expect(getComputedStyle(picker).getPropertyValue('position-anchor')).to.equal('--pay-checkout-button');
+    expect(picker.style.top).to.equal('');
+    expect(picker.style.left).to.equal('');
   });
+
+  for (const anchors of [true, false]) {
+    it(`follows the button when the page scrolls (${anchors ? 'CSS anchor positioning' : '@floating-ui fallback'})`, async () => {
+      const saved = MethodPicker.cssAnchors;
+      MethodPicker.cssAnchors = anchors;
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card"></pay-checkout>`);
+      const spacer = document.createElement('div');
+      spacer.style.height = '3000px';
+      document.body.append(spacer);
+      try {
+        const picker = await openPicker(el);
+        await placedBelow(el, picker);
+        // The fallback writes the position itself; CSS anchoring never does.
+        expect(picker.style.top !== '').to.equal(!anchors);
+        const before = picker.getBoundingClientRect().top;
+        window.scrollBy(0, 40);
+        await waitUntil(() => picker.getBoundingClientRect().top !== before, 'moved with the page');
+        await placedBelow(el, picker);
+        window.scrollTo(0, 0);
+      } finally {
+        MethodPicker.cssAnchors = saved;
+        spacer.remove();
+        el.close();
+      }
+    });
+  }
 });

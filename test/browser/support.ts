@@ -49,6 +49,7 @@ export const helper = {
   frameable: true,
   paidAmount: undefined as string | undefined,
   expiresAt: null as string | null,
+  description: null as string | null,
   creates: [] as CreateCall[],
   gets: 0,
   cancels: 0,
@@ -63,6 +64,7 @@ export function resetHelper(): void {
     frameable: true,
     paidAmount: undefined,
     expiresAt: null,
+    description: null,
     creates: [],
     gets: 0,
     cancels: 0,
@@ -82,6 +84,7 @@ function sessionBody(id: string, body: Record<string, unknown>) {
     amount: '1500',
     currency: 'RUB',
     orderId: body.orderId as string,
+    description: helper.description,
     expiresAt: helper.expiresAt,
     ...(helper.paidAmount ? { paidAmount: helper.paidAmount } : {}),
   };
