@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { Readable } from 'node:stream';
 import type { CheckoutConfig } from './config.js';
-import { isMethodId, isProviderId, providerBaseUrl } from './config.js';
+import { checkoutBasePath, ConfigError, isMethodId, isProviderId, providerBaseUrl } from './config.js';
 import { demoResolveOrder } from './demo-orders.js';
 import { CheckoutError, isCheckoutError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -21,6 +21,7 @@ import { BoxExchangerProvider } from './providers/boxexchanger.js';
 import { isRecord } from './providers/http.js';
 import { RepayProvider } from './providers/repay.js';
 import type { PaymentProvider } from './providers/types.js';
+import { WindowLimiter } from './rate-limit.js';
 import { Reconciler } from './reconciler.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
@@ -57,13 +58,13 @@ export interface CheckoutRuntime {
 
 export type CheckoutApp = Hono & { readonly checkout: CheckoutRuntime };
 
-export function buildProviders(config: CheckoutConfig): Map<ProviderId, PaymentProvider> {
+export function buildProviders(config: CheckoutConfig, store: Store): Map<ProviderId, PaymentProvider> {
   const box = config.providers.boxexchanger;
   const boxBase = providerBaseUrl(config, 'boxexchanger');
   const boxPages = box.pageBaseUrl ?? (box.baseUrl === null ? `${new URL(config.publicUrl).origin}/sandbox/boxexchanger` : boxBase);
   return new Map<ProviderId, PaymentProvider>([
     ['repay', new RepayProvider(config.providers.repay, providerBaseUrl(config, 'repay'))],
-    ['boxexchanger', new BoxExchangerProvider(box, boxBase, boxPages)],
+    ['boxexchanger', new BoxExchangerProvider(box, boxBase, boxPages, store)],
     ['agetrading', new AgeTradingProvider(config.providers.agetrading, providerBaseUrl(config, 'agetrading'))],
   ]);
 }
@@ -71,6 +72,12 @@ export function buildProviders(config: CheckoutConfig): Map<ProviderId, PaymentP
 export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const log = config.logger ?? createLogger(config.logLevel);
   // Order lookup precedence: the merchant's JS hook, else ORDER_RESOLVE_URL, else the demo catalogue.
+  const demoCatalogue = !config.resolveOrder && !config.orderResolve;
+  if (demoCatalogue && config.mode === 'live') {
+    throw new ConfigError(
+      'CHECKOUT_MODE=live needs the shop\'s own order lookup: pass resolveOrder() or set ORDER_RESOLVE_URL (the demo catalogue is for test mode only).',
+    );
+  }
   const resolveOrder =
     config.resolveOrder ??
     (config.orderResolve ? createHttpOrderResolver({ ...config.orderResolve, log }) : demoResolveOrder);
@@ -80,11 +87,14 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     (config.databaseUrl
       ? new PostgresStore(config.databaseUrl, { poolSize: config.databasePoolSize ?? 10 })
       : new SqliteStore(config.databasePath));
-  const providers = buildProviders(config);
+  const providers = buildProviders(config, store);
   const sessions = new SessionService({ config, store, providers, resolveOrder, log });
   const reconciler = new Reconciler({ config, store, sessions, log });
   const background = new Set<Promise<unknown>>();
-  const demoLogEnabled = (!config.resolveOrder && !config.orderResolve) || config.exposeSessionLog;
+  // The demo storefront's session log exists only in test mode with the demo catalogue: it lists every session.
+  const demoLogEnabled = config.mode === 'test' && demoCatalogue;
+  // Callbacks that fail verification, per sending address (see docs/server.md, Security model).
+  const rejectedCallbacks = new WindowLimiter(REJECTED_CALLBACKS_PER_MINUTE, 60_000);
   const publicOrigin = new URL(config.publicUrl).origin;
 
   const track = (task: Promise<unknown>) => {
@@ -92,6 +102,12 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     background.add(guarded);
     void guarded.finally(() => background.delete(guarded));
   };
+
+  /** An open session's provider status is re-read on a request at most every STATUS_REFRESH_INTERVAL_MS. */
+  const refreshDue = (session: SessionRecord) =>
+    isOpen(session.status) &&
+    session.providerPaymentId !== null &&
+    (session.lastPolledAt === null || Date.now() - session.lastPolledAt > STATUS_REFRESH_INTERVAL_MS);
 
   const view = (session: SessionRecord): SessionView => ({
     id: session.id,
@@ -108,7 +124,8 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     ...(session.paidAmountMinor !== null ? { paidAmount: formatAmount(session.paidAmountMinor) } : {}),
   });
 
-  const app = new Hono().basePath('/api/checkout');
+  const basePath = checkoutBasePath(config);
+  const app = new Hono().basePath(basePath);
 
   app.onError((error, c) => {
     if (isCheckoutError(error)) {
@@ -232,7 +249,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     authorise(c, id);
     let session = await store.getSession(id);
     if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
-    if (isOpen(session.status) && session.providerPaymentId && (session.lastPolledAt === null || Date.now() - session.lastPolledAt > STATUS_REFRESH_INTERVAL_MS)) {
+    if (refreshDue(session)) {
       const refresh = sessions.refresh(id, 'status');
       track(refresh);
       await Promise.race([refresh.catch(() => undefined), delay(STATUS_REFRESH_WAIT_MS)]);
@@ -245,19 +262,28 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     const id = c.req.param('id');
     authorise(c, id);
     await readBody(c);
-    const session = await sessions.cancel(id);
-    return c.json(view(session));
+    const { session, cancelledAtProvider } = await sessions.cancel(id);
+    // False when the provider has no cancel call: its page stays payable until it expires (the helper keeps watching).
+    return c.json({ ...view(session), cancelledAtProvider });
   });
 
   const webhook = async (c: Context, providerId: ProviderId, sessionIdFromUrl?: string) => {
-    const rawBody = await readBody(c);
-    const reply = await sessions.handleCallback(providerId, {
-      rawBody,
-      contentType: c.req.header('content-type') ?? '',
-      headers: c.req.raw.headers,
-      ...(sessionIdFromUrl ? { sessionIdFromUrl } : {}),
-    });
-    return new Response(reply.body, { status: reply.status, headers: { 'content-type': reply.contentType } });
+    const source = remoteAddress(c);
+    if (!rejectedCallbacks.allows(source)) {
+      throw new CheckoutError('rate_limited', 'Too many rejected callbacks from this address; try again later.');
+    }
+    try {
+      const rawBody = await readBody(c);
+      const reply = await sessions.handleCallback(
+        providerId,
+        { rawBody, contentType: c.req.header('content-type') ?? '', headers: c.req.raw.headers, ...(sessionIdFromUrl ? { sessionIdFromUrl } : {}) },
+        source,
+      );
+      return new Response(reply.body, { status: reply.status, headers: { 'content-type': reply.contentType } });
+    } catch (error) {
+      if (isCheckoutError(error) && error.status < 500) rejectedCallbacks.hit(source);
+      throw error;
+    }
   };
   app.post('/webhooks/repay', (c) => webhook(c, 'repay'));
   app.post('/webhooks/agetrading', (c) => webhook(c, 'agetrading'));
@@ -291,14 +317,15 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
         headers: { location: returnRedirectUrl(target, session.id, outcome), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
       });
     }
-    // A redirect is a hint, never proof: record it and re-check with the provider.
-    await store.appendEvent({ sessionId: session.id, kind: 'return', source: 'return', data: { outcome } });
-    if (isOpen(session.status) && session.providerPaymentId) track(sessions.refresh(session.id, 'return'));
+    // A redirect is a hint, never proof: record it (once per outcome: the page is public) and re-check with the
+    // provider, at most as often as the status route does.
+    await store.appendEvent({ sessionId: session.id, kind: 'return', source: 'return', data: { outcome }, dedupeKey: `return:${session.id}:${outcome}` });
+    if (refreshDue(session)) track(sessions.refresh(session.id, 'return'));
     const page = renderReturnPage({
       sessionId: session.id,
       outcome,
       storefrontOrigin: session.storefrontOrigin,
-      topLevelUrl: `${config.publicUrl}/api/checkout/return/${outcome}?session=${session.id}&top=1`,
+      topLevelUrl: `${config.publicUrl}${basePath}/return/${outcome}?session=${session.id}&top=1`,
       locale: session.locale === 'en' ? 'en' : 'ru',
       frameAncestors: config.allowedOrigins,
     });
@@ -311,8 +338,9 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     const limit = limitText && /^\d{1,3}$/.test(limitText) ? Math.min(Math.max(Number(limitText), 1), 500) : 100;
     const list = await store.listSessions(limit);
     return c.json({
+      // No payment URL (BoxExchanger's carries the order's secret) and no provider data.
       sessions: list.map((session) => ({
-        ...view(session),
+        ...view({ ...session, paymentUrl: null }),
         providerStatus: session.providerStatus,
         errorCode: session.errorCode,
         createdAt: new Date(session.createdAt).toISOString(),
@@ -338,7 +366,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
         to: event.toStatus,
         providerStatus: event.providerStatus,
         amount: event.amountMinor === null ? null : formatAmount(event.amountMinor),
-        data: event.data,
+        data: withoutProviderPayloads(event.data),
       })),
     });
   });
@@ -361,6 +389,24 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     },
   };
   return Object.assign(app, { checkout: runtime });
+}
+
+/** Rejected callbacks one address may send per minute before its callbacks are refused unread. */
+const REJECTED_CALLBACKS_PER_MINUTE = 30;
+
+/** The sending address of a request under the Node adapter ('unknown' elsewhere). */
+function remoteAddress(c: Context): string {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+/**
+ * An event's data without what providers sent or answered: signed callbacks could be replayed, and answers carry
+ * provider data. The rest (reasons, codes, triggers) is what the demo log shows.
+ */
+function withoutProviderPayloads(data: unknown): unknown {
+  if (!isRecord(data)) return data;
+  const { raw: _raw, response: _response, fields: _fields, ...rest } = data;
+  return rest;
 }
 
 function delay(ms: number): Promise<void> {

@@ -102,9 +102,18 @@ export interface ReconcileConfig {
   latePaymentWatchMs: number;
 }
 
+/**
+ * `test`: the provider sandbox is mounted, providers without credentials run against it, the demo catalogue and
+ * the demo session log are available. `live`: none of that; every enabled provider must be configured.
+ */
+export type CheckoutMode = 'test' | 'live';
+
 export interface CheckoutConfig {
+  mode: CheckoutMode;
   /** Public base URL of the site that serves /api/checkout (the merchant's domain); no trailing slash. */
   publicUrl: string;
+  /** Path the helper's routes answer under (default `/api/checkout`); provider return and webhook URLs use it. */
+  basePath?: string;
   /** Storefront origins allowed to create sessions (CORS) and to receive return-page messages. */
   allowedOrigins: string[];
   sessionSecret: string;
@@ -117,8 +126,6 @@ export interface CheckoutConfig {
   sandboxBaseUrl: string;
   enabledProviders: ProviderId[];
   defaultProvider: ProviderId;
-  /** Serve the demo/operator session log even with a merchant resolveOrder(). */
-  exposeSessionLog: boolean;
   /** The merchant's order lookup; undefined = `orderResolve` when set, else the demo catalogue. */
   resolveOrder?: ResolveOrder;
   /** Order lookup over HTTP (ORDER_RESOLVE_URL), used when no `resolveOrder` is given. */
@@ -185,6 +192,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const ownUrl = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
 
+  const mode = loadMode(env);
+  if (mode === 'live' && !get('PUBLIC_URL')) {
+    throw new ConfigError('CHECKOUT_MODE=live needs PUBLIC_URL: the https address of the site that serves the helper.');
+  }
   const publicUrl = normaliseBaseUrl(get('PUBLIC_URL') || ownUrl, 'PUBLIC_URL');
   const publicOrigin = new URL(publicUrl).origin;
   const allowedOrigins = get('ALLOWED_ORIGINS')
@@ -193,7 +204,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
         .map((item) => item.trim())
         .filter(Boolean)
         .map((item) => parseOrigin(item, 'ALLOWED_ORIGINS'))
-    : unique([publicOrigin, 'http://localhost:5173', 'http://127.0.0.1:5173']);
+    : mode === 'live'
+      ? [publicOrigin]
+      : unique([publicOrigin, 'http://localhost:5173', 'http://127.0.0.1:5173']);
 
   const databasePath = get('DATABASE_PATH') || resolve('data/checkout.sqlite');
   const database = loadDatabase(env);
@@ -230,8 +243,26 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const logLevel = (get('LOG_LEVEL') || 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be debug, info, warn, error or silent.');
 
+  const providers: ProvidersConfig = {
+    repay: loadRepay(env, frameDeny),
+    boxexchanger: loadBoxExchanger(env, frameDeny),
+    agetrading: loadAgeTrading(env, frameDeny),
+  };
+  if (mode === 'live') {
+    for (const id of enabledProviders) {
+      if (providers[id].sandbox) {
+        throw new ConfigError(
+          `CHECKOUT_MODE=live: ${PROVIDER_NAMES[id]} has no credentials (${CREDENTIAL_VARIABLES[id].join(', ')}); ` +
+            'configure it, or leave it out of CHECKOUT_PROVIDERS. Live mode never falls back to the sandbox.',
+        );
+      }
+    }
+  }
+
   return {
+    mode,
     publicUrl,
+    basePath: checkoutBasePath({ basePath: get('CHECKOUT_BASE_PATH') || DEFAULT_BASE_PATH }),
     allowedOrigins,
     sessionSecret,
     databasePath,
@@ -239,7 +270,6 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     sandboxBaseUrl: normaliseBaseUrl(get('SANDBOX_BASE_URL') || ownUrl, 'SANDBOX_BASE_URL'),
     enabledProviders,
     defaultProvider: defaultProviderRaw,
-    exposeSessionLog: flag(env, 'EXPOSE_SESSION_LOG', false),
     ...loadOrderResolve(env),
     frameDeny,
     tokenTtlSeconds: intVar(env, 'SESSION_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400),
@@ -252,11 +282,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       latePaymentWatchMs: intVar(env, 'RECONCILE_LATE_PAYMENT_WATCH_MS', 3_600_000, 0, 30 * 86_400_000),
     },
     logLevel,
-    providers: {
-      repay: loadRepay(env, frameDeny),
-      boxexchanger: loadBoxExchanger(env, frameDeny),
-      agetrading: loadAgeTrading(env, frameDeny),
-    },
+    providers,
   };
 }
 
@@ -292,6 +318,95 @@ function loadOrderResolve(env: Env): { orderResolve?: OrderResolveConfig } {
   };
 }
 
+const PROVIDER_NAMES: Readonly<Record<ProviderId, string>> = { repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' };
+const PROVIDER_PREFIXES: Readonly<Record<ProviderId, string>> = { repay: 'REPAY', boxexchanger: 'BOXEXCHANGER', agetrading: 'AGETRADING' };
+
+/** The variables whose presence means "this provider is real"; any one of them set asks for the rest. */
+const CREDENTIAL_VARIABLES: Readonly<Record<ProviderId, readonly string[]>> = {
+  repay: ['REPAY_CASSA_ID', 'REPAY_SECRET_WORD_1', 'REPAY_SECRET_WORD_2', 'REPAY_API_KEY'],
+  boxexchanger: ['BOXEXCHANGER_BASE_URL', 'BOXEXCHANGER_API_KEY', 'BOXEXCHANGER_API_SECRET'],
+  agetrading: ['AGETRADING_API_KEY', 'AGETRADING_AUTH_VALUE', 'AGETRADING_CALLBACK_SECRET'],
+};
+
+/** Every provider variable the helper reads (documented in .env.example): anything else with the prefix is a typo. */
+const COMMON_SUFFIXES = ['BASE_URL', 'FRAMEABLE', 'MIN_AMOUNT', 'MAX_AMOUNT', 'SESSION_TTL_SECONDS', 'TIMEOUT_MS', 'METHOD_SBP', 'METHOD_CARD'];
+const PROVIDER_VARIABLES: ReadonlySet<string> = new Set([
+  ...PROVIDER_IDS.flatMap((id) => COMMON_SUFFIXES.map((suffix) => `${PROVIDER_PREFIXES[id]}_${suffix}`)),
+  ...Object.values(CREDENTIAL_VARIABLES).flat(),
+  'REPAY_TRUSTED',
+  'BOXEXCHANGER_PAGE_URL',
+  'BOXEXCHANGER_ROUTE_SBP',
+  'BOXEXCHANGER_ROUTE_CARD',
+  'BOXEXCHANGER_FIELD_FROM_ACCOUNT',
+  'BOXEXCHANGER_FIELD_TO_ACCOUNT',
+  'BOXEXCHANGER_FIELD_EMAIL',
+  'BOXEXCHANGER_TO_ACCOUNT',
+  'BOXEXCHANGER_PARTNER',
+  'BOXEXCHANGER_IPN_HASH_FIELD',
+  'BOXEXCHANGER_IPN_MAX_AGE_SECONDS',
+  'BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID',
+  'AGETRADING_AUTH_HEADER',
+  'AGETRADING_CREATE_PATH',
+  'AGETRADING_STATUS_PATH',
+  'AGETRADING_CANCEL_PATH',
+  'AGETRADING_STATUS_MAP',
+  'AGETRADING_AMOUNT_FIELD',
+  'AGETRADING_CALLBACK_SIGNATURE_HEADER',
+]);
+
+/**
+ * CHECKOUT_MODE, defaulting to `live` as soon as any provider credential is set and to `test` otherwise. A
+ * provider variable the helper does not know (a typo such as REPAY_CASA_ID) stops start-up in either mode: it would
+ * otherwise leave a provider silently unconfigured.
+ */
+function loadMode(env: Env): CheckoutMode {
+  for (const name of Object.keys(env)) {
+    if (!/^(REPAY|BOXEXCHANGER|AGETRADING)_/.test(name) || PROVIDER_VARIABLES.has(name) || !(env[name] ?? '').trim()) continue;
+    const suggestion = closestName(name, PROVIDER_VARIABLES);
+    throw new ConfigError(`Unknown variable ${name}${suggestion ? ` (did you mean ${suggestion}?)` : ''}; see .env.example.`);
+  }
+  const raw = (env.CHECKOUT_MODE ?? '').trim().toLowerCase();
+  if (raw === 'test' || raw === 'live') return raw;
+  if (raw) throw new ConfigError(`CHECKOUT_MODE must be "test" or "live", not "${raw}".`);
+  const configured = Object.values(CREDENTIAL_VARIABLES).flat().some((name) => (env[name] ?? '').trim());
+  return configured ? 'live' : 'test';
+}
+
+/** The known name closest to a mistyped one (at most 3 edits away). */
+function closestName(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** A provider with some credentials set but not the one that switches it on: name what is missing. */
+function requireSwitch(env: Env, provider: ProviderId, switchName: string): boolean {
+  const set = (name: string) => Boolean((env[name] ?? '').trim());
+  if (set(switchName)) return true;
+  const partial = CREDENTIAL_VARIABLES[provider].find(set);
+  if (partial) throw new ConfigError(`${switchName} is required when ${partial} is set (${PROVIDER_NAMES[provider]} would otherwise run against the sandbox).`);
+  return false;
+}
+
 /** The settings every provider shares, read from its `<PREFIX>_…` variables. */
 function loadCommon(
   env: Env,
@@ -315,7 +430,7 @@ function loadCommon(
 
 function loadRepay(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): RepayConfig {
   const get = (name: string) => (env[name] ?? '').trim();
-  const real = Boolean(get('REPAY_CASSA_ID'));
+  const real = requireSwitch(env, 'repay', 'REPAY_CASSA_ID');
   const account = SANDBOX_ACCOUNTS.repay;
   if (real) {
     for (const name of ['REPAY_SECRET_WORD_1', 'REPAY_SECRET_WORD_2', 'REPAY_API_KEY']) {
@@ -343,7 +458,7 @@ function loadRepay(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): R
 
 function loadBoxExchanger(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): BoxExchangerConfig {
   const get = (name: string) => (env[name] ?? '').trim();
-  const real = Boolean(get('BOXEXCHANGER_BASE_URL'));
+  const real = requireSwitch(env, 'boxexchanger', 'BOXEXCHANGER_BASE_URL');
   const account = SANDBOX_ACCOUNTS.boxexchanger;
   const routes: Partial<Record<MethodId, string>> = real ? {} : { ...account.routes };
   for (const method of METHOD_IDS) {
@@ -385,7 +500,7 @@ function loadBoxExchanger(env: Env, frameDeny: Partial<Record<ProviderId, boolea
 
 function loadAgeTrading(env: Env, frameDeny: Partial<Record<ProviderId, boolean>>): AgeTradingConfig {
   const get = (name: string) => (env[name] ?? '').trim();
-  const real = Boolean(get('AGETRADING_API_KEY') || get('AGETRADING_AUTH_VALUE'));
+  const real = Boolean(get('AGETRADING_AUTH_VALUE')) || requireSwitch(env, 'agetrading', 'AGETRADING_API_KEY');
   const account = SANDBOX_ACCOUNTS.agetrading;
   const methods: Partial<Record<MethodId, number>> = { ...account.methods };
   for (const method of METHOD_IDS) {
@@ -446,6 +561,17 @@ export function isProviderId(value: unknown): value is ProviderId {
 
 export function isMethodId(value: unknown): value is MethodId {
   return typeof value === 'string' && (METHOD_IDS as readonly string[]).includes(value);
+}
+
+export const DEFAULT_BASE_PATH = '/api/checkout';
+
+/** The configured mount path, checked and normalised: one leading slash, no trailing slash, never the root. */
+export function checkoutBasePath(config: { basePath?: string | undefined }): string {
+  const path = (config.basePath ?? DEFAULT_BASE_PATH).trim().replace(/\/+$/, '');
+  if (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(path)) {
+    throw new ConfigError(`basePath (CHECKOUT_BASE_PATH) must be a path such as /api/checkout, not "${config.basePath}".`);
+  }
+  return path;
 }
 
 /** The API base URL a provider is reached at (its real URL, or the embedded sandbox). */

@@ -14,11 +14,12 @@ export const ERROR_CODES = {
   unknown_provider: 400,
   unknown_method: 400,
   invalid_idempotency_key: 400,
-  idempotency_key_reused: 422,
+  idempotency_key_reused: 409,
   origin_not_allowed: 403,
   return_url_not_allowed: 400,
   not_found: 404,
   method_not_allowed: 405,
+  rate_limited: 429,
   // Orders and sessions
   unknown_order: 404,
   order_paid: 409,
@@ -60,6 +61,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Codes whose failure may go away on its own: the element offers "try again". */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'rate_limited',
   'provider_unavailable',
   'provider_rate_limited',
   'insufficient_reserve',

@@ -5,16 +5,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CheckoutConfig } from './config.js';
+import { checkoutBasePath } from './config.js';
 import { CheckoutError, isCheckoutError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { formatAmount, parseAmount } from './money.js';
 import { optional } from './providers/common.js';
 import { sha256Hex } from './providers/crypto.js';
-import type { CallbackInput, CallbackReply, PaymentProvider, ProviderStatusResult } from './providers/types.js';
-import { OpenSessionExistsError } from './store.js';
+import type { CallbackInput, CallbackReply, CreatedPayment, ParsedCallback, PaymentProvider, ProviderStatusResult } from './providers/types.js';
+import { OpenSessionExistsError, ProviderPaymentTakenError } from './store.js';
 import type { NewEvent, SessionRecord, Store } from './store.js';
-import { decide, isOpen } from './transitions.js';
+import { decide, HELD_REASONS, isOpen } from './transitions.js';
 import type { EventSource, MethodId, ProviderId, ResolveOrder, ResolvedOrder, SessionStatus } from './types.js';
 
 export interface CreateSessionInput {
@@ -58,6 +59,27 @@ function newSessionId(): string {
 
 export const SESSION_ID_PATTERN = /^cs_[A-Za-z0-9]{22}$/;
 
+/**
+ * Our reference for a payment at the provider (Repay `order_id`, age.trading `merchant_request_id`): the merchant's
+ * order id, so support finds a payment by order number, and the session id's random part, so it is unique and
+ * leads back to the session. At most 50 characters (age.trading's limit).
+ */
+export function providerReference(orderId: string, sessionId: string): string {
+  return `${orderId.slice(0, 27)}-${sessionId.slice(3)}`;
+}
+
+/** The session id a reference names: references end in the session id's random part (older ones are the id). */
+export function sessionIdOfReference(reference: string): string | undefined {
+  if (SESSION_ID_PATTERN.test(reference)) return reference;
+  const match = /-([A-Za-z0-9]{22})$/.exec(reference);
+  return match ? `cs_${match[1]}` : undefined;
+}
+
+/** The reference the provider knows this session's payment by. */
+function referenceOf(session: SessionRecord): string {
+  return typeof session.providerData.reference === 'string' ? session.providerData.reference : session.id;
+}
+
 /** The customer reference sent to providers: a hash, never the merchant's own id. */
 function customerRef(customerId: string | undefined, orderId: string): string {
   const basis = customerId ? `customer:${customerId}` : `order:${orderId}`;
@@ -70,7 +92,6 @@ export class SessionService {
   private readonly providers: ReadonlyMap<ProviderId, PaymentProvider>;
   private readonly resolveOrder: ResolveOrder;
   private readonly log: Logger;
-  private readonly locks = new Map<string, Promise<unknown>>();
   private readonly refreshes = new Map<string, Promise<SessionRecord | undefined>>();
   /** Sessions whose provider create call is running in this process (the reconciler leaves them alone). */
   readonly creating = new Set<string>();
@@ -89,22 +110,6 @@ export class SessionService {
     return provider;
   }
 
-  /** Runs `fn` after every earlier call with the same key has finished (per-order serialisation). */
-  private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(key, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    }
-  }
-
   async create(input: CreateSessionInput): Promise<CreateSessionResult> {
     const providerId = input.provider ?? this.config.defaultProvider;
     if (!this.config.enabledProviders.includes(providerId)) {
@@ -115,28 +120,32 @@ export class SessionService {
     if (!method || !provider.methods.includes(method)) {
       throw new CheckoutError('unknown_method', `${provider.name} does not offer the payment method "${input.method ?? ''}".`);
     }
-    const fingerprint = sha256Hex(JSON.stringify([input.orderId, input.provider ?? null, input.method ?? null, input.returnUrl ?? null]));
+    // Every request resolves the order first, a repeated Idempotency-Key included: resolveOrder() is where the
+    // merchant checks that the order is the caller's, and the price may have changed since the key was first used.
+    const order = await this.loadOrder(input);
+    const amountMinor = order.amountMinor;
+    const currency = order.resolved.currency;
+    // A key stands for one request: this order at this price, with these choices.
+    const fingerprint = sha256Hex(
+      JSON.stringify([input.orderId, amountMinor, currency, input.provider ?? null, input.method ?? null, input.returnUrl ?? null]),
+    );
 
-    return this.withLock(`order:${input.orderId}`, async () => {
+    const run = async (): Promise<CreateSessionResult> => {
       if (input.idempotencyKey) {
         const known = await this.store.getIdempotencyKey(input.idempotencyKey);
         if (known) {
-          if (known.fingerprint !== fingerprint) {
-            throw keyReused();
-          }
+          if (known.fingerprint !== fingerprint) throw keyReused();
           const session = await this.store.getSession(known.sessionId);
           if (session) return { session, created: false };
         }
       }
 
-      const order = await this.loadOrder(input);
-      const amountMinor = order.amountMinor;
       const history = await this.store.listOrderSessions(input.orderId);
       refuseSettledOrder(history.map((session) => session.status));
 
       const open = history.find((session) => isOpen(session.status));
       if (open) {
-        const reusable = await this.settleOpenSession(open, amountMinor, order.resolved.currency);
+        const reusable = await this.settleOpenSession(open, amountMinor, currency);
         if (reusable) {
           await this.rememberKey(input.idempotencyKey, fingerprint, reusable.id);
           return { session: reusable, created: false };
@@ -146,17 +155,19 @@ export class SessionService {
         if (settled) refuseSettledOrder([settled.status]);
       }
 
-      provider.checkAmount(amountMinor, order.resolved.currency);
+      provider.checkAmount(amountMinor, currency);
       const session = await this.openProviderPayment(provider, method, input, order.resolved, amountMinor, fingerprint);
       if (input.idempotencyKey) {
-        // Stored with the provider's answer; a concurrent process may have claimed the key for another request.
+        // Stored with the provider's answer; a process outside this store's locks may have claimed the key meanwhile.
         const stored = await this.store.getIdempotencyKey(input.idempotencyKey);
-        if (stored && stored.fingerprint !== fingerprint) {
-          throw keyReused();
-        }
+        if (stored && stored.fingerprint !== fingerprint) throw keyReused();
       }
       return { session, created: true };
-    });
+    };
+    const forOrder = () => this.store.withLock(`order:${input.orderId}`, run);
+    // One key used for several orders at once must not open a payment for each: the key is locked before the order
+    // (always in that order, so two requests never wait for each other).
+    return input.idempotencyKey ? this.store.withLock(`idempotency:${sha256Hex(input.idempotencyKey)}`, forOrder) : forOrder();
   }
 
   private async loadOrder(input: CreateSessionInput): Promise<{ resolved: ResolvedOrder; amountMinor: number }> {
@@ -226,6 +237,7 @@ export class SessionService {
   ): Promise<SessionRecord> {
     const now = Date.now();
     const id = newSessionId();
+    const reference = providerReference(input.orderId, id);
     const record: SessionRecord = {
       id,
       orderId: input.orderId,
@@ -242,7 +254,7 @@ export class SessionService {
       providerPaymentId: null,
       paymentUrl: null,
       providerStatus: null,
-      providerData: provider.prepare(),
+      providerData: { ...provider.prepare(), reference },
       paidAmountMinor: null,
       errorCode: null,
       createdAt: now,
@@ -267,26 +279,7 @@ export class SessionService {
         throw error;
       }
 
-      const base = `${this.config.publicUrl}/api/checkout`;
-      const returnUrl = (outcome: string) => `${base}/return/${outcome}?session=${id}`;
-      const webhook = provider.id === 'boxexchanger' ? `${base}/webhooks/boxexchanger/${id}` : `${base}/webhooks/${provider.id}`;
-      let created;
-      try {
-        created = await provider.create({
-          sessionId: id,
-          amountMinor,
-          currency: order.currency,
-          method,
-          description: record.description,
-          customerRef: record.customerRef,
-          trusted: order.trusted ?? this.config.providers.repay.trusted,
-          ...(order.email ? { email: order.email } : {}),
-          locale: input.locale ?? 'ru',
-          urls: { success: returnUrl('success'), error: returnUrl('error'), cancel: returnUrl('cancel'), webhook },
-          providerData: record.providerData,
-        });
-      } catch (error) {
-        const failure = isCheckoutError(error) ? error : new CheckoutError('provider_error', `${provider.name} could not create the payment.`, { cause: error });
+      const fail = async (failure: CheckoutError): Promise<never> => {
         this.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
         await this.store.mutate(id, (current) => ({
           patch: { status: 'failed', errorCode: failure.code, updatedAt: Date.now(), nextPollAt: null },
@@ -302,44 +295,126 @@ export class SessionService {
           ],
         }));
         throw failure;
+      };
+
+      const base = `${this.config.publicUrl}${checkoutBasePath(this.config)}`;
+      const returnUrl = (outcome: string) => `${base}/return/${outcome}?session=${id}`;
+      const webhook = provider.id === 'boxexchanger' ? `${base}/webhooks/boxexchanger/${id}` : `${base}/webhooks/${provider.id}`;
+      let created: CreatedPayment;
+      try {
+        created = await provider.create({
+          sessionId: id,
+          reference,
+          amountMinor,
+          currency: order.currency,
+          method,
+          description: record.description,
+          customerRef: record.customerRef,
+          trusted: order.trusted ?? this.config.providers.repay.trusted,
+          ...(order.email ? { email: order.email } : {}),
+          locale: input.locale ?? 'ru',
+          urls: { success: returnUrl('success'), error: returnUrl('error'), cancel: returnUrl('cancel'), webhook },
+          providerData: record.providerData,
+        });
+      } catch (error) {
+        return fail(isCheckoutError(error) ? error : new CheckoutError('provider_error', `${provider.name} could not create the payment.`, { cause: error }));
+      }
+
+      // The provider handed back an earlier request instead of a new one: ours only if a crash lost it.
+      const recovered = created.reference === undefined ? undefined : await this.recoverableSession(created.reference, record);
+      if (created.reference !== undefined && !recovered) {
+        return fail(
+          new CheckoutError(
+            'previous_request_open',
+            `${provider.name} returned the customer's previous unclosed request; it must be paid, cancelled or time out first.`,
+            { detail: `returned reference ${created.reference || '(none)'}` },
+          ),
+        );
       }
 
       const rejected = created.rejection;
       const status: SessionStatus = rejected ? (isOpen(created.status) ? 'failed' : created.status) : isOpen(created.status) ? created.status : 'created';
-      const updated = await this.store.mutate(id, (current) => ({
-        patch: {
-          providerPaymentId: created.providerPaymentId,
-          paymentUrl: created.paymentUrl,
-          providerStatus: created.rawStatus,
-          providerData: { ...current.providerData, ...(created.providerData ?? {}) },
-          status,
-          errorCode: rejected ? rejected.code : null,
-          expiresAt: created.expiresAt ?? current.expiresAt,
-          nextPollAt: isOpen(status) ? Date.now() + this.config.reconcile.minBackoffMs : this.nextPollAt({ ...current, providerPaymentId: created.providerPaymentId }, 0, status),
-          updatedAt: Date.now(),
-        },
-        events: [
-          {
-            sessionId: id,
-            kind: 'provider_created',
-            source: 'manual',
-            fromStatus: current.status,
-            toStatus: status,
+      let updated: SessionRecord | undefined;
+      try {
+        updated = await this.store.mutate(id, (current) => ({
+          patch: {
+            providerPaymentId: created.providerPaymentId,
+            paymentUrl: created.paymentUrl,
             providerStatus: created.rawStatus,
-            data: { providerPaymentId: created.providerPaymentId, response: created.raw, ...(rejected ? { rejection: rejected.code } : {}) },
+            providerData: { ...current.providerData, ...(created.providerData ?? {}), ...(recovered ? { reference: created.reference } : {}) },
+            status,
+            errorCode: rejected ? rejected.code : null,
+            expiresAt: created.expiresAt ?? current.expiresAt,
+            nextPollAt: isOpen(status) ? Date.now() + this.config.reconcile.minBackoffMs : this.nextPollAt({ ...current, providerPaymentId: created.providerPaymentId }, 0, status),
+            updatedAt: Date.now(),
           },
-        ],
-        // Only a session handed out is remembered: a refused attempt may be retried with the same key.
-        ...(input.idempotencyKey && !rejected
-          ? { idempotencyKey: { key: input.idempotencyKey, fingerprint, sessionId: id, createdAt: Date.now() } }
-          : {}),
-      }));
+          events: [
+            {
+              sessionId: id,
+              kind: 'provider_created',
+              source: 'manual',
+              fromStatus: current.status,
+              toStatus: status,
+              providerStatus: created.rawStatus,
+              data: {
+                providerPaymentId: created.providerPaymentId,
+                response: created.raw,
+                ...(rejected ? { rejection: rejected.code } : {}),
+                ...(recovered ? { recoveredFrom: recovered.id } : {}),
+              },
+            },
+          ],
+          // Only a session handed out is remembered: a refused attempt may be retried with the same key.
+          ...(input.idempotencyKey && !rejected
+            ? { idempotencyKey: { key: input.idempotencyKey, fingerprint, sessionId: id, createdAt: Date.now() } }
+            : {}),
+        }));
+      } catch (error) {
+        if (error instanceof ProviderPaymentTakenError) {
+          return fail(new CheckoutError('provider_error', `${provider.name} answered with a payment that belongs to another session.`, { detail: error.message }));
+        }
+        throw error;
+      }
+      if (recovered) await this.markSuperseded(recovered.id, id);
       if (rejected) throw rejected;
       this.log.info('payment session opened', { sessionId: id, provider: provider.id, orderId: input.orderId, amount: formatAmount(amountMinor) });
       return updated!;
     } finally {
       this.creating.delete(id);
     }
+  }
+
+  /**
+   * The session a provider-returned reference belongs to, when this session may take its payment over: a session of
+   * the same order, provider and amount whose creation was interrupted before the provider's answer was stored.
+   */
+  private async recoverableSession(reference: string, session: SessionRecord): Promise<SessionRecord | undefined> {
+    const ownerId = sessionIdOfReference(reference);
+    const owner = ownerId && ownerId !== session.id ? await this.store.getSession(ownerId) : undefined;
+    if (!owner || referenceOf(owner) !== reference) return undefined;
+    const interrupted = !owner.paymentUrl && !owner.providerPaymentId && (isOpen(owner.status) || owner.errorCode === 'interrupted');
+    const same = owner.orderId === session.orderId && owner.provider === session.provider && owner.amountMinor === session.amountMinor;
+    return interrupted && same ? owner : undefined;
+  }
+
+  /** The interrupted session whose provider request another session took over: ended, and pointing at it. */
+  private async markSuperseded(sessionId: string, by: string): Promise<void> {
+    await this.store.mutate(sessionId, (current) => ({
+      patch: {
+        ...(isOpen(current.status) ? { status: 'failed' as const, errorCode: 'interrupted' } : {}),
+        nextPollAt: null,
+        updatedAt: Date.now(),
+      },
+      events: [
+        {
+          sessionId,
+          kind: 'note',
+          source: 'manual',
+          ...(isOpen(current.status) ? { fromStatus: current.status, toStatus: 'failed' as const } : {}),
+          data: { reason: 'superseded', by, detail: 'The provider returned this session\'s request to a later attempt, which took it over.' },
+        },
+      ],
+    }));
   }
 
   private async rememberKey(key: string | undefined, fingerprint: string, sessionId: string): Promise<void> {
@@ -391,7 +466,9 @@ export class SessionService {
     return this.store.mutate(session.id, (current) => {
       if (!isOpen(current.status)) return undefined;
       return {
-        patch: { status: to, updatedAt: Date.now(), nextPollAt: this.nextPollAt({ ...current, updatedAt: Date.now() }, current.pollAttempts, to) },
+        // The reason stays on the row: a payment that still arrives for a session ended because the order changed
+        // is held, not paid (transitions.ts).
+        patch: { status: to, errorCode: reason, updatedAt: Date.now(), nextPollAt: this.nextPollAt({ ...current, updatedAt: Date.now() }, current.pollAttempts, to) },
         events: [{ sessionId: session.id, kind: 'transition', source, fromStatus: current.status, toStatus: to, data: { reason, providerCancelled } }],
       };
     });
@@ -455,7 +532,7 @@ export class SessionService {
     source: EventSource,
     meta: { trigger?: RefreshTrigger; recordPoll?: boolean } = {},
   ): Promise<SessionRecord | undefined> {
-    const result = await this.store.mutate(sessionId, (current) => {
+    const result = await this.store.mutate(sessionId, (current, context) => {
       const events: NewEvent[] = [];
       if (meta.recordPoll) {
         events.push({
@@ -467,7 +544,12 @@ export class SessionService {
           data: { trigger: meta.trigger ?? null, status: observed.status, response: observed.raw },
         });
       }
-      const decision = decide(current.status, current.amountMinor, observed, source);
+      // The rest of the order matters only when a payment is reported (read lazily: most polls report none).
+      const order =
+        observed.status === 'paid'
+          ? { paidElsewhere: context.orderSessions.some((other) => other.status === 'paid'), orderChanged: current.errorCode === 'order_changed' }
+          : undefined;
+      const decision = decide(current.status, current.amountMinor, observed, source, order);
       const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
       const status = decision?.to ?? current.status;
       const patch: Partial<SessionRecord> = {
@@ -485,7 +567,7 @@ export class SessionService {
           patch.paidAmountMinor = observed.paidAmountMinor;
         }
         if (decision.to === 'paid') patch.errorCode = null;
-        if (decision.reason === 'amount_mismatch' || decision.reason === 'amount_unknown') patch.errorCode = decision.reason;
+        if (HELD_REASONS.has(decision.reason)) patch.errorCode = decision.reason;
         events.push({
           sessionId,
           kind: 'transition',
@@ -505,29 +587,30 @@ export class SessionService {
     return result;
   }
 
-  /** Verifies and applies a provider callback; returns the answer the provider expects. */
-  async handleCallback(providerId: ProviderId, input: CallbackInput): Promise<CallbackReply> {
+  /**
+   * Verifies a provider callback and acts on it; returns the answer the provider expects. A callback is never
+   * applied on its own word: it is stored, and the provider's status is re-read with our credentials and applied.
+   * One that fails verification, or names a payment that is not the named session's, is kept only as a bounded
+   * digest (`source`: the sender's address) and refused.
+   */
+  async handleCallback(providerId: ProviderId, input: CallbackInput, source: string | null = null): Promise<CallbackReply> {
     const provider = this.provider(providerId);
-    const parsed = provider.parseCallback(input);
-    let session = parsed.sessionId && SESSION_ID_PATTERN.test(parsed.sessionId) ? await this.store.getSession(parsed.sessionId) : undefined;
-    if (session && session.provider !== providerId) session = undefined;
-    if (!session && parsed.providerPaymentId) session = await this.store.findByProviderPaymentId(providerId, parsed.providerPaymentId);
-    const raw = input.rawBody.length > MAX_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_RAW_LOGGED)}…` : input.rawBody;
-
+    let parsed: ParsedCallback;
+    let session: SessionRecord;
     let authenticated: boolean;
     try {
+      parsed = provider.parseCallback(input);
+      session = await this.callbackSession(provider, parsed);
       authenticated = provider.verifyCallback(input, parsed, session);
+      if (!session.providerPaymentId) session = await this.adoptPayment(session, parsed, authenticated);
     } catch (error) {
       const code = isCheckoutError(error) ? error.code : 'invalid_webhook';
-      this.log.warn('callback rejected', { provider: providerId, sessionId: session?.id ?? null, code });
-      await this.store.appendEvent({ sessionId: session?.id ?? null, kind: 'webhook_rejected', source: 'webhook', data: { provider: providerId, code, raw } });
+      this.log.warn('callback rejected', { provider: providerId, code });
+      await this.store.recordRejectedCallback({ provider: providerId, code, body: input.rawBody, source });
       throw error;
     }
-    if (!session) {
-      await this.store.appendEvent({ sessionId: null, kind: 'webhook', source: 'webhook', data: { provider: providerId, unmatched: true, raw } });
-      throw new CheckoutError('unknown_session', `The ${provider.name} callback names no session of this shop.`);
-    }
 
+    const raw = input.rawBody.length > MAX_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_RAW_LOGGED)}…` : input.rawBody;
     const received: NewEvent & { sessionId: string } = {
       sessionId: session.id,
       kind: 'webhook',
@@ -535,10 +618,11 @@ export class SessionService {
       providerStatus: parsed.claim?.rawStatus ?? null,
       amountMinor: parsed.claim?.paidAmountMinor ?? null,
       data: { authenticated, contentType: input.contentType, raw },
-      dedupeKey: `webhook:${providerId}:${sha256Hex(input.rawBody)}`,
+      // The same notification is the same whatever its unsigned parts or whitespace say.
+      dedupeKey: `webhook:${providerId}:${sha256Hex(parsed.dedupeKey)}`,
     };
     // Providers that time-stamp their notifications: an older one than the last applied is out of order. The stamp
-    // is kept in the same transaction that stores the raw callback.
+    // is kept in the same transaction that stores the callback.
     const stamp = parsed.eventTimestamp;
     let outOfOrder = false;
     const fresh =
@@ -560,80 +644,117 @@ export class SessionService {
     }
     if (outOfOrder) return provider.callbackReply();
 
-    // A session left by a crash learns its provider payment from an authenticated callback.
-    if (!session.providerPaymentId && parsed.providerPaymentId && authenticated) {
-      const adopted = parsed.providerPaymentId;
-      session =
-        (await this.store.mutate(session.id, (current) =>
-          current.providerPaymentId
-            ? undefined
-            : {
-                patch: { providerPaymentId: adopted, updatedAt: Date.now() },
-                events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'provider_payment_adopted', providerPaymentId: adopted } }],
-              },
-        )) ?? session;
-    }
-
     let refreshed: SessionRecord | undefined;
-    let reread = false;
-    try {
-      if (provider.canFetchStatus(session)) {
+    if (provider.canFetchStatus(session)) {
+      try {
         const result = await provider.fetchStatus(session);
-        reread = true;
         refreshed = await this.apply(session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
+      } catch (error) {
+        // Stored, not applied: the reconciler re-reads the provider at its next pass.
+        const code = isCheckoutError(error) ? error.code : 'error';
+        this.log.warn('status re-read after callback failed', { sessionId: session.id, provider: providerId, code });
+        refreshed = await this.store.mutate(session.id, () => ({
+          patch: { nextPollAt: Date.now() },
+          events: [{ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code } }],
+        }));
       }
-    } catch (error) {
-      this.log.warn('status re-read after callback failed', { sessionId: session.id, provider: providerId, code: isCheckoutError(error) ? error.code : 'error' });
-      await this.store.appendEvent({ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code: isCheckoutError(error) ? error.code : 'error' } });
-    }
-    if (!reread) {
+    } else if (authenticated && parsed.claim?.status === 'paid') {
+      // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
+      // must look, so the payment is held rather than ignored or trusted.
       const claim = parsed.claim;
-      const applyClaim = (claimed: NonNullable<typeof claim>, status: SessionStatus) =>
-        this.apply(session.id, { rawStatus: claimed.rawStatus, status, ...optional('paidAmountMinor', claimed.paidAmountMinor), raw: parsed.fields }, 'webhook', { trigger: 'webhook' });
-      if (parsed.claimTrusted && authenticated && claim?.status) {
-        refreshed = await applyClaim(claim, claim.status);
-      } else if (authenticated && claim?.status === 'paid' && !provider.canFetchStatus(session)) {
-        // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
-        // must look, so the payment is held rather than ignored or trusted.
-        refreshed = await applyClaim(claim, 'held');
-        await this.store.appendEvent({ sessionId: session.id, kind: 'note', source: 'webhook', data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' } });
-      } else {
-        // Not applied on the callback's word: the reconciler re-reads the provider soon.
-        await this.store.mutate(session.id, (current) => (provider.canFetchStatus(current) ? { patch: { nextPollAt: Date.now() } } : undefined));
-      }
+      refreshed = await this.apply(session.id, { rawStatus: claim.rawStatus, status: 'held', ...optional('paidAmountMinor', claim.paidAmountMinor), raw: parsed.fields }, 'webhook', {
+        trigger: 'webhook',
+      });
+      await this.store.appendEvent({ sessionId: session.id, kind: 'note', source: 'webhook', data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' } });
     }
     this.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });
     return provider.callbackReply();
   }
 
-  /** Payer-initiated cancel (POST /sessions/:id/cancel). */
-  async cancel(sessionId: string): Promise<SessionRecord> {
+  /**
+   * The session a callback is about. The provider payment it names decides when one of our sessions owns it; the
+   * reference it names (our order reference, or the session in the IPN URL) must then be that session's. A callback
+   * that names a session that does not exist is refused, never matched by other fields.
+   */
+  private async callbackSession(provider: PaymentProvider, parsed: ParsedCallback): Promise<SessionRecord> {
+    const owner = parsed.providerPaymentId ? await this.store.findByProviderPaymentId(provider.id, parsed.providerPaymentId) : undefined;
+    let session = owner;
+    if (!session && parsed.reference !== undefined) {
+      const namedId = sessionIdOfReference(parsed.reference);
+      const named = namedId ? await this.store.getSession(namedId) : undefined;
+      if (named && named.provider === provider.id) session = named;
+    }
+    if (!session) throw new CheckoutError('unknown_session', `The ${provider.name} callback names no session of this shop.`);
+    if (parsed.reference !== undefined && parsed.reference !== session.id && parsed.reference !== referenceOf(session)) {
+      throw new CheckoutError('invalid_webhook', `The ${provider.name} callback names another order than its payment belongs to.`);
+    }
+    if (session.providerPaymentId && parsed.providerPaymentId && session.providerPaymentId !== parsed.providerPaymentId) {
+      throw new CheckoutError('invalid_webhook', `The ${provider.name} callback names a different payment than the session.`);
+    }
+    return session;
+  }
+
+  /**
+   * A session left by a crash before the provider's answer was stored learns its payment from a callback, but only
+   * from an authenticated one for exactly its amount, and only a payment no other session owns.
+   */
+  private async adoptPayment(session: SessionRecord, parsed: ParsedCallback, authenticated: boolean): Promise<SessionRecord> {
+    const adopted = parsed.providerPaymentId;
+    if (!adopted) return session;
+    if (!authenticated || parsed.claim?.paidAmountMinor !== session.amountMinor) {
+      throw new CheckoutError('invalid_webhook', 'The callback names a payment the session never recorded, without a signed matching amount.');
+    }
+    try {
+      const updated = await this.store.mutate(session.id, (current) =>
+        current.providerPaymentId
+          ? undefined
+          : {
+              patch: { providerPaymentId: adopted, updatedAt: Date.now() },
+              events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'provider_payment_adopted', providerPaymentId: adopted } }],
+            },
+      );
+      if (updated?.providerPaymentId !== adopted) throw new CheckoutError('invalid_webhook', 'The callback names a different payment than the session.');
+      return updated;
+    } catch (error) {
+      if (error instanceof ProviderPaymentTakenError) {
+        throw new CheckoutError('invalid_webhook', 'The callback names a payment that belongs to another session.');
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Payer-initiated cancel (POST /sessions/:id/cancel). `cancelledAtProvider` is false when the provider has no
+   * cancel call (Repay): its page stays payable until it expires, so the session is ended here but its payment is
+   * still polled, and a payment that arrives anyway is applied (held when the order is paid by another session).
+   */
+  async cancel(sessionId: string): Promise<{ session: SessionRecord; cancelledAtProvider: boolean }> {
     const session = await this.store.getSession(sessionId);
     if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
-    return this.withLock(`order:${session.orderId}`, async () => {
+    return this.store.withLock(`order:${session.orderId}`, async () => {
       const current = (await this.store.getSession(sessionId))!;
       if (current.status === 'paid') throw new CheckoutError('order_paid', 'This payment is already completed and cannot be cancelled.');
       if (current.status === 'held' || current.status === 'refunded') {
         throw new CheckoutError('session_not_cancellable', 'This payment is being reviewed by the shop and cannot be cancelled.');
       }
-      if (!isOpen(current.status)) return current;
-      if (!current.paymentUrl) throw new CheckoutError('session_creating', 'The payment is still being created; try again in a moment.');
       const provider = this.provider(current.provider);
+      if (!isOpen(current.status)) return { session: current, cancelledAtProvider: provider.canCancel };
+      if (!current.paymentUrl) throw new CheckoutError('session_creating', 'The payment is still being created; try again in a moment.');
       if (provider.canCancel) {
         try {
           await provider.cancel(current);
         } catch (error) {
           // E.g. BoxExchanger refuses once the payer has paid: find out what happened instead.
           const after = await this.refresh(sessionId, 'cancel');
-          if (after && !isOpen(after.status)) return after;
+          if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: after.status === 'cancelled' };
           throw error;
         }
         const after = await this.refresh(sessionId, 'cancel');
-        if (after && !isOpen(after.status)) return after;
+        if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: true };
       }
-      // Repay has no cancel call; record the payer's decision. A payment that still arrives revives the session.
       const reason = provider.canCancel ? 'cancelled_by_payer' : 'cancelled_locally';
-      return (await this.endOpenSession(current, 'cancelled', reason, 'manual', provider.canCancel)) ?? current;
+      const ended = (await this.endOpenSession(current, 'cancelled', reason, 'manual', provider.canCancel)) ?? current;
+      return { session: ended, cancelledAtProvider: provider.canCancel };
     });
   }
 }

@@ -2,8 +2,7 @@
  * Session bearer tokens (DESIGN §5): base64url("id.expiry.hmac") with hmac = hex(HMAC-SHA256(SESSION_SECRET,
  * "id.expiry")), expiry in unix seconds. Checked in constant time; a token opens exactly one session.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256Hex as sign } from './providers/crypto.js';
+import { constantTimeEqual, hmacSha256Hex as sign } from './providers/crypto.js';
 
 export function createSessionToken(secret: string, sessionId: string, ttlSeconds: number, now = Date.now()): string {
   const expiry = Math.floor(now / 1000) + ttlSeconds;
@@ -19,10 +18,8 @@ export function verifySessionToken(secret: string, token: string, sessionId: str
   if (parts.length !== 3) return false;
   const [id, expiryText, mac] = parts as [string, string, string];
   if (!/^\d{1,12}$/.test(expiryText) || !/^[0-9a-f]{64}$/.test(mac)) return false;
-  const expected = Buffer.from(sign(secret, `${id}.${expiryText}`), 'utf8');
-  const received = Buffer.from(mac, 'utf8');
   // Compare the MAC first and always, so the answer time does not depend on which check failed.
-  const macOk = expected.length === received.length && timingSafeEqual(expected, received);
-  const idOk = id.length === sessionId.length && timingSafeEqual(Buffer.from(id), Buffer.from(sessionId));
+  const macOk = constantTimeEqual(mac, sign(secret, `${id}.${expiryText}`));
+  const idOk = constantTimeEqual(id, sessionId);
   return macOk && idOk && Number(expiryText) * 1000 > now;
 }

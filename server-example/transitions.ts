@@ -15,8 +15,21 @@ export interface Observation {
 
 export interface Decision {
   to: SessionStatus;
-  reason: 'provider_status' | 'amount_mismatch' | 'amount_unknown' | 'revived';
+  reason: 'provider_status' | 'amount_mismatch' | 'amount_unknown' | 'revived' | 'duplicate_payment' | 'order_changed';
 }
+
+/** What the rest of the order says about a payment reported for one of its sessions. */
+export interface OrderFacts {
+  /** Another session of the order is paid already: a second payment needs a person (one must be refunded). */
+  paidElsewhere: boolean;
+  /** The session was ended because the order's price changed: its old amount must not count as paid. */
+  orderChanged: boolean;
+}
+
+const NO_FACTS: OrderFacts = { paidElsewhere: false, orderChanged: false };
+
+/** Held reasons that a person must resolve: stored as the session's error code. */
+export const HELD_REASONS: ReadonlySet<Decision['reason']> = new Set(['amount_mismatch', 'amount_unknown', 'duplicate_payment', 'order_changed']);
 
 const ALLOWED: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
   created: ['pending', 'paid', 'held', 'refunded', 'failed', 'cancelled', 'expired'],
@@ -37,8 +50,18 @@ export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
   return ALLOWED[from].includes(to);
 }
 
-/** What an observation does to a session in `current` status with `amountMinor`; undefined = no change. */
-export function decide(current: SessionStatus, amountMinor: number, observed: Observation, source: EventSource): Decision | undefined {
+/**
+ * What an observation does to a session in `current` status with `amountMinor`; undefined = no change. A payment
+ * is held, never paid, when its amount is unknown or differs, when the order is paid by another session already,
+ * or when the session was ended because the order changed.
+ */
+export function decide(
+  current: SessionStatus,
+  amountMinor: number,
+  observed: Observation,
+  source: EventSource,
+  order: OrderFacts = NO_FACTS,
+): Decision | undefined {
   let to = observed.status;
   let reason: Decision['reason'] = 'provider_status';
   if (to === 'paid') {
@@ -49,6 +72,12 @@ export function decide(current: SessionStatus, amountMinor: number, observed: Ob
     } else if (observed.paidAmountMinor !== amountMinor) {
       to = 'held';
       reason = 'amount_mismatch';
+    } else if (order.paidElsewhere) {
+      to = 'held';
+      reason = 'duplicate_payment';
+    } else if (order.orderChanged) {
+      to = 'held';
+      reason = 'order_changed';
     }
   }
   if (to === current || !canTransition(current, to)) return undefined;

@@ -100,7 +100,7 @@ export class AgeTradingProvider implements PaymentProvider {
     if (paymentMethod === undefined) throw new CheckoutError('unknown_method', `age.trading has no payment method "${input.method}" configured.`);
     const body = {
       client: ageTradingClientId(input.customerRef),
-      merchant_request_id: input.sessionId,
+      merchant_request_id: input.reference,
       initial_amount: formatAmount(input.amountMinor),
       success_redirect_url: input.urls.success,
       // There is no cancel page at age.trading: failure covers both failure and cancel.
@@ -121,15 +121,9 @@ export class AgeTradingProvider implements PaymentProvider {
     if (!id || !redirectUrl || !isHttpUrl(redirectUrl)) {
       throw new CheckoutError('provider_error', 'age.trading answered without a request id or redirect_url.', { detail: snippet(response.text) });
     }
-    const returnedRequestId = scalarText(json.merchant_request_id);
-    if (returnedRequestId !== input.sessionId) {
-      // The customer has an unclosed request: age.trading returns that one instead of creating ours.
-      throw new CheckoutError(
-        'previous_request_open',
-        'age.trading returned the customer\'s previous unclosed request; it must be paid, cancelled or time out (10 minutes) first.',
-        { detail: `returned merchant_request_id ${returnedRequestId ?? '(none)'}` },
-      );
-    }
+    // A customer with an unclosed request gets that request back instead of a new one: the caller decides whether
+    // it is one of ours to recover, or the payer must wait.
+    const returnedReference = scalarText(json.merchant_request_id);
     const created: CreatedPayment = {
       providerPaymentId: id,
       paymentUrl: redirectUrl,
@@ -137,6 +131,7 @@ export class AgeTradingProvider implements PaymentProvider {
       status: 'created',
       providerData: { requestProprietaryId: scalarText(json.request_proprietary_id) ?? null },
       raw: json,
+      ...(returnedReference !== input.reference ? { reference: returnedReference ?? '' } : {}),
     };
     // A banned customer's requests are accepted (202) and cancelled at once: look before sending the payer.
     try {
@@ -160,28 +155,26 @@ export class AgeTradingProvider implements PaymentProvider {
     const id = scalarText(body.id);
     if (!merchantRequestId && !id) throw new CheckoutError('invalid_webhook', 'The age.trading callback names no request.');
     const rawStatus = scalarText(body.status);
-    const parsed: ParsedCallback = { claimTrusted: false, fields: body };
-    if (merchantRequestId) parsed.sessionId = merchantRequestId;
+    const paidAmountMinor = parseAmount(body[this.config.amountField]);
+    // Signed callbacks are covered whole by the HMAC; unsigned ones are identified by what they say.
+    const dedupeKey = this.config.callbackSecret
+      ? sha256Hex(input.rawBody)
+      : sha256Hex(JSON.stringify([id ?? null, merchantRequestId ?? null, rawStatus ?? null, paidAmountMinor ?? null]));
+    const parsed: ParsedCallback = { dedupeKey, fields: body };
+    if (merchantRequestId) parsed.reference = merchantRequestId;
     if (id) parsed.providerPaymentId = id;
     if (rawStatus) {
-      parsed.claim = {
-        rawStatus,
-        ...optional('status', this.mapStatus(rawStatus)),
-        ...optional('paidAmountMinor', parseAmount(body[this.config.amountField])),
-      };
+      parsed.claim = { rawStatus, ...optional('status', this.mapStatus(rawStatus)), ...optional('paidAmountMinor', paidAmountMinor) };
     }
     return parsed;
   }
 
-  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+  verifyCallback(input: CallbackInput): boolean {
     if (this.config.callbackSecret) {
       const received = input.headers.get(this.config.callbackSignatureHeader);
       if (!hexEquals(received ?? undefined, hmacSha256Hex(this.config.callbackSecret, input.rawBody))) {
         throw new CheckoutError('invalid_signature', 'The age.trading callback signature does not match.');
       }
-    }
-    if (session?.providerPaymentId && parsed.providerPaymentId && session.providerPaymentId !== parsed.providerPaymentId) {
-      throw new CheckoutError('invalid_webhook', 'The age.trading callback names a different request than the session.');
     }
     return Boolean(this.config.callbackSecret);
   }

@@ -14,7 +14,7 @@ import type { BoxExchangerConfig } from '../config.js';
 import { CheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
-import type { SessionRecord } from '../store.js';
+import type { SessionRecord, Store } from '../store.js';
 import type { MethodId, SessionStatus } from '../types.js';
 import { checkRubAmount, isHttpUrl, optional, parseProviderTime } from './common.js';
 import { hexEquals, sha256Hex } from './crypto.js';
@@ -57,6 +57,9 @@ export const BOXEXCHANGER_ERRORS: Readonly<Record<string, { code: ErrorCode; mes
   '6801545277215051': { code: 'route_unavailable', message: 'BoxExchanger: the exchange route is unavailable.' },
 };
 
+/** The IPN fields the hash covers, in order (the per-order ipnSecret follows them). */
+const IPN_SIGNED_FIELDS = ['orderId', 'newStatus', 'inAmount', 'outAmount', 'xml_from', 'xml_to', 'timestamp'] as const;
+
 /** The API request hash: sha256hex(sha256hex(JSON.stringify(params)) + secret). */
 export function boxApiHash(params: Record<string, unknown>, secret: string): string {
   return sha256Hex(sha256Hex(JSON.stringify(params)) + secret);
@@ -70,6 +73,10 @@ export function boxIpnHash(
   return sha256Hex(
     [fields.orderId, fields.newStatus, fields.inAmount, fields.outAmount, fields.xml_from, fields.xml_to, fields.timestamp, ipnSecret].join(':'),
   );
+}
+
+function errorCodeOf(body: unknown): string | undefined {
+  return isRecord(body) && isRecord(body.error) ? scalarText(body.error.errorCode) : undefined;
 }
 
 function boxError(httpStatus: number, body: unknown, text: string): CheckoutError {
@@ -91,12 +98,8 @@ function boxError(httpStatus: number, body: unknown, text: string): CheckoutErro
   return new CheckoutError('provider_error', `BoxExchanger answered with an unexpected error${errorCode ? ` (${errorCode})` : ` (${httpStatus})`}.`, { detail });
 }
 
-// `time` must never repeat or decrease, across every adapter instance in the process.
-let lastTime = 0;
-function nextTime(): number {
-  lastTime = Math.max(Date.now(), lastTime + 1);
-  return lastTime;
-}
+/** The API's answer to a request whose `time` was not above the last one it saw (or whose hash is wrong). */
+const NOT_AUTHORISED = '40301';
 
 export class BoxExchangerProvider implements PaymentProvider {
   readonly id = 'boxexchanger' as const;
@@ -108,13 +111,17 @@ export class BoxExchangerProvider implements PaymentProvider {
   readonly sandbox: boolean;
   readonly canCancel = true;
   private readonly apiBase: string;
+  /** The nonce counter and the lock that orders signed calls, per API key (the key itself is not used as a name). */
+  private readonly nonceScope: string;
 
   constructor(
     private readonly config: BoxExchangerConfig,
     baseUrl: string,
     private readonly pageBaseUrl: string,
+    private readonly nonces: Pick<Store, 'withLock' | 'takeNonce'>,
   ) {
     this.apiBase = `${baseUrl}/service/api/v1`;
+    this.nonceScope = `boxexchanger:${sha256Hex(`${baseUrl}\n${config.apiKey}`).slice(0, 24)}`;
     this.methods = (Object.keys(config.routes) as MethodId[]).filter((method) => Boolean(config.routes[method]));
     this.minAmountMinor = config.minAmount * 100;
     this.maxAmountMinor = config.maxAmount * 100;
@@ -131,14 +138,38 @@ export class BoxExchangerProvider implements PaymentProvider {
     return { ipnSecret: randomBytes(24).toString('hex') };
   }
 
-  private authHeaders(params: Record<string, unknown>): Record<string, string> {
-    if (!this.config.apiKey) return {};
-    return { apikey: this.config.apiKey, hash: boxApiHash(params, this.config.apiSecret) };
-  }
-
-  /** Adds `time` when requests are authenticated (it is part of the hashed params). */
-  private withTime<T extends Record<string, unknown>>(params: T): T & { time?: number } {
-    return this.config.apiKey ? { ...params, time: nextTime() } : params;
+  /**
+   * Sends one API call. Authenticated calls carry `time`, which BoxExchanger requires to increase with every call
+   * of the key: the value comes from the store (so it survives restarts and is shared by every helper process on
+   * the database), and signed calls of one key are sent one at a time, so they arrive in the order of their
+   * values. A 40301 (a concurrent caller outside this store, or a clock step) is retried once with a fresh value.
+   */
+  private async call(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    params: Record<string, unknown>,
+  ): Promise<{ json: unknown; response: Awaited<ReturnType<typeof providerRequest>> }> {
+    const send = async (sent: Record<string, unknown>, headers: Record<string, string>) => {
+      // A query string carries text only: the server hashes what it parses, so query params are hashed as strings.
+      const query = method === 'GET' ? `?${new URLSearchParams(sent as Record<string, string>)}` : '';
+      const response = await providerRequest(NAME, `${this.apiBase}/${path}${query}`, {
+        method,
+        headers: { accept: 'application/json', ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(method === 'GET' ? {} : { body: JSON.stringify(sent) }),
+        timeoutMs: this.config.timeoutMs,
+      });
+      return { json: response.json, response };
+    };
+    const asSent = (value: Record<string, unknown>) =>
+      method === 'GET' ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, String(item)])) : value;
+    if (!this.config.apiKey) return send(asSent(params), {});
+    return this.nonces.withLock(this.nonceScope, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const sent = asSent({ ...params, time: await this.nonces.takeNonce(this.nonceScope, Date.now()) });
+        const result = await send(sent, { apikey: this.config.apiKey, hash: boxApiHash(sent, this.config.apiSecret) });
+        if (attempt >= 2 || errorCodeOf(result.json) !== NOT_AUTHORISED) return result;
+      }
+    });
   }
 
   async create(input: CreatePaymentInput): Promise<CreatedPayment> {
@@ -149,7 +180,7 @@ export class BoxExchangerProvider implements PaymentProvider {
     if (!ipnSecret) throw new Error('BoxExchanger session was created without an IPN secret.');
     const fromValues = input.email ? [{ key: this.config.fieldKeys.email, value: input.email }] : [];
     const toValues = this.config.toAccount ? [{ key: this.config.fieldKeys.toAccount, value: this.config.toAccount }] : [];
-    const params = this.withTime({
+    const params = {
       routeId,
       // The API takes a number; two decimals are exact in JSON text.
       amount: Number(formatAmount(input.amountMinor)),
@@ -163,14 +194,8 @@ export class BoxExchangerProvider implements PaymentProvider {
       ipnUrl: input.urls.webhook,
       ipnSecret,
       ...(this.config.partner ? { partner: this.config.partner } : {}),
-    });
-    const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/create`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...this.authHeaders(params) },
-      body: JSON.stringify(params),
-      timeoutMs: this.config.timeoutMs,
-    });
-    const json = response.json;
+    };
+    const { json, response } = await this.call('POST', 'public/exchanger/order/create', params);
     if (!isRecord(json) || json.success !== true || !isRecord(json.data)) throw boxError(response.status, json, response.text);
     const data = json.data;
     const orderId = scalarText(data._id);
@@ -214,46 +239,36 @@ export class BoxExchangerProvider implements PaymentProvider {
     }
     const newStatus = fields.newStatus as string;
     const timestamp = parseProviderTime(fields.timestamp);
+    const text = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : '');
     const parsed: ParsedCallback = {
       providerPaymentId: fields.orderId as string,
       claim: { rawStatus: newStatus, ...optional('status', BOXEXCHANGER_STATUS_MAP[newStatus]), ...optional('paidAmountMinor', parseAmount(fields.inAmount)) },
-      claimTrusted: false,
+      // Exactly the fields the IPN hash covers.
+      dedupeKey: IPN_SIGNED_FIELDS.map(text).join(':'),
       fields,
       ...optional('eventTimestamp', timestamp),
     };
-    if (input.sessionIdFromUrl) parsed.sessionId = input.sessionIdFromUrl;
+    if (input.sessionIdFromUrl) parsed.reference = input.sessionIdFromUrl;
     return parsed;
   }
 
-  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+  verifyCallback(_input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
     const ipnSecret = session ? scalarText(session.providerData.ipnSecret) : undefined;
     if (!session || !ipnSecret) throw new CheckoutError('invalid_signature', 'The BoxExchanger IPN names no known order.');
     const form = parsed.fields;
     const text = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
-    const expected = boxIpnHash(
-      {
-        orderId: text('orderId'),
-        newStatus: text('newStatus'),
-        inAmount: text('inAmount'),
-        outAmount: text('outAmount'),
-        xml_from: text('xml_from'),
-        xml_to: text('xml_to'),
-        timestamp: text('timestamp'),
-      },
-      ipnSecret,
-    );
+    const [orderId, newStatus, inAmount, outAmount, xmlFrom, xmlTo, timestampText] = IPN_SIGNED_FIELDS.map(text) as [
+      string, string, string, string, string, string, string,
+    ];
+    const expected = boxIpnHash({ orderId, newStatus, inAmount, outAmount, xml_from: xmlFrom, xml_to: xmlTo, timestamp: timestampText }, ipnSecret);
     if (!hexEquals(form[this.config.ipnHashField], expected)) {
       throw new CheckoutError('invalid_signature', 'The BoxExchanger IPN hash does not match.');
-    }
-    if (session.providerPaymentId && session.providerPaymentId !== text('orderId')) {
-      throw new CheckoutError('invalid_webhook', 'The BoxExchanger IPN names a different order than the session.');
     }
     const timestamp = parsed.eventTimestamp;
     const maxAgeMs = this.config.ipnMaxAgeSeconds * 1000;
     if (timestamp === undefined || Math.abs(Date.now() - timestamp) > maxAgeMs) {
       throw new CheckoutError('stale_notification', 'The BoxExchanger IPN timestamp is outside the accepted window.');
     }
-    void input;
     return true;
   }
 
@@ -274,17 +289,7 @@ export class BoxExchangerProvider implements PaymentProvider {
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
-    // A query string carries text only: the server hashes what it parses, so the params are hashed as strings.
-    const params = Object.fromEntries(
-      Object.entries(this.withTime({ ...this.orderCredentials(session), type: 'order' })).map(([key, value]) => [key, String(value)]),
-    );
-    const query = new URLSearchParams(params);
-    const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/get?${query}`, {
-      method: 'GET',
-      headers: { accept: 'application/json', ...this.authHeaders(params) },
-      timeoutMs: this.config.timeoutMs,
-    });
-    const json = response.json;
+    const { json, response } = await this.call('GET', 'public/exchanger/order/get', { ...this.orderCredentials(session), type: 'order' });
     const order = isRecord(json) && json.success === true && isRecord(json.data) && isRecord(json.data.order) ? json.data.order : undefined;
     if (!order) throw boxError(response.status, json, response.text);
     const rawStatus = scalarText(order.status);
@@ -302,14 +307,7 @@ export class BoxExchangerProvider implements PaymentProvider {
   }
 
   async cancel(session: SessionRecord): Promise<void> {
-    const params = this.withTime({ ...this.orderCredentials(session), status: 'deleted' });
-    const response = await providerRequest(NAME, `${this.apiBase}/public/exchanger/order/update-status`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...this.authHeaders(params) },
-      body: JSON.stringify(params),
-      timeoutMs: this.config.timeoutMs,
-    });
-    const json = response.json;
+    const { json, response } = await this.call('PUT', 'public/exchanger/order/update-status', { ...this.orderCredentials(session), status: 'deleted' });
     if (!isRecord(json) || json.success !== true) throw boxError(response.status, json, response.text);
   }
 

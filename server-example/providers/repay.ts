@@ -144,7 +144,7 @@ export class RepayProvider implements PaymentProvider {
       amount,
       currency: input.currency,
       payment_method_id: methodId,
-      order_id: input.sessionId,
+      order_id: input.reference,
       success_url: input.urls.success,
       error_url: input.urls.error,
       cancel_url: input.urls.cancel,
@@ -184,28 +184,24 @@ export class RepayProvider implements PaymentProvider {
     if (!dealId || amount === undefined || typeof body.signature !== 'string') {
       throw new CheckoutError('invalid_webhook', 'The Repay callback lacks deal_id, amount or signature.');
     }
+    // `state` and `order_id` are not signed: the state is only a claim, and the deal is re-read before anything moves.
     const state = scalarText(body.state) ?? 'completed';
-    const paidAmountMinor = parseAmount(amount);
     const parsed: ParsedCallback = {
       providerPaymentId: dealId,
-      claim: { rawStatus: state, ...optional('status', mapRepayState(state)), ...optional('paidAmountMinor', paidAmountMinor) },
-      claimTrusted: true,
+      claim: { rawStatus: state, ...optional('status', mapRepayState(state)), ...optional('paidAmountMinor', parseAmount(amount)) },
+      dedupeKey: `${dealId}:${amount}`,
       fields: body,
     };
     const orderId = scalarText(body.order_id);
-    if (orderId) parsed.sessionId = orderId;
+    if (orderId) parsed.reference = orderId;
     return parsed;
   }
 
-  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback): boolean {
     const amount = rawJsonField(input.rawBody, 'amount') ?? '';
     const expected = repayCallbackSignature(parsed.providerPaymentId ?? '', amount, this.config.secretWord2);
     if (!hexEquals(parsed.fields.signature, expected)) {
       throw new CheckoutError('invalid_signature', 'The Repay callback signature does not match.');
-    }
-    if (session && session.providerPaymentId && session.providerPaymentId !== parsed.providerPaymentId) {
-      // Signed, but for another deal than the one this session opened.
-      throw new CheckoutError('invalid_webhook', 'The Repay callback names a different deal than the session.');
     }
     return true;
   }

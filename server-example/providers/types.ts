@@ -20,6 +20,11 @@ export interface ProviderStatusResult {
 
 export interface CreatePaymentInput {
   sessionId: string;
+  /**
+   * Our reference for this payment as the provider shows it (Repay `order_id`, age.trading `merchant_request_id`):
+   * the merchant's order id with a per-session suffix, so support finds a payment by order number.
+   */
+  reference: string;
   amountMinor: number;
   currency: string;
   method: MethodId;
@@ -44,6 +49,11 @@ export interface CreatedPayment {
   providerData?: Record<string, unknown>;
   /** Set when the provider accepted the request but the payment is already dead (e.g. a banned customer). */
   rejection?: CheckoutError;
+  /**
+   * The reference the provider's payment carries, when it is not the one sent: age.trading hands a customer's
+   * unclosed earlier request back instead of creating a new one.
+   */
+  reference?: string;
   raw: unknown;
 }
 
@@ -56,14 +66,21 @@ export interface CallbackInput {
 }
 
 export interface ParsedCallback {
-  sessionId?: string;
+  /** Our reference the callback names (Repay `order_id`, age.trading `merchant_request_id`, the IPN URL's session). */
+  reference?: string;
   providerPaymentId?: string;
   /** The provider's event time (ms), when it sends one. */
   eventTimestamp?: number;
-  /** What the callback claims. Applied directly only when `claimTrusted`; otherwise the status is re-read. */
+  /**
+   * What the callback claims. Never applied as it stands: the helper re-reads the provider's status and applies
+   * that. Only an authenticated "paid" that cannot be re-read is used, and then only to hold the payment.
+   */
   claim?: { rawStatus: string; status?: SessionStatus; paidAmountMinor?: number };
-  /** True when the claim is covered by a verified signature and may be applied if the status re-read fails. */
-  claimTrusted: boolean;
+  /**
+   * Identifies the notification by what its signature covers (or, unsigned, by its parsed fields), so a captured
+   * callback with a changed unsigned field or extra whitespace counts as the same one.
+   */
+  dedupeKey: string;
   /** Parsed fields, for the event log. */
   fields: Record<string, unknown>;
 }

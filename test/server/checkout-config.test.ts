@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       assert.equal(config.providers[id].sandbox, true);
       assert.equal(config.providers[id].baseUrl, null);
     }
-    assert.equal(config.exposeSessionLog, false);
+    assert.equal(config.mode, 'test');
   });
 
   it('derives PUBLIC_URL from HOST and PORT, and persists one generated SESSION_SECRET', () => {
@@ -48,6 +48,7 @@ describe('loadConfig', () => {
 
   it('switches a provider to the real service when its credentials are set', () => {
     const config = loadConfig({
+      CHECKOUT_MODE: 'test',
       DATABASE_PATH: db('e'),
       REPAY_CASSA_ID: 'c',
       REPAY_SECRET_WORD_1: 'a',
@@ -93,7 +94,7 @@ describe('loadConfig', () => {
       { DEFAULT_PROVIDER: 'agetrading', CHECKOUT_PROVIDERS: 'repay' },
       { SANDBOX_FRAME_DENY: 'nobody' },
       { AGETRADING_STATUS_MAP: 'SUCCESS=done' },
-      { EXPOSE_SESSION_LOG: 'maybe' },
+      { CHECKOUT_MODE: 'production' },
     ];
     for (const env of bad) {
       assert.throws(() => loadConfig({ DATABASE_PATH: db('f'), ...env }), ConfigError, JSON.stringify(env));

@@ -30,7 +30,7 @@ describe('creating a session', () => {
   it('creates a Repay deal with the server-side amount and answers 201 with the DESIGN shape', async () => {
     const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay', method: 'sbp', amount: '1', locale: 'en' });
     assert.equal(status, 201);
-    assert.deepEqual(Object.keys(json).sort(), ['amount', 'currency', 'expiresAt', 'frameable', 'id', 'method', 'orderId', 'paymentUrl', 'provider', 'status', 'token'].sort());
+    assert.deepEqual(Object.keys(json).sort(), ['amount', 'currency', 'description', 'expiresAt', 'frameable', 'id', 'method', 'orderId', 'paymentUrl', 'provider', 'status', 'token'].sort());
     assert.equal(json.amount, '1500.00');
     assert.equal(json.currency, 'RUB');
     assert.equal(json.status, 'created');
@@ -44,7 +44,8 @@ describe('creating a session', () => {
     assert.equal(deal.body.amount, '1500');
     assert.equal(deal.body.currency, 'RUB');
     assert.equal(deal.body.payment_method_id, 'repay-method-sbp');
-    assert.equal(deal.body.order_id, json.id);
+    // Repay's cabinet shows the merchant's order number; the suffix leads back to the session.
+    assert.equal(deal.body.order_id, `A-1001-${json.id.slice(3)}`);
     assert.equal(deal.body.success_url, `${MERCHANT}/api/checkout/return/success?session=${json.id}`);
     assert.equal(deal.body.error_url, `${MERCHANT}/api/checkout/return/error?session=${json.id}`);
     assert.equal(deal.body.cancel_url, `${MERCHANT}/api/checkout/return/cancel?session=${json.id}`);
@@ -66,7 +67,7 @@ describe('creating a session', () => {
   it('refuses an Idempotency-Key reused for a different request', async () => {
     await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'key-1' });
     const other = await t.createSession({ orderId: 'A-1002', provider: 'repay' }, { 'idempotency-key': 'key-1' });
-    assert.equal(other.status, 422);
+    assert.equal(other.status, 409);
     assert.equal(other.json.error.code, 'idempotency_key_reused');
     assert.equal(repay.creates, 1);
   });
@@ -259,7 +260,8 @@ describe('persistence and the reconciler', () => {
     const store = t.app.checkout.store as SqliteStore;
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(store.schemaVersion, MIGRATIONS.length);
-    await store.appendEvent({ sessionId: null, kind: 'note', data: { x: 1 } });
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    await store.appendEvent({ sessionId: json.id, kind: 'note', data: { x: 1 } });
     assert.throws(() => store.db.prepare('UPDATE events SET kind = ?').run('x'), /append-only/);
     assert.throws(() => store.db.prepare('DELETE FROM events').run(), /append-only/);
   });
@@ -489,16 +491,28 @@ describe('config and the demo log', () => {
     assert.equal((await t.app.request('/api/checkout/demo/sessions')).status, 404);
   });
 
-  it('serves the demo session log with EXPOSE_SESSION_LOG=1, newest first and without tokens', async () => {
+  it('serves the demo session log in test mode with the demo catalogue: newest first, no tokens, payment URLs or raw provider data', async () => {
     await t.dispose();
-    t = makeTestApp({ env: { EXPOSE_SESSION_LOG: '1' } });
-    const first = await t.createSession({ orderId: 'A-1001' });
-    const second = await t.createSession({ orderId: 'A-1002' });
+    t = makeTestApp({ env: { CHECKOUT_MODE: 'test' }, config: { resolveOrder: undefined } });
+    const first = await t.createSession({ orderId: 'samovar-a1b2' });
+    const second = await t.createSession({ orderId: 'tea-c3d4' });
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'completed';
+    await t.post('/api/checkout/webhooks/repay', repay.callback(deal.id, '8900'), 'application/json');
     const list = (await (await t.app.request('/api/checkout/demo/sessions')).json()) as any;
     assert.deepEqual(list.sessions.map((s: any) => s.id), [second.json.id, first.json.id]);
-    assert.ok(list.sessions.every((s: any) => s.token === undefined));
+    assert.ok(list.sessions.every((s: any) => s.token === undefined && s.paymentUrl === null));
     const log = (await (await t.app.request(`/api/checkout/demo/sessions/${first.json.id}/events`)).json()) as any;
-    assert.deepEqual(log.events.map((e: any) => e.kind), ['created', 'provider_created']);
-    assert.ok(!JSON.stringify(log).includes('repay-secret'));
+    assert.deepEqual(log.events.slice(0, 2).map((e: any) => e.kind), ['created', 'provider_created']);
+    assert.ok(log.events.some((e: any) => e.kind === 'webhook'));
+    const text = JSON.stringify(log);
+    assert.ok(!text.includes('repay-secret'));
+    assert.ok(!text.includes('signature') && !text.includes(deal.id + ':'), 'no signed callback is published');
+    assert.ok(!text.includes('payment_url'), 'no provider answer is published');
+  });
+
+  it('has no demo session log in live mode', async () => {
+    assert.equal(t.config.mode, 'live');
+    assert.equal((await t.app.request('/api/checkout/demo/sessions')).status, 404);
   });
 });

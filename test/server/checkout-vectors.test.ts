@@ -182,7 +182,9 @@ describe('status maps', () => {
     const { BoxExchangerProvider } = await import('../../server-example/providers/boxexchanger.js');
     const { loadConfig } = await import('../../server-example/config.js');
     const base = loadConfig({ DATABASE_PATH: ':memory:' }).providers.boxexchanger;
-    const box = new BoxExchangerProvider(base, 'https://box.test', 'https://box.test');
+    const { SqliteStore } = await import('../../server-example/store.js');
+    const store = new SqliteStore(':memory:');
+    const box = new BoxExchangerProvider(base, 'https://box.test', 'https://box.test', store);
     const expected: Record<string, string> = {
       new: 'created',
       waitPayment: 'pending',
@@ -198,7 +200,8 @@ describe('status maps', () => {
     for (const [status, unified] of Object.entries(expected)) assert.equal(box.mapStatus(status, undefined, Date.now() + 60_000), unified, status);
     assert.equal(box.mapStatus('deleted', undefined, Date.now() - 1), 'expired');
     assert.equal(box.mapStatus('unknown'), undefined);
-    const payoutIsPaid = new BoxExchangerProvider({ ...base, payoutQueuedIsPaid: true }, 'https://box.test', 'https://box.test');
+    const payoutIsPaid = new BoxExchangerProvider({ ...base, payoutQueuedIsPaid: true }, 'https://box.test', 'https://box.test', store);
     assert.equal(payoutIsPaid.mapStatus('inProgressPayout'), 'paid');
+    await store.close();
   });
 });

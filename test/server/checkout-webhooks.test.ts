@@ -50,7 +50,11 @@ describe('Repay webhooks', () => {
     assert.equal(await errorCode(response), 'invalid_signature');
     assert.equal((await session(t.app, id)).status, 'created');
     assert.equal(repay.statusCalls, 0);
-    assert.ok((await events(t.app, id)).some((event) => event.kind === 'webhook_rejected'));
+    // Kept as a bounded digest, not in the session's event log.
+    assert.ok(!(await events(t.app, id)).some((event) => event.kind === 'webhook' || event.kind === 'webhook_rejected'));
+    const [rejected] = await t.app.checkout.store.listRejectedCallbacks(10);
+    assert.equal(rejected?.code, 'invalid_signature');
+    assert.equal(rejected?.head, forged.slice(0, 256));
   });
 
   it('rejects a callback signed with secret word 1 instead of 2', async () => {
@@ -115,19 +119,38 @@ describe('Repay webhooks', () => {
     assert.equal((await t.createSession({ orderId: 'A-1001' })).json.error.code, 'order_held');
   });
 
-  it('applies the signed callback itself when the status query is unavailable', async () => {
+  it('stores but does not apply a signed callback when the status query is unavailable, and re-reads it promptly', async () => {
     const { id, deal } = await openDeal();
     repay.statusFails = true;
-    await hook(repay.callback(deal.id, '1500'));
+    const response = await hook(repay.callback(deal.id, '1500'));
+    assert.equal(await response.text(), 'OK');
     assert.equal(repay.statusCalls, 1, 'the status was re-read first');
+    const stored = await session(t.app, id);
+    assert.equal(stored.status, 'created', 'the callback alone moves nothing');
+    assert.ok(stored.nextPollAt !== null && stored.nextPollAt <= Date.now(), 'a re-read is due now');
+    assert.ok((await events(t.app, id)).some((event) => event.kind === 'webhook'));
+    // The next pass reads what Repay says: the deal was never paid.
+    repay.statusFails = false;
+    await t.app.checkout.reconciler.tick();
+    assert.equal((await session(t.app, id)).status, 'created');
+    deal.state = 'completed';
+    await t.app.checkout.sessions.refresh(id, 'reconcile');
     assert.equal((await session(t.app, id)).status, 'paid');
   });
 
-  it('holds rather than pays when Repay signs a different amount and the status query is unavailable', async () => {
+  it('never moves a held session on a replayed callback alone, whatever its unsigned state says', async () => {
     const { id, deal } = await openDeal();
-    repay.statusFails = true;
-    await hook(repay.callback(deal.id, '1600'));
+    deal.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(id, 'reconcile');
     assert.equal((await session(t.app, id)).status, 'held');
+    repay.statusFails = true;
+    const captured = repay.callback(deal.id, '1500');
+    for (const replay of [captured, `${captured} `, captured.replace('"completed"', '"reject_by_office"')]) {
+      assert.equal((await hook(replay)).status, 200);
+    }
+    assert.equal((await session(t.app, id)).status, 'held');
+    const stored = (await events(t.app, id)).filter((event) => event.kind === 'webhook');
+    assert.equal(stored.length, 1, 'replays that differ only in unsigned bytes are one callback');
   });
 
   it('verifies the signature over the amount text as sent ("1500.0")', async () => {
@@ -216,7 +239,9 @@ describe('BoxExchanger IPN', () => {
     const second = await t.createSession({ orderId: 'A-1002', provider: 'boxexchanger' });
     first.order.status = 'done';
     const response = await ipn(second.json.id, box.ipn(first.order, first.ipnSecret, 'done'));
-    assert.equal(response.status, 401);
+    assert.equal(response.status, 400);
+    assert.equal(await errorCode(response), 'invalid_webhook');
+    assert.equal((await session(t.app, first.id)).status, 'created');
     assert.equal((await session(t.app, second.json.id)).status, 'created');
   });
 
@@ -340,7 +365,8 @@ describe('age.trading callbacks', () => {
 
   it('creates the request with a hashed client, our id, the amount and the failure URL', async () => {
     const { id, json, req } = await openRequest();
-    assert.equal(req.body.merchant_request_id, id);
+    // The merchant's order number with the session's suffix: support finds the payment by order number.
+    assert.equal(req.body.merchant_request_id, `A-1001-${id.slice(3)}`);
     assert.equal(req.body.initial_amount, '1500.00');
     assert.equal(req.body.payment_method, 1);
     assert.ok(req.body.client.length <= 36);
