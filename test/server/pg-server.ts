@@ -38,6 +38,21 @@ export function postgresMissingMessage(): string {
   return `PostgreSQL not found (no initdb/postgres in PG_BIN, /usr/lib/postgresql/*/bin or PATH): install it with \`sudo ${POSTGRES_INSTALL_COMMAND}\` to run the PostgreSQL store tests`;
 }
 
+/** Who owns the cluster when the tests run as root: PG_USER, else `postgres` (the Debian package's), else `nobody`. */
+function unprivilegedUser(): { uid: number; gid: number } {
+  for (const name of [process.env.PG_USER, 'postgres', 'nobody']) {
+    if (!name) continue;
+    try {
+      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      if (uid !== 0) return { uid, gid };
+    } catch {
+      // no such user
+    }
+  }
+  throw new Error('Running as root and no unprivileged user (PG_USER, postgres, nobody) to own the test PostgreSQL: initdb refuses root.');
+}
+
 export interface PostgresServer {
   /** postgres://…@127.0.0.1:<port>/postgres */
   readonly url: string;
@@ -73,10 +88,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (!bin) throw new Error(postgresMissingMessage());
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   // As root the cluster is owned by `postgres` (or PG_USER); otherwise by whoever runs the tests.
-  const runAs = isRoot ? (process.env.PG_USER ?? 'postgres') : undefined;
-  const owner = runAs
-    ? { uid: Number(execFileSync('id', ['-u', runAs], { encoding: 'utf8' }).trim()), gid: Number(execFileSync('id', ['-g', runAs], { encoding: 'utf8' }).trim()) }
-    : undefined;
+  const owner = isRoot ? unprivilegedUser() : undefined;
 
   const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-pg-'));
   const data = join(dir, 'data');

@@ -70,7 +70,6 @@ const sqlite: Harness = {
 
 let server: PostgresServer | undefined;
 const pgMissing = findPostgres() ? undefined : postgresMissingMessage();
-if (pgMissing) console.log(`# skipped: ${pgMissing}`);
 
 const postgres: Harness = {
   name: 'PostgresStore',

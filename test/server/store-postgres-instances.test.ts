@@ -22,7 +22,6 @@ const SESSION_SECRET = 'multi-instance-session-secret-0123456789abcdef';
 const INSTANCE_SCRIPT = fileURLToPath(new URL('./pg-instance.ts', import.meta.url));
 
 const pgMissing = findPostgres() ? undefined : postgresMissingMessage();
-if (pgMissing) console.log(`# skipped: ${pgMissing}`);
 
 // ---- the provider: one sandbox for every instance, counting and optionally holding calls ----------------------------
 
