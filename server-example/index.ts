@@ -4,7 +4,7 @@
  */
 export { createCheckoutApp, buildProviders, METHOD_LABELS, MAX_BODY_BYTES } from './app.js';
 export type { CheckoutApp, CheckoutRuntime } from './app.js';
-export { loadConfig, ConfigError, providerBaseUrl } from './config.js';
+export { loadConfig, ConfigError, providerBaseUrl, checkoutBasePath, DEFAULT_BASE_PATH } from './config.js';
 export type {
   AgeTradingConfig,
   BoxExchangerConfig,
@@ -17,6 +17,10 @@ export type {
   RepayConfig,
 } from './config.js';
 export { startServer } from './node-server.js';
+export { nodeHandler, keepRawBody } from './node-handler.js';
+export type { FetchApp, NodeHandler, NodeHandlerOptions, NodeRequest } from './node-handler.js';
+export { createSandboxApp } from './sandbox/index.js';
+export type { SandboxOptions } from './sandbox/index.js';
 export type { RunningServer, StartServerOptions } from './node-server.js';
 export { CheckoutError, ERROR_CODES } from './errors.js';
 export type { ErrorBody, ErrorCode } from './errors.js';

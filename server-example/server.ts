@@ -1,9 +1,10 @@
+#!/usr/bin/env node
 /**
  * `npm run server`: the helper and the provider sandbox on 127.0.0.1:8787 (HOST, PORT), configured from the
  * environment (and `.env` when present; see .env.example). Stops cleanly on SIGINT / SIGTERM.
  */
 import { existsSync } from 'node:fs';
-import { ConfigError } from './config.js';
+import { checkoutBasePath, ConfigError } from './config.js';
 import { createLogger } from './logger.js';
 import type { LogLevel } from './logger.js';
 import { startServer } from './node-server.js';
@@ -17,7 +18,7 @@ try {
   const server = await startServer();
   const sandboxed = server.config.enabledProviders.filter((id) => server.config.providers[id].sandbox);
   log.info(`helper listening on ${server.url}`, {
-    api: `${server.url}/api/checkout`,
+    api: `${server.url}${checkoutBasePath(server.config)}`,
     publicUrl: server.config.publicUrl,
     database: server.config.databasePath,
     sandbox: sandboxed,

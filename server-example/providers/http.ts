@@ -1,8 +1,17 @@
 /**
- * The adapters' HTTP client: global fetch (so msw can stand in for providers in tests) with a timeout, JSON
+ * The adapters' HTTP client: `node:http` / `node:https` with one keep-alive agent per protocol, a timeout, JSON
  * bodies read as text first (providers answer HTML on outages), and transport failures mapped to
  * `provider_unavailable`. Creation calls are never retried here: a retried create could open a second payment.
+ *
+ * Why not global `fetch`: undici's fetch builds a Web Request, Response, Headers and body streams per call, and
+ * `AbortSignal.timeout()` a transferable timer; under load that garbage was a measurable share of the helper's CPU
+ * and most of its peak heap (docs/performance.md). Tests still stand in for providers with msw: its node
+ * interceptor wraps `http.request` / `https.request`, which is why they are called through the module objects.
  */
+import http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { CheckoutError } from '../errors.js';
 
 export interface ProviderResponse {
@@ -10,41 +19,156 @@ export interface ProviderResponse {
   text: string;
   /** Parsed JSON, or undefined when the body is not JSON. */
   json: unknown;
-  headers: Headers;
+  headers: IncomingHttpHeaders;
 }
 
-export async function providerRequest(
-  providerName: string,
-  url: string,
-  init: RequestInit & { timeoutMs: number },
-): Promise<ProviderResponse> {
-  const { timeoutMs, ...rest } = init;
-  let response: Response;
+export interface ProviderRequestInit {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+}
+
+/**
+ * Idle sockets are closed after this long, before the 5 s keep-alive timeout most servers (Node, nginx's 75 s is
+ * longer) use, so a request rarely meets a socket the provider is closing; a server's `Keep-Alive: timeout=n` hint
+ * shortens it further (Node's agent honours it).
+ */
+const IDLE_SOCKET_MS = 4_000;
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 64, scheduling: 'lifo' }),
+  'https:': new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, maxFreeSockets: 64, scheduling: 'lifo' }),
+};
+
+/** Provider answers above this are cut off: no legitimate one comes near it. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+export async function providerRequest(providerName: string, url: string, init: ProviderRequestInit): Promise<ProviderResponse> {
   try {
-    response = await fetch(url, { ...rest, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    return await send(url, init);
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    throw new CheckoutError(
-      'provider_unavailable',
-      timedOut ? `${providerName} did not answer in time.` : `${providerName} could not be reached.`,
-      { detail: error instanceof Error ? error.message : String(error), cause: error },
-    );
-  }
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw new CheckoutError('provider_unavailable', `${providerName} closed the connection early.`, { cause: error });
-  }
-  let json: unknown;
-  if (text.length > 0) {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
+    // A kept-alive socket the provider closed just as we reused it: the request never reached it. Only reads are
+    // sent again; a create might have arrived, and sending it twice could open a second payment.
+    if (isResetOfReusedSocket(error) && init.method === 'GET') {
+      try {
+        return await send(url, init);
+      } catch (retryError) {
+        throw transportError(providerName, retryError);
+      }
     }
+    throw transportError(providerName, error);
   }
-  return { status: response.status, text, json, headers: response.headers };
+}
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+class ResponseTooLargeError extends Error {}
+
+interface SendError extends Error {
+  code?: string;
+  reusedSocket?: boolean;
+}
+
+function send(url: string, init: ProviderRequestInit): Promise<ProviderResponse> {
+  const target = new URL(url);
+  const agent = agents[target.protocol as keyof typeof agents];
+  if (!agent) return Promise.reject(new Error(`Unsupported protocol ${target.protocol}`));
+  const client = target.protocol === 'https:' ? https : http;
+  const headers: Record<string, string | number> = { 'user-agent': 'pay-checkout', ...init.headers };
+  if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
+
+  return new Promise<ProviderResponse>((resolve, reject) => {
+    let settled = false;
+    let timedOut = false;
+    const fail = (error: SendError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(timedOut ? new TimeoutError('timed out') : error);
+    };
+    const request = client.request(target, { method: init.method, headers, agent }, (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.byteLength;
+        if (size > MAX_RESPONSE_BYTES) {
+          request.destroy(new ResponseTooLargeError(`The answer is larger than ${MAX_RESPONSE_BYTES} bytes.`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', fail);
+      response.on('aborted', () => fail(new Error('The connection closed before the answer was complete.')));
+      response.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        let text: string;
+        try {
+          text = decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), response.headers['content-encoding']);
+        } catch (error) {
+          reject(error as Error);
+          return;
+        }
+        let json: unknown;
+        if (text.length > 0) {
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+        }
+        resolve({ status: response.statusCode ?? 0, text, json, headers: response.headers });
+      });
+    });
+    // One timer for the whole exchange (connect, send, answer), like fetch with AbortSignal.timeout().
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy(new TimeoutError('timed out'));
+    }, init.timeoutMs);
+    request.on('error', (error: SendError) => {
+      error.reusedSocket = request.reusedSocket;
+      fail(error);
+    });
+    request.end(init.body);
+  });
+}
+
+function decode(bytes: Buffer, encoding: string | undefined): string {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return bytes.toString('utf8');
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(bytes).toString('utf8');
+    case 'deflate':
+      return inflateSync(bytes).toString('utf8');
+    case 'br':
+      return brotliDecompressSync(bytes).toString('utf8');
+    default:
+      throw new Error(`Unsupported content-encoding ${encoding}`);
+  }
+}
+
+function isResetOfReusedSocket(error: unknown): boolean {
+  const e = error as SendError;
+  return Boolean(e?.reusedSocket) && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+}
+
+function transportError(providerName: string, error: unknown): CheckoutError {
+  const timedOut = error instanceof TimeoutError;
+  const message = timedOut
+    ? `${providerName} did not answer in time.`
+    : error instanceof ResponseTooLargeError
+      ? `${providerName} sent an answer that is too large.`
+      : `${providerName} could not be reached.`;
+  return new CheckoutError('provider_unavailable', message, {
+    detail: error instanceof Error ? error.message : String(error),
+    cause: error,
+  });
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
