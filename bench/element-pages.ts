@@ -122,10 +122,10 @@ B.ready = true;`,
   );
 }
 
-/** One element, as a storefront page has it. */
-export function elementClickPage(bundle: string): string {
+/** One element, as a storefront page has it; `attributes` adds e.g. `methods="sbp,card"` for the picker. */
+export function elementClickPage(bundle: string, attributes = ''): string {
   return pageHtml(
-    '<main style="padding:24px"><h1>Иван-чай</h1><pay-checkout order-id="tea-bench01" amount="650"></pay-checkout></main>',
+    `<main style="padding:24px"><h1>Иван-чай</h1><pay-checkout order-id="tea-bench01" amount="650"${attributes ? ` ${attributes}` : ''}></pay-checkout></main>`,
     `${INSTRUMENTS}
 await import(${JSON.stringify(bundle)});
 await customElements.whenDefined('pay-checkout');
@@ -171,6 +171,17 @@ buy.addEventListener('click', async () => {
   current.src = session.paymentUrl;
 });
 B.close = () => { if (frame) frame.remove(); frame = null; dlg.close(); B.closed++; };
+B.ready = true;`,
+  );
+}
+
+/** The idle floor: a storefront page with one minimal LitElement button. */
+export function floorIdlePage(bundle: string): string {
+  return pageHtml(
+    '<main style="padding:24px"><h1>Иван-чай</h1><minimal-lit>Оплатить 650 ₽</minimal-lit></main>',
+    `${INSTRUMENTS}
+await import(${JSON.stringify(bundle)});
+await customElements.whenDefined('minimal-lit');
 B.ready = true;`,
   );
 }

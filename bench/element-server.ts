@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 export interface MockHelper {
   url: string;
@@ -78,15 +79,26 @@ export async function startMockHelper(options: {
       request.on('end', () => resolve(text));
     });
 
-  const json = (response: ServerResponse, status: number, body: unknown) => {
-    const text = JSON.stringify(body);
-    response.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-      'cache-control': 'no-store',
-    });
-    response.end(text);
+  // Compressed as a storefront's server or CDN sends scripts and JSON (gzip -9, the size figures' setting), so the
+  // bytes the browser counts are the bytes a payer downloads. Files are compressed once.
+  const gzipped = new Map<string, Buffer>();
+  const send = (request: IncomingMessage, response: ServerResponse, status: number, headers: Record<string, string>, bytes: Buffer, cacheKey?: string) => {
+    if (/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+      let packed = cacheKey ? gzipped.get(cacheKey) : undefined;
+      if (!packed) {
+        packed = gzipSync(bytes, { level: 9 });
+        if (cacheKey) gzipped.set(cacheKey, packed);
+      }
+      response.writeHead(status, { ...headers, 'content-encoding': 'gzip', vary: 'accept-encoding', 'content-length': String(packed.length) });
+      response.end(packed);
+      return;
+    }
+    response.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
+    response.end(bytes);
   };
+
+  const json = (response: ServerResponse, status: number, body: unknown) =>
+    send(response.req, response, status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, Buffer.from(JSON.stringify(body)));
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', origin);
@@ -143,13 +155,7 @@ export async function startMockHelper(options: {
       if (!path.startsWith(`${prefix}/`)) continue;
       const file = normalize(join(root, decodeURIComponent(path.slice(prefix.length))));
       if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) break;
-      const bytes = readFileSync(file);
-      response.writeHead(200, {
-        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'content-length': bytes.length,
-        'cache-control': 'no-store',
-      });
-      return response.end(bytes);
+      return send(request, response, 200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }, readFileSync(file), file);
     }
     if (path === '/favicon.ico') {
       response.writeHead(204);
