@@ -13,7 +13,7 @@ import {
   type ReturnOutcome,
   type SessionStatus,
 } from './events.js';
-import { formatMoney, registerBuiltins, t, type StringKey } from './i18n.js';
+import { formatMoney, t, type StringKey } from './i18n.js';
 import type { MethodPicker } from './method-picker.js';
 import { PayCheckout } from './pay-checkout.js';
 import { inlineTemplate } from './presenters/inline.js';
@@ -25,22 +25,18 @@ import { clearReturnHash, navigation, readReturnHash, returnUrlFor } from './pre
 import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
 import { helperBase, resolveSessionUrl, SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
-import { EN, ERROR_ALIASES, RU } from './strings.js';
+import { ERROR_ALIASES } from './strings.js';
 
 let prepared = false;
 
 /**
- * Once per page, when the first flow is created: the built-in strings, and the dialog's templates.
+ * Once per page, when the first flow is created: the dialog's templates.
  * Lit parses a template the first time it is used. Doing that for the dialog's templates now, once per page,
  * keeps it out of the click: the click only fills in bindings.
  */
 function prepare(handlers: ModalHandlers): void {
   if (prepared) return;
   prepared = true;
-  // Registered here rather than by importing strings.ts for its side effect: the package is marked
-  // side-effect free, and bundlers drop such imports.
-  registerBuiltins('ru', RU);
-  registerBuiltins('en', EN);
   const noop = (): void => undefined;
   const view: PanelView = {
     title: '',

@@ -1,7 +1,7 @@
 /**
  * Strings and number formatting. This module is part of the initial bundle, so it only carries the button's
- * strings; the dialog's and the error messages live in `strings.ts`, loaded with the checkout flow, and
- * register themselves here. Merchant overrides (`defineStrings`) take precedence over both.
+ * strings; the dialog's and the error messages live in `strings-ru.ts` / `strings-en.ts`, one chunk per language,
+ * loaded with the checkout flow (`loadStrings`) for the languages the page shows. Merchant overrides (`defineStrings`) take precedence over both.
  */
 
 /** Every translatable string. `{name}` placeholders are filled in at render time. */
@@ -77,6 +77,45 @@ export function defineStrings(locale: string, strings: Partial<PayCheckoutString
 /** @internal used by the lazily loaded dictionary */
 export function registerBuiltins(locale: string, strings: Dictionary): void {
   builtins[locale] = { ...builtins[locale], ...strings };
+}
+
+/** The dialog's texts and error sentences: one chunk per built-in language, loaded with the checkout flow. */
+const DICTIONARIES: Record<string, () => Promise<{ strings: Dictionary }>> = {
+  ru: () => import('./strings-ru.js'),
+  en: () => import('./strings-en.js'),
+};
+const dictionaries = new Map<string, Promise<void>>();
+const loadedLanguages = new Set<string>();
+
+/** The built-in language whose texts a locale shows (and falls back to): its own, else Russian. */
+function builtinLanguage(locale: string): string {
+  const lang = locale.toLowerCase().split('-')[0]!;
+  return lang in DICTIONARIES ? lang : DEFAULT_LOCALE;
+}
+
+/** @internal loads the dialog's built-in strings for a locale, once; a failed load is retried on the next call */
+export function loadStrings(locale: string): Promise<void> {
+  const lang = builtinLanguage(locale);
+  let loading = dictionaries.get(lang);
+  if (!loading) {
+    loading = DICTIONARIES[lang]!().then(
+      ({ strings }) => {
+        registerBuiltins(lang, strings);
+        loadedLanguages.add(lang);
+      },
+      (error: unknown) => {
+        dictionaries.delete(lang);
+        throw error;
+      },
+    );
+    dictionaries.set(lang, loading);
+  }
+  return loading;
+}
+
+/** @internal whether `loadStrings(locale)` has completed */
+export function stringsLoaded(locale: string): boolean {
+  return loadedLanguages.has(builtinLanguage(locale));
 }
 
 /** @internal re-render hook for elements; returns the unsubscribe function */

@@ -1,7 +1,7 @@
 import { LitElement, html, nothing } from 'lit';
 import type { CheckoutFlow } from './checkout-flow.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
-import { formatMoney, onStringsChange, resolveLocale, t } from './i18n.js';
+import { formatMoney, loadStrings, onStringsChange, resolveLocale, stringsLoaded, t } from './i18n.js';
 import { openPaymentWindow } from './presenters/open-window.js';
 import { hostStyles } from './styles.js';
 
@@ -306,6 +306,8 @@ export class PayCheckout extends LitElement {
     const locale = this.currentLocale();
     const problem = this.#problem;
     const flow = this.#flow;
+    // The language changed after the flow was loaded: fetch that language's dialog strings, then show them.
+    if (flow && !stringsLoaded(locale)) loadStrings(locale).then(() => this.requestUpdate(), () => undefined);
     const picker = !problem && this.wantsPicker();
     const busy = this._state === 'creating' || this._state === 'redirecting';
     const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
@@ -373,8 +375,9 @@ export class PayCheckout extends LitElement {
   #load(): Promise<CheckoutFlow | undefined> {
     if (this.#problem || this.disabled || !this.isConnected) return Promise.resolve(undefined);
     const signal = (this.#ac ??= new AbortController()).signal;
-    return (this.#loading ??= loadFlowModule().then(
-      ({ CheckoutFlow }) => {
+    // The dialog's strings for this element's language come as their own chunk, fetched beside the flow's.
+    return (this.#loading ??= Promise.all([loadFlowModule(), loadStrings(this.currentLocale())]).then(
+      ([{ CheckoutFlow }]) => {
         if (signal.aborted) return undefined;
         this.#flow = new CheckoutFlow(this, signal);
         this.requestUpdate();

@@ -55,10 +55,8 @@ describe('helper errors', () => {
   });
 
   it('has a translated sentence for every helper and client code, and a generic fallback', async () => {
-    const { registerBuiltins, t } = await import('../../src/i18n.js');
-    const { RU, EN } = await import('../../src/strings.js');
-    registerBuiltins('ru', RU);
-    registerBuiltins('en', EN);
+    const { loadStrings, t } = await import('../../src/i18n.js');
+    await Promise.all([loadStrings('ru'), loadStrings('en')]);
     const codes = ['unknown_order', 'order_paid', 'invalid_request', 'unsupported_provider', 'unsupported_method',
       'amount_too_small', 'amount_too_large', 'provider_unavailable', 'provider_error', 'customer_blocked',
       'merchant_disabled', 'previous_request_open', 'rate_limited', 'origin_not_allowed', 'unauthorized', 'not_found',
