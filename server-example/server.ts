@@ -20,7 +20,8 @@ try {
   log.info(`helper listening on ${server.url}`, {
     api: `${server.url}${checkoutBasePath(server.config)}`,
     publicUrl: server.config.publicUrl,
-    database: server.config.databasePath,
+    // The PostgreSQL URL may carry a password: only its host and database are logged.
+    database: server.config.databaseUrl ? postgresLabel(server.config.databaseUrl) : server.config.databasePath,
     sandbox: sandboxed,
   });
   let stopping = false;
@@ -45,4 +46,14 @@ try {
     log.error('could not start', { error });
   }
   process.exit(1);
+}
+
+/** `postgres://host:port/database` without credentials or parameters. */
+function postgresLabel(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `postgres://${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'postgres';
+  }
 }
