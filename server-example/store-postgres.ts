@@ -239,8 +239,10 @@ export class PostgresStore implements Store {
   private readonly lockTimeoutMs: number;
 
   constructor(connectionString: string, options: PostgresStoreOptions = {}) {
-    this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, types: TYPES, application_name: 'pay-checkout' });
-    this.lockPool = new pg.Pool({ connectionString, max: 1, types: TYPES, application_name: 'pay-checkout-locks' });
+    // A database that cannot be reached fails requests after 10 s instead of queueing them forever.
+    const common = { connectionString, types: TYPES, connectionTimeoutMillis: 10_000 };
+    this.pool = new pg.Pool({ ...common, max: options.poolSize ?? 10, application_name: 'pay-checkout' });
+    this.lockPool = new pg.Pool({ ...common, max: 1, application_name: 'pay-checkout-locks' });
     // An idle connection the server dropped must not crash the process: the pool replaces it on next use.
     this.pool.on('error', () => undefined);
     this.lockPool.on('error', () => undefined);
