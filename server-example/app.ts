@@ -69,6 +69,13 @@ export function buildProviders(config: CheckoutConfig, store: Store): Map<Provid
   ]);
 }
 
+/** The store the configuration names: PostgreSQL with DATABASE_URL, else the embedded SQLite file. */
+export function openStore(config: Pick<CheckoutConfig, 'databaseUrl' | 'databasePoolSize' | 'databasePath'>): Store {
+  return config.databaseUrl
+    ? new PostgresStore(config.databaseUrl, { poolSize: config.databasePoolSize ?? 10 })
+    : new SqliteStore(config.databasePath);
+}
+
 export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const log = config.logger ?? createLogger(config.logLevel);
   // Order lookup precedence: the merchant's JS hook, else ORDER_RESOLVE_URL, else the demo catalogue.
@@ -82,11 +89,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     config.resolveOrder ??
     (config.orderResolve ? createHttpOrderResolver({ ...config.orderResolve, log }) : demoResolveOrder);
   const ownsStore = !config.store;
-  const store =
-    config.store ??
-    (config.databaseUrl
-      ? new PostgresStore(config.databaseUrl, { poolSize: config.databasePoolSize ?? 10 })
-      : new SqliteStore(config.databasePath));
+  const store = config.store ?? openStore(config);
   const providers = buildProviders(config, store);
   const sessions = new SessionService({ config, store, providers, resolveOrder, log });
   const reconciler = new Reconciler({ config, store, sessions, log });

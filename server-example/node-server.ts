@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCheckoutApp } from './app.js';
 import type { CheckoutApp } from './app.js';
-import { loadConfig } from './config.js';
+import { checkoutBasePath, loadConfig } from './config.js';
 import type { CheckoutConfig } from './config.js';
 import { CheckoutError } from './errors.js';
 import { createSandboxApp } from './sandbox/index.js';
@@ -18,6 +18,7 @@ import type { ResolveOrder } from './types.js';
 
 /** How long close() waits for requests in flight before cutting connections. */
 const CLOSE_GRACE_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 
 export interface StartServerOptions {
   /** Default: HOST, else 127.0.0.1. */
@@ -32,6 +33,11 @@ export interface StartServerOptions {
   resolveOrder?: ResolveOrder;
   /** Run the reconciler (default true). */
   reconcile?: boolean;
+  /**
+   * How long one request may take to arrive, headers and body (default 15 s). Node's default is 300 s, which
+   * lets a slow sender hold a connection for five minutes.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -55,7 +61,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   // The app is built once the port is known (port 0): PUBLIC_URL and the sandbox address default to it.
   let handler: (request: Request, env: HttpBindings) => Response | Promise<Response> = () =>
     errorResponse(new CheckoutError('provider_unavailable', 'Starting up.'));
-  const server = createAdaptorServer({ fetch: (request: Request, env) => handler(request, env as HttpBindings) }) as Server;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const server = createAdaptorServer({
+    fetch: (request: Request, env) => handler(request, env as HttpBindings),
+    serverOptions: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      // Node checks for timed-out requests only this often (default 30 s).
+      connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs),
+    },
+  }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(requestedPort, host, () => {
@@ -80,20 +95,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
-  const sandbox = createSandboxApp({ publicUrl: config.publicUrl, frameDeny: config.frameDeny });
+  const basePath = checkoutBasePath(config);
+  const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
+  // The sandbox exists in test mode only, and calls back nobody but this helper (its public and its own address).
+  const sandbox =
+    config.mode === 'test'
+      ? createSandboxApp({
+          publicUrl: config.publicUrl,
+          frameDeny: config.frameDeny,
+          callbackOrigins: [new URL(config.publicUrl).origin, new URL(url).origin],
+        })
+      : undefined;
   handler = (request, env) => {
     const { pathname } = new URL(request.url);
-    if (pathname === '/sandbox' || pathname.startsWith('/sandbox/')) return sandbox.fetch(request);
-    if (pathname === '/api/checkout' || pathname.startsWith('/api/checkout/')) return app.fetch(request, env);
+    if (pathname === basePath || pathname.startsWith(`${basePath}/`)) return app.fetch(request, env);
+    if (sandbox && (pathname === '/sandbox' || pathname.startsWith('/sandbox/'))) return sandbox.fetch(request);
     if (pathname === '/' && request.method === 'GET') {
-      return Response.json({ name: 'pay-checkout helper', api: '/api/checkout/config', sandbox: '/sandbox/credentials' });
+      return Response.json({ name: 'pay-checkout helper', api: `${basePath}/config`, ...(sandbox ? { sandbox: '/sandbox/credentials' } : {}) });
     }
     return errorResponse(new CheckoutError('not_found', 'No such endpoint.'));
   };
   if (options.reconcile ?? true) app.checkout.reconciler.start();
 
-  const listenHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`;
   let closing: Promise<void> | undefined;
   return {
     url,

@@ -26,7 +26,6 @@ export interface NotificationRecord {
   attempt: number;
   /** HTTP status of the answer, or 0 when nothing answered. */
   status: number;
-  response: string;
   delivered: boolean;
   error?: string;
 }

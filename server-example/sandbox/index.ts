@@ -48,6 +48,11 @@ export interface SandboxOptions {
   autoDelayMs?: number;
   /** Payments kept per provider; the oldest are evicted beyond it. Default 20 000. */
   maxEntries?: number;
+  /**
+   * The only origins the sandbox sends webhooks / IPNs / callbacks to (default: the origin of `publicUrl`): anyone
+   * can create a sandbox payment, so its webhook URL must not make the sandbox call arbitrary addresses.
+   */
+  callbackOrigins?: readonly string[];
   /** Time limit of one webhook delivery. Default 5000 ms. */
   webhookTimeoutMs?: number;
   /** How often open payments are checked for expiry (sending what expiry sends); 0 turns it off. Default 5000 ms. */
@@ -69,6 +74,7 @@ export function createSandboxApp(options: SandboxOptions): Hono {
   const log = options.log ?? ((message: string) => console.warn(`[pay-checkout sandbox] ${message}`));
   const records: NotificationRecord[] = [];
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 5000;
+  const callbackOrigins = new Set((options.callbackOrigins ?? [publicUrl]).map(originOf));
 
   const later = (delayMs: number, task: () => unknown) => {
     const timer = setTimeout(() => {
@@ -91,10 +97,10 @@ export function createSandboxApp(options: SandboxOptions): Hono {
       at: new Date().toISOString(),
       attempt: attemptNo,
       status: 0,
-      response: '',
       delivered: false,
     };
     try {
+      if (!callbackOrigins.has(originOf(notification.url))) throw new Error('refused: the sandbox calls back only the helper it belongs to');
       const response = await doFetch(notification.url, {
         method: 'POST',
         headers,
@@ -103,9 +109,9 @@ export function createSandboxApp(options: SandboxOptions): Hono {
         signal: AbortSignal.timeout(webhookTimeoutMs),
       });
       record.status = response.status;
-      record.response = (await response.text()).slice(0, 2000);
+      // Judged, never kept: the notification log is public and must not echo what a server answered.
       const accept = notification.accept ?? ((status: number) => status >= 200 && status < 300);
-      record.delivered = accept(record.status, record.response);
+      record.delivered = accept(record.status, await response.text());
     } catch (error) {
       record.error = (error as Error)?.message ?? String(error);
     }
@@ -219,4 +225,13 @@ export function createSandboxApp(options: SandboxOptions): Hono {
 
   app.all('/sandbox/*', (c) => c.json({ detail: 'Not found.' }, 404));
   return app;
+}
+
+/** The origin of a URL ('' when it does not parse, which matches no allowed origin). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
 }

@@ -60,7 +60,8 @@ export function useSandbox(bind: (started: { sandbox: RunningSandbox; hooks: Web
   let hooks: WebhookReceiver | undefined;
   before(async () => {
     hooks = await startWebhookReceiver();
-    sandbox = await startSandbox();
+    // The receiver stands in for the helper: the only address the sandbox calls back.
+    sandbox = await startSandbox({ callbackOrigins: [hooks.url] });
     bind({ sandbox, hooks });
   });
   after(async () => {

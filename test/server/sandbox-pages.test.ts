@@ -183,7 +183,7 @@ describe('sandbox: frame-deny switch', () => {
 describe('sandbox: robustness', () => {
   for (const provider of ['repay', 'boxexchanger', 'agetrading'] as const) {
     it(`${provider}: a page loaded before a restart still completes the payment, webhook included`, async () => {
-      const sandbox = await startSandbox();
+      const sandbox = await startSandbox({ callbackOrigins: [hooks.url] });
       try {
         const { pageUrl } = await createPayment(sandbox, provider);
         const html = await (await fetch(pageUrl)).text();
@@ -201,7 +201,7 @@ describe('sandbox: robustness', () => {
   }
 
   it('a tampered page state is refused after a restart', async () => {
-    const sandbox = await startSandbox();
+    const sandbox = await startSandbox({ callbackOrigins: [hooks.url] });
     try {
       const { pageUrl } = await createPayment(sandbox, 'agetrading');
       const html = await (await fetch(pageUrl)).text();
@@ -230,7 +230,7 @@ describe('sandbox: robustness', () => {
   });
 
   it('the sweep expires open payments by itself and sends what expiry sends', async () => {
-    const sandbox = await startSandbox({ sweepIntervalMs: 20 });
+    const sandbox = await startSandbox({ sweepIntervalMs: 20, callbackOrigins: [hooks.url] });
     try {
       const { id } = await createPayment(sandbox, 'boxexchanger');
       sandbox.clock.advance(20 * 60_000 + 1);
@@ -247,7 +247,7 @@ describe('sandbox: robustness', () => {
   });
 
   it('an unknown button is refused and an expired page offers no buttons', async () => {
-    const sandbox = await startSandbox();
+    const sandbox = await startSandbox({ callbackOrigins: [hooks.url] });
     try {
       for (const provider of ['repay', 'boxexchanger', 'agetrading'] as const) {
         const created = await createPayment(sandbox, provider);

@@ -1,0 +1,43 @@
+/**
+ * `npm run prune -- --older-than 180d`: retention for the event log. Deletes the events of sessions that ended
+ * before the cutoff and are no longer watched by the reconciler, events that name no session, and rejected-callback
+ * digests last seen before it. Open and held sessions keep their whole history: the database's append-only
+ * triggers refuse anything else.
+ */
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { openStore } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import type { PruneReport } from './store.js';
+
+const UNITS_MS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000 };
+
+/** `180d` / `36h` → milliseconds; undefined for anything else. */
+export function parseRetention(text: string): number | undefined {
+  const match = /^(\d{1,5})([dh])$/.exec(text.trim());
+  return match ? Number(match[1]) * UNITS_MS[match[2]!]! : undefined;
+}
+
+/** Prunes the configured store; `args` are the command's arguments. */
+export async function prune(args: readonly string[], env: Record<string, string | undefined> = process.env): Promise<PruneReport> {
+  const index = args.indexOf('--older-than');
+  const age = index >= 0 ? parseRetention(args[index + 1] ?? '') : undefined;
+  if (age === undefined) throw new ConfigError('Usage: npm run prune -- --older-than <days>d (or <hours>h), e.g. --older-than 180d');
+  const store = openStore(loadConfig(env, { persistSecret: false }));
+  try {
+    return await store.pruneEvents(Date.now() - age);
+  } finally {
+    await store.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  prune(process.argv.slice(2)).then(
+    (report) => console.log(`[pay-checkout] pruned ${report.events} events and ${report.rejectedCallbacks} rejected-callback digests`),
+    (error: unknown) => {
+      console.error(`[pay-checkout] ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

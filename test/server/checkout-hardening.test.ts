@@ -1,0 +1,446 @@
+// Attacks on the helper that must fail: forged, replayed or adopted callbacks, a sandbox reachable in production,
+// idempotency keys that skip the order lookup, nonce races, log flooding, anonymous status reads, token parsing,
+// slow senders. Real HTTP and SQLite; the providers are msw mocks or the embedded sandbox.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { http, HttpResponse } from 'msw';
+import { ConfigError, createCheckoutApp, loadConfig, startServer } from '../../server-example/index.js';
+import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
+import { ProviderPaymentTakenError } from '../../server-example/store.js';
+import { providerReference } from '../../server-example/sessions.js';
+import { BOX, events, makeTestApp, md5, session, testEnv, useProviderMocks } from './checkout-fixtures.js';
+import type { AgeMock, BoxMock, Orders, RepayMock, TestApp } from './checkout-fixtures.js';
+
+let t: TestApp;
+let repay: RepayMock;
+let box: BoxMock;
+let age: AgeMock;
+const msw = useProviderMocks((mocks) => ({ t, repay, box, age } = mocks), () => t);
+
+const repayHook = (body: string) => t.post('/api/checkout/webhooks/repay', body, 'application/json');
+const errorCode = async (response: Response) => ((await response.json()) as any).error.code as string;
+
+/** A fresh app with these orders (and settings) in place of the default one. */
+async function withOrders(orders: Orders, env: Record<string, string> = {}): Promise<void> {
+  await t.dispose();
+  t = makeTestApp({ orders, env });
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'pay-checkout-hardening-'));
+}
+
+describe('live mode never falls back to the sandbox', () => {
+  const live = (dir: string, extra: Record<string, string> = {}) => ({ ...testEnv(dir), CHECKOUT_MODE: 'live', ...extra });
+
+  it('refuses to start with a mistyped provider variable, naming it', () => {
+    const dir = tempDir();
+    const env: Record<string, string> = live(dir, { REPAY_CASA_ID: 'cassa-1' });
+    delete env.REPAY_CASSA_ID;
+    assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && /REPAY_CASA_ID/.test(error.message) && /REPAY_CASSA_ID/.test(error.message));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to start while an enabled provider lacks credentials', () => {
+    const dir = tempDir();
+    const env: Record<string, string> = live(dir);
+    for (const name of Object.keys(env)) if (name.startsWith('AGETRADING_')) delete env[name];
+    assert.throws(() => loadConfig(env), /age\.trading has no credentials/);
+    assert.equal(loadConfig({ ...env, CHECKOUT_PROVIDERS: 'repay,boxexchanger' }).mode, 'live');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('names the switch a half-configured provider is missing, in test mode too', () => {
+    assert.throws(() => loadConfig({ DATABASE_PATH: ':memory:', CHECKOUT_MODE: 'test', REPAY_SECRET_WORD_1: 'x' }), /REPAY_CASSA_ID is required/);
+  });
+
+  it('has no localhost default among the allowed origins, and needs PUBLIC_URL', () => {
+    const dir = tempDir();
+    const env: Record<string, string> = live(dir);
+    delete env.ALLOWED_ORIGINS;
+    assert.deepEqual(loadConfig(env).allowedOrigins, ['https://merchant.test']);
+    delete env.PUBLIC_URL;
+    assert.throws(() => loadConfig(env), /PUBLIC_URL/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the demo catalogue', () => {
+    const dir = tempDir();
+    assert.throws(() => createCheckoutApp(loadConfig(live(dir))), /demo catalogue/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('does not mount the sandbox', async () => {
+    msw.close(); // real HTTP only in this test
+    const dir = tempDir();
+    const server = await startServer({ port: 0, env: live(dir), resolveOrder: () => ({ amount: '1500', currency: 'RUB' }), reconcile: false });
+    try {
+      assert.equal(server.config.mode, 'live');
+      assert.equal((await fetch(`${server.url}/sandbox/credentials`)).status, 404);
+      const deal = await fetch(`${server.url}/sandbox/repay/api/v1/private/deals/`, { method: 'POST', body: '{}' });
+      assert.equal(deal.status, 404);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+      msw.listen({ onUnhandledRequest: 'error' });
+    }
+  });
+});
+
+describe('the test-mode sandbox calls back only its own helper', () => {
+  it('refuses to send a webhook to another address, and its log echoes no answer', async () => {
+    msw.close(); // real HTTP only in this test
+    const dir = tempDir();
+    const received: string[] = [];
+    const victim: Server = createServer((request, response) => {
+      received.push(request.url ?? '');
+      response.end('internal secret answer');
+    });
+    await new Promise<void>((resolve) => victim.listen(0, '127.0.0.1', resolve));
+    const victimUrl = `http://127.0.0.1:${(victim.address() as AddressInfo).port}`;
+    const server = await startServer({ port: 0, env: { DATABASE_PATH: join(dir, 'db.sqlite'), LOG_LEVEL: 'silent' }, reconcile: false });
+    try {
+      assert.equal(server.config.mode, 'test');
+      const account = SANDBOX_ACCOUNTS.repay;
+      // Amount 101 completes by itself at the sandbox and sends the webhook.
+      const response = await fetch(`${server.url}/sandbox/repay/api/v1/private/deals/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          cassa_id: account.cassaId,
+          amount: '101',
+          currency: 'RUB',
+          payment_method_id: account.methods.sbp,
+          order_id: 'probe',
+          success_url: `${server.url}/ok`,
+          error_url: `${server.url}/error`,
+          cancel_url: `${server.url}/cancel`,
+          webhook_url: `${victimUrl}/internal`,
+          payload: { user_id: 'u', trusted: false },
+          signature: md5(`${account.cassaId}:101:${account.secretWord1}`),
+        }),
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      let log: any[] = [];
+      while (log.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        log = (await (await fetch(`${server.url}/sandbox/_log`)).json()) as any[];
+      }
+      assert.equal(received.length, 0, 'nothing reached the other address');
+      assert.equal(log[0].delivered, false);
+      assert.match(log[0].error, /refused/);
+      assert.ok(!JSON.stringify(log).includes('internal secret answer'));
+      assert.ok(!('response' in log[0]));
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => victim.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+      msw.listen({ onUnhandledRequest: 'error' });
+    }
+  });
+});
+
+describe('one payment never pays two orders', () => {
+  const sameAmount: Orders = {
+    'O-1': { amount: '1500', currency: 'RUB', customerId: 'c1' },
+    'O-2': { amount: '1500', currency: 'RUB', customerId: 'c2' },
+  };
+
+  it('refuses a signed callback whose order reference was moved to another session', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    const b = (await t.createSession({ orderId: 'O-2' })).json;
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'completed';
+    const moved = repay.callback(deal.id, '1500', { order_id: providerReference('O-2', b.id) });
+    const response = await repayHook(moved);
+    assert.equal(response.status, 400);
+    assert.equal(await errorCode(response), 'invalid_webhook');
+    assert.equal((await session(t.app, b.id)).status, 'created');
+    assert.equal((await session(t.app, a.id)).status, 'created', 'the rejected callback did not act for its own session either');
+    assert.equal((await t.app.checkout.store.listRejectedCallbacks(5))[0]?.code, 'invalid_webhook');
+  });
+
+  it('refuses to let a crash-orphaned session adopt a payment another session owns', async () => {
+    await withOrders(sameAmount);
+    await t.createSession({ orderId: 'O-1' });
+    const b = (await t.createSession({ orderId: 'O-2' })).json;
+    // As if the helper had died between Repay's answer and storing it.
+    await t.app.checkout.store.mutate(b.id, () => ({ patch: { providerPaymentId: null, paymentUrl: null } }));
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'completed';
+    const response = await repayHook(repay.callback(deal.id, '1500', { order_id: providerReference('O-2', b.id) }));
+    assert.equal(response.status, 400);
+    const orphan = await session(t.app, b.id);
+    assert.equal(orphan.providerPaymentId, null);
+    assert.equal(orphan.status, 'created');
+  });
+
+  it('adopts an unowned payment only for a signed callback of exactly the session\'s amount', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    await t.app.checkout.store.mutate(a.id, () => ({ patch: { providerPaymentId: null, paymentUrl: null } }));
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'completed';
+    const other = await repayHook(repay.callback(deal.id, '1400', { order_id: providerReference('O-1', a.id) }));
+    assert.equal(other.status, 400);
+    assert.equal((await session(t.app, a.id)).providerPaymentId, null);
+    const exact = await repayHook(repay.callback(deal.id, '1500', { order_id: providerReference('O-1', a.id) }));
+    assert.equal(exact.status, 200);
+    const adopted = await session(t.app, a.id);
+    assert.equal(adopted.providerPaymentId, deal.id);
+    assert.equal(adopted.status, 'paid', 'what the status query says is applied');
+  });
+
+  it('stores a provider payment id on one session at most', async () => {
+    await withOrders(sameAmount);
+    await t.createSession({ orderId: 'O-1' });
+    const b = (await t.createSession({ orderId: 'O-2' })).json;
+    await assert.rejects(t.app.checkout.store.mutate(b.id, () => ({ patch: { providerPaymentId: 'deal-1' } })), ProviderPaymentTakenError);
+    assert.equal((await session(t.app, b.id)).providerPaymentId, 'deal-2');
+  });
+
+  it('refuses a BoxExchanger IPN posted to a session URL that does not exist', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const order = [...box.orders.values()][0]!;
+    order.status = 'done';
+    const ipnSecret = (await session(t.app, json.id)).providerData.ipnSecret as string;
+    const gets = box.gets;
+    const response = await t.post('/api/checkout/webhooks/boxexchanger/cs_AAAAAAAAAAAAAAAAAAAAAA', box.ipn(order, ipnSecret, 'done'), 'application/x-www-form-urlencoded');
+    assert.ok(response.status >= 400 && response.status < 500, String(response.status));
+    assert.equal(box.gets, gets, 'nothing was re-read on its word');
+    assert.equal((await session(t.app, json.id)).status, 'created');
+  });
+});
+
+describe('one order is never paid twice silently', () => {
+  it('keeps watching a Repay deal cancelled only locally, says so, and holds its late payment when another session paid the order', async () => {
+    const first = (await t.createSession({ orderId: 'A-1001', provider: 'repay' })).json;
+    const cancelled = await t.app.request(`/api/checkout/sessions/${first.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${first.token}` } });
+    const cancelBody = (await cancelled.json()) as any;
+    assert.equal(cancelBody.status, 'cancelled');
+    assert.equal(cancelBody.cancelledAtProvider, false);
+    assert.notEqual((await session(t.app, first.id)).nextPollAt, null, 'the deal is still polled');
+
+    const second = (await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' })).json;
+    assert.equal(second.provider, 'boxexchanger');
+    [...box.orders.values()][0]!.status = 'done';
+    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
+    assert.equal((await session(t.app, second.id)).status, 'paid');
+
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    const late = await session(t.app, first.id);
+    assert.equal(late.status, 'held');
+    assert.equal(late.errorCode, 'duplicate_payment');
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('resolves the order on every request: another user with the key gets neither the session nor its token', async () => {
+    const owners: Record<string, string> = { 'A-1001': 'alice' };
+    await t.dispose();
+    t = makeTestApp({
+      config: {
+        resolveOrder: (orderId, context) =>
+          context.request?.headers.get('cookie') === `user=${owners[orderId]}` ? { amount: '1500', currency: 'RUB' } : null,
+      },
+    });
+    const alice = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'k-1', cookie: 'user=alice' });
+    assert.equal(alice.status, 201);
+    const mallory = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'k-1', cookie: 'user=mallory' });
+    assert.equal(mallory.status, 404);
+    assert.equal(mallory.json.error.code, 'unknown_order');
+    assert.equal(mallory.json.token, undefined);
+  });
+
+  it('binds a key to the resolved price: a changed price is a conflict, and the old session is never paid at the old amount', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const first = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'k-2' });
+    orders['A-1001'] = { amount: '1800', currency: 'RUB' };
+    const replay = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'k-2' });
+    assert.equal(replay.status, 409);
+    assert.equal(replay.json.error.code, 'idempotency_key_reused');
+    const fresh = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'k-3' });
+    assert.equal(fresh.status, 201);
+    assert.equal(fresh.json.amount, '1800.00');
+    assert.equal((await session(t.app, first.json.id)).errorCode, 'order_changed');
+    // The payer still pays the old deal at the old price: a person must look.
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+    const old = await session(t.app, first.json.id);
+    assert.equal(old.status, 'held');
+    assert.equal(old.errorCode, 'order_changed');
+  });
+
+  it('opens at most one provider payment for one key used for different orders at once', async () => {
+    const answers = await Promise.all([
+      t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'shared' }),
+      t.createSession({ orderId: 'A-1003' }, { 'idempotency-key': 'shared' }),
+    ]);
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [201, 409]);
+    assert.equal(repay.creates, 1);
+  });
+});
+
+describe('BoxExchanger request nonce', () => {
+  const many = (count: number): Orders =>
+    Object.fromEntries(Array.from({ length: count }, (_, index) => [`B-${index}`, { amount: '1500', currency: 'RUB' }]));
+
+  it('never fails 100 concurrent creations, nor the first one after a restart', async () => {
+    await withOrders(many(101));
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, index) => t.createSession({ orderId: `B-${index}`, provider: 'boxexchanger' })));
+    assert.deepEqual(answers.filter((answer) => answer.status !== 201).map((answer) => answer.json), []);
+    assert.ok(box.lastTimes.at(-1)! >= Date.now() - 60_000);
+    t = await t.reopen();
+    const after = await t.createSession({ orderId: 'B-100', provider: 'boxexchanger' });
+    assert.equal(after.status, 201, JSON.stringify(after.json));
+    assert.equal(box.creates, 101);
+  });
+
+  it('retries once with a fresh value when BoxExchanger answers 40301', async () => {
+    let refused = false;
+    msw.use(
+      http.post(`${BOX}/service/api/v1/public/exchanger/order/create`, () => {
+        if (refused) return undefined;
+        refused = true;
+        return HttpResponse.json({ success: false, error: { errorCode: 40301, message: 'time must increase', object: {} } }, { status: 403 });
+      }),
+    );
+    const answer = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    assert.equal(answer.status, 201, JSON.stringify(answer.json));
+    assert.ok(refused);
+  });
+});
+
+describe('rejected callbacks cannot fill the disk', () => {
+  it('keeps them as a bounded digest and refuses a flooding address', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const big = JSON.stringify({ deal_id: 'deal-1', amount: '1500', signature: 'e'.repeat(32), padding: 'x'.repeat(60_000) });
+    const statuses: number[] = [];
+    for (let index = 0; index < 40; index++) statuses.push((await repayHook(big.replace('"padding"', `"n${index}"`))).status);
+    assert.deepEqual([...new Set(statuses)], [401, 429]);
+    assert.equal(statuses.filter((status) => status === 401).length, 30);
+    const rejected = await t.app.checkout.store.listRejectedCallbacks(100);
+    assert.equal(rejected.length, 30);
+    assert.ok(rejected.every((row) => row.head.length === 256 && row.size > 60_000));
+    assert.ok(!(await events(t.app, json.id)).some((event) => event.kind.startsWith('webhook')));
+  });
+
+  it('prunes the events of ended sessions only, as the append-only triggers allow', async () => {
+    const paid = (await t.createSession({ orderId: 'A-1001' })).json;
+    const open = (await t.createSession({ orderId: 'A-1003' })).json;
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(paid.id, 'reconcile');
+    assert.equal((await session(t.app, paid.id)).status, 'paid');
+    const report = await t.app.checkout.store.pruneEvents(Date.now() + 1);
+    assert.ok(report.events > 0);
+    assert.equal((await events(t.app, paid.id)).length, 0);
+    assert.ok((await events(t.app, open.id)).length > 0, 'an open session keeps its history');
+  });
+});
+
+describe('npm run prune', () => {
+  it('deletes the history of sessions that ended before the cutoff, keeping the rest', async () => {
+    const ended = (await t.createSession({ orderId: 'A-1001' })).json;
+    const recent = (await t.createSession({ orderId: 'A-1003' })).json;
+    repay.deals.get('deal-1')!.state = 'completed';
+    repay.deals.get('deal-2')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(ended.id, 'reconcile');
+    await t.app.checkout.sessions.refresh(recent.id, 'reconcile');
+    await t.app.checkout.store.mutate(ended.id, () => ({ patch: { updatedAt: Date.now() - 200 * 86_400_000 } }));
+    await t.close();
+    const { prune } = await import('../../server-example/prune.js');
+    await assert.rejects(prune(['--older-than', 'soon'], testEnv(t.dir)), /Usage/);
+    const report = await prune(['--older-than', '180d'], testEnv(t.dir));
+    assert.ok(report.events > 0);
+    t = await t.reopen();
+    assert.equal((await events(t.app, ended.id)).length, 0);
+    assert.ok((await events(t.app, recent.id)).length > 0);
+  });
+});
+
+describe('anonymous visits to the return page', () => {
+  it('re-read the provider at most as often as the status route, and are logged once per outcome', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const before = repay.statusCalls;
+    await Promise.all(Array.from({ length: 100 }, () => t.app.request(`/api/checkout/return/success?session=${json.id}`)));
+    for (let index = 0; index < 50; index++) await t.app.request(`/api/checkout/return/success?session=${json.id}`);
+    await t.close(); // waits for the background re-reads
+    assert.equal(repay.statusCalls - before, 1);
+    t = await t.reopen();
+    assert.equal((await events(t.app, json.id)).filter((event) => event.kind === 'return').length, 1);
+  });
+});
+
+describe('session tokens', () => {
+  it('answer 401, not 500, to a forged token with a multi-byte character', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const [, expiry, mac] = Buffer.from(json.token, 'base64url').toString('utf8').split('.');
+    // Same character count as the real id, more bytes.
+    const forgedId = `${json.id.slice(0, -1)}é`;
+    const forged = Buffer.from(`${forgedId}.${expiry}.${mac}`, 'utf8').toString('base64url');
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}`, { headers: { authorization: `Bearer ${forged}` } });
+    assert.equal(response.status, 401);
+    assert.equal(await errorCode(response), 'unauthorized');
+  });
+});
+
+describe('age.trading recovery', () => {
+  it('takes over our own crashed session\'s request instead of blocking the customer', async () => {
+    const first = (await t.createSession({ orderId: 'A-1001', provider: 'agetrading' })).json;
+    const request = [...age.requests.values()][0]!;
+    // As if the helper had died before storing age.trading's answer, and the reconciler marked the row failed.
+    await t.app.checkout.store.mutate(first.id, () => ({ patch: { providerPaymentId: null, paymentUrl: null, status: 'failed', errorCode: 'interrupted' } }));
+    age.returnExisting = request;
+    const second = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(second.status, 201, JSON.stringify(second.json));
+    assert.equal(second.json.paymentUrl, `https://pay.age.test/payment?id=uuid-${request.id}`);
+    const taken = await session(t.app, second.json.id);
+    assert.equal(taken.providerPaymentId, String(request.id));
+    assert.ok((await events(t.app, first.id)).some((event) => (event.data as any)?.reason === 'superseded'));
+    // Its callbacks (naming the first session's reference) now reach the session that holds the request.
+    request.status = 'SUCCESS';
+    request.amount = '1500.00';
+    const { body, signature } = age.callback(request, 'SUCCESS', '1500.00');
+    const response = await t.post('/api/checkout/webhooks/agetrading', body, 'application/json', { 'x-signature': signature });
+    assert.equal(response.status, 200);
+    assert.equal((await session(t.app, second.json.id)).status, 'paid');
+  });
+
+  it('still refuses a returned request that is not ours to recover', async () => {
+    age.returnExisting = { id: 900, merchantRequestId: 'someone-else-1', client: 'x', status: 'CREATED', initialAmount: '1500.00', body: {} };
+    const answer = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(answer.status, 409);
+    assert.equal(answer.json.error.code, 'previous_request_open');
+  });
+});
+
+describe('slow senders', () => {
+  it('are cut off after the request timeout instead of holding a connection for minutes', { timeout: 20_000 }, async () => {
+    msw.close();
+    const dir = tempDir();
+    const server = await startServer({ port: 0, env: { DATABASE_PATH: join(dir, 'db.sqlite'), LOG_LEVEL: 'silent' }, reconcile: false, requestTimeoutMs: 300 });
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`POST /api/checkout/webhooks/repay HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"deal_id"`);
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      assert.match(answer, /^HTTP\/1\.1 408/);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+      msw.listen({ onUnhandledRequest: 'error' });
+    }
+  });
+});
+
