@@ -28,6 +28,8 @@ export { createLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
 export { SqliteStore, OpenSessionExistsError } from './store.js';
 export type { EventKind, EventRecord, IdempotencyRecord, Mutation, NewEvent, SessionRecord, Store } from './store.js';
+export { PostgresStore } from './store-postgres.js';
+export type { PostgresStoreOptions } from './store-postgres.js';
 export { Reconciler } from './reconciler.js';
 export type { ReconcileReport } from './reconciler.js';
 export { SessionService } from './sessions.js';
