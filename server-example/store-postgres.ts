@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { sha256Hex } from './providers/crypto.js';
 import {
+  deliveryFromRow,
   MAX_REJECTED_CALLBACKS,
   MIGRATIONS,
   OpenSessionExistsError,
@@ -22,11 +23,16 @@ import {
   REJECTED_HEAD_CHARS,
 } from './store.js';
 import type {
+  DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryRow,
+  DeliveryStatus,
   EventKind,
   EventRecord,
   IdempotencyRecord,
   Mutation,
   MutationContext,
+  NewDelivery,
   NewEvent,
   PruneReport,
   RejectedCallback,
@@ -161,6 +167,31 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     FOR EACH ROW EXECUTE FUNCTION checkout_events_append_only();
   CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
     FOR EACH ROW EXECUTE FUNCTION checkout_events_prune_only();
+  `,
+  // 5: the outbox of merchant notifications (webhooks and the in-process hook), written with the status changes
+  `
+  CREATE TABLE deliveries (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    message_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    session_id TEXT,
+    order_id TEXT,
+    target TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    lease_until BIGINT,
+    last_error TEXT,
+    last_status INTEGER,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    delivered_at BIGINT
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_queue ON deliveries (session_id, target, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_status ON deliveries (status, seq);
   `,
 ];
 
@@ -432,6 +463,64 @@ export class PostgresStore implements Store {
       .map(fromRow);
   }
 
+  async claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
+    // Heads of their session's queue per target only, so events reach a target in order; rows another instance is
+    // claiming are skipped, not waited for.
+    const { rows } = await this.query(
+      `WITH due AS (
+         SELECT d.seq FROM deliveries d
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
+           AND NOT EXISTS (
+             SELECT 1 FROM deliveries e
+             WHERE e.status = 'pending' AND e.target = d.target AND e.session_id IS NOT DISTINCT FROM d.session_id AND e.seq < d.seq)
+         ORDER BY d.next_attempt_at, d.seq LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE deliveries SET lease_until = $3 FROM due WHERE deliveries.seq = due.seq RETURNING deliveries.*`,
+      [now, limit, now + leaseMs],
+    );
+    return rows.map((row) => deliveryFromRow(row as unknown as DeliveryRow)).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq);
+  }
+
+  async finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void> {
+    if (outcome.delivered) {
+      await this.query(
+        `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, lease_until = NULL,
+           last_error = NULL, last_status = $1, updated_at = $2, delivered_at = $2 WHERE id = $3`,
+        [outcome.status ?? null, now, id],
+      );
+      return;
+    }
+    await this.query(
+      `UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL,
+         last_error = $3, last_status = $4, updated_at = $5 WHERE id = $6`,
+      [outcome.nextAttemptAt === null ? 'failed' : 'pending', outcome.nextAttemptAt, outcome.error.slice(0, 500), outcome.status ?? null, now, id],
+    );
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const { rows } = await this.query('SELECT * FROM deliveries WHERE id = $1', [id]);
+    return rows[0] && deliveryFromRow(rows[0] as unknown as DeliveryRow);
+  }
+
+  async listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]> {
+    const { rows } = await this.query(
+      `SELECT * FROM deliveries WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR session_id = $2)
+       ORDER BY seq DESC LIMIT $3`,
+      [filter.status ?? null, filter.sessionId ?? null, filter.limit],
+    );
+    return rows.map((row) => deliveryFromRow(row as unknown as DeliveryRow));
+  }
+
+  async retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined> {
+    await this.query(
+      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, updated_at = $1
+       WHERE id = $2 AND status <> 'pending'`,
+      [now, id],
+    );
+    return this.getDelivery(id);
+  }
+
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
     const { rows } = await this.query('SELECT * FROM idempotency_keys WHERE key = $1', [key]);
     const row = rows[0];
@@ -557,7 +646,8 @@ export class PostgresStore implements Store {
         [before],
       );
       const rejected = await client.query('DELETE FROM rejected_callbacks WHERE last_at < $1', [before]);
-      return { events: events.rowCount ?? 0, rejectedCallbacks: rejected.rowCount ?? 0 };
+      const deliveries = await client.query("DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < $1", [before]);
+      return { events: events.rowCount ?? 0, rejectedCallbacks: rejected.rowCount ?? 0, deliveries: deliveries.rowCount ?? 0 };
     });
   }
 
@@ -607,7 +697,16 @@ async function applyMutation(
   }
   for (const event of mutation.events ?? []) await insertEvent(client, event);
   if (mutation.idempotencyKey) await insertIdempotencyKey(client, mutation.idempotencyKey);
+  for (const delivery of mutation.deliveries ?? []) await insertDelivery(client, delivery);
   return next;
+}
+
+async function insertDelivery(on: Queryable, delivery: NewDelivery): Promise<void> {
+  await on.query(
+    `INSERT INTO deliveries (id, message_id, event_type, session_id, order_id, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)`,
+    [delivery.id, delivery.messageId, delivery.eventType, delivery.sessionId, delivery.orderId, delivery.target, delivery.payload, delivery.createdAt],
+  );
 }
 
 async function insertEvent(on: Queryable, event: NewEvent): Promise<boolean> {

@@ -9,6 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sha256Hex } from './providers/crypto.js';
 import type { EventSource, MethodId, ProviderId, SessionStatus } from './types.js';
+import { startWalCheckpointer } from './wal-checkpointer.js';
+import type { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SessionRecord {
   id: string;
@@ -119,7 +121,47 @@ export interface RejectedCallbackRecord {
 export interface PruneReport {
   events: number;
   rejectedCallbacks: number;
+  /** Merchant webhook deliveries that ended (delivered or failed) before the cutoff. */
+  deliveries: number;
 }
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/**
+ * One merchant notification for one target (a webhook URL, or the in-process hook), written to the outbox in the
+ * same transaction as the status change it reports.
+ */
+export interface NewDelivery {
+  /** `dlv_…`: this delivery (merchant API: list, retry). */
+  id: string;
+  /** `msg_…`: the event's id, the `webhook-id` of every attempt and every target. */
+  messageId: string;
+  eventType: string;
+  sessionId: string | null;
+  orderId: string | null;
+  /** A webhook URL, or `hook:onEvent`. A session's deliveries to one target are made in the order written. */
+  target: string;
+  /** The exact JSON body sent (and signed). */
+  payload: string;
+  createdAt: number;
+}
+
+export interface DeliveryRecord extends NewDelivery {
+  seq: number;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  /** HTTP status of the last answer, when there was one. */
+  lastStatus: number | null;
+  updatedAt: number;
+  deliveredAt: number | null;
+}
+
+/** What one delivery attempt came to; `nextAttemptAt: null` after the last try marks the delivery failed. */
+export type DeliveryOutcome =
+  | { delivered: true; status?: number }
+  | { delivered: false; error: string; status?: number; nextAttemptAt: number | null };
 
 /** What a `mutate()` callback decides: a patch for the row and the events to append with it. */
 export interface Mutation {
@@ -127,6 +169,8 @@ export interface Mutation {
   events?: NewEvent[];
   /** An Idempotency-Key to remember in the same transaction (kept as it is when the key exists already). */
   idempotencyKey?: IdempotencyRecord;
+  /** Merchant notifications of this change, into the outbox in the same transaction. */
+  deliveries?: NewDelivery[];
 }
 
 export class OpenSessionExistsError extends Error {
@@ -199,6 +243,18 @@ export interface Store {
    * poller that dies just lets the lease run out. Ordered like dueSessions().
    */
   claimDueSessions(now: number, limit: number, leaseMs: number): Promise<SessionRecord[]>;
+  /**
+   * The outbox: pending deliveries that are due and at the head of their session's queue for their target (so a
+   * session's events reach each target in order), leased for `leaseMs` so no other sender takes them meanwhile.
+   */
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]>;
+  /** Records one attempt: delivered, or failed with the next attempt's time (null: no more attempts). */
+  finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void>;
+  getDelivery(id: string): Promise<DeliveryRecord | undefined>;
+  /** Newest first. */
+  listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]>;
+  /** Makes a delivery pending again, due now, with a fresh schedule of attempts. */
+  retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the key unless it exists; returns the stored record either way. */
   putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
@@ -344,6 +400,31 @@ export const MIGRATIONS: readonly string[] = [
         AND status IN ('paid','refunded','failed','cancelled','expired') AND next_poll_at IS NULL)
     BEGIN SELECT RAISE(ABORT, 'the event log is append-only: only events of ended sessions may be pruned'); END;
   `,
+  // 5: the outbox of merchant notifications (webhooks and the in-process hook), written with the status changes
+  `
+  CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    message_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    session_id TEXT,
+    order_id TEXT,
+    target TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_until INTEGER,
+    last_error TEXT,
+    last_status INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    delivered_at INTEGER
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_queue ON deliveries (session_id, target, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_status ON deliveries (status, seq);
+  `,
 ];
 
 interface SessionRow {
@@ -435,11 +516,18 @@ export class SqliteStore implements Store {
     (event: NewEvent & { sessionId: string }, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined) => { fresh: boolean; session: SessionRecord | undefined }
   >;
 
+  /** WAL checkpoints on a worker thread instead of inside a request's commit (wal-checkpointer.ts). */
+  private readonly checkpointer: WalCheckpointer | undefined;
+
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    if (path !== ':memory:') {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = startWalCheckpointer(path, (message) => console.warn(`[pay-checkout] WAL checkpoint failed: ${message}`));
+    }
     this.db.pragma('foreign_keys = ON');
     // Several helpers (or the reconciler of another process) may write: wait rather than fail.
     this.db.pragma('busy_timeout = 5000');
@@ -562,6 +650,7 @@ export class SqliteStore implements Store {
     }
     for (const event of mutation.events ?? []) this.insertEvent(event);
     if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
+    for (const delivery of mutation.deliveries ?? []) this.insertDelivery(delivery);
     return next;
   }
 
@@ -633,6 +722,75 @@ export class SqliteStore implements Store {
       }
       return rows.map(fromRow);
     }).immediate();
+  }
+
+  private insertDelivery(delivery: NewDelivery): void {
+    this.stmt(
+      `INSERT INTO deliveries (id, message_id, event_type, session_id, order_id, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+    ).run(
+      delivery.id,
+      delivery.messageId,
+      delivery.eventType,
+      delivery.sessionId,
+      delivery.orderId,
+      delivery.target,
+      delivery.payload,
+      delivery.createdAt,
+      delivery.createdAt,
+      delivery.createdAt,
+    );
+  }
+
+  async claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
+    return this.db.transaction(() => {
+      const rows = this.stmt(
+        `SELECT * FROM deliveries d
+         WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until <= @now)
+           AND NOT EXISTS (
+             SELECT 1 FROM deliveries e
+             WHERE e.status = 'pending' AND e.target = d.target AND e.session_id IS d.session_id AND e.seq < d.seq)
+         ORDER BY d.next_attempt_at, d.seq LIMIT @limit`,
+      ).all({ now, limit }) as DeliveryRow[];
+      const lease = this.stmt('UPDATE deliveries SET lease_until = ? WHERE seq = ?');
+      for (const row of rows) lease.run(now + leaseMs, row.seq);
+      return rows.map(deliveryFromRow);
+    }).immediate();
+  }
+
+  async finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void> {
+    if (outcome.delivered) {
+      this.stmt(
+        `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, lease_until = NULL,
+           last_error = NULL, last_status = ?, updated_at = ?, delivered_at = ? WHERE id = ?`,
+      ).run(outcome.status ?? null, now, now, id);
+      return;
+    }
+    this.stmt(
+      `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
+         last_error = ?, last_status = ?, updated_at = ? WHERE id = ?`,
+    ).run(outcome.nextAttemptAt === null ? 'failed' : 'pending', outcome.nextAttemptAt, outcome.error.slice(0, 500), outcome.status ?? null, now, id);
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const row = this.stmt('SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+    return row && deliveryFromRow(row);
+  }
+
+  async listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]> {
+    const rows = this.stmt(
+      `SELECT * FROM deliveries WHERE (@status IS NULL OR status = @status) AND (@session IS NULL OR session_id = @session)
+       ORDER BY seq DESC LIMIT @limit`,
+    ).all({ status: filter.status ?? null, session: filter.sessionId ?? null, limit: filter.limit }) as DeliveryRow[];
+    return rows.map(deliveryFromRow);
+  }
+
+  async retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined> {
+    this.stmt(
+      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?
+       WHERE id = ? AND status <> 'pending'`,
+    ).run(now, now, id);
+    return this.getDelivery(id);
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
@@ -724,13 +882,15 @@ export class SqliteStore implements Store {
         )
         .run({ before }).changes;
       const rejectedCallbacks = this.db.prepare('DELETE FROM rejected_callbacks WHERE last_at < ?').run(before).changes;
-      return { events, rejectedCallbacks };
+      const deliveries = this.db.prepare("DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < ?").run(before).changes;
+      return { events, rejectedCallbacks, deliveries };
     }).immediate();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }
@@ -798,6 +958,46 @@ class PaymentIdConflict extends Error {
   constructor(readonly provider: ProviderId, readonly providerPaymentId: string) {
     super('provider payment id taken');
   }
+}
+
+export interface DeliveryRow {
+  seq: number;
+  id: string;
+  message_id: string;
+  event_type: string;
+  session_id: string | null;
+  order_id: string | null;
+  target: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  last_status: number | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export function deliveryFromRow(row: DeliveryRow): DeliveryRecord {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    messageId: row.message_id,
+    eventType: row.event_type,
+    sessionId: row.session_id,
+    orderId: row.order_id,
+    target: row.target,
+    payload: row.payload,
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    lastError: row.last_error,
+    lastStatus: row.last_status === null ? null : Number(row.last_status),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+  };
 }
 
 interface RejectedRow {
