@@ -180,9 +180,12 @@ export async function measureSize(log: (line: string) => void, element: Bundle, 
   const detail = (g: Sizes) => ({ files: g.files, raw: g.raw, gzip: g.gzip, brotli: g.brotli });
   const unresolvedNote = graph.unresolved.length ? ` Unresolved imports: ${graph.unresolved.join(', ')}.` : '';
 
+  // The total is every chunk there is — both languages' strings, the @floating-ui fallback that Chromium never
+  // loads — which no payer downloads all of: it is information. What a payer downloads on each path is measured in
+  // the browser (bench/element-bytes.ts), with the targets.
   for (const [kind, sizes, floorSizes, limit] of [
     ['initial download', graph.initial, floor.initial, 10 * KB],
-    ['total (all lazy chunks)', graph.total, floor.total, 20 * KB],
+    ['total (all lazy chunks)', graph.total, floor.total, 0],
   ] as const) {
     rows.push(
       row({
@@ -207,10 +210,10 @@ export async function measureSize(log: (line: string) => void, element: Bundle, 
         unit: 'B',
         baseline: floorSizes.gzip,
         baselineLabel: 'minimal Lit',
-        target: `≤ ${limit / KB} kB`,
-        verdict: over <= 0 ? 'pass' : 'miss',
+        target: limit ? `≤ ${limit / KB} kB` : '',
+        verdict: !limit ? 'info' : over <= 0 ? 'pass' : 'miss',
         note:
-          (over > 0 ? `Over by ${(over / KB).toFixed(2)} kB (${((over / limit) * 100).toFixed(0)} %). ` : '') +
+          (limit && over > 0 ? `Over by ${(over / KB).toFixed(2)} kB (${((over / limit) * 100).toFixed(0)} %). ` : '') +
           note(sizes) +
           (kind === 'initial download' ? `; ${graph.depth} request(s) in sequence (static import chain; floor: ${floor.depth}).` : '.') +
           unresolvedNote,

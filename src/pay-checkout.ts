@@ -37,7 +37,7 @@ function loadFlowModule(): Promise<typeof import('./checkout-flow.js')> {
 const ACTIVITY = ['pointermove', 'pointerdown', 'wheel', 'scroll', 'keydown', 'touchstart'] as const;
 
 /**
- * Preloads the checkout module and the helper's `/config` once the payer is active on the page (moves the
+ * Preloads the checkout module, the dialog's strings and the helper's `/config` once the payer is active on the page (moves the
  * pointer, scrolls, types, touches) and the browser is idle. A page nobody interacts with (a background tab, a crawler, a payer who only reads)
  * downloads the button alone; an active payer usually has the module before the first hover or tap, which
  * matters on touch screens, where the tap is the first intent and the click follows within ~100 ms.
@@ -50,8 +50,11 @@ function armPreload(): void {
     ac.abort();
     const idle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
     idle(() => {
-      const helpers = new Set([...connected].filter((el) => el.state === 'idle' && !el.disabled).map((el) => el.sessionUrl));
-      if (helpers.size) loadFlowModule().then((m) => helpers.forEach((url) => m.warmHelper(url)), () => undefined);
+      const waiting = [...connected].filter((el) => el.state === 'idle' && !el.disabled);
+      if (!waiting.length) return;
+      new Set(waiting.map((el) => el.currentLocale().split('-')[0]!)).forEach((lang) => loadStrings(lang).catch(() => undefined));
+      const helpers = new Set(waiting.map((el) => el.sessionUrl));
+      loadFlowModule().then((m) => helpers.forEach((url) => m.warmHelper(url)), () => undefined);
     });
   };
   for (const type of ACTIVITY) window.addEventListener(type, onActivity, { capture: true, passive: true, signal: ac.signal });

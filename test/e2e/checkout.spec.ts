@@ -130,3 +130,16 @@ async function lastStatus(page: Page, status: string): Promise<Detail> {
   await expect(entry).toBeAttached();
   return JSON.parse((await entry.getAttribute('data-detail')) ?? 'null');
 }
+
+test.describe('sandbox pages speak the element language, not the browser one', () => {
+  // An English-speaking browser (Accept-Language: en-US) on a Russian storefront: the element is in Russian.
+  test.use({ locale: 'en-US' });
+
+  for (const provider of PROVIDERS) {
+    test(`${provider}: the hosted page is in Russian like the element`, async ({ page }) => {
+      await selectSwitches(page, { provider, mode: 'modal' });
+      const product = await buy(page, 'tea');
+      await expect(paymentPage(product).locator('html')).toHaveAttribute('lang', 'ru');
+    });
+  }
+});
