@@ -524,14 +524,20 @@ export class SqliteStore implements Store {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    // Several helpers (or the reconciler of another process) may write: wait rather than fail.
+    this.db.pragma('busy_timeout = 5000');
+    try {
+      this.migrate();
+    } catch (error) {
+      // A refused database (newer schema, failed migration) is closed, and no checkpoint worker was started for it.
+      this.db.close();
+      throw error;
+    }
     if (path !== ':memory:') {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = startWalCheckpointer(path, (message) => console.warn(`[pay-checkout] WAL checkpoint failed: ${message}`));
     }
-    this.db.pragma('foreign_keys = ON');
-    // Several helpers (or the reconciler of another process) may write: wait rather than fail.
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
     this.insertTx = this.db.transaction((row: SessionRow, events: NewEvent[]) => {
       this.stmt(INSERT_SESSION).run(row);
       for (const event of events) this.insertEvent(event);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MIGRATIONS, OpenSessionExistsError, ProviderPaymentTakenError, SqliteStore } from '../../server-example/store.js';
-import type { SessionRecord, Store } from '../../server-example/store.js';
+import type { NewDelivery, SessionRecord, Store } from '../../server-example/store.js';
 import { POSTGRES_MIGRATIONS, PostgresStore } from '../../server-example/store-postgres.js';
 import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
 
@@ -137,6 +137,22 @@ function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
     nextPollAt: null,
     pollAttempts: 0,
     lastPolledAt: null,
+    ...overrides,
+  };
+}
+
+let deliveryCounter = 0;
+function delivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
+  deliveryCounter++;
+  return {
+    id: `dlv_${deliveryCounter}`,
+    messageId: `msg_${deliveryCounter}`,
+    eventType: 'payment.succeeded',
+    sessionId: 'cs_x',
+    orderId: 'A-1',
+    target: 'https://merchant.test/hooks',
+    payload: JSON.stringify({ type: 'payment.succeeded', n: deliveryCounter }),
+    createdAt: Date.now(),
     ...overrides,
   };
 }
@@ -370,7 +386,8 @@ for (const harness of [sqlite, postgres]) {
         for (const row of [ended, watched, open, recent]) await store.insertSession(row, [{ sessionId: row.id, kind: 'created' }]);
         await store.recordRejectedCallback({ provider: 'repay', code: 'invalid_signature', body: '{"x":1}', source: null });
         const report = await store.pruneEvents(Date.now() - 60_000);
-        assert.deepEqual(report, { events: 1, rejectedCallbacks: 0 });
+        assert.equal(report.events, 1);
+        assert.equal(report.rejectedCallbacks, 0);
         assert.deepEqual(await store.listEvents(ended.id), []);
         for (const row of [watched, open, recent]) assert.equal((await store.listEvents(row.id)).length, 1);
         assert.equal((await store.pruneEvents(Date.now() + 60_000)).rejectedCallbacks, 1);
@@ -390,6 +407,108 @@ for (const harness of [sqlite, postgres]) {
         assert.equal(repay.head, body.slice(0, 256));
         assert.match(repay.digest, /^[0-9a-f]{64}$/);
         assert.ok(repay.lastAt >= repay.firstAt);
+      });
+    });
+
+    describe('outbox of merchant notifications', () => {
+      /** Writes deliveries the way the helper does: with a change of the session, in its transaction. */
+      const write = async (...deliveries: NewDelivery[]) => {
+        const row = record({ orderId: `A-out-${deliveryCounter}` });
+        await store.insertSession(row);
+        await store.mutate(row.id, () => ({ patch: { status: 'paid' }, deliveries }));
+        return row;
+      };
+
+      test('writes deliveries with the change that causes them, and none when the change rolls back', async () => {
+        const row = record();
+        await store.insertSession(row);
+        const first = delivery({ sessionId: row.id });
+        await assert.rejects(
+          store.mutate(row.id, () => {
+            throw new Error('no');
+          }),
+        );
+        await store.mutate(row.id, () => ({ patch: { status: 'paid' }, deliveries: [first] }));
+        const stored = await store.getDelivery(first.id);
+        assert.deepEqual(
+          { ...stored, seq: 0 },
+          { ...first, seq: 0, status: 'pending', attempts: 0, nextAttemptAt: first.createdAt, lastError: null, lastStatus: null, updatedAt: first.createdAt, deliveredAt: null },
+        );
+        assert.equal(await store.getDelivery('dlv_missing'), undefined);
+      });
+
+      test('hands out only the head of each session\'s queue per target, leased, in order', async () => {
+        const now = Date.now();
+        const a1 = delivery({ sessionId: 'cs_a', createdAt: now - 30 });
+        const a2 = delivery({ sessionId: 'cs_a', createdAt: now - 20 });
+        const aHook = delivery({ sessionId: 'cs_a', target: 'hook:onEvent', createdAt: now - 10 });
+        const b1 = delivery({ sessionId: 'cs_b', createdAt: now - 25 });
+        const later = delivery({ sessionId: 'cs_c', createdAt: now + 60_000 });
+        await write(a1, a2, aHook);
+        await write(b1, later);
+        const claimed = await store.claimDueDeliveries(now, 10, 30_000);
+        assert.deepEqual(claimed.map((item) => item.id), [a1.id, b1.id, aHook.id]);
+        assert.deepEqual(await store.claimDueDeliveries(now, 10, 30_000), []);
+        await store.finishDelivery(a1.id, { delivered: true, status: 204 }, now + 1);
+        assert.deepEqual((await store.claimDueDeliveries(now + 2, 10, 30_000)).map((item) => item.id), [a2.id]);
+        const done = await store.getDelivery(a1.id);
+        assert.equal(done?.status, 'delivered');
+        assert.equal(done?.attempts, 1);
+        assert.equal(done?.lastStatus, 204);
+        assert.equal(done?.deliveredAt, now + 1);
+        // The lease of a sender that never finished runs out.
+        assert.deepEqual((await store.claimDueDeliveries(now + 30_002, 10, 30_000)).map((item) => item.id).sort(), [a2.id, aHook.id, b1.id].sort());
+      });
+
+      test('schedules the next attempt after a failure, fails after the last, and retries on request', async () => {
+        const now = Date.now();
+        const item = delivery({ createdAt: now });
+        await write(item);
+        await store.finishDelivery(item.id, { delivered: false, error: 'HTTP 500', status: 500, nextAttemptAt: now + 5_000 }, now);
+        let stored = await store.getDelivery(item.id);
+        assert.deepEqual([stored?.status, stored?.attempts, stored?.nextAttemptAt, stored?.lastError, stored?.lastStatus], ['pending', 1, now + 5_000, 'HTTP 500', 500]);
+        assert.deepEqual(await store.claimDueDeliveries(now + 1_000, 10, 30_000), []);
+        assert.equal((await store.claimDueDeliveries(now + 5_000, 10, 30_000)).length, 1);
+        await store.finishDelivery(item.id, { delivered: false, error: 'timeout', nextAttemptAt: null }, now + 6_000);
+        stored = await store.getDelivery(item.id);
+        assert.deepEqual([stored?.status, stored?.attempts, stored?.nextAttemptAt, stored?.lastStatus], ['failed', 2, null, null]);
+        assert.deepEqual((await store.listDeliveries({ status: 'failed', limit: 10 })).map((d) => d.id), [item.id]);
+        assert.deepEqual(await store.listDeliveries({ status: 'pending', limit: 10 }), []);
+        const retried = await store.retryDelivery(item.id, now + 7_000);
+        assert.deepEqual([retried?.status, retried?.attempts, retried?.nextAttemptAt], ['pending', 0, now + 7_000]);
+        assert.equal((await store.claimDueDeliveries(now + 7_000, 10, 30_000))[0]?.id, item.id);
+      });
+
+      test('lists deliveries newest first, by status and session', async () => {
+        const first = delivery({ sessionId: 'cs_l1' });
+        const second = delivery({ sessionId: 'cs_l2' });
+        const third = delivery({ sessionId: 'cs_l1', target: 'hook:onEvent' });
+        await write(first, second, third);
+        assert.deepEqual((await store.listDeliveries({ limit: 10 })).map((d) => d.id), [third.id, second.id, first.id]);
+        assert.deepEqual((await store.listDeliveries({ sessionId: 'cs_l1', limit: 10 })).map((d) => d.id), [third.id, first.id]);
+        assert.deepEqual((await store.listDeliveries({ limit: 1 })).map((d) => d.id), [third.id]);
+      });
+
+      test('gives every due delivery to exactly one of two stores claiming at once', async () => {
+        const now = Date.now();
+        const items = Array.from({ length: 40 }, (_, index) => delivery({ sessionId: `cs_q${index}`, createdAt: now - index }));
+        await write(...items);
+        const other = await db.second();
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 ? other : store).claimDueDeliveries(now, 10, 60_000)));
+        const ids = claims.flat().map((item) => item.id);
+        assert.equal(ids.length, 40);
+        assert.equal(new Set(ids).size, 40);
+      });
+
+      test('prunes deliveries that ended before the cutoff, never pending ones', async () => {
+        const now = Date.now();
+        const delivered = delivery({ sessionId: 'cs_p1', createdAt: now - 100 });
+        const pending = delivery({ sessionId: 'cs_p2', createdAt: now - 100 });
+        await write(delivered, pending);
+        await store.finishDelivery(delivered.id, { delivered: true }, now - 50);
+        assert.equal((await store.pruneEvents(now)).deliveries, 1);
+        assert.equal(await store.getDelivery(delivered.id), undefined);
+        assert.equal((await store.getDelivery(pending.id))?.status, 'pending');
       });
     });
 
