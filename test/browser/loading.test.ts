@@ -19,7 +19,7 @@ describe('loading on intent', () => {
   for (const [intent, fire] of [
     ['hover', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerenter'))],
     ['focus', (b: HTMLElement) => b.focus()],
-    ['touch', (b: HTMLElement) => b.dispatchEvent(new TouchEvent('touchstart', { bubbles: true, composed: true }))],
+    ['touch', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true, composed: true, pointerType: 'touch' }))],
     ['press', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true, composed: true, button: 0 }))],
   ] as const) {
     it(`${intent} on the button loads the checkout and /config, and prepares the dialog`, async () => {
