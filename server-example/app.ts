@@ -22,6 +22,10 @@ import { isRecord } from './providers/http.js';
 import { RepayProvider } from './providers/repay.js';
 import type { PaymentProvider } from './providers/types.js';
 import { WindowLimiter } from './rate-limit.js';
+import { eventView } from './event-view.js';
+import { registerMerchantApi } from './merchant-api.js';
+import { HOOK_TARGET, MerchantNotifier } from './merchant-webhooks/events.js';
+import { DeliverySender } from './merchant-webhooks/sender.js';
 import { Reconciler } from './reconciler.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
@@ -50,9 +54,16 @@ export interface CheckoutRuntime {
   readonly store: Store;
   readonly sessions: SessionService;
   readonly reconciler: Reconciler;
+  /** Sends the merchant notifications from the outbox (webhooks, `onEvent`). */
+  readonly deliveries: DeliverySender;
   readonly providers: ReadonlyMap<ProviderId, PaymentProvider>;
   readonly log: Logger;
-  /** Stops the reconciler, waits for background status checks, closes the store it opened. */
+  /**
+   * Starts the background work: the reconciler (provider polling) and the notification sender. `startServer()` calls
+   * it; call it yourself when you mount the app in your own server, on every instance.
+   */
+  start(): void;
+  /** Stops the background work, waits for background status checks, closes the store it opened. */
   close(): Promise<void>;
 }
 
@@ -91,7 +102,9 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const ownsStore = !config.store;
   const store = config.store ?? openStore(config);
   const providers = buildProviders(config, store);
-  const sessions = new SessionService({ config, store, providers, resolveOrder, log });
+  const deliveries = new DeliverySender({ store, delivery: config.delivery, webhooks: config.merchantWebhooks, onEvent: config.onEvent, log });
+  const notifier = new MerchantNotifier([...(config.merchantWebhooks?.urls ?? []), ...(config.onEvent ? [HOOK_TARGET] : [])]);
+  const sessions = new SessionService({ config, store, providers, resolveOrder, log, notifier, onNotified: () => deliveries.wake() });
   const reconciler = new Reconciler({ config, store, sessions, log });
   const background = new Set<Promise<unknown>>();
   // The demo storefront's session log exists only in test mode with the demo catalogue: it lists every session.
@@ -360,18 +373,18 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     const events = await store.listEvents(id);
     return c.json({
       sessionId: id,
-      events: events.map((event) => ({
-        seq: event.seq,
-        at: new Date(event.at).toISOString(),
-        kind: event.kind,
-        source: event.source,
-        from: event.fromStatus,
-        to: event.toStatus,
-        providerStatus: event.providerStatus,
-        amount: event.amountMinor === null ? null : formatAmount(event.amountMinor),
-        data: withoutProviderPayloads(event.data),
-      })),
+      events: events.map(eventView),
     });
+  });
+
+  registerMerchantApi(app, {
+    apiKey: config.merchantApiKey,
+    store,
+    sessions,
+    readJson: async (c) => {
+      requireJson(c);
+      return parseJsonObject(await readBody(c));
+    },
   });
 
   app.all('*', () => {
@@ -383,10 +396,15 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     store,
     sessions,
     reconciler,
+    deliveries,
     providers,
     log,
+    start() {
+      reconciler.start();
+      deliveries.start();
+    },
     async close() {
-      await reconciler.stop();
+      await Promise.all([reconciler.stop(), deliveries.stop()]);
       while (background.size > 0) await Promise.all([...background]);
       if (ownsStore) await store.close();
     },
@@ -400,16 +418,6 @@ const REJECTED_CALLBACKS_PER_MINUTE = 30;
 /** The sending address of a request under the Node adapter ('unknown' elsewhere). */
 function remoteAddress(c: Context): string {
   return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
-}
-
-/**
- * An event's data without what providers sent or answered: signed callbacks could be replayed, and answers carry
- * provider data. The rest (reasons, codes, triggers) is what the demo log shows.
- */
-function withoutProviderPayloads(data: unknown): unknown {
-  if (!isRecord(data)) return data;
-  const { raw: _raw, response: _response, fields: _fields, ...rest } = data;
-  return rest;
 }
 
 function delay(ms: number): Promise<void> {

@@ -12,7 +12,7 @@ import { SANDBOX_ACCOUNTS } from './sandbox/accounts.js';
 import type { LogLevel, Logger } from './logger.js';
 import type { Store } from './store.js';
 import { METHOD_IDS, PROVIDER_IDS, SESSION_STATUSES } from './types.js';
-import type { MethodId, ProviderId, ResolveOrder, SessionStatus } from './types.js';
+import type { MerchantEvent, MethodId, ProviderId, ResolveOrder, SessionStatus } from './types.js';
 
 export interface ProviderCommonConfig {
   /** True when the provider runs against the embedded sandbox (no real credentials configured). */
@@ -140,7 +140,38 @@ export interface CheckoutConfig {
   /** A ready store (e.g. a shared database); default: SQLite at databasePath. */
   store?: Store;
   providers: ProvidersConfig;
+  /** Signed webhooks to the merchant's backend (MERCHANT_WEBHOOK_URL, MERCHANT_WEBHOOK_SECRET). */
+  merchantWebhooks?: MerchantWebhooksConfig;
+  /**
+   * In-process hook for Node merchants: called with every merchant event, through the same outbox as the webhooks
+   * (at least once, in order per session; retried with the same backoff when it throws).
+   */
+  onEvent?: (event: MerchantEvent) => void | Promise<void>;
+  /** How merchant notifications are sent and retried (webhooks and `onEvent`). */
+  delivery: DeliveryConfig;
+  /** Bearer key of the merchant API (`/merchant/…`, MERCHANT_API_KEY); unset: those routes answer 404. */
+  merchantApiKey?: string;
 }
+
+export interface MerchantWebhooksConfig {
+  urls: string[];
+  /** `whsec_…` secrets; several (key rotation) sign each message once each. */
+  secrets: string[];
+}
+
+export interface DeliveryConfig {
+  /** Time limit of one webhook attempt. */
+  timeoutMs: number;
+  /** Delays before the 2nd, 3rd, … attempt (jittered ±10 %); after the last, a delivery is `failed`. */
+  retryDelaysMs: number[];
+  /** How often the sender looks for due deliveries when nothing wakes it. */
+  intervalMs: number;
+}
+
+/** About three days of retries: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h six times (≈ 67.6 h after the first try). */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, ...Array.from({ length: 6 }, () => 36_000_000),
+];
 
 export interface OrderResolveConfig {
   /** The merchant's endpoint the helper POSTs `{ orderId, claimedCustomerId, locale }` to. */
@@ -271,6 +302,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     enabledProviders,
     defaultProvider: defaultProviderRaw,
     ...loadOrderResolve(env),
+    ...loadMerchantSide(env),
     frameDeny,
     tokenTtlSeconds: intVar(env, 'SESSION_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400),
     reconcile: {
@@ -284,6 +316,43 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     logLevel,
     providers,
   };
+}
+
+/** Merchant webhooks, their delivery settings and the merchant API key. */
+function loadMerchantSide(env: Env): Pick<CheckoutConfig, 'merchantWebhooks' | 'delivery' | 'merchantApiKey'> {
+  const get = (name: string) => (env[name] ?? '').trim();
+  const list = (name: string) => get(name).split(',').map((item) => item.trim()).filter(Boolean);
+  const delivery: DeliveryConfig = {
+    timeoutMs: intVar(env, 'MERCHANT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    retryDelaysMs: [...DEFAULT_RETRY_DELAYS_MS],
+    intervalMs: intVar(env, 'MERCHANT_WEBHOOK_INTERVAL_MS', 1_000, 10, 60_000),
+  };
+  const result: Pick<CheckoutConfig, 'merchantWebhooks' | 'delivery' | 'merchantApiKey'> = { delivery };
+  const urls = list('MERCHANT_WEBHOOK_URL').map((item) => {
+    try {
+      const url = new URL(item);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+      return url.toString();
+    } catch {
+      throw new ConfigError(`MERCHANT_WEBHOOK_URL: "${item}" is not an http(s) URL.`);
+    }
+  });
+  if (urls.length > 0) {
+    const secrets = list('MERCHANT_WEBHOOK_SECRET');
+    if (secrets.length === 0) throw new ConfigError('MERCHANT_WEBHOOK_URL needs MERCHANT_WEBHOOK_SECRET (whsec_…): every webhook is signed.');
+    try {
+      result.merchantWebhooks = { urls, secrets: secrets.map((secret) => validateWebhookSecret(secret)) };
+    } catch (error) {
+      if (error instanceof WebhookSecretError) throw new ConfigError(error.message);
+      throw error;
+    }
+  }
+  const apiKey = get('MERCHANT_API_KEY');
+  if (apiKey) {
+    if (apiKey.length < 24) throw new ConfigError('MERCHANT_API_KEY must be at least 24 characters (a random key).');
+    result.merchantApiKey = apiKey;
+  }
+  return result;
 }
 
 /** ORDER_RESOLVE_URL and its settings; signed with MERCHANT_WEBHOOK_SECRET, which it therefore requires. */

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   unknown_session: 404,
   session_not_cancellable: 409,
   session_creating: 409,
+  session_not_held: 409,
   // Provider callbacks
   invalid_signature: 401,
   stale_notification: 401,

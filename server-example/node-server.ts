@@ -31,7 +31,7 @@ export interface StartServerOptions {
   config?: Partial<CheckoutConfig>;
   /** The merchant's order lookup; wins over ORDER_RESOLVE_URL; without either, the demo catalogue. */
   resolveOrder?: ResolveOrder;
-  /** Run the reconciler (default true). */
+  /** Run the background work: the reconciler and the merchant notification sender (default true). */
   reconcile?: boolean;
   /**
    * How long one request may take to arrive, headers and body (default 15 s). Node's default is 300 s, which
@@ -116,7 +116,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     return errorResponse(new CheckoutError('not_found', 'No such endpoint.'));
   };
-  if (options.reconcile ?? true) app.checkout.reconciler.start();
+  if (options.reconcile ?? true) app.checkout.start();
 
   let closing: Promise<void> | undefined;
   return {

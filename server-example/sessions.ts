@@ -14,7 +14,8 @@ import { optional } from './providers/common.js';
 import { sha256Hex } from './providers/crypto.js';
 import type { CallbackInput, CallbackReply, CreatedPayment, ParsedCallback, PaymentProvider, ProviderStatusResult } from './providers/types.js';
 import { OpenSessionExistsError, ProviderPaymentTakenError } from './store.js';
-import type { NewEvent, SessionRecord, Store } from './store.js';
+import type { Mutation, MutationContext, NewDelivery, NewEvent, SessionRecord, Store } from './store.js';
+import { MerchantNotifier } from './merchant-webhooks/events.js';
 import { decide, HELD_REASONS, isOpen } from './transitions.js';
 import type { EventSource, MethodId, ProviderId, ResolveOrder, ResolvedOrder, SessionStatus } from './types.js';
 
@@ -45,6 +46,10 @@ export interface SessionServiceOptions {
   providers: ReadonlyMap<ProviderId, PaymentProvider>;
   resolveOrder: ResolveOrder;
   log: Logger;
+  /** Builds the merchant notifications written with each status change (none without targets). */
+  notifier?: MerchantNotifier;
+  /** Called after a change wrote merchant notifications, so the sender delivers them at once. */
+  onNotified?: () => void;
 }
 
 /** Ended sessions the reconciler keeps polling for a while: a late payment revives them, a held one may resolve. */
@@ -96,12 +101,38 @@ export class SessionService {
   /** Sessions whose provider create call is running in this process (the reconciler leaves them alone). */
   readonly creating = new Set<string>();
 
+  private readonly notifier: MerchantNotifier;
+  private readonly onNotified: () => void;
+
   constructor(options: SessionServiceOptions) {
     this.config = options.config;
     this.store = options.store;
     this.providers = options.providers;
     this.resolveOrder = options.resolveOrder;
     this.log = options.log;
+    this.notifier = options.notifier ?? new MerchantNotifier([]);
+    this.onNotified = options.onNotified ?? (() => undefined);
+  }
+
+  /**
+   * Runs a status change through the store and tells the sender when it wrote merchant notifications. Every change
+   * that moves a session's status goes through here, so each transition is told exactly once.
+   */
+  private async change(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined> {
+    let notified = false;
+    const result = await this.store.mutate(id, (current, context) => {
+      const mutation = fn(current, context);
+      notified = Boolean(mutation?.deliveries?.length);
+      return mutation;
+    });
+    if (notified) this.onNotified();
+    return result;
+  }
+
+  /** The notifications of `current` moving to `patch.status`, as the session will be after the patch. */
+  private notifications(current: SessionRecord, patch: Partial<SessionRecord>, reason: string | null, note?: string): NewDelivery[] {
+    if (!this.notifier.enabled || !patch.status || patch.status === current.status) return [];
+    return this.notifier.deliveries({ ...current, ...patch, id: current.id }, current.status, reason, note);
   }
 
   provider(id: ProviderId): PaymentProvider {
@@ -463,13 +494,20 @@ export class SessionService {
         this.log.warn('provider cancel failed', { sessionId: session.id, provider: provider.id, code: isCheckoutError(error) ? error.code : 'error' });
       }
     }
-    return this.store.mutate(session.id, (current) => {
+    return this.change(session.id, (current) => {
       if (!isOpen(current.status)) return undefined;
+      // The reason stays on the row: a payment that still arrives for a session ended because the order changed
+      // is held, not paid (transitions.ts).
+      const patch: Partial<SessionRecord> = {
+        status: to,
+        errorCode: reason,
+        updatedAt: Date.now(),
+        nextPollAt: this.nextPollAt({ ...current, updatedAt: Date.now() }, current.pollAttempts, to),
+      };
       return {
-        // The reason stays on the row: a payment that still arrives for a session ended because the order changed
-        // is held, not paid (transitions.ts).
-        patch: { status: to, errorCode: reason, updatedAt: Date.now(), nextPollAt: this.nextPollAt({ ...current, updatedAt: Date.now() }, current.pollAttempts, to) },
+        patch,
         events: [{ sessionId: session.id, kind: 'transition', source, fromStatus: current.status, toStatus: to, data: { reason, providerCancelled } }],
+        deliveries: this.notifications(current, patch, reason),
       };
     });
   }
@@ -532,7 +570,7 @@ export class SessionService {
     source: EventSource,
     meta: { trigger?: RefreshTrigger; recordPoll?: boolean } = {},
   ): Promise<SessionRecord | undefined> {
-    const result = await this.store.mutate(sessionId, (current, context) => {
+    const result = await this.change(sessionId, (current, context) => {
       const events: NewEvent[] = [];
       if (meta.recordPoll) {
         events.push({
@@ -578,6 +616,7 @@ export class SessionService {
           amountMinor: observed.paidAmountMinor ?? null,
           data: { reason: decision.reason, trigger: meta.trigger ?? null },
         });
+        return { patch, events, deliveries: this.notifications(current, patch, decision.reason) };
       }
       return { patch, events };
     });
@@ -721,6 +760,33 @@ export class SessionService {
       }
       throw error;
     }
+  }
+
+  /**
+   * A person settles a held payment (merchant API): `paid` (ship it), `refunded` (the money went back) or `failed`
+   * (nothing arrived). Logged with source `manual` and the note, and told to the merchant's backend like any change.
+   */
+  async resolveHeld(sessionId: string, to: 'paid' | 'refunded' | 'failed', note: string): Promise<SessionRecord> {
+    const session = await this.store.getSession(sessionId);
+    if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+    let refused: SessionStatus | undefined;
+    const result = await this.change(sessionId, (current) => {
+      if (current.status !== 'held') {
+        refused = current.status;
+        return undefined;
+      }
+      const patch: Partial<SessionRecord> = { status: to, updatedAt: Date.now(), nextPollAt: null, ...(to === 'paid' ? { errorCode: null } : {}) };
+      return {
+        patch,
+        events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],
+        deliveries: this.notifications(current, patch, 'manual', note),
+      };
+    });
+    if (refused !== undefined || !result) {
+      throw new CheckoutError('session_not_held', `Only a held payment can be resolved; this one is ${refused ?? 'gone'}.`);
+    }
+    this.log.info('held payment resolved', { sessionId, to });
+    return result;
   }
 
   /**

@@ -79,3 +79,54 @@ export interface SessionView {
 export interface CreatedSessionView extends SessionView {
   token: string;
 }
+
+/** What the merchant's backend is told (signed webhooks, and the in-process `onEvent` hook). */
+export type MerchantEventType =
+  | 'payment.paid'
+  | 'payment.held'
+  | 'payment.failed'
+  | 'payment.cancelled'
+  | 'payment.expired'
+  | 'payment.refunded'
+  | 'payment.revived'
+  | 'order.paid_twice';
+
+/** A session as the merchant's backend sees it: no token, no payment URL, no provider secrets. */
+export interface MerchantSessionView {
+  id: string;
+  orderId: string;
+  status: SessionStatus;
+  provider: ProviderId;
+  method: MethodId;
+  /** Decimal strings with two decimals. */
+  amount: string;
+  currency: string;
+  /** What the provider reported as paid, when it did. */
+  paidAmount: string | null;
+  /** The provider's id of the payment (Repay deal, BoxExchanger order, age.trading request), for support. */
+  providerPaymentId: string | null;
+  description: string | null;
+  /** Why the session is held or ended, e.g. `amount_mismatch`, `duplicate_payment`, `order_changed`. */
+  errorCode: string | null;
+  /** ISO 8601. */
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+}
+
+export interface MerchantEvent {
+  /** `msg_…`: also the `webhook-id` header, the same on every retry. */
+  id: string;
+  type: MerchantEventType;
+  /** ISO 8601. */
+  createdAt: string;
+  data: {
+    session: MerchantSessionView;
+    previousStatus: SessionStatus | null;
+    /** Why: `provider_status`, `revived`, `amount_mismatch`, `duplicate_payment`, `manual`, `window_passed`, … */
+    reason: string | null;
+    /** A person's note, for a manual resolution. */
+    note?: string;
+  };
+}
+

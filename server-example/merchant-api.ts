@@ -1,0 +1,119 @@
+/**
+ * The merchant's server API under `/merchant/…`: what the shop's backend asks instead of trusting a browser event.
+ * Authenticated with `MERCHANT_API_KEY` (`Authorization: Bearer`, compared in constant time); without a key
+ * configured the routes do not exist (404). Answers carry the merchant view of sessions: no tokens, no payment URLs,
+ * no provider data.
+ */
+import type { Context, Hono } from 'hono';
+import { CheckoutError } from './errors.js';
+import { eventView } from './event-view.js';
+import { merchantSessionView } from './merchant-webhooks/events.js';
+import { constantTimeEqual } from './providers/crypto.js';
+import type { SessionService } from './sessions.js';
+import { SESSION_ID_PATTERN } from './sessions.js';
+import type { DeliveryRecord, DeliveryStatus, SessionRecord, Store } from './store.js';
+import { isOpen } from './transitions.js';
+
+export interface MerchantApiOptions {
+  apiKey: string | undefined;
+  store: Store;
+  sessions: SessionService;
+  /** Reads a JSON object body with the app's own limits and errors. */
+  readJson: (c: Context) => Promise<Record<string, unknown>>;
+}
+
+/** What an order comes to, for shipping decisions: any paid session makes it paid. */
+export type OrderVerdict = 'paid' | 'held' | 'open' | 'unpaid';
+
+export function orderVerdict(sessions: readonly SessionRecord[]): OrderVerdict {
+  if (sessions.some((session) => session.status === 'paid')) return 'paid';
+  if (sessions.some((session) => session.status === 'held')) return 'held';
+  if (sessions.some((session) => isOpen(session.status))) return 'open';
+  return 'unpaid';
+}
+
+const RESOLUTIONS = ['paid', 'refunded', 'failed'] as const;
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
+
+export function registerMerchantApi(app: Hono, options: MerchantApiOptions): void {
+  const { apiKey, store, sessions, readJson } = options;
+
+  app.use('/merchant/*', async (c, next) => {
+    if (!apiKey) throw new CheckoutError('not_found', 'No such endpoint.');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+    if (!match || !constantTimeEqual(match[1]!, apiKey)) {
+      throw new CheckoutError('unauthorized', 'The merchant API needs Authorization: Bearer <MERCHANT_API_KEY>.');
+    }
+    await next();
+  });
+
+  const findSession = async (id: string) => {
+    const session = SESSION_ID_PATTERN.test(id) ? await store.getSession(id) : undefined;
+    if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+    return session;
+  };
+
+  app.get('/merchant/orders/:orderId', async (c) => {
+    const orderId = c.req.param('orderId');
+    const list = await store.listOrderSessions(orderId);
+    if (list.length === 0) throw new CheckoutError('unknown_order', `No payment was ever started for order "${orderId.slice(0, 100)}".`);
+    return c.json({ orderId, verdict: orderVerdict(list), sessions: list.map(merchantSessionView) });
+  });
+
+  app.get('/merchant/sessions/:id', async (c) => {
+    const session = await findSession(c.req.param('id'));
+    const events = await store.listEvents(session.id);
+    return c.json({ ...merchantSessionView(session), events: events.map(eventView) });
+  });
+
+  app.post('/merchant/sessions/:id/resolve', async (c) => {
+    const id = c.req.param('id');
+    await findSession(id);
+    const body = await readJson(c);
+    const status = body.status;
+    if (typeof status !== 'string' || !(RESOLUTIONS as readonly string[]).includes(status)) {
+      throw new CheckoutError('invalid_field', 'status must be "paid", "refunded" or "failed".');
+    }
+    const note = body.note;
+    if (typeof note !== 'string' || note.trim().length === 0 || note.length > 1000) {
+      throw new CheckoutError('invalid_field', 'note must say why, in 1–1000 characters.');
+    }
+    const resolved = await sessions.resolveHeld(id, status as (typeof RESOLUTIONS)[number], note.trim());
+    return c.json(merchantSessionView(resolved));
+  });
+
+  app.get('/merchant/deliveries', async (c) => {
+    const status = c.req.query('status');
+    if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
+      throw new CheckoutError('invalid_field', 'status must be pending, delivered or failed.');
+    }
+    const limitText = c.req.query('limit');
+    const limit = limitText && /^\d{1,3}$/.test(limitText) ? Math.min(Math.max(Number(limitText), 1), 500) : 100;
+    const list = await store.listDeliveries({ ...(status ? { status: status as DeliveryStatus } : {}), limit });
+    return c.json({ deliveries: list.map(deliveryView) });
+  });
+
+  app.post('/merchant/deliveries/:id/retry', async (c) => {
+    const delivery = await store.retryDelivery(c.req.param('id'), Date.now());
+    if (!delivery) throw new CheckoutError('not_found', 'No such delivery.');
+    return c.json(deliveryView(delivery));
+  });
+}
+
+function deliveryView(delivery: DeliveryRecord) {
+  return {
+    id: delivery.id,
+    eventId: delivery.messageId,
+    type: delivery.eventType,
+    sessionId: delivery.sessionId,
+    orderId: delivery.orderId,
+    target: delivery.target,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    nextAttemptAt: delivery.nextAttemptAt === null ? null : new Date(delivery.nextAttemptAt).toISOString(),
+    lastError: delivery.lastError,
+    lastStatus: delivery.lastStatus,
+    createdAt: new Date(delivery.createdAt).toISOString(),
+    deliveredAt: delivery.deliveredAt === null ? null : new Date(delivery.deliveredAt).toISOString(),
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The outbox sender: delivers merchant notifications written by status changes. Each delivery is signed with the
+ * Standard Webhooks scheme (the same `webhook-id` on every attempt), POSTed with a time limit and no redirects
+ * followed, and retried on anything but a 2xx with jittered backoff for about three days before it is marked
+ * `failed`. The in-process `onEvent` hook rides the same rows. Only the head of each session's queue per target is
+ * taken, so a session's events arrive in order; rows are leased, so several helper instances never send one twice
+ * at the same time.
+ */
+import type { DeliveryConfig, MerchantWebhooksConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { DeliveryOutcome, DeliveryRecord, Store } from '../store.js';
+import type { MerchantEvent } from '../types.js';
+import { HOOK_TARGET } from './events.js';
+import { signWebhook } from './signing.js';
+
+export interface DeliverySenderOptions {
+  store: Store;
+  delivery: DeliveryConfig;
+  webhooks?: MerchantWebhooksConfig | undefined;
+  onEvent?: ((event: MerchantEvent) => void | Promise<void>) | undefined;
+  log: Logger;
+}
+
+export interface DeliveryReport {
+  delivered: number;
+  /** Attempts that failed and will be tried again. */
+  retrying: number;
+  /** Deliveries that failed their last attempt. */
+  failed: number;
+}
+
+const BATCH = 50;
+const LEASE_MARGIN_MS = 2_000;
+
+export class DeliverySender {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<DeliveryReport> | undefined;
+  private stopped = true;
+  private woken = false;
+
+  constructor(private readonly options: DeliverySenderOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** A change wrote deliveries: send them now rather than at the next interval. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.woken = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick().then(
+        // Work found (or a wake-up meanwhile): the next heads of the queues are due at once.
+        (report) => this.schedule(report.delivered + report.retrying + report.failed > 0 || this.woken ? 0 : this.options.delivery.intervalMs),
+        () => this.schedule(this.options.delivery.intervalMs),
+      );
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** One pass over the due deliveries (also callable directly, e.g. from a test). */
+  tick(now = Date.now()): Promise<DeliveryReport> {
+    if (this.running) return this.running;
+    this.woken = false;
+    const task = this.pass(now).finally(() => {
+      this.running = undefined;
+    });
+    this.running = task;
+    return task;
+  }
+
+  private async pass(now: number): Promise<DeliveryReport> {
+    const { store, delivery } = this.options;
+    const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0 };
+    // The lease outlasts an attempt, so a slow receiver is not sent the same message twice at once; a sender that
+    // dies mid-attempt just lets it run out, and another instance (or this one, restarted) sends the message again.
+    const due = await store.claimDueDeliveries(now, BATCH, delivery.timeoutMs + LEASE_MARGIN_MS);
+    await Promise.all(
+      due.map(async (record) => {
+        const outcome = await this.attempt(record);
+        await store.finishDelivery(record.id, outcome, Date.now());
+        if (outcome.delivered) report.delivered++;
+        else if (outcome.nextAttemptAt === null) {
+          report.failed++;
+          this.options.log.error('merchant notification failed for good', { delivery: record.id, type: record.eventType, target: describe(record.target), error: outcome.error });
+        } else report.retrying++;
+      }),
+    );
+    return report;
+  }
+
+  private async attempt(record: DeliveryRecord): Promise<DeliveryOutcome> {
+    try {
+      if (record.target === HOOK_TARGET) {
+        if (!this.options.onEvent) throw new Error('no onEvent hook is configured any more');
+        await this.options.onEvent(JSON.parse(record.payload) as MerchantEvent);
+        return { delivered: true };
+      }
+      const status = await this.post(record);
+      if (status >= 200 && status < 300) return { delivered: true, status };
+      return this.failure(record, `HTTP ${status}`, status);
+    } catch (error) {
+      return this.failure(record, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    }
+  }
+
+  private async post(record: DeliveryRecord): Promise<number> {
+    const secrets = this.options.webhooks?.secrets;
+    if (!secrets?.length) throw new Error('no MERCHANT_WEBHOOK_SECRET to sign with');
+    const response = await fetch(record.target, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'pay-checkout-webhooks/1',
+        ...signWebhook(secrets, record.payload, { id: record.messageId }),
+      },
+      body: record.payload,
+      // A redirect is an answer, not a new address to send the payload to.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.options.delivery.timeoutMs),
+    });
+    await response.body?.cancel().catch(() => undefined);
+    return response.status;
+  }
+
+  private failure(record: DeliveryRecord, error: string, status?: number): DeliveryOutcome {
+    const delay = this.options.delivery.retryDelaysMs[record.attempts];
+    const nextAttemptAt = delay === undefined ? null : Date.now() + Math.round(delay * (0.9 + Math.random() * 0.2));
+    if (nextAttemptAt !== null) this.options.log.warn('merchant notification not delivered; will retry', { delivery: record.id, target: describe(record.target), error });
+    return { delivered: false, error, ...(status === undefined ? {} : { status }), nextAttemptAt };
+  }
+}
+
+/** A target for the log: the hook, or the URL's origin and path (a query string may carry a token). */
+function describe(target: string): string {
+  if (target === HOOK_TARGET) return target;
+  try {
+    const url = new URL(target);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return 'invalid URL';
+  }
+}

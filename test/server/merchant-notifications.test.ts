@@ -1,0 +1,338 @@
+// The merchant's backend learns every payment: signed webhooks from a transactional outbox (retried, in order,
+// across a kill -9), the in-process onEvent hook, and the merchant API. Real HTTP, real SQLite, the embedded sandbox
+// as the provider; signatures checked with the independent `standardwebhooks` verifier.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { startServer } from '../../server-example/index.js';
+import type { RunningServer } from '../../server-example/index.js';
+import type { MerchantEvent } from '../../server-example/types.js';
+import { pressButton } from '../../server-example/sandbox/testing.js';
+
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const API_KEY = 'merchant-api-key-0123456789abcdef';
+const FAST = { timeoutMs: 2_000, retryDelaysMs: [50, 50, 50, 50], intervalMs: 20 };
+const INSTANCE_SCRIPT = fileURLToPath(new URL('./pg-instance.ts', import.meta.url));
+
+interface Received {
+  id: string;
+  timestamp: string;
+  signature: string;
+  body: string;
+  event: MerchantEvent;
+}
+
+/** The merchant's webhook endpoint: records every request; `answer` decides the reply (it may wait). */
+class Receiver {
+  readonly received: Received[] = [];
+  answer: (request: Received, index: number) => number | Promise<number> = () => 200;
+  private server: Server | undefined;
+  private waiters: Array<() => void> = [];
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((request: IncomingMessage, response: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const entry: Received = {
+          id: String(request.headers['webhook-id']),
+          timestamp: String(request.headers['webhook-timestamp']),
+          signature: String(request.headers['webhook-signature']),
+          body,
+          event: JSON.parse(body) as MerchantEvent,
+        };
+        const index = this.received.push(entry) - 1;
+        for (const wake of this.waiters.splice(0)) wake();
+        const status = await this.answer(entry, index);
+        if (!response.destroyed) response.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/hooks`;
+  }
+
+  async waitFor(predicate: () => boolean): Promise<void> {
+    while (!predicate()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  ofType(type: string): Received[] {
+    return this.received.filter((entry) => entry.event.type === type);
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+let dir: string;
+let receiver: Receiver;
+let server: RunningServer | undefined;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pay-checkout-notify-'));
+  receiver = new Receiver();
+  await receiver.start();
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_PATH: join(dir, 'checkout.sqlite'),
+    LOG_LEVEL: 'silent',
+    MERCHANT_WEBHOOK_URL: receiver.url,
+    MERCHANT_WEBHOOK_SECRET: SECRET,
+    MERCHANT_API_KEY: API_KEY,
+    ...extra,
+  };
+}
+
+async function start(options: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
+  server = await startServer({ port: 0, env: env(), config: { delivery: FAST }, ...options });
+  return server;
+}
+
+async function createSession(url: string, orderId: string, provider = 'repay'): Promise<any> {
+  const response = await fetch(`${url}/api/checkout/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ orderId, provider }),
+  });
+  const json = (await response.json()) as any;
+  assert.equal(response.status, 201, JSON.stringify(json));
+  return json;
+}
+
+const merchant = (path: string, init: RequestInit = {}) =>
+  fetch(`${server!.url}/api/checkout/merchant${path}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, ...(init.headers ?? {}) } });
+
+describe('merchant webhooks', () => {
+  it('signs payment.paid so the standardwebhooks verifier accepts it, and a tampered copy fails', async () => {
+    const { url } = await start();
+    const session = await createSession(url, 'samovar-paid1');
+    assert.equal((await pressButton(session.paymentUrl, 'pay')).status, 303);
+    await receiver.waitFor(() => receiver.ofType('payment.paid').length === 1);
+    const [paid] = receiver.ofType('payment.paid');
+    const headers = { 'webhook-id': paid!.id, 'webhook-timestamp': paid!.timestamp, 'webhook-signature': paid!.signature };
+    const verified = new Webhook(SECRET).verify(paid!.body, headers) as MerchantEvent;
+    assert.equal(verified.id, paid!.id);
+    assert.equal(verified.data.session.id, session.id);
+    assert.equal(verified.data.session.orderId, 'samovar-paid1');
+    assert.equal(verified.data.session.status, 'paid');
+    assert.equal(verified.data.session.paidAmount, '8900.00');
+    assert.equal(verified.data.previousStatus, 'created');
+    assert.ok(verified.data.session.providerPaymentId);
+    assert.ok(!paid!.body.includes(session.token) && !paid!.body.includes('paymentUrl'), 'no token, no payment link');
+    assert.throws(() => new Webhook(SECRET).verify(paid!.body.replace('8900.00', '1.00'), headers));
+    assert.throws(() => new Webhook(SECRET).verify(paid!.body, { ...headers, 'webhook-id': 'msg_other' }));
+  });
+
+  it('retries a receiver that is down for three tries with the same webhook-id, delivering on the fourth', async () => {
+    receiver.answer = (_request, index) => (index < 3 ? 503 : 204);
+    const { url } = await start();
+    const session = await createSession(url, 'tea-retry1');
+    await pressButton(session.paymentUrl, 'pay');
+    await receiver.waitFor(() => receiver.received.length >= 4);
+    const ids = new Set(receiver.received.map((entry) => entry.id));
+    assert.equal(ids.size, 1, 'one message, four attempts');
+    const [delivery] = (await (await merchant('/deliveries?status=delivered')).json()).deliveries as any[];
+    assert.equal(delivery.attempts, 4);
+    assert.equal(delivery.eventId, [...ids][0]);
+  });
+
+  it('marks a delivery failed after its last try, lists it, and sends it again on request', async () => {
+    receiver.answer = () => 500;
+    const { url } = await start();
+    const session = await createSession(url, 'honey-fail1');
+    await pressButton(session.paymentUrl, 'pay');
+    let failed: any[] = [];
+    while (failed.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      failed = ((await (await merchant('/deliveries?status=failed')).json()) as any).deliveries;
+    }
+    assert.equal(failed[0].attempts, FAST.retryDelaysMs.length + 1);
+    assert.equal(failed[0].lastStatus, 500);
+    receiver.answer = () => 200;
+    const retried = await merchant(`/deliveries/${failed[0].id}/retry`, { method: 'POST' });
+    assert.equal(((await retried.json()) as any).status, 'pending');
+    await receiver.waitFor(() => receiver.received.length === FAST.retryDelaysMs.length + 2);
+    assert.equal(new Set(receiver.received.map((entry) => entry.id)).size, 1);
+  });
+
+  it('does not follow a redirect', async () => {
+    const elsewhere = new Receiver();
+    await elsewhere.start();
+    receiver.answer = () => 200;
+    const redirecting = createServer((_request, response) => response.writeHead(307, { location: elsewhere.url }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    const target = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hooks`;
+    try {
+      server = await startServer({ port: 0, env: env({ MERCHANT_WEBHOOK_URL: target }), config: { delivery: { ...FAST, retryDelaysMs: [] } } });
+      const session = await createSession(server.url, 'tea-redirect1');
+      await pressButton(session.paymentUrl, 'pay');
+      let failed: any[] = [];
+      while (failed.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        failed = ((await (await merchant('/deliveries?status=failed')).json()) as any).deliveries;
+      }
+      assert.equal(failed[0].lastStatus, 307);
+      assert.equal(elsewhere.received.length, 0);
+    } finally {
+      await elsewhere.close();
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
+    }
+  });
+
+  it('delivers one session\'s events in order even when the first needs a retry', async () => {
+    receiver.answer = (_request, index) => (index === 0 ? 503 : 200);
+    const { url, app } = await start();
+    const session = await createSession(url, 'shawl-order1');
+    await pressButton(session.paymentUrl, 'pay');
+    // A dispute, then lost: paid → held → failed, all told.
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 340000, raw: {} }, 'poll');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'reject_by_office', status: 'failed', raw: {} }, 'poll');
+    await receiver.waitFor(() => new Set(receiver.received.map((entry) => entry.id)).size === 3);
+    const firstArrival = [...new Map(receiver.received.map((entry) => [entry.id, entry.event.type])).values()];
+    assert.deepEqual(firstArrival, ['payment.paid', 'payment.held', 'payment.failed']);
+  });
+});
+
+describe('the in-process onEvent hook', () => {
+  it('gets every event once per transition from 50 concurrent duplicate callbacks, and is retried when it throws', async () => {
+    const seen: MerchantEvent[] = [];
+    let throws = 1;
+    const { url, app } = await start({
+      env: env({ MERCHANT_WEBHOOK_URL: '', MERCHANT_WEBHOOK_SECRET: '' }),
+      config: {
+        delivery: FAST,
+        onEvent(event) {
+          if (throws-- > 0) throw new Error('the shop database is busy');
+          seen.push(event);
+        },
+      },
+    });
+    const session = await createSession(url, 'matryoshka-dup1');
+    // The sandbox's own signed callback, captured from its log, sent 50 times at once.
+    await pressButton(session.paymentUrl, 'pay');
+    const log = (await (await fetch(`${url}/sandbox/_log?provider=repay`)).json()) as any[];
+    const callback = log.find((entry) => entry.body.includes('deal_id'))!;
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => fetch(`${url}/api/checkout/webhooks/repay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: callback.body })),
+    );
+    assert.ok(answers.every((answer) => answer.status === 200));
+    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await app.checkout.deliveries.tick();
+    assert.deepEqual(seen.map((event) => event.type), ['payment.paid']);
+    const transitions = (await app.checkout.store.listEvents(session.id)).filter((event) => event.kind === 'transition');
+    assert.equal(transitions.length, 1);
+  });
+});
+
+describe('kill -9 between a status change and its delivery', () => {
+  it('delivers after the restart, one message for the one transition', { timeout: 60_000 }, async () => {
+    let hold = true;
+    receiver.answer = () => new Promise<number>((resolve) => {
+      const check = () => (hold ? setTimeout(check, 20) : resolve(200));
+      check();
+    });
+    const childEnv = env({ MERCHANT_WEBHOOK_TIMEOUT_MS: '1000', MERCHANT_WEBHOOK_INTERVAL_MS: '50' });
+    const first = await startChild(childEnv);
+    const session = await createSession(first.url, 'samovar-kill1');
+    await pressButton(session.paymentUrl, 'pay');
+    await receiver.waitFor(() => receiver.received.length === 1);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    hold = false;
+    const second = await startChild(childEnv);
+    try {
+      await receiver.waitFor(() => receiver.received.length >= 2);
+      const ids = new Set(receiver.received.map((entry) => entry.id));
+      assert.equal(ids.size, 1);
+      assert.ok(receiver.received.every((entry) => entry.event.type === 'payment.paid' && entry.event.data.session.id === session.id));
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+});
+
+describe('the merchant API', () => {
+  it('is absent without MERCHANT_API_KEY and refuses a missing or wrong key', async () => {
+    const { url } = await start();
+    assert.equal((await fetch(`${url}/api/checkout/merchant/deliveries`)).status, 401);
+    assert.equal((await fetch(`${url}/api/checkout/merchant/deliveries`, { headers: { authorization: `Bearer ${API_KEY}x` } })).status, 401);
+    assert.equal((await fetch(`${url}/api/checkout/merchant/deliveries`, { headers: { authorization: `Bearer ${API_KEY}` } })).status, 200);
+    await server!.close();
+    server = await startServer({ port: 0, env: env({ MERCHANT_API_KEY: '' }) });
+    assert.equal((await fetch(`${server.url}/api/checkout/merchant/deliveries`, { headers: { authorization: `Bearer ${API_KEY}` } })).status, 404);
+  });
+
+  it('gives the order verdict, a session with its events, and lets a person resolve a held payment', async () => {
+    const { url } = await start();
+    const session = await createSession(url, 'honey-held1');
+    assert.equal(((await (await merchant('/orders/honey-held1')).json()) as any).verdict, 'open');
+    assert.equal((await pressButton(session.paymentUrl, 'pay-other-amount')).status, 303);
+    await receiver.waitFor(() => receiver.ofType('payment.held').length === 1);
+    const order = (await (await merchant('/orders/honey-held1')).json()) as any;
+    assert.equal(order.verdict, 'held');
+    assert.equal(order.sessions[0].errorCode, 'amount_mismatch');
+    assert.ok(!JSON.stringify(order).includes('paymentUrl') && !JSON.stringify(order).includes('ipnSecret'));
+
+    const notHeld = await createSession(url, 'tea-open1');
+    const refused = await merchant(`/sessions/${notHeld.id}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'paid', note: 'x' }) });
+    assert.equal(refused.status, 409);
+    assert.equal(((await refused.json()) as any).error.code, 'session_not_held');
+
+    const resolved = await merchant(`/sessions/${session.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'paid', note: 'Payer sent the difference by bank transfer, ticket 42' }),
+    });
+    assert.equal(resolved.status, 200);
+    assert.equal(((await resolved.json()) as any).status, 'paid');
+    await receiver.waitFor(() => receiver.ofType('payment.paid').length === 1);
+    const told = receiver.ofType('payment.paid')[0]!.event;
+    assert.equal(told.data.reason, 'manual');
+    assert.equal(told.data.note, 'Payer sent the difference by bank transfer, ticket 42');
+    assert.equal(((await (await merchant('/orders/honey-held1')).json()) as any).verdict, 'paid');
+    const detail = (await (await merchant(`/sessions/${session.id}`)).json()) as any;
+    const manual = detail.events.find((event: any) => event.source === 'manual' && event.to === 'paid');
+    assert.equal(manual.data.note, 'Payer sent the difference by bank transfer, ticket 42');
+    assert.ok(!JSON.stringify(detail.events).includes('signature'), 'no raw provider callbacks');
+  });
+});
+
+interface Child {
+  url: string;
+  child: ReturnType<typeof spawn>;
+  exited: Promise<void>;
+}
+
+async function startChild(childEnv: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', INSTANCE_SCRIPT], { env: { ...process.env, ...childEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const message = JSON.parse(line) as { ready?: { url: string }; error?: string };
+      if (message.ready) resolve(message.ready.url);
+      else reject(new Error(message.error));
+    });
+    child.once('exit', () => reject(new Error('the helper exited before it was ready')));
+  });
+  return { url, child, exited };
+}
