@@ -43,7 +43,7 @@ interface Provider {
   close(): Promise<void>;
 }
 
-async function startProvider(): Promise<Provider> {
+async function startProvider(callbackOrigin: string): Promise<Provider> {
   let sandbox: ReturnType<typeof createSandboxApp> | undefined;
   const provider: Provider = { url: '', counts: { repayCreates: 0, boxCreates: 0, boxRefused: 0 }, close: async () => undefined };
   const server = await new Promise<Server>((resolve) => {
@@ -74,7 +74,8 @@ async function startProvider(): Promise<Provider> {
     );
   });
   provider.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sandbox = createSandboxApp({ publicUrl: provider.url, sweepIntervalMs: 0, autoDelayMs: 0, log: () => undefined });
+  // Webhooks go to "the shop": the balancer in front of the instances.
+  sandbox = createSandboxApp({ publicUrl: provider.url, callbackOrigins: [callbackOrigin], sweepIntervalMs: 0, autoDelayMs: 0, log: () => undefined });
   provider.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
@@ -229,8 +230,8 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
 
   before(async () => {
     postgres = await startPostgres();
-    provider = await startProvider();
     balancer = await startBalancer();
+    provider = await startProvider(balancer.url);
     const databaseUrl = await postgres.createDatabase('instances');
     const repay = SANDBOX_ACCOUNTS.repay;
     const box = SANDBOX_ACCOUNTS.boxexchanger;
