@@ -106,6 +106,9 @@ test('a payment still completes after the helper restarts mid-payment', async ({
   await selectSwitches(page, { provider: 'agetrading', mode: 'modal' });
   const product = await buy(page, 'samovar');
   const open = await eventDetail(page, 'pay-open');
+  // The payer is on the payment page when the helper restarts (a restart while the frame is still loading it would
+  // kill that very request: the sandbox runs in the helper's process).
+  await expect(paymentPage(product).locator('[data-sandbox-action="pay"]')).toBeVisible();
 
   await servers.restartHelper();
   await paymentPage(product).locator('[data-sandbox-action="pay"]').click();
