@@ -2,14 +2,17 @@
  * The merchant backend helper: `createCheckoutApp(config)` (a Hono app with the routes under /api/checkout),
  * `loadConfig(env)`, `startServer(options)` and the types. See docs/server.md.
  */
-export { createCheckoutApp, buildProviders, METHOD_LABELS, MAX_BODY_BYTES } from './app.js';
+export { createCheckoutApp, buildProviders, openStore, METHOD_LABELS, MAX_BODY_BYTES } from './app.js';
 export type { CheckoutApp, CheckoutRuntime } from './app.js';
 export { loadConfig, ConfigError, providerBaseUrl, checkoutBasePath, DEFAULT_BASE_PATH } from './config.js';
 export type {
   AgeTradingConfig,
   BoxExchangerConfig,
   CheckoutConfig,
+  CheckoutMode,
+  DeliveryConfig,
   LoadConfigOptions,
+  MerchantWebhooksConfig,
   OrderResolveConfig,
   ProviderCommonConfig,
   ProvidersConfig,
@@ -26,8 +29,24 @@ export { CheckoutError, ERROR_CODES } from './errors.js';
 export type { ErrorBody, ErrorCode } from './errors.js';
 export { createLogger } from './logger.js';
 export type { Logger, LogLevel } from './logger.js';
-export { SqliteStore, OpenSessionExistsError } from './store.js';
-export type { EventKind, EventRecord, IdempotencyRecord, Mutation, NewEvent, SessionRecord, Store } from './store.js';
+export { SqliteStore, OpenSessionExistsError, ProviderPaymentTakenError } from './store.js';
+export type {
+  DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryStatus,
+  EventKind,
+  EventRecord,
+  IdempotencyRecord,
+  Mutation,
+  MutationContext,
+  NewDelivery,
+  NewEvent,
+  PruneReport,
+  RejectedCallback,
+  RejectedCallbackRecord,
+  SessionRecord,
+  Store,
+} from './store.js';
 export { PostgresStore } from './store-postgres.js';
 export type { PostgresStoreOptions } from './store-postgres.js';
 export { Reconciler } from './reconciler.js';
@@ -44,10 +63,18 @@ export {
   WebhookSecretError,
 } from './merchant-webhooks/signing.js';
 export type { SignWebhookOptions, WebhookSignatureHeaders } from './merchant-webhooks/signing.js';
+export { DeliverySender } from './merchant-webhooks/sender.js';
+export type { DeliveryReport } from './merchant-webhooks/sender.js';
+export { eventTypeFor, merchantSessionView } from './merchant-webhooks/events.js';
+export { orderVerdict } from './merchant-api.js';
+export type { OrderVerdict } from './merchant-api.js';
 export type { PaymentProvider, ProviderStatusResult, CreatePaymentInput, CreatedPayment, CallbackInput, ParsedCallback, CallbackReply } from './providers/types.js';
 export type {
   CreatedSessionView,
   EventSource,
+  MerchantEvent,
+  MerchantEventType,
+  MerchantSessionView,
   MethodId,
   ProviderId,
   ResolveOrder,
