@@ -212,6 +212,27 @@ describe('merchant webhooks', () => {
   });
 });
 
+describe('order.paid_twice', () => {
+  it('tells the shop when a second payment arrives for a paid order, so a person refunds one', async () => {
+    const { url } = await start();
+    const first = await createSession(url, 'samovar-twice1', 'repay');
+    // Repay cannot cancel: the payer's first page stays payable.
+    const cancel = await fetch(`${url}/api/checkout/sessions/${first.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${first.token}` } });
+    assert.equal(((await cancel.json()) as any).cancelledAtProvider, false);
+    const second = await createSession(url, 'samovar-twice1', 'agetrading');
+    await pressButton(second.paymentUrl, 'pay');
+    await receiver.waitFor(() => receiver.ofType('payment.paid').length === 1);
+    await pressButton(first.paymentUrl, 'pay');
+    await receiver.waitFor(() => receiver.ofType('order.paid_twice').length === 1);
+    const twice = receiver.ofType('order.paid_twice')[0]!.event;
+    assert.equal(twice.data.session.id, first.id);
+    assert.equal(twice.data.session.status, 'held');
+    assert.equal(twice.data.reason, 'duplicate_payment');
+    assert.equal(twice.data.previousStatus, 'cancelled');
+    assert.equal(((await (await merchant('/orders/samovar-twice1')).json()) as any).verdict, 'paid');
+  });
+});
+
 describe('the in-process onEvent hook', () => {
   it('gets every event once per transition from 50 concurrent duplicate callbacks, and is retried when it throws', async () => {
     const seen: MerchantEvent[] = [];
