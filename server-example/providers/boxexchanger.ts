@@ -81,7 +81,7 @@ function errorCodeOf(body: unknown): string | undefined {
 
 function boxError(httpStatus: number, body: unknown, text: string): CheckoutError {
   const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
-  const errorCode = error ? scalarText(error.errorCode) : undefined;
+  const errorCode = errorCodeOf(body);
   const object = error && isRecord(error.object) ? error.object : undefined;
   const detail = [errorCode, error ? scalarText(error.message) : undefined, object ? scalarText(object.nameField) ?? scalarText(object.fieldId) : undefined]
     .filter(Boolean)
