@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: size, element and helper figures, each beside a baseline measured in the same run, printed as
- * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper,stores` runs a subset;
+ * one table and written to bench/results.json. `npm run bench -- --only=size,element,helper,stores,notifications` runs a subset;
  * `--write-docs` also refreshes the latest figures in docs/performance.md.
  * See docs/performance.md for what each figure measures and the environment variables.
  */
@@ -10,6 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { measureElement } from './element.js';
 import { measureHelper } from './helper.js';
+import { measureNotifications } from './notifications.js';
 import { measureStores } from './postgres.js';
 import { requireChromium } from '../scripts/chromium.mjs';
 import { errorRow, renderTable, type Row } from './lib/report.js';
@@ -17,7 +18,7 @@ import { ROOT } from '../scripts/bundle.js';
 import { buildElement, buildFloor, measureSize, type Bundle } from './size.js';
 
 const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
-const only = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'size,element,helper,stores').split(','));
+const only = new Set((onlyArg ? onlyArg.slice('--only='.length) : 'size,element,helper,stores,notifications').split(','));
 const started = Date.now();
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
@@ -70,6 +71,14 @@ try {
     } catch (error) {
       log(`stores failed: ${(error as Error).stack ?? String(error)}`);
       rows.push(errorRow('helper', 'stores (SQLite / PostgreSQL)', error));
+    }
+  }
+  if (only.has('notifications')) {
+    try {
+      rows.push(...(await measureNotifications(log)));
+    } catch (error) {
+      log(`notifications failed: ${(error as Error).stack ?? String(error)}`);
+      rows.push(errorRow('helper', 'merchant notifications', error));
     }
   }
 } finally {

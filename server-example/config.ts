@@ -637,7 +637,7 @@ export const DEFAULT_BASE_PATH = '/api/checkout';
 /** The configured mount path, checked and normalised: one leading slash, no trailing slash, never the root. */
 export function checkoutBasePath(config: { basePath?: string | undefined }): string {
   const path = (config.basePath ?? DEFAULT_BASE_PATH).trim().replace(/\/+$/, '');
-  if (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(path)) {
+  if (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(path) || /\/\.{1,2}(?:\/|$)/.test(path)) {
     throw new ConfigError(`basePath (CHECKOUT_BASE_PATH) must be a path such as /api/checkout, not "${config.basePath}".`);
   }
   return path;

@@ -535,8 +535,11 @@ export class SqliteStore implements Store {
       throw error;
     }
     if (path !== ':memory:') {
-      this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = startWalCheckpointer(path, (message) => console.warn(`[pay-checkout] WAL checkpoint failed: ${message}`));
+      this.checkpointer = startWalCheckpointer({
+        path,
+        setAutoCheckpoint: (pages) => this.closed || this.db.pragma(`wal_autocheckpoint = ${pages}`),
+        onError: (message) => console.warn(`[pay-checkout] WAL checkpoint failed: ${message}`),
+      });
     }
     this.insertTx = this.db.transaction((row: SessionRow, events: NewEvent[]) => {
       this.stmt(INSERT_SESSION).run(row);

@@ -47,7 +47,10 @@ export interface Child<T> {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript file from `bench/` with tsx in a child process and waits for its ready line. */
+/**
+ * Runs a file from `bench/` in a child process and waits for its ready line: TypeScript with tsx, JavaScript
+ * (`.mjs`) with plain Node, as production runs it.
+ */
 export async function startChild<T>(
   relativeFile: string,
   env: Record<string, string> = {},
@@ -57,7 +60,8 @@ export async function startChild<T>(
   const file = fileURLToPath(new URL(`../${relativeFile}`, import.meta.url));
   // BENCH_PROFILE=<dir>: each server child writes a V8 CPU profile there on exit (open it in Chrome DevTools).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), '--import', 'tsx', file], {
+  const loader = relativeFile.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), ...loader, file], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -1,15 +1,31 @@
 /**
  * The floor for the helper's unavoidable work, hand-written on bare `node:http`, no framework, no validation:
- *   - POST …/sessions: one SQLite row written before the provider call (as crash recovery needs), one `fetch` to
- *     the same fake provider, one update with its answer, a small JSON reply;
+ *   - POST …/sessions: one SQLite row written before the provider call (as crash recovery needs), one call to the
+ *     same fake provider (node:http, keep-alive agent, like the helper), one update with its answer, a small JSON reply;
  *   - POST …/webhooks/…: the signature recomputed (one hash), the raw body stored and the session updated in one
  *     transaction, one status query to the fake provider (both providers' callbacks are confirmed by one), "OK".
  * What the helper costs beyond this is its own; what this costs beyond bare node:http is the work itself.
  */
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import http, { createServer } from 'node:http';
 import { listenAndAnnounce } from './listen.js';
+
+const agent = new http.Agent({ keepAlive: true });
+function call(url: string, method: string, body?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+    const request = http.request(url, { method, headers, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 const providerUrl = process.env.BENCH_PROVIDER_URL;
 const databasePath = process.env.BENCH_DATABASE_PATH;
@@ -41,8 +57,7 @@ const server = createServer((request, response) => {
           const ref = /"deal_id":"([^"]+)"/.exec(raw)?.[1] ?? new URLSearchParams(raw).get('orderId') ?? '';
           createHash(raw.startsWith('{') ? 'md5' : 'sha256').update(raw).digest('hex');
           applyCallback(ref, raw);
-          const status = await fetch(`${providerUrl}/api/v1/external/deals/${encodeURIComponent(ref)}`, { headers: { 'api-key': 'bench' } });
-          await status.text();
+          await call(`${providerUrl}/api/v1/external/deals/${encodeURIComponent(ref)}`, 'GET');
           response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 2 });
           response.end('OK');
           return;
@@ -50,12 +65,8 @@ const server = createServer((request, response) => {
         const body = JSON.parse(raw) as { orderId: string };
         const id = `cs_${randomBytes(12).toString('base64url')}`;
         insert.run(id, body.orderId, Date.now());
-        const answer = await fetch(`${providerUrl}/api/v1/private/deals/`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ cassa_id: 'bench', amount: '650', currency: 'RUB', order_id: id }),
-        });
-        const deal = (await answer.json()) as { payload: { id: string; payment_url: string } };
+        const answer = await call(`${providerUrl}/api/v1/private/deals/`, 'POST', JSON.stringify({ cassa_id: 'bench', amount: '650', currency: 'RUB', order_id: id }));
+        const deal = JSON.parse(answer) as { payload: { id: string; payment_url: string } };
         update.run(deal.payload.id, deal.payload.payment_url, id);
         const text = JSON.stringify({ id, status: 'created', paymentUrl: deal.payload.payment_url });
         response.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });

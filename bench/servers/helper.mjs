@@ -1,14 +1,18 @@
 /**
- * The helper under load, in its own process: `startServer()` from server-example/index.ts (helper + sandbox, as
- * `npm run server` runs it) configured by the environment the bench passes, with the real-provider settings pointed
- * at the fake provider on loopback. Prints `{"ready": {"url"}}` once listening.
+ * The helper under load, in its own process and as production runs it: plain Node on the compiled JavaScript
+ * (`BENCH_HELPER_DIST`, built by bench/helper.ts from tsconfig.server.json, like dist/server/), `startServer()`
+ * (helper + sandbox, as `npm run server`) configured by the environment the bench passes, with the real-provider
+ * settings pointed at the fake provider on loopback. Prints `{"ready": {"url"}}` once listening.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
-import { startServer } from '../../server-example/index.js';
+import { pathToFileURL } from 'node:url';
 
 try {
+  const dist = process.env.BENCH_HELPER_DIST;
+  if (!dist) throw new Error('BENCH_HELPER_DIST is required');
+  const { startServer } = await import(pathToFileURL(`${dist}/index.js`).href);
   const server = await startServer({ host: '127.0.0.1', port: 0, env: process.env });
   process.stdout.write(`${JSON.stringify({ ready: { url: server.url, port: server.port } })}\n`);
   const stop = async () => {
@@ -20,7 +24,7 @@ try {
   // {"cmd":"profile-start"} / {"cmd":"profile-stop","file":…}: a V8 CPU profile of just the part in between.
   const inspector = new Session();
   createInterface({ input: process.stdin }).on('line', (line) => {
-    const command = (JSON.parse(line) as { cmd?: string; file?: string });
+    const command = JSON.parse(line);
     if (command.cmd === 'profile-start') {
       void (async () => {
         inspector.connect();
@@ -42,12 +46,12 @@ try {
     }
     if (command.cmd !== 'memory') return;
     const before = process.memoryUsage();
-    const gc = (globalThis as { gc?: () => void }).gc;
+    const gc = globalThis.gc;
     if (gc) gc();
     const after = gc ? process.memoryUsage() : undefined;
     process.stdout.write(`${JSON.stringify({ memory: { before, after } })}\n`);
   });
 } catch (error) {
-  process.stdout.write(`${JSON.stringify({ error: (error as Error).stack ?? String(error) })}\n`);
+  process.stdout.write(`${JSON.stringify({ error: error?.stack ?? String(error) })}\n`);
   process.exit(1);
 }

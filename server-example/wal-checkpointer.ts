@@ -1,0 +1,77 @@
+/**
+ * WAL checkpoints off the request path. SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 WAL
+ * pages: that commit copies the pages into the database file and waits for two fsyncs, with the event loop blocked.
+ * Here a worker thread with a connection of its own runs a PASSIVE checkpoint every `intervalMs` (it never blocks
+ * the helper's readers or writers, and the fsyncs are waited for on the worker's thread); once it runs, the store's
+ * connection turns its automatic checkpoint off, and back on should the worker fail.
+ *
+ * The worker starts `startAfterMs` after the store opens, so that short-lived stores (tests, scripts) never pay for
+ * a thread; until then SQLite checkpoints as usual.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+export interface WalCheckpointer {
+  /** Stops the worker; the store's own connection checkpoints again until it closes. */
+  stop(): Promise<void>;
+}
+
+export interface WalCheckpointerOptions {
+  /** The database file (not ':memory:'). */
+  path: string;
+  /** Sets the store connection's `wal_autocheckpoint` (0 = off, 1000 = SQLite's default). */
+  setAutoCheckpoint(pages: number): void;
+  onError(message: string): void;
+  intervalMs?: number;
+  startAfterMs?: number;
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma('busy_timeout = 5000');
+setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    parentPort.postMessage({ error: String((error && error.message) || error) });
+  }
+}, workerData.intervalMs);
+parentPort.postMessage({ ready: true });
+`;
+
+export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckpointer {
+  let worker: Worker | undefined;
+  let stopped = false;
+  const start = () => {
+    if (stopped) return;
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path: options.path, intervalMs: options.intervalMs ?? 500 } });
+    worker.unref();
+    worker.on('message', (message: { ready?: boolean; error?: string }) => {
+      if (message.ready && !stopped) options.setAutoCheckpoint(0);
+      if (message.error) options.onError(message.error);
+    });
+    worker.on('error', (error) => options.onError(error.message));
+    worker.on('exit', () => {
+      worker = undefined;
+      if (!stopped) options.setAutoCheckpoint(1000);
+    });
+  };
+  const timer = setTimeout(start, options.startAfterMs ?? 2_000);
+  timer.unref();
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      const running = worker;
+      worker = undefined;
+      if (running) {
+        options.setAutoCheckpoint(1000);
+        await running.terminate();
+      }
+    },
+  };
+}
