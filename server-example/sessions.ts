@@ -197,7 +197,7 @@ export class SessionService {
     };
     const forOrder = () => this.store.withLock(`order:${input.orderId}`, run);
     // One key used for several orders at once must not open a payment for each: the key is locked before the order
-    // (always in that order, so two requests never wait for each other).
+    // (always in that order, so two requests never hold one each while waiting for the other).
     return input.idempotencyKey ? this.store.withLock(`idempotency:${sha256Hex(input.idempotencyKey)}`, forOrder) : forOrder();
   }
 
