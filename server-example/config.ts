@@ -176,8 +176,8 @@ export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [
 export interface OrderResolveConfig {
   /** The merchant's endpoint the helper POSTs `{ orderId, claimedCustomerId, locale }` to. */
   url: string;
-  /** `whsec_…` secret the lookups are signed with (MERCHANT_WEBHOOK_SECRET). */
-  secret: string;
+  /** `whsec_…` secret(s) the lookups are signed with (MERCHANT_WEBHOOK_SECRET; several during a rotation). */
+  secret: string | string[];
   timeoutMs: number;
   /** Forward the payer's Cookie header (ORDER_RESOLVE_FORWARD_COOKIES=1). */
   forwardCookies: boolean;
@@ -370,17 +370,23 @@ function loadOrderResolve(env: Env): { orderResolve?: OrderResolveConfig } {
   if (!get('MERCHANT_WEBHOOK_SECRET')) {
     throw new ConfigError('ORDER_RESOLVE_URL needs MERCHANT_WEBHOOK_SECRET (whsec_…): the order lookups are signed with it.');
   }
-  let secret: string;
+  // A comma list during a rotation, as for the webhooks: every lookup carries one signature per secret.
+  let secrets: string[];
   try {
-    secret = validateWebhookSecret(get('MERCHANT_WEBHOOK_SECRET'));
+    secrets = get('MERCHANT_WEBHOOK_SECRET')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+      .map((item) => validateWebhookSecret(item));
   } catch (error) {
     if (error instanceof WebhookSecretError) throw new ConfigError(error.message);
     throw error;
   }
+  if (secrets.length === 0) throw new ConfigError('MERCHANT_WEBHOOK_SECRET names no secret (whsec_…, comma-separated during a rotation).');
   return {
     orderResolve: {
       url: url.toString(),
-      secret,
+      secret: secrets.length === 1 ? secrets[0]! : secrets,
       timeoutMs: intVar(env, 'ORDER_RESOLVE_TIMEOUT_MS', DEFAULT_ORDER_RESOLVE_TIMEOUT_MS, 100, 60_000),
       forwardCookies: flag(env, 'ORDER_RESOLVE_FORWARD_COOKIES', false),
     },

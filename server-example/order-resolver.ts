@@ -22,8 +22,8 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 export interface HttpOrderResolverOptions {
   /** The merchant's endpoint (ORDER_RESOLVE_URL), http(s). */
   url: string;
-  /** `whsec_…` secret the requests are signed with (MERCHANT_WEBHOOK_SECRET). */
-  secret: string;
+  /** `whsec_…` secret the requests are signed with (MERCHANT_WEBHOOK_SECRET); several = one signature each (rotation). */
+  secret: string | readonly string[];
   /** Whole-request timeout, answer included (default 5 s). */
   timeoutMs?: number;
   /** Forward the payer's `Cookie` header so the merchant can check the order is theirs (default false). */
@@ -48,7 +48,8 @@ export function createHttpOrderResolver(options: HttpOrderResolverOptions): Reso
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('ORDER_RESOLVE_URL must be an http(s) URL.');
   const target = url.toString();
-  const secret = validateWebhookSecret(options.secret);
+  const secret = (typeof options.secret === 'string' ? [options.secret] : [...options.secret]).map((item) => validateWebhookSecret(item));
+  if (secret.length === 0) throw new TypeError('createHttpOrderResolver() needs a whsec_… secret.');
   const timeoutMs = options.timeoutMs ?? DEFAULT_ORDER_RESOLVE_TIMEOUT_MS;
   const forwardCookies = options.forwardCookies ?? false;
 

@@ -51,6 +51,8 @@ SAMPLE_ORDERS = [
     {"id": "A-1003", "amount": "2500.00", "currency": "RUB", "description": "Pavlovo Posad shawl", "customer_id": None},
     {"id": "A-1004", "amount": "990.50", "currency": "RUB", "description": "Altai honey, 500 g", "customer_id": None},
     {"id": "A-1005", "amount": "1250.00", "currency": "RUB", "description": "Matryoshka", "customer_id": None},
+    {"id": "A-1006", "amount": "1890.00", "currency": "RUB", "description": "Birch-bark box", "customer_id": None},
+    {"id": "A-1007", "amount": "3400.00", "currency": "RUB", "description": "Felt boots", "customer_id": None},
 ]
 
 
@@ -233,7 +235,9 @@ def next_state(order, kind, session):
         if status == "paid" and order["session_id"] != this_session:
             return status, "a second payment arrived: refund one", 1
         # Trust, but check: the helper already holds a payment whose amount differs from the order's.
-        paid = session.get("paidAmount", session.get("amount"))
+        paid = session.get("paidAmount")
+        if paid is None:  # null until a provider reports what was paid
+            paid = session.get("amount")
         if session.get("currency") != order["currency"] or not same_amount(paid, order["amount"]):
             return "held", f"paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
         return "paid", None, needs_refund

@@ -128,6 +128,12 @@ describe('ORDER_RESOLVE_URL configuration', () => {
     assert.equal(config.orderResolve?.forwardCookies, false);
   });
 
+  it('signs with every secret of a comma list (a rotation), like the webhooks', () => {
+    const next = generateWebhookSecret();
+    const config = loadConfig({ ...base, ORDER_RESOLVE_URL: 'https://shop.example/order', MERCHANT_WEBHOOK_SECRET: `${SECRET}, ${next}` });
+    assert.deepEqual(config.orderResolve?.secret, [SECRET, next]);
+  });
+
   it('refuses a URL without MERCHANT_WEBHOOK_SECRET', () => {
     assert.throws(() => loadConfig({ ...base, ORDER_RESOLVE_URL: 'https://shop.example/order' }), (error: unknown) => error instanceof ConfigError && /MERCHANT_WEBHOOK_SECRET/.test(error.message));
   });

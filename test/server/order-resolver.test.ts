@@ -144,6 +144,15 @@ describe('createHttpOrderResolver: the request', () => {
     assert.deepEqual(endpoint.received.map((request) => request.url), ['/order']);
   });
 
+  it('signs once per secret during a rotation, so either secret verifies', async () => {
+    const next = generateWebhookSecret();
+    await createHttpOrderResolver({ url: `${endpoint.url}/order`, secret: [SECRET, next] })('A-1001', {});
+    const [request] = endpoint.received;
+    assert.equal(String(request!.headers['webhook-signature']).split(' ').length, 2);
+    new Webhook(SECRET).verify(request!.body, headerRecord(request!.headers));
+    new Webhook(next).verify(request!.body, headerRecord(request!.headers));
+  });
+
   it('refuses a secret that is not a Standard Webhooks secret', () => {
     assert.throws(() => resolver({ secret: 'my-password' }), /whsec_/);
   });

@@ -11,8 +11,9 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { http, passthrough } from 'msw';
 import { setupServer } from 'msw/node';
 import { Webhook } from 'standardwebhooks';
-import { CheckoutError, createHttpOrderResolver } from '../../server-example/index.js';
+import { CheckoutError, createHttpOrderResolver, startServer } from '../../server-example/index.js';
 import { generateWebhookSecret } from '../../server-example/merchant-webhooks/signing.js';
+import { pressButton } from '../../server-example/sandbox/testing.js';
 import { RepayMock, makeTestApp } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
 
@@ -288,6 +289,71 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       assert.equal(status, 404);
       assert.equal(json.error.code, 'unknown_order');
       assert.equal(repay.creates, 0);
+    });
+  });
+  describe('the full loop: helper service, sandbox provider, Python shop', () => {
+    let helper: Awaited<ReturnType<typeof startServer>> | undefined;
+    let helperDir = '';
+    before(async () => {
+      helperDir = mkdtempSync(join(tmpdir(), 'python-merchant-helper-'));
+      helper = await startServer({
+        port: 0,
+        env: {
+          DATABASE_PATH: join(helperDir, 'checkout.sqlite'),
+          LOG_LEVEL: 'silent',
+          ORDER_RESOLVE_URL: `${base}/pay-checkout/order`,
+          MERCHANT_WEBHOOK_URL: `${base}/pay-checkout/webhooks`,
+          MERCHANT_WEBHOOK_SECRET: SECRET,
+        },
+        config: { delivery: { timeoutMs: 5_000, retryDelaysMs: [100, 200, 400], intervalMs: 50 } },
+      });
+    });
+    after(async () => {
+      await helper?.close();
+      rmSync(helperDir, { recursive: true, force: true });
+    });
+
+    const pay = async (orderId: string, action: string, extra: Record<string, string> = {}) => {
+      const response = await fetch(`${helper!.url}/api/checkout/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId, provider: 'repay', method: 'sbp' }),
+      });
+      const session = (await response.json()) as { amount: string; paymentUrl: string };
+      assert.equal(response.status, 201, JSON.stringify(session));
+      // The payer pays on the provider's page and closes the tab: nobody asks the helper for the status.
+      await pressButton(session.paymentUrl, action, extra);
+      return session;
+    };
+
+    const waitForOrder = async (orderId: string, status: string) => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const current = await order(orderId);
+        if (current.status === status) return current;
+        if (Date.now() > deadline) assert.fail(`order ${orderId} is ${current.status}, expected ${status}`);
+        await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      }
+    };
+
+    it('prices the order from the shop and marks it paid from the signed webhook alone', async () => {
+      const session = await pay('A-1006', 'pay');
+      assert.equal(session.amount, '1890.00');
+      const paid = await waitForOrder('A-1006', 'paid');
+      assert.deepEqual(paid.events.map((e: any) => [e.type, e.to_status]), [['payment.paid', 'paid']]);
+      // A second attempt to pay is refused by the helper, because the shop now says paid.
+      const again = await fetch(`${helper!.url}/api/checkout/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId: 'A-1006', provider: 'repay' }),
+      });
+      assert.equal(again.status, 409);
+    });
+
+    it('marks the order held when the payer paid another amount', async () => {
+      await pay('A-1007', 'pay-other-amount', { other_amount: '3000' });
+      const held = await waitForOrder('A-1007', 'held');
+      assert.equal(held.events.at(-1).type, 'payment.held');
     });
   });
 });
