@@ -135,10 +135,19 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     log = (log + chunk.toString('utf8')).slice(-4000);
   });
   const url = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
+  // A process killed outright (SIGKILL, a runner's timeout) runs no exit hook: a detached watchdog stops the server
+  // and removes its directory once this process is gone, so no test leaves a PostgreSQL behind.
+  const watchdog = spawn(
+    'sh',
+    ['-c', 'while [ -d "/proc/$1" ]; do sleep 1; done; kill -QUIT "$2" 2>/dev/null; sleep 3; rm -rf "$3"', 'pg-watchdog', String(process.pid), String(child.pid), dir],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
 
   const kill = () => {
     // Immediate shutdown: the data is thrown away anyway.
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
+    if (watchdog.exitCode === null && watchdog.signalCode === null) watchdog.kill('SIGKILL');
   };
   const stopSync = () => {
     kill();

@@ -146,6 +146,36 @@ async function startBalancer(): Promise<Balancer> {
   return balancer;
 }
 
+// ---- the merchant's webhook endpoint -------------------------------------------------------------------------------
+
+interface Merchant {
+  url: string;
+  /** Every webhook received: its webhook-id, event type and session. */
+  received: { id: string; type: string; sessionId: string }[];
+  close(): Promise<void>;
+}
+
+async function startMerchant(): Promise<Merchant> {
+  const merchant: Merchant = { url: '', received: [], close: async () => undefined };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type: string; data: { session: { id: string } } };
+      merchant.received.push({ id: String(req.headers['webhook-id']), type: event.type, sessionId: event.data.session.id });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  merchant.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  merchant.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return merchant;
+}
+
 // ---- helper instances ---------------------------------------------------------------------------------------------
 
 interface Instance {
@@ -223,6 +253,7 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
   let postgres: PostgresServer;
   let provider: Provider;
   let balancer: Balancer;
+  let merchant: Merchant;
   let store: PostgresStore;
   let env: Record<string, string>;
   let a: Instance;
@@ -232,6 +263,7 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
     postgres = await startPostgres();
     balancer = await startBalancer();
     provider = await startProvider(balancer.url);
+    merchant = await startMerchant();
     const databaseUrl = await postgres.createDatabase('instances');
     const repay = SANDBOX_ACCOUNTS.repay;
     const box = SANDBOX_ACCOUNTS.boxexchanger;
@@ -260,6 +292,9 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
       RECONCILE_INTERVAL_MS: '200',
       RECONCILE_MIN_BACKOFF_MS: '3000',
       RECONCILE_CRASH_GRACE_MS: '1500',
+      MERCHANT_WEBHOOK_URL: merchant.url,
+      MERCHANT_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+      MERCHANT_WEBHOOK_INTERVAL_MS: '50',
     };
     [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
     balancer.targets.push(a.url, b.url);
@@ -271,6 +306,7 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
     await Promise.all([...instances].map((instance) => instance.stop()));
     await store?.close();
     await balancer?.close();
+    await merchant?.close();
     await provider?.close();
     await postgres?.stop();
   });
@@ -299,7 +335,7 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
     assert.equal((await store.listOrderSessions('samovar-pgone')).length, 1);
   });
 
-  it('applies 50 duplicate provider callbacks split across two instances once', async () => {
+  it('applies 50 duplicate provider callbacks split across two instances once, and tells the shop once', async () => {
     const { status, json } = await createSession(balancer.url, { orderId: 'tea-pgdup', provider: 'repay' });
     assert.equal(status, 201);
     balancer.captureWebhooks = true;
@@ -327,6 +363,32 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
     const log = await store.listEvents(json.id);
     assert.equal(count(log, (event) => event.kind === 'transition' && event.toStatus === 'paid'), 1);
     assert.equal(count(log, (event) => event.kind === 'webhook'), 1);
+    // One merchant event, sent once by one of the two instances' outbox senders.
+    await waitFor('the merchant webhook', async () => merchant.received.some((item) => item.sessionId === json.id && item.type === 'payment.paid'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(count(merchant.received, (item) => item.sessionId === json.id && item.type === 'payment.paid'), 1);
+    const deliveries = await store.listDeliveries({ sessionId: json.id, limit: 10 });
+    assert.deepEqual(deliveries.map((item) => [item.eventType, item.status, item.attempts]), [['payment.paid', 'delivered', 1]]);
+  });
+
+  it('sends every merchant notification once although both instances run an outbox sender', async () => {
+    const sessions = await Promise.all(
+      Array.from({ length: 20 }, async (_, index) => {
+        const { status, json } = await createSession(balancer.url, { orderId: `tea-pgout${index}`, provider: 'repay' });
+        assert.equal(status, 201);
+        return json as { id: string; paymentUrl: string };
+      }),
+    );
+    // Paid at the provider: each webhook reaches one instance or the other through the balancer.
+    await Promise.all(sessions.map(async (session) => assert.equal((await pressButton(session.paymentUrl, 'pay')).status, 303)));
+    const ids = new Set(sessions.map((session) => session.id));
+    const paid = () => merchant.received.filter((item) => ids.has(item.sessionId) && item.type === 'payment.paid');
+    await waitFor('20 merchant webhooks', async () => paid().length >= 20);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(paid().length, 20);
+    assert.equal(new Set(paid().map((item) => item.sessionId)).size, 20);
+    const all = merchant.received.map((item) => item.id);
+    assert.equal(new Set(all).size, all.length, 'a webhook-id was delivered twice');
   });
 
   it('sends BoxExchanger calls of 100 concurrent creations across two instances without a nonce failure', async () => {
