@@ -29,8 +29,10 @@ const CONNECTIONS = 50;
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+/** Sessions created per set and round: a fixed number sent, timed until the last answer (slow answers still count). */
+const CREATES = Number(process.env.BENCH_STORE_CREATES ?? 500);
 /** Repay sessions per store set up for the webhook runs (each delivered once over the rounds). */
-const POOL = Number(process.env.BENCH_STORE_WEBHOOK_POOL ?? 2000);
+const POOL = Number(process.env.BENCH_STORE_WEBHOOK_POOL ?? 1500);
 const ORIGIN = 'http://127.0.0.1:5173';
 const SESSION_SECRET = 'bench-session-secret-0123456789abcdef0123';
 const API = '/api/checkout';
@@ -143,19 +145,20 @@ function createRequest(): Planned {
 }
 
 /** Sessions made outside any measurement, spread over the set's instances. */
-async function createSessions(urls: string[], n: number): Promise<void> {
-  let made = 0;
+async function createSessions(urls: string[], n: number): Promise<Set<string>> {
+  const made = new Set<string>();
   let failures = 0;
   const worker = async (url: string) => {
-    while (made + failures < n) {
+    while (made.size + failures < n) {
       const next = createRequest();
       const response = await fetch(`${url}${next.path}`, { method: 'POST', headers: next.headers, body: next.body });
       const text = await response.text();
-      if (response.status === 201) made++;
+      if (response.status === 201) made.add((JSON.parse(text) as { id: string }).id);
       else if (++failures > 20) throw new Error(`POST /sessions failed: ${response.status} ${text.slice(0, 200)}`);
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, index) => worker(urls[index % urls.length]!)));
+  return made;
 }
 
 interface RepayDeal {
@@ -257,7 +260,10 @@ export async function measureStores(log: (line: string) => void): Promise<Row[]>
     // POST /sessions: a new order and Idempotency-Key per request; the sets take turns, round after round.
     const creates: Record<StoreKind, Load[]> = { sqlite: [], pg1: [], pg2: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const set of sets) creates[set.kind].push(await load(set.urls, { next: createRequest }));
+      for (const set of sets) {
+        const perUrl = set.urls.map(() => Array.from({ length: Math.floor(CREATES / set.urls.length) }, createRequest));
+        creates[set.kind].push(await load(set.urls, { items: perUrl }));
+      }
     }
     log(`stores: POST /sessions ${sets.map((set) => `${set.kind} ${summary(creates[set.kind]).rps.toFixed(0)}`).join(', ')} req/s`);
 
@@ -266,9 +272,9 @@ export async function measureStores(log: (line: string) => void): Promise<Row[]>
     const problems: Partial<Record<StoreKind, string>> = {};
     const items: Record<StoreKind, Planned[]> = { sqlite: [], pg1: [], pg2: [] };
     for (const set of sets) {
-      const known = new Set((await json<RepayDeal[]>(`${fake.ready.url}/__bench/repay-deals`)).map((deal) => deal.id));
-      await createSessions(set.urls, POOL);
-      const deals = (await json<RepayDeal[]>(`${fake.ready.url}/__bench/repay-deals`)).filter((deal) => !known.has(deal.id));
+      // Repay's deal carries our session id as order_id: each set gets the callbacks of its own sessions only.
+      const made = await createSessions(set.urls, POOL);
+      const deals = (await json<RepayDeal[]>(`${fake.ready.url}/__bench/repay-deals`)).filter((deal) => made.has(deal.orderId));
       items[set.kind] = deals.slice(0, POOL).map(repayWebhook);
     }
     await json(`${fake.ready.url}/__bench/pay-all`, { method: 'POST' });
@@ -290,7 +296,7 @@ export async function measureStores(log: (line: string) => void): Promise<Row[]>
     const rows: Row[] = [];
     const cores = `${cpus().length} cores shared by every process`;
     for (const [metric, runs, note] of [
-      ['POST /sessions (Repay)', creates, `Each request a new order: resolve, row written before the call, fake Repay called, row updated. ${ROUNDS} × ${DURATION} s, ${CONNECTIONS} connections (split evenly over the instances), sets alternating.`],
+      ['POST /sessions (Repay)', creates, `Each request a new order: resolve, row written before the call, fake Repay called, row updated. ${ROUNDS} rounds × ${CREATES} requests per set, timed to the last answer, ${CONNECTIONS} connections (split evenly over the instances), sets alternating.`],
       ['Repay webhook (verified)', webhooks, `${POOL.toLocaleString('en-US')} paid sessions per set, each callback delivered once over ${ROUNDS} rounds: verified, stored raw, status re-read from the fake provider, applied.`],
     ] as const) {
       const base = summary(runs.sqlite);
