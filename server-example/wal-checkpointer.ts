@@ -31,6 +31,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
+db.pragma('cache_size = -64');
 setInterval(() => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
@@ -47,7 +48,12 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
   const start = () => {
     if (stopped) return;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path: options.path, intervalMs: options.intervalMs ?? 500 } });
+    worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { driver, path: options.path, intervalMs: options.intervalMs ?? 500 },
+      // A checkpoint needs next to no JavaScript memory, nor page cache (64 KB above): keep the thread small.
+      resourceLimits: { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 2 },
+    });
     worker.unref();
     worker.on('message', (message: { ready?: boolean; error?: string }) => {
       if (message.ready && !stopped) options.setAutoCheckpoint(0);
