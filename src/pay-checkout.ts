@@ -61,10 +61,47 @@ function armPreload(): void {
   for (const type of ACTIVITY) window.addEventListener(type, onActivity, { capture: true, passive: true, signal: ac.signal });
 }
 
-/** The last element left the page: no preload is wanted any more (listener hygiene for SPAs). */
-function disarmPreload(): void {
+/**
+ * The payer's intents on a pay button (hover, focus, press, keys), listened to once for the page instead of on
+ * every button: on a page of many buttons the listeners were most of each button's own cost. Capture phase, so
+ * a page's `stopPropagation()` cannot hide them. The click itself stays on the button.
+ */
+const INTENTS = ['pointerover', 'focusin', 'pointerdown', 'keydown'] as const;
+let intents: AbortController | undefined;
+
+/** The element whose pay button the event happened on (through its open shadow root), if any. */
+function buttonHost(event: Event): PayCheckout | undefined {
+  // Retargeted to a shadow host at the document: a page element without a shadow root is not ours.
+  if (!(event.target as Element | null)?.shadowRoot) return undefined;
+  for (const node of event.composedPath()) {
+    if (node instanceof HTMLButtonElement && node.part.contains('button')) {
+      const root = node.getRootNode();
+      return root instanceof ShadowRoot && root.host instanceof PayCheckout ? root.host : undefined;
+    }
+    if (node instanceof ShadowRoot) return undefined;
+  }
+  return undefined;
+}
+
+function onIntent(event: Event): void {
+  buttonHost(event)?.handleIntent(event);
+}
+
+function armIntents(): void {
+  if (intents) return;
+  intents = new AbortController();
+  for (const type of INTENTS) {
+    // keydown may preventDefault (arrows open the picker instead of scrolling); the others never do.
+    document.addEventListener(type, onIntent, { capture: true, passive: type !== 'keydown', signal: intents.signal });
+  }
+}
+
+/** The last element left the page: no listener and no preload are wanted any more (listener hygiene for SPAs). */
+function disarm(): void {
   activity?.abort();
   activity = undefined;
+  intents?.abort();
+  intents = undefined;
 }
 
 const validUrls = new Map<string, boolean>();
@@ -269,13 +306,14 @@ export class PayCheckout extends LitElement {
     }
     connected.add(this);
     armPreload();
+    armIntents();
     this.#checkReturn = location.hash.startsWith('#pay-checkout=');
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     connected.delete(this);
-    if (!connected.size) disarmPreload();
+    if (!connected.size) disarm();
     // Removal mid-flow: abort requests, timers and listeners; late results are ignored by the aborted flow.
     this.#ac?.abort();
     this.#ac = undefined;
@@ -320,7 +358,14 @@ export class PayCheckout extends LitElement {
       (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
     return html`${flow?.hidesButton()
         ? nothing
-        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @pointerenter=${this.#warm} @focus=${this.#warm} @pointerdown=${this.#onPress} @click=${this.open} @keydown=${this.#onKeydown}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+  }
+
+  /** @internal an intent on this element's button, from the page-level listeners (`INTENTS`) */
+  handleIntent(event: Event): void {
+    if (event.type === 'pointerdown') this.#onPress(event as PointerEvent);
+    else if (event.type === 'keydown') this.#onKeydown(event as KeyboardEvent);
+    else this.#warm();
   }
 
   /**
@@ -332,9 +377,8 @@ export class PayCheckout extends LitElement {
     void this.#load().then((flow) => flow?.warm());
   }
 
-  // Pointer down also stands for touchstart: a touch fires it at once. No touchstart listener: on a page of many
-  // buttons each one would register a touch-handler region with the compositor, which costs more than the rest
-  // of the button's listeners together.
+  // Pointer down also stands for touchstart: a touch fires it at once. No touchstart listener: it would register a
+  // touch-handler region with the compositor.
   #onPress(event: PointerEvent): void {
     if (!this.#flow) this.#warm();
     if (event.button === 0 && !this.disabled && !this.#problem) this.#flow?.prestart();

@@ -1,5 +1,5 @@
 import { expect, fixture, html } from '@open-wc/testing';
-import { helper, part, PayCheckout, record, resetHelper, startWorker, worker, hover } from './support.js';
+import { helper, part, PayCheckout, record, resetHelper, startWorker, worker, hover, focusIntent } from './support.js';
 
 /** Creates the element with a listener attached before it connects, so the very first report is seen. */
 async function mount(attrs: Record<string, string>) {
@@ -13,7 +13,7 @@ async function mount(attrs: Record<string, string>) {
     document.body.append(el);
     await el.updateComplete;
     hover(el);
-    part(el, 'button')!.dispatchEvent(new FocusEvent('focus'));
+    focusIntent(el);
     await new Promise((r) => setTimeout(r, 50));
   } finally {
     console.warn = warn;

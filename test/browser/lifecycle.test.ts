@@ -1,5 +1,5 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { dialogOf, helper, part, PayCheckout, trackListeners, worker, hover, useFakeHelper, delay, http, HttpResponse } from './support.js';
+import { dialogOf, helper, part, PayCheckout, resetHelper, trackListeners, worker, hover, useFakeHelper, delay, http, HttpResponse } from './support.js';
 
 describe('lifecycle', () => {
   useFakeHelper();
@@ -97,6 +97,9 @@ describe('lifecycle', () => {
       <pay-checkout order-id="A-2"></pay-checkout>
       <pay-checkout order-id="A-3"></pay-checkout>
     </div>`);
+    // The previous test's focus return (an intent) may still have a /config request in flight: start from zero.
+    await new Promise((r) => setTimeout(r, 100));
+    resetHelper();
     for (const el of wrapper.querySelectorAll('pay-checkout')) hover(el);
     await waitUntil(() => helper.configs === 1);
     await new Promise((r) => setTimeout(r, 100));

@@ -17,7 +17,7 @@ describe('loading on intent', () => {
   });
 
   for (const [intent, fire] of [
-    ['hover', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerenter'))],
+    ['hover', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerover', { bubbles: true, composed: true }))],
     ['focus', (b: HTMLElement) => b.focus()],
     ['touch', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true, composed: true, pointerType: 'touch' }))],
     ['press', (b: HTMLElement) => b.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true, composed: true, button: 0 }))],

@@ -3,6 +3,7 @@ import { navigation } from '../../src/presenters/redirect.js';
 import {
   CONFIG,
   dialogOf,
+  focusIntent,
   helper,
   http,
   HttpResponse,
@@ -278,7 +279,7 @@ describe('auto mode', () => {
 
   it('uses a modal for a frameable provider, after fetching /config on the first intent only', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" provider="repay"></pay-checkout>`);
-    part(el, 'button')!.dispatchEvent(new FocusEvent('focus'));
+    focusIntent(el);
     hover(el);
     await waitUntil(() => helper.configs >= 1);
     expect(helper.creates).to.have.length(0);

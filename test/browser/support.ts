@@ -155,9 +155,14 @@ export function part<T extends Element = HTMLElement>(el: PayCheckout, name: str
   return el.shadowRoot!.querySelector<T>(`[part~="${name}"]`);
 }
 
-/** The pointer entering the button: the payer's first intent. */
+/** The pointer entering the button, as the browser reports it (pointerover bubbles out of the shadow root): the first intent. */
 export function hover(el: PayCheckout): void {
-  part(el, 'button')!.dispatchEvent(new PointerEvent('pointerenter'));
+  part(el, 'button')!.dispatchEvent(new PointerEvent('pointerover', { bubbles: true, composed: true }));
+}
+
+/** The button getting focus without a real focus change: focusin, as the browser sends it. */
+export function focusIntent(el: PayCheckout): void {
+  part(el, 'button')!.dispatchEvent(new FocusEvent('focusin', { bubbles: true, composed: true }));
 }
 
 /** Clicks the button and waits for the payment page to be shown and rendered; returns the payment frame, if any. */
