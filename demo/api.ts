@@ -187,6 +187,85 @@ export async function fetchSessionEvents(sessionId: string): Promise<SessionEven
   return listOf(body, 'events', 'items').filter(isRecord) as SessionEvent[];
 }
 
+/** An order as the demo shop's own backend keeps it (demo/merchant-backend.ts `ShopOrder`), read defensively. */
+export interface ShopOrderView {
+  orderId: string;
+  status: string;
+  amount?: string | null;
+  currency?: string;
+  createdBy?: string;
+  createdAt?: string;
+  updatedAt?: string;
+  paidAt?: string | null;
+  paidTwice?: boolean;
+  webhooks: ShopWebhookView[];
+  [field: string]: unknown;
+}
+
+export interface ShopWebhookView {
+  webhookId: string;
+  type: string;
+  receivedAt?: string;
+  sessionId?: string | null;
+  sessionStatus?: string | null;
+  previousStatus?: string | null;
+  reason?: string | null;
+  note?: string;
+  orderStatus?: string;
+}
+
+/** The shop's own orders (GET /shop/orders): what it learned from the helper's webhooks. */
+export async function fetchShopOrders(): Promise<ShopOrderView[]> {
+  const body = await getJson('/shop/orders');
+  return listOf(body, 'orders')
+    .filter((item): item is Record<string, unknown> => isRecord(item) && typeof item.orderId === 'string')
+    .map((item) => ({
+      ...item,
+      orderId: item.orderId as string,
+      status: typeof item.status === 'string' ? item.status : 'new',
+      webhooks: Array.isArray(item.webhooks)
+        ? (item.webhooks.filter((hook) => isRecord(hook) && typeof hook.webhookId === 'string') as unknown as ShopWebhookView[])
+        : [],
+    }));
+}
+
+/**
+ * Settles a held payment through the shop's backend (POST /shop/orders/:orderId/resolve), which calls the helper's
+ * merchant API with its key; the page never sees the key. Resolves to the helper's answer, throws its error.
+ */
+export async function resolveHeldPayment(
+  orderId: string,
+  sessionId: string,
+  status: 'paid' | 'refunded' | 'failed',
+  note: string,
+): Promise<unknown> {
+  const url = `/shop/orders/${encodeURIComponent(orderId)}/resolve`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ sessionId, status, note }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (cause) {
+    throw new ApiError(`${url}: ${cause instanceof Error ? cause.message : String(cause)}`, undefined, { cause });
+  }
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    // The status says enough.
+  }
+  if (!response.ok) {
+    const error = isRecord(body) && isRecord(body.error) ? body.error : {};
+    const code = typeof error.code === 'string' ? error.code : '';
+    const message = typeof error.message === 'string' ? error.message : '';
+    throw new ApiError(`HTTP ${response.status}${code || message ? ` — ${code} ${message}`.trimEnd() : ''}`, response.status);
+  }
+  return body;
+}
+
 export async function fetchSandboxCredentials(): Promise<Record<string, unknown>> {
   const body = await getJson('/sandbox/credentials');
   if (!isRecord(body)) throw new ApiError('/sandbox/credentials: unexpected answer');

@@ -1,12 +1,22 @@
 /**
- * The orders page (`orders.html`): every helper session, its status and its event log, refreshed every two
- * seconds so a provider's webhook / IPN can be watched arriving; plus the sandbox merchant accounts.
+ * The orders page (`orders.html`): every order twice, side by side — the shop's view (its own order in the demo
+ * shop's backend, changed only by the helper's signed webhooks, with the webhook ids it received) and the helper's
+ * log (its payment sessions for the order, their statuses and event logs) — refreshed every two seconds; a held
+ * payment can be settled from here through the shop's backend and the helper's merchant API. Plus the sandbox
+ * merchant accounts.
  *
  * Stable hooks (end-to-end tests rely on them):
- *   - `tr[data-session-id="<id>"]`        one row per session (newest first), also `data-order-id`
- *   - `tr[data-session-id] [data-status]` the status cell; its `data-status` attribute is the unified status
- *   - `tr[data-session-id] details.session-events`  the row's event log (expandable); one
+ *   - `article.order-card[data-order-id="<id>"]`  one card per order (newest first), shop orders and helper sessions
+ *                                         joined by order id
+ *   - `.shop-view[data-shop-status]`      the shop's order status (`new`, `paid`, `held`, `failed`, `cancelled`,
+ *                                         `expired`, `refunded`; `unknown` while the shop has not heard of the order);
+ *                                         one `li.shop-webhook[data-webhook-id][data-type]` per webhook received
+ *   - `[data-session-id="<id>"] [data-status]`  a helper session (`.helper-session`) and its unified status
+ *   - `[data-session-id] details.session-events`  the session's event log (expandable); one
  *                                         `li[data-source="webhook|poll|return|manual|…"][data-type]` per event
+ *   - `[data-session-id] form.resolve-form`  shown for a `held` session: `select[name=status]` (paid | refunded |
+ *                                         failed), `input[name=note]`, a submit button; `.resolve-result` says how it went
+ *   - `#shop-error`                       the shop backend could not be read
  *   - `details#sandbox-accounts`          the sandbox merchant accounts (`GET /sandbox/credentials`)
  *   - `select#locale-switch`              `ru` | `en`
  *   - `#orders-refresh-toggle`            pauses / resumes the refresh
@@ -20,15 +30,19 @@ import {
   fetchSandboxCredentials,
   fetchSessionEvents,
   fetchSessions,
+  fetchShopOrders,
   optionalNumber,
   prettyJson,
+  resolveHeldPayment,
   toDate,
   type CheckoutConfig,
   type DemoSession,
   type SessionEvent,
+  type ShopOrderView,
+  type ShopWebhookView,
 } from './api.js';
 import { el } from './dom.js';
-import { applyStaticTexts, formatMoney, formatTime, isLocale, t, tryT, type Locale, type MessageKey } from './i18n.js';
+import { applyStaticTexts, formatMoney, formatTime, isLocale, t, tryT, type Locale } from './i18n.js';
 import { applyDocumentLocale, loadSettings, saveSettings } from './settings.js';
 
 const REFRESH_MS = 2000;
@@ -51,8 +65,13 @@ interface EventsState {
 
 interface Row {
   session: DemoSession;
-  tr: HTMLTableRowElement;
+  /** The session's block in its order card (`.helper-session`). */
+  tr: HTMLElement;
+  head: HTMLElement;
   details: HTMLDetailsElement;
+  /** What the last "resolve" did (kept after the form goes away). */
+  result: HTMLElement;
+  form?: HTMLFormElement;
   events: EventsState;
 }
 
@@ -122,85 +141,279 @@ function productTitle(orderId: string | undefined): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Rows
+// Orders: one card per order, the shop's view beside the helper's sessions
 
-const COLUMNS: MessageKey[] = [
-  'orders.col.created',
-  'orders.col.order',
-  'orders.col.provider',
-  'orders.col.amount',
-  'orders.col.status',
-  'orders.col.events',
-];
-
-function cell(index: number): HTMLTableCellElement {
-  const td = el('td');
-  td.setAttribute('role', 'cell');
-  td.dataset.label = t(locale(), COLUMNS[index]!);
-  return td;
+interface OrderCard {
+  orderId: string;
+  article: HTMLElement;
+  head: HTMLElement;
+  shopView: HTMLElement;
+  helperList: HTMLElement;
+  helperEmpty: HTMLElement;
+  shop?: ShopOrderView;
+  /** The shop order as last rendered (JSON), to re-render only on change. */
+  shopKey?: string;
+  sessions: DemoSession[];
+  headKey?: string;
 }
 
+const orderCards = new Map<string, OrderCard>();
+
+function createOrderCard(orderId: string): OrderCard {
+  const current = locale();
+  const article = el('article', 'order-card');
+  article.dataset.orderId = orderId;
+  const head = el('header', 'order-head');
+  const views = el('div', 'order-views');
+
+  const shopView = el('section', 'order-view shop-view');
+  const helperView = el('section', 'order-view helper-view');
+  const helperTitle = el('h3', 'view-title');
+  helperTitle.dataset.i18n = 'orders.helperView';
+  helperTitle.textContent = t(current, 'orders.helperView');
+  const helperHint = el('p', 'view-hint');
+  helperHint.dataset.i18n = 'orders.helperHint';
+  helperHint.textContent = t(current, 'orders.helperHint');
+  const helperList = el('div', 'helper-sessions');
+  const helperEmpty = el('p', 'events-empty');
+  helperEmpty.dataset.i18n = 'orders.noSessions';
+  helperEmpty.textContent = t(current, 'orders.noSessions');
+  helperView.append(helperTitle, helperHint, helperList, helperEmpty);
+  views.append(shopView, helperView);
+  article.append(head, views);
+  return { orderId, article, head, shopView, helperList, helperEmpty, sessions: [] };
+}
+
+function orderCreatedAt(card: OrderCard): number {
+  const times = [card.shop?.createdAt, ...card.sessions.map((session) => session.createdAt)]
+    .map((value) => toDate(value)?.getTime())
+    .filter((value): value is number => value !== undefined);
+  return times.length ? Math.min(...times) : 0;
+}
+
+function renderOrderHead(card: OrderCard): void {
+  const current = locale();
+  const first = card.sessions.at(-1);
+  const amount = optionalNumber(card.shop?.amount) ?? first?.amount;
+  const key = `${current}|${amount}|${orderCreatedAt(card)}`;
+  if (card.headKey === key) return;
+  card.headKey = key;
+  const title = el('div', 'order-title');
+  title.append(el('code', 'order-id', card.orderId));
+  const product = productTitle(card.orderId);
+  if (product) title.append(el('span', 'order-product', product));
+  const facts = el('div', 'order-facts');
+  facts.append(el('span', 'amount', money(amount, card.shop?.currency ?? first?.currency)));
+  const created = orderCreatedAt(card);
+  if (created) facts.append(timeCell(created, true));
+  card.head.replaceChildren(title, facts);
+}
+
+function orderStatusLabel(status: string): string {
+  return tryT(locale(), `order.status.${status}`) ?? status;
+}
+
+function webhookItem(hook: ShopWebhookView): HTMLLIElement {
+  const current = locale();
+  const item = el('li', 'shop-webhook');
+  item.dataset.webhookId = hook.webhookId;
+  item.dataset.type = hook.type;
+  const head = el('div', 'event-head');
+  head.append(timeCell(hook.receivedAt, false), el('code', 'event-type', hook.type));
+  if (hook.previousStatus || hook.sessionStatus) {
+    const transition = el('span', 'event-transition');
+    if (hook.previousStatus) transition.append(statusBadge(hook.previousStatus));
+    transition.append(el('span', 'arrow', '→'));
+    if (hook.sessionStatus) transition.append(statusBadge(hook.sessionStatus));
+    head.append(transition);
+  }
+  item.append(head);
+  const facts = el('dl', 'event-facts');
+  const addFact = (name: string, value: string): void => {
+    facts.append(el('dt', undefined, name), el('dd', undefined, value));
+  };
+  addFact('webhook-id', hook.webhookId);
+  if (hook.sessionId) addFact(t(current, 'orders.sessionId'), hook.sessionId);
+  if (hook.reason) addFact('reason', hook.reason);
+  if (hook.note) addFact('note', hook.note);
+  if (hook.orderStatus) addFact(t(current, 'orders.orderAfter'), orderStatusLabel(hook.orderStatus));
+  item.append(facts);
+  return item;
+}
+
+function renderShopView(card: OrderCard, force = false): void {
+  const key = `${locale()}|${card.shop ? prettyJson(card.shop) : ''}`;
+  if (!force && card.shopKey === key) return;
+  const changedStatus = card.shopKey !== undefined && card.shopView.dataset.shopStatus !== (card.shop?.status ?? 'unknown');
+  card.shopKey = key;
+  const current = locale();
+  const { shop, shopView } = card;
+  shopView.dataset.shopStatus = shop?.status ?? 'unknown';
+  const title = el('h3', 'view-title', t(current, 'orders.shopView'));
+  const hint = el('p', 'view-hint', t(current, 'orders.shopHint'));
+  const children: Node[] = [title, hint];
+  if (!shop) {
+    children.push(el('p', 'events-empty', t(current, 'orders.shopUnknown')));
+  } else {
+    const status = el('p', 'view-status');
+    status.append(el('span', `status-badge status-${shop.status === 'new' ? 'created' : shop.status}`, orderStatusLabel(shop.status)));
+    if (shop.createdBy) status.append(el('span', 'cell-sub', tryT(current, `orders.createdBy.${shop.createdBy}`) ?? shop.createdBy));
+    children.push(status);
+    if (shop.paidTwice) children.push(el('p', 'notice notice-warn', t(current, 'orders.paidTwice')));
+    if (shop.webhooks.length === 0) {
+      children.push(el('p', 'events-empty', t(current, 'orders.shopNoWebhooks')));
+    } else {
+      const list = el('ol', 'event-list shop-webhooks');
+      // Newest first, like the helper's sessions.
+      for (const hook of [...shop.webhooks].reverse()) list.append(webhookItem(hook));
+      children.push(list);
+    }
+  }
+  shopView.replaceChildren(...children);
+  if (changedStatus) flash(shopView);
+}
+
+function flash(node: HTMLElement): void {
+  if (node.classList.contains('is-flash')) return;
+  node.classList.add('is-flash');
+  window.setTimeout(() => node.classList.remove('is-flash'), 2000);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helper sessions
+
 function createRow(session: DemoSession): Row {
-  const tr = el('tr', 'session-row');
-  tr.setAttribute('role', 'row');
+  const tr = el('div', 'helper-session');
   tr.dataset.sessionId = session.id;
   tr.id = `session-${session.id}`;
+  const head = el('div', 'session-head');
   const details = el('details', 'session-events');
+  const result = el('p', 'resolve-result');
+  result.setAttribute('role', 'status');
+  const row: Row = { session, tr, head, details, result, events: {} };
   details.addEventListener('toggle', () => {
     if (details.open) void loadEvents(row, true);
   });
-  const row: Row = { session, tr, details, events: {} };
+  tr.append(head, result, details);
   return row;
 }
 
 function renderRow(row: Row): void {
-  const { session, tr } = row;
+  const { session, tr, head } = row;
   const current = locale();
   tr.dataset.orderId = session.orderId ?? '';
   tr.dataset.rowStatus = session.status ?? '';
 
-  const created = cell(0);
-  created.append(timeCell(session.createdAt, true));
-
-  const order = cell(1);
-  order.append(el('code', 'order-id', session.orderId ?? '—'));
-  const title = productTitle(session.orderId);
-  if (title) order.append(el('span', 'cell-sub', title));
-  const sessionId = el('span', 'cell-sub cell-mono');
-  sessionId.textContent = `${t(current, 'orders.sessionId')} ${session.id}`;
-  order.append(sessionId);
-
-  const provider = cell(2);
-  provider.append(el('span', 'provider-name', providerName(session.provider)));
-  const method = methodLabel(session.provider, session.method);
-  if (method) provider.append(el('span', 'cell-sub', method));
-
-  const amount = cell(3);
-  amount.append(el('span', 'amount', money(session.amount, session.currency)));
-  if (session.paidAmount !== undefined && session.paidAmount !== session.amount) {
-    amount.append(el('span', 'cell-sub paid-amount', t(current, 'orders.paidAmount', { amount: money(session.paidAmount, session.currency) })));
-  }
-
-  const status = cell(4);
+  const status = el('span', 'session-status');
   status.dataset.status = session.status ?? 'unknown';
   status.append(statusBadge(session.status));
+
+  const what = el('span', 'session-what');
+  what.append(el('span', 'provider-name', providerName(session.provider)));
+  const method = methodLabel(session.provider, session.method);
+  if (method) what.append(` · ${method}`);
+
+  const amount = el('span', 'amount', money(session.amount, session.currency));
+  const line = el('div', 'session-line');
+  line.append(status, what, amount, timeCell(session.createdAt, false));
+  if (session.paidAmount !== undefined && session.paidAmount !== session.amount) {
+    line.append(el('span', 'cell-sub paid-amount', t(current, 'orders.paidAmount', { amount: money(session.paidAmount, session.currency) })));
+  }
+  const sub = el('div', 'cell-sub cell-mono');
+  sub.textContent = `${t(current, 'orders.sessionId')} ${session.id}`;
   for (const field of ['errorCode', 'providerStatus'] as const) {
     const value = session[field];
-    if (typeof value === 'string' && value) status.append(el('span', 'cell-sub cell-mono', `${field}: ${value}`));
+    if (typeof value === 'string' && value) sub.textContent += ` · ${field}: ${value}`;
   }
+  head.replaceChildren(line, sub);
 
-  const events = cell(5);
-  events.append(row.details);
+  renderResolveForm(row);
   renderEvents(row);
+}
 
-  const cells = [created, order, provider, amount, status, events];
-  // One box per cell, so the narrow-screen layout (label + value) has exactly two grid items.
-  for (const td of cells) {
-    const body = el('div', 'cell-body');
-    body.append(...td.childNodes);
-    td.append(body);
+/** The "settle a held payment" form: only while the helper says the session is held. */
+function renderResolveForm(row: Row): void {
+  const held = row.session.status === 'held';
+  if (!held) {
+    row.form?.remove();
+    row.form = undefined;
+    return;
   }
-  tr.replaceChildren(...cells);
+  if (!row.form) {
+    row.form = createResolveForm(row);
+    row.head.after(row.form);
+  }
+  applyStaticTexts(locale(), row.form);
+}
+
+function createResolveForm(row: Row): HTMLFormElement {
+  const form = el('form', 'resolve-form');
+  const id = `resolve-${row.session.id}`;
+  const title = el('p', 'resolve-title');
+  title.dataset.i18n = 'resolve.title';
+
+  const statusField = el('div', 'field field-inline');
+  const statusCaption = el('label');
+  statusCaption.htmlFor = `${id}-status`;
+  statusCaption.dataset.i18n = 'resolve.status';
+  const select = el('select');
+  select.id = `${id}-status`;
+  select.name = 'status';
+  for (const value of ['paid', 'refunded', 'failed'] as const) {
+    const option = el('option');
+    option.value = value;
+    option.dataset.i18n = `resolve.${value}`;
+    select.append(option);
+  }
+  statusField.append(statusCaption, select);
+
+  const noteField = el('div', 'field field-inline resolve-note');
+  const noteLabel = el('label');
+  noteLabel.htmlFor = `${id}-note`;
+  noteLabel.dataset.i18n = 'resolve.note';
+  const note = el('input');
+  note.id = `${id}-note`;
+  note.name = 'note';
+  note.required = true;
+  note.maxLength = 1000;
+  note.autocomplete = 'off';
+  note.dataset.i18nAttr = 'placeholder:resolve.notePlaceholder';
+  noteField.append(noteLabel, note);
+
+  const submit = el('button', 'button button-resolve');
+  submit.type = 'submit';
+  submit.dataset.i18n = 'resolve.submit';
+  const hint = el('p', 'view-hint');
+  hint.dataset.i18n = 'resolve.hint';
+  const fields = el('div', 'resolve-fields');
+  fields.append(statusField, noteField, submit);
+  form.append(title, fields, hint);
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const status = select.value as 'paid' | 'refunded' | 'failed';
+    const text = note.value.trim();
+    if (!text) {
+      note.focus();
+      return;
+    }
+    submit.disabled = true;
+    row.result.textContent = t(locale(), 'resolve.sending');
+    row.result.dataset.outcome = 'sending';
+    resolveHeldPayment(row.session.orderId ?? '', row.session.id, status, text).then(
+      () => {
+        row.result.textContent = t(locale(), 'resolve.done', { status: statusLabel(status) });
+        row.result.dataset.outcome = 'done';
+        void refresh();
+      },
+      (error: unknown) => {
+        submit.disabled = false;
+        row.result.textContent = t(locale(), 'resolve.error', { error: errorMessage(error) });
+        row.result.dataset.outcome = 'error';
+      },
+    );
+  });
+  return form;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -359,66 +572,114 @@ async function loadEvents(row: Row, force = false): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Refresh loop
 
-async function refresh(): Promise<void> {
-  const errorBox = document.getElementById('orders-error');
-  let sessions: DemoSession[];
-  try {
-    sessions = await fetchSessions();
-    if (errorBox) errorBox.hidden = true;
-  } catch (error) {
-    if (errorBox) {
-      errorBox.textContent = t(locale(), 'orders.loadError', { error: errorMessage(error) });
-      errorBox.hidden = false;
-    }
-    return;
-  }
+let lastSessions: DemoSession[] = [];
+let lastShopOrders: ShopOrderView[] = [];
+let refreshing: Promise<void> | undefined;
 
-  const body = document.getElementById('orders-body');
-  if (!body) return;
-  const seenIds = new Set<string>();
-  const ordered: HTMLTableRowElement[] = [];
+/** One refresh at a time; a call during one (e.g. after a resolution) gets that one. */
+function refresh(): Promise<void> {
+  refreshing ??= refreshNow().finally(() => {
+    refreshing = undefined;
+  });
+  return refreshing;
+}
+
+async function refreshNow(): Promise<void> {
+  const [helperResult, shopResult] = await Promise.allSettled([fetchSessions(), fetchShopOrders()]);
+  const errorBox = document.getElementById('orders-error');
+  if (helperResult.status === 'fulfilled') lastSessions = helperResult.value;
+  if (errorBox) {
+    errorBox.hidden = helperResult.status === 'fulfilled';
+    if (helperResult.status === 'rejected') {
+      errorBox.textContent = t(locale(), 'orders.loadError', { error: errorMessage(helperResult.reason) });
+    }
+  }
+  const shopError = document.getElementById('shop-error');
+  if (shopResult.status === 'fulfilled') lastShopOrders = shopResult.value;
+  if (shopError) {
+    shopError.hidden = shopResult.status === 'fulfilled';
+    if (shopResult.status === 'rejected') {
+      shopError.textContent = t(locale(), 'orders.shopError', { error: errorMessage(shopResult.reason) });
+    }
+  }
+  if (helperResult.status === 'rejected' && shopResult.status === 'rejected') return;
+
+  const list = document.getElementById('orders-list');
+  if (!list) return;
+
+  // Join the shop's orders and the helper's sessions by order id.
+  const seenOrders = new Set<string>();
+  const cardOf = (orderId: string): OrderCard => {
+    let card = orderCards.get(orderId);
+    if (!card) {
+      card = createOrderCard(orderId);
+      orderCards.set(orderId, card);
+    }
+    if (!seenOrders.has(orderId)) {
+      seenOrders.add(orderId);
+      card.shop = undefined;
+      card.sessions = [];
+    }
+    return card;
+  };
+  for (const order of lastShopOrders) cardOf(order.orderId).shop = order;
+  for (const session of lastSessions) cardOf(session.orderId ?? '—').sessions.push(session);
+
+  const seenSessions = new Set<string>();
   let live = 0;
   const loads: Promise<void>[] = [];
 
-  for (const session of sessions) {
-    seenIds.add(session.id);
-    let row = rows.get(session.id);
-    const isNewRow = !row;
-    if (!row) {
-      row = createRow(session);
-      rows.set(session.id, row);
-    }
-    const statusChanged = !isNewRow && row.session.status !== session.status;
-    const changed = isNewRow || prettyJson(row.session) !== prettyJson(session);
-    row.session = session;
-    if (changed) renderRow(row);
-    if ((statusChanged || (isNewRow && firstLoadDone)) && !row.tr.classList.contains('is-flash')) {
-      row.tr.classList.add('is-flash');
-      window.setTimeout(() => row.tr.classList.remove('is-flash'), 2000);
-    }
-    ordered.push(row.tr);
+  for (const card of [...seenOrders].map((id) => orderCards.get(id)!)) {
+    renderOrderHead(card);
+    renderShopView(card);
+    const ordered: HTMLElement[] = [];
+    for (const session of card.sessions) {
+      seenSessions.add(session.id);
+      let row = rows.get(session.id);
+      const isNewRow = !row;
+      if (!row) {
+        row = createRow(session);
+        rows.set(session.id, row);
+      }
+      const statusChanged = !isNewRow && row.session.status !== session.status;
+      const changed = isNewRow || prettyJson(row.session) !== prettyJson(session);
+      row.session = session;
+      if (changed) renderRow(row);
+      if (statusChanged || (isNewRow && firstLoadDone)) flash(row.tr);
+      ordered.push(row.tr);
 
-    const isLive = !FINAL_STATUSES.has(session.status ?? '');
-    if (isLive) live += 1;
-    if (row.details.open || !row.events.events || changed || (isLive && live <= LIVE_LOG_LIMIT)) {
-      loads.push(loadEvents(row, row.details.open || changed));
+      const isLive = !FINAL_STATUSES.has(session.status ?? '');
+      if (isLive) live += 1;
+      if (row.details.open || !row.events.events || changed || (isLive && live <= LIVE_LOG_LIMIT)) {
+        loads.push(loadEvents(row, row.details.open || changed));
+      }
     }
+    // The helper's order (newest first); moving a block keeps its <details> open and its form as typed.
+    ordered.forEach((node, index) => {
+      if (card.helperList.children[index] !== node) card.helperList.insertBefore(node, card.helperList.children[index] ?? null);
+    });
+    card.helperEmpty.hidden = card.sessions.length > 0;
   }
 
   for (const [id, row] of rows) {
-    if (!seenIds.has(id)) {
+    if (!seenSessions.has(id)) {
       row.tr.remove();
       rows.delete(id);
     }
   }
-  // Re-append in the helper's order (newest first); moving a row keeps its <details> open state.
-  ordered.forEach((tr, index) => {
-    if (body.children[index] !== tr) body.insertBefore(tr, body.children[index] ?? null);
+  for (const [id, card] of orderCards) {
+    if (!seenOrders.has(id)) {
+      card.article.remove();
+      orderCards.delete(id);
+    }
+  }
+  const cards = [...seenOrders].map((id) => orderCards.get(id)!).sort((a, b) => orderCreatedAt(b) - orderCreatedAt(a));
+  cards.forEach((card, index) => {
+    if (list.children[index] !== card.article) list.insertBefore(card.article, list.children[index] ?? null);
   });
 
   const empty = document.getElementById('orders-empty');
-  if (empty) empty.hidden = sessions.length > 0;
-  document.getElementById('orders-table')?.toggleAttribute('hidden', sessions.length === 0);
+  if (empty) empty.hidden = cards.length > 0;
 
   await Promise.allSettled(loads);
   firstLoadDone = true;
@@ -544,6 +805,12 @@ function applyLocale(): void {
   applyStaticTexts(locale());
   const button = document.getElementById('orders-refresh-toggle');
   if (button) button.textContent = t(locale(), paused ? 'orders.resume' : 'orders.pause');
+  for (const card of orderCards.values()) {
+    card.headKey = undefined;
+    renderOrderHead(card);
+    renderShopView(card);
+    applyStaticTexts(locale(), card.article);
+  }
   for (const row of rows.values()) renderRow(row);
   renderCredentials();
   renderUpdatedAt();

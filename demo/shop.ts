@@ -27,6 +27,9 @@
  *   - `#element-status`               shown only while `pay-checkout` is still undefined after 2.5 s
  *   - `#toasts`                       outcome notices (success / error / cancel) with a link to the orders page
  *
+ * On `pay-open` the page tells the shop's own backend (`POST /shop/orders`) that a purchase started; the shop's
+ * order becomes paid only from the helper's webhooks (see the orders page).
+ *
  * Order ids are `<sku>-<suffix>`; the suffix (10 alphanumerics) is kept in `sessionStorage` per product, provider
  * and method, so a reload — or the return from a redirect-mode payment — reuses the same order and therefore the
  * same helper session, and each provider gets its own order. `pay-success` gives the product a new suffix: the
@@ -649,6 +652,7 @@ function trackCard(card: Card, name: PayEventName, detail: unknown, orderId: str
   }
   switch (name) {
     case 'pay-open':
+      if (orderId) void startShopOrder(orderId);
       card.open = (detail as { mode?: string } | undefined)?.mode !== 'redirect';
       card.root.classList.add('is-paying');
       card.root.classList.toggle('is-inline', (detail as { mode?: string } | undefined)?.mode === 'inline');
@@ -685,6 +689,25 @@ function errorText(detail: unknown): string {
   const { code, message } = detail as { code?: unknown; message?: unknown };
   const parts = [typeof code === 'string' ? code : '', typeof message === 'string' ? message : ''].filter(Boolean);
   return parts.length ? ` — ${parts.join(': ')}` : '';
+}
+
+/**
+ * Tells the shop's own backend (demo/merchant-backend.ts, under /shop) that a purchase started, so the order is in
+ * the shop's books before any payment news. Only a courtesy: the backend also creates the order from its first
+ * webhook, and only webhooks make it paid.
+ */
+async function startShopOrder(orderId: string): Promise<void> {
+  try {
+    await fetch('/shop/orders', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId }),
+      // A redirect-mode payment leaves the page right after pay-open.
+      keepalive: true,
+    });
+  } catch (error) {
+    console.warn('[pay-checkout demo] /shop/orders:', error);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-// Starts the pieces `npm start` runs — the helper (with the provider sandbox) as a child process, the Vite dev
-// server for the storefront, and the script-tag bundle build — so that the launcher and the end-to-end tests
-// run the very same servers.
+// Starts the pieces `npm start` runs — the demo shop's backend (it receives the helper's webhooks), the helper (with
+// the provider sandbox) as a child process, the Vite dev server for the storefront, and the script-tag bundle
+// build — so that the launcher and the end-to-end tests run the very same servers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
 import { build, createServer, type ViteDevServer } from 'vite';
+import { loadOrCreateShopSecrets, type ShopBackend, startShopBackend } from '../demo/merchant-backend.js';
 import { ROOT, scriptTagBundleConfig } from './bundle.js';
 
 export interface HelperProcess {
@@ -92,6 +93,44 @@ export async function startHelper(options: HelperOptions): Promise<HelperProcess
   };
 }
 
+export interface ShopProcess {
+  backend: ShopBackend;
+  /** The helper's environment that points its merchant webhooks and API at this shop. */
+  helperEnv: Record<string, string>;
+}
+
+/**
+ * Starts the demo shop's backend (in this process) for a helper that will listen on `helperPort`, and returns the
+ * helper environment that connects the two: MERCHANT_WEBHOOK_URL (this backend's `/shop/webhooks`),
+ * MERCHANT_WEBHOOK_SECRET and MERCHANT_API_KEY (from `secretsFile`, made on first run).
+ */
+export async function startShop(options: {
+  port: number;
+  helperPort: number;
+  dataDir: string;
+  allowedOrigins: string[];
+  quiet?: boolean;
+}): Promise<ShopProcess> {
+  const secrets = loadOrCreateShopSecrets(resolve(options.dataDir, 'shop-secrets.json'));
+  const backend = await startShopBackend({
+    port: options.port,
+    dataFile: resolve(options.dataDir, 'shop-orders.json'),
+    webhookSecret: secrets.webhookSecret,
+    merchantApiUrl: `http://127.0.0.1:${options.helperPort}/api/checkout/merchant`,
+    merchantApiKey: secrets.merchantApiKey,
+    allowedOrigins: options.allowedOrigins,
+    ...(options.quiet ? {} : { log: (message: string) => console.log(message) }),
+  });
+  return {
+    backend,
+    helperEnv: {
+      MERCHANT_WEBHOOK_URL: `${backend.url}/shop/webhooks`,
+      MERCHANT_WEBHOOK_SECRET: secrets.webhookSecret,
+      MERCHANT_API_KEY: secrets.merchantApiKey,
+    },
+  };
+}
+
 /** Builds `dist/pay-checkout.js`; with `watch`, keeps rebuilding it on changes until `close()`. */
 export async function buildScriptTagBundle(watch: boolean): Promise<{ close(): Promise<void> }> {
   const result = await build(scriptTagBundleConfig({ watch }));
@@ -103,12 +142,21 @@ export async function buildScriptTagBundle(watch: boolean): Promise<{ close(): P
   return { close: async () => {} };
 }
 
-export async function startStorefront(options: { port: number; helperUrl: string }): Promise<ViteDevServer> {
+/**
+ * The Vite dev server of the storefront: `/api` and `/sandbox` go to the helper, `/shop` to the demo shop's own
+ * backend (demo/merchant-backend.ts).
+ */
+export async function startStorefront(options: { port: number; helperUrl: string; shopUrl: string }): Promise<ViteDevServer> {
   const proxy = { target: options.helperUrl };
   const server = await createServer({
     configFile: resolve(ROOT, 'vite.config.ts'),
     logLevel: 'warn',
-    server: { port: options.port, strictPort: true, host: '127.0.0.1', proxy: { '/api': proxy, '/sandbox': proxy } },
+    server: {
+      port: options.port,
+      strictPort: true,
+      host: '127.0.0.1',
+      proxy: { '/api': proxy, '/sandbox': proxy, '/shop': { target: options.shopUrl } },
+    },
   });
   await server.listen();
   return server;

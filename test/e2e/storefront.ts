@@ -36,7 +36,7 @@ export async function expectOrderStatus(page: Page, sessionId: string, status: s
   const orders = await page.context().newPage();
   try {
     await orders.goto('/orders.html');
-    await expect(orders.locator(`tr[data-session-id="${sessionId}"] [data-status]`)).toHaveAttribute('data-status', status);
+    await expect(orders.locator(`[data-session-id="${sessionId}"] [data-status]`)).toHaveAttribute('data-status', status);
   } finally {
     await orders.close();
   }
