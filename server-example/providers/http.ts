@@ -71,11 +71,46 @@ interface SendError extends Error {
   reusedSocket?: boolean;
 }
 
+interface Origin {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+}
+
+/** Provider origins, parsed once: a helper talks to a handful of them. */
+const origins = new Map<string, Origin>();
+
+/**
+ * Where a request goes, without a `URL` object and Node's conversion of it per call. The path is passed as written,
+ * so it must be plain printable ASCII (the adapters encode ids and queries); anything else — credentials in the
+ * origin, a fragment, a character to escape — goes through `URL` as before.
+ */
+function targetOf(url: string): { origin: Origin; path: string } {
+  const slash = url.indexOf('/', url.indexOf('://') + 3);
+  const originText = slash === -1 ? url : url.slice(0, slash);
+  const path = slash === -1 ? '/' : url.slice(slash);
+  let origin = origins.get(originText);
+  if (!origin || !/^\/[\x21-\x22\x24-\x7e]*$/.test(path)) {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`Unsupported protocol ${parsed.protocol}`);
+    if (parsed.username || parsed.password) throw new Error('Credentials in a provider URL are not supported');
+    origin = { protocol: parsed.protocol, hostname: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80) };
+    if (origins.size < 32) origins.set(`${parsed.protocol}//${parsed.host}`, origin);
+    return { origin, path: `${parsed.pathname}${parsed.search}` };
+  }
+  return { origin, path };
+}
+
 function send(url: string, init: ProviderRequestInit): Promise<ProviderResponse> {
-  const target = new URL(url);
-  const agent = agents[target.protocol as keyof typeof agents];
-  if (!agent) return Promise.reject(new Error(`Unsupported protocol ${target.protocol}`));
-  const client = target.protocol === 'https:' ? https : http;
+  let target: { origin: Origin; path: string };
+  try {
+    target = targetOf(url);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  const { protocol, hostname, port } = target.origin;
+  const agent = agents[protocol];
+  const client = protocol === 'https:' ? https : http;
   const headers: Record<string, string | number> = { 'user-agent': 'pay-checkout', ...init.headers };
   if (init.body !== undefined) headers['content-length'] = Buffer.byteLength(init.body);
 
@@ -88,7 +123,7 @@ function send(url: string, init: ProviderRequestInit): Promise<ProviderResponse>
       clearTimeout(timer);
       reject(timedOut ? new TimeoutError('timed out') : error);
     };
-    const request = client.request(target, { method: init.method, headers, agent }, (response: IncomingMessage) => {
+    const request = client.request({ protocol, hostname, port, path: target.path, method: init.method, headers, agent }, (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
