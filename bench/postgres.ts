@@ -19,6 +19,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { SANDBOX_ACCOUNTS } from '../server-example/sandbox/accounts.js';
+import { sessionIdOfReference } from '../server-example/sessions.js';
 import { ROOT } from '../scripts/bundle.js';
 import { findPostgres, postgresMissingMessage, startPostgres } from '../test/server/pg-server.js';
 import { atExit, startChild, type Child } from './lib/proc.js';
@@ -104,6 +105,9 @@ async function load(urls: string[], plan: { next?: () => Planned; items?: Planne
         },
       };
       const perConnection = items ? Math.floor(items.length / connections) : 0;
+      if (items && perConnection < 1) {
+        throw new Error(`${items.length} requests for ${connections} connections to ${url}: each connection needs at least one (raise the pool).`);
+      }
       return autocannon({
         url,
         connections,
@@ -272,9 +276,11 @@ export async function measureStores(log: (line: string) => void): Promise<Row[]>
     const problems: Partial<Record<StoreKind, string>> = {};
     const items: Record<StoreKind, Planned[]> = { sqlite: [], pg1: [], pg2: [] };
     for (const set of sets) {
-      // Repay's deal carries our session id as order_id: each set gets the callbacks of its own sessions only.
+      // Repay's deal carries our reference as order_id (the order id, then the session id's random part): each set
+      // gets the callbacks of its own sessions only.
       const made = await createSessions(set.urls, POOL);
-      const deals = (await json<RepayDeal[]>(`${fake.ready.url}/__bench/repay-deals`)).filter((deal) => made.has(deal.orderId));
+      const deals = (await json<RepayDeal[]>(`${fake.ready.url}/__bench/repay-deals`)).filter((deal) => made.has(sessionIdOfReference(deal.orderId) ?? ''));
+      if (deals.length < POOL) throw new Error(`${LABELS[set.kind]}: ${deals.length} of the ${POOL} Repay deals made for its sessions were found at the fake provider.`);
       items[set.kind] = deals.slice(0, POOL).map(repayWebhook);
     }
     await json(`${fake.ready.url}/__bench/pay-all`, { method: 'POST' });
