@@ -33,7 +33,7 @@ import { SqliteStore } from './store.js';
 import { PostgresStore } from './store-postgres.js';
 import type { SessionRecord, Store } from './store.js';
 import { createSessionToken, verifySessionToken } from './tokens.js';
-import { isOpen } from './transitions.js';
+import { heldReason, isOpen } from './transitions.js';
 import type { CreatedSessionView, MethodId, ProviderId, ReturnOutcome, SessionView } from './types.js';
 
 /** Request bodies above this are refused with 413 (DESIGN: 64 KB). */
@@ -138,6 +138,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     description: session.description,
     expiresAt: new Date(session.expiresAt).toISOString(),
     ...(session.paidAmountMinor !== null ? { paidAmount: formatAmount(session.paidAmountMinor) } : {}),
+    ...(session.status === 'held' ? { heldReason: heldReason(session) } : {}),
   });
 
   const basePath = checkoutBasePath(config);

@@ -71,6 +71,7 @@ export type { OrderVerdict } from './merchant-api.js';
 export type { PaymentProvider, ProviderStatusResult, CreatePaymentInput, CreatedPayment, CallbackInput, ParsedCallback, CallbackReply } from './providers/types.js';
 export type {
   CreatedSessionView,
+  HeldReason,
   EventSource,
   MerchantEvent,
   MerchantEventType,

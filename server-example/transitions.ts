@@ -6,7 +6,7 @@
  * - A paid amount different from the order's, or unknown, gives `held`, never `paid`.
  * - A later verified `paid` revives a failed / cancelled / expired session (and is logged as such).
  */
-import type { EventSource, SessionStatus } from './types.js';
+import type { EventSource, HeldReason, SessionStatus } from './types.js';
 
 export interface Observation {
   status: SessionStatus;
@@ -30,6 +30,11 @@ const NO_FACTS: OrderFacts = { paidElsewhere: false, orderChanged: false };
 
 /** Held reasons that a person must resolve: stored as the session's error code. */
 export const HELD_REASONS: ReadonlySet<Decision['reason']> = new Set(['amount_mismatch', 'amount_unknown', 'duplicate_payment', 'order_changed']);
+
+/** Why a `held` session waits for a person, as the payer's page and the session view name it. */
+export function heldReason(session: { errorCode: string | null }): HeldReason {
+  return HELD_REASONS.has(session.errorCode as Decision['reason']) ? (session.errorCode as HeldReason) : 'provider_review';
+}
 
 const ALLOWED: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
   created: ['pending', 'paid', 'held', 'refunded', 'failed', 'cancelled', 'expired'],

@@ -74,7 +74,16 @@ export interface SessionView {
   expiresAt: string;
   /** Decimal string; present once a provider reported what was paid. */
   paidAmount?: string;
+  /** Only while `held`: why a person reviews the payment, so the page can say what happens next. */
+  heldReason?: HeldReason;
 }
+
+/**
+ * Why a payment is `held`: another amount arrived than the order's, the provider did not say how much, the order
+ * was already paid by another session (one payment must be refunded), the order changed while it was being
+ * paid, or the provider itself holds it (dispute, manual check).
+ */
+export type HeldReason = 'amount_mismatch' | 'amount_unknown' | 'duplicate_payment' | 'order_changed' | 'provider_review';
 
 export interface CreatedSessionView extends SessionView {
   token: string;

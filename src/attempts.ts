@@ -1,3 +1,4 @@
+import { resolveSessionUrl } from './helper-url.js';
 import type { SessionData } from './session-client.js';
 
 /**
@@ -10,7 +11,17 @@ export interface Attempt {
   provider?: string;
   method?: string;
   done?: boolean;
+  /**
+   * The order is paid, or a payment for it is held for review: a reload of this tab shows that instead of
+   * offering "Pay" again (from this attempt's session, or from the helper's `order_paid` / `order_held` answer).
+   */
+  settled?: 'paid' | 'held';
   session?: Omit<SessionData, 'paymentUrl'>;
+}
+
+/** Where an order's attempt is kept: one per helper and order. */
+export function attemptKey(sessionUrl: string, orderId: string): string {
+  return `pay-checkout:${resolveSessionUrl(sessionUrl)}:${orderId.trim()}`;
 }
 
 export function loadAttempt(storageKey: string): Attempt | undefined {
@@ -27,14 +38,6 @@ export function saveAttempt(storageKey: string, attempt: Attempt): void {
     sessionStorage.setItem(storageKey, JSON.stringify(attempt));
   } catch {
     // storage disabled or full: the attempt lives as long as the page
-  }
-}
-
-export function clearAttempt(storageKey: string): void {
-  try {
-    sessionStorage.removeItem(storageKey);
-  } catch {
-    // see saveAttempt
   }
 }
 

@@ -1,5 +1,5 @@
 import { html, nothing, render, type TemplateResult } from 'lit';
-import { clearAttempt, loadAttempt, newKey, saveAttempt, type Attempt } from './attempts.js';
+import { attemptKey, loadAttempt, newKey, saveAttempt, type Attempt } from './attempts.js';
 import { PayCheckoutError } from './errors.js';
 import {
   emit,
@@ -24,7 +24,8 @@ import { closeWindow, navigateWindow, watchWindow } from './presenters/popup.js'
 import { clearReturnHash, navigation, readReturnHash, returnUrlFor } from './presenters/redirect.js';
 import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
-import { helperBase, resolveSessionUrl, SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
+import { helperBase, resolveSessionUrl } from './helper-url.js';
+import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
 import { ERROR_ALIASES } from './strings.js';
 
 let prepared = false;
@@ -126,6 +127,7 @@ function publicSession(s: SessionData): PaySession {
     currency: s.currency,
   };
   if (s.paidAmount != null) out.paidAmount = s.paidAmount;
+  if (s.status === 'held' && s.heldReason) out.heldReason = s.heldReason;
   return out;
 }
 
@@ -202,8 +204,12 @@ export class CheckoutFlow {
       this.#focus();
       return;
     }
-    // Busy, confirming, or nothing left to pay (`held` waits for a person): a click must not start a payment.
-    if (['creating', 'redirecting', 'confirming', 'paid', 'held'].includes(this.host._state)) return closeWindow(popup);
+    // Busy, confirming, or nothing left to pay (a held session waits for a person and is being polled): a click
+    // must not start a payment. An order the helper called held (no session here) is asked about again.
+    const state = this.host._state;
+    if (['creating', 'redirecting', 'confirming', 'paid'].includes(state) || (state === 'held' && this.#session?.status === 'held')) {
+      return closeWindow(popup);
+    }
     if (this.#picker?.open) {
       closeWindow(popup);
       this.#picker.hide();
@@ -231,8 +237,9 @@ export class CheckoutFlow {
     const session = this.#session;
     emit(this.host, 'pay-close', { session: session && publicSession(session), status: session?.status ?? null });
     const state = this.host._state;
+    // A settled payment stays said under the button (held: what happens next); anything else is idle again.
     if (state !== 'paid' && state !== 'held' && state !== 'refunded') this.host.setState('idle');
-    else this.host.requestUpdate();
+    else this.#set(state);
     if (presenter === 'inline') void this.host.updateComplete.then(() => this.host.focusButton());
     if (this.#error) {
       // Closed because of an error (or after one): that was already reported as pay-error.
@@ -253,16 +260,32 @@ export class CheckoutFlow {
     this.presenter = undefined;
   }
 
-  /** Redirect mode: the payer came back with `#pay-checkout=<id>:<outcome>`; resume if the session is ours. */
+  /**
+   * The page (re)loaded with this order's attempt in the tab: back from a redirect with
+   * `#pay-checkout=<id>:<outcome>` (resume if the session is ours), or an order already paid or held here (show
+   * it again instead of "Pay", and keep checking a held session, which a person may settle).
+   */
   async resume(): Promise<void> {
     const ret = readReturnHash();
-    const attempt = ret && loadAttempt(this.#storageKey());
-    if (!ret || !attempt?.session?.token || attempt.session.id !== ret.sessionId) return;
-    clearReturnHash();
-    this.#session = { ...attempt.session, paymentUrl: '' } as SessionData;
-    this.#begin('redirect');
-    this.#method = attempt.method;
-    this.#onReturn(ret.outcome);
+    const attempt = loadAttempt(this.#storageKey());
+    const session = attempt?.session;
+    if (ret && session?.token && session.id === ret.sessionId) {
+      clearReturnHash();
+      this.#session = { ...session, paymentUrl: '' } as SessionData;
+      this.#begin('redirect');
+      this.#method = attempt!.method;
+      this.#onReturn(ret.outcome);
+    } else if (attempt?.settled) {
+      const settled = attempt.settled;
+      if (session?.token && session.status === settled) this.#session = { ...session, paymentUrl: '' } as SessionData;
+      else this.#error = { code: `order_${settled}`, message: this.#errorMessage(`order_${settled}`), retryable: false };
+      this.#set(settled);
+      if (this.#session?.status === 'held') {
+        this.#newAttempt();
+        await this.#refresh();
+        if (!FINAL.includes(this.#session.status)) this.#poll();
+      }
+    }
   }
 
   render(locale: string): TemplateResult {
@@ -310,6 +333,17 @@ export class CheckoutFlow {
   }
 
   #begin(mode: PresentedMode): void {
+    this.#newAttempt();
+    this.presenter = mode;
+    this.#error = undefined;
+    this.#frameUrl = undefined;
+    this.#needsWindow = false;
+    this.#returned = false;
+    this.#cancelReason = undefined;
+  }
+
+  /** A new attempt's abort signal, which stops its requests, polling and countdown (and is aborted with the flow). */
+  #newAttempt(): void {
     this.#attemptAc?.abort();
     const ac = (this.#attemptAc = new AbortController());
     this.signal.addEventListener('abort', () => ac.abort(), { signal: ac.signal });
@@ -317,12 +351,6 @@ export class CheckoutFlow {
       clearTimeout(this.#pollTimer);
       clearInterval(this.#tickTimer);
     });
-    this.presenter = mode;
-    this.#error = undefined;
-    this.#frameUrl = undefined;
-    this.#needsWindow = false;
-    this.#returned = false;
-    this.#cancelReason = undefined;
   }
 
   async #create(method: string | undefined, mode: PresentedMode, fresh = false): Promise<void> {
@@ -342,6 +370,9 @@ export class CheckoutFlow {
       // The same key with a different request (the page's URL, hence returnUrl, changed since): a new attempt.
       if (!fresh && error instanceof PayCheckoutError && error.code === 'idempotency_key_reused') {
         return this.#create(method, mode, true);
+      }
+      if (error instanceof PayCheckoutError && (error.code === 'order_paid' || error.code === 'order_held')) {
+        return this.#orderSettled(error.code === 'order_paid' ? 'paid' : 'held', error);
       }
       this.#fail(error);
     }
@@ -450,6 +481,19 @@ export class CheckoutFlow {
     this.#set('error');
   }
 
+  /**
+   * The helper refused a new payment because the order is paid, or a payment for it is held (perhaps from
+   * another tab or device): nothing is left to pay here. Reported as `pay-error` as before, shown as that state,
+   * and remembered so that a reload does not offer "Pay" again.
+   */
+  #orderSettled(settled: 'paid' | 'held', error: PayCheckoutError): void {
+    this.#error = this.#report(error);
+    if (this.presenter === 'popup') this.close();
+    if (this.presenter !== 'modal' && this.presenter !== 'inline') this.presenter = undefined;
+    this.#remember({ done: true, settled });
+    this.#set(settled);
+  }
+
   #report(error: unknown): PayErrorDetail {
     const e =
       error instanceof PayCheckoutError ? error : new PayCheckoutError('bad_response', true, String(error), { cause: error });
@@ -549,19 +593,22 @@ export class CheckoutFlow {
       if (this.presenter === 'popup') closeWindow(this.#popup);
     }
     if (status === 'paid') {
-      clearAttempt(this.#storageKey());
+      this.#error = undefined;
+      this.#remember({ done: true, settled: 'paid' });
       this.#set('paid');
       emit(host, 'pay-success', { session });
     } else if (status === 'failed' || status === 'expired') {
-      this.#markDone();
+      this.#remember({ done: true, settled: undefined });
       this.#set(status);
       this.#error = { code: status, message: this.#errorMessage(status), retryable: true, session };
       emit(host, 'pay-error', this.#error);
     } else if (status === 'cancelled') {
-      this.#markDone();
+      this.#remember({ done: true, settled: undefined });
       this.#set('cancelled');
       emit(host, 'pay-cancel', { session, reason: this.#cancelReason ?? 'provider' });
     } else if (status === 'held' || status === 'refunded') {
+      this.#error = undefined;
+      this.#remember({ settled: status === 'held' ? 'held' : undefined });
       this.#set(status);
     } else if (host._state !== 'loading' && host._state !== 'creating') {
       this.#set('waiting');
@@ -726,7 +773,13 @@ export class CheckoutFlow {
   }
 
   #message(locale: string, state: PayCheckoutState): string {
-    if (state === 'error') return this.#error?.message ?? t(locale, 'error.generic');
+    // `paid` / `held` with an error: the helper's `order_paid` / `order_held` answer, not this session's status.
+    if (state === 'error' || (this.#error && (state === 'paid' || state === 'held'))) return this.#error?.message ?? t(locale, 'error.generic');
+    if (state === 'held') {
+      // What happens next depends on why a person reviews the payment; the merchant may word each case.
+      const reason = this.#session?.heldReason;
+      return (reason && t(locale, `held.${reason}`)) || t(locale, 'held');
+    }
     if (state === 'failed' || state === 'expired') return this.#errorMessage(state);
     if (state === 'waiting') {
       if (this.#needsWindow) return t(locale, 'notFrameable');
@@ -831,7 +884,7 @@ export class CheckoutFlow {
   }
 
   #storageKey(): string {
-    return `pay-checkout:${this.#http().url}:${this.host.orderId?.trim()}`;
+    return attemptKey(this.host.sessionUrl, this.host.orderId ?? '');
   }
 
   #save(attempt: Attempt | undefined = loadAttempt(this.#storageKey())): void {
@@ -841,9 +894,9 @@ export class CheckoutFlow {
     saveAttempt(this.#storageKey(), { ...attempt, session: rest });
   }
 
-  #markDone(): void {
+  #remember(change: Partial<Attempt>): void {
     const attempt = loadAttempt(this.#storageKey());
-    if (attempt) saveAttempt(this.#storageKey(), { ...attempt, done: true });
+    if (attempt) saveAttempt(this.#storageKey(), { ...attempt, ...change });
   }
 
   #frameWindow(): Window | null | undefined {

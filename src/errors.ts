@@ -2,6 +2,7 @@
 export type HelperErrorCode =
   | 'unknown_order'
   | 'order_paid'
+  | 'order_held'
   | 'order_lookup_failed'
   | 'invalid_request'
   | 'unsupported_provider'

@@ -40,6 +40,11 @@ export interface PaySession {
   amount: string | number;
   currency: string;
   paidAmount?: string | number;
+  /**
+   * Only while `held`: why a person at the shop reviews the payment — `amount_mismatch`, `amount_unknown`,
+   * `duplicate_payment`, `order_changed` or `provider_review`. The dialog says what happens next for it.
+   */
+  heldReason?: string;
 }
 
 export type ReturnOutcome = 'success' | 'error' | 'cancel';

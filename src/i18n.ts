@@ -9,6 +9,8 @@ export interface PayCheckoutStrings {
   pay: string;
   payAmount: string;
   paidButton: string;
+  /** The button's text while a payment for the order is `held`. */
+  heldButton: string;
   configMissing: string;
   configInvalid: string;
   title: string;
@@ -24,6 +26,7 @@ export interface PayCheckoutStrings {
   confirming: string;
   redirecting: string;
   paid: string;
+  /** What happens next with a `held` payment; `held.<reason>` (see `PaySession.heldReason`) says it for one reason. */
   held: string;
   refunded: string;
   failed: string;
@@ -36,9 +39,10 @@ export interface PayCheckoutStrings {
   chooseMethod: string;
   /** Error messages are keyed `error.<code>`; `error.generic` is the fallback. */
   [errorKey: `error.${string}`]: string;
+  [heldKey: `held.${string}`]: string;
 }
 
-export type StringKey = Exclude<keyof PayCheckoutStrings, `error.${string}`> | `error.${string}`;
+export type StringKey = Exclude<keyof PayCheckoutStrings, `error.${string}` | `held.${string}`> | `error.${string}` | `held.${string}`;
 type Dictionary = Partial<PayCheckoutStrings>;
 
 const builtins: Record<string, Dictionary> = {
@@ -46,6 +50,7 @@ const builtins: Record<string, Dictionary> = {
     pay: 'Оплатить',
     payAmount: 'Оплатить {amount}',
     paidButton: 'Оплачено',
+    heldButton: 'На проверке',
     configMissing: 'Оплата недоступна: не задан атрибут {attr}.',
     configInvalid: 'Оплата недоступна: неверное значение атрибута {attr}.',
   },
@@ -53,6 +58,7 @@ const builtins: Record<string, Dictionary> = {
     pay: 'Pay',
     payAmount: 'Pay {amount}',
     paidButton: 'Paid',
+    heldButton: 'Under review',
     configMissing: 'Payment unavailable: the {attr} attribute is missing.',
     configInvalid: 'Payment unavailable: the {attr} attribute is invalid.',
   },

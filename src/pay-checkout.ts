@@ -1,4 +1,5 @@
-import { LitElement, html, nothing } from 'lit';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { attemptKey, loadAttempt } from './attempts.js';
 import type { CheckoutFlow } from './checkout-flow.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
 import { formatMoney, loadStrings, onStringsChange, resolveLocale, stringsLoaded, t } from './i18n.js';
@@ -220,7 +221,8 @@ export class PayCheckout extends LitElement {
   #flow?: CheckoutFlow;
   #loading?: Promise<CheckoutFlow | undefined>;
   #ac?: AbortController;
-  #checkReturn = false;
+  /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
+  #resume = false;
 
   constructor() {
     super();
@@ -307,7 +309,7 @@ export class PayCheckout extends LitElement {
     connected.add(this);
     armPreload();
     armIntents();
-    this.#checkReturn = location.hash.startsWith('#pay-checkout=');
+    this.#resume = true;
   }
 
   override disconnectedCallback(): void {
@@ -323,8 +325,18 @@ export class PayCheckout extends LitElement {
     if (this._state !== 'paid') this.setState('idle');
   }
 
-  protected override willUpdate(): void {
+  protected override willUpdate(changed: PropertyValues<this>): void {
     this.#problem = this.#validate();
+    // Another order (or helper) than the one shown: what the tab knows about it decides the button.
+    if (changed.has('orderId') || changed.has('sessionUrl')) this.#resume = true;
+    if (this.#resume && !this.#problem && !this.#flow?.presenter) {
+      this.#resume = false;
+      // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay".
+      const settled = loadAttempt(attemptKey(this.sessionUrl, this.orderId!))?.settled;
+      if (settled) this._state = settled;
+      else if (this._state === 'paid' || this._state === 'held') [this._state, this._note] = ['idle', ''];
+      if (settled || location.hash.startsWith('#pay-checkout=')) void this.#load().then((flow) => flow?.resume());
+    }
   }
 
   protected override updated(): void {
@@ -338,10 +350,6 @@ export class PayCheckout extends LitElement {
         emit(this, 'pay-error', { code: 'invalid_config', message, retryable: false });
       }
     }
-    if (this.#checkReturn && !problem) {
-      this.#checkReturn = false;
-      void this.#load().then((flow) => flow?.resume());
-    }
   }
 
   protected override render() {
@@ -353,9 +361,12 @@ export class PayCheckout extends LitElement {
     const picker = !problem && this.wantsPicker();
     const busy = this._state === 'creating' || this._state === 'redirecting';
     const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
+    const state = this._state;
+    // A paid or held order says so even on a button with the merchant's own label: it no longer offers to pay.
     const text =
-      this.label ||
-      (this._state === 'paid' ? t(locale, 'paidButton') : amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
+      state === 'paid' || state === 'held'
+        ? t(locale, `${state}Button`)
+        : this.label || (amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
     return html`${flow?.hidesButton()
         ? nothing
         : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;

@@ -1,6 +1,7 @@
 import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { PayCheckoutError } from './errors.js';
 import type { SessionStatus } from './events.js';
+import { helperBase, resolveSessionUrl } from './helper-url.js';
 
 /** A provider as `GET {base}/config` describes it. */
 export interface ProviderConfig {
@@ -35,6 +36,7 @@ export interface SessionData {
   description?: string | null;
   expiresAt?: string | number | null;
   paidAmount?: string | number;
+  heldReason?: string;
 }
 
 export interface CreateSessionBody {
@@ -118,16 +120,6 @@ export class SessionClient {
       throw new PayCheckoutError('bad_response', true, 'Malformed helper response', { cause });
     }
   }
-}
-
-/** The directory of a resolved sessions URL: a client's `base`, where `/config` lives. */
-export function helperBase(url: string): string {
-  return url.replace(/\/[^/]*$/, '');
-}
-
-/** `session-url` resolved against the document, without trailing slashes: a client's `url`. */
-export function resolveSessionUrl(sessionUrl: string): string {
-  return new URL(sessionUrl, document.baseURI).href.replace(/\/+$/, '');
 }
 
 function bearer(token: string): Record<string, string> {

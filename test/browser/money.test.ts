@@ -28,6 +28,8 @@ function amounts(): (string | number)[] {
 
 describe('money', () => {
   before(startWorker);
+  // An order paid in an earlier file of this tab would show "Paid" instead of its amount.
+  beforeEach(() => sessionStorage.clear());
 
   for (const locale of ['ru', 'ru-RU', 'en', 'en-US']) {
     it(`rubles in ${locale}: the fast path writes exactly what Intl.NumberFormat writes`, () => {

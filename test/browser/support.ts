@@ -48,6 +48,7 @@ export const helper = {
   status: 'created' as SessionStatus,
   frameable: true,
   paidAmount: undefined as string | undefined,
+  heldReason: undefined as string | undefined,
   expiresAt: null as string | null,
   description: null as string | null,
   creates: [] as CreateCall[],
@@ -63,6 +64,7 @@ export function resetHelper(): void {
     status: 'created',
     frameable: true,
     paidAmount: undefined,
+    heldReason: undefined,
     expiresAt: null,
     description: null,
     creates: [],
@@ -87,6 +89,7 @@ function sessionBody(id: string, body: Record<string, unknown>) {
     description: helper.description,
     expiresAt: helper.expiresAt,
     ...(helper.paidAmount ? { paidAmount: helper.paidAmount } : {}),
+    ...(helper.status === 'held' && helper.heldReason ? { heldReason: helper.heldReason } : {}),
   };
 }
 

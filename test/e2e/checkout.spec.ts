@@ -88,6 +88,22 @@ test('redirect mode leaves for the payment page and resumes the verified outcome
   expect(page.url()).not.toContain('#pay-checkout=');
 });
 
+test('a held order says what happens next and is not offered again after a reload', async ({ page }) => {
+  await selectSwitches(page, { provider: 'repay', mode: 'modal' });
+  const product = await buy(page, 'matryoshka');
+  await paymentPage(product).locator('[data-sandbox-action="pay-other-amount"]').click();
+  await expect(product.getByRole('status')).toContainText(/different amount|другая сумма/i);
+  const status = await lastStatus(page, 'held');
+  expect(status.session.heldReason).toBe('amount_mismatch');
+
+  await page.reload();
+  const again = page.locator('[data-product="matryoshka"]');
+  await expect(again.locator('pay-checkout')).toHaveJSProperty('state', 'held');
+  await expect(again.getByRole('button', { name: /under review|на проверке/i })).toBeVisible();
+  await expect(again.getByRole('button', { name: /^(pay|оплатить)/i })).toHaveCount(0);
+  await expect(again.getByRole('status')).toContainText(/different amount|другая сумма/i);
+});
+
 test('a reload during payment reuses the same session', async ({ page }) => {
   await selectSwitches(page, { provider: 'repay', mode: 'modal' });
   await buy(page, 'honey');

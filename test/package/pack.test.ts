@@ -203,6 +203,11 @@ describe('the packed tarball', () => {
       const url = line.split(' ')[1]!;
       assert.ok(existsSync(new URL(url)), line);
     }
+    // Every declared entry's declarations ship too (the type-only `pay-checkout/react` and `pay-checkout/vue` among them).
+    const pkg = JSON.parse(readFileSync(join(shop, 'node_modules/pay-checkout/package.json'), 'utf8')) as { exports: Record<string, string | { types?: string }> };
+    const declared = Object.entries(pkg.exports).flatMap(([spec, target]) => (typeof target === 'object' && target.types ? [[spec, target.types] as const] : []));
+    assert.ok(declared.some(([spec]) => spec === './react') && declared.some(([spec]) => spec === './vue'));
+    for (const [spec, types] of declared) assert.ok(existsSync(join(shop, 'node_modules/pay-checkout', types)), `${spec} declares ${types}`);
     const manifest = JSON.parse(readFileSync(join(shop, 'node_modules/pay-checkout/custom-elements.json'), 'utf8')) as unknown;
     const paths = [...JSON.stringify(manifest).matchAll(/"(?:path|module)":"([^"]+)"/g)].map((match) => match[1]!);
     assert.ok(paths.includes('dist/index.js'));

@@ -20,7 +20,7 @@ describe('Repay webhooks', () => {
 
   async function openDeal() {
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
-    return { id: json.id as string, deal: repay.deals.get('deal-1')! };
+    return { id: json.id as string, token: json.token as string, deal: repay.deals.get('deal-1')! };
   }
 
   it('marks the session paid on a genuine callback confirmed by the status query, answering 200 "OK"', async () => {
@@ -85,13 +85,15 @@ describe('Repay webhooks', () => {
   });
 
   it('does not move a session backwards on a replayed callback after a dispute opened', async () => {
-    const { id, deal } = await openDeal();
+    const { id, token, deal } = await openDeal();
     deal.state = 'completed';
     const body = repay.callback(deal.id, '1500');
     await hook(body);
+    assert.equal((await t.getSession(id, token)).json.heldReason, undefined);
     deal.state = 'proceedings2';
     await t.app.checkout.sessions.refresh(id, 'reconcile');
     assert.equal((await session(t.app, id)).status, 'held');
+    assert.equal((await t.getSession(id, token)).json.heldReason, 'provider_review');
     // The captured callback replayed with different bytes (so it is not a byte-identical duplicate).
     const replay = JSON.stringify(JSON.parse(body), null, 2);
     assert.equal((await hook(replay)).status, 200);
@@ -107,8 +109,8 @@ describe('Repay webhooks', () => {
     assert.equal((await session(t.app, id)).status, 'paid');
   });
 
-  it('holds a payment whose amount differs from the order', async () => {
-    const { id, deal } = await openDeal();
+  it('holds a payment whose amount differs from the order, and tells the payer why', async () => {
+    const { id, token, deal } = await openDeal();
     deal.state = 'completed';
     deal.amount = '1400';
     await hook(repay.callback(deal.id, '1400'));
@@ -116,6 +118,9 @@ describe('Repay webhooks', () => {
     assert.equal(row.status, 'held');
     assert.equal(row.errorCode, 'amount_mismatch');
     assert.equal(row.paidAmountMinor, 140000);
+    // The payer's page says what happens next for this reason.
+    const view = (await t.getSession(id, token)).json;
+    assert.deepEqual([view.status, view.heldReason, view.paidAmount], ['held', 'amount_mismatch', '1400.00']);
     assert.equal((await t.createSession({ orderId: 'A-1001' })).json.error.code, 'order_held');
   });
 

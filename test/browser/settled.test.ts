@@ -1,0 +1,169 @@
+// A paid or held order, as the payer sees it: what happens next with a held payment, and no second "Pay" after a
+// reload of the tab (the same sessionStorage, a new element) or when the helper says the order is paid or held.
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { defineStrings } from '../../src/i18n.js';
+import {
+  dialogOf,
+  fastTiming,
+  helper,
+  helperError,
+  http,
+  names,
+  openModal,
+  part,
+  PayCheckout,
+  postReturn,
+  record,
+  returnMessage,
+  useFakeHelper,
+  worker,
+} from './support.js';
+
+const SESSIONS = '/api/checkout/sessions';
+
+function button(el: PayCheckout): HTMLButtonElement {
+  return part<HTMLButtonElement>(el, 'button')!;
+}
+
+function dialogStatus(el: PayCheckout): string {
+  return dialogOf(el).querySelector('[role="status"]')!.textContent!.trim();
+}
+
+/** The element a reload of the tab would render: same order, same sessionStorage, nothing in memory. */
+async function reload(el: PayCheckout): Promise<PayCheckout> {
+  const markup = el.outerHTML;
+  el.remove();
+  const again = await fixture<PayCheckout>(markup);
+  return again;
+}
+
+async function settle(el: PayCheckout, status: 'paid' | 'held'): Promise<void> {
+  const frame = await openModal(el);
+  helper.status = status;
+  postReturn(frame.contentWindow, returnMessage('cs_1'));
+  await waitUntil(() => el.state === status);
+  await el.updateComplete;
+}
+
+describe('a paid or held order', () => {
+  useFakeHelper();
+  let restoreTiming: () => void;
+  beforeEach(() => (restoreTiming = fastTiming()));
+  afterEach(() => restoreTiming());
+
+  it('says what happens next for the reason the payment is held, and the button no longer offers to pay', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    helper.heldReason = 'duplicate_payment';
+    await settle(el, 'held');
+    expect(el.session?.heldReason).to.equal('duplicate_payment');
+    expect(dialogStatus(el)).to.contain('вернёт вам этот второй платёж');
+    el.close();
+    await el.updateComplete;
+    expect(button(el).textContent).to.equal('На проверке');
+    expect(part(el, 'status')!.textContent).to.contain('вернёт вам этот второй платёж');
+  });
+
+  it('shows the merchant\'s own words for a held payment', async () => {
+    defineStrings('en-GB', { 'held.amount_mismatch': 'We will call you within a day about the difference.' });
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal" locale="en-GB"></pay-checkout>`);
+    helper.heldReason = 'amount_mismatch';
+    await settle(el, 'held');
+    expect(dialogStatus(el)).to.equal('We will call you within a day about the difference.');
+    el.close();
+  });
+
+  it('paid: a reload shows "Paid" from the first render, and a click creates nothing', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await settle(el, 'paid');
+    el.close();
+    const creates = helper.creates.length;
+    const again = await reload(el);
+    expect(again.state).to.equal('paid');
+    expect(button(again).textContent).to.equal('Оплачено');
+    await waitUntil(() => again.session?.status === 'paid', 'the kept session is the element\'s again');
+    button(again).click();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(helper.creates.length).to.equal(creates);
+    expect(dialogOf(again)?.open ?? false).to.equal(false);
+  });
+
+  it('held: a reload shows it at once and keeps checking, so the shop\'s decision still reaches the page', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+    await settle(el, 'held');
+    el.close();
+    helper.status = 'paid';
+    const markup = el.outerHTML;
+    el.remove();
+    const again = document.createElement('div');
+    const events: CustomEvent[] = [];
+    again.addEventListener('pay-success', (e) => events.push(e as CustomEvent), true);
+    again.addEventListener('pay-status', (e) => events.push(e as CustomEvent), true);
+    const reloaded = await fixture<PayCheckout>(markup, { parentNode: again });
+    expect(reloaded.state).to.equal('held');
+    expect(button(reloaded).textContent).to.equal('На проверке');
+    await waitUntil(() => reloaded.state === 'paid', 'the held session is polled after the reload');
+    expect(names(events)).to.deep.equal(['pay-status', 'pay-success']);
+    expect(events[0]!.detail).to.deep.include({ status: 'paid', previous: 'held' });
+    expect(helper.creates.length).to.equal(1);
+  });
+
+  it('order_paid from the helper: shown as paid (no pay-success), and a reload does not offer to pay', async () => {
+    worker.use(http.post(SESSIONS, helperError(409, 'order_paid')));
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-7" mode="modal" locale="en"></pay-checkout>`);
+    const events = record(el, ['pay-error', 'pay-success']);
+    button(el).click();
+    await waitUntil(() => el.state === 'paid');
+    await el.updateComplete;
+    expect(names(events)).to.deep.equal(['pay-error']);
+    expect(events[0]!.detail).to.deep.equal({ code: 'order_paid', message: 'This order has already been paid.', retryable: false });
+    expect(dialogStatus(el)).to.equal('This order has already been paid.');
+    expect([...dialogOf(el).querySelectorAll('.actions button')].map((b) => b.textContent)).to.deep.equal(['Done']);
+    el.close();
+    const again = await reload(el);
+    expect(again.state).to.equal('paid');
+    expect(button(again).textContent).to.equal('Paid');
+  });
+
+  it('order_held from the helper: shown as held; after a reload a click asks again and pays once the shop has settled it', async () => {
+    let refusals = 0;
+    worker.use(http.post(SESSIONS, () => (refusals < 2 ? (refusals++, helperError(409, 'order_held')()) : undefined)));
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-8" mode="modal"></pay-checkout>`);
+    button(el).click();
+    const { detail } = await oneEvent(el, 'pay-error');
+    expect(detail.code).to.equal('order_held');
+    await waitUntil(() => el.state === 'held');
+    el.close();
+    await el.updateComplete;
+    expect(button(el).textContent).to.equal('На проверке');
+
+    const again = await reload(el);
+    expect(again.state).to.equal('held');
+    expect(part(again, 'status')!.textContent).to.equal('Платёж по этому заказу на проверке. Повторно платить не нужно.');
+    // Still held: asked again, still nothing to pay.
+    button(again).click();
+    await waitUntil(() => refusals === 2);
+    await waitUntil(() => again.state === 'held');
+    again.close();
+    // The shop settled the held payment as failed: the order can be paid now.
+    button(again).click();
+    const { detail: opened } = await oneEvent(again, 'pay-open');
+    expect(opened.session.orderId).to.equal('A-8');
+    expect(helper.creates).to.have.length(1);
+    again.close();
+  });
+
+  it('another order id on the same element offers to pay again; the held one is shown again when it comes back', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await settle(el, 'held');
+    el.close();
+    el.setAttribute('order-id', 'A-2002');
+    await el.updateComplete;
+    expect(el.state).to.equal('idle');
+    expect(button(el).textContent).to.equal('Оплатить 1\u00a0500\u00a0₽');
+    expect(part(el, 'status')!.textContent).to.equal('');
+    el.setAttribute('order-id', 'A-1001');
+    await el.updateComplete;
+    expect(el.state).to.equal('held');
+    expect(button(el).textContent).to.equal('На проверке');
+  });
+});
