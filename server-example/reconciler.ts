@@ -4,6 +4,7 @@
  * between the session write and the provider answer are resolved. Due sessions are claimed with a lease, so several
  * helper instances on one database never poll the same session at once.
  */
+import { BackgroundLoop } from './background-loop.js';
 import type { CheckoutConfig } from './config.js';
 import { isCheckoutError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -36,44 +37,24 @@ const BATCH = 50;
 const MIN_LEASE_MS = 120_000;
 
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ReconcileReport> | undefined;
-  private stopped = true;
+  private readonly loop: BackgroundLoop<ReconcileReport>;
 
-  constructor(private readonly options: ReconcilerOptions) {}
+  constructor(private readonly options: ReconcilerOptions) {
+    this.loop = new BackgroundLoop((now) => this.pass(now), () => options.config.reconcile.intervalMs);
+  }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
-  /** Stops the timer and waits for a tick in progress. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.tick().finally(() => this.schedule(this.options.config.reconcile.intervalMs));
-    }, delay);
-    // The reconciler never keeps a process alive on its own.
-    this.timer.unref();
+  /** Stops the timer and waits for a pass in progress. */
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over the due sessions (also callable directly, e.g. from a cron job or a test). */
   tick(now = Date.now()): Promise<ReconcileReport> {
-    if (this.running) return this.running;
-    const task = this.pass(now).finally(() => {
-      this.running = undefined;
-    });
-    this.running = task;
-    return task;
+    return this.loop.tick(now);
   }
 
   private async pass(now: number): Promise<ReconcileReport> {

@@ -6,6 +6,7 @@
  * taken, so a session's events arrive in order; rows are leased, so several helper instances never send one twice
  * at the same time.
  */
+import { BackgroundLoop } from '../background-loop.js';
 import type { DeliveryConfig, MerchantWebhooksConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, DeliveryRecord, Store } from '../store.js';
@@ -33,59 +34,32 @@ const BATCH = 50;
 const LEASE_MARGIN_MS = 2_000;
 
 export class DeliverySender {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<DeliveryReport> | undefined;
-  private stopped = true;
-  private woken = false;
+  private readonly loop: BackgroundLoop<DeliveryReport>;
 
-  constructor(private readonly options: DeliverySenderOptions) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+  constructor(private readonly options: DeliverySenderOptions) {
+    this.loop = new BackgroundLoop(
+      (now) => this.pass(now),
+      // Work found (or a wake-up meanwhile): the next heads of the queues are due at once.
+      (report, woken) => (woken || (report && report.delivered + report.retrying + report.failed > 0) ? 0 : options.delivery.intervalMs),
+    );
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** A change wrote deliveries: send them now rather than at the next interval. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.woken = true;
-      return;
-    }
-    this.schedule(0);
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.tick().then(
-        // Work found (or a wake-up meanwhile): the next heads of the queues are due at once.
-        (report) => this.schedule(report.delivered + report.retrying + report.failed > 0 || this.woken ? 0 : this.options.delivery.intervalMs),
-        () => this.schedule(this.options.delivery.intervalMs),
-      );
-    }, delay);
-    this.timer.unref();
+    this.loop.wake();
   }
 
   /** One pass over the due deliveries (also callable directly, e.g. from a test). */
   tick(now = Date.now()): Promise<DeliveryReport> {
-    if (this.running) return this.running;
-    this.woken = false;
-    const task = this.pass(now).finally(() => {
-      this.running = undefined;
-    });
-    this.running = task;
-    return task;
+    return this.loop.tick(now);
   }
 
   private async pass(now: number): Promise<DeliveryReport> {
