@@ -13,7 +13,7 @@ import {
   type ReturnOutcome,
   type SessionStatus,
 } from './events.js';
-import { formatMoney, t, type StringKey } from './i18n.js';
+import { formatMoney, loadStrings, t, type StringKey } from './i18n.js';
 import type { MethodPicker } from './method-picker.js';
 import { PayCheckout } from './pay-checkout.js';
 import { inlineTemplate } from './presenters/inline.js';
@@ -26,7 +26,6 @@ import { panelStyles } from './presenters/styles.js';
 import { listenForReturn } from './return-listener.js';
 import { helperBase, resolveSessionUrl } from './helper-url.js';
 import { SessionClient, type HelperConfig, type ProviderConfig, type SessionData } from './session-client.js';
-import { ERROR_ALIASES } from './strings.js';
 
 let prepared = false;
 
@@ -57,6 +56,27 @@ function prepare(handlers: ModalHandlers): void {
     onClose: noop,
   };
   render(html`${modalTemplate(view, handlers)}${inlineTemplate(view)}`, document.createDocumentFragment());
+}
+
+/** Codes whose sentences come with the dialog's strings: the element's own, said without the helper. */
+const OWN_CODES: readonly string[] = ['network_error', 'timeout', 'popup_blocked', 'failed', 'expired'];
+/** How the helper's codes map onto one another's sentences (./strings.ts), loaded with them. */
+let aliases: Record<string, string> | undefined;
+const refusals = new Set<string>();
+
+/**
+ * The sentences for the helper's refusals and their aliases: not needed to show the payment page, so loaded the
+ * first time a page gets a refusal (once per language; then at once). A failed load leaves the generic sentence.
+ */
+async function loadRefusals(locale: string): Promise<void> {
+  const lang = locale.split('-')[0]!;
+  if (aliases && refusals.has(lang)) return;
+  try {
+    [, { ERROR_ALIASES: aliases }] = await Promise.all([loadStrings(locale), import('./strings.js')]);
+    refusals.add(lang);
+  } catch {
+    // offline, or the chunk is gone: the generic sentence
+  }
 }
 
 /** A session as `POST /sessions` answered it, with the attempt whose key it was created under. */
@@ -278,7 +298,12 @@ export class CheckoutFlow {
     } else if (attempt?.settled) {
       const settled = attempt.settled;
       if (session?.token && session.status === settled) this.#session = { ...session, paymentUrl: '' } as SessionData;
-      else this.#error = { code: `order_${settled}`, message: this.#errorMessage(`order_${settled}`), retryable: false };
+      else {
+        const explaining = this.#explain();
+        if (explaining) await explaining;
+        if (this.signal.aborted) return;
+        this.#error = { code: `order_${settled}`, message: this.#errorMessage(`order_${settled}`), retryable: false };
+      }
       this.#set(settled);
       if (this.#session?.status === 'held') {
         this.#newAttempt();
@@ -374,7 +399,7 @@ export class CheckoutFlow {
       if (error instanceof PayCheckoutError && (error.code === 'order_paid' || error.code === 'order_held')) {
         return this.#orderSettled(error.code === 'order_paid' ? 'paid' : 'held', error);
       }
-      this.#fail(error);
+      return this.#fail(error, signal);
     }
   }
 
@@ -469,8 +494,11 @@ export class CheckoutFlow {
     this.#poll();
   }
 
-  #fail(error: unknown): void {
+  async #fail(error: unknown, signal: AbortSignal): Promise<void> {
     console.warn('[pay-checkout]', error);
+    const explaining = this.#explain(error);
+    if (explaining) await explaining;
+    if (signal.aborted) return;
     const popup = this.presenter === 'popup';
     this.#error = this.#report(error);
     if (popup) {
@@ -486,7 +514,11 @@ export class CheckoutFlow {
    * another tab or device): nothing is left to pay here. Reported as `pay-error` as before, shown as that state,
    * and remembered so that a reload does not offer "Pay" again.
    */
-  #orderSettled(settled: 'paid' | 'held', error: PayCheckoutError): void {
+  async #orderSettled(settled: 'paid' | 'held', error: PayCheckoutError): Promise<void> {
+    const signal = this.#attemptAc!.signal;
+    const explaining = this.#explain(error);
+    if (explaining) await explaining;
+    if (signal.aborted) return;
     this.#error = this.#report(error);
     if (this.presenter === 'popup') this.close();
     if (this.presenter !== 'modal' && this.presenter !== 'inline') this.presenter = undefined;
@@ -503,9 +535,17 @@ export class CheckoutFlow {
     return detail;
   }
 
+  /** Loads the sentences for `error` first when it is (or may be) a refusal of the helper's (see `loadRefusals`). */
+  #explain(error?: unknown): Promise<void> | void {
+    if (!(error instanceof PayCheckoutError && OWN_CODES.includes(error.code))) {
+      const locale = this.host.currentLocale();
+      if (!aliases || !refusals.has(locale.split('-')[0]!)) return loadRefusals(locale);
+    }
+  }
+
   #errorMessage(code: string): string {
     const locale = this.host.currentLocale();
-    const alias = ERROR_ALIASES[code];
+    const alias = aliases?.[code];
     return t(locale, `error.${code}`) || (alias && t(locale, `error.${alias}`)) || t(locale, 'error.generic');
   }
 
@@ -562,7 +602,7 @@ export class CheckoutFlow {
       // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
         clearTimeout(this.#pollTimer);
-        this.#fail(error);
+        await this.#fail(error, signal);
       }
     }
   }

@@ -85,8 +85,18 @@ export function registerBuiltins(locale: string, strings: Dictionary): void {
   builtins[locale] = { ...builtins[locale], ...strings };
 }
 
-/** The dialog's texts and error sentences: one chunk per built-in language, loaded with the checkout flow. */
-const DICTIONARIES: Record<string, () => Promise<{ strings: Dictionary }>> = {
+/** A built-in language's chunk: the dialog's strings, and a loader for the sentences of the helper's refusals. */
+interface Dictionaries {
+  strings: Dictionary;
+  errors(): Promise<{ strings: Dictionary }>;
+}
+
+/**
+ * The dialog's texts (with the sentences for what needs no helper: no network, a timeout, a blocked popup, a failed
+ * or expired payment), one chunk per built-in language, loaded with the checkout flow. The sentences for the
+ * helper's refusals are one more chunk per language, loaded the first time the helper refuses something.
+ */
+const DICTIONARIES: Record<string, () => Promise<Dictionaries>> = {
   ru: () => import('./strings-ru.js'),
   en: () => import('./strings-en.js'),
 };
@@ -99,8 +109,11 @@ function builtinLanguage(locale: string): string {
   return lang in DICTIONARIES ? lang : DEFAULT_LOCALE;
 }
 
-/** @internal loads the dialog's built-in strings for a locale, once; a failed load is retried on the next call */
-export function loadStrings(locale: string): Promise<void> {
+/**
+ * @internal loads a locale's built-in strings (once; a failed load is retried on the next call): the dialog's, and
+ * unless `errors` is false the sentences for the helper's refusals too (the module loader keeps that chunk)
+ */
+export function loadStrings(locale: string, errors = true): Promise<void> {
   const lang = builtinLanguage(locale);
   let loading = dictionaries.get(lang);
   if (!loading) {
@@ -116,10 +129,12 @@ export function loadStrings(locale: string): Promise<void> {
     );
     dictionaries.set(lang, loading);
   }
-  return loading;
+  return errors
+    ? loading.then(() => DICTIONARIES[lang]!().then((m) => m.errors()).then(({ strings }) => registerBuiltins(lang, strings)))
+    : loading;
 }
 
-/** @internal whether `loadStrings(locale)` has completed */
+/** @internal whether the dialog's strings for the locale (`loadStrings(locale, false)`) have loaded */
 export function stringsLoaded(locale: string): boolean {
   return loadedLanguages.has(builtinLanguage(locale));
 }

@@ -54,7 +54,7 @@ function armPreload(): void {
     idle(() => {
       const waiting = [...connected].filter((el) => el.state === 'idle' && !el.disabled);
       if (!waiting.length) return;
-      new Set(waiting.map((el) => el.currentLocale().split('-')[0]!)).forEach((lang) => loadStrings(lang).catch(() => undefined));
+      new Set(waiting.map((el) => el.currentLocale().split('-')[0]!)).forEach((lang) => loadStrings(lang, false).catch(() => undefined));
       const helpers = new Set(waiting.map((el) => el.sessionUrl));
       loadFlowModule().then((m) => helpers.forEach((url) => m.warmHelper(url)), () => undefined);
     });
@@ -357,7 +357,7 @@ export class PayCheckout extends LitElement {
     const problem = this.#problem;
     const flow = this.#flow;
     // The language changed after the flow was loaded: fetch that language's dialog strings, then show them.
-    if (flow && !stringsLoaded(locale)) loadStrings(locale).then(() => this.requestUpdate(), () => undefined);
+    if (flow && !stringsLoaded(locale)) loadStrings(locale, false).then(() => this.requestUpdate(), () => undefined);
     const picker = !problem && this.wantsPicker();
     const busy = this._state === 'creating' || this._state === 'redirecting';
     const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
@@ -435,7 +435,7 @@ export class PayCheckout extends LitElement {
     if (this.#problem || this.disabled || !this.isConnected) return Promise.resolve(undefined);
     const signal = (this.#ac ??= new AbortController()).signal;
     // The dialog's strings for this element's language come as their own chunk, fetched beside the flow's.
-    return (this.#loading ??= Promise.all([loadFlowModule(), loadStrings(this.currentLocale())]).then(
+    return (this.#loading ??= Promise.all([loadFlowModule(), loadStrings(this.currentLocale(), false)]).then(
       ([{ CheckoutFlow }]) => {
         if (signal.aborted) return undefined;
         this.#flow = new CheckoutFlow(this, signal);

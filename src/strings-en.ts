@@ -1,7 +1,8 @@
 import type { PayCheckoutStrings } from './i18n.js';
 
-// The dialog's texts and one sentence per error code, in English; loaded with the checkout flow only on pages that
-// show this language (each language is its own chunk). Shoppers see these, never a provider's raw message.
+// The dialog's texts and the sentences for errors that need no helper (no network, a timeout, a blocked popup, a
+// failed or expired payment), in English; loaded with the checkout flow only on pages that show this language (each
+// language is its own chunk; the helper's refusals are in errors-en.ts). Shoppers see these, never a provider's raw message.
 // Plain data, registered by the element: the package is marked free of side effects, so a module that only
 // registered itself on import would be dropped by bundlers.
 
@@ -36,30 +37,13 @@ export const strings: Partial<PayCheckoutStrings> = {
   done: 'Done',
   showWindow: 'Show the payment window',
   chooseMethod: 'Payment method',
-  'error.unknown_order': 'The order was not found.',
-  'error.order_paid': 'This order has already been paid.',
-  'error.order_held': 'A payment for this order is under review. There is no need to pay again.',
-  'error.order_lookup_failed': 'The shop could not look up the order. Please try again shortly.',
-  'error.invalid_request': 'The payment could not be created: the request was rejected.',
-  'error.unsupported_provider': 'This payment provider is not available right now.',
-  'error.unsupported_method': 'This payment method is not supported.',
-  'error.amount_too_small': 'The amount is below the minimum for this payment method.',
-  'error.amount_too_large': 'The amount is above the maximum for this payment method.',
-  'error.provider_unavailable': 'The payment provider is temporarily unavailable. Please try again shortly.',
-  'error.provider_error': 'The payment provider returned an error. Please try again.',
-  'error.customer_blocked': 'Payment is temporarily unavailable. Please contact the shop.',
-  'error.merchant_disabled': 'The shop is not accepting payments at the moment.',
-  'error.previous_request_open': 'You have an unfinished payment. Complete it or wait until it is cancelled.',
-  'error.rate_limited': 'Too many attempts. Please wait a moment and try again.',
-  'error.origin_not_allowed': 'Payments from this site are not allowed.',
-  'error.unauthorized': 'The payment session has expired. Please start again.',
-  'error.not_found': 'The payment was not found. Please start again.',
-  'error.invalid_config': 'Payment is not set up correctly on this page.',
   'error.network_error': 'Cannot reach the server. Check your internet connection.',
   'error.timeout': 'The server did not respond in time. Please try again.',
-  'error.bad_response': 'The server sent an unexpected response. Please try again.',
   'error.popup_blocked': 'The browser blocked the payment window; taking you to the payment page instead.',
   'error.failed': 'The payment did not go through. Try again or choose another method.',
   'error.expired': 'The time to pay has run out. Please start again.',
   'error.generic': 'Something went wrong. Please try again.',
 };
+
+/** The sentences for the helper's refusals in this language: a chunk of their own, loaded with the first refusal. */
+export const errors = () => import('./errors-en.js');

@@ -1,11 +1,12 @@
 import type { PayCheckoutStrings } from './i18n.js';
 
-// The dialog's texts and one sentence per error code, in Russian; loaded with the checkout flow only on pages that
-// show this language (each language is its own chunk). Shoppers see these, never a provider's raw message.
+// The dialog's texts and the sentences for errors that need no helper (no network, a timeout, a blocked popup, a
+// failed or expired payment), in Russian; loaded with the checkout flow only on pages that show this language (each
+// language is its own chunk; the helper's refusals are in errors-ru.ts). Shoppers see these, never a provider's raw message.
 // Plain data, registered by the element: the package is marked free of side effects, so a module that only
 // registered itself on import would be dropped by bundlers.
 
-/** Built-in Russian: the dialog, states and errors (the button's strings are in i18n.ts). */
+/** Built-in Russian: the dialog and its states (the button's strings are in i18n.ts, the helper's refusals in errors-ru.ts). */
 export const strings: Partial<PayCheckoutStrings> = {
   title: 'Заказ {order}',
   close: 'Закрыть',
@@ -36,31 +37,13 @@ export const strings: Partial<PayCheckoutStrings> = {
   done: 'Готово',
   showWindow: 'Показать окно оплаты',
   chooseMethod: 'Способ оплаты',
-  'error.unknown_order': 'Заказ не найден.',
-  'error.order_paid': 'Этот заказ уже оплачен.',
-  'error.order_held': 'Платёж по этому заказу на проверке. Повторно платить не нужно.',
-  'error.order_lookup_failed': 'Магазин не смог проверить заказ. Попробуйте чуть позже.',
-  'error.invalid_request': 'Не удалось создать платёж: неверный запрос.',
-  'error.unsupported_provider': 'Эта платёжная система сейчас недоступна.',
-  'error.unsupported_method': 'Этот способ оплаты не поддерживается.',
-  'error.amount_too_small': 'Сумма меньше минимальной для этого способа оплаты.',
-  'error.amount_too_large': 'Сумма больше максимальной для этого способа оплаты.',
-  'error.provider_unavailable': 'Платёжная система временно недоступна. Попробуйте чуть позже.',
-  'error.provider_error': 'Платёжная система ответила ошибкой. Попробуйте ещё раз.',
-  'error.customer_blocked': 'Оплата временно недоступна. Обратитесь в поддержку магазина.',
-  'error.merchant_disabled': 'Магазин временно не принимает оплату.',
-  'error.previous_request_open': 'У вас есть незавершённый платёж. Завершите его или дождитесь отмены.',
-  'error.rate_limited': 'Слишком много попыток. Подождите немного и попробуйте снова.',
-  'error.origin_not_allowed': 'Оплата с этого сайта не разрешена.',
-  'error.unauthorized': 'Сеанс оплаты устарел. Начните оплату заново.',
-  'error.not_found': 'Платёж не найден. Начните оплату заново.',
-  'error.invalid_config': 'Оплата на этой странице настроена неверно.',
   'error.network_error': 'Нет связи с сервером. Проверьте подключение к интернету.',
   'error.timeout': 'Сервер не ответил вовремя. Попробуйте ещё раз.',
-  'error.bad_response': 'Сервер вернул неожиданный ответ. Попробуйте ещё раз.',
   'error.popup_blocked': 'Браузер не открыл окно оплаты, переходим на страницу оплаты.',
   'error.failed': 'Платёж не прошёл. Попробуйте ещё раз или выберите другой способ.',
   'error.expired': 'Время на оплату истекло. Начните оплату заново.',
   'error.generic': 'Что-то пошло не так. Попробуйте ещё раз.',
 };
 
+/** The sentences for the helper's refusals in this language: a chunk of their own, loaded with the first refusal. */
+export const errors = () => import('./errors-ru.js');

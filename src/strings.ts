@@ -1,4 +1,4 @@
-// Loaded with the checkout flow: how the helper's codes map onto the sentences of strings-ru.ts / strings-en.ts.
+// Loaded with the first refusal from the helper: how its codes map onto the sentences of errors-ru.ts / errors-en.ts.
 
 /**
  * Helper codes that share a sentence with another code (the helper's full list is in docs/server.md).

@@ -1,0 +1,29 @@
+import type { PayCheckoutStrings } from './i18n.js';
+
+// The sentences for the helper's refusals, in English: a chunk of their own, loaded the first time the helper refuses
+// something on a page showing this language (the dialog's texts, in strings-en.ts, come with the checkout flow).
+// Shoppers see these, never a provider's raw message. Plain data, registered by the element (see strings-en.ts).
+
+/** Built-in English: one sentence per helper error code (and the element's own `bad_response`). */
+export const strings: Partial<PayCheckoutStrings> = {
+  'error.unknown_order': 'The order was not found.',
+  'error.order_paid': 'This order has already been paid.',
+  'error.order_held': 'A payment for this order is under review. There is no need to pay again.',
+  'error.order_lookup_failed': 'The shop could not look up the order. Please try again shortly.',
+  'error.invalid_request': 'The payment could not be created: the request was rejected.',
+  'error.unsupported_provider': 'This payment provider is not available right now.',
+  'error.unsupported_method': 'This payment method is not supported.',
+  'error.amount_too_small': 'The amount is below the minimum for this payment method.',
+  'error.amount_too_large': 'The amount is above the maximum for this payment method.',
+  'error.provider_unavailable': 'The payment provider is temporarily unavailable. Please try again shortly.',
+  'error.provider_error': 'The payment provider returned an error. Please try again.',
+  'error.customer_blocked': 'Payment is temporarily unavailable. Please contact the shop.',
+  'error.merchant_disabled': 'The shop is not accepting payments at the moment.',
+  'error.previous_request_open': 'You have an unfinished payment. Complete it or wait until it is cancelled.',
+  'error.rate_limited': 'Too many attempts. Please wait a moment and try again.',
+  'error.origin_not_allowed': 'Payments from this site are not allowed.',
+  'error.unauthorized': 'The payment session has expired. Please start again.',
+  'error.not_found': 'The payment was not found. Please start again.',
+  'error.invalid_config': 'Payment is not set up correctly on this page.',
+  'error.bad_response': 'The server sent an unexpected response. Please try again.',
+};

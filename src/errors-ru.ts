@@ -1,0 +1,29 @@
+import type { PayCheckoutStrings } from './i18n.js';
+
+// The sentences for the helper's refusals, in Russian: a chunk of their own, loaded the first time the helper refuses
+// something on a page showing this language (the dialog's texts, in strings-ru.ts, come with the checkout flow).
+// Shoppers see these, never a provider's raw message. Plain data, registered by the element (see strings-ru.ts).
+
+/** Built-in Russian: one sentence per helper error code (and the element's own `bad_response`). */
+export const strings: Partial<PayCheckoutStrings> = {
+  'error.unknown_order': 'Заказ не найден.',
+  'error.order_paid': 'Этот заказ уже оплачен.',
+  'error.order_held': 'Платёж по этому заказу на проверке. Повторно платить не нужно.',
+  'error.order_lookup_failed': 'Магазин не смог проверить заказ. Попробуйте чуть позже.',
+  'error.invalid_request': 'Не удалось создать платёж: неверный запрос.',
+  'error.unsupported_provider': 'Эта платёжная система сейчас недоступна.',
+  'error.unsupported_method': 'Этот способ оплаты не поддерживается.',
+  'error.amount_too_small': 'Сумма меньше минимальной для этого способа оплаты.',
+  'error.amount_too_large': 'Сумма больше максимальной для этого способа оплаты.',
+  'error.provider_unavailable': 'Платёжная система временно недоступна. Попробуйте чуть позже.',
+  'error.provider_error': 'Платёжная система ответила ошибкой. Попробуйте ещё раз.',
+  'error.customer_blocked': 'Оплата временно недоступна. Обратитесь в поддержку магазина.',
+  'error.merchant_disabled': 'Магазин временно не принимает оплату.',
+  'error.previous_request_open': 'У вас есть незавершённый платёж. Завершите его или дождитесь отмены.',
+  'error.rate_limited': 'Слишком много попыток. Подождите немного и попробуйте снова.',
+  'error.origin_not_allowed': 'Оплата с этого сайта не разрешена.',
+  'error.unauthorized': 'Сеанс оплаты устарел. Начните оплату заново.',
+  'error.not_found': 'Платёж не найден. Начните оплату заново.',
+  'error.invalid_config': 'Оплата на этой странице настроена неверно.',
+  'error.bad_response': 'Сервер вернул неожиданный ответ. Попробуйте ещё раз.',
+};
