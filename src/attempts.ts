@@ -32,16 +32,3 @@ export function loadAttempt(storageKey: string): Attempt | undefined {
     return undefined;
   }
 }
-
-export function saveAttempt(storageKey: string, attempt: Attempt): void {
-  try {
-    sessionStorage.setItem(storageKey, JSON.stringify(attempt));
-  } catch {
-    // storage disabled or full: the attempt lives as long as the page
-  }
-}
-
-export function newKey(): string {
-  // randomUUID only exists in secure contexts
-  return crypto.randomUUID?.() ?? Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-}

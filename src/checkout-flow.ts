@@ -1,5 +1,6 @@
 import { html, nothing, render, type TemplateResult } from 'lit';
-import { attemptKey, loadAttempt, newKey, saveAttempt, type Attempt } from './attempts.js';
+import { newKey, saveAttempt } from './attempt-writes.js';
+import { attemptKey, loadAttempt, type Attempt } from './attempts.js';
 import { PayCheckoutError } from './errors.js';
 import {
   emit,

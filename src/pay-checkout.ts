@@ -367,9 +367,14 @@ export class PayCheckout extends LitElement {
       state === 'paid' || state === 'held'
         ? t(locale, `${state}Button`)
         : this.label || (amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
-    return html`${flow?.hidesButton()
-        ? nothing
-        : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${this._state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open}>${text}</button>`}<p id="note" part="status" class="note" role="status">${problem ? this.#reason(problem) : this._note}</p>${flow ? flow.render(locale) : nothing}`;
+    const note = problem ? this.#reason(problem) : this._note;
+    const panel = flow ? flow.render(locale) : nothing;
+    // One flat template for the button, the status line and the flow's part (a nested template per element would
+    // be a second template instance and its markers on every button of a page); the inline panel replaces the
+    // button with a template of its own.
+    return flow?.hidesButton()
+      ? html`<p id="note" part="status" class="note" role="status">${note}</p>${panel}`
+      : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open}>${text}</button><p id="note" part="status" class="note" role="status">${note}</p>${panel}`;
   }
 
   /** @internal an intent on this element's button, from the page-level listeners (`INTENTS`) */
