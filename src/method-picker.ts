@@ -6,9 +6,10 @@ export interface PickerItem {
   label: string;
 }
 
-// One rule per line: CSS inside `css` literals reaches the bundle unminified. Loaded with the picker only.
+// Loaded with the picker only. Its colours and font come from the panel styles' first rule (./presenters/styles.ts),
+// which the checkout flow adopts before it creates a picker.
 const pickerStyles = css`
-[part~=picker] { --_surface: var(--pay-checkout-surface, Canvas); --_text: var(--pay-checkout-text, CanvasText); --_line: color-mix(in srgb, var(--_text) 14%, transparent); position: fixed; inset: auto; z-index: var(--pay-checkout-z-index, 1000); box-sizing: border-box; min-width: 12rem; margin: 0; padding: .25rem; border: 1px solid var(--_line); border-radius: var(--_radius); box-shadow: 0 12px 32px #0003; color: var(--_text); background: var(--_surface); font: var(--pay-checkout-font, inherit) }
+[part~=picker] { position: fixed; inset: auto; z-index: var(--pay-checkout-z-index, 1000); box-sizing: border-box; min-width: 12rem; margin: 0; padding: .25rem; border: 1px solid var(--_line); border-radius: var(--_radius); box-shadow: 0 12px 32px #0003 }
 [role=option] { padding: .625rem .75rem; border-radius: calc(var(--_radius) - 4px); cursor: pointer }
 [role=option]:is(:hover, :focus) { outline: none; background: color-mix(in srgb, var(--_accent) 14%, transparent) }
 [role=option]:focus-visible { outline: 2px solid var(--_accent); outline-offset: -2px }

@@ -1,10 +1,13 @@
 import { css } from 'lit';
 
-// One rule per line: CSS inside `css` literals reaches the bundle unminified.
+// One rule per line; the script-tag build minifies `css` literals (scripts/slim.ts).
 
-/** Dialog and inline panel styles: loaded with the checkout flow and adopted into the element's shadow root. */
+/**
+ * Dialog and inline panel styles: loaded with the checkout flow and adopted into the element's shadow root. The first
+ * rule also gives the method picker (created by the flow, so always after these) its surface, text and line colours.
+ */
 export const panelStyles = css`
-dialog, .inline { --_surface: var(--pay-checkout-surface, Canvas); --_text: var(--pay-checkout-text, CanvasText); --_line: color-mix(in srgb, var(--_text) 14%, transparent); color: var(--_text); background: var(--_surface); font: var(--pay-checkout-font, inherit) }
+dialog, .inline, [part~=picker] { --_surface: var(--pay-checkout-surface, Canvas); --_text: var(--pay-checkout-text, CanvasText); --_line: color-mix(in srgb, var(--_text) 14%, transparent); color: var(--_text); background: var(--_surface); font: var(--pay-checkout-font, inherit) }
 dialog { box-sizing: border-box; width: min(var(--pay-checkout-dialog-width, 480px), 100vw - 2rem); height: min(var(--pay-checkout-dialog-height, 720px), 100dvh - 2rem); max-width: none; max-height: none; padding: 0; border: 0; border-radius: var(--_radius); box-shadow: 0 24px 64px #0006; overflow: hidden }
 dialog[open] { animation: pay-in .18s ease-out }
 dialog::backdrop { background: var(--pay-checkout-backdrop, rgb(0 0 0 / .55)) }
