@@ -193,6 +193,11 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_queue ON deliveries (session_id, target, seq) WHERE status = 'pending';
   CREATE INDEX deliveries_status ON deliveries (status, seq);
   `,
+  // 6: one index fewer to write with every session: sessions_created served only the demo storefront's session log
+  // (listSessions, test mode), which now reads the table and keeps the newest rows
+  `
+  DROP INDEX sessions_created;
+  `,
 ];
 
 if (POSTGRES_MIGRATIONS.length !== MIGRATIONS.length) {
@@ -686,13 +691,19 @@ async function applyMutation(
   let next = current;
   if (mutation.patch && Object.keys(mutation.patch).length > 0) {
     next = { ...current, ...mutation.patch, id: current.id };
-    const fields = [...new Set(Object.keys(mutation.patch) as (keyof typeof COLUMNS)[])].filter((field) => field in COLUMNS);
-    const sets = fields.map((field, index) => `${COLUMNS[field]} = $${index + 2}`).join(', ');
-    try {
-      await client.query(`UPDATE sessions SET ${sets} WHERE id = $1`, [id, ...fields.map((field) => toColumn(field, next[field]))]);
-    } catch (error) {
-      if (uniqueViolation(error) === 'sessions_provider_payment') throw new PaymentIdConflict(next.provider, next.providerPaymentId ?? '');
-      throw error;
+    // Only the columns whose value changes are written: setting an indexed column, even to its old value, rules out a
+    // heap-only (HOT) update and writes every index anew.
+    const fields = [...new Set(Object.keys(mutation.patch) as (keyof typeof COLUMNS)[])].filter(
+      (field) => field in COLUMNS && toColumn(field, next[field]) !== toColumn(field, current[field]),
+    );
+    if (fields.length > 0) {
+      const sets = fields.map((field, index) => `${COLUMNS[field]} = $${index + 2}`).join(', ');
+      try {
+        await client.query(`UPDATE sessions SET ${sets} WHERE id = $1`, [id, ...fields.map((field) => toColumn(field, next[field]))]);
+      } catch (error) {
+        if (uniqueViolation(error) === 'sessions_provider_payment') throw new PaymentIdConflict(next.provider, next.providerPaymentId ?? '');
+        throw error;
+      }
     }
   }
   for (const event of mutation.events ?? []) await insertEvent(client, event);

@@ -425,6 +425,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_queue ON deliveries (session_id, target, seq) WHERE status = 'pending';
   CREATE INDEX deliveries_status ON deliveries (status, seq);
   `,
+  // 6: one index fewer to write with every session. sessions_created served only the demo storefront's session log
+  // (listSessions, test mode); that log now reads the table and keeps the newest rows. Every other index is read by a
+  // query (by id, by order, by provider payment, the reconciler's due list, the outbox).
+  `
+  DROP INDEX sessions_created;
+  `,
 ];
 
 interface SessionRow {
@@ -647,14 +653,25 @@ export class SqliteStore implements Store {
     let next = current;
     if (mutation.patch && Object.keys(mutation.patch).length > 0) {
       next = { ...current, ...mutation.patch, id: current.id };
-      const full = toRow(next);
-      const changed = (Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]).map((key) => COLUMNS[key]);
-      const sets = [...new Set(changed)].map((column) => `${column} = @${column}`).join(', ');
-      try {
-        this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(full);
-      } catch (error) {
-        if (isUniqueViolation(error, 'sessions.provider_payment_id')) throw new PaymentIdConflict(next.provider, next.providerPaymentId ?? '');
-        throw error;
+      // Only the columns whose value changes are written: an index over a column that is set, even to its old value,
+      // is rewritten too (a patch often repeats the status, or a time it had already).
+      const values: Record<string, unknown> = { id: current.id };
+      let sets = '';
+      for (const key of Object.keys(mutation.patch) as (keyof typeof COLUMNS)[]) {
+        const column = COLUMNS[key];
+        if (column === undefined || column in values) continue;
+        const value = key === 'providerData' ? JSON.stringify(next.providerData ?? {}) : next[key];
+        if (value === row[column]) continue;
+        values[column] = value;
+        sets += `${sets ? ', ' : ''}${column} = @${column}`;
+      }
+      if (sets) {
+        try {
+          this.stmt(`UPDATE sessions SET ${sets} WHERE id = @id`).run(values);
+        } catch (error) {
+          if (isUniqueViolation(error, 'sessions.provider_payment_id')) throw new PaymentIdConflict(next.provider, next.providerPaymentId ?? '');
+          throw error;
+        }
       }
     }
     for (const event of mutation.events ?? []) this.insertEvent(event);
