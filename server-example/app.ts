@@ -20,7 +20,7 @@ import { AgeTradingProvider } from './providers/agetrading.js';
 import { BoxExchangerProvider } from './providers/boxexchanger.js';
 import { isRecord } from './providers/http.js';
 import { RepayProvider } from './providers/repay.js';
-import type { PaymentProvider } from './providers/types.js';
+import type { CallbackInput, PaymentProvider } from './providers/types.js';
 import { WindowLimiter } from './rate-limit.js';
 import { eventView } from './event-view.js';
 import { registerMerchantApi } from './merchant-api.js';
@@ -144,18 +144,36 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const basePath = checkoutBasePath(config);
   const app = new Hono().basePath(basePath);
 
+  /**
+   * The headers every API answer carries: CORS for the storefront origins, and never cached. Answers made by
+   * `answer()` / `json()` get them as a plain record, which the Node adapter writes as it is; the middleware below
+   * adds them to any other answer through `Response.headers` (a `Headers` object built for that answer).
+   */
+  const answered = new WeakSet<Response>();
+  const answer = (c: Context, body: string | null, status: number, contentType: string): Response => {
+    const origin = header(c, 'origin');
+    const headers: Record<string, string> =
+      origin !== undefined && config.allowedOrigins.includes(origin)
+        ? { 'content-type': contentType, vary: 'Origin', 'access-control-allow-origin': origin, 'cache-control': 'no-store' }
+        : { 'content-type': contentType, vary: 'Origin', 'cache-control': 'no-store' };
+    const response = new Response(body, { status, headers });
+    answered.add(response);
+    return response;
+  };
+  const json = (c: Context, body: unknown, status = 200) => answer(c, JSON.stringify(body), status, 'application/json');
+
   app.onError((error, c) => {
     if (isCheckoutError(error)) {
       if (error.status >= 500) log.warn('request failed', { path: c.req.path, code: error.code, detail: error.detail });
-      return c.json(error.toBody(), error.status as 400);
+      return json(c, error.toBody(), error.status);
     }
     log.error('unexpected error', { path: c.req.path, method: c.req.method, error });
-    return c.json(new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
+    return json(c, new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
   });
 
   // CORS for the storefront origins; API answers are never cached.
   app.use('*', async (c, next) => {
-    const origin = c.req.header('origin');
+    const origin = header(c, 'origin');
     const allowed = origin !== undefined && config.allowedOrigins.includes(origin);
     if (c.req.method === 'OPTIONS') {
       const headers = new Headers({ vary: 'Origin' });
@@ -168,6 +186,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       return new Response(null, { status: allowed ? 204 : 403, headers });
     }
     await next();
+    if (answered.has(c.res)) return undefined;
     c.res.headers.append('vary', 'Origin');
     if (allowed) c.res.headers.set('access-control-allow-origin', origin);
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
@@ -176,7 +195,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
 
   app.get('/config', (c) => {
     const enabled = config.enabledProviders.map((id) => providers.get(id)!);
-    return c.json({
+    return json(c, {
       providers: enabled.map((provider) => ({
         id: provider.id,
         name: provider.name,
@@ -210,7 +229,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     const localeText = optionalString(body, 'locale', /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/, 'a language tag such as "ru" or "en"');
     const locale = localeText === undefined ? undefined : localeText.toLowerCase().startsWith('en') ? 'en' : 'ru';
     const claimedCustomerId = optionalString(body, 'customerId', /^[\x20-\x7e]{1,200}$/, 'printable text of at most 200 characters');
-    const origin = c.req.header('origin');
+    const origin = header(c, 'origin');
     if (origin !== undefined && !config.allowedOrigins.includes(origin)) {
       throw new CheckoutError('origin_not_allowed', 'This storefront origin is not allowed to create payments (ALLOWED_ORIGINS).');
     }
@@ -228,7 +247,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       }
       returnUrl = parsed.toString();
     }
-    const idempotencyKey = c.req.header('idempotency-key');
+    const idempotencyKey = header(c, 'idempotency-key');
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new CheckoutError('invalid_idempotency_key', 'Idempotency-Key must be 1–255 visible ASCII characters.');
     }
@@ -247,15 +266,14 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       ...(idempotencyKey ? { idempotencyKey } : {}),
     });
     const created: CreatedSessionView = { ...view(result.session), token: createSessionToken(config.sessionSecret, result.session.id, config.tokenTtlSeconds) };
-    return c.json(created, result.created ? 201 : 200);
+    return json(c, created, result.created ? 201 : 200);
   });
   app.all('/sessions', () => {
     throw new CheckoutError('method_not_allowed', 'Use POST to create a payment session.');
   });
 
   const authorise = (c: Context, id: string) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+([A-Za-z0-9_-]+)\s*$/i.exec(header);
+    const match = /^Bearer\s+([A-Za-z0-9_-]+)\s*$/i.exec(header(c, 'authorization') ?? '');
     if (!match || !SESSION_ID_PATTERN.test(id) || !verifySessionToken(config.sessionSecret, match[1]!, id)) {
       throw new CheckoutError('unauthorized', 'A valid session token is required (Authorization: Bearer <token>).');
     }
@@ -272,7 +290,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       await Promise.race([refresh.catch(() => undefined), delay(STATUS_REFRESH_WAIT_MS)]);
       session = (await store.getSession(id)) ?? session;
     }
-    return c.json(view(session));
+    return json(c, view(session));
   });
 
   app.post('/sessions/:id/cancel', async (c) => {
@@ -281,7 +299,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     await readBody(c);
     const { session, cancelledAtProvider } = await sessions.cancel(id);
     // False when the provider has no cancel call: its page stays payable until it expires (the helper keeps watching).
-    return c.json({ ...view(session), cancelledAtProvider });
+    return json(c, { ...view(session), cancelledAtProvider });
   });
 
   const webhook = async (c: Context, providerId: ProviderId, sessionIdFromUrl?: string) => {
@@ -291,12 +309,17 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     }
     try {
       const rawBody = await readBody(c);
-      const reply = await sessions.handleCallback(
-        providerId,
-        { rawBody, contentType: c.req.header('content-type') ?? '', headers: c.req.raw.headers, ...(sessionIdFromUrl ? { sessionIdFromUrl } : {}) },
-        source,
-      );
-      return new Response(reply.body, { status: reply.status, headers: { 'content-type': reply.contentType } });
+      const input: CallbackInput = {
+        rawBody,
+        contentType: header(c, 'content-type') ?? '',
+        // Built only for a provider that reads them (age.trading's HMAC header): a `Headers` object per callback costs.
+        get headers() {
+          return c.req.raw.headers;
+        },
+        ...(sessionIdFromUrl ? { sessionIdFromUrl } : {}),
+      };
+      const reply = await sessions.handleCallback(providerId, input, source);
+      return answer(c, reply.body, reply.status, reply.contentType);
     } catch (error) {
       if (isCheckoutError(error) && error.status < 500) rejectedCallbacks.hit(source);
       throw error;
@@ -354,7 +377,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     const limitText = c.req.query('limit');
     const limit = limitText && /^\d{1,3}$/.test(limitText) ? Math.min(Math.max(Number(limitText), 1), 500) : 100;
     const list = await store.listSessions(limit);
-    return c.json({
+    return json(c, {
       // No payment URL (BoxExchanger's carries the order's secret) and no provider data.
       sessions: list.map((session) => ({
         ...view({ ...session, paymentUrl: null }),
@@ -372,7 +395,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     const session = SESSION_ID_PATTERN.test(id) ? await store.getSession(id) : undefined;
     if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
     const events = await store.listEvents(id);
-    return c.json({
+    return json(c, {
       sessionId: id,
       events: events.map(eventView),
     });
@@ -425,8 +448,25 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+/**
+ * A request header as the Fetch `Headers` would give it (the values of a repeated header joined by ", "). Under the
+ * Node adapter it is read from the socket's raw headers: `c.req.header()` would build a whole `Headers` object from
+ * them for every request. `name` is lower-case.
+ */
+function header(c: Context, name: string): string | undefined {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  if (!incoming?.rawHeaders) return c.req.header(name);
+  const raw = incoming.rawHeaders;
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === name.length && key.toLowerCase() === name) value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+  }
+  return value;
+}
+
 function requireJson(c: Context): void {
-  const type = c.req.header('content-type') ?? '';
+  const type = header(c, 'content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type.trim())) {
     throw new CheckoutError('unsupported_media_type', 'Send the request body as JSON (Content-Type: application/json).');
   }
@@ -436,7 +476,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads the body as UTF-8 text, refusing more than MAX_BODY_BYTES whatever the Content-Length says. */
 async function readBody(c: Context): Promise<string> {
-  const declared = c.req.header('content-length');
+  const declared = header(c, 'content-length');
   if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
   // Under the Node adapter the body is read from the socket's stream itself: going through `Request.body` would
   // build a full Fetch Request and two Web streams around it for every call.
