@@ -2,7 +2,7 @@
 // custom-elements.json, and the helper compiled to JavaScript in dist/server/ (`pay-checkout/server`).
 // `npm run build:server` (`--server`) builds only the helper.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'vite';
 import { npmEntryConfig, ROOT, scriptTagBundleConfig } from './bundle.js';
@@ -14,6 +14,15 @@ const serverOnly = process.argv.includes('--server');
 function buildServer(): void {
   rmSync(resolve(ROOT, 'dist/server'), { recursive: true, force: true });
   execFileSync(bin('tsc'), ['-p', 'tsconfig.server.json'], { cwd: ROOT, stdio: 'inherit' });
+  shipContract();
+}
+
+/**
+ * The types shared by the element and the helper (contract/index.d.ts, a declaration file outside both rootDirs):
+ * the .d.ts files in dist/types/ and dist/server/ import them from `../contract/index.js`, so they ship beside both.
+ */
+function shipContract(): void {
+  cpSync(resolve(ROOT, 'contract/index.d.ts'), resolve(ROOT, 'dist/contract/index.d.ts'));
 }
 
 if (serverOnly) {
@@ -27,7 +36,7 @@ if (serverOnly) {
   execFileSync(bin('cem'), ['analyze', '--litelement', '--globs', 'src/**/*.ts', '--outdir', '.'], { cwd: ROOT, stdio: 'inherit' });
   shipManifest(resolve(ROOT, 'custom-elements.json'));
   buildServer();
-  console.log('[pay-checkout] built dist/pay-checkout.js, dist/index.js, dist/define.js, dist/types/, custom-elements.json, dist/server/');
+  console.log('[pay-checkout] built dist/pay-checkout.js, dist/index.js, dist/define.js, dist/types/, dist/contract/, custom-elements.json, dist/server/');
 }
 
 interface Manifest {

@@ -1,8 +1,13 @@
 /**
- * The helper's error type and the complete list of error codes it answers with. The browser element maps each
- * code to a translated sentence, so codes are a public contract: add new ones, never rename or reuse them.
- * Every code is listed, with its HTTP status, in docs/server.md.
+ * The helper's error type and the HTTP status of every error code it answers with. The codes themselves are the
+ * contract's `HelperErrorCode` (contract/index.d.ts), which the browser element maps to translated sentences: add
+ * new ones there, never rename or reuse them. This table must name each exactly once (a missing or unknown code is
+ * a type error). Every code is listed, with its HTTP status, in docs/server.md.
  */
+import type { ErrorBody, HelperErrorCode } from '../contract/index.js';
+
+export type { ErrorBody } from '../contract/index.js';
+
 export const ERROR_CODES = {
   // Request shape
   invalid_json: 400,
@@ -56,9 +61,10 @@ export const ERROR_CODES = {
   duplicate_request: 409,
   interrupted: 500,
   internal_error: 500,
-} as const;
+} as const satisfies Record<HelperErrorCode, number>;
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+/** The helper's error codes (the contract's `HelperErrorCode`). */
+export type ErrorCode = HelperErrorCode;
 
 /** Codes whose failure may go away on its own: the element offers "try again". */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -72,10 +78,6 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'order_lookup_failed',
   'internal_error',
 ]);
-
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; retryable: boolean };
-}
 
 export class CheckoutError extends Error {
   readonly code: ErrorCode;

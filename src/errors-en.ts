@@ -1,11 +1,14 @@
-import type { PayCheckoutStrings } from './i18n.js';
+import type { RefusalSentences } from './strings.js';
 
 // The sentences for the helper's refusals, in English: a chunk of their own, loaded the first time the helper refuses
 // something on a page showing this language (the dialog's texts, in strings-en.ts, come with the checkout flow).
 // Shoppers see these, never a provider's raw message. Plain data, registered by the element (see strings-en.ts).
 
-/** Built-in English: one sentence per helper error code (and the element's own `bad_response`). */
-export const strings: Partial<PayCheckoutStrings> = {
+/**
+ * Built-in English: a sentence for each helper error code without an alias (strings.ts), for the sentences codes share,
+ * and for the element's own `invalid_config` and `bad_response`.
+ */
+export const strings = {
   'error.unknown_order': 'The order was not found.',
   'error.order_paid': 'This order has already been paid.',
   'error.order_held': 'A payment for this order is under review. There is no need to pay again.',
@@ -26,4 +29,4 @@ export const strings: Partial<PayCheckoutStrings> = {
   'error.not_found': 'The payment was not found. Please start again.',
   'error.invalid_config': 'Payment is not set up correctly on this page.',
   'error.bad_response': 'The server sent an unexpected response. Please try again.',
-};
+} satisfies RefusalSentences;

@@ -1,11 +1,14 @@
-import type { PayCheckoutStrings } from './i18n.js';
+import type { RefusalSentences } from './strings.js';
 
 // The sentences for the helper's refusals, in Russian: a chunk of their own, loaded the first time the helper refuses
 // something on a page showing this language (the dialog's texts, in strings-ru.ts, come with the checkout flow).
 // Shoppers see these, never a provider's raw message. Plain data, registered by the element (see strings-ru.ts).
 
-/** Built-in Russian: one sentence per helper error code (and the element's own `bad_response`). */
-export const strings: Partial<PayCheckoutStrings> = {
+/**
+ * Built-in Russian: a sentence for each helper error code without an alias (strings.ts), for the sentences codes share,
+ * and for the element's own `invalid_config` and `bad_response`.
+ */
+export const strings = {
   'error.unknown_order': 'Заказ не найден.',
   'error.order_paid': 'Этот заказ уже оплачен.',
   'error.order_held': 'Платёж по этому заказу на проверке. Повторно платить не нужно.',
@@ -26,4 +29,4 @@ export const strings: Partial<PayCheckoutStrings> = {
   'error.not_found': 'Платёж не найден. Начните оплату заново.',
   'error.invalid_config': 'Оплата на этой странице настроена неверно.',
   'error.bad_response': 'Сервер вернул неожиданный ответ. Попробуйте ещё раз.',
-};
+} satisfies RefusalSentences;

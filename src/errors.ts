@@ -1,23 +1,11 @@
-/** Codes the helper returns in `{ error: { code } }`. */
-export type HelperErrorCode =
-  | 'unknown_order'
-  | 'order_paid'
-  | 'order_held'
-  | 'order_lookup_failed'
-  | 'invalid_request'
-  | 'unsupported_provider'
-  | 'unsupported_method'
-  | 'amount_too_small'
-  | 'amount_too_large'
-  | 'provider_unavailable'
-  | 'provider_error'
-  | 'customer_blocked'
-  | 'merchant_disabled'
-  | 'previous_request_open'
-  | 'rate_limited'
-  | 'origin_not_allowed'
-  | 'unauthorized'
-  | 'not_found';
+import type { HelperErrorCode } from '../contract/index.js';
+
+/**
+ * Codes the helper returns in `{ error: { code } }`: the contract shared with the helper (contract/index.d.ts; the
+ * helper's `ERROR_CODES` gives each its HTTP status, docs/server.md lists them). Each has a sentence of its own in
+ * errors-ru.ts / errors-en.ts or shares one through `ERROR_ALIASES` (strings.ts); the types make sure of it.
+ */
+export type { HelperErrorCode } from '../contract/index.js';
 
 /** Codes the element produces itself. */
 export type ClientErrorCode =

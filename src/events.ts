@@ -1,10 +1,9 @@
+import type { HeldReason, MethodId, ProviderId, ReturnOutcome, SessionStatus } from '../contract/index.js';
 import type { PayErrorCode } from './errors.js';
 
-/** Unified payment statuses reported by the helper. */
-export type SessionStatus = 'created' | 'pending' | 'paid' | 'held' | 'refunded' | 'failed' | 'cancelled' | 'expired';
-
-/** Provider ids the helper knows. */
-export type ProviderId = 'repay' | 'boxexchanger' | 'agetrading';
+// Unified payment statuses, provider and method ids, held reasons and return outcomes: the contract shared with the
+// helper (contract/index.d.ts), re-exported here under the element's public names.
+export type { HeldReason, MethodId, ProviderId, ReturnOutcome, SessionStatus } from '../contract/index.js';
 
 /** How the payment page is shown. `auto` resolves to one of the others. */
 export type PayCheckoutMode = 'auto' | 'modal' | 'inline' | 'popup' | 'redirect';
@@ -30,24 +29,28 @@ export type PayCheckoutState =
   | 'cancelled'
   | 'error';
 
-/** The session as events and the `session` property expose it: never the token. */
+/**
+ * The session as events and the `session` property expose it: the helper's `SessionView` (contract/index.d.ts)
+ * without the token, the payment URL and the page details.
+ */
 export interface PaySession {
   id: string;
   orderId: string;
-  provider: string;
-  method: string | null;
+  provider: ProviderId;
+  method: MethodId | null;
   status: SessionStatus;
-  amount: string | number;
+  /** Decimal string, e.g. "1500.00". */
+  amount: string;
   currency: string;
-  paidAmount?: string | number;
+  /** Decimal string; present once the provider reported what was paid. */
+  paidAmount?: string;
   /**
    * Only while `held`: why a person at the shop reviews the payment — `amount_mismatch`, `amount_unknown`,
    * `duplicate_payment`, `order_changed` or `provider_review`. The dialog says what happens next for it.
    */
-  heldReason?: string;
+  heldReason?: HeldReason;
 }
 
-export type ReturnOutcome = 'success' | 'error' | 'cancel';
 export type CloseSource = 'escape' | 'close-button' | 'backdrop';
 export type CancelReason = 'dismissed' | 'payer' | 'provider';
 

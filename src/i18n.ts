@@ -4,6 +4,8 @@
  * loaded with the checkout flow (`loadStrings`) for the languages the page shows. Merchant overrides (`defineStrings`) take precedence over both.
  */
 
+import type { HeldReason } from '../contract/index.js';
+
 /** Every translatable string. `{name}` placeholders are filled in at render time. */
 export interface PayCheckoutStrings {
   pay: string;
@@ -41,6 +43,9 @@ export interface PayCheckoutStrings {
   [errorKey: `error.${string}`]: string;
   [heldKey: `held.${string}`]: string;
 }
+
+/** @internal a built-in language's dialog strings (strings-ru.ts, strings-en.ts): a sentence for every held reason */
+export type DialogStrings = Partial<PayCheckoutStrings> & Record<`held.${HeldReason}`, string>;
 
 export type StringKey = Exclude<keyof PayCheckoutStrings, `error.${string}` | `held.${string}`> | `error.${string}` | `held.${string}`;
 type Dictionary = Partial<PayCheckoutStrings>;

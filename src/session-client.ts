@@ -1,6 +1,6 @@
 import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { PayCheckoutError } from './errors.js';
-import type { SessionStatus } from './events.js';
+import type { SessionView } from '../contract/index.js';
 import { helperBase, resolveSessionUrl } from './helper-url.js';
 
 /** A provider as `GET {base}/config` describes it. */
@@ -20,23 +20,15 @@ export interface HelperConfig {
   sandbox?: boolean;
 }
 
-/** The helper's session; `token` only comes with creation. */
-export interface SessionData {
-  id: string;
+/**
+ * The helper's session (the contract's `SessionView`); `token` only comes with creation. A session without an
+ * http(s) `paymentUrl` is refused as `bad_response` (`checkSession`), so here it is always a string.
+ */
+export interface SessionData extends Omit<SessionView, 'paymentUrl' | 'expiresAt'> {
   token?: string;
-  status: SessionStatus;
-  provider: string;
-  method: string | null;
   paymentUrl: string;
-  frameable: boolean;
-  amount: string | number;
-  currency: string;
-  orderId: string;
-  /** The merchant's description of the order, shown in the dialog's header; null when it has none. */
-  description?: string | null;
+  /** ISO 8601 from the helper; epoch seconds or milliseconds are read too. */
   expiresAt?: string | number | null;
-  paidAmount?: string | number;
-  heldReason?: string;
 }
 
 export interface CreateSessionBody {

@@ -1,4 +1,4 @@
-import type { PayCheckoutStrings } from './i18n.js';
+import type { DialogStrings } from './i18n.js';
 
 // The dialog's texts and the sentences for errors that need no helper (no network, a timeout, a blocked popup, a
 // failed or expired payment), in English; loaded with the checkout flow only on pages that show this language (each
@@ -7,7 +7,7 @@ import type { PayCheckoutStrings } from './i18n.js';
 // registered itself on import would be dropped by bundlers.
 
 /** Built-in English. */
-export const strings: Partial<PayCheckoutStrings> = {
+export const strings = {
   title: 'Order {order}',
   close: 'Close',
   newWindow: 'Open in a new window',
@@ -43,7 +43,7 @@ export const strings: Partial<PayCheckoutStrings> = {
   'error.failed': 'The payment did not go through. Try again or choose another method.',
   'error.expired': 'The time to pay has run out. Please start again.',
   'error.generic': 'Something went wrong. Please try again.',
-};
+} satisfies DialogStrings;
 
 /** The sentences for the helper's refusals in this language: a chunk of their own, loaded with the first refusal. */
 export const errors = () => import('./errors-en.js');

@@ -1,4 +1,4 @@
-import type { PayCheckoutStrings } from './i18n.js';
+import type { DialogStrings } from './i18n.js';
 
 // The dialog's texts and the sentences for errors that need no helper (no network, a timeout, a blocked popup, a
 // failed or expired payment), in Russian; loaded with the checkout flow only on pages that show this language (each
@@ -7,7 +7,7 @@ import type { PayCheckoutStrings } from './i18n.js';
 // registered itself on import would be dropped by bundlers.
 
 /** Built-in Russian: the dialog and its states (the button's strings are in i18n.ts, the helper's refusals in errors-ru.ts). */
-export const strings: Partial<PayCheckoutStrings> = {
+export const strings = {
   title: 'Заказ {order}',
   close: 'Закрыть',
   newWindow: 'Открыть в новом окне',
@@ -43,7 +43,7 @@ export const strings: Partial<PayCheckoutStrings> = {
   'error.failed': 'Платёж не прошёл. Попробуйте ещё раз или выберите другой способ.',
   'error.expired': 'Время на оплату истекло. Начните оплату заново.',
   'error.generic': 'Что-то пошло не так. Попробуйте ещё раз.',
-};
+} satisfies DialogStrings;
 
 /** The sentences for the helper's refusals in this language: a chunk of their own, loaded with the first refusal. */
 export const errors = () => import('./errors-ru.js');

@@ -1,11 +1,16 @@
 // Loaded with the first refusal from the helper: how its codes map onto the sentences of errors-ru.ts / errors-en.ts.
+import type { HelperErrorCode } from './errors.js';
+
+/** Sentences that several helper codes share, named after what they say rather than after a code. */
+export type SharedSentence = 'unsupported_provider' | 'unsupported_method';
 
 /**
- * Helper codes that share a sentence with another code (the helper's full list is in docs/server.md).
- * A code neither translated nor aliased gets `error.generic`; merchants can still give it its own sentence
- * with `defineStrings(locale, { 'error.<code>': '…' })`.
+ * Helper codes that share a sentence with another code, or show the generic one (`generic`: codes that only
+ * answer the providers' callbacks or the merchant API, or say nothing the payer can act on). Every helper code
+ * (contract/index.d.ts, docs/server.md) is either here or has a sentence of its own (`RefusalSentences`).
+ * Merchants can still give any code its own sentence with `defineStrings(locale, { 'error.<code>': '…' })`.
  */
-export const ERROR_ALIASES: Record<string, string> = {
+export const ERROR_ALIASES = {
   invalid_json: 'invalid_request',
   missing_field: 'invalid_request',
   invalid_field: 'invalid_request',
@@ -30,4 +35,22 @@ export const ERROR_ALIASES: Record<string, string> = {
   unknown_session: 'not_found',
   duplicate_request: 'previous_request_open',
   session_creating: 'previous_request_open',
-};
+  invalid_order: 'generic',
+  session_not_cancellable: 'generic',
+  internal_error: 'generic',
+  interrupted: 'generic',
+  session_not_held: 'generic',
+  invalid_signature: 'generic',
+  stale_notification: 'generic',
+  invalid_webhook: 'generic',
+} satisfies Partial<Record<HelperErrorCode, HelperErrorCode | SharedSentence | 'generic'>>;
+
+/**
+ * The sentences of errors-ru.ts and errors-en.ts: one for each helper code that has no alias, the shared ones, and
+ * the element's `invalid_config` and `bad_response`; a code left out, or one that is not a helper code, is a type
+ * error there.
+ */
+export type RefusalSentences = Record<
+  `error.${Exclude<HelperErrorCode, keyof typeof ERROR_ALIASES> | SharedSentence | 'invalid_config' | 'bad_response'}`,
+  string
+>;
