@@ -104,6 +104,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ? createSandboxApp({
           publicUrl: config.publicUrl,
           frameDeny: config.frameDeny,
+          ...(config.sandboxWindowMinutes !== undefined ? { windowMinutes: config.sandboxWindowMinutes } : {}),
           callbackOrigins: [new URL(config.publicUrl).origin, new URL(url).origin],
         })
       : undefined;

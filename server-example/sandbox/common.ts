@@ -378,10 +378,14 @@ export function otherAmount(expected: number, typed: string | undefined): number
 }
 
 /**
- * Parses the `SANDBOX_FRAME_DENY` environment variable: a comma list of providers (`repay,agetrading`), `all`/`*`,
- * `1`/`true` for all, empty for none.
+ * Parses `SANDBOX_FRAME_DENY`: a comma list of providers (`repay,agetrading`), `all`/`*`, `1`/`true` for all, empty
+ * for none. The one parser of the variable: the helper's configuration (env-schema.ts) passes `onUnknown` and
+ * refuses an unknown name; without it (the sandbox on its own) an unknown name is skipped.
  */
-export function parseFrameDeny(value: string | undefined | null): Partial<Record<SandboxProviderName, boolean>> {
+export function parseFrameDeny(
+  value: string | undefined | null,
+  onUnknown?: (item: string) => void,
+): Partial<Record<SandboxProviderName, boolean>> {
   const out: Partial<Record<SandboxProviderName, boolean>> = {};
   const items = (value ?? '')
     .split(/[\s,]+/)
@@ -392,6 +396,8 @@ export function parseFrameDeny(value: string | undefined | null): Partial<Record
       for (const provider of SANDBOX_PROVIDERS) out[provider] = true;
     } else if ((SANDBOX_PROVIDERS as readonly string[]).includes(item)) {
       out[item as SandboxProviderName] = true;
+    } else {
+      onUnknown?.(item);
     }
   }
   return out;

@@ -42,8 +42,10 @@ export interface SandboxOptions {
   fetch?: typeof fetch;
   /** Clock in milliseconds (tests move it to exercise expiry and bans). */
   now?: () => number;
-  /** Payment windows in ms (default SANDBOX_DEFAULT_WINDOWS_MS, or `SANDBOX_WINDOW_MINUTES` for all). */
+  /** Payment windows in ms per provider (default: `windowMinutes`, else SANDBOX_DEFAULT_WINDOWS_MS). */
   windowsMs?: Partial<Record<SandboxProviderName, number>>;
+  /** One payment window for every provider, minutes (the helper passes SANDBOX_WINDOW_MINUTES). */
+  windowMinutes?: number;
   /** Delay before the sandbox acts on its own: Repay's 101/102, dispute outcomes, banned-request callbacks. Default 1000. */
   autoDelayMs?: number;
   /** Payments kept per provider; the oldest are evicted beyond it. Default 20 000. */
@@ -65,10 +67,9 @@ const LOG_SIZE = 200;
 export function createSandboxApp(options: SandboxOptions): Hono {
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
   const frameDeny = options.frameDeny ?? parseFrameDeny(process.env.SANDBOX_FRAME_DENY);
-  const envMinutes = Number(process.env.SANDBOX_WINDOW_MINUTES);
-  const envWindow = Number.isFinite(envMinutes) && envMinutes > 0 ? envMinutes * 60_000 : undefined;
+  const window = options.windowMinutes === undefined ? undefined : options.windowMinutes * 60_000;
   const windows = Object.fromEntries(
-    SANDBOX_PROVIDERS.map((p) => [p, options.windowsMs?.[p] ?? envWindow ?? SANDBOX_DEFAULT_WINDOWS_MS[p]]),
+    SANDBOX_PROVIDERS.map((p) => [p, options.windowsMs?.[p] ?? window ?? SANDBOX_DEFAULT_WINDOWS_MS[p]]),
   ) as Record<SandboxProviderName, number>;
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   const log = options.log ?? ((message: string) => console.warn(`[pay-checkout sandbox] ${message}`));
