@@ -9,17 +9,15 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { Readable } from 'node:stream';
 import type { CheckoutConfig } from './config.js';
-import { checkoutBasePath, ConfigError, isMethodId, isProviderId, providerBaseUrl } from './config.js';
+import { checkoutBasePath, ConfigError, isMethodId, isProviderId } from './config.js';
 import { demoResolveOrder } from './demo-orders.js';
 import { CheckoutError, isCheckoutError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { formatAmount } from './money.js';
 import { createHttpOrderResolver } from './order-resolver.js';
-import { AgeTradingProvider } from './providers/agetrading.js';
-import { BoxExchangerProvider } from './providers/boxexchanger.js';
 import { isRecord } from './providers/http.js';
-import { RepayProvider } from './providers/repay.js';
+import { buildProviders, readReturnQuery, webhookPath } from './providers/index.js';
 import type { CallbackInput, PaymentProvider } from './providers/types.js';
 import { WindowLimiter } from './rate-limit.js';
 import { eventView } from './event-view.js';
@@ -69,16 +67,7 @@ export interface CheckoutRuntime {
 
 export type CheckoutApp = Hono & { readonly checkout: CheckoutRuntime };
 
-export function buildProviders(config: CheckoutConfig, store: Store): Map<ProviderId, PaymentProvider> {
-  const box = config.providers.boxexchanger;
-  const boxBase = providerBaseUrl(config, 'boxexchanger');
-  const boxPages = box.pageBaseUrl ?? (box.baseUrl === null ? `${new URL(config.publicUrl).origin}/sandbox/boxexchanger` : boxBase);
-  return new Map<ProviderId, PaymentProvider>([
-    ['repay', new RepayProvider(config.providers.repay, providerBaseUrl(config, 'repay'))],
-    ['boxexchanger', new BoxExchangerProvider(box, boxBase, boxPages, store)],
-    ['agetrading', new AgeTradingProvider(config.providers.agetrading, providerBaseUrl(config, 'agetrading'))],
-  ]);
-}
+export { buildProviders } from './providers/index.js';
 
 /** The store the configuration names: PostgreSQL with DATABASE_URL, else the embedded SQLite file. */
 export function openStore(config: Pick<CheckoutConfig, 'databaseUrl' | 'databasePoolSize' | 'databasePath'>): Store {
@@ -325,26 +314,23 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       throw error;
     }
   };
-  app.post('/webhooks/repay', (c) => webhook(c, 'repay'));
-  app.post('/webhooks/agetrading', (c) => webhook(c, 'agetrading'));
-  app.post('/webhooks/boxexchanger/:id', (c) => {
-    const id = c.req.param('id');
-    if (!SESSION_ID_PATTERN.test(id)) throw new CheckoutError('unknown_session', 'The IPN URL names no session.');
-    return webhook(c, 'boxexchanger', id);
-  });
+  // Each provider's callbacks arrive where its descriptor says (providers/index.ts): one path, or one per session.
+  for (const provider of providers.values()) {
+    const perSession = provider.capabilities.webhookPath === 'per-session';
+    app.post(webhookPath(provider, ':id'), (c) => {
+      if (!perSession) return webhook(c, provider.id);
+      const id = c.req.param('id') ?? '';
+      if (!SESSION_ID_PATTERN.test(id)) throw new CheckoutError('unknown_session', 'The IPN URL names no session.');
+      return webhook(c, provider.id, id);
+    });
+  }
 
   app.get('/return/:outcome', async (c) => {
     const outcomeParam = c.req.param('outcome');
-    // BoxExchanger appends ?status=success|error to the callback URL, possibly to an URL that has a query already.
-    const sessionParam = c.req.query('session') ?? '';
-    const match = /^(cs_[A-Za-z0-9]{22})(?:\?status=(success|error))?/.exec(sessionParam);
-    const statusParam = c.req.query('status') ?? match?.[2];
-    const outcome: ReturnOutcome | undefined = isReturnOutcome(outcomeParam)
-      ? statusParam === 'error' || statusParam === 'success'
-        ? statusParam
-        : outcomeParam
-      : undefined;
-    const session = match ? await store.getSession(match[1]!) : undefined;
+    // The session named, and the status a provider may have appended to the URL (providers/index.ts).
+    const returned = readReturnQuery(providers.values(), (name) => c.req.query(name));
+    const outcome: ReturnOutcome | undefined = isReturnOutcome(outcomeParam) ? (returned.status ?? outcomeParam) : undefined;
+    const session = returned.sessionId ? await store.getSession(returned.sessionId) : undefined;
     // The recorded storefront must still be allowed: a page never posts to, or sends the payer to, a removed origin.
     if (!outcome || !session || !config.allowedOrigins.includes(session.storefrontOrigin)) {
       const page = renderUnknownSessionPage(session?.locale === 'en' ? 'en' : 'ru');

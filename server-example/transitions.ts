@@ -1,11 +1,13 @@
 /**
- * The session state machine (DESIGN §5), as pure functions so every rule is testable on its own:
+ * The session state machine (docs/server.md → Statuses and the event log), and what a verified provider callback may
+ * do to a session, as pure functions so every rule is testable on its own:
  *   created → pending → paid; held (needs a person); refunded; failed, cancelled, expired.
  * - Nothing moves backwards (pending never returns to created; paid never becomes pending, failed, …).
  * - Only verified sources (a verified webhook or a provider status query) set `paid`.
  * - A paid amount different from the order's, or unknown, gives `held`, never `paid`.
  * - A later verified `paid` revives a failed / cancelled / expired session (and is logged as such).
  */
+import type { VerifiedClaim } from './providers/types.js';
 import type { EventSource, HeldReason, SessionStatus } from './types.js';
 
 export interface Observation {
@@ -88,4 +90,55 @@ export function decide(
   if (to === current || !canTransition(current, to)) return undefined;
   if (to === 'paid' && (current === 'failed' || current === 'cancelled' || current === 'expired')) reason = 'revived';
   return { to, reason };
+}
+
+/** What the session a callback names says about it (the payment as the session recorded it). */
+export interface CallbackFacts {
+  /** The provider payment the session recorded; null when its creation was interrupted before the answer was stored. */
+  providerPaymentId: string | null;
+  amountMinor: number;
+  /** Whether the provider's status can be re-read for the session, once it knows the callback's payment. */
+  canReread: boolean;
+}
+
+/**
+ * After a callback is accepted and stored: `reread` the provider's status and apply that; `apply` the claim as it
+ * stands (only a claim that needs no re-read); `hold` the payment for a person (an authenticated "paid" that cannot be
+ * re-read, e.g. BoxExchanger order credentials lost in a crash); `record`: nothing more than the stored callback.
+ */
+export type CallbackFollowUp = 'reread' | 'apply' | 'hold' | 'record';
+
+export type CallbackPlan =
+  /** Refused, and kept only as a rejected-callback digest. */
+  | { action: 'reject'; message: string }
+  /**
+   * Stored in the event log (once: its identity is what the signature covers), then followed up. `adopt`: the
+   * provider payment the session takes over first. A duplicate, or one older than the last applied, is stored once,
+   * answered, and goes no further (the store decides that atomically).
+   */
+  | { action: 'accept'; adopt?: string; then: CallbackFollowUp };
+
+/**
+ * What a verified callback does to the session it names. A callback never moves a session on its own word: its
+ * status is re-read from the provider (`claim.reread`), and an authenticated "paid" that cannot be re-read only holds
+ * the payment. A session left without its provider payment by a crash learns it from a callback only when the callback
+ * is authenticated and reports exactly the session's amount.
+ */
+export function callbackPolicy(claim: VerifiedClaim, session: CallbackFacts): CallbackPlan {
+  let adopt: string | undefined;
+  if (!session.providerPaymentId && claim.providerPaymentId) {
+    if (!claim.authenticated || claim.paidAmountMinor !== session.amountMinor) {
+      return { action: 'reject', message: 'The callback names a payment the session never recorded, without a signed matching amount.' };
+    }
+    adopt = claim.providerPaymentId;
+  }
+  // Only an authenticated claim of a known status that needs no re-read stands on its own.
+  const then: CallbackFollowUp = !claim.reread && claim.authenticated && claim.status?.unified !== undefined
+    ? 'apply'
+    : session.canReread
+      ? 'reread'
+      : claim.authenticated && claim.status?.unified === 'paid'
+        ? 'hold'
+        : 'record';
+  return adopt === undefined ? { action: 'accept', then } : { action: 'accept', adopt, then };
 }

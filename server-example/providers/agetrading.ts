@@ -1,5 +1,5 @@
 /**
- * age.trading P2P processing. Facts: PROVIDERS.md → age.trading; docs: docs.age.trading.
+ * age.trading P2P processing. Facts: docs/server.md → Providers; docs: docs.age.trading.
  *   create:   POST {base}/api/requests/create/ → 202 { id, request_proprietary_id, merchant_request_id, redirect_url, … }
  *   errors:   400 / 500 with { "detail": "…" }
  * Unconfirmed by public docs, hence configuration (defaults = the sandbox, see sandbox/accounts.ts): the auth
@@ -10,19 +10,12 @@ import type { AgeTradingConfig } from '../config.js';
 import { CheckoutError } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
 import type { SessionRecord } from '../store.js';
-import type { MethodId, SessionStatus } from '../types.js';
-import { checkRubAmount, isHttpUrl, optional } from './common.js';
+import type { SessionStatus } from '../types.js';
+import { isHttpUrl, optional } from './common.js';
 import { hexEquals, hmacSha256Hex, sha256Hex } from './crypto.js';
+import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
-import type {
-  CallbackInput,
-  CallbackReply,
-  CreatePaymentInput,
-  CreatedPayment,
-  ParsedCallback,
-  PaymentProvider,
-  ProviderStatusResult,
-} from './types.js';
+import type { CallbackInput, CreatePaymentInput, CreatedPayment, ParsedCallback, ProviderStatusResult, VerifiedClaim } from './types.js';
 
 const NAME = 'age.trading';
 
@@ -56,34 +49,19 @@ function ageTradingError(httpStatus: number, body: unknown, text: string): Check
   return new CheckoutError('provider_error', `age.trading answered with an unexpected status (${httpStatus}).`, { detail });
 }
 
-export class AgeTradingProvider implements PaymentProvider {
-  readonly id = 'agetrading' as const;
-  readonly name = NAME;
-  readonly methods: readonly MethodId[];
-  readonly minAmountMinor: number;
-  readonly maxAmountMinor: number;
-  readonly frameable: boolean;
-  readonly sandbox: boolean;
-  readonly canCancel: boolean;
-
+export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
+  id: 'agetrading',
+  name: NAME,
+  methods: (config) => config.methods,
+  // The cancel path is configuration (unconfirmed by public docs); without one a cancel is recorded locally.
+  cancel: (config) => Boolean(config.cancelPath),
+  webhookPath: 'shared',
+}) {
   constructor(
-    private readonly config: AgeTradingConfig,
+    config: AgeTradingConfig,
     private readonly baseUrl: string,
   ) {
-    this.methods = (Object.keys(config.methods) as MethodId[]).filter((method) => config.methods[method] !== undefined);
-    this.minAmountMinor = config.minAmount * 100;
-    this.maxAmountMinor = config.maxAmount * 100;
-    this.frameable = config.frameable;
-    this.sandbox = config.sandbox;
-    this.canCancel = Boolean(config.cancelPath);
-  }
-
-  checkAmount(amountMinor: number, currency: string): void {
-    checkRubAmount(NAME, amountMinor, currency, this.minAmountMinor, this.maxAmountMinor);
-  }
-
-  prepare(): Record<string, unknown> {
-    return {};
+    super(config);
   }
 
   private headers(json: boolean): Record<string, string> {
@@ -169,22 +147,15 @@ export class AgeTradingProvider implements PaymentProvider {
     return parsed;
   }
 
-  verifyCallback(input: CallbackInput): boolean {
+  /** With AGETRADING_CALLBACK_SECRET the HMAC covers the whole body; without it a callback is an unsigned trigger. */
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback): VerifiedClaim {
     if (this.config.callbackSecret) {
       const received = input.headers.get(this.config.callbackSignatureHeader);
       if (!hexEquals(received ?? undefined, hmacSha256Hex(this.config.callbackSecret, input.rawBody))) {
         throw new CheckoutError('invalid_signature', 'The age.trading callback signature does not match.');
       }
     }
-    return Boolean(this.config.callbackSecret);
-  }
-
-  callbackReply(): CallbackReply {
-    return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
-  }
-
-  canFetchStatus(session: SessionRecord): boolean {
-    return Boolean(session.providerPaymentId);
+    return verifiedClaim(parsed, Boolean(this.config.callbackSecret));
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {

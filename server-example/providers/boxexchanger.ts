@@ -1,5 +1,5 @@
 /**
- * BoxExchanger "act as a payment processor" API. Facts: PROVIDERS.md → BoxExchanger.
+ * BoxExchanger "act as a payment processor" API. Facts: docs/server.md → Providers.
  *   API:     {base}/service/api/v1/{method}; answers { success, data?, error?: { errorCode, message, object } }
  *   auth:    optional headers apikey + hash = sha256hex(sha256hex(JSON.stringify(params)) + secret), params with
  *            a never-decreasing `time`
@@ -10,24 +10,18 @@
  * The IPN is only a trigger: after verifying it, the helper re-reads order/get and applies that status.
  */
 import { randomBytes } from 'node:crypto';
-import type { BoxExchangerConfig } from '../config.js';
+import type { BoxExchangerConfig, CheckoutConfig } from '../config.js';
+import { providerBaseUrl } from '../config.js';
 import { CheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
 import type { SessionRecord, Store } from '../store.js';
-import type { MethodId, SessionStatus } from '../types.js';
-import { checkRubAmount, isHttpUrl, optional, parseProviderTime } from './common.js';
+import type { SessionStatus } from '../types.js';
+import { isHttpUrl, optional, parseProviderTime } from './common.js';
 import { hexEquals, sha256Hex } from './crypto.js';
+import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, providerRequest, scalarText, snippet } from './http.js';
-import type {
-  CallbackInput,
-  CallbackReply,
-  CreatePaymentInput,
-  CreatedPayment,
-  ParsedCallback,
-  PaymentProvider,
-  ProviderStatusResult,
-} from './types.js';
+import type { CallbackInput, CreatePaymentInput, CreatedPayment, ParsedCallback, ProviderStatusResult, VerifiedClaim } from './types.js';
 
 const NAME = 'BoxExchanger';
 
@@ -101,39 +95,48 @@ function boxError(httpStatus: number, body: unknown, text: string): CheckoutErro
 /** The API's answer to a request whose `time` was not above the last one it saw (or whose hash is wrong). */
 const NOT_AUTHORISED = '40301';
 
-export class BoxExchangerProvider implements PaymentProvider {
-  readonly id = 'boxexchanger' as const;
-  readonly name = NAME;
-  readonly methods: readonly MethodId[];
-  readonly minAmountMinor: number;
-  readonly maxAmountMinor: number;
-  readonly frameable: boolean;
-  readonly sandbox: boolean;
-  readonly canCancel = true;
+/** The order is queried with its own uid and secret: a session without them (lost in a crash) cannot be re-read. */
+function hasOrderCredentials(session: SessionRecord): boolean {
+  return Boolean(session.providerPaymentId) && typeof session.providerData.uid === 'string' && typeof session.providerData.secret === 'string';
+}
+
+export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
+  id: 'boxexchanger',
+  name: NAME,
+  methods: (config) => config.routes,
+  cancel: true,
+  // Each order carries its own ipnUrl (and ipnSecret): the URL names the session the IPN is about.
+  webhookPath: 'per-session',
+  // The payer comes back to clientCallbackUrl with ?status=success|error appended.
+  returnStatusParam: true,
+  canFetchStatus: hasOrderCredentials,
+}) {
+  /** The adapter for the helper's configuration: its API base, and where its payment pages are. */
+  static fromConfig(config: CheckoutConfig, nonces: Pick<Store, 'withLock' | 'takeNonce'>): BoxExchangerProvider {
+    const box = config.providers.boxexchanger;
+    const apiBase = providerBaseUrl(config, 'boxexchanger');
+    // Pages are the payer's: BOXEXCHANGER_PAGE_URL, else the API's base; the sandbox's at the helper's public origin
+    // (the API base is the helper's own listening address then, which the payer's browser may not reach).
+    const pages = box.pageBaseUrl ?? (box.baseUrl === null ? `${new URL(config.publicUrl).origin}/sandbox/boxexchanger` : apiBase);
+    return new BoxExchangerProvider(box, apiBase, pages, nonces);
+  }
+
   private readonly apiBase: string;
   /** The nonce counter and the lock that orders signed calls, per API key (the key itself is not used as a name). */
   private readonly nonceScope: string;
 
   constructor(
-    private readonly config: BoxExchangerConfig,
+    config: BoxExchangerConfig,
     baseUrl: string,
     private readonly pageBaseUrl: string,
     private readonly nonces: Pick<Store, 'withLock' | 'takeNonce'>,
   ) {
+    super(config);
     this.apiBase = `${baseUrl}/service/api/v1`;
     this.nonceScope = `boxexchanger:${sha256Hex(`${baseUrl}\n${config.apiKey}`).slice(0, 24)}`;
-    this.methods = (Object.keys(config.routes) as MethodId[]).filter((method) => Boolean(config.routes[method]));
-    this.minAmountMinor = config.minAmount * 100;
-    this.maxAmountMinor = config.maxAmount * 100;
-    this.frameable = config.frameable;
-    this.sandbox = config.sandbox;
   }
 
-  checkAmount(amountMinor: number, currency: string): void {
-    checkRubAmount(NAME, amountMinor, currency, this.minAmountMinor, this.maxAmountMinor);
-  }
-
-  prepare(): Record<string, unknown> {
+  override prepare(): Record<string, unknown> {
     // One random IPN secret per order: a leaked secret exposes one order only.
     return { ipnSecret: randomBytes(24).toString('hex') };
   }
@@ -252,7 +255,8 @@ export class BoxExchangerProvider implements PaymentProvider {
     return parsed;
   }
 
-  verifyCallback(_input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean {
+  /** The hash covers the signed fields with the session's own IPN secret; the timestamp must be fresh. */
+  verifyCallback(_input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): VerifiedClaim {
     const ipnSecret = session ? scalarText(session.providerData.ipnSecret) : undefined;
     if (!session || !ipnSecret) throw new CheckoutError('invalid_signature', 'The BoxExchanger IPN names no known order.');
     const form = parsed.fields;
@@ -269,11 +273,7 @@ export class BoxExchangerProvider implements PaymentProvider {
     if (timestamp === undefined || Math.abs(Date.now() - timestamp) > maxAgeMs) {
       throw new CheckoutError('stale_notification', 'The BoxExchanger IPN timestamp is outside the accepted window.');
     }
-    return true;
-  }
-
-  callbackReply(): CallbackReply {
-    return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
+    return verifiedClaim(parsed, true);
   }
 
   private orderCredentials(session: SessionRecord): { orderUID: string; orderSecret: string } {
@@ -281,11 +281,6 @@ export class BoxExchangerProvider implements PaymentProvider {
     const orderSecret = scalarText(session.providerData.secret);
     if (!orderUID || !orderSecret) throw new CheckoutError('unknown_session', 'The session has no BoxExchanger order yet.');
     return { orderUID, orderSecret };
-  }
-
-  /** The order is queried with its own uid and secret: a session without them (lost in a crash) cannot be re-read. */
-  canFetchStatus(session: SessionRecord): boolean {
-    return Boolean(session.providerPaymentId) && typeof session.providerData.uid === 'string' && typeof session.providerData.secret === 'string';
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {

@@ -1,5 +1,5 @@
 /**
- * Repay (repay.cx) deals API. Facts: PROVIDERS.md → Repay; docs: apidocs.repay.bz.
+ * Repay (repay.cx) deals API. Facts: docs/server.md → Providers; docs: apidocs.repay.bz.
  *   create:   POST {base}/api/v1/private/deals/            signature = md5("cassa_id:amount:secret_word_1")
  *   callback: POST JSON to webhook_url, only on success       signature = md5("deal_id:amount:secret_word_2")
  *   status:   GET  {base}/api/v1/external/deals/{id}          header api-key
@@ -10,23 +10,16 @@ import { CheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { parseAmount, wholeRubles } from '../money.js';
 import type { SessionRecord } from '../store.js';
-import type { MethodId, SessionStatus } from '../types.js';
-import { checkRubAmount, isHttpUrl, optional } from './common.js';
+import type { SessionStatus } from '../types.js';
+import { isHttpUrl, optional } from './common.js';
 import { hexEquals, md5Hex } from './crypto.js';
+import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
-import type {
-  CallbackInput,
-  CallbackReply,
-  CreatePaymentInput,
-  CreatedPayment,
-  ParsedCallback,
-  PaymentProvider,
-  ProviderStatusResult,
-} from './types.js';
+import type { CallbackInput, CreatePaymentInput, CreatedPayment, ParsedCallback, ProviderStatusResult, VerifiedClaim } from './types.js';
 
 const NAME = 'Repay';
 
-/** Repay `state` → unified status (PROVIDERS.md table). `proceedingsN` is handled by pattern. */
+/** Repay `state` → unified status (docs/server.md → Providers). `proceedingsN` is handled by pattern. */
 const REPAY_STATUS_MAP: Readonly<Record<string, SessionStatus>> = {
   created: 'created',
   card_search: 'created',
@@ -102,36 +95,26 @@ export function rawJsonField(body: string, field: string): string | undefined {
   return token;
 }
 
-export class RepayProvider implements PaymentProvider {
-  readonly id = 'repay' as const;
-  readonly name = NAME;
-  readonly methods: readonly MethodId[];
-  readonly minAmountMinor: number;
-  readonly maxAmountMinor: number;
-  readonly frameable: boolean;
-  readonly sandbox: boolean;
-  readonly canCancel = false;
-
+export class RepayProvider extends defineProvider<RepayConfig>({
+  id: 'repay',
+  name: NAME,
+  methods: (config) => config.methods,
+  // No cancel call for deposits: the payer cancels on Repay's page.
+  cancel: false,
+  webhookPath: 'shared',
+}) {
   constructor(
-    private readonly config: RepayConfig,
+    config: RepayConfig,
     private readonly baseUrl: string,
   ) {
-    this.methods = (Object.keys(config.methods) as MethodId[]).filter((method) => Boolean(config.methods[method]));
-    this.minAmountMinor = config.minAmount * 100;
-    this.maxAmountMinor = config.maxAmount * 100;
-    this.frameable = config.frameable;
-    this.sandbox = config.sandbox;
+    super(config);
   }
 
-  checkAmount(amountMinor: number, currency: string): void {
+  override checkAmount(amountMinor: number, currency: string): void {
     if (wholeRubles(amountMinor) === undefined) {
       throw new CheckoutError('amount_not_supported', 'Repay accepts whole rubles only; the order amount has kopecks.');
     }
-    checkRubAmount(NAME, amountMinor, currency, this.minAmountMinor, this.maxAmountMinor);
-  }
-
-  prepare(): Record<string, unknown> {
-    return {};
+    super.checkAmount(amountMinor, currency);
   }
 
   async create(input: CreatePaymentInput): Promise<CreatedPayment> {
@@ -149,7 +132,8 @@ export class RepayProvider implements PaymentProvider {
       error_url: input.urls.error,
       cancel_url: input.urls.cancel,
       webhook_url: input.urls.webhook,
-      payload: { user_id: input.customerRef, trusted: input.trusted },
+      // Repay's anti-fraud flag: the order's word when resolveOrder() gives one, else REPAY_TRUSTED.
+      payload: { user_id: input.customerRef, trusted: input.trusted ?? this.config.trusted },
       signature: repayCreateSignature(this.config.cassaId, amount, this.config.secretWord1),
     };
     const response = await providerRequest(NAME, `${this.baseUrl}/api/v1/private/deals/`, {
@@ -197,22 +181,14 @@ export class RepayProvider implements PaymentProvider {
     return parsed;
   }
 
-  verifyCallback(input: CallbackInput, parsed: ParsedCallback): boolean {
+  /** The signature covers the deal id and the amount only: the claimed state and order id are not relied on. */
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback): VerifiedClaim {
     const amount = rawJsonField(input.rawBody, 'amount') ?? '';
     const expected = repayCallbackSignature(parsed.providerPaymentId ?? '', amount, this.config.secretWord2);
     if (!hexEquals(parsed.fields.signature, expected)) {
       throw new CheckoutError('invalid_signature', 'The Repay callback signature does not match.');
     }
-    return true;
-  }
-
-  callbackReply(): CallbackReply {
-    // Repay counts anything but HTTP 200 with body "OK" as not delivered.
-    return { status: 200, body: 'OK', contentType: 'text/plain; charset=utf-8' };
-  }
-
-  canFetchStatus(session: SessionRecord): boolean {
-    return Boolean(session.providerPaymentId);
+    return verifiedClaim(parsed, true);
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
@@ -235,7 +211,7 @@ export class RepayProvider implements PaymentProvider {
   }
 
   async cancel(): Promise<void> {
-    // Repay has no deposit cancel call: the caller records the cancel locally.
+    // Never called (capabilities.cancel is false): the caller records the cancel locally.
   }
 
   mapStatus(rawStatus: string): SessionStatus | undefined {

@@ -1,6 +1,7 @@
 /**
  * The one interface every provider adapter implements. Vendor specifics (URLs, signatures, status names, error
- * codes) live only in the adapter files; the rest of the helper speaks unified statuses and error codes.
+ * codes) live only in the adapter files; the rest of the helper speaks unified statuses and error codes, and asks an
+ * adapter's `capabilities` (declared once through `defineProvider()`, define.ts) instead of testing provider ids.
  */
 import type { CheckoutError } from '../errors.js';
 import type { SessionRecord } from '../store.js';
@@ -31,7 +32,8 @@ export interface CreatePaymentInput {
   description: string | null;
   /** Hashed customer id (≤ 36 chars). */
   customerRef: string;
-  trusted: boolean;
+  /** What resolveOrder() says of the customer's trust (Repay's anti-fraud flag); undefined: it does not say. */
+  trusted?: boolean;
   email?: string;
   locale: 'ru' | 'en';
   urls: { success: string; error: string; cancel: string; webhook: string };
@@ -65,16 +67,17 @@ export interface CallbackInput {
   sessionIdFromUrl?: string;
 }
 
+/**
+ * A callback as parsed, before verification: only used to find the session it is about (BoxExchanger's hash is keyed
+ * by the session's own IPN secret). Nothing in it is relied on until `verifyCallback()` turns it into a VerifiedClaim.
+ */
 export interface ParsedCallback {
   /** Our reference the callback names (Repay `order_id`, age.trading `merchant_request_id`, the IPN URL's session). */
   reference?: string;
   providerPaymentId?: string;
   /** The provider's event time (ms), when it sends one. */
   eventTimestamp?: number;
-  /**
-   * What the callback claims. Never applied as it stands: the helper re-reads the provider's status and applies
-   * that. Only an authenticated "paid" that cannot be re-read is used, and then only to hold the payment.
-   */
+  /** What the callback claims: its status (raw, and unified when known) and the paid amount (kopecks). */
   claim?: { rawStatus: string; status?: SessionStatus; paidAmountMinor?: number };
   /**
    * Identifies the notification by what its signature covers (or, unsigned, by its parsed fields), so a captured
@@ -83,6 +86,54 @@ export interface ParsedCallback {
   dedupeKey: string;
   /** Parsed fields, for the event log. */
   fields: Record<string, unknown>;
+}
+
+/**
+ * A callback that passed verification: what the helper may rely on. `callbackPolicy()` (transitions.ts) decides what
+ * it does to the session.
+ */
+export interface VerifiedClaim {
+  /** True when the provider's signature was checked; false: an unsigned callback, accepted as a trigger only. */
+  readonly authenticated: boolean;
+  /**
+   * What the signature covers (unsigned: the parsed fields that identify the callback): the notification's identity,
+   * so a replay with a changed unsigned field or extra whitespace is the same notification.
+   */
+  readonly covers: string;
+  /** The provider's payment it names (Repay deal id, BoxExchanger order id, age.trading request id). */
+  readonly providerPaymentId?: string;
+  /** Our reference it names (Repay `order_id`, age.trading `merchant_request_id`, the session in the IPN URL). */
+  readonly reference?: string;
+  /** The paid amount it reports (kopecks). */
+  readonly paidAmountMinor?: number;
+  /** The status it claims: as the provider names it, and unified when the name is known. */
+  readonly status?: { readonly raw: string; readonly unified?: SessionStatus };
+  /** The provider's event time (ms), when it stamps notifications: an older one than the last applied is out of order. */
+  readonly eventTimestamp?: number;
+  /**
+   * The claimed status must not be applied as it stands: the provider's status is re-read with the helper's own
+   * credentials and that is applied. True for every adapter today (their callbacks leave the status unsigned, or
+   * their format is unconfirmed).
+   */
+  readonly reread: boolean;
+  /** Parsed fields, for the event log. */
+  readonly fields: Record<string, unknown>;
+}
+
+/** Where a provider sends its callbacks: one URL for all payments, or one per session (BoxExchanger's `ipnUrl`). */
+export type WebhookPathKind = 'shared' | 'per-session';
+
+/** What a provider can do and how it deviates from the common flow, declared once through `defineProvider()`. */
+export interface ProviderCapabilities {
+  /** The provider has a cancel call; otherwise a cancel is recorded locally and the payment stays watched. */
+  readonly cancel: boolean;
+  /** `shared`: `/webhooks/<provider>`; `per-session`: `/webhooks/<provider>/<session id>`. */
+  readonly webhookPath: WebhookPathKind;
+  /**
+   * The provider appends `status=success|error` to the return URL it was given (BoxExchanger's `clientCallbackUrl`),
+   * with `&` or glued to the session parameter by a second `?`; that status overrides the return path's outcome.
+   */
+  readonly returnStatusParam: boolean;
 }
 
 export interface CallbackReply {
@@ -100,8 +151,7 @@ export interface PaymentProvider {
   readonly maxAmountMinor: number;
   readonly frameable: boolean;
   readonly sandbox: boolean;
-  /** Whether `cancel()` cancels at the provider; otherwise a cancel is only recorded locally. */
-  readonly canCancel: boolean;
+  readonly capabilities: ProviderCapabilities;
 
   /** Throws a CheckoutError when the provider cannot take this amount/currency (checked before any call). */
   checkAmount(amountMinor: number, currency: string): void;
@@ -111,14 +161,15 @@ export interface PaymentProvider {
   /** Parses a callback body; throws `invalid_webhook` when it is not the provider's shape. */
   parseCallback(input: CallbackInput): ParsedCallback;
   /**
-   * Throws `invalid_signature` / `stale_notification`; `session` is the session the callback names. Returns true
-   * when the callback is cryptographically authenticated (false: accepted as an unauthenticated trigger only).
+   * Throws `invalid_signature` / `stale_notification`; `session` is the session the callback names. Returns what the
+   * helper may rely on: authenticated, or (a provider whose callbacks may be unsigned) a trigger only.
    */
-  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): boolean;
+  verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): VerifiedClaim;
   /** The answer the provider expects for an accepted callback. */
   callbackReply(): CallbackReply;
   /** Whether `fetchStatus()` can query this session (it knows the provider's payment and any credentials needed). */
   canFetchStatus(session: SessionRecord): boolean;
   fetchStatus(session: SessionRecord): Promise<ProviderStatusResult>;
+  /** Cancels at the provider (only called when `capabilities.cancel`). */
   cancel(session: SessionRecord): Promise<void>;
 }

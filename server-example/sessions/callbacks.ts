@@ -1,0 +1,191 @@
+/**
+ * Provider callbacks: the session a callback names, its verification into a claim (the adapter's `verifyCallback()`),
+ * and what the claim does (`callbackPolicy()` in transitions.ts): refused and kept as a digest, or stored once in the
+ * event log and followed by a status re-read, a hold, or nothing more.
+ */
+import { CheckoutError, isCheckoutError } from '../errors.js';
+import { optional } from '../providers/common.js';
+import { sha256Hex } from '../providers/crypto.js';
+import type { CallbackInput, CallbackReply, ParsedCallback, PaymentProvider, VerifiedClaim } from '../providers/types.js';
+import { ProviderPaymentTakenError } from '../store.js';
+import type { NewEvent, SessionRecord } from '../store.js';
+import { callbackPolicy } from '../transitions.js';
+import type { CallbackFollowUp } from '../transitions.js';
+import type { ProviderId } from '../types.js';
+import type { SessionCore } from './core.js';
+import { referenceOf, sessionIdOfReference } from './references.js';
+import { apply } from './sync.js';
+
+/** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
+const MAX_RAW_LOGGED = 16_384;
+
+/**
+ * Verifies a provider callback and acts on it; returns the answer the provider expects. A callback is never
+ * applied on its own word: it is stored, and the provider's status is re-read with our credentials and applied.
+ * One that fails verification, or names a payment that is not the named session's, is kept only as a bounded
+ * digest (`source`: the sender's address) and refused.
+ */
+export async function handleCallback(core: SessionCore, providerId: ProviderId, input: CallbackInput, source: string | null = null): Promise<CallbackReply> {
+  const provider = core.provider(providerId);
+  let claim: VerifiedClaim;
+  let session: SessionRecord;
+  let then: CallbackFollowUp;
+  try {
+    const parsed = provider.parseCallback(input);
+    session = await callbackSession(core, provider, parsed);
+    claim = provider.verifyCallback(input, parsed, session);
+    const plan = callbackPolicy(claim, {
+      providerPaymentId: session.providerPaymentId,
+      amountMinor: session.amountMinor,
+      canReread: provider.canFetchStatus({ ...session, providerPaymentId: session.providerPaymentId ?? claim.providerPaymentId ?? null }),
+    });
+    if (plan.action === 'reject') throw new CheckoutError('invalid_webhook', plan.message);
+    if (plan.adopt !== undefined) session = await adoptPayment(core, session, plan.adopt);
+    then = plan.then;
+  } catch (error) {
+    const code = isCheckoutError(error) ? error.code : 'invalid_webhook';
+    core.log.warn('callback rejected', { provider: providerId, code });
+    await core.store.recordRejectedCallback({ provider: providerId, code, body: input.rawBody, source });
+    throw error;
+  }
+
+  const raw = input.rawBody.length > MAX_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_RAW_LOGGED)}…` : input.rawBody;
+  const received: NewEvent & { sessionId: string } = {
+    sessionId: session.id,
+    kind: 'webhook',
+    source: 'webhook',
+    providerStatus: claim.status?.raw ?? null,
+    amountMinor: claim.paidAmountMinor ?? null,
+    data: { authenticated: claim.authenticated, contentType: input.contentType, raw },
+    // The same notification is the same whatever its unsigned parts or whitespace say.
+    dedupeKey: `webhook:${providerId}:${sha256Hex(claim.covers)}`,
+  };
+  // Providers that time-stamp their notifications: an older one than the last applied is out of order. The stamp
+  // is kept in the same transaction that stores the callback.
+  const stamp = claim.eventTimestamp;
+  let outOfOrder = false;
+  const fresh =
+    stamp === undefined
+      ? await core.store.appendEvent(received)
+      : (
+          await core.store.appendEventAndMutate(received, (current) => {
+            const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
+            if (stamp <= last) {
+              outOfOrder = true;
+              return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
+            }
+            return { patch: { providerData: { ...current.providerData, lastNotificationAt: stamp } } };
+          })
+        ).fresh;
+  if (!fresh) {
+    core.log.info('duplicate callback ignored', { provider: providerId, sessionId: session.id });
+    return provider.callbackReply();
+  }
+  if (outOfOrder) return provider.callbackReply();
+
+  const refreshed = await followUp(core, provider, session, claim, then);
+  core.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });
+  return provider.callbackReply();
+}
+
+/** What a stored, fresh callback leads to (`callbackPolicy()`'s follow-up). */
+async function followUp(
+  core: SessionCore,
+  provider: PaymentProvider,
+  session: SessionRecord,
+  claim: VerifiedClaim,
+  then: CallbackFollowUp,
+): Promise<SessionRecord | undefined> {
+  const claimed = claim.status;
+  switch (then) {
+    case 'reread':
+      try {
+        const result = await provider.fetchStatus(session);
+        return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
+      } catch (error) {
+        // Stored, not applied: the reconciler re-reads the provider at its next pass.
+        const code = isCheckoutError(error) ? error.code : 'error';
+        core.log.warn('status re-read after callback failed', { sessionId: session.id, provider: provider.id, code });
+        return core.store.mutate(session.id, () => ({
+          patch: { nextPollAt: Date.now() },
+          events: [{ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code } }],
+        }));
+      }
+    case 'hold': {
+      // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
+      // must look, so the payment is held rather than ignored or trusted.
+      const held = await apply(
+        core,
+        session.id,
+        { rawStatus: claimed?.raw ?? '', status: 'held', ...optional('paidAmountMinor', claim.paidAmountMinor), raw: claim.fields },
+        'webhook',
+        { trigger: 'webhook' },
+      );
+      await core.store.appendEvent({
+        sessionId: session.id,
+        kind: 'note',
+        source: 'webhook',
+        data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' },
+      });
+      return held;
+    }
+    case 'apply':
+      if (!claimed?.unified) return undefined;
+      return apply(
+        core,
+        session.id,
+        { rawStatus: claimed.raw, status: claimed.unified, ...optional('paidAmountMinor', claim.paidAmountMinor), raw: claim.fields },
+        'webhook',
+        { trigger: 'webhook' },
+      );
+    case 'record':
+      return undefined;
+  }
+}
+
+/**
+ * The session a callback is about. The provider payment it names decides when one of our sessions owns it; the
+ * reference it names (our order reference, or the session in the IPN URL) must then be that session's. A callback
+ * that names a session that does not exist is refused, never matched by other fields.
+ */
+async function callbackSession(core: SessionCore, provider: PaymentProvider, parsed: ParsedCallback): Promise<SessionRecord> {
+  const owner = parsed.providerPaymentId ? await core.store.findByProviderPaymentId(provider.id, parsed.providerPaymentId) : undefined;
+  let session = owner;
+  if (!session && parsed.reference !== undefined) {
+    const namedId = sessionIdOfReference(parsed.reference);
+    const named = namedId ? await core.store.getSession(namedId) : undefined;
+    if (named && named.provider === provider.id) session = named;
+  }
+  if (!session) throw new CheckoutError('unknown_session', `The ${provider.name} callback names no session of this shop.`);
+  if (parsed.reference !== undefined && parsed.reference !== session.id && parsed.reference !== referenceOf(session)) {
+    throw new CheckoutError('invalid_webhook', `The ${provider.name} callback names another order than its payment belongs to.`);
+  }
+  if (session.providerPaymentId && parsed.providerPaymentId && session.providerPaymentId !== parsed.providerPaymentId) {
+    throw new CheckoutError('invalid_webhook', `The ${provider.name} callback names a different payment than the session.`);
+  }
+  return session;
+}
+
+/**
+ * A session left by a crash before the provider's answer was stored takes over the payment a callback names (the
+ * policy allowed it), unless another session owns that payment or the session learnt another one meanwhile.
+ */
+async function adoptPayment(core: SessionCore, session: SessionRecord, adopted: string): Promise<SessionRecord> {
+  try {
+    const updated = await core.store.mutate(session.id, (current) =>
+      current.providerPaymentId
+        ? undefined
+        : {
+            patch: { providerPaymentId: adopted, updatedAt: Date.now() },
+            events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'provider_payment_adopted', providerPaymentId: adopted } }],
+          },
+    );
+    if (updated?.providerPaymentId !== adopted) throw new CheckoutError('invalid_webhook', 'The callback names a different payment than the session.');
+    return updated;
+  } catch (error) {
+    if (error instanceof ProviderPaymentTakenError) {
+      throw new CheckoutError('invalid_webhook', 'The callback names a payment that belongs to another session.');
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Ending an open session: the payer's cancel (POST /sessions/:id/cancel), and the local end of a session whose window
+ * passed or whose order changed, cancelling at the provider where it has a cancel call (`capabilities.cancel`).
+ */
+import { CheckoutError, isCheckoutError } from '../errors.js';
+import type { SessionRecord } from '../store.js';
+import { isOpen } from '../transitions.js';
+import type { EventSource } from '../types.js';
+import type { SessionCore } from './core.js';
+import { nextPollAt, refresh } from './sync.js';
+
+/** Ends an open session locally (cancelling at the provider where possible). */
+export async function endOpenSession(
+  core: SessionCore,
+  session: SessionRecord,
+  to: 'expired' | 'cancelled',
+  reason: string,
+  source: EventSource = 'poll',
+  alreadyCancelledAtProvider = false,
+): Promise<SessionRecord | undefined> {
+  const provider = core.provider(session.provider);
+  let providerCancelled = alreadyCancelledAtProvider;
+  if (!alreadyCancelledAtProvider && provider.capabilities.cancel && session.providerPaymentId) {
+    try {
+      await provider.cancel(session);
+      providerCancelled = true;
+    } catch (error) {
+      core.log.warn('provider cancel failed', { sessionId: session.id, provider: provider.id, code: isCheckoutError(error) ? error.code : 'error' });
+    }
+  }
+  return core.change(session.id, (current) => {
+    if (!isOpen(current.status)) return undefined;
+    // The reason stays on the row: a payment that still arrives for a session ended because the order changed
+    // is held, not paid (transitions.ts).
+    const patch: Partial<SessionRecord> = {
+      status: to,
+      errorCode: reason,
+      updatedAt: Date.now(),
+      nextPollAt: nextPollAt(core.config, { ...current, updatedAt: Date.now() }, current.pollAttempts, to),
+    };
+    return {
+      patch,
+      events: [{ sessionId: session.id, kind: 'transition', source, fromStatus: current.status, toStatus: to, data: { reason, providerCancelled } }],
+      deliveries: core.notifications(current, patch, reason),
+    };
+  });
+}
+
+/**
+ * Payer-initiated cancel. `cancelledAtProvider` is false when the provider has no cancel call (Repay): its page stays
+ * payable until it expires, so the session is ended here but its payment is still polled, and a payment that arrives
+ * anyway is applied (held when the order is paid by another session).
+ */
+export async function cancelSession(core: SessionCore, sessionId: string): Promise<{ session: SessionRecord; cancelledAtProvider: boolean }> {
+  const session = await core.store.getSession(sessionId);
+  if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+  return core.store.withLock(`order:${session.orderId}`, async () => {
+    const current = (await core.store.getSession(sessionId))!;
+    if (current.status === 'paid') throw new CheckoutError('order_paid', 'This payment is already completed and cannot be cancelled.');
+    if (current.status === 'held' || current.status === 'refunded') {
+      throw new CheckoutError('session_not_cancellable', 'This payment is being reviewed by the shop and cannot be cancelled.');
+    }
+    const provider = core.provider(current.provider);
+    const canCancel = provider.capabilities.cancel;
+    if (!isOpen(current.status)) return { session: current, cancelledAtProvider: canCancel };
+    if (!current.paymentUrl) throw new CheckoutError('session_creating', 'The payment is still being created; try again in a moment.');
+    if (canCancel) {
+      try {
+        await provider.cancel(current);
+      } catch (error) {
+        // E.g. BoxExchanger refuses once the payer has paid: find out what happened instead.
+        const after = await refresh(core, sessionId, 'cancel');
+        if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: after.status === 'cancelled' };
+        throw error;
+      }
+      const after = await refresh(core, sessionId, 'cancel');
+      if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: true };
+    }
+    const reason = canCancel ? 'cancelled_by_payer' : 'cancelled_locally';
+    const ended = (await endOpenSession(core, current, 'cancelled', reason, 'manual', canCancel)) ?? current;
+    return { session: ended, cancelledAtProvider: canCancel };
+  });
+}

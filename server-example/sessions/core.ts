@@ -1,0 +1,76 @@
+/**
+ * What every part of the session service shares: its dependencies, the provider lookup, and the one way a status
+ * change is written (through the store, with the merchant notifications it causes).
+ */
+import type { CheckoutConfig } from '../config.js';
+import { CheckoutError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { MerchantNotifier } from '../merchant-webhooks/events.js';
+import type { PaymentProvider } from '../providers/types.js';
+import type { Mutation, MutationContext, NewDelivery, SessionRecord, Store } from '../store.js';
+import type { ProviderId, ResolveOrder } from '../types.js';
+
+export type RefreshTrigger = 'reconcile' | 'status' | 'return' | 'webhook' | 'cancel' | 'create';
+
+export interface SessionServiceOptions {
+  config: CheckoutConfig;
+  store: Store;
+  providers: ReadonlyMap<ProviderId, PaymentProvider>;
+  resolveOrder: ResolveOrder;
+  log: Logger;
+  /** Builds the merchant notifications written with each status change (none without targets). */
+  notifier?: MerchantNotifier;
+  /** Called after a change wrote merchant notifications, so the sender delivers them at once. */
+  onNotified?: () => void;
+}
+
+export class SessionCore {
+  readonly config: CheckoutConfig;
+  readonly store: Store;
+  readonly providers: ReadonlyMap<ProviderId, PaymentProvider>;
+  readonly resolveOrder: ResolveOrder;
+  readonly log: Logger;
+  /** The status re-read running for each session (one at a time per session). */
+  readonly refreshes = new Map<string, Promise<SessionRecord | undefined>>();
+  /** Sessions whose provider create call is running in this process (the reconciler leaves them alone). */
+  readonly creating = new Set<string>();
+  private readonly notifier: MerchantNotifier;
+  private readonly onNotified: () => void;
+
+  constructor(options: SessionServiceOptions) {
+    this.config = options.config;
+    this.store = options.store;
+    this.providers = options.providers;
+    this.resolveOrder = options.resolveOrder;
+    this.log = options.log;
+    this.notifier = options.notifier ?? new MerchantNotifier([]);
+    this.onNotified = options.onNotified ?? (() => undefined);
+  }
+
+  provider(id: ProviderId): PaymentProvider {
+    const provider = this.providers.get(id);
+    if (!provider) throw new CheckoutError('unknown_provider', `Provider "${id}" is not available.`);
+    return provider;
+  }
+
+  /**
+   * Runs a status change through the store and tells the sender when it wrote merchant notifications. Every change
+   * that moves a session's status goes through here, so each transition is told exactly once.
+   */
+  async change(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined> {
+    let notified = false;
+    const result = await this.store.mutate(id, (current, context) => {
+      const mutation = fn(current, context);
+      notified = Boolean(mutation?.deliveries?.length);
+      return mutation;
+    });
+    if (notified) this.onNotified();
+    return result;
+  }
+
+  /** The notifications of `current` moving to `patch.status`, as the session will be after the patch. */
+  notifications(current: SessionRecord, patch: Partial<SessionRecord>, reason: string | null, note?: string): NewDelivery[] {
+    if (!this.notifier.enabled || !patch.status || patch.status === current.status) return [];
+    return this.notifier.deliveries({ ...current, ...patch, id: current.id }, current.status, reason, note);
+  }
+}

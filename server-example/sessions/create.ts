@@ -1,0 +1,394 @@
+/**
+ * Opening a payment: one open provider payment per order (Idempotency-Key and order lookup under locks), the order
+ * resolved and priced by the merchant on every request, the session row written before the provider is called, and
+ * the recovery of rows a crash left between the two.
+ */
+import { checkoutBasePath } from '../config.js';
+import { CheckoutError, isCheckoutError } from '../errors.js';
+import { formatAmount, parseAmount } from '../money.js';
+import { sha256Hex } from '../providers/crypto.js';
+import { webhookPath } from '../providers/index.js';
+import type { CreatedPayment, PaymentProvider } from '../providers/types.js';
+import { OpenSessionExistsError, ProviderPaymentTakenError } from '../store.js';
+import type { SessionRecord } from '../store.js';
+import { isOpen } from '../transitions.js';
+import type { MethodId, ProviderId, ResolvedOrder, SessionStatus } from '../types.js';
+import { endOpenSession } from './cancel.js';
+import type { SessionCore } from './core.js';
+import { newSessionId, providerReference, referenceOf, sessionIdOfReference } from './references.js';
+import { nextPollAt, refresh } from './sync.js';
+
+export interface CreateSessionInput {
+  orderId: string;
+  provider?: ProviderId;
+  method?: MethodId;
+  locale?: 'ru' | 'en';
+  claimedCustomerId?: string;
+  returnUrl?: string;
+  idempotencyKey?: string;
+  storefrontOrigin: string;
+  /** Passed to resolveOrder() so the merchant can check who is asking. */
+  request?: Request;
+}
+
+export interface CreateSessionResult {
+  session: SessionRecord;
+  /** True when a new provider payment was opened (201), false when an existing session was returned (200). */
+  created: boolean;
+}
+
+/** The customer reference sent to providers: a hash, never the merchant's own id. */
+function customerRef(customerId: string | undefined, orderId: string): string {
+  const basis = customerId ? `customer:${customerId}` : `order:${orderId}`;
+  return sha256Hex(`pay-checkout:${basis}`).slice(0, 32);
+}
+
+export async function createSession(core: SessionCore, input: CreateSessionInput): Promise<CreateSessionResult> {
+  const providerId = input.provider ?? core.config.defaultProvider;
+  if (!core.config.enabledProviders.includes(providerId)) {
+    throw new CheckoutError('unknown_provider', `Provider "${providerId}" is not enabled.`);
+  }
+  const provider = core.provider(providerId);
+  const method = input.method ?? provider.methods[0];
+  if (!method || !provider.methods.includes(method)) {
+    throw new CheckoutError('unknown_method', `${provider.name} does not offer the payment method "${input.method ?? ''}".`);
+  }
+  // Every request resolves the order first, a repeated Idempotency-Key included: resolveOrder() is where the
+  // merchant checks that the order is the caller's, and the price may have changed since the key was first used.
+  const order = await loadOrder(core, input);
+  const amountMinor = order.amountMinor;
+  const currency = order.resolved.currency;
+  // A key stands for one request: this order at this price, with these choices.
+  const fingerprint = sha256Hex(
+    JSON.stringify([input.orderId, amountMinor, currency, input.provider ?? null, input.method ?? null, input.returnUrl ?? null]),
+  );
+
+  const run = async (): Promise<CreateSessionResult> => {
+    if (input.idempotencyKey) {
+      const known = await core.store.getIdempotencyKey(input.idempotencyKey);
+      if (known) {
+        if (known.fingerprint !== fingerprint) throw keyReused();
+        const session = await core.store.getSession(known.sessionId);
+        if (session) return { session, created: false };
+      }
+    }
+
+    const history = await core.store.listOrderSessions(input.orderId);
+    refuseSettledOrder(history.map((session) => session.status));
+
+    const open = history.find((session) => isOpen(session.status));
+    if (open) {
+      const reusable = await settleOpenSession(core, open, amountMinor, currency);
+      if (reusable) {
+        await rememberKey(core, input.idempotencyKey, fingerprint, reusable.id);
+        return { session: reusable, created: false };
+      }
+      // The settled session may have turned out paid or held.
+      const settled = await core.store.getSession(open.id);
+      if (settled) refuseSettledOrder([settled.status]);
+    }
+
+    provider.checkAmount(amountMinor, currency);
+    const session = await openProviderPayment(core, provider, method, input, order.resolved, amountMinor, fingerprint);
+    if (input.idempotencyKey) {
+      // Stored with the provider's answer; a process outside this store's locks may have claimed the key meanwhile.
+      const stored = await core.store.getIdempotencyKey(input.idempotencyKey);
+      if (stored && stored.fingerprint !== fingerprint) throw keyReused();
+    }
+    return { session, created: true };
+  };
+  const forOrder = () => core.store.withLock(`order:${input.orderId}`, run);
+  // One key used for several orders at once must not open a payment for each: the key is locked before the order
+  // (always in that order, so two requests never hold one each while waiting for the other).
+  return input.idempotencyKey ? core.store.withLock(`idempotency:${sha256Hex(input.idempotencyKey)}`, forOrder) : forOrder();
+}
+
+async function loadOrder(core: SessionCore, input: CreateSessionInput): Promise<{ resolved: ResolvedOrder; amountMinor: number }> {
+  let resolved: ResolvedOrder | null | undefined;
+  try {
+    resolved = await core.resolveOrder(input.orderId, {
+      ...(input.claimedCustomerId ? { claimedCustomerId: input.claimedCustomerId } : {}),
+      ...(input.locale ? { locale: input.locale } : {}),
+      ...(input.request ? { request: input.request } : {}),
+    });
+  } catch (error) {
+    if (isCheckoutError(error)) throw error;
+    core.log.error('resolveOrder() threw', { orderId: input.orderId, error });
+    throw new CheckoutError('internal_error', 'The shop could not look up this order.');
+  }
+  if (!resolved) throw new CheckoutError('unknown_order', `Order "${input.orderId}" does not exist.`);
+  if (resolved.paid) throw new CheckoutError('order_paid', 'This order is already paid.');
+  const amountMinor =
+    typeof resolved.amount === 'number'
+      ? Number.isSafeInteger(resolved.amount) && resolved.amount > 0
+        ? resolved.amount * 100
+        : undefined
+      : parseAmount(resolved.amount);
+  if (amountMinor === undefined || amountMinor <= 0) {
+    core.log.error('resolveOrder() returned an invalid amount', { orderId: input.orderId, amount: String(resolved.amount) });
+    throw new CheckoutError('invalid_order', 'The shop returned an invalid amount for this order.');
+  }
+  if (typeof resolved.currency !== 'string' || !/^[A-Z]{3}$/.test(resolved.currency)) {
+    throw new CheckoutError('invalid_order', 'The shop returned an invalid currency for this order.');
+  }
+  return { resolved, amountMinor };
+}
+
+/**
+ * Decides whether an open session of the order can be handed out again. Returns it when reusable; otherwise
+ * ends it (expired, order changed, crashed creation) and returns undefined so a new payment may be opened.
+ */
+async function settleOpenSession(core: SessionCore, open: SessionRecord, amountMinor: number, currency: string): Promise<SessionRecord | undefined> {
+  const now = Date.now();
+  if (!open.paymentUrl) {
+    if (core.creating.has(open.id) || now - open.createdAt < core.config.reconcile.crashGraceMs) {
+      throw beingCreated();
+    }
+    await markInterrupted(core, open.id);
+    return undefined;
+  }
+  if (open.expiresAt <= now) {
+    const refreshed = (await refresh(core, open.id, 'create')) ?? open;
+    if (!isOpen(refreshed.status)) return undefined;
+    await endOpenSession(core, refreshed, 'expired', 'window_passed');
+    return undefined;
+  }
+  if (open.amountMinor !== amountMinor || open.currency !== currency) {
+    await endOpenSession(core, open, 'cancelled', 'order_changed');
+    return undefined;
+  }
+  return open;
+}
+
+async function openProviderPayment(
+  core: SessionCore,
+  provider: PaymentProvider,
+  method: MethodId,
+  input: CreateSessionInput,
+  order: ResolvedOrder,
+  amountMinor: number,
+  fingerprint: string,
+): Promise<SessionRecord> {
+  const now = Date.now();
+  const id = newSessionId();
+  const reference = providerReference(input.orderId, id);
+  const record: SessionRecord = {
+    id,
+    orderId: input.orderId,
+    provider: provider.id,
+    method,
+    status: 'created',
+    amountMinor,
+    currency: order.currency,
+    description: order.description ?? null,
+    customerRef: customerRef(order.customerId, input.orderId),
+    locale: input.locale ?? null,
+    storefrontOrigin: input.storefrontOrigin,
+    returnUrl: input.returnUrl ?? null,
+    providerPaymentId: null,
+    paymentUrl: null,
+    providerStatus: null,
+    providerData: { ...provider.prepare(), reference },
+    paidAmountMinor: null,
+    errorCode: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + core.config.providers[provider.id].sessionTtlSeconds * 1000,
+    nextPollAt: now + core.config.reconcile.crashGraceMs,
+    pollAttempts: 0,
+    lastPolledAt: null,
+  };
+  // The row exists before the provider is called: a crash in between leaves something to reconcile.
+  core.creating.add(id);
+  try {
+    try {
+      await core.store.insertSession(record, [
+        { sessionId: id, kind: 'created', source: 'manual', toStatus: 'created', amountMinor, data: { provider: provider.id, method, orderId: input.orderId } },
+      ]);
+    } catch (error) {
+      if (error instanceof OpenSessionExistsError) {
+        // Another helper process opened one between our read and our insert.
+        throw beingCreated();
+      }
+      throw error;
+    }
+
+    const fail = async (failure: CheckoutError): Promise<never> => {
+      core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
+      await core.store.mutate(id, (current) => ({
+        patch: { status: 'failed', errorCode: failure.code, updatedAt: Date.now(), nextPollAt: null },
+        events: [
+          {
+            sessionId: id,
+            kind: 'create_failed',
+            source: 'manual',
+            fromStatus: current.status,
+            toStatus: 'failed',
+            data: { code: failure.code, message: failure.message, detail: failure.detail ?? null },
+          },
+        ],
+      }));
+      throw failure;
+    };
+
+    const base = `${core.config.publicUrl}${checkoutBasePath(core.config)}`;
+    const returnUrl = (outcome: string) => `${base}/return/${outcome}?session=${id}`;
+    const webhook = `${base}${webhookPath(provider, id)}`;
+    let created: CreatedPayment;
+    try {
+      created = await provider.create({
+        sessionId: id,
+        reference,
+        amountMinor,
+        currency: order.currency,
+        method,
+        description: record.description,
+        customerRef: record.customerRef,
+        ...(order.trusted !== undefined ? { trusted: order.trusted } : {}),
+        ...(order.email ? { email: order.email } : {}),
+        locale: input.locale ?? 'ru',
+        urls: { success: returnUrl('success'), error: returnUrl('error'), cancel: returnUrl('cancel'), webhook },
+        providerData: record.providerData,
+      });
+    } catch (error) {
+      return fail(isCheckoutError(error) ? error : new CheckoutError('provider_error', `${provider.name} could not create the payment.`, { cause: error }));
+    }
+
+    // The provider handed back an earlier request instead of a new one: ours only if a crash lost it.
+    const recovered = created.reference === undefined ? undefined : await recoverableSession(core, created.reference, record);
+    if (created.reference !== undefined && !recovered) {
+      return fail(
+        new CheckoutError(
+          'previous_request_open',
+          `${provider.name} returned the customer's previous unclosed request; it must be paid, cancelled or time out first.`,
+          { detail: `returned reference ${created.reference || '(none)'}` },
+        ),
+      );
+    }
+
+    const rejected = created.rejection;
+    const status: SessionStatus = rejected ? (isOpen(created.status) ? 'failed' : created.status) : isOpen(created.status) ? created.status : 'created';
+    let updated: SessionRecord | undefined;
+    try {
+      updated = await core.store.mutate(id, (current) => ({
+        patch: {
+          providerPaymentId: created.providerPaymentId,
+          paymentUrl: created.paymentUrl,
+          providerStatus: created.rawStatus,
+          providerData: { ...current.providerData, ...(created.providerData ?? {}), ...(recovered ? { reference: created.reference } : {}) },
+          status,
+          errorCode: rejected ? rejected.code : null,
+          expiresAt: created.expiresAt ?? current.expiresAt,
+          nextPollAt: isOpen(status) ? Date.now() + core.config.reconcile.minBackoffMs : nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, status),
+          updatedAt: Date.now(),
+        },
+        events: [
+          {
+            sessionId: id,
+            kind: 'provider_created',
+            source: 'manual',
+            fromStatus: current.status,
+            toStatus: status,
+            providerStatus: created.rawStatus,
+            data: {
+              providerPaymentId: created.providerPaymentId,
+              response: created.raw,
+              ...(rejected ? { rejection: rejected.code } : {}),
+              ...(recovered ? { recoveredFrom: recovered.id } : {}),
+            },
+          },
+        ],
+        // Only a session handed out is remembered: a refused attempt may be retried with the same key.
+        ...(input.idempotencyKey && !rejected
+          ? { idempotencyKey: { key: input.idempotencyKey, fingerprint, sessionId: id, createdAt: Date.now() } }
+          : {}),
+      }));
+    } catch (error) {
+      if (error instanceof ProviderPaymentTakenError) {
+        return fail(new CheckoutError('provider_error', `${provider.name} answered with a payment that belongs to another session.`, { detail: error.message }));
+      }
+      throw error;
+    }
+    if (recovered) await markSuperseded(core, recovered.id, id);
+    if (rejected) throw rejected;
+    core.log.info('payment session opened', { sessionId: id, provider: provider.id, orderId: input.orderId, amount: formatAmount(amountMinor) });
+    return updated!;
+  } finally {
+    core.creating.delete(id);
+  }
+}
+
+/**
+ * The session a provider-returned reference belongs to, when this session may take its payment over: a session of
+ * the same order, provider and amount whose creation was interrupted before the provider's answer was stored.
+ */
+async function recoverableSession(core: SessionCore, reference: string, session: SessionRecord): Promise<SessionRecord | undefined> {
+  const ownerId = sessionIdOfReference(reference);
+  const owner = ownerId && ownerId !== session.id ? await core.store.getSession(ownerId) : undefined;
+  if (!owner || referenceOf(owner) !== reference) return undefined;
+  const interrupted = !owner.paymentUrl && !owner.providerPaymentId && (isOpen(owner.status) || owner.errorCode === 'interrupted');
+  const same = owner.orderId === session.orderId && owner.provider === session.provider && owner.amountMinor === session.amountMinor;
+  return interrupted && same ? owner : undefined;
+}
+
+/** The interrupted session whose provider request another session took over: ended, and pointing at it. */
+async function markSuperseded(core: SessionCore, sessionId: string, by: string): Promise<void> {
+  await core.store.mutate(sessionId, (current) => ({
+    patch: {
+      ...(isOpen(current.status) ? { status: 'failed' as const, errorCode: 'interrupted' } : {}),
+      nextPollAt: null,
+      updatedAt: Date.now(),
+    },
+    events: [
+      {
+        sessionId,
+        kind: 'note',
+        source: 'manual',
+        ...(isOpen(current.status) ? { fromStatus: current.status, toStatus: 'failed' as const } : {}),
+        data: { reason: 'superseded', by, detail: 'The provider returned this session\'s request to a later attempt, which took it over.' },
+      },
+    ],
+  }));
+}
+
+async function rememberKey(core: SessionCore, key: string | undefined, fingerprint: string, sessionId: string): Promise<void> {
+  if (!key) return;
+  const stored = await core.store.putIdempotencyKey({ key, fingerprint, sessionId, createdAt: Date.now() });
+  if (stored.fingerprint !== fingerprint) {
+    throw keyReused();
+  }
+}
+
+/** A row whose provider call never completed (the process stopped in between). */
+export async function markInterrupted(core: SessionCore, sessionId: string): Promise<SessionRecord | undefined> {
+  return core.store.mutate(sessionId, (current) => {
+    if (!isOpen(current.status) || current.paymentUrl) return undefined;
+    return {
+      patch: { status: 'failed', errorCode: 'interrupted', updatedAt: Date.now(), nextPollAt: null },
+      events: [
+        {
+          sessionId,
+          kind: 'transition',
+          source: 'poll',
+          fromStatus: current.status,
+          toStatus: 'failed',
+          data: { reason: 'interrupted', detail: 'The provider call did not complete (the helper stopped); a verified payment later revives the session.' },
+        },
+      ],
+    };
+  });
+}
+
+/** Refuses a new payment for an order that is paid, or whose payment is on hold. */
+function refuseSettledOrder(statuses: readonly SessionStatus[]): void {
+  if (statuses.includes('paid')) throw new CheckoutError('order_paid', 'This order is already paid.');
+  if (statuses.includes('held')) throw new CheckoutError('order_held', 'A payment for this order is on hold and needs the shop\'s attention.');
+}
+
+function keyReused(): CheckoutError {
+  return new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+}
+
+function beingCreated(): CheckoutError {
+  return new CheckoutError('session_creating', 'A payment for this order is being created; try again in a moment.');
+}

@@ -1,0 +1,158 @@
+/**
+ * Keeping a session in step with its provider: status re-reads (one at a time per session), the atomic application of
+ * an observed provider status through the state machine (transitions.ts), the reconciler's poll schedule, and a
+ * person's decision on a held payment.
+ */
+import type { CheckoutConfig } from '../config.js';
+import { CheckoutError, isCheckoutError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import type { ProviderStatusResult } from '../providers/types.js';
+import type { NewEvent, SessionRecord } from '../store.js';
+import { decide, HELD_REASONS, isOpen } from '../transitions.js';
+import type { EventSource, SessionStatus } from '../types.js';
+import type { RefreshTrigger, SessionCore } from './core.js';
+
+/** Ended sessions the reconciler keeps polling for a while: a late payment revives them, a held one may resolve. */
+const WATCHED_AFTER_END: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['held', 'failed', 'cancelled', 'expired']);
+
+/**
+ * Re-reads the provider's status and applies it (one request per session at a time). Errors are recorded
+ * and swallowed: the session keeps its last verified status and is polled again later.
+ */
+export function refresh(core: SessionCore, sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
+  const running = core.refreshes.get(sessionId);
+  if (running) return running;
+  const task = reread(core, sessionId, trigger).finally(() => core.refreshes.delete(sessionId));
+  core.refreshes.set(sessionId, task);
+  return task;
+}
+
+async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
+  const session = await core.store.getSession(sessionId);
+  if (!session || !session.providerPaymentId) return session;
+  const provider = core.provider(session.provider);
+  let result: ProviderStatusResult;
+  try {
+    result = await provider.fetchStatus(session);
+  } catch (error) {
+    const code: ErrorCode = isCheckoutError(error) ? error.code : 'provider_error';
+    core.log.warn('status query failed', { sessionId, provider: provider.id, code });
+    return core.store.mutate(sessionId, (current) => {
+      const attempts = current.pollAttempts + 1;
+      return {
+        patch: { pollAttempts: attempts, lastPolledAt: Date.now(), nextPollAt: nextPollAt(core.config, current, attempts) },
+        events: [{ sessionId, kind: 'poll_failed', source: 'poll', data: { trigger, code, detail: isCheckoutError(error) ? (error.detail ?? error.message) : String(error) } }],
+      };
+    });
+  }
+  return apply(core, sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true });
+}
+
+/**
+ * When the reconciler should look at a session next: open sessions with exponential backoff (and at their expiry
+ * check at the latest); sessions that ended without a payment — or are held — keep being watched until
+ * `latePaymentWatchMs` after their window, because a payer may still pay and a webhook may never come.
+ */
+export function nextPollAt(config: CheckoutConfig, session: SessionRecord, attempts: number, status: SessionStatus = session.status): number | null {
+  const { minBackoffMs, maxBackoffMs, expiryGraceMs, latePaymentWatchMs } = config.reconcile;
+  const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempts, 20));
+  const now = Date.now();
+  if (isOpen(status)) {
+    const expiryCheck = session.expiresAt + expiryGraceMs;
+    return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
+  }
+  if (!WATCHED_AFTER_END.has(status) || !session.providerPaymentId) return null;
+  const watchUntil = Math.max(session.expiresAt, session.updatedAt) + latePaymentWatchMs;
+  return now + backoff <= watchUntil ? now + backoff : null;
+}
+
+/** Applies an observed provider status atomically; returns the session after it. */
+export async function apply(
+  core: SessionCore,
+  sessionId: string,
+  observed: ProviderStatusResult,
+  source: EventSource,
+  meta: { trigger?: RefreshTrigger; recordPoll?: boolean } = {},
+): Promise<SessionRecord | undefined> {
+  const result = await core.change(sessionId, (current, context) => {
+    const events: NewEvent[] = [];
+    if (meta.recordPoll) {
+      events.push({
+        sessionId,
+        kind: 'poll',
+        source: 'poll',
+        providerStatus: observed.rawStatus,
+        amountMinor: observed.paidAmountMinor ?? null,
+        data: { trigger: meta.trigger ?? null, status: observed.status, response: observed.raw },
+      });
+    }
+    // The rest of the order matters only when a payment is reported (read lazily: most polls report none).
+    const order =
+      observed.status === 'paid'
+        ? { paidElsewhere: context.orderSessions.some((other) => other.status === 'paid'), orderChanged: current.errorCode === 'order_changed' }
+        : undefined;
+    const decision = decide(current.status, current.amountMinor, observed, source, order);
+    const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
+    const status = decision?.to ?? current.status;
+    const patch: Partial<SessionRecord> = {
+      providerStatus: observed.rawStatus,
+      updatedAt: Date.now(),
+      pollAttempts: attempts,
+      ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
+      ...(observed.expiresAt !== undefined && isOpen(status) ? { expiresAt: observed.expiresAt } : {}),
+    };
+    const next = { ...current, ...patch };
+    patch.nextPollAt = nextPollAt(core.config, { ...next, updatedAt: current.updatedAt }, attempts, status);
+    if (decision) {
+      patch.status = decision.to;
+      if (observed.paidAmountMinor !== undefined && (decision.to === 'paid' || decision.to === 'held' || decision.to === 'refunded')) {
+        patch.paidAmountMinor = observed.paidAmountMinor;
+      }
+      if (decision.to === 'paid') patch.errorCode = null;
+      if (HELD_REASONS.has(decision.reason)) patch.errorCode = decision.reason;
+      events.push({
+        sessionId,
+        kind: 'transition',
+        source,
+        fromStatus: current.status,
+        toStatus: decision.to,
+        providerStatus: observed.rawStatus,
+        amountMinor: observed.paidAmountMinor ?? null,
+        data: { reason: decision.reason, trigger: meta.trigger ?? null },
+      });
+      return { patch, events, deliveries: core.notifications(current, patch, decision.reason) };
+    }
+    return { patch, events };
+  });
+  if (result && result.status === 'held') {
+    core.log.warn('payment held for review', { sessionId, orderId: result.orderId, reason: result.errorCode });
+  }
+  return result;
+}
+
+/**
+ * A person settles a held payment (merchant API): `paid` (ship it), `refunded` (the money went back) or `failed`
+ * (nothing arrived). Logged with source `manual` and the note, and told to the merchant's backend like any change.
+ */
+export async function resolveHeld(core: SessionCore, sessionId: string, to: 'paid' | 'refunded' | 'failed', note: string): Promise<SessionRecord> {
+  const session = await core.store.getSession(sessionId);
+  if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
+  let refused: SessionStatus | undefined;
+  const result = await core.change(sessionId, (current) => {
+    if (current.status !== 'held') {
+      refused = current.status;
+      return undefined;
+    }
+    const patch: Partial<SessionRecord> = { status: to, updatedAt: Date.now(), nextPollAt: null, ...(to === 'paid' ? { errorCode: null } : {}) };
+    return {
+      patch,
+      events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],
+      deliveries: core.notifications(current, patch, 'manual', note),
+    };
+  });
+  if (refused !== undefined || !result) {
+    throw new CheckoutError('session_not_held', `Only a held payment can be resolved; this one is ${refused ?? 'gone'}.`);
+  }
+  core.log.info('held payment resolved', { sessionId, to });
+  return result;
+}
