@@ -2,6 +2,7 @@
  * The few helper and sandbox routes the demo reads (the element talks to the helper itself). Parsing is
  * defensive: the demo shows whatever the helper sends and never crashes on a field it does not know.
  */
+import type { HeldResolution } from '../contract/index.js';
 
 interface ProviderMethod {
   id: string;
@@ -236,7 +237,7 @@ export async function fetchShopOrders(): Promise<ShopOrderView[]> {
 export async function resolveHeldPayment(
   orderId: string,
   sessionId: string,
-  status: 'paid' | 'refunded' | 'failed',
+  status: HeldResolution,
   note: string,
 ): Promise<unknown> {
   const url = `/shop/orders/${encodeURIComponent(orderId)}/resolve`;

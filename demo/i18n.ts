@@ -3,7 +3,17 @@
  * Static text in the HTML carries `data-i18n="<key>"` (text) or `data-i18n-attr="<attr>:<key>;…"` (attributes)
  * and is rewritten by `applyStaticTexts()` whenever the language switch changes.
  */
+import type { EventSource, HeldResolution, SessionStatus } from '../contract/index.js';
+import type { ShopOrderStatus } from './merchant-backend.js';
+
 export type Locale = 'ru' | 'en';
+
+/** Keys built at run time from the helper's statuses and event sources, the shop's order statuses and resolutions. */
+type ContractKey =
+  | `status.${SessionStatus}`
+  | `source.${EventSource}`
+  | `order.status.${ShopOrderStatus}`
+  | `resolve.${HeldResolution}`;
 
 const ru = {
   'brand.name': 'Лавка',
@@ -127,7 +137,7 @@ const ru = {
   'source.poll': 'опрос',
   'source.return': 'редирект',
   'source.manual': 'вручную',
-};
+} satisfies Record<ContractKey, string> & Record<string, string>;
 
 export type MessageKey = keyof typeof ru;
 

@@ -24,10 +24,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import type { HeldResolution, MerchantEventType, SessionStatus } from '../contract/index.js';
 import { DEMO_PRODUCTS } from '../server-example/demo-catalogue.js';
 
-/** The shop's order status, derived from the payment sessions the webhooks told it about. */
-export type ShopOrderStatus = 'new' | 'paid' | 'held' | 'failed' | 'cancelled' | 'expired' | 'refunded';
+/**
+ * The shop's order status, derived from the payment sessions the webhooks told it about: `new` until a session
+ * settles, then the settled session's status (contract/index.d.ts).
+ */
+export type ShopOrderStatus = 'new' | Exclude<SessionStatus, 'created' | 'pending'>;
 
 /** One webhook as the shop received it. */
 export interface ReceivedWebhook {
@@ -109,9 +113,9 @@ export interface ShopBackend {
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
-const RESOLUTIONS = ['paid', 'refunded', 'failed'] as const;
+const RESOLUTIONS: readonly HeldResolution[] = ['paid', 'refunded', 'failed'];
 const ORDER_ID = /^[A-Za-z0-9._:-]{1,100}$/;
-const SESSION_STATUSES_BY_EVENT: Record<string, string> = {
+const SESSION_STATUSES_BY_EVENT: Record<MerchantEventType, SessionStatus> = {
   'payment.paid': 'paid',
   'payment.revived': 'paid',
   'payment.held': 'held',
@@ -326,7 +330,7 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
     const now = new Date().toISOString();
     const session = isRecord(event.data.session) ? event.data.session : undefined;
     const orderId = stringOrNull(session?.orderId);
-    const sessionStatus = SESSION_STATUSES_BY_EVENT[event.type] ? stringOrNull(session?.status) : null;
+    const sessionStatus = Object.hasOwn(SESSION_STATUSES_BY_EVENT, event.type) ? stringOrNull(session?.status) : null;
     if (orderId && ORDER_ID.test(orderId)) {
       const order = (data.orders[orderId] ??= newOrder(orderId, 'webhook', now));
       const sessionId = stringOrNull(session?.id);

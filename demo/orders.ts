@@ -23,6 +23,7 @@
  *
  * `orders.html#session-<id>` opens that session's log (the shop's toasts link here).
  */
+import type { HeldResolution, SessionStatus } from '../contract/index.js';
 import { DEMO_PRODUCTS } from '../server-example/demo-catalogue.js';
 import {
   FALLBACK_CONFIG,
@@ -48,7 +49,7 @@ import { applyDocumentLocale, loadSettings, saveSettings } from './settings.js';
 const REFRESH_MS = 2000;
 /** Sessions that may still change get their log re-read on every refresh, up to this many. */
 const LIVE_LOG_LIMIT = 20;
-const FINAL_STATUSES = new Set(['paid', 'refunded', 'failed', 'cancelled', 'expired']);
+const FINAL_STATUSES = new Set<string>(['paid', 'refunded', 'failed', 'cancelled', 'expired'] satisfies SessionStatus[]);
 
 const settings = loadSettings();
 let config: CheckoutConfig = FALLBACK_CONFIG;
@@ -359,7 +360,7 @@ function createResolveForm(row: Row): HTMLFormElement {
   const select = el('select');
   select.id = `${id}-status`;
   select.name = 'status';
-  for (const value of ['paid', 'refunded', 'failed'] as const) {
+  for (const value of ['paid', 'refunded', 'failed'] satisfies HeldResolution[]) {
     const option = el('option');
     option.value = value;
     option.dataset.i18n = `resolve.${value}`;
@@ -391,7 +392,7 @@ function createResolveForm(row: Row): HTMLFormElement {
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const status = select.value as 'paid' | 'refunded' | 'failed';
+    const status = select.value as HeldResolution;
     const text = note.value.trim();
     if (!text) {
       note.focus();

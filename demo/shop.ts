@@ -35,6 +35,7 @@
  * same helper session, and each provider gets its own order. `pay-success` gives the product a new suffix: the
  * paid element keeps showing "paid", and "Buy again" (or a reload) brings a fresh element for the next order.
  */
+import type { SessionView } from '../contract/index.js';
 import { DEMO_PRODUCTS, type DemoProduct } from '../server-example/demo-catalogue.js';
 import {
   FALLBACK_CONFIG,
@@ -68,12 +69,11 @@ const PAY_EVENTS = [
 ] as const;
 type PayEventName = (typeof PAY_EVENTS)[number];
 
-/** What the demo reads from an event's `detail.session` (DESIGN §4); every field optional, read defensively. */
-interface SessionLike {
-  id?: string;
-  orderId?: string;
-  status?: string;
-}
+/**
+ * What the demo reads from an event's `detail.session` (docs/element.md, "Events": the helper's session view of
+ * contract/index.d.ts); every field optional, read defensively.
+ */
+type SessionLike = Partial<Pick<SessionView, 'id' | 'orderId' | 'status'>>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // State
@@ -173,7 +173,7 @@ function setAttr(element: Element, name: string, value: string | undefined): voi
   else if (element.getAttribute(name) !== value) element.setAttribute(name, value);
 }
 
-/** Puts the switches onto one element; only attributes from the documented list (DESIGN §4). */
+/** Puts the switches onto one element; only attributes from the documented list (docs/element.md, "Attributes"). */
 function applyAttributes(card: Card): void {
   const { element, product } = card;
   const provider = currentProvider();

@@ -159,6 +159,7 @@ describe('the packed tarball', () => {
       'dist/define.js',
       'dist/types/index.d.ts',
       'dist/types/define.d.ts',
+      'dist/contract/index.d.ts',
       'dist/server/index.js',
       'dist/server/index.d.ts',
       'dist/server/server.js',
