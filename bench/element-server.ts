@@ -43,7 +43,7 @@ const PAY_PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>Опл
 
 /**
  * `/api/checkout/config` as the helper answers it. When the helper is importable, the bench captures its real
- * answer once (in-process, see `helperConfigBody`); this literal is the fallback with DESIGN §5's shape.
+ * answer once (in-process, see `helperConfigBody`); this literal is the fallback with the documented shape (docs/server.md, "HTTP API").
  */
 export const FALLBACK_CONFIG = {
   providers: (['repay', 'boxexchanger', 'agetrading'] as const).map((id) => ({

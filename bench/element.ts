@@ -49,7 +49,7 @@ interface ClickSample {
   sessionCount: number;
 }
 
-/** `/api/checkout/config` exactly as the helper answers it; DESIGN's shape if the helper cannot start. */
+/** `/api/checkout/config` exactly as the helper answers it; the documented shape (docs/server.md) if the helper cannot start. */
 async function helperConfigBody(log: (line: string) => void): Promise<unknown> {
   try {
     const config = loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', SESSION_SECRET: 'bench-session-secret-0123456789abcdef' }, { persistSecret: false });

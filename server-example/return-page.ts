@@ -1,5 +1,5 @@
 /**
- * The return bridge (DESIGN §6): the page the provider's success / error / cancel redirects land on.
+ * The return bridge (docs/server.md, "Return page"): the page the provider's success / error / cancel redirects land on.
  * - In a frame or a popup it posts { type: 'pay-checkout:return', v: 1, sessionId, outcome } to the storefront
  *   origin recorded when the session was created (never '*'), then says the window can be closed (a popup closes
  *   itself).

@@ -1,5 +1,5 @@
 /**
- * Session bearer tokens (DESIGN §5): base64url("id.expiry.hmac") with hmac = hex(HMAC-SHA256(SESSION_SECRET,
+ * Session bearer tokens (docs/server.md, "Sessions and idempotency"): base64url("id.expiry.hmac") with hmac = hex(HMAC-SHA256(SESSION_SECRET,
  * "id.expiry")), expiry in unix seconds. Checked in constant time; a token opens exactly one session.
  */
 import { constantTimeEqual, hmacSha256Hex as sign } from './providers/crypto.js';

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 describe('creating a session', () => {
-  it('creates a Repay deal with the server-side amount and answers 201 with the DESIGN shape', async () => {
+  it('creates a Repay deal with the server-side amount and answers 201 with the documented shape (docs/server.md, contract/index.d.ts)', async () => {
     const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay', method: 'sbp', amount: '1', locale: 'en' });
     assert.equal(status, 201);
     assert.deepEqual(Object.keys(json).sort(), ['amount', 'currency', 'description', 'expiresAt', 'frameable', 'id', 'method', 'orderId', 'paymentUrl', 'provider', 'status', 'token'].sort());

@@ -1,5 +1,5 @@
-// Test vectors from PROVIDERS.md and the seeds, and the pure building blocks: signatures, tokens, money, the
-// state machine and the logger's redaction.
+// Test vectors from the providers' documentation (summed up in docs/server.md, "Providers"), and the pure building
+// blocks: signatures, tokens, money, the state machine and the logger's redaction.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger, redact } from '../../server-example/logger.js';
@@ -76,7 +76,7 @@ describe('session tokens', () => {
     assert.equal(verifySessionToken('y'.repeat(40), token, 'cs_aaaaaaaaaaaaaaaaaaaaaa', now), false);
   });
 
-  it('has the DESIGN shape base64url(id.expiry.hmac) and rejects a tampered expiry', () => {
+  it('has the documented shape base64url(id.expiry.hmac) and rejects a tampered expiry', () => {
     const token = createSessionToken(secret, 'cs_aaaaaaaaaaaaaaaaaaaaaa', 60, 1_700_000_000_000);
     const [id, expiry, mac] = Buffer.from(token, 'base64url').toString().split('.');
     assert.equal(id, 'cs_aaaaaaaaaaaaaaaaaaaaaa');
@@ -156,7 +156,7 @@ describe('logger', () => {
 });
 
 describe('status maps', () => {
-  it('maps every Repay state of PROVIDERS.md', async () => {
+  it('maps every Repay state of the provider\'s documentation', async () => {
     const { mapRepayState } = await import('../../server-example/providers/repay.js');
     const expected: Record<string, string> = {
       created: 'created',
