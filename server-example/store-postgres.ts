@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { sha256Hex } from './providers/crypto.js';
 import {
-  deliveryFromRow,
   MAX_REJECTED_CALLBACKS,
   MIGRATIONS,
   OpenSessionExistsError,
@@ -25,9 +24,7 @@ import {
 import type {
   DeliveryOutcome,
   DeliveryRecord,
-  DeliveryRow,
   DeliveryStatus,
-  EventKind,
   EventRecord,
   IdempotencyRecord,
   Mutation,
@@ -40,7 +37,18 @@ import type {
   SessionRecord,
   Store,
 } from './store.js';
-import type { EventSource, MethodId, ProviderId, SessionStatus } from './types.js';
+import {
+  columnValue as toColumn,
+  deliveryFromRow,
+  eventFromRow,
+  PaymentIdConflict,
+  rejectedFromRow,
+  SESSION_COLUMNS as COLUMNS,
+  SESSION_FIELDS as FIELDS,
+  sessionFromRow,
+} from './store-rows.js';
+import type { DeliveryRow, EventRow, RejectedRow, SessionField, SessionRow } from './store-rows.js';
+import type { ProviderId } from './types.js';
 
 const ENDED = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',');
 
@@ -213,32 +221,6 @@ function lockId(key: string): string {
 /** Migrations of every instance starting at once are serialised by this lock. */
 const MIGRATION_LOCK = lockId('schema-migration');
 
-const COLUMNS: Record<keyof Omit<SessionRecord, 'id'>, string> = {
-  orderId: 'order_id',
-  provider: 'provider',
-  method: 'method',
-  status: 'status',
-  amountMinor: 'amount_minor',
-  currency: 'currency',
-  description: 'description',
-  customerRef: 'customer_ref',
-  locale: 'locale',
-  storefrontOrigin: 'storefront_origin',
-  returnUrl: 'return_url',
-  providerPaymentId: 'provider_payment_id',
-  paymentUrl: 'payment_url',
-  providerStatus: 'provider_status',
-  providerData: 'provider_data',
-  paidAmountMinor: 'paid_amount_minor',
-  errorCode: 'error_code',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-  expiresAt: 'expires_at',
-  nextPollAt: 'next_poll_at',
-  pollAttempts: 'poll_attempts',
-  lastPolledAt: 'last_polled_at',
-};
-const FIELDS = Object.keys(COLUMNS) as (keyof typeof COLUMNS)[];
 const INSERT_SESSION = `INSERT INTO sessions (id, ${FIELDS.map((field) => COLUMNS[field]).join(', ')}) VALUES (${['id', ...FIELDS].map((_, index) => `$${index + 1}`).join(', ')})`;
 const INSERT_EVENT = `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -422,18 +404,7 @@ export class PostgresStore implements Store {
 
   async listEvents(sessionId: string): Promise<EventRecord[]> {
     const { rows } = await this.query('SELECT * FROM events WHERE session_id = $1 ORDER BY seq', [sessionId]);
-    return rows.map((row) => ({
-      seq: row.seq as number,
-      sessionId: row.session_id as string | null,
-      at: row.at as number,
-      kind: row.kind as EventKind,
-      source: row.source as EventSource | null,
-      fromStatus: row.from_status as SessionStatus | null,
-      toStatus: row.to_status as SessionStatus | null,
-      providerStatus: row.provider_status as string | null,
-      amountMinor: row.amount_minor as number | null,
-      data: row.data === null ? null : (JSON.parse(row.data as string) as unknown),
-    }));
+    return rows.map((row) => eventFromRow(row as EventRow));
   }
 
   async listSessions(limit: number): Promise<SessionRecord[]> {
@@ -484,7 +455,7 @@ export class PostgresStore implements Store {
        UPDATE deliveries SET lease_until = $3 FROM due WHERE deliveries.seq = due.seq RETURNING deliveries.*`,
       [now, limit, now + leaseMs],
     );
-    return rows.map((row) => deliveryFromRow(row as unknown as DeliveryRow)).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq);
+    return rows.map((row) => deliveryFromRow(row as DeliveryRow)).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq);
   }
 
   async finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void> {
@@ -505,7 +476,7 @@ export class PostgresStore implements Store {
 
   async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
     const { rows } = await this.query('SELECT * FROM deliveries WHERE id = $1', [id]);
-    return rows[0] && deliveryFromRow(rows[0] as unknown as DeliveryRow);
+    return rows[0] && deliveryFromRow(rows[0] as DeliveryRow);
   }
 
   async listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]> {
@@ -514,7 +485,7 @@ export class PostgresStore implements Store {
        ORDER BY seq DESC LIMIT $3`,
       [filter.status ?? null, filter.sessionId ?? null, filter.limit],
     );
-    return rows.map((row) => deliveryFromRow(row as unknown as DeliveryRow));
+    return rows.map((row) => deliveryFromRow(row as DeliveryRow));
   }
 
   async retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined> {
@@ -630,17 +601,7 @@ export class PostgresStore implements Store {
 
   async listRejectedCallbacks(limit: number): Promise<RejectedCallbackRecord[]> {
     const { rows } = await this.query('SELECT * FROM rejected_callbacks ORDER BY last_at DESC LIMIT $1', [limit]);
-    return rows.map((row) => ({
-      digest: row.digest as string,
-      provider: row.provider as ProviderId,
-      code: row.code as string,
-      size: row.size as number,
-      head: row.head as string,
-      source: row.source as string | null,
-      count: row.count as number,
-      firstAt: row.first_at as number,
-      lastAt: row.last_at as number,
-    }));
+    return rows.map((row) => rejectedFromRow(row as RejectedRow));
   }
 
   async pruneEvents(before: number): Promise<PruneReport> {
@@ -693,7 +654,7 @@ async function applyMutation(
     next = { ...current, ...mutation.patch, id: current.id };
     // Only the columns whose value changes are written: setting an indexed column, even to its old value, rules out a
     // heap-only (HOT) update and writes every index anew.
-    const fields = [...new Set(Object.keys(mutation.patch) as (keyof typeof COLUMNS)[])].filter(
+    const fields = [...new Set(Object.keys(mutation.patch) as SessionField[])].filter(
       (field) => field in COLUMNS && toColumn(field, next[field]) !== toColumn(field, current[field]),
     );
     if (fields.length > 0) {
@@ -745,45 +706,8 @@ async function insertIdempotencyKey(on: Queryable, record: IdempotencyRecord): P
   ]);
 }
 
-function toColumn(field: keyof typeof COLUMNS, value: unknown): unknown {
-  if (field === 'providerData') return JSON.stringify(value ?? {});
-  return value ?? null;
-}
-
 function fromRow(row: Row): SessionRecord {
-  return {
-    id: row.id as string,
-    orderId: row.order_id as string,
-    provider: row.provider as ProviderId,
-    method: row.method as MethodId,
-    status: row.status as SessionStatus,
-    amountMinor: row.amount_minor as number,
-    currency: row.currency as string,
-    description: row.description as string | null,
-    customerRef: row.customer_ref as string,
-    locale: row.locale as string | null,
-    storefrontOrigin: row.storefront_origin as string,
-    returnUrl: row.return_url as string | null,
-    providerPaymentId: row.provider_payment_id as string | null,
-    paymentUrl: row.payment_url as string | null,
-    providerStatus: row.provider_status as string | null,
-    providerData: JSON.parse(row.provider_data as string) as Record<string, unknown>,
-    paidAmountMinor: row.paid_amount_minor as number | null,
-    errorCode: row.error_code as string | null,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-    expiresAt: row.expires_at as number,
-    nextPollAt: row.next_poll_at as number | null,
-    pollAttempts: row.poll_attempts as number,
-    lastPolledAt: row.last_polled_at as number | null,
-  };
-}
-
-/** Thrown inside a transaction (to roll it back) when a patch claims a provider payment another session owns. */
-class PaymentIdConflict extends Error {
-  constructor(readonly provider: ProviderId, readonly providerPaymentId: string) {
-    super('provider payment id taken');
-  }
+  return sessionFromRow(row as SessionRow);
 }
 
 function pgCode(error: unknown): string {
