@@ -1,4 +1,7 @@
-/** Hashing helpers shared by the adapters: hex digests and constant-time comparison of hex strings. */
+/**
+ * Hashing helpers shared by the adapters (and the sandbox): hex digests, and the helper's one constant-time
+ * comparison (`bytesEqual`), which every other comparison of secrets goes through, always received value first.
+ */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export function md5Hex(text: string): string {
@@ -14,14 +17,19 @@ export function hmacSha256Hex(secret: string, text: string): string {
 }
 
 /**
- * Compares two secrets in constant time. Both sides are compared as UTF-8 bytes of equal length: comparing string
- * lengths first is not enough, because a multi-byte character makes the byte buffers differ in length and
- * `timingSafeEqual` throw.
+ * Compares a received byte buffer with the expected one in constant time. Buffers of different lengths are unequal
+ * (only the length can be learnt from the time taken; `timingSafeEqual` would throw).
+ */
+export function bytesEqual(received: Uint8Array, expected: Uint8Array): boolean {
+  return received.length === expected.length && timingSafeEqual(received, expected);
+}
+
+/**
+ * Compares two secrets in constant time, as UTF-8 bytes: comparing string lengths first is not enough, because a
+ * multi-byte character makes the byte buffers differ in length.
  */
 export function constantTimeEqual(received: string, expected: string): boolean {
-  const a = Buffer.from(received, 'utf8');
-  const b = Buffer.from(expected, 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return bytesEqual(Buffer.from(received, 'utf8'), Buffer.from(expected, 'utf8'));
 }
 
 /** Compares a received hex signature with the expected one: lower-cased hex of equal length, in constant time. */

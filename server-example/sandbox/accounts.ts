@@ -3,7 +3,7 @@
  * default configuration (which signs with them when a provider has no real credentials). Like a provider's test
  * cabinet, `GET /sandbox/credentials` shows them: none of this is a secret.
  *
- * age.trading leaves its auth header, status path, callback body and statuses undocumented (PROVIDERS.md).
+ * age.trading leaves its auth header, status path, callback body and statuses undocumented (docs/sandbox.md).
  * The sandbox implements the defaults below, and the helper's age.trading adapter uses the same defaults, each
  * overridable by configuration for the real service:
  *   - auth:     header `Authorization: Token <apiKey>`

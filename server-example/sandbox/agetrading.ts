@@ -3,15 +3,14 @@
  * the duplicate `merchant_request_id` 400, the previous-unclosed-request reuse, the ban progression
  * (4 cancelled in a row → 30 × 4^(n−1) minutes, every request cancelled at once meanwhile), the
  * "Administrator has disabled you." switch, the status and cancel endpoints and the signed callback whose
- * formats PROVIDERS.md leaves undocumented (the defaults in accounts.ts), the payment page and its redirects
- * (success → success_redirect_url; failure and cancel → failure_redirect_url).
+ * formats the public documentation leaves open (the defaults in accounts.ts, docs/sandbox.md), the payment page and
+ * its redirects (success → success_redirect_url; failure and cancel → failure_redirect_url).
  */
 import { Hono, type Context } from 'hono';
 import { hmacSha256Hex } from '../providers/crypto.js';
 import { SANDBOX_ACCOUNTS } from './accounts.js';
 import {
   BoundedMap,
-  hexEquals,
   isHttpUrl,
   newNonce,
   notFoundPage,
@@ -23,6 +22,7 @@ import {
   readJsonObject,
   requisitesFor,
   sealState,
+  secretEquals,
   sweepOpen,
   uuid,
   withAndWithoutSlash,
@@ -207,7 +207,7 @@ export function createAgeTradingSandbox(ctx: SandboxContext): ProviderSandbox {
       c.header('WWW-Authenticate', account.authScheme);
       return c.json({ detail: 'Invalid token header.' }, 401);
     }
-    const known = [account.apiKey, account.disabledApiKey].find((key) => hexEquals(key, token));
+    const known = [account.apiKey, account.disabledApiKey].find((key) => secretEquals(token, key));
     if (!known) {
       c.header('WWW-Authenticate', account.authScheme);
       return c.json({ detail: 'Invalid token.' }, 401);

@@ -14,7 +14,6 @@ import { SANDBOX_ACCOUNTS } from './accounts.js';
 import {
   BoundedMap,
   decimalString,
-  hexEquals,
   isHttpUrl,
   newNonce,
   notFoundPage,
@@ -28,6 +27,7 @@ import {
   readActionForm,
   requisitesFor,
   sealState,
+  secretEquals,
   sweepOpen,
   withAndWithoutSlash,
   withQuery,
@@ -244,9 +244,9 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
     if (apikey === undefined && hash === undefined) return { params, authorised: false };
     const unauthorised = (message: string) => failure(c, started, { status: 403, code: BOX_ERRORS.notAuthorised, message });
     if (!apikey || !hash) return unauthorised('Both apikey and hash headers are required');
-    if (!hexEquals(account.apiKey, apikey)) return unauthorised('Unknown apikey');
+    if (!secretEquals(apikey, account.apiKey)) return unauthorised('Unknown apikey');
     const candidates = hashCandidates(query, read.body, read.raw);
-    if (!candidates.some((text) => hexEquals(boxApiHashOfText(text, account.apiSecret), hash))) {
+    if (!candidates.some((text) => secretEquals(hash, boxApiHashOfText(text, account.apiSecret)))) {
       return unauthorised('Invalid hash');
     }
     const time = typeof params.time === 'number' ? params.time : typeof params.time === 'string' ? Number(params.time) : NaN;
@@ -434,7 +434,7 @@ export function createBoxExchangerSandbox(ctx: SandboxContext): ProviderSandbox 
   function findOrder(uidValue: unknown, secret: unknown): BoxOrder | undefined {
     const uid = typeof uidValue === 'number' ? uidValue : typeof uidValue === 'string' ? Number(uidValue) : NaN;
     const order = Number.isInteger(uid) ? orders.get(uid) : undefined;
-    return order && typeof secret === 'string' && hexEquals(order.secret, secret) ? order : undefined;
+    return order && typeof secret === 'string' && secretEquals(secret, order.secret) ? order : undefined;
   }
 
   app.on('GET', withAndWithoutSlash('/service/api/v1/public/exchanger/order/get'), async (c) => {

@@ -3,10 +3,10 @@
  * money and requisites formatting, hosted-page security headers and the signed page state that lets a hosted page
  * outlive a restart of the process it is served from.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { isHttpUrl as isAbsoluteHttpUrl } from '../providers/common.js';
-import { sha256Hex } from '../providers/crypto.js';
+import { constantTimeEqual, sha256Hex } from '../providers/crypto.js';
 import { isRecord } from '../providers/http.js';
 
 export type SandboxProviderName = 'repay' | 'boxexchanger' | 'agetrading';
@@ -129,14 +129,11 @@ export function sweepOpen<K, V>(open: Set<K>, entries: BoundedMap<K, V>, refresh
 }
 
 /**
- * Constant-time, case-insensitive comparison of a secret the sandbox holds with one a client sent. Unlike the
- * adapters' `hexEquals` (providers/crypto.ts) it also compares non-hex secrets: API keys, tokens, order secrets.
+ * Case-insensitive comparison of a secret a client sent with the one the sandbox holds (received first, like the
+ * adapters' comparisons): signatures, API keys, tokens, order secrets. Constant-time through providers/crypto.ts.
  */
-export function hexEquals(expected: string, received: unknown): boolean {
-  if (typeof received !== 'string') return false;
-  const a = Buffer.from(expected.toLowerCase(), 'utf8');
-  const b = Buffer.from(received.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
+export function secretEquals(received: unknown, expected: string): boolean {
+  return typeof received === 'string' && constantTimeEqual(received.toLowerCase(), expected.toLowerCase());
 }
 
 export const uuid = (): string => randomUUID();

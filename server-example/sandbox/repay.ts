@@ -9,7 +9,6 @@ import { SANDBOX_ACCOUNTS } from './accounts.js';
 import {
   BoundedMap,
   decimalString,
-  hexEquals,
   isHttpUrl,
   newNonce,
   notFoundPage,
@@ -21,6 +20,7 @@ import {
   readJsonObject,
   requisitesFor,
   sealState,
+  secretEquals,
   sweepOpen,
   uuid,
   withAndWithoutSlash,
@@ -228,7 +228,7 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
 
     if (cassaId !== account.cassaId) return fail(c, ERRORS.notFound(`Cassa ${cassaId} not found`));
     // The signature covers the amount string exactly as sent ("300" is not "300.0").
-    if (!hexEquals(repaySignature(cassaId, rawAmount, account.secretWord1), signature)) {
+    if (!secretEquals(signature, repaySignature(cassaId, rawAmount, account.secretWord1))) {
       return fail(c, ERRORS.badSignature());
     }
     if (!/^\d{1,9}$/.test(rawAmount)) {
@@ -295,7 +295,7 @@ export function createRepaySandbox(ctx: SandboxContext): ProviderSandbox {
   });
 
   // ---- Status --------------------------------------------------------------------------------------------------
-  const authorised = (c: Context) => hexEquals(account.apiKey, c.req.header('api-key') ?? '');
+  const authorised = (c: Context) => secretEquals(c.req.header('api-key') ?? '', account.apiKey);
 
   app.on('GET', withAndWithoutSlash('/api/v1/external/deals/:id'), (c) => {
     if (!authorised(c)) return fail(c, ERRORS.unauthorized());
