@@ -68,7 +68,18 @@ export type { DeliveryReport } from './merchant-webhooks/sender.js';
 export { eventTypeFor, merchantSessionView } from './merchant-webhooks/events.js';
 export { orderVerdict } from './merchant-api.js';
 export type { OrderVerdict } from './merchant-api.js';
-export type { PaymentProvider, ProviderStatusResult, CreatePaymentInput, CreatedPayment, CallbackInput, ParsedCallback, CallbackReply } from './providers/types.js';
+export type {
+  PaymentProvider,
+  ProviderCapabilities,
+  ProviderStatusResult,
+  CreatePaymentInput,
+  CreatedPayment,
+  CallbackInput,
+  ParsedCallback,
+  VerifiedClaim,
+  WebhookPathKind,
+  CallbackReply,
+} from './providers/types.js';
 export type {
   CreatedSessionView,
   HeldReason,
