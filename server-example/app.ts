@@ -1,15 +1,18 @@
 /**
- * `createCheckoutApp(config)`: the helper's HTTP API (DESIGN §5) as a Hono app with Web-standard handlers, mounted
- * at `/api/checkout`. Usable inside any server that speaks `Request → Response` (`app.fetch`), and run on its own
- * by server.ts. One error handler turns every CheckoutError into `{ error: { code, message, retryable } }`;
- * anything unexpected becomes a logged 500 without internals.
+ * `createCheckoutApp(config)`: the helper's HTTP API (docs/server.md, "HTTP API") as a Hono app with Web-standard
+ * handlers, mounted at `/api/checkout`. Usable inside any server that speaks `Request → Response` (`app.fetch`), and
+ * run on its own by server.ts. Request bodies are checked by the schemas of request-bodies.ts; one error handler turns
+ * every CheckoutError into `{ error: { code, message, retryable } }`; anything unexpected becomes a logged 500 without
+ * internals.
  */
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import type { Context } from 'hono';
 import { Readable } from 'node:stream';
 import type { CheckoutConfig } from './config.js';
-import { checkoutBasePath, ConfigError, isMethodId, isProviderId } from './config.js';
+import { checkoutBasePath, ConfigError } from './config.js';
+import { readBoundedNodeStream, readBoundedStream } from './bounded-body.js';
 import { demoResolveOrder } from './demo-orders.js';
 import { CheckoutError, isCheckoutError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -25,6 +28,7 @@ import { registerMerchantApi } from './merchant-api.js';
 import { HOOK_TARGET, MerchantNotifier } from './merchant-webhooks/events.js';
 import { DeliverySender } from './merchant-webhooks/sender.js';
 import { Reconciler } from './reconciler.js';
+import { parseBody, RETURN_URL, sessionRequestSchema } from './request-bodies.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
 import { SqliteStore } from './store.js';
@@ -34,7 +38,7 @@ import { createSessionToken, verifySessionToken } from './tokens.js';
 import { heldReason, isOpen } from './transitions.js';
 import type { CreatedSessionView, MethodId, ProviderId, ReturnOutcome, SessionView } from './types.js';
 
-/** Request bodies above this are refused with 413 (DESIGN: 64 KB). */
+/** Request bodies above this are refused with 413 (docs/server.md, "HTTP API"). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** A status request re-reads the provider at most this often per session. */
@@ -133,23 +137,11 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const basePath = checkoutBasePath(config);
   const app = new Hono().basePath(basePath);
 
-  /**
-   * The headers every API answer carries: CORS for the storefront origins, and never cached. Answers made by
-   * `answer()` / `json()` get them as a plain record, which the Node adapter writes as it is; the middleware below
-   * adds them to any other answer through `Response.headers` (a `Headers` object built for that answer).
-   */
-  const answered = new WeakSet<Response>();
-  const answer = (c: Context, body: string | null, status: number, contentType: string): Response => {
-    const origin = header(c, 'origin');
-    const headers: Record<string, string> =
-      origin !== undefined && config.allowedOrigins.includes(origin)
-        ? { 'content-type': contentType, vary: 'Origin', 'access-control-allow-origin': origin, 'cache-control': 'no-store' }
-        : { 'content-type': contentType, vary: 'Origin', 'cache-control': 'no-store' };
-    const response = new Response(body, { status, headers });
-    answered.add(response);
-    return response;
-  };
+  /** An API answer: never cached; its CORS headers come from the middleware below. */
+  const answer = (_c: Context, body: string | null, status: number, contentType: string): Response =>
+    new Response(body, { status, headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
   const json = (c: Context, body: unknown, status = 200) => answer(c, JSON.stringify(body), status, 'application/json');
+  const sessionRequest = sessionRequestSchema(config.enabledProviders);
 
   app.onError((error, c) => {
     if (isCheckoutError(error)) {
@@ -160,26 +152,23 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     return json(c, new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
   });
 
-  // CORS for the storefront origins; API answers are never cached.
+  // CORS for the storefront origins only (exact match, never `*`; always `Vary: Origin`). Hono's middleware reads the
+  // Origin through a Fetch `Headers` and merges its headers into each answer: a cost per request the hand-written
+  // version avoided (docs/performance.md).
+  const allowedOrigins = new Set(config.allowedOrigins);
+  app.use(
+    '*',
+    cors({
+      origin: (origin) => (allowedOrigins.has(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Idempotency-Key', 'Authorization'],
+      maxAge: 600,
+    }),
+  );
+  // Answers not made by answer() (HTML pages, the merchant API's c.json()) are never cached either, unless they say.
   app.use('*', async (c, next) => {
-    const origin = header(c, 'origin');
-    const allowed = origin !== undefined && config.allowedOrigins.includes(origin);
-    if (c.req.method === 'OPTIONS') {
-      const headers = new Headers({ vary: 'Origin' });
-      if (allowed) {
-        headers.set('access-control-allow-origin', origin);
-        headers.set('access-control-allow-methods', 'GET, POST, OPTIONS');
-        headers.set('access-control-allow-headers', 'Content-Type, Idempotency-Key, Authorization');
-        headers.set('access-control-max-age', '600');
-      }
-      return new Response(null, { status: allowed ? 204 : 403, headers });
-    }
     await next();
-    if (answered.has(c.res)) return undefined;
-    c.res.headers.append('vary', 'Origin');
-    if (allowed) c.res.headers.set('access-control-allow-origin', origin);
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
-    return undefined;
   });
 
   app.get('/config', (c) => {
@@ -202,29 +191,15 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   app.post('/sessions', async (c) => {
     requireJson(c);
     const body = parseJsonObject(await readBody(c));
-    const orderId = requiredString(body, 'orderId', /^[A-Za-z0-9._:\-]{1,100}$/, 'letters, digits and . _ : - (at most 100)');
-    let provider: ProviderId | undefined;
-    if (body.provider !== undefined && body.provider !== null) {
-      if (!isProviderId(body.provider) || !config.enabledProviders.includes(body.provider)) {
-        throw new CheckoutError('unknown_provider', `Unknown or disabled provider "${String(body.provider).slice(0, 40)}".`);
-      }
-      provider = body.provider;
-    }
-    let method: MethodId | undefined;
-    if (body.method !== undefined && body.method !== null) {
-      if (!isMethodId(body.method)) throw new CheckoutError('unknown_method', `Unknown payment method "${String(body.method).slice(0, 40)}".`);
-      method = body.method;
-    }
-    const localeText = optionalString(body, 'locale', /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/, 'a language tag such as "ru" or "en"');
-    const locale = localeText === undefined ? undefined : localeText.toLowerCase().startsWith('en') ? 'en' : 'ru';
-    const claimedCustomerId = optionalString(body, 'customerId', /^[\x20-\x7e]{1,200}$/, 'printable text of at most 200 characters');
+    const { orderId, provider, method, locale: localeText, customerId: claimedCustomerId } = parseBody(sessionRequest, body);
+    const locale = localeText == null ? undefined : localeText.toLowerCase().startsWith('en') ? 'en' : 'ru';
     const origin = header(c, 'origin');
     if (origin !== undefined && !config.allowedOrigins.includes(origin)) {
       throw new CheckoutError('origin_not_allowed', 'This storefront origin is not allowed to create payments (ALLOWED_ORIGINS).');
     }
-    const returnUrlText = optionalString(body, 'returnUrl', /^[^\s]{1,2048}$/, 'an absolute URL');
+    const returnUrlText = parseBody(RETURN_URL, body).returnUrl;
     let returnUrl: string | undefined;
-    if (returnUrlText !== undefined) {
+    if (returnUrlText != null) {
       let parsed: URL;
       try {
         parsed = new URL(returnUrlText, origin ?? publicOrigin);
@@ -467,7 +442,10 @@ async function readBody(c: Context): Promise<string> {
   // Under the Node adapter the body is read from the socket's stream itself: going through `Request.body` would
   // build a full Fetch Request and two Web streams around it for every call.
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  const chunks = incoming instanceof Readable ? await readNodeBody(incoming) : await readWebBody(c.req.raw.body);
+  const chunks =
+    incoming instanceof Readable
+      ? await readBoundedNodeStream(incoming, MAX_BODY_BYTES, tooLarge)
+      : await readBoundedStream(c.req.raw.body, MAX_BODY_BYTES, tooLarge);
   try {
     return UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
   } catch {
@@ -479,40 +457,6 @@ function tooLarge(): CheckoutError {
   return new CheckoutError('payload_too_large', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
 }
 
-/**
- * Stops reading past the limit without destroying the stream (that would cut the socket before the 413 is sent);
- * the Node adapter drains, or closes, what is left after the answer.
- */
-async function readNodeBody(incoming: Readable): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of incoming.iterator({ destroyOnReturn: false })) {
-    const bytes = chunk as Buffer;
-    size += bytes.byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(bytes);
-  }
-  return chunks;
-}
-
-async function readWebBody(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array[]> {
-  if (!stream) return [];
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return chunks;
-}
-
 function parseJsonObject(text: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -521,19 +465,5 @@ function parseJsonObject(text: string): Record<string, unknown> {
     throw new CheckoutError('invalid_json', 'The request body is not valid JSON.');
   }
   if (!isRecord(value)) throw new CheckoutError('invalid_request', 'The request body must be a JSON object.');
-  return value;
-}
-
-function requiredString(body: Record<string, unknown>, field: string, pattern: RegExp, expected: string): string {
-  const value = body[field];
-  if (value === undefined || value === null || value === '') throw new CheckoutError('missing_field', `${field} is required.`);
-  if (typeof value !== 'string' || !pattern.test(value)) throw new CheckoutError('invalid_field', `${field} must be ${expected}.`);
-  return value;
-}
-
-function optionalString(body: Record<string, unknown>, field: string, pattern: RegExp, expected: string): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !pattern.test(value)) throw new CheckoutError('invalid_field', `${field} must be ${expected}.`);
   return value;
 }

@@ -9,6 +9,7 @@
  * transport failures are `order_lookup_failed` (502), a malformed order is `invalid_order` (500). Both keep the
  * merchant-facing detail in the log only.
  */
+import { readBoundedStream } from './bounded-body.js';
 import { CheckoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import { parseAmount } from './money.js';
@@ -176,20 +177,7 @@ async function readLimited(response: Response): Promise<string> {
     await response.body?.cancel().catch(() => undefined);
     throw new AnswerTooLargeError();
   }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw new AnswerTooLargeError();
-    }
-    chunks.push(value);
-  }
+  const chunks = await readBoundedStream(response.body, MAX_ANSWER_BYTES, () => new AnswerTooLargeError());
   return Buffer.concat(chunks).toString('utf8');
 }
 
