@@ -43,6 +43,10 @@ function customerRef(customerId: string | undefined, orderId: string): string {
   return sha256Hex(`pay-checkout:${basis}`).slice(0, 32);
 }
 
+/**
+ * Opens a payment for an order, or hands out its open one: the same Idempotency-Key, or an open session of the order
+ * at the same price, gets that session back (200); otherwise a new provider payment is opened (201).
+ */
 export async function createSession(core: SessionCore, input: CreateSessionInput): Promise<CreateSessionResult> {
   const providerId = input.provider ?? core.config.defaultProvider;
   if (!core.config.enabledProviders.includes(providerId)) {
