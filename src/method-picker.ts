@@ -1,5 +1,5 @@
 import { css, html, nothing, type TemplateResult } from 'lit';
-import type { PayCheckout } from './pay-checkout.js';
+import type { CheckoutHost } from './checkout/host.js';
 
 export interface PickerItem {
   id: string;
@@ -38,7 +38,7 @@ export class MethodPicker {
   #anchored = false;
 
   constructor(
-    private readonly host: PayCheckout,
+    private readonly host: CheckoutHost,
     private readonly onPick: (id: string) => void,
   ) {
     const root = host.shadowRoot;

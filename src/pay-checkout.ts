@@ -1,10 +1,11 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { attemptKey, loadAttempt } from './attempts.js';
-import type { CheckoutFlow } from './checkout-flow.js';
+import type { CheckoutController } from './checkout/controller.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
 import { formatMoney, loadStrings, onStringsChange, resolveLocale, stringsLoaded, t } from './i18n.js';
 import { openPaymentWindow } from './presenters/open-window.js';
 import { hostStyles } from './styles.js';
+import { timing } from './timing.js';
 
 const MODES: readonly string[] = ['auto', 'modal', 'inline', 'popup', 'redirect'];
 const PROVIDERS: readonly string[] = ['repay', 'boxexchanger', 'agetrading'] satisfies ProviderId[];
@@ -24,12 +25,12 @@ interface ConfigProblem {
 const connected = new Set<PayCheckout>();
 const rerender = (): void => connected.forEach((el) => el.requestUpdate());
 let langObserver: MutationObserver | undefined;
-let flowModule: Promise<typeof import('./checkout-flow.js')> | undefined;
+let flowModule: Promise<typeof import('./checkout/controller.js')> | undefined;
 let activity: AbortController | undefined;
 
 /** The checkout module, loaded once; a failed load (offline) is retried on the next intent. */
-function loadFlowModule(): Promise<typeof import('./checkout-flow.js')> {
-  return (flowModule ??= import('./checkout-flow.js').catch((error: unknown) => {
+function loadFlowModule(): Promise<typeof import('./checkout/controller.js')> {
+  return (flowModule ??= import('./checkout/controller.js').catch((error: unknown) => {
     flowModule = undefined;
     throw error;
   }));
@@ -196,7 +197,7 @@ export class PayCheckout extends LitElement {
    * Network and polling tuning shared by all elements: request timeout, first poll delay and poll cap (ms).
    * Status polling starts at `poll` and backs off by 1.5× up to `pollMax`.
    */
-  static timing = { timeout: 15_000, poll: 2_000, pollMax: 15_000 };
+  static timing = timing;
 
   declare orderId: string | null;
   declare sessionUrl: string;
@@ -218,8 +219,8 @@ export class PayCheckout extends LitElement {
 
   #problem?: ConfigProblem;
   #reported = '';
-  #flow?: CheckoutFlow;
-  #loading?: Promise<CheckoutFlow | undefined>;
+  #flow?: CheckoutController;
+  #loading?: Promise<CheckoutController | undefined>;
   #ac?: AbortController;
   /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
   #resume = false;
@@ -316,10 +317,10 @@ export class PayCheckout extends LitElement {
     super.disconnectedCallback();
     connected.delete(this);
     if (!connected.size) disarm();
-    // Removal mid-flow: abort requests, timers and listeners; late results are ignored by the aborted flow.
+    // Removal mid-flow: abort requests, timers and listeners (the checkout controller's hostDisconnected already
+    // ran); late results are ignored by the aborted checkout.
     this.#ac?.abort();
     this.#ac = undefined;
-    this.#flow?.destroy();
     this.#flow = undefined;
     this.#loading = undefined;
     if (this._state !== 'paid') this.setState('idle');
@@ -329,7 +330,7 @@ export class PayCheckout extends LitElement {
     this.#problem = this.#validate();
     // Another order (or helper) than the one shown: what the tab knows about it decides the button.
     if (changed.has('orderId') || changed.has('sessionUrl')) this.#resume = true;
-    if (this.#resume && !this.#problem && !this.#flow?.presenter) {
+    if (this.#resume && !this.#problem && !this.#flow?.busy) {
       this.#resume = false;
       // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay".
       const settled = loadAttempt(attemptKey(this.sessionUrl, this.orderId!))?.settled;
@@ -436,14 +437,14 @@ export class PayCheckout extends LitElement {
     return undefined;
   }
 
-  #load(): Promise<CheckoutFlow | undefined> {
+  #load(): Promise<CheckoutController | undefined> {
     if (this.#problem || this.disabled || !this.isConnected) return Promise.resolve(undefined);
     const signal = (this.#ac ??= new AbortController()).signal;
     // The dialog's strings for this element's language come as their own chunk, fetched beside the flow's.
     return (this.#loading ??= Promise.all([loadFlowModule(), loadStrings(this.currentLocale(), false)]).then(
-      ([{ CheckoutFlow }]) => {
+      ([{ CheckoutController }]) => {
         if (signal.aborted) return undefined;
-        this.#flow = new CheckoutFlow(this, signal);
+        this.#flow = new CheckoutController(this, signal);
         this.requestUpdate();
         return this.#flow;
       },

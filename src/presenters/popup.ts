@@ -1,13 +1,27 @@
+import type { Presenter } from './presenter.js';
+
 /**
  * Popup presenter: the window opened by `openPaymentWindow` (./open-window.ts, in the initial bundle because it
- * must run inside the click) is navigated, watched and closed from here.
+ * must run inside the click) is navigated, watched and closed from here. Panels use the same helpers for the
+ * window their header opens.
  */
+export class PopupPresenter implements Presenter {
+  readonly mode = 'popup';
 
-/** Navigates the window to the payment page; false when the payer already closed it. */
-export function navigateWindow(win: Window, url: string): boolean {
-  if (win.closed) return false;
-  win.location.href = url;
-  return true;
+  constructor(public window: Window | null | undefined) {}
+
+  /** Navigates the window to the payment page. */
+  show(url: string): void {
+    if (this.window && !this.window.closed) this.window.location.href = url;
+  }
+
+  hide(): void {
+    closeWindow(this.window);
+  }
+
+  focus(): void {
+    this.window?.focus();
+  }
 }
 
 /** Calls `onClosed` once when the payer closes the window; stops with `signal`. */

@@ -1,4 +1,5 @@
 import type { ReturnOutcome } from '../events.js';
+import type { Presenter } from './presenter.js';
 
 /**
  * Full-page navigation, behind an object so tests can observe it: `location.assign` itself cannot be stubbed.
@@ -8,6 +9,16 @@ export const navigation = {
   assign(url: string): void {
     location.assign(url);
   },
+};
+
+/** The redirect presenter: the page itself goes to the provider; the payer comes back through `returnUrl`. */
+export const redirectPresenter: Presenter = {
+  mode: 'redirect',
+  show(url?: string): void {
+    navigation.assign(url!);
+  },
+  hide(): void {},
+  focus(): void {},
 };
 
 const HASH = /^#pay-checkout=([^:]+):(success|error|cancel)$/;

@@ -4,7 +4,7 @@ import { oneEvent } from '@open-wc/testing';
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
 import type { SessionStatus } from '../../src/events.js';
-import { forgetConfigs } from '../../src/checkout-flow.js';
+import { forgetConfigs } from '../../src/checkout/controller.js';
 import { PayCheckout } from '../../src/pay-checkout.js';
 import '../../src/define.js';
 

@@ -1,0 +1,708 @@
+// Everything after the first intent, loaded lazily by the element: one `CheckoutController` per connected element
+// carries out what ./machine.ts decides, with the session client, the presenters, the return listener, status
+// polling and the method picker. The element is only known through ./host.ts (a type), so there is no import cycle.
+import { html, nothing, render, type ReactiveController, type TemplateResult } from 'lit';
+import { PayCheckoutError } from '../errors.js';
+import { emit, type PayErrorDetail, type PaySession, type PayCheckoutState, type PresentedMode, type SessionStatus } from '../events.js';
+import { resolveSessionUrl } from '../helper-url.js';
+import { formatMoney, loadStrings, t, type StringKey } from '../i18n.js';
+import type { MethodPicker } from '../method-picker.js';
+import { InlinePresenter, inlineTemplate } from '../presenters/inline.js';
+import { ModalPresenter, modalTemplate, type ModalHandlers } from '../presenters/modal.js';
+import { openPaymentWindow } from '../presenters/open-window.js';
+import type { PanelView } from '../presenters/panel.js';
+import { closeWindow, PopupPresenter, watchWindow } from '../presenters/popup.js';
+import type { Presenter } from '../presenters/presenter.js';
+import { clearReturnHash, readReturnHash, redirectPresenter, returnUrlFor } from '../presenters/redirect.js';
+import { panelStyles } from '../presenters/styles.js';
+import { listenForReturn } from '../return-listener.js';
+import { SessionClient, type HelperConfig, type SessionData } from '../session-client.js';
+import { timing } from '../timing.js';
+import { AttemptStore, type Created } from './attempt.js';
+import { pageUrl, providerName, providerOf, resolveMode, sharedConfig } from './helper-config.js';
+import type { CheckoutHost } from './host.js';
+import {
+  canPrestart,
+  FINAL,
+  initialState,
+  onActivate,
+  RESTART,
+  SETTLED,
+  transition,
+  type CheckoutEvent,
+  type CheckoutState,
+  type Effect,
+  type FlowError,
+} from './machine.js';
+import { clock, remaining, StatusSync } from './status-sync.js';
+
+export { forgetConfigs, warmHelper } from './helper-config.js';
+
+let prepared = false;
+
+/**
+ * Once per page, when the first controller is created: the dialog's templates.
+ * Lit parses a template the first time it is used. Doing that for the dialog's templates now, once per page,
+ * keeps it out of the click: the click only fills in bindings.
+ */
+function prepare(handlers: ModalHandlers): void {
+  if (prepared) return;
+  prepared = true;
+  const noop = (): void => undefined;
+  const view: PanelView = {
+    title: '',
+    amount: '-',
+    message: '-',
+    busy: true,
+    countdown: '-',
+    frameUrl: 'about:blank',
+    frameTitle: '',
+    paymentUrl: 'about:blank',
+    newWindowLabel: '',
+    closeLabel: '',
+    locked: false,
+    actions: [{ label: '', run: noop, primary: true }],
+    onFrameLoad: noop,
+    onOpenWindow: noop,
+    onClose: noop,
+  };
+  render(html`${modalTemplate(view, handlers)}${inlineTemplate(view)}`, document.createDocumentFragment());
+}
+
+/** Codes whose sentences come with the dialog's strings: the element's own, said without the helper. */
+const OWN_CODES: readonly string[] = ['network_error', 'timeout', 'popup_blocked', 'failed', 'expired'];
+/** How the helper's codes map onto one another's sentences (../strings.ts), loaded with them. */
+let aliases: Record<string, string> | undefined;
+const refusals = new Set<string>();
+
+/**
+ * The sentences for the helper's refusals and their aliases: not needed to show the payment page, so loaded the
+ * first time a page gets a refusal (once per language; then at once). A failed load leaves the generic sentence.
+ */
+async function loadRefusals(locale: string): Promise<void> {
+  const lang = locale.split('-')[0]!;
+  if (aliases && refusals.has(lang)) return;
+  try {
+    [, { ERROR_ALIASES: aliases }] = await Promise.all([loadStrings(locale), import('../strings.js')]);
+    refusals.add(lang);
+  } catch {
+    // offline, or the chunk is gone: the generic sentence
+  }
+}
+
+/** A session request started on the press, before the click. */
+interface Early {
+  method: string | undefined;
+  request: Promise<Created>;
+  timer: ReturnType<typeof setTimeout>;
+  result?: Created;
+}
+
+function publicSession(s: SessionData): PaySession {
+  const out: PaySession = {
+    id: s.id,
+    orderId: s.orderId,
+    provider: s.provider,
+    method: s.method ?? null,
+    status: s.status,
+    amount: s.amount,
+    currency: s.currency,
+  };
+  if (s.paidAmount != null) out.paidAmount = s.paidAmount;
+  if (s.status === 'held' && s.heldReason) out.heldReason = s.heldReason;
+  return out;
+}
+
+/** An error as the payer and `pay-error` see it: the element's own type, else a malformed answer. */
+function flowError(error: unknown): FlowError {
+  return error instanceof PayCheckoutError ? error : { code: 'bad_response', retryable: true };
+}
+
+/**
+ * The checkout of one element, a Lit reactive controller: added by the element once this module has loaded, it
+ * lives until the element is disconnected (`hostDisconnected` aborts everything; late results are ignored).
+ */
+export class CheckoutController implements ReactiveController {
+  #state: CheckoutState;
+  #session?: SessionData;
+  #client?: SessionClient;
+  #config?: Promise<HelperConfig | undefined>;
+  #cfg?: HelperConfig;
+  #attemptAc?: AbortController;
+  #method?: string;
+  #picker?: MethodPicker;
+  #early?: Early;
+  #presenter?: Presenter;
+  readonly #modal: ModalPresenter;
+  readonly #inline: InlinePresenter;
+  readonly #sync = new StatusSync(
+    () => this.#refresh(),
+    () => !FINAL.includes(this.#session!.status),
+  );
+
+  constructor(
+    private readonly host: CheckoutHost,
+    private readonly signal: AbortSignal,
+  ) {
+    this.#state = initialState(host._state);
+    this.#modal = new ModalPresenter(host, (source) => this.#dispatch({ type: 'request-close', source }));
+    this.#inline = new InlinePresenter(host);
+    const root = host.shadowRoot;
+    const sheet = panelStyles.styleSheet;
+    if (root && sheet && !root.adoptedStyleSheets.includes(sheet)) {
+      root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    }
+    prepare(this.#modal.handlers);
+    host.addController(this);
+  }
+
+  /** The element left the page: abort everything; late results are ignored. */
+  hostDisconnected(): void {
+    clearTimeout(this.#early?.timer);
+    this.#early = undefined;
+    this.#attemptAc?.abort();
+    this.#picker?.hide(false);
+    if (this.#state.surface.kind === 'modal') this.#modal.hide(false);
+    this.#state = { ...this.#state, surface: { kind: 'none' } };
+    this.host.removeController(this);
+  }
+
+  get pickerOpen(): boolean {
+    return !!this.#picker?.open;
+  }
+
+  /** Something shows or resumes the payment: the element keeps what the tab knows about the order for later. */
+  get busy(): boolean {
+    return this.#state.surface.kind !== 'none';
+  }
+
+  publicSession(): PaySession | null {
+    return this.#session ? publicSession(this.#session) : null;
+  }
+
+  hidesButton(): boolean {
+    return this.#state.surface.kind === 'inline';
+  }
+
+  /** First intent: fetch `/config` (frameability, method labels) and the picker code if it will be needed. */
+  warm(): void {
+    void this.#loadConfig();
+    if (this.host.wantsPicker()) void import('../method-picker.js');
+  }
+
+  /** A click or `open()`. `popup` was opened synchronously by the element when it had to load this module first. */
+  activate(popup?: Window | null): void {
+    const action = onActivate(this.#current());
+    if (action !== 'start') {
+      closeWindow(popup);
+      if (action === 'focus') this.#presenter?.focus();
+      return;
+    }
+    if (this.#picker?.open) {
+      closeWindow(popup);
+      this.#picker.hide();
+      return;
+    }
+    if (this.host.wantsPicker()) {
+      closeWindow(popup);
+      void this.#showPicker();
+      return;
+    }
+    this.#start(this.host.method ?? this.host.methodList()[0], popup);
+  }
+
+  /** Closes whatever shows the payment; idempotent. Not locked: merchants may close programmatically. */
+  close(): void {
+    this.#picker?.hide(false);
+    this.#dispatch({ type: 'close' });
+  }
+
+  /**
+   * The page (re)loaded with this order's attempt in the tab: back from a redirect with
+   * `#pay-checkout=<id>:<outcome>` (resume if the session is ours), or an order already paid or held here (show
+   * it again instead of "Pay", and keep checking a held session, which a person may settle).
+   */
+  async resume(): Promise<void> {
+    const ret = readReturnHash();
+    const attempt = this.#attempts().load();
+    const session = attempt?.session;
+    if (ret && session?.token && session.id === ret.sessionId) {
+      clearReturnHash();
+      this.#session = { ...session, paymentUrl: '' } as SessionData;
+      this.#presenter = redirectPresenter;
+      this.#dispatch({ type: 'begin', mode: 'redirect' });
+      this.#method = attempt!.method;
+      this.#dispatch({ type: 'return', outcome: ret.outcome });
+    } else if (attempt?.settled) {
+      const settled = attempt.settled;
+      let error: FlowError | undefined;
+      if (session?.token && session.status === settled) this.#session = { ...session, paymentUrl: '' } as SessionData;
+      else {
+        const explaining = this.#explain();
+        if (explaining) await explaining;
+        if (this.signal.aborted) return;
+        error = { code: `order_${settled}`, retryable: false };
+      }
+      this.#dispatch({ type: 'restored', settled, error });
+      if (this.#session?.status === 'held') {
+        this.#newAttempt();
+        await this.#refresh();
+        if (!FINAL.includes(this.#session.status)) this.#sync.poll(this.#attemptAc!.signal);
+      }
+    }
+  }
+
+  render(locale: string): TemplateResult {
+    const kind = this.#state.surface.kind;
+    const view = kind === 'modal' || kind === 'inline' ? this.#view(locale) : undefined;
+    return html`${modalTemplate(kind === 'modal' ? view : undefined, this.#modal.handlers)}${kind === 'inline' && view
+      ? inlineTemplate(view)
+      : nothing}${this.#picker?.render(t(locale, 'chooseMethod')) ?? nothing}`;
+  }
+
+  /**
+   * Pointer down (or Enter / Space) on the button: the click is about to come, so the session request starts
+   * now and its round trip overlaps the press. Only on a press, never on hover: creating a provider payment is the
+   * payer's decision. A press without a click (dragged away) leaves a session the next click reuses.
+   */
+  prestart(): void {
+    if (this.#early || this.host.wantsPicker() || !canPrestart(this.#current())) return;
+    const method = this.host.method ?? this.host.methodList()[0];
+    const request = this.#request(method, false, this.signal);
+    // Unused for a while (no click followed): forget it, so a later click asks afresh.
+    const timer = setTimeout(() => (this.#early = undefined), 10_000);
+    const early: Early = { method, request, timer };
+    this.#early = early;
+    // Errors are reported by the click that uses the request.
+    request.then((result) => (early.result = result), () => undefined);
+  }
+
+  // ── the machine ──────────────────────────────────────────────────────────────────────────────────────
+
+  /** The machine's state with what the element and the session say now. */
+  #current(): CheckoutState {
+    return { ...this.#state, view: this.host._state, status: this.#session?.status };
+  }
+
+  #dispatch(event: CheckoutEvent): void {
+    const [next, effects] = transition(this.#current(), event);
+    this.#state = next;
+    for (const effect of effects) this.#run(effect);
+  }
+
+  #run(effect: Effect): void {
+    const host = this.host;
+    const session = this.#session;
+    const pub = session && publicSession(session);
+    switch (effect.fx) {
+      case 'set':
+        this.#set(effect.view);
+        break;
+      case 'render':
+        host.requestUpdate();
+        break;
+      case 'emit':
+        if (effect.event === 'pay-close') emit(host, 'pay-close', { session: pub, status: session?.status ?? null });
+        else if (effect.event === 'pay-cancel') {
+          emit(host, 'pay-cancel', effect.withSession ? { session: pub, reason: effect.reason } : { reason: effect.reason });
+        } else if (effect.event === 'pay-status') {
+          emit(host, 'pay-status', { session: pub!, status: effect.status, previous: effect.previous });
+        } else if (effect.event === 'pay-return') emit(host, 'pay-return', { session: pub!, outcome: effect.outcome });
+        else if (effect.event === 'pay-open') emit(host, 'pay-open', { session: pub!, mode: this.#presenter!.mode });
+        else emit(host, 'pay-success', { session: pub! });
+        break;
+      case 'report':
+        this.#report(this.#state.error!);
+        break;
+      case 'ask-close':
+        if (emit(host, 'pay-request-close', { source: effect.source }, true)) this.close();
+        break;
+      case 'new-attempt':
+        this.#newAttempt();
+        break;
+      case 'abort':
+        this.#attemptAc?.abort();
+        break;
+      case 'hide':
+        this.#presenter?.hide(true);
+        break;
+      case 'close-window':
+        closeWindow(this.#presenter?.window);
+        break;
+      case 'drop-window':
+        if (this.#presenter) this.#presenter.window = undefined;
+        break;
+      case 'stop-sync':
+        this.#sync.stop();
+        break;
+      case 'poll':
+        this.#sync.poll(this.#attemptAc!.signal);
+        break;
+      case 'refresh':
+        void this.#refresh();
+        break;
+      case 'present':
+        this.#present();
+        break;
+      case 'navigate':
+        this.#presenter!.show(session!.paymentUrl);
+        break;
+      case 'countdown':
+        this.#sync.countdown(() => this.#session?.expiresAt, () => host.requestUpdate());
+        break;
+      case 'remember':
+        this.#attempts().remember(effect.change);
+        break;
+      case 'after-dismiss':
+        void this.#afterDismiss(session!);
+        break;
+      case 'confirm':
+        void this.#confirm();
+        break;
+      case 'cancel':
+        void this.#cancel();
+        break;
+      case 'create':
+        void this.#create(this.#method, this.#presenter!.mode);
+        break;
+      case 'start':
+        this.#start(this.#method);
+        break;
+    }
+  }
+
+  // ── attempt ──────────────────────────────────────────────────────────────────────────────────────────
+
+  #start(method: string | undefined, popup?: Window | null): void {
+    let mode = resolveMode(this.host.mode, providerOf(this.#cfg, this.host.provider));
+    this.#method = method;
+    if (mode === 'popup') {
+      // Still synchronous inside the click (or picker choice): the browser allows the window.
+      popup ??= openPaymentWindow();
+      if (!popup) {
+        this.#report(new PayCheckoutError('popup_blocked', false));
+        mode = 'redirect';
+      }
+    } else {
+      closeWindow(popup);
+      popup = undefined;
+    }
+    const presenter = (this.#presenter =
+      mode === 'popup' ? new PopupPresenter(popup) : mode === 'modal' ? this.#modal : mode === 'inline' ? this.#inline : redirectPresenter);
+    presenter.window = popup;
+    this.#dispatch({ type: 'begin', mode });
+    const early = this.#early;
+    if (early?.result && early.method === method && !(early.result.reused && RESTART.includes(early.result.session.status))) {
+      // The press already brought the session: show the payment page in this very task. The frame is
+      // rendered before showModal() so its navigation starts before the dialog's first layout.
+      this.#early = undefined;
+      clearTimeout(early.timer);
+      this.#accept(early.result);
+      if (mode === 'modal') {
+        this.host.renderNow();
+        this.#modal.show();
+      }
+      return;
+    }
+    this.#dispatch({ type: 'creating' });
+    if (mode === 'modal') this.#modal.show();
+    void this.#create(method, mode);
+  }
+
+  /** A new attempt's abort signal, which stops its requests, polling and countdown (and is aborted with the element). */
+  #newAttempt(): void {
+    this.#attemptAc?.abort();
+    const ac = (this.#attemptAc = new AbortController());
+    this.signal.addEventListener('abort', () => ac.abort(), { signal: ac.signal });
+    ac.signal.addEventListener('abort', () => this.#sync.stop());
+  }
+
+  async #create(method: string | undefined, mode: PresentedMode, fresh = false): Promise<void> {
+    const signal = this.#attemptAc!.signal;
+    const early = this.#early;
+    this.#early = undefined;
+    clearTimeout(early?.timer);
+    try {
+      const created =
+        !fresh && early && early.method === method ? await early.request : await this.#request(method, fresh, signal);
+      if (signal.aborted) return;
+      // A reused key can answer with a session that ended while the page was away: start a fresh attempt.
+      if (created.reused && RESTART.includes(created.session.status)) return this.#create(method, mode, true);
+      this.#accept(created);
+    } catch (error) {
+      if (signal.aborted) return;
+      // The same key with a different request (the page's URL, hence returnUrl, changed since): a new attempt.
+      if (!fresh && error instanceof PayCheckoutError && error.code === 'idempotency_key_reused') {
+        return this.#create(method, mode, true);
+      }
+      if (error instanceof PayCheckoutError && (error.code === 'order_paid' || error.code === 'order_held')) {
+        const explaining = this.#explain(error);
+        if (explaining) await explaining;
+        if (!signal.aborted) this.#dispatch({ type: 'order-settled', settled: error.code === 'order_paid' ? 'paid' : 'held', error });
+        return;
+      }
+      return this.#fail(error, signal);
+    }
+  }
+
+  /** The helper answered with a usable session: show it (or its final status). */
+  #accept({ session, attempt }: Created): void {
+    this.#session = { ...session, paymentUrl: pageUrl(this.#cfg, session.paymentUrl, session.provider, this.host.currentLocale()) };
+    this.#attempts().saveSession(this.#session, attempt);
+    const win = this.#presenter!.window;
+    this.#dispatch({ type: 'accepted', status: session.status, frameable: session.frameable !== false, windowGone: !win || win.closed });
+  }
+
+  /** POST the session with this attempt's Idempotency-Key (a new key when `fresh` or the attempt ended). */
+  #request(method: string | undefined, fresh: boolean, signal: AbortSignal): Promise<Created> {
+    const host = this.host;
+    return this.#attempts().request(
+      this.#http(),
+      {
+        orderId: host.orderId!.trim(),
+        provider: host.provider ?? undefined,
+        method,
+        locale: host.currentLocale().split('-')[0],
+        returnUrl: returnUrlFor(host.returnUrl),
+      },
+      fresh,
+      signal,
+    );
+  }
+
+  /** Listens for the return page, then shows the payment page on the attempt's presenter. */
+  #present(): void {
+    const presenter = this.#presenter!;
+    const session = this.#session!;
+    const signal = this.#attemptAc!.signal;
+    listenForReturn(
+      this.#http().origin,
+      () => [this.host.renderRoot.querySelector('iframe')?.contentWindow, presenter.window],
+      (id, outcome) => id === this.#session?.id && this.#dispatch({ type: 'return', outcome }),
+      signal,
+    );
+    if (presenter.mode === 'redirect') {
+      // Back from the provider through the browser's back button, the page may come from the back/forward
+      // cache still "redirecting": make the button usable again.
+      window.addEventListener('pageshow', (event) => event.persisted && this.#dispatch({ type: 'pageshow' }), { signal });
+    } else if (presenter.mode === 'popup') {
+      presenter.show(session.paymentUrl);
+      this.#watch(presenter.window!, signal);
+    }
+  }
+
+  #watch(win: Window, signal: AbortSignal): void {
+    watchWindow(win, () => this.#presenter?.window === win && this.#dispatch({ type: 'window-closed' }), signal);
+  }
+
+  async #fail(error: unknown, signal: AbortSignal): Promise<void> {
+    console.warn('[pay-checkout]', error);
+    const explaining = this.#explain(error);
+    if (explaining) await explaining;
+    if (!signal.aborted) this.#dispatch({ type: 'fail', error: flowError(error) });
+  }
+
+  #report(error: FlowError): PayErrorDetail {
+    const detail: PayErrorDetail = { code: error.code, message: this.#errorMessage(error.code), retryable: error.retryable };
+    if (this.#session) detail.session = publicSession(this.#session);
+    emit(this.host, 'pay-error', detail);
+    return detail;
+  }
+
+  /** Loads the sentences for `error` first when it is (or may be) a refusal of the helper's (see `loadRefusals`). */
+  #explain(error?: unknown): Promise<void> | void {
+    if (!(error instanceof PayCheckoutError && OWN_CODES.includes(error.code))) {
+      const locale = this.host.currentLocale();
+      if (!aliases || !refusals.has(locale.split('-')[0]!)) return loadRefusals(locale);
+    }
+  }
+
+  #errorMessage(code: string): string {
+    const locale = this.host.currentLocale();
+    const alias = aliases?.[code];
+    return t(locale, `error.${code}`) || (alias && t(locale, `error.${alias}`)) || t(locale, 'error.generic');
+  }
+
+  // ── status ───────────────────────────────────────────────────────────────────────────────────────────
+
+  async #confirm(): Promise<void> {
+    await this.#refresh();
+    if (!this.#attemptAc?.signal.aborted) this.#dispatch({ type: 'confirmed' });
+  }
+
+  async #cancel(): Promise<void> {
+    const session = this.#session!;
+    const signal = this.#attemptAc!.signal;
+    try {
+      this.#apply(await this.#http().cancel(session.id, session.token!, signal));
+      this.#dispatch({ type: 'confirmed' });
+    } catch {
+      if (!signal.aborted) await this.#confirm();
+    }
+  }
+
+  async #refresh(signal = this.#attemptAc!.signal): Promise<void> {
+    const session = this.#session;
+    if (!session?.token || signal.aborted) return;
+    try {
+      this.#apply(await this.#http().get(session.id, session.token, signal));
+    } catch (error) {
+      // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
+      if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
+        this.#sync.stop();
+        await this.#fail(error, signal);
+      }
+    }
+  }
+
+  #apply(fresh: SessionData): void {
+    const previous = this.#session!;
+    this.#session = { ...previous, ...fresh, token: previous.token, paymentUrl: previous.paymentUrl || fresh.paymentUrl };
+    this.#attempts().saveSession(this.#session);
+    if (fresh.status !== previous.status) this.#dispatch({ type: 'status', status: fresh.status, previous: previous.status });
+  }
+
+  async #afterDismiss(session: SessionData): Promise<void> {
+    // The payer may have paid and closed the page before the confirmation arrived: check once before
+    // reporting a cancellation. The provider payment itself stays open and is reused on the next click.
+    await this.#refresh(this.signal);
+    if (this.signal.aborted || (this.#session && SETTLED.includes(this.#session.status))) return;
+    emit(this.host, 'pay-cancel', { session: publicSession(this.#session ?? session), reason: 'dismissed' });
+  }
+
+  // ── presenters and view ──────────────────────────────────────────────────────────────────────────────
+
+  #openWindow = (event: Event): void => {
+    event.preventDefault();
+    const session = this.#session;
+    const presenter = this.#presenter;
+    if (!session?.paymentUrl || !presenter) return;
+    const win = openPaymentWindow();
+    if (!win) {
+      this.#report(new PayCheckoutError('popup_blocked', false));
+      return;
+    }
+    win.location.href = session.paymentUrl;
+    closeWindow(presenter.window);
+    presenter.window = win;
+    this.#dispatch({ type: 'window-opened' });
+    this.#watch(win, this.#attemptAc!.signal);
+  };
+
+  #view(locale: string): PanelView {
+    const host = this.host;
+    const s = this.#session;
+    const state = host._state;
+    const surface = this.#state.surface;
+    const page = 'page' in surface ? surface.page : 'none';
+    const win = this.#presenter?.window;
+    const tr = (key: StringKey, vars?: Record<string, string | number>): string => t(locale, key, vars);
+    const amount = s
+      ? formatMoney(locale, s.amount, s.currency)
+      : host.amount != null && host.amount !== ''
+        ? formatMoney(locale, host.amount, host.currency)
+        : '';
+    const left = (state === 'loading' || state === 'waiting') && s ? remaining(s.expiresAt) : undefined;
+    const actions: PanelView['actions'] = [];
+    const requestClose = (): void => this.#dispatch({ type: 'request-close', source: 'close-button' });
+    if (page === 'offer' && !FINAL.includes(s?.status as SessionStatus)) {
+      actions.push({ label: tr('openPage'), run: () => this.#openWindow(new Event('click')), primary: true });
+    } else if (win && !win.closed && state === 'waiting') {
+      actions.push({ label: tr('showWindow'), run: () => win.focus() });
+    }
+    if ((state === 'error' && this.#state.error?.retryable) || state === 'failed' || state === 'expired' || state === 'cancelled') {
+      actions.push({ label: tr('retry'), run: () => this.#dispatch({ type: 'retry' }), primary: true });
+    }
+    if (state === 'paid') actions.push({ label: tr('done'), run: () => this.close(), primary: true });
+    else if (['error', 'failed', 'expired', 'cancelled', 'held', 'refunded'].includes(state)) {
+      actions.push({ label: tr('close'), run: requestClose });
+    }
+    return {
+      // The merchant's own words for the order when the helper has them; else a short label. One line either way.
+      title: s?.description?.trim() || tr('title', { order: host.orderId?.trim() ?? '' }),
+      amount,
+      message: this.#message(locale, state),
+      busy: state === 'creating' || state === 'loading' || state === 'confirming',
+      countdown: left !== undefined ? tr('timeLeft', { time: clock(left) }) : '',
+      frameUrl: page === 'frame' ? s?.paymentUrl : undefined,
+      frameTitle: tr('frameTitle', { provider: providerName(this.#cfg, s?.provider) }),
+      paymentUrl: s?.paymentUrl && !FINAL.includes(s.status) && !this.#state.returned ? s.paymentUrl : undefined,
+      newWindowLabel: tr('newWindow'),
+      closeLabel: tr('close'),
+      locked: state === 'confirming',
+      actions,
+      onFrameLoad: () => this.#dispatch({ type: 'frame-loaded' }),
+      onOpenWindow: this.#openWindow,
+      onClose: requestClose,
+    };
+  }
+
+  #message(locale: string, state: PayCheckoutState): string {
+    const error = this.#state.error;
+    // `paid` / `held` with an error: the helper's `order_paid` / `order_held` answer, not this session's status.
+    if (state === 'error' || (error && (state === 'paid' || state === 'held'))) {
+      return error ? this.#errorMessage(error.code) : t(locale, 'error.generic');
+    }
+    if (state === 'held') {
+      // What happens next depends on why a person reviews the payment; the merchant may word each case.
+      const reason = this.#session?.heldReason;
+      return (reason && t(locale, `held.${reason}`)) || t(locale, 'held');
+    }
+    if (state === 'failed' || state === 'expired') return this.#errorMessage(state);
+    if (state === 'waiting') {
+      const surface = this.#state.surface;
+      const page = 'page' in surface ? surface.page : 'none';
+      const win = this.#presenter?.window;
+      if (page === 'offer') return t(locale, 'notFrameable');
+      if (win && !win.closed) return t(locale, 'waitingWindow');
+      // In the frame the provider page speaks for itself; the countdown line stays.
+      return page === 'frame' ? '' : t(locale, 'waiting');
+    }
+    if (state === 'idle' || state === 'invalid' || state === 'choosing') return '';
+    return t(locale, state);
+  }
+
+  /** Updates the state and the status line(s); the status regions announce the change. */
+  #set(state: PayCheckoutState): void {
+    const kind = this.#state.surface.kind;
+    const inPanel = kind === 'modal' || kind === 'inline';
+    this.host.setState(state, inPanel ? '' : this.#message(this.host.currentLocale(), state));
+  }
+
+  // ── picker and config ────────────────────────────────────────────────────────────────────────────────
+
+  async #showPicker(): Promise<void> {
+    const [{ MethodPicker }, config] = await Promise.all([import('../method-picker.js'), this.#loadConfig()]);
+    if (this.signal.aborted) return;
+    const locale = this.host.currentLocale();
+    const lang = locale.split('-')[0]!;
+    const provider = providerOf(config, this.host.provider);
+    const items = this.host.methodList().map((id) => {
+      const label = provider?.methods.find((m) => m.id === id)?.label;
+      return { id, label: label?.[locale] ?? label?.[lang] ?? label?.ru ?? label?.en ?? id };
+    });
+    this.#picker ??= new MethodPicker(this.host, (id) => this.#start(id));
+    void this.#picker.show(items, this.#method);
+  }
+
+  #loadConfig(): Promise<HelperConfig | undefined> {
+    return (this.#config ??= sharedConfig(this.host.sessionUrl, this.#http()).then((cfg) => (this.#cfg = cfg)));
+  }
+
+  // ── plumbing ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The client for the element's `session-url`; a new one (and a new `/config`) when the attribute changed. */
+  #http(): SessionClient {
+    const url = this.host.sessionUrl;
+    if (this.#client?.url !== resolveSessionUrl(url)) {
+      this.#client = new SessionClient(url, timing.timeout);
+      this.#config = undefined;
+      this.#cfg = undefined;
+    }
+    return this.#client;
+  }
+
+  #attempts(): AttemptStore {
+    return new AttemptStore(this.host.sessionUrl, this.host.orderId ?? '');
+  }
+}

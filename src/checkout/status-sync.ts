@@ -1,0 +1,58 @@
+// Keeping a session's status current while the payer pays: polling with backoff and the countdown to expiry.
+import { timing } from '../timing.js';
+
+/** Time left until `expiresAt` (ISO 8601, epoch seconds or milliseconds), or undefined when there is none. */
+export function remaining(expiresAt: string | number | null | undefined): number | undefined {
+  if (expiresAt == null || expiresAt === '') return undefined;
+  const at = typeof expiresAt === 'number' && expiresAt < 1e12 ? expiresAt * 1000 : new Date(expiresAt).getTime();
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+/** `mm:ss`, or `h:mm:ss` from an hour on. */
+export function clock(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
+}
+
+/**
+ * Polls the helper for the status (from `timing.poll`, backing off by 1.5× up to `timing.pollMax`) and ticks the
+ * countdown once a second. Both stop with `stop()`; each start takes the attempt's signal, whose abort stops them.
+ */
+export class StatusSync {
+  #poll?: ReturnType<typeof setTimeout>;
+  #tick?: ReturnType<typeof setInterval>;
+
+  constructor(
+    /** Asks the helper once; the sync goes on while `pending()` says the status may still change. */
+    private readonly refresh: () => Promise<void>,
+    private readonly pending: () => boolean,
+  ) {}
+
+  poll(signal: AbortSignal, delay = timing.poll): void {
+    clearTimeout(this.#poll);
+    this.#poll = setTimeout(async () => {
+      await this.refresh();
+      if (!signal.aborted && this.pending()) this.poll(signal, Math.min(delay * 1.5, timing.pollMax));
+    }, delay);
+  }
+
+  /** Calls `onTick` each second while the session has an expiry; at zero asks the helper at once instead of waiting for the next poll. */
+  countdown(expiresAt: () => string | number | null | undefined, onTick: () => void): void {
+    clearInterval(this.#tick);
+    if (remaining(expiresAt()) === undefined) return;
+    let asked = false;
+    this.#tick = setInterval(() => {
+      onTick();
+      if (!asked && remaining(expiresAt()) === 0) {
+        asked = true;
+        void this.refresh();
+      }
+    }, 1000);
+  }
+
+  stop(): void {
+    clearTimeout(this.#poll);
+    clearInterval(this.#tick);
+  }
+}
