@@ -135,7 +135,7 @@ function variables<T extends Record<string, Variable<unknown>>>(spec: T): { [K i
 
 // --- Sections --------------------------------------------------------------------------------------------------
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export const DEFAULT_BASE_PATH = '/api/checkout';
 
 const SERVER = variables({
@@ -177,7 +177,12 @@ const SERVER = variables({
     ),
   DEFAULT_PROVIDER: text(),
   SESSION_TOKEN_TTL_SECONDS: int(86_400, 60, 30 * 86_400),
-  LOG_LEVEL: (name) => v.pipe(TEXT, v.transform((value) => value || 'info'), v.picklist(LOG_LEVELS, `${name} must be debug, info, warn, error or silent.`)),
+  LOG_LEVEL: (name) =>
+    v.pipe(
+      TEXT,
+      v.transform((value) => value || 'info'),
+      v.picklist(LOG_LEVELS, `${name} must be debug, info, warn, error or silent.`),
+    ),
 });
 
 const ServerSchema = v.pipe(
@@ -187,7 +192,8 @@ const ServerSchema = v.pipe(
     v.partialCheck(
       [['DATABASE_URL'], ['SESSION_SECRET']],
       (input) => !input.DATABASE_URL || Boolean(input.SESSION_SECRET),
-      'SESSION_SECRET must be set when DATABASE_URL is: every helper instance on the database must use the same one (generate it once, e.g. `openssl rand -base64 32`).',
+      'SESSION_SECRET must be set when DATABASE_URL is: every helper instance on the database must use the same one ' +
+        '(generate it once, e.g. `openssl rand -base64 32`).',
     ),
     ['SESSION_SECRET'],
   ),
@@ -283,18 +289,30 @@ const SANDBOX = variables({
 // --- Providers: settings, and credentials as a union of real and sandbox ------------------------------------------
 
 /** The variables whose presence means "this provider is real"; any one of them set asks for the rest. */
-export const CREDENTIAL_VARIABLES: Readonly<Record<ProviderId, readonly string[]>> = {
+const CREDENTIAL_VARIABLES: Readonly<Record<ProviderId, readonly string[]>> = {
   repay: ['REPAY_CASSA_ID', 'REPAY_SECRET_WORD_1', 'REPAY_SECRET_WORD_2', 'REPAY_API_KEY'],
   boxexchanger: ['BOXEXCHANGER_BASE_URL', 'BOXEXCHANGER_API_KEY', 'BOXEXCHANGER_API_SECRET'],
   agetrading: ['AGETRADING_API_KEY', 'AGETRADING_AUTH_VALUE', 'AGETRADING_CALLBACK_SECRET'],
 };
 
-export const PROVIDER_NAMES: Readonly<Record<ProviderId, string>> = { repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' };
+const PROVIDER_NAMES: Readonly<Record<ProviderId, string>> = { repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' };
 
 /** A sandbox provider refuses a credential variable: its switch is what is missing. */
 const unsetInSandbox = (provider: ProviderId, switchName: string) => (name: string) =>
   v.literal('', `${switchName} is required when ${name} is set (${PROVIDER_NAMES[provider]} would otherwise run against the sandbox).`);
 const requiredWhenReal = (switchName: string) => (name: string) => v.pipe(v.string(), v.nonEmpty(`${name} is required when ${switchName} is set.`));
+
+/** `schema`'s output for `input`, or undefined with its problems added to the enclosing transform's. */
+function parseWithin<T extends v.GenericSchema>(
+  schema: T,
+  addIssue: (info: { message: string }) => void,
+  input: unknown,
+): v.InferOutput<T> | undefined {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  for (const issue of result.issues) addIssue({ message: issue.message });
+  return undefined;
+}
 
 const methodIds = (values: Partial<Record<MethodId, string>>) =>
   Object.fromEntries(METHOD_IDS.flatMap((method) => (values[method] ? [[method, values[method]]] : []))) as Partial<Record<MethodId, string>>;
@@ -327,7 +345,10 @@ const RepayCredentials = v.pipe(
       REPAY_API_KEY: repayReal('REPAY_API_KEY'),
       methods: v.pipe(
         v.record(v.string(), v.string()),
-        v.check((methods) => Object.keys(methods).length > 0, 'Repay needs at least one payment method id: REPAY_METHOD_SBP and/or REPAY_METHOD_CARD.'),
+        v.check(
+          (methods) => Object.keys(methods).length > 0,
+          'Repay needs at least one payment method id: REPAY_METHOD_SBP and/or REPAY_METHOD_CARD.',
+        ),
       ),
     }),
     v.object({
@@ -341,8 +362,15 @@ const RepayCredentials = v.pipe(
   v.transform((input) => {
     const account = SANDBOX_ACCOUNTS.repay;
     return input.credentials === 'real'
-      ? { sandbox: false, cassaId: input.REPAY_CASSA_ID, secretWord1: input.REPAY_SECRET_WORD_1, secretWord2: input.REPAY_SECRET_WORD_2, apiKey: input.REPAY_API_KEY, methods: input.methods }
-      : { sandbox: true, cassaId: account.cassaId, secretWord1: account.secretWord1, secretWord2: account.secretWord2, apiKey: account.apiKey, methods: { ...account.methods, ...input.methods } };
+      ? {
+          sandbox: false,
+          cassaId: input.REPAY_CASSA_ID,
+          secretWord1: input.REPAY_SECRET_WORD_1,
+          secretWord2: input.REPAY_SECRET_WORD_2,
+          apiKey: input.REPAY_API_KEY,
+          methods: input.methods,
+        }
+      : { sandbox: true, ...account, methods: { ...account.methods, ...input.methods } };
   }),
 );
 
@@ -350,18 +378,15 @@ const RepaySchema = v.pipe(
   v.object(REPAY),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const env = dataset.value;
-    const credentials = v.safeParse(RepayCredentials, {
+    const credentials = parseWithin(RepayCredentials, addIssue, {
       ...env,
       credentials: env.REPAY_CASSA_ID ? 'real' : 'sandbox',
       methods: methodIds({ sbp: env.REPAY_METHOD_SBP, card: env.REPAY_METHOD_CARD }),
     });
-    if (!credentials.success) {
-      for (const issue of credentials.issues) addIssue({ message: issue.message });
-      return NEVER;
-    }
-    const real = !credentials.output.sandbox;
+    if (!credentials) return NEVER;
+    const real = !credentials.sandbox;
     return {
-      ...credentials.output,
+      ...credentials,
       baseUrl: real ? env.REPAY_BASE_URL! : null,
       frameable: env.REPAY_FRAMEABLE,
       minAmount: env.REPAY_MIN_AMOUNT,
@@ -411,7 +436,10 @@ const BoxExchangerCredentials = v.pipe(
         BOXEXCHANGER_API_SECRET: v.string(),
         routes: v.pipe(
           v.record(v.string(), v.string()),
-          v.check((routes) => Object.keys(routes).length > 0, 'BoxExchanger needs at least one route id: BOXEXCHANGER_ROUTE_SBP and/or BOXEXCHANGER_ROUTE_CARD.'),
+          v.check(
+            (routes) => Object.keys(routes).length > 0,
+            'BoxExchanger needs at least one route id: BOXEXCHANGER_ROUTE_SBP and/or BOXEXCHANGER_ROUTE_CARD.',
+          ),
         ),
       }),
       v.check(
@@ -429,7 +457,13 @@ const BoxExchangerCredentials = v.pipe(
   v.transform((input) => {
     const account = SANDBOX_ACCOUNTS.boxexchanger;
     return input.credentials === 'real'
-      ? { sandbox: false, baseUrl: input.BOXEXCHANGER_BASE_URL, apiKey: input.BOXEXCHANGER_API_KEY, apiSecret: input.BOXEXCHANGER_API_SECRET, routes: input.routes }
+      ? {
+          sandbox: false,
+          baseUrl: input.BOXEXCHANGER_BASE_URL,
+          apiKey: input.BOXEXCHANGER_API_KEY,
+          apiSecret: input.BOXEXCHANGER_API_SECRET,
+          routes: input.routes,
+        }
       : { sandbox: true, baseUrl: null, apiKey: account.apiKey, apiSecret: account.apiSecret, routes: { ...account.routes, ...input.routes } };
   }),
 );
@@ -438,19 +472,16 @@ const BoxExchangerSchema = v.pipe(
   v.object(BOXEXCHANGER),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const env = dataset.value;
-    const credentials = v.safeParse(BoxExchangerCredentials, {
+    const credentials = parseWithin(BoxExchangerCredentials, addIssue, {
       ...env,
       credentials: env.BOXEXCHANGER_BASE_URL ? 'real' : 'sandbox',
       routes: methodIds({ sbp: env.BOXEXCHANGER_ROUTE_SBP, card: env.BOXEXCHANGER_ROUTE_CARD }),
     });
-    if (!credentials.success) {
-      for (const issue of credentials.issues) addIssue({ message: issue.message });
-      return NEVER;
-    }
+    if (!credentials) return NEVER;
     const account = SANDBOX_ACCOUNTS.boxexchanger;
-    const real = !credentials.output.sandbox;
+    const real = !credentials.sandbox;
     return {
-      ...credentials.output,
+      ...credentials,
       frameable: env.BOXEXCHANGER_FRAMEABLE,
       minAmount: env.BOXEXCHANGER_MIN_AMOUNT ?? (real ? 1 : account.minAmount),
       maxAmount: env.BOXEXCHANGER_MAX_AMOUNT ?? (real ? 0 : account.maxAmount),
@@ -538,14 +569,19 @@ const AgeTradingCredentials = v.pipe(
       credentials: v.literal('sandbox'),
       AGETRADING_CALLBACK_SECRET: v.literal(
         '',
-        'AGETRADING_API_KEY (or AGETRADING_AUTH_VALUE) is required when AGETRADING_CALLBACK_SECRET is set (age.trading would otherwise run against the sandbox).',
+        'AGETRADING_API_KEY (or AGETRADING_AUTH_VALUE) is required when AGETRADING_CALLBACK_SECRET is set ' +
+          '(age.trading would otherwise run against the sandbox).',
       ),
     }),
   ]),
   v.transform((input) => {
     const account = SANDBOX_ACCOUNTS.agetrading;
     return input.credentials === 'real'
-      ? { sandbox: false, authValue: input.AGETRADING_AUTH_VALUE || `Token ${input.AGETRADING_API_KEY}`, callbackSecret: input.AGETRADING_CALLBACK_SECRET }
+      ? {
+          sandbox: false,
+          authValue: input.AGETRADING_AUTH_VALUE || `Token ${input.AGETRADING_API_KEY}`,
+          callbackSecret: input.AGETRADING_CALLBACK_SECRET,
+        }
       : { sandbox: true, authValue: `${account.authScheme} ${account.apiKey}`, callbackSecret: account.callbackSecret };
   }),
 );
@@ -554,20 +590,17 @@ const AgeTradingSchema = v.pipe(
   v.object(AGETRADING),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const env = dataset.value;
-    const credentials = v.safeParse(AgeTradingCredentials, {
+    const credentials = parseWithin(AgeTradingCredentials, addIssue, {
       ...env,
       credentials: env.AGETRADING_API_KEY || env.AGETRADING_AUTH_VALUE ? 'real' : 'sandbox',
     });
-    if (!credentials.success) {
-      for (const issue of credentials.issues) addIssue({ message: issue.message });
-      return NEVER;
-    }
-    const real = !credentials.output.sandbox;
+    if (!credentials) return NEVER;
+    const real = !credentials.sandbox;
     const methods: Partial<Record<MethodId, number>> = { ...SANDBOX_ACCOUNTS.agetrading.methods };
     if (env.AGETRADING_METHOD_SBP !== undefined) methods.sbp = env.AGETRADING_METHOD_SBP;
     if (env.AGETRADING_METHOD_CARD !== undefined) methods.card = env.AGETRADING_METHOD_CARD;
     return {
-      ...credentials.output,
+      ...credentials,
       baseUrl: real ? env.AGETRADING_BASE_URL! : null,
       frameable: env.AGETRADING_FRAMEABLE,
       minAmount: env.AGETRADING_MIN_AMOUNT,
@@ -589,6 +622,10 @@ const AgeTradingSchema = v.pipe(
 // --- The whole environment ------------------------------------------------------------------------------------
 
 const PROVIDER_PREFIX = /^(REPAY|BOXEXCHANGER|AGETRADING)_/;
+
+/** SANDBOX_FRAME_DENY names the provider. */
+const deny = (env: { sandbox: { SANDBOX_FRAME_DENY: Partial<Record<ProviderId, boolean>> } }, id: ProviderId) =>
+  env.sandbox.SANDBOX_FRAME_DENY[id] === true;
 
 const SECTIONS = { SERVER, MERCHANT, RECONCILE, SANDBOX, REPAY, BOXEXCHANGER, AGETRADING };
 
@@ -624,9 +661,9 @@ export const EnvSchema = v.pipe(
   v.transform((env) => ({
     ...env,
     mode: env.server.CHECKOUT_MODE ?? (PROVIDER_IDS.some((id) => !env[id].sandbox) ? ('live' as const) : ('test' as const)),
-    repay: { ...env.repay, frameable: env.repay.sandbox ? !env.sandbox.SANDBOX_FRAME_DENY.repay : env.repay.frameable },
-    boxexchanger: { ...env.boxexchanger, frameable: env.boxexchanger.sandbox ? !env.sandbox.SANDBOX_FRAME_DENY.boxexchanger : env.boxexchanger.frameable },
-    agetrading: { ...env.agetrading, frameable: env.agetrading.sandbox ? !env.sandbox.SANDBOX_FRAME_DENY.agetrading : env.agetrading.frameable },
+    repay: { ...env.repay, frameable: env.repay.sandbox ? !deny(env, 'repay') : env.repay.frameable },
+    boxexchanger: { ...env.boxexchanger, frameable: env.boxexchanger.sandbox ? !deny(env, 'boxexchanger') : env.boxexchanger.frameable },
+    agetrading: { ...env.agetrading, frameable: env.agetrading.sandbox ? !deny(env, 'agetrading') : env.agetrading.frameable },
   })),
   v.check(
     (env) => env.mode !== 'live' || env.server.PUBLIC_URL !== undefined,
