@@ -129,14 +129,17 @@ function checkSession(body: unknown): SessionData {
 }
 
 /** Maps ky's errors and the helper's `{ error: { code, message, retryable } }` bodies to `PayCheckoutError`. */
-async function toCheckoutError(error: unknown): Promise<unknown> {
+/** @internal exported for tests */
+export async function toCheckoutError(error: unknown): Promise<unknown> {
   if (error instanceof DOMException && error.name === 'AbortError') return error;
   if (error instanceof TimeoutError) return new PayCheckoutError('timeout', true, 'Request timed out', { cause: error });
   if (error instanceof HTTPError) {
     const status = error.response.status;
     let detail: { code?: unknown; message?: unknown; retryable?: unknown } | undefined;
     try {
-      detail = ((await error.response.json()) as { error?: typeof detail })?.error;
+      // ky 2 reads the body itself (into `error.data`, leaving the response consumed); ky 1 leaves it to us.
+      const body = 'data' in error ? (error as { data?: unknown }).data : await error.response.json();
+      detail = (body as { error?: typeof detail } | undefined)?.error;
     } catch {
       // not JSON: fall through to bad_response
     }
