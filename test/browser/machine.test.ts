@@ -1,0 +1,176 @@
+// The checkout's decisions without a DOM: src/checkout/machine.ts is pure, so these cases build states by hand.
+import { expect } from '@open-wc/testing';
+import { canPrestart, initialState, onActivate, transition, type CheckoutState, type Effect } from '../../src/checkout/machine.js';
+
+const fx = (effects: Effect[]): string[] => effects.map((e) => (e.fx === 'emit' ? e.event : e.fx === 'set' ? `set:${e.view}` : e.fx));
+
+function state(partial: Partial<CheckoutState>): CheckoutState {
+  return { ...initialState(), ...partial };
+}
+
+describe('checkout machine', () => {
+  it('begins an attempt on the chosen presenter with a new abort signal and no leftovers', () => {
+    const [next, effects] = transition(state({ view: 'error', error: { code: 'timeout', retryable: true }, returned: true }), { type: 'begin', mode: 'modal' });
+    expect(next.surface).to.deep.equal({ kind: 'modal', page: 'none' });
+    expect(next.error).to.equal(undefined);
+    expect(next.returned).to.equal(false);
+    expect(fx(effects)).to.deep.equal(['new-attempt']);
+  });
+
+  it('shows a frameable session in the frame, loading, then polls', () => {
+    const [next, effects] = transition(state({ view: 'creating', surface: { kind: 'modal', page: 'none' } }), {
+      type: 'accepted',
+      status: 'created',
+      frameable: true,
+      windowGone: false,
+    });
+    expect(next.surface).to.deep.equal({ kind: 'modal', page: 'frame' });
+    expect(fx(effects)).to.deep.equal(['present', 'set:loading', 'pay-open', 'countdown', 'poll']);
+  });
+
+  it('offers a window when the session refuses framing', () => {
+    const [next, effects] = transition(state({ view: 'creating', surface: { kind: 'inline', page: 'none' } }), {
+      type: 'accepted',
+      status: 'created',
+      frameable: false,
+      windowGone: false,
+    });
+    expect(next.surface).to.deep.equal({ kind: 'inline', page: 'offer' });
+    expect(fx(effects)).to.contain('set:waiting');
+  });
+
+  it('closes instead of presenting when the popup was closed before the session arrived', () => {
+    const [next, effects] = transition(state({ view: 'creating', surface: { kind: 'popup' } }), {
+      type: 'accepted',
+      status: 'created',
+      frameable: true,
+      windowGone: true,
+    });
+    expect(next.surface.kind).to.equal('none');
+    expect(fx(effects)).to.deep.equal(['abort', 'hide', 'close-window', 'drop-window', 'pay-close', 'set:idle', 'after-dismiss']);
+    expect(next.cancelReason).to.equal('dismissed');
+  });
+
+  it('redirects without polling', () => {
+    const [, effects] = transition(state({ view: 'creating', surface: { kind: 'redirect' } }), { type: 'accepted', status: 'created', frameable: true, windowGone: false });
+    expect(fx(effects)).to.deep.equal(['present', 'set:redirecting', 'pay-open', 'navigate']);
+  });
+
+  it('reports paid: stops syncing, remembers the order as paid, then pay-success', () => {
+    const [next, effects] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'modal', page: 'frame' } }), {
+      type: 'status',
+      status: 'paid',
+      previous: 'created',
+    });
+    expect(next.view).to.equal('paid');
+    expect(next.surface).to.deep.equal({ kind: 'modal', page: 'none' });
+    expect(fx(effects)).to.deep.equal(['pay-status', 'stop-sync', 'remember', 'set:paid', 'pay-success']);
+    expect(effects.find((e) => e.fx === 'remember')).to.deep.equal({ fx: 'remember', change: { done: true, settled: 'paid' } });
+  });
+
+  it('closes the popup on a final status and reports a failure as a retryable error', () => {
+    const [next, effects] = transition(state({ view: 'waiting', status: 'pending', surface: { kind: 'popup' } }), { type: 'status', status: 'failed', previous: 'pending' });
+    expect(fx(effects)).to.deep.equal(['pay-status', 'stop-sync', 'close-window', 'remember', 'set:failed', 'report']);
+    expect(next.error).to.deep.equal({ code: 'failed', retryable: true });
+  });
+
+  it('says why a cancellation happened: the payer on a cancel return, else the provider', () => {
+    const [returned, returnFx] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'redirect' } }), { type: 'return', outcome: 'cancel' });
+    expect(fx(returnFx)).to.deep.equal(['pay-return', 'set:confirming', 'cancel']);
+    const [, payer] = transition({ ...returned, status: 'created' }, { type: 'status', status: 'cancelled', previous: 'created' });
+    expect(payer.find((e) => e.fx === 'emit' && e.event === 'pay-cancel')).to.deep.include({ reason: 'payer', withSession: true });
+    const [, provider] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'modal', page: 'frame' } }), { type: 'status', status: 'cancelled', previous: 'created' });
+    expect(provider.find((e) => e.fx === 'emit' && e.event === 'pay-cancel')).to.deep.include({ reason: 'provider' });
+  });
+
+  it('keeps confirming under the button when the popup closes itself after the return', () => {
+    const [next, effects] = transition(state({ view: 'confirming', status: 'created', surface: { kind: 'popup' }, returned: true }), { type: 'window-closed' });
+    expect(next.surface.kind).to.equal('detached');
+    expect(fx(effects)).to.deep.equal(['drop-window', 'pay-close']);
+    // Nothing shows the payment any more, but a click must not start another one while it is confirmed.
+    expect(onActivate(next)).to.equal('ignore');
+    expect(canPrestart(next)).to.equal(false);
+  });
+
+  it('treats the payer closing the popup before any return as a dismissal', () => {
+    const [next, effects] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'popup' } }), { type: 'window-closed' });
+    expect(next.surface.kind).to.equal('none');
+    expect(fx(effects)).to.deep.equal(['abort', 'hide', 'close-window', 'drop-window', 'pay-close', 'set:idle', 'after-dismiss']);
+  });
+
+  it('offers the window again when one opened from the panel is closed', () => {
+    const [next, effects] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'modal', page: 'window' } }), { type: 'window-closed' });
+    expect(next.surface).to.deep.equal({ kind: 'modal', page: 'offer' });
+    expect(fx(effects)).to.deep.equal(['drop-window', 'render', 'refresh']);
+  });
+
+  it('refuses close requests while the payment is being confirmed, and asks otherwise', () => {
+    expect(transition(state({ view: 'confirming', surface: { kind: 'modal', page: 'none' } }), { type: 'request-close', source: 'escape' })[1]).to.deep.equal([]);
+    expect(transition(state({ view: 'waiting', surface: { kind: 'modal', page: 'frame' } }), { type: 'request-close', source: 'backdrop' })[1]).to.deep.equal([
+      { fx: 'ask-close', source: 'backdrop' },
+    ]);
+  });
+
+  it('reports a dismissal at once when closed before a session exists, and nothing after an error', () => {
+    const [, creating] = transition(state({ view: 'creating', surface: { kind: 'modal', page: 'none' } }), { type: 'close' });
+    expect(creating.at(-1)).to.deep.equal({ fx: 'emit', event: 'pay-cancel', reason: 'dismissed', withSession: false });
+    const [, failed] = transition(state({ view: 'error', error: { code: 'timeout', retryable: true }, surface: { kind: 'modal', page: 'none' } }), { type: 'close' });
+    expect(fx(failed)).to.deep.equal(['abort', 'hide', 'close-window', 'drop-window', 'pay-close', 'set:idle']);
+  });
+
+  it('keeps a settled payment said under the button when its panel closes', () => {
+    const [next, effects] = transition(state({ view: 'paid', status: 'paid', surface: { kind: 'modal', page: 'none' } }), { type: 'close' });
+    expect(next.view).to.equal('paid');
+    expect(fx(effects)).to.deep.equal(['abort', 'hide', 'close-window', 'drop-window', 'pay-close', 'set:paid']);
+  });
+
+  it('closes nothing when nothing shows the payment', () => {
+    for (const kind of ['none', 'redirect', 'detached'] as const) {
+      expect(transition(state({ view: 'waiting', surface: { kind } }), { type: 'close' })[1]).to.deep.equal([]);
+    }
+  });
+
+  it('closes a popup on failure and keeps a panel open to show the error', () => {
+    const error = { code: 'provider_unavailable', retryable: true };
+    const [popup, popupFx] = transition(state({ view: 'creating', surface: { kind: 'popup' } }), { type: 'fail', error });
+    expect(popup.surface.kind).to.equal('none');
+    expect(fx(popupFx)).to.deep.equal(['report', 'abort', 'hide', 'close-window', 'drop-window', 'pay-close', 'set:idle', 'set:error']);
+    const [modal, modalFx] = transition(state({ view: 'creating', surface: { kind: 'modal', page: 'none' } }), { type: 'fail', error });
+    expect(modal.surface.kind).to.equal('modal');
+    expect(fx(modalFx)).to.deep.equal(['report', 'set:error']);
+  });
+
+  it('remembers an order the helper calls paid or held', () => {
+    const [next, effects] = transition(state({ view: 'creating', surface: { kind: 'redirect' } }), {
+      type: 'order-settled',
+      settled: 'held',
+      error: { code: 'order_held', retryable: false },
+    });
+    expect(next.view).to.equal('held');
+    expect(next.surface.kind).to.equal('none');
+    expect(effects).to.deep.equal([{ fx: 'report' }, { fx: 'remember', change: { done: true, settled: 'held' } }, { fx: 'set', view: 'held' }]);
+  });
+
+  it('retries on the same panel, else starts again from the element', () => {
+    const [panel, panelFx] = transition(state({ view: 'failed', surface: { kind: 'inline', page: 'none' }, error: { code: 'failed', retryable: true } }), { type: 'retry' });
+    expect(panel.surface).to.deep.equal({ kind: 'inline', page: 'none' });
+    expect(fx(panelFx)).to.deep.equal(['new-attempt', 'set:creating', 'create']);
+    expect(fx(transition(state({ view: 'error', surface: { kind: 'none' } }), { type: 'retry' })[1])).to.deep.equal(['start']);
+  });
+
+  it('makes the button usable again when the page comes back from the back/forward cache mid-redirect', () => {
+    const [next, effects] = transition(state({ view: 'redirecting', surface: { kind: 'redirect' } }), { type: 'pageshow' });
+    expect([next.view, next.surface.kind]).to.deep.equal(['idle', 'none']);
+    expect(fx(effects)).to.deep.equal(['set:idle']);
+  });
+
+  it('decides what a click does', () => {
+    expect(onActivate(state({ view: 'waiting', surface: { kind: 'modal', page: 'frame' } }))).to.equal('focus');
+    expect(onActivate(state({ view: 'confirming', surface: { kind: 'redirect' } }))).to.equal('ignore');
+    expect(onActivate(state({ view: 'paid' }))).to.equal('ignore');
+    expect(onActivate(state({ view: 'held', status: 'held' }))).to.equal('ignore');
+    // An order the helper called held, without a session here, is asked about again.
+    expect(onActivate(state({ view: 'held' }))).to.equal('start');
+    expect(onActivate(state({ view: 'failed', status: 'failed' }))).to.equal('start');
+  });
+});
