@@ -31,7 +31,7 @@ import {
   transition,
   type CheckoutEvent,
   type CheckoutState,
-  type Effect,
+  type EffectHandlers,
   type FlowError,
 } from './machine.js';
 import { clock, remaining, StatusSync } from './status-sync.js';
@@ -287,89 +287,41 @@ export class CheckoutController implements ReactiveController {
   #dispatch(event: CheckoutEvent): void {
     const [next, effects] = transition(this.#current(), event);
     this.#state = next;
-    for (const effect of effects) this.#run(effect);
+    for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
   }
 
-  #run(effect: Effect): void {
-    const host = this.host;
-    const session = this.#session;
-    const pub = session && publicSession(session);
-    switch (effect.fx) {
-      case 'set':
-        this.#set(effect.view);
-        break;
-      case 'render':
-        host.requestUpdate();
-        break;
-      case 'emit':
-        if (effect.event === 'pay-close') emit(host, 'pay-close', { session: pub, status: session?.status ?? null });
-        else if (effect.event === 'pay-cancel') {
-          emit(host, 'pay-cancel', effect.withSession ? { session: pub, reason: effect.reason } : { reason: effect.reason });
-        } else if (effect.event === 'pay-status') {
-          emit(host, 'pay-status', { session: pub!, status: effect.status, previous: effect.previous });
-        } else if (effect.event === 'pay-return') emit(host, 'pay-return', { session: pub!, outcome: effect.outcome });
-        else if (effect.event === 'pay-open') emit(host, 'pay-open', { session: pub!, mode: this.#presenter!.mode });
-        else emit(host, 'pay-success', { session: pub! });
-        break;
-      case 'report':
-        this.#report(this.#state.error!);
-        break;
-      case 'ask-close':
-        if (emit(host, 'pay-request-close', { source: effect.source }, true)) this.close();
-        break;
-      case 'new-attempt':
-        this.#newAttempt();
-        break;
-      case 'abort':
-        this.#attemptAc?.abort();
-        break;
-      case 'hide':
-        this.#presenter?.hide(true);
-        break;
-      case 'close-window':
-        closeWindow(this.#presenter?.window);
-        break;
-      case 'drop-window':
-        if (this.#presenter) this.#presenter.window = undefined;
-        break;
-      case 'stop-sync':
-        this.#sync.stop();
-        break;
-      case 'poll':
-        this.#sync.poll(this.#attemptAc!.signal);
-        break;
-      case 'refresh':
-        void this.#refresh();
-        break;
-      case 'present':
-        this.#present();
-        break;
-      case 'navigate':
-        this.#presenter!.show(session!.paymentUrl);
-        break;
-      case 'countdown':
-        this.#sync.countdown(() => this.#session?.expiresAt, () => host.requestUpdate());
-        break;
-      case 'remember':
-        this.#attempts().remember(effect.change);
-        break;
-      case 'after-dismiss':
-        void this.#afterDismiss(session!);
-        break;
-      case 'confirm':
-        void this.#confirm();
-        break;
-      case 'cancel':
-        void this.#cancel();
-        break;
-      case 'create':
-        void this.#create(this.#method, this.#presenter!.mode);
-        break;
-      case 'start':
-        this.#start(this.#method);
-        break;
-    }
-  }
+  /** The events are about the session as it is when they are dispatched. */
+  #pub = (): PaySession => publicSession(this.#session!);
+
+  readonly #effects: EffectHandlers = {
+    set: (view) => this.#set(view),
+    render: () => this.host.requestUpdate(),
+    'pay-open': () => emit(this.host, 'pay-open', { session: this.#pub(), mode: this.#presenter!.mode }),
+    'pay-success': () => emit(this.host, 'pay-success', { session: this.#pub() }),
+    'pay-close': () => emit(this.host, 'pay-close', { session: this.publicSession() ?? undefined, status: this.#session?.status ?? null }),
+    'pay-status': (status, previous) => emit(this.host, 'pay-status', { session: this.#pub(), status, previous }),
+    'pay-return': (outcome) => emit(this.host, 'pay-return', { session: this.#pub(), outcome }),
+    'pay-cancel': (reason, withSession) => emit(this.host, 'pay-cancel', withSession ? { session: this.#pub(), reason } : { reason }),
+    report: () => this.#report(this.#state.error!),
+    'ask-close': (source) => emit(this.host, 'pay-request-close', { source }, true) && this.close(),
+    'new-attempt': () => this.#newAttempt(),
+    abort: () => this.#attemptAc?.abort(),
+    hide: () => this.#presenter?.hide(true),
+    'close-window': () => closeWindow(this.#presenter?.window),
+    'drop-window': () => this.#presenter && (this.#presenter.window = undefined),
+    'stop-sync': () => this.#sync.stop(),
+    poll: () => this.#sync.poll(this.#attemptAc!.signal),
+    refresh: () => void this.#refresh(),
+    present: () => this.#present(),
+    navigate: () => this.#presenter!.show(this.#session!.paymentUrl),
+    countdown: () => this.#sync.countdown(() => this.#session?.expiresAt, () => this.host.requestUpdate()),
+    remember: (change) => this.#attempts().remember(change),
+    'after-dismiss': () => void this.#afterDismiss(this.#session!),
+    confirm: () => void this.#confirm(),
+    cancel: () => void this.#cancel(),
+    create: () => void this.#create(this.#method, this.#presenter!.mode),
+    start: () => this.#start(this.#method),
+  };
 
   // ── attempt ──────────────────────────────────────────────────────────────────────────────────────────
 

@@ -76,43 +76,51 @@ export type CheckoutEvent =
   | { type: 'pageshow' }
   | { type: 'retry' };
 
+/**
+ * What the controller does, in order: `[what, ...arguments]`. `set` shows a view on the element (and its sentence
+ * under the button when no panel is open); `pay-*` dispatch that event about the current session; `report` is
+ * `pay-error` for `state.error`; `ask-close` asks `pay-request-close` (cancelable), then closes; `new-attempt` /
+ * `abort` start and stop an attempt's signal (its requests, polling and countdown); `hide` hides the presenter;
+ * `close-window` / `drop-window` close and forget the window showing the payment page; `stop-sync`, `poll`,
+ * `refresh` and `countdown` drive ./status-sync.ts; `present` listens for the return page and shows the payment
+ * page on the presenter; `navigate` sends the page itself there (redirect); `remember` updates the stored
+ * attempt; `after-dismiss` checks the status once, then reports a cancellation unless the payment settled;
+ * `confirm` / `cancel` ask the helper after a return; `create` asks for a session again on the same panel;
+ * `start` starts again from the element (resolving the mode, opening a popup inside the click).
+ */
 export type Effect =
-  /** Show `view` on the element (and its sentence under the button when no panel is open). */
-  | { fx: 'set'; view: PayCheckoutState }
-  | { fx: 'render' }
-  | { fx: 'emit'; event: 'pay-open' | 'pay-success' | 'pay-close' }
-  | { fx: 'emit'; event: 'pay-status'; status: SessionStatus; previous: SessionStatus }
-  | { fx: 'emit'; event: 'pay-return'; outcome: ReturnOutcome }
-  | { fx: 'emit'; event: 'pay-cancel'; reason: CancelReason; withSession: boolean }
-  /** `pay-error` for `state.error`. */
-  | { fx: 'report' }
-  /** Ask `pay-request-close` (cancelable), then close. */
-  | { fx: 'ask-close'; source: CloseSource }
-  /** A new attempt: a new abort signal for its requests, polling and countdown. */
-  | { fx: 'new-attempt' }
-  /** Abort the attempt: its requests, polling and countdown. */
-  | { fx: 'abort' }
-  /** Hide the presenter that showed the payment. */
-  | { fx: 'hide'; mode: PresentedMode }
-  | { fx: 'close-window' }
-  /** Forget the window that was closed. */
-  | { fx: 'drop-window' }
-  | { fx: 'stop-sync' }
-  | { fx: 'poll' }
-  | { fx: 'refresh' }
-  /** Listen for the return page, show the payment page on the surface, start the countdown and polling as it needs. */
-  | { fx: 'present' }
-  | { fx: 'navigate' }
-  | { fx: 'countdown' }
-  | { fx: 'remember'; change: Partial<Attempt> }
-  /** Check the status once, then report a cancellation unless the payment settled. */
-  | { fx: 'after-dismiss' }
-  | { fx: 'confirm' }
-  | { fx: 'cancel' }
-  /** Ask for a session again on the same panel. */
-  | { fx: 'create' }
-  /** Start again from the element (resolves the mode, opens a popup inside the click). */
-  | { fx: 'start' };
+  | ['set', PayCheckoutState]
+  | [
+      | 'render'
+      | 'pay-open'
+      | 'pay-success'
+      | 'pay-close'
+      | 'report'
+      | 'new-attempt'
+      | 'abort'
+      | 'hide'
+      | 'close-window'
+      | 'drop-window'
+      | 'stop-sync'
+      | 'poll'
+      | 'refresh'
+      | 'present'
+      | 'navigate'
+      | 'countdown'
+      | 'after-dismiss'
+      | 'confirm'
+      | 'cancel'
+      | 'create'
+      | 'start',
+    ]
+  | ['pay-status', status: SessionStatus, previous: SessionStatus]
+  | ['pay-return', ReturnOutcome]
+  | ['pay-cancel', CancelReason, withSession: boolean]
+  | ['ask-close', CloseSource]
+  | ['remember', Partial<Attempt>];
+
+/** The controller's handler for each effect. */
+export type EffectHandlers = { [E in Effect as E[0]]: (...args: E extends [string, ...infer A] ? A : never) => void };
 
 export type Transition = [CheckoutState, Effect[]];
 
@@ -145,153 +153,138 @@ export function canPrestart(state: CheckoutState): boolean {
 }
 
 export function transition(state: CheckoutState, event: CheckoutEvent): Transition {
+  const s: CheckoutState = { ...state };
   const fx: Effect[] = [];
-  let s: CheckoutState = state;
   const set = (view: PayCheckoutState): void => {
-    s = { ...s, view };
-    fx.push({ fx: 'set', view });
+    s.view = view;
+    fx.push(['set', view]);
   };
   const page = (p: PanelPage): void => {
-    if (isPanel(s.surface)) s = { ...s, surface: { ...s.surface, page: p } };
-  };
-  const apply = ([next, more]: Transition): void => {
-    s = next;
-    fx.push(...more);
+    if (isPanel(s.surface)) s.surface = { kind: s.surface.kind, page: p };
   };
 
   switch (event.type) {
     case 'begin': {
       const mode = event.mode;
-      s = {
-        view: s.view,
-        status: s.status,
-        surface: mode === 'modal' || mode === 'inline' ? { kind: mode, page: 'none' } : { kind: mode },
-        returned: false,
-      };
-      fx.push({ fx: 'new-attempt' });
+      s.surface = mode === 'modal' || mode === 'inline' ? { kind: mode, page: 'none' } : { kind: mode };
+      s.returned = false;
+      s.error = s.cancelReason = undefined;
+      fx.push(['new-attempt']);
       break;
     }
     case 'creating':
       set('creating');
       break;
     case 'accepted': {
-      s = { ...s, status: event.status };
+      s.status = event.status;
       if (isFinal(event.status)) {
-        apply(react(s, event.status));
+        react(s, fx, event.status);
         break;
       }
       const kind = s.surface.kind;
       if (kind === 'redirect') {
-        fx.push({ fx: 'present' });
+        fx.push(['present']);
         set('redirecting');
-        fx.push({ fx: 'emit', event: 'pay-open' }, { fx: 'navigate' });
+        fx.push(['pay-open'], ['navigate']);
         break;
       }
-      if (kind === 'popup') {
-        if (event.windowGone) {
-          apply(close(s));
-          break;
-        }
-        fx.push({ fx: 'present' });
-        set('waiting');
-      } else if (!event.frameable) {
-        // The provider refuses framing: a new window needs a fresh click, so offer one.
-        page('offer');
-        fx.push({ fx: 'present' });
-        set('waiting');
-      } else {
-        page('frame');
-        fx.push({ fx: 'present' });
-        set('loading');
+      if (kind === 'popup' && event.windowGone) {
+        close(s, fx);
+        break;
       }
-      fx.push({ fx: 'emit', event: 'pay-open' }, { fx: 'countdown' }, { fx: 'poll' });
+      // A provider that refuses framing: a new window needs a fresh click, so the panel offers one.
+      page(event.frameable ? 'frame' : 'offer');
+      fx.push(['present']);
+      set(kind !== 'popup' && event.frameable ? 'loading' : 'waiting');
+      fx.push(['pay-open'], ['countdown'], ['poll']);
       break;
     }
     case 'status':
-      s = { ...s, status: event.status };
-      fx.push({ fx: 'emit', event: 'pay-status', status: event.status, previous: event.previous });
-      apply(react(s, event.status));
+      s.status = event.status;
+      fx.push(['pay-status', event.status, event.previous]);
+      react(s, fx, event.status);
       break;
     case 'return':
       // The return page replaced the provider page: show our own status instead of "you can close this window".
-      s = { ...s, returned: true };
-      if (isPanel(s.surface) && s.surface.page !== 'window') page('none');
-      fx.push({ fx: 'emit', event: 'pay-return', outcome: event.outcome });
+      s.returned = true;
+      if (!isPanel(s.surface) || s.surface.page !== 'window') page('none');
+      fx.push(['pay-return', event.outcome]);
       set('confirming');
       if (event.outcome === 'cancel') {
-        s = { ...s, cancelReason: 'payer' };
-        fx.push({ fx: 'cancel' });
+        s.cancelReason = 'payer';
+        fx.push(['cancel']);
       } else {
-        fx.push({ fx: 'confirm' });
+        fx.push(['confirm']);
       }
       break;
     case 'confirmed':
       if (s.view === 'confirming') set('waiting');
-      if (!isFinal(s.status)) fx.push({ fx: 'poll' });
+      if (!isFinal(s.status)) fx.push(['poll']);
       break;
     case 'window-closed':
       if (s.surface.kind === 'popup') {
         if (s.returned || isFinal(s.status)) {
           // The return page closes itself: the popup is gone, the confirmation goes on under the button.
-          s = { ...s, surface: { kind: 'detached' } };
-          fx.push({ fx: 'drop-window' }, { fx: 'emit', event: 'pay-close' });
+          s.surface = { kind: 'detached' };
+          fx.push(['drop-window'], ['pay-close']);
         } else {
-          apply(close(s));
+          close(s, fx);
         }
       } else if (isPanel(s.surface) && s.surface.page === 'window' && !s.returned && s.status && !isFinal(s.status)) {
         // A window opened from the panel's header was closed: offer it again and check the status now.
         page('offer');
-        fx.push({ fx: 'drop-window' }, { fx: 'render' }, { fx: 'refresh' });
+        fx.push(['drop-window'], ['render'], ['refresh']);
       }
       break;
     case 'window-opened':
       page('window');
       if (s.view === 'loading') set('waiting');
-      else fx.push({ fx: 'render' });
+      else fx.push(['render']);
       break;
     case 'frame-loaded':
       if (s.view === 'loading') set('waiting');
       break;
     case 'request-close':
       // Locked while the payment is being confirmed: closing now would hide the outcome.
-      if (s.view !== 'confirming') fx.push({ fx: 'ask-close', source: event.source });
+      if (s.view !== 'confirming') fx.push(['ask-close', event.source]);
       break;
     case 'close':
-      apply(close(s));
+      close(s, fx);
       break;
     case 'fail':
-    case 'order-settled': {
-      s = { ...s, error: event.error };
-      fx.push({ fx: 'report' });
+    case 'order-settled':
+      s.error = event.error;
+      fx.push(['report']);
       // The blank window opened for the click is useless now.
-      if (s.surface.kind === 'popup') apply(close(s));
-      if (!isPanel(s.surface)) s = { ...s, surface: { kind: 'none' } };
+      if (s.surface.kind === 'popup') close(s, fx);
+      if (!isPanel(s.surface)) s.surface = { kind: 'none' };
       if (event.type === 'fail') set('error');
       else {
-        fx.push({ fx: 'remember', change: { done: true, settled: event.settled } });
+        fx.push(['remember', { done: true, settled: event.settled }]);
         set(event.settled);
       }
       break;
-    }
     case 'restored':
-      s = { ...s, error: event.error };
+      s.error = event.error;
       set(event.settled);
       break;
     case 'pageshow':
       if (s.view === 'redirecting') {
-        s = { ...s, surface: { kind: 'none' } };
+        s.surface = { kind: 'none' };
         set('idle');
       }
       break;
     case 'retry': {
-      s = { ...s, error: undefined };
       const kind = s.surface.kind;
+      s.error = undefined;
       if (kind === 'modal' || kind === 'inline') {
-        apply(transition(s, { type: 'begin', mode: kind }));
+        const [next, more] = transition(s, { type: 'begin', mode: kind });
+        Object.assign(s, next);
+        fx.push(...more);
         set('creating');
-        fx.push({ fx: 'create' });
+        fx.push(['create']);
       } else {
-        fx.push({ fx: 'start' });
+        fx.push(['start']);
       }
       break;
     }
@@ -299,62 +292,56 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
   return [s, fx];
 }
 
-/** What a verified status means for the payer. */
-function react(state: CheckoutState, status: SessionStatus): Transition {
-  const fx: Effect[] = [];
-  let s = state;
+/** What a verified status means for the payer (`s` and `fx` are the transition's own). */
+function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
   const set = (view: PayCheckoutState): void => {
-    s = { ...s, view };
-    fx.push({ fx: 'set', view });
+    s.view = view;
+    fx.push(['set', view]);
   };
   if (isFinal(status)) {
-    fx.push({ fx: 'stop-sync' });
-    if (isPanel(s.surface) && s.surface.page !== 'window') s = { ...s, surface: { ...s.surface, page: 'none' } };
-    if (s.surface.kind === 'popup') fx.push({ fx: 'close-window' });
+    fx.push(['stop-sync']);
+    if (isPanel(s.surface) && s.surface.page !== 'window') s.surface = { kind: s.surface.kind, page: 'none' };
+    if (s.surface.kind === 'popup') fx.push(['close-window']);
   }
   if (status === 'paid') {
-    s = { ...s, error: undefined };
-    fx.push({ fx: 'remember', change: { done: true, settled: 'paid' } });
+    s.error = undefined;
+    fx.push(['remember', { done: true, settled: 'paid' }]);
     set('paid');
-    fx.push({ fx: 'emit', event: 'pay-success' });
-  } else if (status === 'failed' || status === 'expired') {
-    fx.push({ fx: 'remember', change: { done: true, settled: undefined } });
+    fx.push(['pay-success']);
+  } else if (status === 'failed' || status === 'expired' || status === 'cancelled') {
+    fx.push(['remember', { done: true, settled: undefined }]);
     set(status);
-    s = { ...s, error: { code: status, retryable: true } };
-    fx.push({ fx: 'report' });
-  } else if (status === 'cancelled') {
-    fx.push({ fx: 'remember', change: { done: true, settled: undefined } });
-    set('cancelled');
-    fx.push({ fx: 'emit', event: 'pay-cancel', reason: s.cancelReason ?? 'provider', withSession: true });
+    if (status === 'cancelled') fx.push(['pay-cancel', s.cancelReason ?? 'provider', true]);
+    else {
+      s.error = { code: status, retryable: true };
+      fx.push(['report']);
+    }
   } else if (status === 'held' || status === 'refunded') {
-    s = { ...s, error: undefined };
-    fx.push({ fx: 'remember', change: { settled: status === 'held' ? 'held' : undefined } });
+    s.error = undefined;
+    fx.push(['remember', { settled: status === 'held' ? 'held' : undefined }]);
     set(status);
   } else if (s.view !== 'loading' && s.view !== 'creating') {
     set('waiting');
   }
-  return [s, fx];
 }
 
 /** Closes whatever shows the payment; nothing to do when nothing does (or the payment went elsewhere). */
-function close(state: CheckoutState): Transition {
-  const kind = state.surface.kind;
-  if (kind === 'none' || kind === 'redirect' || kind === 'detached') return [state, []];
-  const fx: Effect[] = [{ fx: 'abort' }, { fx: 'hide', mode: kind }, { fx: 'close-window' }, { fx: 'drop-window' }, { fx: 'emit', event: 'pay-close' }];
-  let s: CheckoutState = { ...state, surface: { kind: 'none' } };
+function close(s: CheckoutState, fx: Effect[]): void {
+  const kind = s.surface.kind;
+  if (kind === 'none' || kind === 'redirect' || kind === 'detached') return;
+  fx.push(['abort'], ['hide'], ['close-window'], ['drop-window'], ['pay-close']);
+  s.surface = { kind: 'none' };
   const view = s.view;
   // A settled payment stays said under the button (held: what happens next); anything else is idle again.
-  const next = view !== 'paid' && view !== 'held' && view !== 'refunded' ? 'idle' : view;
-  s = { ...s, view: next };
-  fx.push({ fx: 'set', view: next });
+  s.view = view !== 'paid' && view !== 'held' && view !== 'refunded' ? 'idle' : view;
+  fx.push(['set', s.view]);
   if (s.error) {
     // Closed because of an error (or after one): that was already reported as pay-error.
   } else if (s.status && !SETTLED.includes(s.status)) {
     // The payer may have paid and closed the page before the confirmation arrived: check once before reporting.
-    s = { ...s, cancelReason: 'dismissed' };
-    fx.push({ fx: 'after-dismiss' });
+    s.cancelReason = 'dismissed';
+    fx.push(['after-dismiss']);
   } else if (!s.status && view === 'creating') {
-    fx.push({ fx: 'emit', event: 'pay-cancel', reason: 'dismissed', withSession: false });
+    fx.push(['pay-cancel', 'dismissed', false]);
   }
-  return [s, fx];
 }

@@ -2,13 +2,21 @@
 import { expect } from '@open-wc/testing';
 import { canPrestart, initialState, onActivate, transition, type CheckoutState, type Effect } from '../../src/checkout/machine.js';
 
-const fx = (effects: Effect[]): string[] => effects.map((e) => (e.fx === 'emit' ? e.event : e.fx === 'set' ? `set:${e.view}` : e.fx));
+const fx = (effects: Effect[]): string[] => effects.map((e) => (e[0] === 'set' ? `set:${e[1]}` : e[0]));
 
 function state(partial: Partial<CheckoutState>): CheckoutState {
   return { ...initialState(), ...partial };
 }
 
 describe('checkout machine', () => {
+  it('leaves the state it is given as it was', () => {
+    const before = state({ view: 'waiting', status: 'created', surface: { kind: 'modal', page: 'frame' } });
+    const copy = structuredClone(before);
+    transition(before, { type: 'status', status: 'paid', previous: 'created' });
+    transition(before, { type: 'close' });
+    expect(before).to.deep.equal(copy);
+  });
+
   it('begins an attempt on the chosen presenter with a new abort signal and no leftovers', () => {
     const [next, effects] = transition(state({ view: 'error', error: { code: 'timeout', retryable: true }, returned: true }), { type: 'begin', mode: 'modal' });
     expect(next.surface).to.deep.equal({ kind: 'modal', page: 'none' });
@@ -65,7 +73,7 @@ describe('checkout machine', () => {
     expect(next.view).to.equal('paid');
     expect(next.surface).to.deep.equal({ kind: 'modal', page: 'none' });
     expect(fx(effects)).to.deep.equal(['pay-status', 'stop-sync', 'remember', 'set:paid', 'pay-success']);
-    expect(effects.find((e) => e.fx === 'remember')).to.deep.equal({ fx: 'remember', change: { done: true, settled: 'paid' } });
+    expect(effects.find((e) => e[0] === 'remember')).to.deep.equal(['remember', { done: true, settled: 'paid' }]);
   });
 
   it('closes the popup on a final status and reports a failure as a retryable error', () => {
@@ -78,9 +86,9 @@ describe('checkout machine', () => {
     const [returned, returnFx] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'redirect' } }), { type: 'return', outcome: 'cancel' });
     expect(fx(returnFx)).to.deep.equal(['pay-return', 'set:confirming', 'cancel']);
     const [, payer] = transition({ ...returned, status: 'created' }, { type: 'status', status: 'cancelled', previous: 'created' });
-    expect(payer.find((e) => e.fx === 'emit' && e.event === 'pay-cancel')).to.deep.include({ reason: 'payer', withSession: true });
+    expect(payer.find((e) => e[0] === 'pay-cancel')).to.deep.equal(['pay-cancel', 'payer', true]);
     const [, provider] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'modal', page: 'frame' } }), { type: 'status', status: 'cancelled', previous: 'created' });
-    expect(provider.find((e) => e.fx === 'emit' && e.event === 'pay-cancel')).to.deep.include({ reason: 'provider' });
+    expect(provider.find((e) => e[0] === 'pay-cancel')).to.deep.equal(['pay-cancel', 'provider', true]);
   });
 
   it('keeps confirming under the button when the popup closes itself after the return', () => {
@@ -107,13 +115,13 @@ describe('checkout machine', () => {
   it('refuses close requests while the payment is being confirmed, and asks otherwise', () => {
     expect(transition(state({ view: 'confirming', surface: { kind: 'modal', page: 'none' } }), { type: 'request-close', source: 'escape' })[1]).to.deep.equal([]);
     expect(transition(state({ view: 'waiting', surface: { kind: 'modal', page: 'frame' } }), { type: 'request-close', source: 'backdrop' })[1]).to.deep.equal([
-      { fx: 'ask-close', source: 'backdrop' },
+      ['ask-close', 'backdrop'],
     ]);
   });
 
   it('reports a dismissal at once when closed before a session exists, and nothing after an error', () => {
     const [, creating] = transition(state({ view: 'creating', surface: { kind: 'modal', page: 'none' } }), { type: 'close' });
-    expect(creating.at(-1)).to.deep.equal({ fx: 'emit', event: 'pay-cancel', reason: 'dismissed', withSession: false });
+    expect(creating.at(-1)).to.deep.equal(['pay-cancel', 'dismissed', false]);
     const [, failed] = transition(state({ view: 'error', error: { code: 'timeout', retryable: true }, surface: { kind: 'modal', page: 'none' } }), { type: 'close' });
     expect(fx(failed)).to.deep.equal(['abort', 'hide', 'close-window', 'drop-window', 'pay-close', 'set:idle']);
   });
@@ -148,7 +156,7 @@ describe('checkout machine', () => {
     });
     expect(next.view).to.equal('held');
     expect(next.surface.kind).to.equal('none');
-    expect(effects).to.deep.equal([{ fx: 'report' }, { fx: 'remember', change: { done: true, settled: 'held' } }, { fx: 'set', view: 'held' }]);
+    expect(effects).to.deep.equal([['report'], ['remember', { done: true, settled: 'held' }], ['set', 'held']]);
   });
 
   it('retries on the same panel, else starts again from the element', () => {

@@ -64,7 +64,7 @@ describe('a session-url change', () => {
     await el.updateComplete;
     const frame = await openModal(el);
     expect(frame.src).to.equal(`${PAY_PAGE}?session=cs_other`);
-    expect(part(el, 'frame')!.src).not.to.contain('lang=');
+    expect(part<HTMLIFrameElement>(el, 'frame')!.src).not.to.contain('lang=');
     el.close();
   });
 });
