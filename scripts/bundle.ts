@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { InlineConfig } from 'vite';
-import { kyWithoutProgressPlugin, literalsPlugin } from './slim.js';
+import { kySlimPlugin, literalsPlugin } from './slim.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -20,8 +20,8 @@ export function scriptTagBundleConfig(options: { outDir?: string; watch?: boolea
     root: ROOT,
     configFile: false,
     logLevel: 'warn',
-    // What the minifier leaves: the templates' and style sheets' whitespace, and ky's unused progress streams.
-    plugins: [literalsPlugin(), kyWithoutProgressPlugin()],
+    // What the minifier leaves: the templates' and style sheets' whitespace, and the ky code the element never runs.
+    plugins: [literalsPlugin(), kySlimPlugin()],
     build: {
       outDir: options.outDir ?? resolve(ROOT, 'dist'),
       emptyOutDir: false,

@@ -69,23 +69,93 @@ export function literalsPlugin(): Plugin {
   };
 }
 
+/** One edit of a published file: the text from `from` through `to` (both must occur, once, in that order) becomes `to`'s replacement. */
+interface Cut {
+  from: string;
+  to?: string;
+  with?: string;
+}
+
+function applyCuts(code: string, file: string, cuts: Cut[]): string {
+  for (const cut of cuts) {
+    const start = code.indexOf(cut.from);
+    if (start < 0 || code.indexOf(cut.from, start + 1) >= 0) throw new Error(`[pay-checkout] ky slimming: ${file} has changed (${JSON.stringify(cut.from)})`);
+    const toAt = cut.to === undefined ? start : code.indexOf(cut.to, start);
+    if (toAt < 0) throw new Error(`[pay-checkout] ky slimming: ${file} has changed (${JSON.stringify(cut.to)})`);
+    const end = toAt + (cut.to ?? cut.from).length;
+    code = code.slice(0, start) + (cut.with ?? '') + code.slice(end);
+  }
+  return code;
+}
+
+/** ky options whose code is left out of the script-tag bundle; passing one throws instead of being ignored. */
+export const KY_OPTIONS_LEFT_OUT = ['hooks', 'prefixUrl', 'searchParams', 'parseJson', 'stringifyJson', 'onDownloadProgress', 'onUploadProgress', 'context'];
+
 /**
- * ky without its progress streams. `onDownloadProgress` / `onUploadProgress` are the only callers of
- * `utils/body.js` (body size estimates, counting stream wrappers); the element passes neither, so in the
- * script-tag bundle that module is replaced by one that refuses, loudly, should a later change pass them.
- * Everything else of ky (timeout, retries with backoff, hooks, HTTPError / TimeoutError) is as published.
+ * What of ky (1.x, as published) the element uses: `ky.create()` with `timeout`, `retry` (limit, methods, status
+ * codes, backoff limit, Retry-After), `headers`, `credentials`; `get` / `post` with `json`, `headers`, `signal`;
+ * `.json()`; `HTTPError` and `TimeoutError`. The script-tag bundle leaves out the code of everything else: hooks,
+ * `prefixUrl`, `searchParams`, the progress streams, `parseJson` / `stringifyJson`, `context`, `retry.shouldRetry` /
+ * `retry.jitter`, forced retries (`ky.retry()`, `ForceRetryError`), `ky.stop` and `ky.extend`. Those options throw
+ * at the request, loudly, should a later change pass one. Each edit names the exact published text it removes, so
+ * a different ky version fails the build instead of being cut blindly. The npm entry and the tests use ky as
+ * published; the end-to-end tests run this build.
  */
-export function kyWithoutProgressPlugin(): Plugin {
-  const stub = [
-    "const unsupported = () => { throw new Error('[pay-checkout] ky progress callbacks are not in this build'); };",
-    'export const getBodySize = unsupported;',
-    'export const streamResponse = unsupported;',
-    'export const streamRequest = unsupported;',
-  ].join('\n');
+export function kySlimPlugin(): Plugin {
+  const edits: Record<string, Cut[]> = {
+    'core/Ky.js': [
+      { from: "import { streamRequest, streamResponse } from '../utils/body.js';\n" },
+      // afterResponse hooks (and the forced retries they return), parseJson's response decoration
+      { from: '            for (const hook of ky.#options.hooks.afterResponse) {', to: '                response = nextResponse;\n            }\n' },
+      { from: '            ky.#decorateResponse(response);\n' },
+      { from: '                for (const hook of ky.#options.hooks.beforeError) {', to: '                }\n' },
+      { from: '            if (ky.#options.onDownloadProgress) {', to: 'streamResponse(progressResponse, ky.#options.onDownloadProgress);\n            }\n' },
+      { from: '                    if (options.parseJson) {', to: '                    }\n' },
+      { from: '    static #normalizeSearchParams(searchParams) {', to: '        return searchParams;\n    }\n' },
+      {
+        from: '    constructor(input, options = {}) {\n',
+        with: `    constructor(input, options = {}) {\n        if (${JSON.stringify(KY_OPTIONS_LEFT_OUT)}.some((key) => options[key] !== undefined) || options.retry?.shouldRetry || options.retry?.jitter) {\n            throw new TypeError('[pay-checkout] this ky option is not in this build');\n        }\n`,
+      },
+      { from: '            hooks: mergeHooks({', to: '            }, options.hooks),\n' },
+      { from: "            prefixUrl: String(options.prefixUrl || ''),\n" },
+      { from: '            context: options.context ?? {},\n' },
+      { from: '        if (this.#options.prefixUrl && typeof this.#input === \'string\') {', to: '            this.#input = this.#options.prefixUrl + this.#input;\n        }\n' },
+      { from: '        if (supportsRequestStreams) {', to: "            this.#options.duplex = 'half';\n        }\n" },
+      { from: 'this.#options.stringifyJson?.(this.#options.json) ?? ' },
+      { from: '        const userProvidedContentType = ', to: "            this.#options.headers.delete('content-type');\n        }\n" },
+      { from: '        if (hasSearchParameters(this.#options.searchParams)) {', to: '            this.request = new globalThis.Request(url, this.#options);\n        }\n' },
+      { from: '        if (this.#options.onUploadProgress) {', to: 'this.#options.body ?? undefined);\n        }\n' },
+      { from: '        let jitteredDelay = retryDelay;', to: '                jitteredDelay = retryDelay;\n            }\n        }\n', with: '        const jitteredDelay = retryDelay;\n' },
+      { from: '        const errorObject = error instanceof Error ? error : new NonError(error);', to: 'return errorObject.customDelay ?? this.#calculateDelay();\n        }\n' },
+      { from: '        if (this.#options.retry.shouldRetry !== undefined) {', to: 'fall through to default behavior\n        }\n' },
+      { from: '    #decorateResponse(response) {', to: '        return response;\n    }\n' },
+      { from: '            if (error instanceof ForceRetryError && error.customRequest) {', to: '                if (hookResult === stop) {\n                    return;\n                }\n            }\n' },
+      { from: '        for (const hook of this.#options.hooks.beforeRequest) {', to: '                break;\n            }\n        }\n' },
+      { from: '    #assignRequest(request) {', to: 'originalBody ?? this.#options.body ?? undefined);\n    }\n' },
+    ],
+    'core/constants.js': [
+      // Only streamed bodies (the progress callbacks) need to know these.
+      { from: 'export const supportsRequestStreams = (() => {', to: '    return duplexAccessed && !hasContentType;\n})();\n', with: 'export const supportsRequestStreams = false;\n' },
+      { from: 'export const usualFormBoundarySize = ', to: "'------WebKitFormBoundaryaxpyiPgbbPti10Rw').length;\n" },
+    ],
+    'utils/merge.js': [
+      { from: "                if (key === 'context') {", to: '{ ...returnValue.context, ...value },\n                    };\n                    continue;\n                }\n' },
+      { from: "                if (key === 'searchParams') {", to: '                    continue;\n                }\n' },
+      { from: '            if (isObject(source.hooks)) {', to: '                returnValue.hooks = hooks;\n            }\n' },
+      { from: '    if (searchParameters !== undefined) {', to: '        returnValue.searchParams = searchParameters;\n    }\n' },
+    ],
+    'index.js': [
+      { from: '    ky.extend = (newDefaults) => {', to: '    ky.retry = retry;\n' },
+      { from: "export { ForceRetryError } from './errors/ForceRetryError.js';", to: "from './utils/type-guards.js';" },
+    ],
+  };
   return {
-    name: 'pay-checkout:ky-without-progress',
-    load(id) {
-      return /[\\/]node_modules[\\/]ky[\\/]distribution[\\/]utils[\\/]body\.js$/.test(id) ? stub : null;
+    name: 'pay-checkout:ky-slim',
+    transform(code, id) {
+      const match = /[\\/]node_modules[\\/]ky[\\/]distribution[\\/](.+\.js)$/.exec(id);
+      const file = match?.[1]?.replace(/\\/g, '/');
+      const cuts = file ? edits[file] : undefined;
+      return cuts ? { code: applyCuts(code, file!, cuts), map: null } : null;
     },
   };
 }
