@@ -152,21 +152,21 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     return json(c, new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
   });
 
-  // CORS for the storefront origins only (exact match, never `*`; always `Vary: Origin`). Hono's middleware reads the
-  // Origin through a Fetch `Headers` and merges its headers into each answer: a cost per request the hand-written
-  // version avoided (docs/performance.md).
+  // CORS (Hono's middleware) on the routes the element's scripts call from the storefront's pages, and the demo's
+  // session log: the storefront origins only (exact match, never `*`; always `Vary: Origin`). Provider callbacks, the
+  // return pages (navigations) and the merchant API (server to server) carry no CORS headers, so they skip the
+  // middleware's per-request cost: it reads `Origin` through a Fetch `Headers` and copies each answer to add its
+  // headers (docs/performance.md).
   const allowedOrigins = new Set(config.allowedOrigins);
-  app.use(
-    '*',
-    cors({
-      origin: (origin) => (allowedOrigins.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Idempotency-Key', 'Authorization'],
-      maxAge: 600,
-    }),
-  );
-  // Answers not made by answer() (HTML pages, the merchant API's c.json()) are never cached either, unless they say.
-  app.use('*', async (c, next) => {
+  const storefrontCors = cors({
+    origin: (origin) => (allowedOrigins.has(origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Idempotency-Key', 'Authorization'],
+    maxAge: 600,
+  });
+  for (const path of CORS_ROUTES) app.use(path, storefrontCors);
+  // The merchant API's c.json() answers are never cached either, unless they say; every other answer sets it itself.
+  app.use('/merchant/*', async (c, next) => {
     await next();
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
@@ -372,8 +372,10 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     },
   });
 
-  app.all('*', () => {
-    throw new CheckoutError('not_found', 'No such endpoint.');
+  // Not a catch-all route: a request that matches one route only is dispatched without Hono's middleware chain.
+  app.notFound((c) => {
+    const error = new CheckoutError('not_found', 'No such endpoint.');
+    return json(c, error.toBody(), error.status);
   });
 
   const runtime: CheckoutRuntime = {
@@ -396,6 +398,9 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   };
   return Object.assign(app, { checkout: runtime });
 }
+
+/** The routes called by scripts on the storefront's pages (the element, the demo): the only ones with CORS. */
+const CORS_ROUTES = ['/config', '/sessions/*', '/demo/*'] as const;
 
 /** Rejected callbacks one address may send per minute before its callbacks are refused unread. */
 const REJECTED_CALLBACKS_PER_MINUTE = 30;

@@ -164,6 +164,23 @@ describe('CORS', () => {
     const other = await t.app.request('/api/checkout/config', { headers: { origin: 'https://evil.test' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });
+
+  it('labels the session routes the element calls, and not provider callbacks or return pages', async () => {
+    const status = await t.app.request('/api/checkout/sessions/cs_0000000000000000000000', { headers: { origin: SHOP } });
+    assert.equal(status.headers.get('access-control-allow-origin'), SHOP);
+    const callback = await t.app.request('/api/checkout/webhooks/repay', {
+      method: 'POST',
+      headers: { origin: SHOP, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(callback.headers.get('access-control-allow-origin'), null);
+    assert.equal(callback.headers.get('vary'), null);
+    assert.equal(callback.headers.get('cache-control'), 'no-store');
+    const page = await t.app.request('/api/checkout/return/success?session=cs_0000000000000000000000', { headers: { origin: SHOP } });
+    assert.equal(page.headers.get('access-control-allow-origin'), null);
+    const preflight = await t.app.request('/api/checkout/webhooks/repay', { method: 'OPTIONS', headers: { origin: SHOP, 'access-control-request-method': 'POST' } });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+  });
 });
 
 describe('return page', () => {
