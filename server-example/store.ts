@@ -470,6 +470,19 @@ export class SqliteStore implements Store {
   /** WAL checkpoints on a worker thread instead of inside a request's commit (wal-checkpointer.ts). */
   private readonly checkpointer: WalCheckpointer | undefined;
 
+  /**
+   * Group commit. The session writes of one turn of the event loop (insertSession, mutate, appendEvent,
+   * appendEventAndMutate) are committed together when it ends: under load many requests write in the same turn, and
+   * one transaction for all of them takes SQLite's file locks once and writes each page they share (the tails of the
+   * sessions table, of the event log and of the due index) to the WAL once instead of once per request. Each write
+   * runs in a savepoint of its own, so one that fails is undone alone and rejects only its own promise; every promise
+   * settles after the commit, so nothing is acknowledged before it is stored.
+   */
+  private queued: QueuedWrite[] = [];
+  private flushScheduled = false;
+  private readonly groupTx: Database.Transaction<(group: QueuedWrite[]) => void>;
+  private readonly appendTx: Database.Transaction<(event: NewEvent) => boolean>;
+
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
@@ -505,6 +518,62 @@ export class SqliteStore implements Store {
         return { fresh: true, session: this.applyMutation(event.sessionId, fn) };
       },
     );
+    this.appendTx = this.db.transaction((event: NewEvent) => this.insertEvent(event));
+    this.groupTx = this.db.transaction((group: QueuedWrite[]) => {
+      for (const write of group) {
+        try {
+          // A transaction function called inside this one runs in a savepoint (better-sqlite3).
+          write.value = write.run();
+        } catch (error) {
+          write.failed = true;
+          write.error = error;
+          // An I/O or disk-full error can end the whole transaction: then nothing of the group is kept.
+          if (!this.db.inTransaction) throw error;
+        }
+      }
+    });
+  }
+
+  /** Queues a write (a transaction function run with `.immediate`) for the group commit at the end of this turn. */
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ run, resolve: resolve as (value: unknown) => void, reject, failed: false });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const group = this.queued;
+    if (group.length === 0) return;
+    this.queued = [];
+    if (this.closed) {
+      for (const write of group) write.reject(new Error('The store is closed.'));
+      return;
+    }
+    if (group.length === 1) {
+      // Alone: its own transaction, as without grouping.
+      const write = group[0]!;
+      try {
+        write.resolve(write.run());
+      } catch (error) {
+        write.reject(error);
+      }
+      return;
+    }
+    try {
+      this.groupTx.immediate(group);
+    } catch (error) {
+      for (const write of group) write.reject(error);
+      return;
+    }
+    for (const write of group) {
+      if (write.failed) write.reject(write.error);
+      else write.resolve(write.value);
+    }
   }
 
   private stmt(sql: string): Database.Statement {
@@ -535,8 +604,9 @@ export class SqliteStore implements Store {
   }
 
   async insertSession(record: SessionRecord, events: NewEvent[] = []): Promise<void> {
+    const row = toRow(record);
     try {
-      this.insertTx.immediate(toRow(record), events);
+      await this.write(() => this.insertTx.immediate(row, events));
     } catch (error) {
       if (isUniqueViolation(error, 'sessions.order_id')) throw new OpenSessionExistsError(record.orderId);
       throw error;
@@ -560,14 +630,14 @@ export class SqliteStore implements Store {
   }
 
   async mutate(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined> {
-    return this.guardPaymentId(() => this.mutateTx.immediate(id, fn));
+    return this.write(() => this.guardPaymentId(() => this.mutateTx.immediate(id, fn)));
   }
 
   async appendEventAndMutate(
     event: NewEvent & { sessionId: string },
     fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
   ): Promise<{ fresh: boolean; session: SessionRecord | undefined }> {
-    return this.guardPaymentId(() => this.appendAndMutateTx.immediate(event, fn));
+    return this.write(() => this.guardPaymentId(() => this.appendAndMutateTx.immediate(event, fn)));
   }
 
   private guardPaymentId<T>(run: () => T): T {
@@ -626,7 +696,7 @@ export class SqliteStore implements Store {
   }
 
   async appendEvent(event: NewEvent): Promise<boolean> {
-    return this.insertEvent(event);
+    return this.write(() => this.appendTx.immediate(event));
   }
 
   private insertEvent(event: NewEvent): boolean {
@@ -839,10 +909,22 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Writes queued in this turn are committed before the database closes.
+    this.flush();
     this.closed = true;
     await this.checkpointer?.stop();
     this.db.close();
   }
+}
+
+/** A write waiting for the group commit. */
+interface QueuedWrite {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  failed: boolean;
+  value?: unknown;
+  error?: unknown;
 }
 
 function isUniqueViolation(error: unknown, column: string): boolean {

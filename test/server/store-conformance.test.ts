@@ -258,6 +258,38 @@ for (const harness of [sqlite, postgres]) {
         assert.equal((await store.findByProviderPaymentId('boxexchanger', 'deal-1'))?.id, b.id);
       });
 
+      test('undoes a write that fails without undoing the writes made at the same time', async () => {
+        const a = record({ providerPaymentId: 'deal-1' });
+        const b = record({ orderId: 'A-2' });
+        await store.insertSession(a);
+        await store.insertSession(b);
+        const c = record({ orderId: 'A-3' });
+        // Issued together, without waiting in between (one group commit in SqliteStore).
+        const results = await Promise.allSettled([
+          store.mutate(b.id, () => ({ patch: { providerPaymentId: 'deal-1' }, events: [{ sessionId: b.id, kind: 'note', data: { n: 1 } }] })),
+          store.insertSession(c, [{ sessionId: c.id, kind: 'created', toStatus: 'created' }]),
+          store.mutate(a.id, () => ({ patch: { status: 'pending' }, events: [{ sessionId: a.id, kind: 'transition', toStatus: 'pending' }] })),
+          store.insertSession(record(), []),
+          store.mutate(b.id, () => {
+            throw new Error('refused by the callback');
+          }),
+          store.appendEvent({ sessionId: a.id, kind: 'note', data: { n: 2 } }),
+        ]);
+        assert.deepEqual(
+          results.map((result) => result.status),
+          ['rejected', 'fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled'],
+        );
+        assert.ok((results[0] as PromiseRejectedResult).reason instanceof ProviderPaymentTakenError);
+        assert.ok((results[3] as PromiseRejectedResult).reason instanceof OpenSessionExistsError);
+        assert.match(String((results[4] as PromiseRejectedResult).reason), /refused by the callback/);
+        assert.equal((await store.getSession(b.id))?.providerPaymentId, null);
+        assert.deepEqual(await store.listEvents(b.id), []);
+        assert.equal((await store.getSession(a.id))?.status, 'pending');
+        assert.deepEqual((await store.listEvents(a.id)).map((event) => event.kind).sort(), ['note', 'transition']);
+        assert.deepEqual((await store.listEvents(c.id)).map((event) => event.kind), ['created']);
+        assert.equal((await store.listOrderSessions('A-1')).length, 1);
+      });
+
       test('lists an order\'s sessions and all sessions newest first, ties in reverse insertion order', async () => {
         const at = Date.now();
         const rows = [record({ createdAt: at, status: 'failed' }), record({ createdAt: at, status: 'failed' }), record({ createdAt: at - 5 }), record({ orderId: 'A-2', createdAt: at + 5 })];
