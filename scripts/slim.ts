@@ -94,12 +94,13 @@ export const KY_OPTIONS_LEFT_OUT = ['hooks', 'prefixUrl', 'searchParams', 'parse
 /**
  * What of ky (1.x, as published) the element uses: `ky.create()` with `timeout`, `retry` (limit, methods, status
  * codes, backoff limit, Retry-After), `headers`, `credentials`; `get` / `post` with `json`, `headers`, `signal`;
- * `.json()`; `HTTPError` and `TimeoutError`. The script-tag bundle leaves out the code of everything else: hooks,
- * `prefixUrl`, `searchParams`, the progress streams, `parseJson` / `stringifyJson`, `context`, `retry.shouldRetry` /
- * `retry.jitter`, forced retries (`ky.retry()`, `ForceRetryError`), `ky.stop` and `ky.extend`. Those options throw
- * at the request, loudly, should a later change pass one. Each edit names the exact published text it removes, so
- * a different ky version fails the build instead of being cut blindly. The npm entry and the tests use ky as
- * published; the end-to-end tests run this build.
+ * `.json()` (the only shortcut of the response promise kept); `HTTPError` and `TimeoutError`. The script-tag bundle
+ * leaves out the code of everything else: hooks, `prefixUrl`, `searchParams`, the progress streams, `parseJson` /
+ * `stringifyJson`, `context`, `retry.shouldRetry` / `retry.jitter`, forced retries (`ky.retry()`, `ForceRetryError`),
+ * `ky.stop`, `ky.extend`, and fetch-only options (`priority`…), which are no longer passed on. The ky options among
+ * them throw at the request, loudly, should a later change pass one. Each edit names the exact published text it
+ * removes, so a different ky version fails the build instead of being cut blindly. The npm entry and the tests use
+ * ky as published; the end-to-end tests run this build.
  */
 export function kySlimPlugin(): Plugin {
   const edits: Record<string, Cut[]> = {
@@ -132,11 +133,15 @@ export function kySlimPlugin(): Plugin {
       { from: '            if (error instanceof ForceRetryError && error.customRequest) {', to: '                if (hookResult === stop) {\n                    return;\n                }\n            }\n' },
       { from: '        for (const hook of this.#options.hooks.beforeRequest) {', to: '                break;\n            }\n        }\n' },
       { from: '    #assignRequest(request) {', to: 'originalBody ?? this.#options.body ?? undefined);\n    }\n' },
+      // Options only fetch() knows (`priority`, `dispatcher`…) are passed to it apart; the element passes none.
+      { from: 'findUnknownOptions(this.request, this.#options);', with: '{};' },
     ],
     'core/constants.js': [
       // Only streamed bodies (the progress callbacks) need to know these.
       { from: 'export const supportsRequestStreams = (() => {', to: '    return duplexAccessed && !hasContentType;\n})();\n', with: 'export const supportsRequestStreams = false;\n' },
       { from: 'export const usualFormBoundarySize = ', to: "'------WebKitFormBoundaryaxpyiPgbbPti10Rw').length;\n" },
+      // The response promise's shortcuts: the element reads every answer with `.json()`.
+      { from: "    text: 'text/*',", to: "    bytes: '*/*',\n" },
     ],
     'utils/merge.js': [
       { from: "                if (key === 'context') {", to: '{ ...returnValue.context, ...value },\n                    };\n                    continue;\n                }\n' },
