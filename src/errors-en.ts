@@ -1,12 +1,15 @@
+import type { HeldSentences } from './i18n.js';
 import type { RefusalSentences } from './strings.js';
 
-// The sentences for the helper's refusals, in English: a chunk of their own, loaded the first time the helper refuses
-// something on a page showing this language (the dialog's texts, in strings-en.ts, come with the checkout flow).
+// The sentences for the helper's refusals and for each reason a payment is held, in English: a chunk of their own,
+// loaded the first time the helper refuses something, or a payment is held, on a page showing this language (the
+// dialog's texts, in strings-en.ts, come with the checkout flow).
 // Shoppers see these, never a provider's raw message. Plain data, registered by the element (see strings-en.ts).
 
 /**
  * Built-in English: a sentence for each helper error code without an alias (strings.ts), for the sentences codes share,
- * and for the element's own `invalid_config` and `bad_response`.
+ * and for the element's own `invalid_config` and `bad_response`; and what happens next with a payment held for each
+ * reason (`held.<reason>`).
  */
 export const strings = {
   'error.unknown_order': 'The order was not found.',
@@ -29,4 +32,10 @@ export const strings = {
   'error.not_found': 'The payment was not found. Please start again.',
   'error.invalid_config': 'Payment is not set up correctly on this page.',
   'error.bad_response': 'The server sent an unexpected response. Please try again.',
-} satisfies RefusalSentences;
+  'held.amount_mismatch':
+    'A different amount was paid than the order\'s. The shop will check the payment and contact you to take the rest or refund the difference. There is no need to pay again.',
+  'held.amount_unknown': 'The payment service did not confirm the amount. The shop will check the payment and tell you the result. There is no need to pay again.',
+  'held.duplicate_payment': 'This order had already been paid, so the shop will refund this second payment. There is no need to pay again.',
+  'held.order_changed': 'The order changed while it was being paid. The shop will check the payment and contact you. There is no need to pay again.',
+  'held.provider_review': 'The payment service is checking this payment. The shop will tell you the result. There is no need to pay again.',
+} satisfies RefusalSentences & HeldSentences;

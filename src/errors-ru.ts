@@ -1,12 +1,15 @@
+import type { HeldSentences } from './i18n.js';
 import type { RefusalSentences } from './strings.js';
 
-// The sentences for the helper's refusals, in Russian: a chunk of their own, loaded the first time the helper refuses
-// something on a page showing this language (the dialog's texts, in strings-ru.ts, come with the checkout flow).
+// The sentences for the helper's refusals and for each reason a payment is held, in Russian: a chunk of their own,
+// loaded the first time the helper refuses something, or a payment is held, on a page showing this language (the
+// dialog's texts, in strings-ru.ts, come with the checkout flow).
 // Shoppers see these, never a provider's raw message. Plain data, registered by the element (see strings-ru.ts).
 
 /**
  * Built-in Russian: a sentence for each helper error code without an alias (strings.ts), for the sentences codes share,
- * and for the element's own `invalid_config` and `bad_response`.
+ * and for the element's own `invalid_config` and `bad_response`; and what happens next with a payment held for each
+ * reason (`held.<reason>`).
  */
 export const strings = {
   'error.unknown_order': 'Заказ не найден.',
@@ -29,4 +32,10 @@ export const strings = {
   'error.not_found': 'Платёж не найден. Начните оплату заново.',
   'error.invalid_config': 'Оплата на этой странице настроена неверно.',
   'error.bad_response': 'Сервер вернул неожиданный ответ. Попробуйте ещё раз.',
-} satisfies RefusalSentences;
+  'held.amount_mismatch':
+    'Оплачена другая сумма, чем в заказе. Магазин проверит платёж и свяжется с вами, чтобы принять доплату или вернуть разницу. Повторно платить не нужно.',
+  'held.amount_unknown': 'Платёжный сервис не подтвердил сумму. Магазин проверит платёж и сообщит вам результат. Повторно платить не нужно.',
+  'held.duplicate_payment': 'Этот заказ уже был оплачен, поэтому магазин вернёт вам этот второй платёж. Повторно платить не нужно.',
+  'held.order_changed': 'Заказ изменился, пока шла оплата. Магазин проверит платёж и свяжется с вами. Повторно платить не нужно.',
+  'held.provider_review': 'Платёжный сервис проверяет этот платёж. Магазин сообщит вам результат. Повторно платить не нужно.',
+} satisfies RefusalSentences & HeldSentences;

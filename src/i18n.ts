@@ -44,8 +44,11 @@ export interface PayCheckoutStrings {
   [heldKey: `held.${string}`]: string;
 }
 
-/** @internal a built-in language's dialog strings (strings-ru.ts, strings-en.ts): a sentence for every held reason */
-export type DialogStrings = Partial<PayCheckoutStrings> & Record<`held.${HeldReason}`, string>;
+/**
+ * @internal a sentence for every held reason, in a built-in language's refusals chunk (errors-ru.ts, errors-en.ts):
+ * a held payment is as rare as a refusal, so the checkout loads them before it shows one
+ */
+export type HeldSentences = Record<`held.${HeldReason}`, string>;
 
 export type StringKey = Exclude<keyof PayCheckoutStrings, `error.${string}` | `held.${string}`> | `error.${string}` | `held.${string}`;
 type Dictionary = Partial<PayCheckoutStrings>;

@@ -1,8 +1,8 @@
-import type { DialogStrings } from './i18n.js';
+import type { PayCheckoutStrings } from './i18n.js';
 
 // The dialog's texts and the sentences for errors that need no helper (no network, a timeout, a blocked popup, a
 // failed or expired payment), in English; loaded with the checkout flow only on pages that show this language (each
-// language is its own chunk; the helper's refusals are in errors-en.ts). Shoppers see these, never a provider's raw message.
+// language is its own chunk; the helper's refusals and the held reasons' sentences are in errors-en.ts). Shoppers see these, never a provider's raw message.
 // Plain data, registered by the element: the package is marked free of side effects, so a module that only
 // registered itself on import would be dropped by bundlers.
 
@@ -22,12 +22,6 @@ export const strings = {
   redirecting: 'Taking you to the payment page…',
   paid: 'Paid. Thank you!',
   held: 'The payment is under review: the shop will check it and tell you the result. There is no need to pay again.',
-  'held.amount_mismatch':
-    'A different amount was paid than the order\'s. The shop will check the payment and contact you to take the rest or refund the difference. There is no need to pay again.',
-  'held.amount_unknown': 'The payment service did not confirm the amount. The shop will check the payment and tell you the result. There is no need to pay again.',
-  'held.duplicate_payment': 'This order had already been paid, so the shop will refund this second payment. There is no need to pay again.',
-  'held.order_changed': 'The order changed while it was being paid. The shop will check the payment and contact you. There is no need to pay again.',
-  'held.provider_review': 'The payment service is checking this payment. The shop will tell you the result. There is no need to pay again.',
   refunded: 'The payment was refunded.',
   failed: 'The payment did not go through.',
   expired: 'The time to pay has run out.',
@@ -43,7 +37,7 @@ export const strings = {
   'error.failed': 'The payment did not go through. Try again or choose another method.',
   'error.expired': 'The time to pay has run out. Please start again.',
   'error.generic': 'Something went wrong. Please try again.',
-} satisfies DialogStrings;
+} satisfies Partial<PayCheckoutStrings>;
 
 /** The sentences for the helper's refusals in this language: a chunk of their own, loaded with the first refusal. */
 export const errors = () => import('./errors-en.js');

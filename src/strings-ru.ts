@@ -1,8 +1,8 @@
-import type { DialogStrings } from './i18n.js';
+import type { PayCheckoutStrings } from './i18n.js';
 
 // The dialog's texts and the sentences for errors that need no helper (no network, a timeout, a blocked popup, a
 // failed or expired payment), in Russian; loaded with the checkout flow only on pages that show this language (each
-// language is its own chunk; the helper's refusals are in errors-ru.ts). Shoppers see these, never a provider's raw message.
+// language is its own chunk; the helper's refusals and the held reasons' sentences are in errors-ru.ts). Shoppers see these, never a provider's raw message.
 // Plain data, registered by the element: the package is marked free of side effects, so a module that only
 // registered itself on import would be dropped by bundlers.
 
@@ -22,12 +22,6 @@ export const strings = {
   redirecting: 'Переходим на страницу оплаты…',
   paid: 'Заказ оплачен. Спасибо!',
   held: 'Платёж на проверке: магазин проверит его и сообщит вам результат. Повторно платить не нужно.',
-  'held.amount_mismatch':
-    'Оплачена другая сумма, чем в заказе. Магазин проверит платёж и свяжется с вами, чтобы принять доплату или вернуть разницу. Повторно платить не нужно.',
-  'held.amount_unknown': 'Платёжный сервис не подтвердил сумму. Магазин проверит платёж и сообщит вам результат. Повторно платить не нужно.',
-  'held.duplicate_payment': 'Этот заказ уже был оплачен, поэтому магазин вернёт вам этот второй платёж. Повторно платить не нужно.',
-  'held.order_changed': 'Заказ изменился, пока шла оплата. Магазин проверит платёж и свяжется с вами. Повторно платить не нужно.',
-  'held.provider_review': 'Платёжный сервис проверяет этот платёж. Магазин сообщит вам результат. Повторно платить не нужно.',
   refunded: 'Платёж возвращён.',
   failed: 'Платёж не прошёл.',
   expired: 'Время на оплату истекло.',
@@ -43,7 +37,7 @@ export const strings = {
   'error.failed': 'Платёж не прошёл. Попробуйте ещё раз или выберите другой способ.',
   'error.expired': 'Время на оплату истекло. Начните оплату заново.',
   'error.generic': 'Что-то пошло не так. Попробуйте ещё раз.',
-} satisfies DialogStrings;
+} satisfies Partial<PayCheckoutStrings>;
 
 /** The sentences for the helper's refusals in this language: a chunk of their own, loaded with the first refusal. */
 export const errors = () => import('./errors-ru.js');

@@ -236,8 +236,11 @@ export class CheckoutController implements ReactiveController {
     } else if (attempt?.settled) {
       const settled = attempt.settled;
       let error: FlowError | undefined;
-      if (session?.token && session.status === settled) this.#session = { ...session, paymentUrl: '' } as SessionData;
-      else {
+      if (session?.token && session.status === settled) {
+        this.#session = { ...session, paymentUrl: '' } as SessionData;
+        await this.#heldSentences(session.status);
+        if (this.signal.aborted) return;
+      } else {
         const explaining = this.#explain();
         if (explaining) await explaining;
         if (this.signal.aborted) return;
@@ -344,7 +347,8 @@ export class CheckoutController implements ReactiveController {
     presenter.window = popup;
     this.#dispatch({ type: 'begin', mode });
     const early = this.#early;
-    if (early?.result && early.method === method && !(early.result.reused && RESTART.includes(early.result.session.status))) {
+    const ready = early?.result?.session.status;
+    if (early?.result && early.method === method && ready !== 'held' && !(early.result.reused && RESTART.includes(ready!))) {
       // The press already brought the session: show the payment page in this very task. The frame is
       // rendered before showModal() so its navigation starts before the dialog's first layout.
       this.#early = undefined;
@@ -380,6 +384,8 @@ export class CheckoutController implements ReactiveController {
       if (signal.aborted) return;
       // A reused key can answer with a session that ended while the page was away: start a fresh attempt.
       if (created.reused && RESTART.includes(created.session.status)) return this.#create(method, mode, true);
+      await this.#heldSentences(created.session.status);
+      if (signal.aborted) return;
       this.#accept(created);
     } catch (error) {
       if (signal.aborted) return;
@@ -469,6 +475,14 @@ export class CheckoutController implements ReactiveController {
     }
   }
 
+  /**
+   * What happens next with a held payment is said per reason, in the refusals' chunk (as rare as a refusal): loaded
+   * before a held status is shown. A failed load leaves the general sentence for `held`.
+   */
+  #heldSentences(status: SessionStatus): Promise<void> | void {
+    if (status === 'held') return this.#explain();
+  }
+
   #errorMessage(code: string): string {
     const locale = this.host.currentLocale();
     const alias = aliases?.[code];
@@ -486,7 +500,7 @@ export class CheckoutController implements ReactiveController {
     const session = this.#session!;
     const signal = this.#attemptAc!.signal;
     try {
-      this.#apply(await this.#http().cancel(session.id, session.token!, signal));
+      await this.#apply(await this.#http().cancel(session.id, session.token!, signal), signal);
       this.#dispatch({ type: 'confirmed' });
     } catch {
       if (!signal.aborted) await this.#confirm();
@@ -497,7 +511,7 @@ export class CheckoutController implements ReactiveController {
     const session = this.#session;
     if (!session?.token || signal.aborted) return;
     try {
-      this.#apply(await this.#http().get(session.id, session.token, signal));
+      await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
     } catch (error) {
       // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
@@ -507,7 +521,11 @@ export class CheckoutController implements ReactiveController {
     }
   }
 
-  #apply(fresh: SessionData): void {
+  async #apply(fresh: SessionData, signal: AbortSignal): Promise<void> {
+    if (fresh.status === 'held' && this.#session?.status !== 'held') {
+      await this.#heldSentences(fresh.status);
+      if (signal.aborted) return;
+    }
     const previous = this.#session!;
     this.#session = { ...previous, ...fresh, token: previous.token, paymentUrl: previous.paymentUrl || fresh.paymentUrl };
     this.#attempts().saveSession(this.#session);
