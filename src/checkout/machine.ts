@@ -130,7 +130,7 @@ const isPanel = (s: Surface): s is { kind: 'modal' | 'inline'; page: PanelPage }
 const isFinal = (status: SessionStatus | undefined): boolean => !!status && FINAL.includes(status);
 
 /** The surface shows the payment (focus it on a click), as opposed to nothing or a confirmation under the button. */
-export function isShowing(state: CheckoutState): boolean {
+function isShowing(state: CheckoutState): boolean {
   const kind = state.surface.kind;
   return kind === 'modal' || kind === 'inline' || kind === 'popup';
 }
