@@ -3,11 +3,19 @@
  *   API:     {base}/service/api/v1/{method}; answers { success, data?, error?: { errorCode, message, object } }
  *   auth:    optional headers apikey + hash = sha256hex(sha256hex(JSON.stringify(params)) + secret), params with
  *            a never-decreasing `time`
- *   create:  POST public/exchanger/order/create (per-order ipnUrl + random ipnSecret)
- *   status:  GET  public/exchanger/order/get?orderUID=&orderSecret=&type=order
- *   cancel:  PUT  public/exchanger/order/update-status { orderUID, orderSecret, status: "deleted" }
+ *   create:  POST public/exchanger/order/create (per-order ipnUrl + random ipnSecret)            signed with a key
+ *   status:  GET  public/exchanger/order/get?orderUID=&orderSecret=&type=order                 unsigned (see below)
+ *   cancel:  PUT  public/exchanger/order/update-status { orderUID, orderSecret, status: "deleted" }  signed with a key
  *   IPN:     form-urlencoded, sent once; hash = sha256hex("orderId:newStatus:inAmount:outAmount:xml_from:xml_to:timestamp:ipnSecret")
  * The IPN is only a trigger: after verifying it, the helper re-reads order/get and applies that status.
+ *
+ * With an API key, create and cancel are signed: the signature files the order in the merchant's cabinet and
+ * authorises the change. Its `time` nonce must increase with every call of the key, so signed calls go out one at a
+ * time under the store's lock, one provider round trip each. The status read is not signed: the order's own secret
+ * is the credential for order/get (BoxExchanger's front end reads an order with uid + secret alone), a signature
+ * would only tell BoxExchanger who asks, and how far the helper trusts the answer rests on TLS to the configured
+ * base URL either way. So reads run concurrently. A deployment that refuses the unsigned read (40301) but answers
+ * it signed is read signed from then on.
  */
 import { randomBytes } from 'node:crypto';
 import type { BoxExchangerConfig, CheckoutConfig } from '../config.js';
@@ -21,6 +29,7 @@ import { isHttpUrl, optional, parseProviderTime } from './common.js';
 import { hexEquals, sha256Hex } from './crypto.js';
 import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, providerRequest, scalarText, snippet } from './http.js';
+import type { ProviderResponse } from './http.js';
 import type { CallbackInput, CreatePaymentInput, CreatedPayment, ParsedCallback, ProviderStatusResult, VerifiedClaim } from './types.js';
 
 const NAME = 'BoxExchanger';
@@ -92,8 +101,21 @@ function boxError(httpStatus: number, body: unknown, text: string): CheckoutErro
   return new CheckoutError('provider_error', `BoxExchanger answered with an unexpected error${errorCode ? ` (${errorCode})` : ` (${httpStatus})`}.`, { detail });
 }
 
-/** The API's answer to a request whose `time` was not above the last one it saw (or whose hash is wrong). */
+/**
+ * The API's answer to a signed request whose `time` was not above the last one it saw (or whose hash is wrong); some
+ * deployments also answer it to an unsigned read, and the sandbox to an order/get with a wrong order secret.
+ */
 const NOT_AUTHORISED = '40301';
+
+interface CallResult {
+  json: unknown;
+  response: ProviderResponse;
+}
+
+/** A query string carries text only: the server hashes what it parses, so query params are sent (and hashed) as strings. */
+function asSent(method: 'GET' | 'POST' | 'PUT', params: Record<string, unknown>): Record<string, unknown> {
+  return method === 'GET' ? Object.fromEntries(Object.entries(params).map(([key, value]) => [key, String(value)])) : params;
+}
 
 /** The order is queried with its own uid and secret: a session without them (lost in a crash) cannot be re-read. */
 function hasOrderCredentials(session: SessionRecord): boolean {
@@ -124,6 +146,11 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
   private readonly apiBase: string;
   /** The nonce counter and the lock that orders signed calls, per API key (the key itself is not used as a name). */
   private readonly nonceScope: string;
+  /**
+   * Set once this deployment refused an unsigned order/get (40301) and answered it signed: later reads go signed at
+   * once instead of paying for the refused round trip each time. Learnt again after a restart.
+   */
+  private signedReads = false;
 
   constructor(
     config: BoxExchangerConfig,
@@ -141,38 +168,49 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
     return { ipnSecret: randomBytes(24).toString('hex') };
   }
 
+  /** Sends one request as given: GET params go in the query string, others as a JSON body. */
+  private async send(method: 'GET' | 'POST' | 'PUT', path: string, params: Record<string, unknown>, headers: Record<string, string>): Promise<CallResult> {
+    const query = method === 'GET' ? `?${new URLSearchParams(params as Record<string, string>)}` : '';
+    const response = await providerRequest(NAME, `${this.apiBase}/${path}${query}`, {
+      method,
+      headers: { accept: 'application/json', ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(method === 'GET' ? {} : { body: JSON.stringify(params) }),
+      timeoutMs: this.config.timeoutMs,
+    });
+    return { json: response.json, response };
+  }
+
   /**
-   * Sends one API call. Authenticated calls carry `time`, which BoxExchanger requires to increase with every call
-   * of the key: the value comes from the store (so it survives restarts and is shared by every helper process on
-   * the database), and signed calls of one key are sent one at a time, so they arrive in the order of their
-   * values. A 40301 (a concurrent caller outside this store, or a clock step) is retried once with a fresh value.
+   * Sends one API call, signed when an API key is configured. Signed calls carry `time`, which BoxExchanger requires
+   * to increase with every call of the key: the value comes from the store (so it survives restarts and is shared by
+   * every helper process on the database), and signed calls of one key are sent one at a time, so they arrive in the
+   * order of their values. A 40301 (a concurrent caller outside this store, or a clock step) is retried once with a
+   * fresh value.
    */
-  private async call(
-    method: 'GET' | 'POST' | 'PUT',
-    path: string,
-    params: Record<string, unknown>,
-  ): Promise<{ json: unknown; response: Awaited<ReturnType<typeof providerRequest>> }> {
-    const send = async (sent: Record<string, unknown>, headers: Record<string, string>) => {
-      // A query string carries text only: the server hashes what it parses, so query params are hashed as strings.
-      const query = method === 'GET' ? `?${new URLSearchParams(sent as Record<string, string>)}` : '';
-      const response = await providerRequest(NAME, `${this.apiBase}/${path}${query}`, {
-        method,
-        headers: { accept: 'application/json', ...(method === 'GET' ? {} : { 'content-type': 'application/json' }), ...headers },
-        ...(method === 'GET' ? {} : { body: JSON.stringify(sent) }),
-        timeoutMs: this.config.timeoutMs,
-      });
-      return { json: response.json, response };
-    };
-    const asSent = (value: Record<string, unknown>) =>
-      method === 'GET' ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, String(item)])) : value;
-    if (!this.config.apiKey) return send(asSent(params), {});
+  private async call(method: 'GET' | 'POST' | 'PUT', path: string, params: Record<string, unknown>): Promise<CallResult> {
+    if (!this.config.apiKey) return this.send(method, path, asSent(method, params), {});
     return this.nonces.withLock(this.nonceScope, async () => {
       for (let attempt = 1; ; attempt++) {
-        const sent = asSent({ ...params, time: await this.nonces.takeNonce(this.nonceScope, Date.now()) });
-        const result = await send(sent, { apikey: this.config.apiKey, hash: boxApiHash(sent, this.config.apiSecret) });
+        const sent = asSent(method, { ...params, time: await this.nonces.takeNonce(this.nonceScope, Date.now()) });
+        const result = await this.send(method, path, sent, { apikey: this.config.apiKey, hash: boxApiHash(sent, this.config.apiSecret) });
         if (attempt >= 2 || errorCodeOf(result.json) !== NOT_AUTHORISED) return result;
       }
     });
+  }
+
+  /**
+   * Reads with the order's own credentials, unsigned (no nonce, no lock: reads run concurrently). A 40301 is asked
+   * again signed; only when the signed read is answered does this deployment count as one that wants signed reads
+   * (the sandbox, for one, answers an unknown order or a wrong secret with 40301 whether signed or not).
+   */
+  private async read(path: string, params: Record<string, unknown>): Promise<CallResult> {
+    if (!this.signedReads) {
+      const unsigned = await this.send('GET', path, asSent('GET', params), {});
+      if (!this.config.apiKey || errorCodeOf(unsigned.json) !== NOT_AUTHORISED) return unsigned;
+    }
+    const signed = await this.call('GET', path, params);
+    if (isRecord(signed.json) && signed.json.success === true) this.signedReads = true;
+    return signed;
   }
 
   async create(input: CreatePaymentInput): Promise<CreatedPayment> {
@@ -284,7 +322,7 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
-    const { json, response } = await this.call('GET', 'public/exchanger/order/get', { ...this.orderCredentials(session), type: 'order' });
+    const { json, response } = await this.read('public/exchanger/order/get', { ...this.orderCredentials(session), type: 'order' });
     const order = isRecord(json) && json.success === true && isRecord(json.data) && isRecord(json.data.order) ? json.data.order : undefined;
     if (!order) throw boxError(response.status, json, response.text);
     const rawStatus = scalarText(order.status);

@@ -229,8 +229,19 @@ export class BoxMock {
   gets = 0;
   updates: Array<Record<string, any>> = [];
   nextError: { errorCode: string; message: string; nameField?: string; status?: number } | undefined;
+  /** The `time` of every signed call accepted, in order of arrival. */
   lastTimes: number[] = [];
+  /** Every API call as it arrived: which one, and whether it carried the apikey + hash headers (then its `time`). */
+  calls: Array<{ call: 'create' | 'get' | 'update'; signed: boolean; time?: number }> = [];
+  /** As a deployment that wants even order/get signed: an unsigned read is refused with 40301. */
+  refuseUnsignedReads = false;
   private counter = 0;
+
+  private record(call: 'create' | 'get' | 'update', request: Request, params: Record<string, unknown>): boolean {
+    const signed = request.headers.has('apikey') || request.headers.has('hash');
+    this.calls.push({ call, signed, ...(signed ? { time: Number(params.time) } : {}) });
+    return signed;
+  }
 
   private checkAuth(request: Request, params: Record<string, unknown>): Response | undefined {
     const apikey = request.headers.get('apikey');
@@ -255,6 +266,7 @@ export class BoxMock {
       http.post(`${BOX}/service/api/v1/public/exchanger/order/create`, async ({ request }) => {
         this.creates++;
         const body = (await request.json()) as Record<string, any>;
+        this.record('create', request, body);
         const denied = this.checkAuth(request, body);
         if (denied) return denied;
         if (this.nextError) {
@@ -273,8 +285,13 @@ export class BoxMock {
         this.gets++;
         const url = new URL(request.url);
         const params: Record<string, unknown> = Object.fromEntries(url.searchParams);
-        const denied = this.checkAuth(request, params);
-        if (denied) return denied;
+        // The order's secret is the credential for reading it; a signature, when sent, must still be right.
+        if (this.record('get', request, params)) {
+          const denied = this.checkAuth(request, params);
+          if (denied) return denied;
+        } else if (this.refuseUnsignedReads) {
+          return HttpResponse.json({ success: false, error: { errorCode: 40301, message: 'Not authorised', object: {} } }, { status: 403 });
+        }
         const order = this.byUid(String(params.orderUID));
         if (!order || order.secret !== params.orderSecret) {
           return HttpResponse.json({ success: false, error: { errorCode: 6231546409213868, message: 'order not found', object: {} } }, { status: 404 });
@@ -286,6 +303,7 @@ export class BoxMock {
       }),
       http.put(`${BOX}/service/api/v1/public/exchanger/order/update-status`, async ({ request }) => {
         const body = (await request.json()) as Record<string, any>;
+        this.record('update', request, body);
         const denied = this.checkAuth(request, body);
         if (denied) return denied;
         this.updates.push(body);

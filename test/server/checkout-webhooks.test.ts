@@ -2,14 +2,15 @@
 // the provider APIs mocked by msw and a real SQLite store.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { http, HttpResponse } from 'msw';
 import { BOX, MERCHANT, SECRETS, events, makeTestApp, md5, session, useProviderMocks } from './checkout-fixtures.js';
-import type { AgeMock, BoxMock, RepayMock, TestApp } from './checkout-fixtures.js';
+import type { AgeMock, BoxMock, BoxOrder, RepayMock, TestApp } from './checkout-fixtures.js';
 
 let t: TestApp;
 let repay: RepayMock;
 let box: BoxMock;
 let age: AgeMock;
-useProviderMocks((mocks) => ({ t, repay, box, age } = mocks), () => t);
+const msw = useProviderMocks((mocks) => ({ t, repay, box, age } = mocks), () => t);
 
 async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as any).error.code;
@@ -351,6 +352,129 @@ describe('BoxExchanger IPN', () => {
     const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as any).status, 'paid');
+  });
+});
+
+describe('BoxExchanger API calls: reads unsigned, create and cancel signed', () => {
+  const ORDER_GET = `${BOX}/service/api/v1/public/exchanger/order/get`;
+
+  async function openOrders(count: number) {
+    const opened: Array<{ id: string; token: string; order: BoxOrder; ipnSecret: string }> = [];
+    for (let index = 1; index <= count; index++) {
+      const { status, json } = await t.createSession({ orderId: `A-100${index}`, provider: 'boxexchanger' });
+      assert.equal(status, 201, JSON.stringify(json));
+      const row = await session(t.app, json.id);
+      opened.push({ id: json.id, token: json.token, order: box.byUid(row.providerData.uid as string)!, ipnSecret: row.providerData.ipnSecret as string });
+    }
+    return opened;
+  }
+  const ipn = (id: string, body: string) => t.post(`/api/checkout/webhooks/boxexchanger/${id}`, body, 'application/x-www-form-urlencoded');
+  const reads = () => box.calls.filter((call) => call.call === 'get');
+
+  /** Counts what the adapter asks of the store's BoxExchanger nonce and lock from now on. */
+  function spyOnNonces() {
+    const store = t.app.checkout.store;
+    const taken = { nonces: 0, locks: 0 };
+    const takeNonce = store.takeNonce.bind(store);
+    const withLock = store.withLock.bind(store);
+    store.takeNonce = (scope, now) => {
+      if (scope.startsWith('boxexchanger:')) taken.nonces++;
+      return takeNonce(scope, now);
+    };
+    store.withLock = (key, fn) => {
+      if (key.startsWith('boxexchanger:')) taken.locks++;
+      return withLock(key, fn);
+    };
+    return taken;
+  }
+
+  it('re-reads the order after a verified IPN without apikey, hash or a nonce', async () => {
+    const [opened] = await openOrders(1);
+    const taken = spyOnNonces();
+    opened!.order.status = 'done';
+    const response = await ipn(opened!.id, box.ipn(opened!.order, opened!.ipnSecret, 'done'));
+    assert.equal(response.status, 200);
+    assert.equal((await session(t.app, opened!.id)).status, 'paid');
+    assert.deepEqual(reads(), [{ call: 'get', signed: false }]);
+    assert.deepEqual(taken, { nonces: 0, locks: 0 });
+  });
+
+  it('has the status reads of two IPNs in flight at BoxExchanger at the same time', async () => {
+    const [first, second] = await openOrders(2);
+    first!.order.status = 'done';
+    second!.order.status = 'done';
+    // Each read waits (up to 1 s) for the other before it is answered: one after the other, they never meet.
+    let inFlight = 0;
+    let most = 0;
+    let bothArrived!: () => void;
+    const together = new Promise<void>((resolve) => (bothArrived = resolve));
+    msw.use(
+      http.get(ORDER_GET, async () => {
+        most = Math.max(most, ++inFlight);
+        if (inFlight === 2) bothArrived();
+        await Promise.race([together, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+        inFlight--;
+        return undefined; // on to the order's answer
+      }),
+    );
+    const answers = await Promise.all([first!, second!].map((opened) => ipn(opened.id, box.ipn(opened.order, opened.ipnSecret, 'done'))));
+    assert.deepEqual(answers.map((answer) => answer.status), [200, 200]);
+    assert.equal(most, 2, 'the second read reached BoxExchanger while the first was still unanswered');
+    assert.equal((await session(t.app, first!.id)).status, 'paid');
+    assert.equal((await session(t.app, second!.id)).status, 'paid');
+  });
+
+  it('asks again signed when BoxExchanger refuses an unsigned read (40301), and reads signed at once after that', async () => {
+    box.refuseUnsignedReads = true;
+    const [first, second] = await openOrders(2);
+    first!.order.status = 'done';
+    second!.order.status = 'done';
+    await ipn(first!.id, box.ipn(first!.order, first!.ipnSecret, 'done'));
+    assert.equal((await session(t.app, first!.id)).status, 'paid');
+    await ipn(second!.id, box.ipn(second!.order, second!.ipnSecret, 'done'));
+    assert.equal((await session(t.app, second!.id)).status, 'paid');
+    assert.deepEqual(reads().map((call) => call.signed), [false, true, true]);
+    // Signed reads take their place in the key's sequence of `time` values.
+    assert.deepEqual(box.lastTimes, [...box.lastTimes].sort((a, b) => a - b));
+    assert.equal(new Set(box.lastTimes).size, 4);
+  });
+
+  it('keeps reading unsigned when the signed read is refused as well', async () => {
+    const [first, second] = await openOrders(2);
+    // As the sandbox answers an order/get naming an order it does not know, signed or not.
+    let refusals = 0;
+    msw.use(
+      http.get(ORDER_GET, () => {
+        if (refusals === 3) return undefined;
+        refusals++;
+        return HttpResponse.json({ success: false, error: { errorCode: 40301, message: 'Order not found', object: {} } }, { status: 404 });
+      }),
+    );
+    await t.app.checkout.sessions.refresh(first!.id, 'reconcile');
+    assert.equal(refusals, 3, 'unsigned, signed, signed with a fresh time');
+    assert.ok((await events(t.app, first!.id)).some((event) => event.kind === 'poll_failed' && (event.data as any).code === 'provider_auth_failed'));
+    second!.order.status = 'done';
+    await ipn(second!.id, box.ipn(second!.order, second!.ipnSecret, 'done'));
+    assert.equal((await session(t.app, second!.id)).status, 'paid');
+    assert.deepEqual(reads(), [{ call: 'get', signed: false }]);
+  });
+
+  it('signs create and cancel with an increasing time while the status read goes unsigned', async () => {
+    const [opened] = await openOrders(1);
+    const response = await t.app.request(`/api/checkout/sessions/${opened!.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${opened!.token}` } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as any).status, 'cancelled');
+    assert.deepEqual(
+      box.calls.map(({ call, signed }) => ({ call, signed })),
+      [
+        { call: 'create', signed: true },
+        { call: 'update', signed: true },
+        { call: 'get', signed: false },
+      ],
+    );
+    const [created, cancelled] = box.calls;
+    assert.ok(cancelled!.time! > created!.time!);
+    assert.deepEqual(box.lastTimes, [created!.time, cancelled!.time]);
   });
 });
 

@@ -215,6 +215,8 @@ describe('BoxExchanger sandbox: order/get, update-status, route/get/one', () => 
     const wrong = await api('GET', 'order/get', { query: { orderUID: String(order.uid), orderSecret: 'x'.repeat(24), type: 'order' } });
     assert.equal(wrong.status, 404);
     assert.equal(wrong.json.success, false);
+    // "Not authorised", as a refused signature: the helper only reads signed from then on when a signed read succeeds.
+    assert.equal(String(wrong.json.error.errorCode), '40301');
     const right = await api('GET', 'order/get', { query: { orderUID: String(order.uid), orderSecret: order.secret, type: 'order' } });
     assert.equal(right.json.data.order.status, 'new');
     assert.equal(right.json.data.order._id, order._id);
