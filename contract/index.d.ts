@@ -130,6 +130,31 @@ export type HelperErrorCode =
   | 'interrupted'
   | 'internal_error';
 
+/** One enabled provider as `GET /config` describes it. */
+export interface ProviderConfigView {
+  id: ProviderId;
+  /** The provider's display name (the payment frame's title says it). */
+  name: string;
+  /** The methods this helper offers with the provider, labelled for the method picker. */
+  methods: { id: MethodId; label: { ru: string; en: string } }[];
+  /** The smallest amount the provider takes, in roubles. */
+  minAmount: number;
+  /** Whether the provider's payment page may be shown in an iframe (`mode="auto"` opens a window otherwise). */
+  frameable: boolean;
+  /** The helper's own sandbox stands in for the provider: its pages follow the element's `locale`. */
+  sandbox: boolean;
+}
+
+/** `GET /config`: what a storefront script may know of the helper's set-up (never a credential). */
+export interface ConfigView {
+  providers: ProviderConfigView[];
+  /** The provider of an element without a `provider` attribute. */
+  defaultProvider: ProviderId;
+  currency: 'RUB';
+  /** Whether any enabled provider is the sandbox. */
+  sandbox: boolean;
+}
+
 /** The body of every error answer. */
 export interface ErrorBody {
   error: { code: HelperErrorCode; message: string; retryable: boolean };

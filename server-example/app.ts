@@ -20,7 +20,7 @@ import type { Logger } from './logger.js';
 import { formatAmount } from './money.js';
 import { createHttpOrderResolver } from './order-resolver.js';
 import { isRecord } from './providers/http.js';
-import { buildProviders, readReturnQuery, webhookPath } from './providers/index.js';
+import { buildProviders, readReturnQuery, returnStatusOf, webhookPath } from './providers/index.js';
 import type { CallbackInput, PaymentProvider } from './providers/types.js';
 import { WindowLimiter } from './rate-limit.js';
 import { eventView } from './event-view.js';
@@ -36,7 +36,7 @@ import { PostgresStore } from './store-postgres.js';
 import type { SessionRecord, Store } from './store.js';
 import { createSessionToken, verifySessionToken } from './tokens.js';
 import { heldReason, isOpen } from './transitions.js';
-import type { CreatedSessionView, MethodId, ProviderId, ReturnOutcome, SessionView } from './types.js';
+import type { ConfigView, CreatedSessionView, MethodId, ProviderId, ReturnOutcome, SessionView } from './types.js';
 
 /** Request bodies above this are refused with 413 (docs/server.md, "HTTP API"). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -173,7 +173,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
 
   app.get('/config', (c) => {
     const enabled = config.enabledProviders.map((id) => providers.get(id)!);
-    return json(c, {
+    const view: ConfigView = {
       providers: enabled.map((provider) => ({
         id: provider.id,
         name: provider.name,
@@ -185,7 +185,8 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       defaultProvider: config.defaultProvider,
       currency: 'RUB',
       sandbox: enabled.some((provider) => provider.sandbox),
-    });
+    };
+    return json(c, view);
   });
 
   app.post('/sessions', async (c) => {
@@ -302,10 +303,11 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
 
   app.get('/return/:outcome', async (c) => {
     const outcomeParam = c.req.param('outcome');
-    // The session named, and the status a provider may have appended to the URL (providers/index.ts).
-    const returned = readReturnQuery(providers.values(), (name) => c.req.query(name));
-    const outcome: ReturnOutcome | undefined = isReturnOutcome(outcomeParam) ? (returned.status ?? outcomeParam) : undefined;
+    // The session named, and the status its provider may have appended to the URL (providers/index.ts).
+    const returned = readReturnQuery((name) => c.req.query(name));
     const session = returned.sessionId ? await store.getSession(returned.sessionId) : undefined;
+    const appended = session ? returnStatusOf(providers.get(session.provider), returned.appendedStatus) : undefined;
+    const outcome: ReturnOutcome | undefined = isReturnOutcome(outcomeParam) ? (appended ?? outcomeParam) : undefined;
     // The recorded storefront must still be allowed: a page never posts to, or sends the payer to, a removed origin.
     if (!outcome || !session || !config.allowedOrigins.includes(session.storefrontOrigin)) {
       const page = renderUnknownSessionPage(session?.locale === 'en' ? 'en' : 'ru');

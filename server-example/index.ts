@@ -81,6 +81,7 @@ export type {
   CallbackReply,
 } from './providers/types.js';
 export type {
+  ConfigView,
   CreatedSessionView,
   HeldReason,
   EventSource,
@@ -88,6 +89,7 @@ export type {
   MerchantEventType,
   MerchantSessionView,
   MethodId,
+  ProviderConfigView,
   ProviderId,
   ResolveOrder,
   ResolveOrderContext,

@@ -5,6 +5,7 @@
 import type { MethodId, ProviderId, SessionStatus } from '../contract/index.js';
 
 export type {
+  ConfigView,
   CreatedSessionView,
   EventSource,
   HeldReason,
@@ -13,6 +14,7 @@ export type {
   MerchantEventType,
   MerchantSessionView,
   MethodId,
+  ProviderConfigView,
   ProviderId,
   ReturnOutcome,
   SessionStatus,

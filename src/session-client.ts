@@ -1,24 +1,11 @@
 import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { PayCheckoutError } from './errors.js';
-import type { SessionView } from '../contract/index.js';
+import type { ConfigView, ProviderConfigView, SessionView } from '../contract/index.js';
 import { helperBase, resolveSessionUrl } from './helper-url.js';
 
-/** A provider as `GET {base}/config` describes it. */
-export interface ProviderConfig {
-  id: string;
-  name: string;
-  methods: { id: string; label: Record<string, string> }[];
-  minAmount?: number | string;
-  frameable: boolean;
-  sandbox?: boolean;
-}
-
-export interface HelperConfig {
-  providers: ProviderConfig[];
-  defaultProvider?: string;
-  currency?: string;
-  sandbox?: boolean;
-}
+/** `GET {base}/config`: the contract's `ConfigView`. */
+export type HelperConfig = ConfigView;
+export type ProviderConfig = ProviderConfigView;
 
 /**
  * The helper's session (the contract's `SessionView`); `token` only comes with creation. A session without an

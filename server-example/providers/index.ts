@@ -32,21 +32,26 @@ export function webhookPath(provider: Pick<PaymentProvider, 'id' | 'capabilities
 const RETURN_STATUSES: ReadonlySet<string> = new Set(['success', 'error']);
 
 /**
- * Reads a visit to the return page `/return/<outcome>?session=<id>`: the session id it names and the status a
- * provider appended (`returnStatusParam`), which overrides the path's outcome. Such a provider appends with `&`, or
- * with a second `?` glued to our `session` parameter. The return URL is the same for every provider, so the parameter
- * is read whichever session the URL names.
+ * Reads a visit to the return page `/return/<outcome>?session=<id>`: the session id it names, and a `status` that a
+ * provider may have appended (with `&`, or with a second `?` glued to our `session` parameter). The return URL has
+ * the same shape for every provider, so the status is only read here; whether it counts depends on the session's
+ * provider (`returnStatusOf`).
  */
-export function readReturnQuery(
-  providers: Iterable<PaymentProvider>,
-  query: (name: string) => string | undefined,
-): { sessionId?: string; status?: Extract<ReturnOutcome, 'success' | 'error'> } {
-  const match = /^(cs_[A-Za-z0-9]{22})(?:\?status=(success|error))?/.exec(query('session') ?? '');
-  let appendsStatus = false;
-  for (const provider of providers) appendsStatus ||= provider.capabilities.returnStatusParam;
-  const status = appendsStatus ? (query('status') ?? match?.[2]) : undefined;
-  return {
-    ...(match ? { sessionId: match[1]! } : {}),
-    ...(status !== undefined && RETURN_STATUSES.has(status) ? { status: status as 'success' | 'error' } : {}),
-  };
+export function readReturnQuery(query: (name: string) => string | undefined): { sessionId?: string; appendedStatus?: string } {
+  const match = /^(cs_[A-Za-z0-9]{22})(?:\?status=([^&]*))?/.exec(query('session') ?? '');
+  const appendedStatus = query('status') ?? match?.[2];
+  return { ...(match ? { sessionId: match[1]! } : {}), ...(appendedStatus !== undefined ? { appendedStatus } : {}) };
+}
+
+/**
+ * The outcome a provider appended to the return URL, when the session's provider appends one (`returnStatusParam`):
+ * it overrides the path's outcome. Anyone can edit the URL, so it is a hint like the path: the status shown is
+ * always re-checked with the provider.
+ */
+export function returnStatusOf(
+  provider: Pick<PaymentProvider, 'capabilities'> | undefined,
+  appendedStatus: string | undefined,
+): Extract<ReturnOutcome, 'success' | 'error'> | undefined {
+  if (!provider?.capabilities.returnStatusParam || appendedStatus === undefined || !RETURN_STATUSES.has(appendedStatus)) return undefined;
+  return appendedStatus as 'success' | 'error';
 }

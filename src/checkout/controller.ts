@@ -644,12 +644,12 @@ export class CheckoutController implements ReactiveController {
   async #showPicker(): Promise<void> {
     const [{ MethodPicker }, config] = await Promise.all([import('../method-picker.js'), this.#loadConfig()]);
     if (this.signal.aborted) return;
-    const locale = this.host.currentLocale();
-    const lang = locale.split('-')[0]!;
+    const lang = this.host.currentLocale().split('-')[0]!;
     const provider = providerOf(config, this.host.provider);
     const items = this.host.methodList().map((id) => {
       const label = provider?.methods.find((m) => m.id === id)?.label;
-      return { id, label: label?.[locale] ?? label?.[lang] ?? label?.ru ?? label?.en ?? id };
+      // The helper labels methods in its two languages; any other language reads the Russian one.
+      return { id, label: (lang === 'en' ? label?.en : label?.ru) || id };
     });
     this.#picker ??= new MethodPicker(this.host, (id) => this.#start(id));
     void this.#picker.show(items, this.#method);

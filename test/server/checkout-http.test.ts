@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setupServer } from 'msw/node';
 import { createLogger } from '../../server-example/logger.js';
-import { MERCHANT, RepayMock, SECRETS, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
+import { BoxMock, MERCHANT, RepayMock, SECRETS, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
 
 const msw = setupServer();
@@ -248,11 +248,20 @@ describe('return page', () => {
   });
 
   it('takes BoxExchanger\'s ?status=error over the path outcome, even glued to the session parameter', async () => {
-    const json = await open(`${SHOP}/shop`);
+    msw.use(...new BoxMock().handlers());
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger', returnUrl: `${SHOP}/shop` });
     const glued = await t.app.request(`/api/checkout/return/success?session=${json.id}?status=error&top=1`);
     assert.equal(glued.headers.get('location'), `${SHOP}/shop#pay-checkout=${json.id}:error`);
     const separate = await t.app.request(`/api/checkout/return/success?session=${json.id}&status=error`);
     assert.ok((await separate.text()).includes('"outcome":"error"'));
+  });
+
+  it('keeps the path outcome for a provider that appends no status (Repay)', async () => {
+    const json = await open(`${SHOP}/shop`);
+    const glued = await t.app.request(`/api/checkout/return/success?session=${json.id}?status=error&top=1`);
+    assert.equal(glued.headers.get('location'), `${SHOP}/shop#pay-checkout=${json.id}:success`);
+    const separate = await t.app.request(`/api/checkout/return/success?session=${json.id}&status=error`);
+    assert.ok((await separate.text()).includes('"outcome":"success"'));
   });
 
   it('answers 404 to an unknown session or outcome', async () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../server-example/config.js';
 import { AgeTradingProvider } from '../../server-example/providers/agetrading.js';
 import { bytesEqual, constantTimeEqual } from '../../server-example/providers/crypto.js';
-import { buildProviders, readReturnQuery, webhookPath } from '../../server-example/providers/index.js';
+import { buildProviders, readReturnQuery, returnStatusOf, webhookPath } from '../../server-example/providers/index.js';
 import type { PaymentProvider, VerifiedClaim } from '../../server-example/providers/types.js';
 import { secretEquals } from '../../server-example/sandbox/common.js';
 import type { SessionRecord } from '../../server-example/store.js';
@@ -60,14 +60,22 @@ describe('provider descriptors', () => {
   });
 
   it('reads the session and an appended status from a return URL, glued or separate', () => {
+    const id = 'cs_aaaaaaaaaaaaaaaaaaaaaa';
+    const read = (query: Record<string, string>) => readReturnQuery((name) => query[name]);
+    assert.deepEqual(read({ session: id }), { sessionId: id });
+    assert.deepEqual(read({ session: `${id}?status=error` }), { sessionId: id, appendedStatus: 'error' });
+    assert.deepEqual(read({ session: id, status: 'success' }), { sessionId: id, appendedStatus: 'success' });
+    assert.deepEqual(read({ session: 'nope' }), {});
+  });
+
+  it('lets an appended status count only for a provider that appends one', () => {
     withProviders((providers) => {
-      const id = 'cs_aaaaaaaaaaaaaaaaaaaaaa';
-      const read = (query: Record<string, string>) => readReturnQuery(providers.values(), (name) => query[name]);
-      assert.deepEqual(read({ session: id }), { sessionId: id });
-      assert.deepEqual(read({ session: `${id}?status=error` }), { sessionId: id, status: 'error' });
-      assert.deepEqual(read({ session: id, status: 'success' }), { sessionId: id, status: 'success' });
-      assert.deepEqual(read({ session: id, status: 'paid' }), { sessionId: id });
-      assert.deepEqual(read({ session: 'nope' }), {});
+      assert.equal(returnStatusOf(providers.get('boxexchanger'), 'error'), 'error');
+      assert.equal(returnStatusOf(providers.get('boxexchanger'), 'success'), 'success');
+      assert.equal(returnStatusOf(providers.get('boxexchanger'), 'paid'), undefined);
+      assert.equal(returnStatusOf(providers.get('boxexchanger'), undefined), undefined);
+      assert.equal(returnStatusOf(providers.get('repay'), 'error'), undefined);
+      assert.equal(returnStatusOf(providers.get('agetrading'), 'error'), undefined);
     });
   });
 });
