@@ -484,7 +484,7 @@ export async function measureHelper(log: (line: string) => void): Promise<Row[]>
         note:
           (provider === 'repay'
             ? `Repay callbacks (JSON, md5 signature) for ${POOL.toLocaleString('en-US')} open sessions, each delivered once: verified, stored raw, applied.`
-            : `BoxExchanger IPNs (form-encoded, sha256 with each order's own ipnSecret) for ${POOL.toLocaleString('en-US')} open sessions, each delivered once: verified, stored raw, re-read from the fake provider (order/get) and applied.`) +
+            : `BoxExchanger IPNs (form-encoded, sha256 with each order's own ipnSecret) for ${POOL.toLocaleString('en-US')} open sessions, each delivered once: verified, stored raw, re-read from the fake provider (order/get, unsigned: the order's secret is its credential, so no nonce and no lock) and applied.`) +
           ` Helper rounds stop before any delivery repeats; bare rounds replay the same bodies for ${DURATION} s. ` +
           workNote(runs, 'one hash, raw body stored and session updated in one transaction, one status query'),
       });

@@ -2,7 +2,9 @@
  * "The provider answering instantly": Repay and BoxExchanger API endpoints with canned, well-formed answers and no
  * work beyond remembering what was created, in their own process on loopback. The helper is pointed at it through
  * its real-provider settings (REPAY_BASE_URL, BOXEXCHANGER_BASE_URL), so it runs the same adapter code, signatures
- * and HTTP calls as against the real services, and the bench measures the helper, not a simulator.
+ * and HTTP calls as against the real services, and the bench measures the helper, not a simulator. It checks no
+ * BoxExchanger apikey / hash: the helper's creations arrive signed, its order/get reads unsigned (with the order's
+ * secret, which is checked), and both are answered.
  *
  * Bench-only control routes under /__bench: the created deals / orders (to sign webhooks the way the provider
  * would), marking them paid, and counts of unknown routes the helper called.
