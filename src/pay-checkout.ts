@@ -248,7 +248,7 @@ export class PayCheckout extends LitElement {
   #loading?: Promise<CheckoutController | undefined>;
   #ac?: AbortController;
   /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
-  #resume = false;
+  #resume?: boolean;
 
   /** What the payer currently sees. */
   get state(): PayCheckoutState {
@@ -344,8 +344,29 @@ export class PayCheckout extends LitElement {
       // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay".
       const settled = loadAttempt(attemptKey(this.sessionUrl, this.orderId!))?.settled;
       if (settled) this._state = settled;
-      else if (this._state === 'paid' || this._state === 'held') [this._state, this._note] = ['idle', ''];
+      else if (this._state === 'paid' || this._state === 'held') this.setState('idle');
       if (settled || location.hash.startsWith('#pay-checkout=')) void this.#load().then((flow) => flow?.resume());
+    }
+  }
+
+  /**
+   * Renders, then sets the button's state attributes, before the controllers and `updated()` see the update: set here
+   * rather than as five bindings of the template, because each binding is a Lit part created on every element, and
+   * on a page of a hundred buttons those parts were a fifth of the first render (docs/performance.md).
+   */
+  protected override update(changed: PropertyValues<this>): void {
+    super.update(changed);
+    const button = this.renderRoot.querySelector('[part~="button"]');
+    if (button) {
+      const state = this._state;
+      const picker = !this.#problem && this.wantsPicker();
+      const attr = (name: string, value: string | false): void =>
+        value ? button.setAttribute(name, value) : button.removeAttribute(name);
+      button.toggleAttribute('disabled', !!this.#problem || this.disabled);
+      attr('aria-disabled', state === 'paid' && 'true');
+      attr('aria-busy', String(state === 'creating' || state === 'redirecting'));
+      attr('aria-haspopup', picker && 'listbox');
+      attr('aria-expanded', picker && String(!!this.#flow?.pickerOpen));
     }
   }
 
@@ -368,8 +389,6 @@ export class PayCheckout extends LitElement {
     const flow = this.#flow;
     // The language changed after the flow was loaded: fetch that language's dialog strings, then show them.
     if (flow && !stringsLoaded(locale)) loadStrings(locale, false).then(() => this.requestUpdate(), () => undefined);
-    const picker = !problem && this.wantsPicker();
-    const busy = this._state === 'creating' || this._state === 'redirecting';
     const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
     const state = this._state;
     // A paid or held order says so even on a button with the merchant's own label: it no longer offers to pay.
@@ -384,7 +403,7 @@ export class PayCheckout extends LitElement {
     // button with a template of its own.
     return flow?.hidesButton()
       ? html`<p id="note" part="status" class="note" role="status">${note}</p>${panel}`
-      : html`<button part="button" type="button" ?disabled=${!!problem || this.disabled} aria-disabled=${state === 'paid' ? 'true' : nothing} aria-busy=${busy} aria-haspopup=${picker ? 'listbox' : nothing} aria-expanded=${picker ? String(!!flow?.pickerOpen) : nothing} aria-describedby="note" @click=${this.open}>${text}</button><p id="note" part="status" class="note" role="status">${note}</p>${panel}`;
+      : html`<button part="button" type="button" aria-describedby="note" @click=${this.open}>${text}</button><p id="note" part="status" class="note" role="status">${note}</p>${panel}`;
   }
 
   /** @internal an intent on this element's button, from the page-level listeners (`INTENTS`) */
@@ -426,7 +445,7 @@ export class PayCheckout extends LitElement {
     if (!this.orderId?.trim()) return { attr: 'order-id', missing: true };
     const amount = this.amount == null ? '' : String(this.amount).trim();
     if (amount && !/^\d+(\.\d+)?$/.test(amount)) return { attr: 'amount' };
-    if (!/^[A-Za-z]{3}$/.test(this.currency ?? '')) return { attr: 'currency' };
+    if (!/^[A-Za-z]{3}$/.test(this.currency)) return { attr: 'currency' };
     if (!MODES.includes(this.mode)) return { attr: 'mode' };
     if (this.provider && !PROVIDERS.includes(this.provider)) return { attr: 'provider' };
     const methods = this.methodList();
@@ -465,3 +484,4 @@ export class PayCheckout extends LitElement {
     ));
   }
 }
+

@@ -1,0 +1,119 @@
+// The button as the first render draws it: the properties' defaults, its state attributes (set after the
+// template's render, in the same update) and a paid or held order read from sessionStorage, all before anything
+// else renders.
+import { expect, fixture, html } from '@open-wc/testing';
+import { attemptKey } from '../../src/attempts.js';
+import { formatMoney } from '../../src/i18n.js';
+import { part, PayCheckout } from './support.js';
+
+interface FirstRender {
+  text: string;
+  attributes: Record<string, string | null>;
+}
+
+const ATTRIBUTES = ['disabled', 'aria-disabled', 'aria-busy', 'aria-haspopup', 'aria-expanded'];
+
+/** Notes the button as the first update leaves it, before any later update could change it. */
+class FirstRenderProbe extends PayCheckout {
+  first?: FirstRender;
+
+  protected override firstUpdated(): void {
+    const button = part<HTMLButtonElement>(this, 'button')!;
+    this.first = {
+      text: button.textContent!,
+      attributes: Object.fromEntries(ATTRIBUTES.map((name) => [name, button.getAttribute(name)])),
+    };
+  }
+}
+customElements.define('pay-checkout-first-render', FirstRenderProbe);
+
+async function firstRender(attributes: Record<string, string>): Promise<FirstRender> {
+  const el = document.createElement('pay-checkout-first-render') as FirstRenderProbe;
+  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, value);
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    document.body.append(el);
+    await el.updateComplete;
+  } finally {
+    console.warn = warn;
+    el.remove();
+  }
+  return el.first!;
+}
+
+describe('the button', () => {
+  afterEach(() => sessionStorage.clear());
+
+  it('reads the documented defaults before any attribute is set', async () => {
+    const el = document.createElement('pay-checkout');
+    expect([el.orderId, el.amount, el.provider, el.methods, el.method, el.locale, el.label, el.returnUrl]).to.deep.equal(
+      [null, null, null, null, null, null, null, null],
+    );
+    expect([el.sessionUrl, el.currency, el.mode, el.disabled]).to.deep.equal(['/api/checkout/sessions', 'RUB', 'auto', false]);
+  });
+
+  it('keeps each element\'s own values apart from the defaults, and a removed attribute leaves null as before', async () => {
+    const a = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal" currency="EUR"></pay-checkout>`);
+    const b = await fixture<PayCheckout>(html`<pay-checkout order-id="B-1"></pay-checkout>`);
+    expect([a.mode, a.currency, b.mode, b.currency]).to.deep.equal(['modal', 'EUR', 'auto', 'RUB']);
+    a.removeAttribute('mode');
+    expect(a.mode).to.equal(null);
+    expect(b.mode).to.equal('auto');
+  });
+
+  it('a property set before the element is defined is kept', async () => {
+    const el = document.createElement('pay-checkout-early') as PayCheckout;
+    el.setAttribute('order-id', 'A-1');
+    el.mode = 'popup';
+    customElements.define('pay-checkout-early', class extends PayCheckout {});
+    document.body.append(el);
+    await el.updateComplete;
+    el.remove();
+    expect(el.mode).to.equal('popup');
+    expect(el.currency).to.equal('RUB');
+  });
+
+  it('draws its label and state attributes in the first render', async () => {
+    expect(await firstRender({ 'order-id': 'A-1', amount: '650' })).to.deep.equal({
+      text: `Оплатить ${formatMoney('ru', '650', 'RUB')}`,
+      attributes: { disabled: null, 'aria-disabled': null, 'aria-busy': 'false', 'aria-haspopup': null, 'aria-expanded': null },
+    });
+  });
+
+  it('offers the method picker in the first render', async () => {
+    const { attributes } = await firstRender({ 'order-id': 'A-1', methods: 'sbp,card' });
+    expect([attributes['aria-haspopup'], attributes['aria-expanded']]).to.deep.equal(['listbox', 'false']);
+  });
+
+  it('is disabled in the first render when disabled or misconfigured', async () => {
+    expect((await firstRender({ 'order-id': 'A-1', disabled: '' })).attributes.disabled).to.equal('');
+    expect((await firstRender({ 'order-id': 'A-1', mode: 'fullscreen' })).attributes.disabled).to.equal('');
+  });
+
+  it('shows "Paid" for an order paid in this tab from the first render, never "Pay"', async () => {
+    sessionStorage.setItem(attemptKey('/api/checkout/sessions', 'A-2001'), JSON.stringify({ key: 'k1', settled: 'paid' }));
+    const first = await firstRender({ 'order-id': 'A-2001', amount: '650' });
+    expect(first.text).to.equal('Оплачено');
+    expect(first.attributes['aria-disabled']).to.equal('true');
+  });
+
+  it('shows "Under review" for a held order from the first render', async () => {
+    sessionStorage.setItem(attemptKey('/api/checkout/sessions', 'A-2002'), JSON.stringify({ key: 'k2', settled: 'held' }));
+    expect((await firstRender({ 'order-id': 'A-2002', amount: '650', lang: 'en' })).text).to.equal('Under review');
+  });
+
+  it('writes the amount exactly as Intl.NumberFormat does, in the first render', async () => {
+    for (const [locale, amount, currency] of [
+      ['ru', '1500', 'RUB'],
+      ['en', '1500.5', 'RUB'],
+      ['en', '19.99', 'EUR'],
+      ['de', '1234.56', 'RUB'],
+    ]) {
+      const whole = Number.isInteger(Number(amount));
+      const intl = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: whole ? 0 : 2 }).format(Number(amount));
+      const { text } = await firstRender({ 'order-id': 'A-1', amount, currency, locale });
+      expect(text.endsWith(intl), `${locale} ${amount} ${currency}: ${text}`).to.equal(true);
+    }
+  });
+});
