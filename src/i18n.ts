@@ -154,13 +154,8 @@ export function onStringsChange(notify: () => void): () => void {
 }
 
 // Caches: a page with a hundred buttons should not build a hundred identical Intl objects on every render.
-const canonical = new Map<string, string>([
-  // Already canonical: the common tags skip Intl.getCanonicalLocales, whose first call loads ICU data.
-  ['ru', 'ru'],
-  ['ru-RU', 'ru-RU'],
-  ['en', 'en'],
-  ['en-US', 'en-US'],
-]);
+// Already canonical: the common tags skip Intl.getCanonicalLocales, whose first call loads ICU data.
+const canonical = new Map<string, string>(['ru', 'ru-RU', 'en', 'en-US'].map((tag) => [tag, tag]));
 const formats = new Map<string, Intl.NumberFormat | null>();
 
 /** The locale for an element: its `locale` attribute, else the nearest `lang`, else `ru`. */

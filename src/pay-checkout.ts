@@ -13,11 +13,11 @@ const ID = /^[\w-]+$/;
 /** The properties' defaults other than `null` (see the class's static block). */
 const DEFAULTS: Record<string, unknown> = { sessionUrl: '/api/checkout/sessions', currency: 'RUB', mode: 'auto', disabled: false };
 
-/** A configuration problem: the attribute at fault and whether it is missing or invalid. */
-interface ConfigProblem {
-  attr: string;
-  missing?: boolean;
-}
+/**
+ * A configuration problem: the attribute at fault. `order-id` is missing (absent or blank); any other attribute is
+ * invalid.
+ */
+type ConfigProblem = string;
 
 /**
  * Shared by all elements, so a page with a hundred buttons pays for one of each: the set of connected elements
@@ -57,7 +57,8 @@ function armPreload(): void {
     idle(() => {
       const waiting = [...connected].filter((el) => el.state === 'idle' && !el.disabled);
       if (!waiting.length) return;
-      new Set(waiting.map((el) => el.currentLocale().split('-')[0]!)).forEach((lang) => loadStrings(lang, false).catch(() => undefined));
+      // Once per language: loadStrings keeps each language's load.
+      waiting.forEach((el) => loadStrings(el.currentLocale(), false).catch(() => undefined));
       const helpers = new Set(waiting.map((el) => el.sessionUrl));
       loadFlowModule().then((m) => helpers.forEach((url) => m.warmHelper(url)), () => undefined);
     });
@@ -243,7 +244,7 @@ export class PayCheckout extends LitElement {
   _note = '';
 
   #problem?: ConfigProblem;
-  #reported = '';
+  #reported?: ConfigProblem;
   #flow?: CheckoutController;
   #loading?: Promise<CheckoutController | undefined>;
   #ac?: AbortController;
@@ -372,9 +373,8 @@ export class PayCheckout extends LitElement {
 
   protected override updated(): void {
     const problem = this.#problem;
-    const key = problem ? `${problem.attr}:${problem.missing}` : '';
-    if (key !== this.#reported && this.isConnected) {
-      this.#reported = key;
+    if (problem !== this.#reported && this.isConnected) {
+      this.#reported = problem;
       if (problem) {
         const message = this.#reason(problem);
         console.warn(`[pay-checkout] ${message}`, this);
@@ -438,30 +438,30 @@ export class PayCheckout extends LitElement {
   }
 
   #reason(problem: ConfigProblem): string {
-    return t(this.currentLocale(), problem.missing ? 'configMissing' : 'configInvalid', { attr: problem.attr });
+    return t(this.currentLocale(), problem === 'order-id' ? 'configMissing' : 'configInvalid', { attr: problem });
   }
 
   #validate(): ConfigProblem | undefined {
-    if (!this.orderId?.trim()) return { attr: 'order-id', missing: true };
+    if (!this.orderId?.trim()) return 'order-id';
     const amount = this.amount == null ? '' : String(this.amount).trim();
-    if (amount && !/^\d+(\.\d+)?$/.test(amount)) return { attr: 'amount' };
-    if (!/^[A-Za-z]{3}$/.test(this.currency)) return { attr: 'currency' };
-    if (!MODES.includes(this.mode)) return { attr: 'mode' };
-    if (this.provider && !PROVIDERS.includes(this.provider)) return { attr: 'provider' };
+    if (amount && !/^\d+(\.\d+)?$/.test(amount)) return 'amount';
+    if (!/^[A-Za-z]{3}$/.test(this.currency)) return 'currency';
+    if (!MODES.includes(this.mode)) return 'mode';
+    if (this.provider && !PROVIDERS.includes(this.provider)) return 'provider';
     const methods = this.methodList();
-    if (!methods.every((m) => ID.test(m))) return { attr: 'methods' };
+    if (!methods.every((m) => ID.test(m))) return 'methods';
     if (this.method && (!ID.test(this.method) || (methods.length > 0 && !methods.includes(this.method)))) {
-      return { attr: 'method' };
+      return 'method';
     }
     if (this.locale) {
       try {
         Intl.getCanonicalLocales(this.locale);
       } catch {
-        return { attr: 'locale' };
+        return 'locale';
       }
     }
-    if (!isHttpUrl(this.sessionUrl ?? '')) return { attr: 'session-url' };
-    if (this.returnUrl != null && !isHttpUrl(this.returnUrl)) return { attr: 'return-url' };
+    if (!isHttpUrl(this.sessionUrl ?? '')) return 'session-url';
+    if (this.returnUrl != null && !isHttpUrl(this.returnUrl)) return 'return-url';
     return undefined;
   }
 
