@@ -10,8 +10,6 @@ import { timing } from './timing.js';
 const MODES: readonly string[] = ['auto', 'modal', 'inline', 'popup', 'redirect'];
 const PROVIDERS: readonly string[] = ['repay', 'boxexchanger', 'agetrading'] satisfies ProviderId[];
 const ID = /^[\w-]+$/;
-/** The properties' defaults other than `null` (see the class's static block). */
-const DEFAULTS: Record<string, unknown> = { sessionUrl: '/api/checkout/sessions', currency: 'RUB', mode: 'auto', disabled: false };
 
 /**
  * A configuration problem: the attribute at fault. `order-id` is missing (absent or blank); any other attribute is
@@ -197,29 +195,6 @@ export class PayCheckout extends LitElement {
   };
 
   /**
-   * Each property's default lives on the prototype, read by an accessor of ours that Lit wraps with its own (Lit
-   * keeps a class's accessors and adds the update to their setter), so an instance reads the default until a value
-   * is set. A constructor setting twelve defaults ran twelve setters, each a `requestUpdate`, on every element of a
-   * page of buttons before any of them rendered.
-   */
-  static {
-    for (const name in this.properties) {
-      const key = Symbol();
-      const proto = this.prototype as unknown as Record<PropertyKey, unknown>;
-      proto[key] = DEFAULTS[name] ?? null;
-      Object.defineProperty(proto, name, {
-        get(this: typeof proto) {
-          return this[key];
-        },
-        set(this: typeof proto, value: unknown) {
-          this[key] = value;
-        },
-        configurable: true,
-      });
-    }
-  }
-
-  /**
    * Network and polling tuning shared by all elements: request timeout, first poll delay and poll cap (ms).
    * Status polling starts at `poll` and backs off by 1.5× up to `pollMax`.
    */
@@ -250,6 +225,22 @@ export class PayCheckout extends LitElement {
   #ac?: AbortController;
   /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
   #resume?: boolean;
+
+  constructor() {
+    super();
+    this.orderId = null;
+    this.sessionUrl = '/api/checkout/sessions';
+    this.amount = null;
+    this.currency = 'RUB';
+    this.provider = null;
+    this.methods = null;
+    this.method = null;
+    this.mode = 'auto';
+    this.locale = null;
+    this.label = null;
+    this.disabled = false;
+    this.returnUrl = null;
+  }
 
   /** What the payer currently sees. */
   get state(): PayCheckoutState {
