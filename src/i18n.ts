@@ -147,10 +147,9 @@ export function stringsLoaded(locale: string): boolean {
   return loadedLanguages.has(builtinLanguage(locale));
 }
 
-/** @internal re-render hook for elements; returns the unsubscribe function */
-export function onStringsChange(notify: () => void): () => void {
+/** @internal re-render hook for elements (one for the page, never removed) */
+export function onStringsChange(notify: () => void): void {
   subscribers.add(notify);
-  return () => subscribers.delete(notify);
 }
 
 // Caches: a page with a hundred buttons should not build a hundred identical Intl objects on every render.

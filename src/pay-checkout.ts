@@ -4,7 +4,7 @@ import type { CheckoutController } from './checkout/controller.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
 import { formatMoney, loadStrings, onStringsChange, resolveLocale, stringsLoaded, t } from './i18n.js';
 import { openPaymentWindow } from './presenters/open-window.js';
-import { hostStyles } from './styles.js';
+import { HOVER_TRANSITION, hostStyles } from './styles.js';
 import { timing } from './timing.js';
 
 const MODES: readonly string[] = ['auto', 'modal', 'inline', 'popup', 'redirect'];
@@ -27,6 +27,8 @@ const rerender = (): void => connected.forEach((el) => el.requestUpdate());
 let langObserver: MutationObserver | undefined;
 let flowModule: Promise<typeof import('./checkout/controller.js')> | undefined;
 let activity: AbortController | undefined;
+/** The buttons' hover transition has been added to the page's shared style sheet. */
+let transitions = false;
 
 /** The checkout module, loaded once; a failed load (offline) is retried on the next intent. */
 function loadFlowModule(): Promise<typeof import('./checkout/controller.js')> {
@@ -51,6 +53,9 @@ function armPreload(): void {
   const ac = (activity = new AbortController());
   const onActivity = (): void => {
     ac.abort();
+    // Before the pointer reaches a button, so its hover is animated from the first one on (see HOVER_TRANSITION).
+    if (!transitions) hostStyles.styleSheet?.insertRule(HOVER_TRANSITION);
+    transitions = true;
     const idle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
     idle(() => {
       const waiting = [...connected].filter((el) => el.state === 'idle' && !el.disabled);

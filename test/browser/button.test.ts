@@ -1,10 +1,11 @@
 // The button as the first render draws it: the properties' defaults, its state attributes (set after the
 // template's render, in the same update) and a paid or held order read from sessionStorage, all before anything
-// else renders.
-import { expect, fixture, html } from '@open-wc/testing';
+// else renders; and its hover transition, which comes with the payer's first intent.
+import { expect, fixture, html, nextFrame } from '@open-wc/testing';
+import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { attemptKey } from '../../src/attempts.js';
 import { formatMoney } from '../../src/i18n.js';
-import { part, PayCheckout } from './support.js';
+import { part, PayCheckout, useFakeHelper } from './support.js';
 
 interface FirstRender {
   text: string;
@@ -43,6 +44,7 @@ async function firstRender(attributes: Record<string, string>): Promise<FirstRen
 }
 
 describe('the button', () => {
+  useFakeHelper();
   afterEach(() => sessionStorage.clear());
 
   it('reads the documented defaults before any attribute is set', async () => {
@@ -114,6 +116,27 @@ describe('the button', () => {
       const intl = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: whole ? 0 : 2 }).format(Number(amount));
       const { text } = await firstRender({ 'order-id': 'A-1', amount, currency, locale });
       expect(text.endsWith(intl), `${locale} ${amount} ${currency}: ${text}`).to.equal(true);
+    }
+  });
+
+  it('animates the first hover too: the transition arrives with the payer\'s first move on the page', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" amount="650"></pay-checkout>`);
+    const button = part<HTMLButtonElement>(el, 'button')!;
+    expect(getComputedStyle(button).transitionDuration, 'no transition before any activity').to.equal('0s');
+    const started: string[] = [];
+    button.addEventListener('transitionrun', (event) => started.push(event.propertyName));
+    try {
+      await sendMouse({ type: 'move', position: [innerWidth - 2, innerHeight - 2] });
+      const box = button.getBoundingClientRect();
+      await sendMouse({ type: 'move', position: [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)] });
+      await nextFrame();
+      expect(button.matches(':hover')).to.equal(true);
+      expect(getComputedStyle(button).transitionDuration).to.equal('0.15s');
+      expect(started, 'the hover\'s filter change is animated').to.deep.equal(['filter']);
+      const later = await fixture<PayCheckout>(html`<pay-checkout order-id="A-2"></pay-checkout>`);
+      expect(getComputedStyle(part(later, 'button')!).transitionDuration, 'an element added later has it at once').to.equal('0.15s');
+    } finally {
+      await resetMouse();
     }
   });
 });
