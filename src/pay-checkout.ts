@@ -357,8 +357,11 @@ export class PayCheckout extends LitElement {
     if (button) {
       const state = this._state;
       const picker = !this.#problem && this.wantsPicker();
-      const attr = (name: string, value: string | false): void =>
-        value ? button.setAttribute(name, value) : button.removeAttribute(name);
+      // Written only when it changes, as a binding would: an unchanged value makes no mutation record.
+      const attr = (name: string, value: string | false): void => {
+        if (!value) button.removeAttribute(name);
+        else if (button.getAttribute(name) !== value) button.setAttribute(name, value);
+      };
       button.toggleAttribute('disabled', !!this.#problem || this.disabled);
       attr('aria-disabled', state === 'paid' && 'true');
       attr('aria-busy', String(state === 'creating' || state === 'redirecting'));

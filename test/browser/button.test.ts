@@ -93,6 +93,17 @@ describe('the button', () => {
     expect((await firstRender({ 'order-id': 'A-1', mode: 'fullscreen' })).attributes.disabled).to.equal('');
   });
 
+  it('an update that changes nothing writes no attribute of the button, as bindings would not', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" methods="sbp,card"></pay-checkout>`);
+    const records: MutationRecord[] = [];
+    const observer = new MutationObserver((list) => records.push(...list));
+    observer.observe(el.shadowRoot!, { attributes: true, subtree: true });
+    el.requestUpdate();
+    await el.updateComplete;
+    observer.disconnect();
+    expect(records.map((r) => r.attributeName)).to.deep.equal([]);
+  });
+
   it('shows "Paid" for an order paid in this tab from the first render, never "Pay"', async () => {
     sessionStorage.setItem(attemptKey('/api/checkout/sessions', 'A-2001'), JSON.stringify({ key: 'k1', settled: 'paid' }));
     const first = await firstRender({ 'order-id': 'A-2001', amount: '650' });
