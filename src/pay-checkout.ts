@@ -483,4 +483,3 @@ export class PayCheckout extends LitElement {
     ));
   }
 }
-
