@@ -3,6 +3,7 @@
 import { oneEvent } from '@open-wc/testing';
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
+import type { ConfigView } from '../../contract/index.js';
 import type { SessionStatus } from '../../src/events.js';
 import { forgetConfigs } from '../../src/checkout/controller.js';
 import { PayCheckout } from '../../src/pay-checkout.js';
@@ -11,7 +12,7 @@ import '../../src/define.js';
 export const PAY_PAGE = new URL('/test/browser/fixtures/pay-page.html', location.origin).href;
 export const API = '/api/checkout';
 
-export const CONFIG = {
+export const CONFIG: ConfigView = {
   providers: [
     {
       id: 'repay',
