@@ -7,7 +7,6 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import type { Context } from 'hono';
 import { Readable } from 'node:stream';
 import type { CheckoutConfig } from './config.js';
@@ -31,6 +30,7 @@ import { Reconciler } from './reconciler.js';
 import { parseBody, RETURN_URL, sessionRequestSchema } from './request-bodies.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
+import { storefrontCors } from './storefront-cors.js';
 import { SqliteStore } from './store.js';
 import { PostgresStore } from './store-postgres.js';
 import type { SessionRecord, Store } from './store.js';
@@ -152,19 +152,11 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     return json(c, new CheckoutError('internal_error', 'Something went wrong on the shop\'s side. Please try again.').toBody(), 500);
   });
 
-  // CORS (Hono's middleware) on the routes the element's scripts call from the storefront's pages, and the demo's
-  // session log: the storefront origins only (exact match, never `*`; always `Vary: Origin`). Provider callbacks, the
-  // return pages (navigations) and the merchant API (server to server) carry no CORS headers, so they skip the
-  // middleware's per-request cost: it reads `Origin` through a Fetch `Headers` and copies each answer to add its
-  // headers (docs/performance.md).
-  const allowedOrigins = new Set(config.allowedOrigins);
-  const storefrontCors = cors({
-    origin: (origin) => (allowedOrigins.has(origin) ? origin : null),
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Idempotency-Key', 'Authorization'],
-    maxAge: 600,
-  });
-  for (const path of CORS_ROUTES) app.use(path, storefrontCors);
+  // CORS on the routes the element's scripts call from the storefront's pages, and the demo's session log
+  // (./storefront-cors.ts). Provider callbacks, the return pages (navigations) and the merchant API (server to
+  // server) carry no CORS headers, so they skip the middleware altogether.
+  const cors = storefrontCors(config.allowedOrigins);
+  for (const path of CORS_ROUTES) app.use(path, cors);
   // The merchant API's c.json() answers are never cached either, unless they say; every other answer sets it itself.
   app.use('/merchant/*', async (c, next) => {
     await next();
