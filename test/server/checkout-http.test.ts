@@ -153,6 +153,9 @@ describe('CORS', () => {
     assert.equal(ok.headers.get('access-control-allow-origin'), SHOP);
     assert.match(ok.headers.get('access-control-allow-headers')!, /Idempotency-Key/);
     assert.match(ok.headers.get('access-control-allow-headers')!, /Authorization/);
+    assert.match(ok.headers.get('access-control-allow-methods')!, /POST/);
+    assert.equal(ok.headers.get('access-control-max-age'), '600');
+    assert.match(ok.headers.get('vary')!, /Origin/);
     const evil = await t.app.request('/api/checkout/sessions', { method: 'OPTIONS', headers: { origin: 'https://evil.test' } });
     assert.equal(evil.headers.get('access-control-allow-origin'), null);
   });
