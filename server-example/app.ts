@@ -118,12 +118,24 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     session.providerPaymentId !== null &&
     (session.lastPolledAt === null || Date.now() - session.lastPolledAt > STATUS_REFRESH_INTERVAL_MS);
 
+  /**
+   * The sandbox stands in for providers whose APIs carry no language (Repay, age.trading), so its hosted pages take
+   * the payer's language from the page URL (`lang`): the session's locale, whenever the page is asked for. A real
+   * provider's URL is never changed.
+   */
+  const paymentUrlOf = (session: SessionRecord): string | null => {
+    if (!session.paymentUrl || !session.locale || !providers.get(session.provider)?.sandbox) return session.paymentUrl;
+    const page = new URL(session.paymentUrl);
+    page.searchParams.set('lang', session.locale);
+    return page.href;
+  };
+
   const view = (session: SessionRecord): SessionView => ({
     id: session.id,
     status: session.status,
     provider: session.provider,
     method: session.method,
-    paymentUrl: session.paymentUrl,
+    paymentUrl: paymentUrlOf(session),
     frameable: providers.get(session.provider)?.frameable ?? false,
     amount: formatAmount(session.amountMinor),
     currency: session.currency,

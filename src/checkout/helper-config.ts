@@ -60,8 +60,9 @@ export function providerName(cfg: HelperConfig | undefined, id?: string): string
 
 /**
  * The sandbox stands in for providers whose APIs carry no language (Repay, age.trading), so its hosted pages
- * take the element's language from the page URL (`lang`). Only for providers `/config` marks as sandbox: a real
- * provider's URL is never changed.
+ * take the element's language from the page URL (`lang`). The helper already puts the session's language there;
+ * this follows the element's current one should it have changed since. Only for providers `/config` marks as
+ * sandbox: a real provider's URL is never changed.
  */
 export function pageUrl(cfg: HelperConfig | undefined, url: string, provider: string, locale: string): string {
   if (!url || !cfg?.providers.find((p) => p.id === provider)?.sandbox) return url;

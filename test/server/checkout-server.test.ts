@@ -67,6 +67,22 @@ describe('startServer with the embedded sandbox', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 
+  it('sends the payer to sandbox pages in the session\'s language, whatever the browser prefers', async () => {
+    for (const [provider, locale] of [['repay', 'en'], ['agetrading', 'en'], ['repay', 'ru']] as const) {
+      const response = await fetch(`${server.url}/api/checkout/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'http://localhost:5173' },
+        body: JSON.stringify({ orderId: `tea-lang${provider}${locale}`, provider, method: 'sbp', locale }),
+      });
+      const session = (await response.json()) as any;
+      assert.equal(response.status, 201, JSON.stringify(session));
+      assert.equal(new URL(session.paymentUrl).searchParams.get('lang'), locale);
+      const otherLanguage = locale === 'en' ? 'ru-RU,ru;q=0.9' : 'en-US,en;q=0.9';
+      const page = await (await fetch(session.paymentUrl, { headers: { 'accept-language': otherLanguage } })).text();
+      assert.match(page, new RegExp(`<html lang="${locale}">`), `${provider} ${locale}`);
+    }
+  });
+
   for (const provider of ['repay', 'boxexchanger', 'agetrading'] as const) {
     it(`takes a ${provider} payment through the sandbox: page, webhook, return page, paid`, async () => {
       const session = await createSession(provider, `tea-${provider}01`);
