@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { InlineConfig } from 'vite';
-import { kySlimPlugin, literalsPlugin } from './slim.js';
+import { finalMinifyPlugin, kySlimPlugin, literalsPlugin } from './slim.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -21,7 +21,7 @@ export function scriptTagBundleConfig(options: { outDir?: string; watch?: boolea
     configFile: false,
     logLevel: 'warn',
     // What the minifier leaves: the templates' and style sheets' whitespace, and the ky code the element never runs.
-    plugins: [literalsPlugin(), kySlimPlugin()],
+    plugins: [literalsPlugin(), kySlimPlugin(), finalMinifyPlugin()],
     build: {
       outDir: options.outDir ?? resolve(ROOT, 'dist'),
       emptyOutDir: false,

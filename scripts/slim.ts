@@ -1,5 +1,6 @@
 // Build-time slimming of the script-tag bundle: what a minifier does not do by itself. Used by scripts/bundle.ts.
 import ts from 'typescript';
+import { minify } from 'terser';
 import type { Plugin } from 'vite';
 
 /**
@@ -161,6 +162,24 @@ export function kySlimPlugin(): Plugin {
       const file = match?.[1]?.replace(/\\/g, '/');
       const cuts = file ? edits[file] : undefined;
       return cuts ? { code: applyCuts(code, file!, cuts), map: null } : null;
+    },
+  };
+}
+
+/**
+ * A last pass of terser over the minified chunks: three compress passes find what one pass of the bundler's
+ * minifier leaves (≈ 0.2 kB gzip over the click path).
+ */
+export function finalMinifyPlugin(): Plugin {
+  return {
+    name: 'pay-checkout:final-minify',
+    async generateBundle(_options, bundle) {
+      for (const file of Object.values(bundle)) {
+        if (file.type !== 'chunk') continue;
+        const out = await minify(file.code, { module: true, ecma: 2020, compress: { passes: 3 }, format: { comments: false } });
+        if (out.code === undefined) throw new Error(`[pay-checkout] terser returned nothing for ${file.fileName}`);
+        file.code = out.code;
+      }
     },
   };
 }
