@@ -488,6 +488,10 @@ export class SqliteStore implements Store {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the helper's writes and lookups touch the
+    // tails of its tables and a few index pages, and the operating system caches the file anyway. SQLite's own
+    // default (2 MB) keeps a busy helper's memory about 17 MB lower at the same throughput (docs/performance.md).
+    this.db.pragma('cache_size = -2000');
     this.db.pragma('foreign_keys = ON');
     // Several helpers (or the reconciler of another process) may write: wait rather than fail.
     this.db.pragma('busy_timeout = 5000');
