@@ -169,6 +169,7 @@ export type MerchantEventType =
   | 'payment.expired'
   | 'payment.refunded'
   | 'payment.revived'
+  | 'payment.reinstated'
   | 'order.paid_twice';
 
 /** What a person may settle a `held` payment as (`POST /merchant/sessions/:id/resolve`). */

@@ -118,6 +118,7 @@ const ORDER_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 const SESSION_STATUSES_BY_EVENT: Record<MerchantEventType, SessionStatus> = {
   'payment.paid': 'paid',
   'payment.revived': 'paid',
+  'payment.reinstated': 'paid',
   'payment.held': 'held',
   'order.paid_twice': 'held',
   'payment.failed': 'failed',
@@ -348,9 +349,11 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
         };
       }
       if (event.type === 'order.paid_twice') order.paidTwice = true;
-      const before = order.status;
       order.status = deriveStatus(order);
-      if (order.status === 'paid' && before !== 'paid') order.paidAt = now;
+      // Shipped once: a payment back from a hold (payment.reinstated), or a second session paid, ships nothing more;
+      // after a refund the shipment was cancelled, and a new payment ships again.
+      if (order.status === 'paid') order.paidAt ??= now;
+      else if (order.status === 'refunded') order.paidAt = null;
       order.updatedAt = now;
       const note = stringOrNull(event.data.note);
       order.webhooks.push({

@@ -206,6 +206,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX sessions_created;
   `,
+  // 7: when a session was first paid (see SqliteStore's migration 7)
+  `
+  ALTER TABLE sessions ADD COLUMN paid_at BIGINT;
+  UPDATE sessions SET paid_at = (SELECT MIN(at) FROM events WHERE events.session_id = sessions.id AND kind = 'transition' AND to_status = 'paid');
+  UPDATE sessions SET paid_at = updated_at WHERE paid_at IS NULL AND status = 'paid';
+  `,
 ];
 
 if (POSTGRES_MIGRATIONS.length !== MIGRATIONS.length) {

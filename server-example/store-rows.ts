@@ -24,6 +24,7 @@ export type SessionRow = {
   provider_data: string;
   paid_amount_minor: number | null;
   error_code: string | null;
+  paid_at: number | null;
   created_at: number;
   updated_at: number;
   expires_at: number;
@@ -51,6 +52,7 @@ export const SESSION_COLUMNS: Readonly<Record<keyof Omit<SessionRecord, 'id'>, k
   providerData: 'provider_data',
   paidAmountMinor: 'paid_amount_minor',
   errorCode: 'error_code',
+  paidAt: 'paid_at',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   expiresAt: 'expires_at',
@@ -90,6 +92,7 @@ export function sessionToRow(record: SessionRecord): SessionRow {
     provider_data: JSON.stringify(record.providerData ?? {}),
     paid_amount_minor: record.paidAmountMinor,
     error_code: record.errorCode,
+    paid_at: record.paidAt,
     created_at: record.createdAt,
     updated_at: record.updatedAt,
     expires_at: record.expiresAt,
@@ -119,6 +122,7 @@ export function sessionFromRow(row: SessionRow): SessionRecord {
     providerData: JSON.parse(row.provider_data) as Record<string, unknown>,
     paidAmountMinor: row.paid_amount_minor,
     errorCode: row.error_code,
+    paidAt: row.paid_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,

@@ -45,6 +45,11 @@ export interface SessionRecord {
   providerData: Record<string, unknown>;
   paidAmountMinor: number | null;
   errorCode: string | null;
+  /**
+   * When the session first became paid (a provider's verified status or a person's resolution); kept when it later
+   * leaves `paid`, so that a return to `paid` is told as `payment.reinstated`, never as a second `payment.paid`.
+   */
+  paidAt: number | null;
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
@@ -441,6 +446,14 @@ export const MIGRATIONS: readonly string[] = [
   // query (by id, by order, by provider payment, the reconciler's due list, the outbox).
   `
   DROP INDEX sessions_created;
+  `,
+  // 7: when a session was first paid. A shop ships on the first payment.paid; a session that returns to paid after a
+  // hold (a dispute won, a review passed) is told as payment.reinstated. Filled from the event log's transitions for
+  // the sessions already there (a paid session whose events were pruned: its last update).
+  `
+  ALTER TABLE sessions ADD COLUMN paid_at INTEGER;
+  UPDATE sessions SET paid_at = (SELECT MIN(at) FROM events WHERE events.session_id = sessions.id AND kind = 'transition' AND to_status = 'paid');
+  UPDATE sessions SET paid_at = updated_at WHERE paid_at IS NULL AND status = 'paid';
   `,
 ];
 

@@ -231,7 +231,9 @@ def next_state(order, kind, session):
     """The shop's order status after an event: (status, note, needs_refund)."""
     status, note, needs_refund = order["status"], order["note"], order["needs_refund"]
     this_session = session.get("id")
-    if kind in ("payment.paid", "payment.revived"):
+    # payment.reinstated: a payment already paid once is good again after a hold (a dispute won); back to paid,
+    # and a shop that ships on its first "paid" ships nothing more.
+    if kind in ("payment.paid", "payment.revived", "payment.reinstated"):
         if status == "paid" and order["session_id"] != this_session:
             return status, "a second payment arrived: refund one", 1
         # Trust, but check: the helper already holds a payment whose amount differs from the order's.

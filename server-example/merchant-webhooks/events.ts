@@ -31,10 +31,15 @@ export function merchantSessionView(session: SessionRecord): MerchantSessionView
   };
 }
 
-/** The event a transition is told as; undefined for changes the merchant need not act on (created → pending). */
-export function eventTypeFor(to: SessionStatus, reason: string | null): MerchantEventType | undefined {
+/**
+ * The event a transition is told as; undefined for changes the merchant need not act on (created → pending).
+ * `paidBefore`: the session was paid once already. A shop ships on `payment.paid` and `payment.revived`, so a
+ * session that returns to paid (after a hold or a failure) is told as `payment.reinstated`, never as either again.
+ */
+export function eventTypeFor(to: SessionStatus, reason: string | null, paidBefore = false): MerchantEventType | undefined {
   switch (to) {
     case 'paid':
+      if (paidBefore) return 'payment.reinstated';
       return reason === 'revived' ? 'payment.revived' : 'payment.paid';
     case 'held':
       // A second verified payment for a paid order: one of the two must be refunded.
@@ -57,9 +62,12 @@ export class MerchantNotifier {
     return this.targets.length > 0;
   }
 
-  /** The deliveries telling that `session` (as it is after the change) moved from `previous` for `reason`. */
-  deliveries(session: SessionRecord, previous: SessionStatus | null, reason: string | null, note?: string): NewDelivery[] {
-    const type = eventTypeFor(session.status, reason);
+  /**
+   * The deliveries telling that `session` (as it is after the change) moved from `previous` for `reason`;
+   * `paidBefore`: it had been paid before this change (`paidAt` of the session before it).
+   */
+  deliveries(session: SessionRecord, previous: SessionStatus | null, reason: string | null, paidBefore: boolean, note?: string): NewDelivery[] {
+    const type = eventTypeFor(session.status, reason, paidBefore);
     if (!type || this.targets.length === 0) return [];
     const now = Date.now();
     const event: MerchantEvent = {

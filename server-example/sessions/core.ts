@@ -71,6 +71,6 @@ export class SessionCore {
   /** The notifications of `current` moving to `patch.status`, as the session will be after the patch. */
   notifications(current: SessionRecord, patch: Partial<SessionRecord>, reason: string | null, note?: string): NewDelivery[] {
     if (!this.notifier.enabled || !patch.status || patch.status === current.status) return [];
-    return this.notifier.deliveries({ ...current, ...patch, id: current.id }, current.status, reason, note);
+    return this.notifier.deliveries({ ...current, ...patch, id: current.id }, current.status, reason, current.paidAt !== null, note);
   }
 }

@@ -195,6 +195,7 @@ async function openProviderPayment(
     providerData: { ...provider.prepare(), reference },
     paidAmountMinor: null,
     errorCode: null,
+    paidAt: null,
     createdAt: now,
     updatedAt: now,
     expiresAt: now + core.config.providers[provider.id].sessionTtlSeconds * 1000,

@@ -108,8 +108,13 @@ export async function apply(
       if (observed.paidAmountMinor !== undefined && (decision.to === 'paid' || decision.to === 'held' || decision.to === 'refunded')) {
         patch.paidAmountMinor = observed.paidAmountMinor;
       }
-      if (decision.to === 'paid') patch.errorCode = null;
-      if (HELD_REASONS.has(decision.reason)) patch.errorCode = decision.reason;
+      if (decision.to === 'paid') {
+        patch.errorCode = null;
+        patch.paidAt = current.paidAt ?? Date.now();
+      }
+      // order_changed is never replaced: it is what keeps this session's old price from ever counting as paid (a
+      // later amount mismatch or duplicate would otherwise erase it, and the next report of the old amount pass).
+      if (HELD_REASONS.has(decision.reason) && current.errorCode !== 'order_changed') patch.errorCode = decision.reason;
       events.push({
         sessionId,
         kind: 'transition',
@@ -143,7 +148,12 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       refused = current.status;
       return undefined;
     }
-    const patch: Partial<SessionRecord> = { status: to, updatedAt: Date.now(), nextPollAt: null, ...(to === 'paid' ? { errorCode: null } : {}) };
+    const patch: Partial<SessionRecord> = {
+      status: to,
+      updatedAt: Date.now(),
+      nextPollAt: null,
+      ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
+    };
     return {
       patch,
       events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],

@@ -280,6 +280,47 @@ describe('Idempotency-Key', () => {
     assert.equal(old.errorCode, 'order_changed');
   });
 
+  it('keeps an order-changed session from ever counting as paid, even after its held reason changed', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const first = await t.createSession({ orderId: 'A-1001' });
+    orders['A-1001'] = { amount: '1800', currency: 'RUB' };
+    assert.equal((await t.createSession({ orderId: 'A-1001' })).status, 201);
+    // The old deal is reported paid at yet another amount (a dispute corrects amounts), then at the old price.
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'completed';
+    deal.amount = '1400.00';
+    await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+    assert.equal((await session(t.app, first.json.id)).status, 'held');
+    deal.amount = '1500.00';
+    await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+    const old = await session(t.app, first.json.id);
+    assert.equal(old.status, 'held');
+    assert.equal(old.errorCode, 'order_changed');
+  });
+
+  it('keeps an order-changed session held when the new session that was paid too stops counting as paid', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const first = await t.createSession({ orderId: 'A-1001' });
+    orders['A-1001'] = { amount: '1800', currency: 'RUB' };
+    const second = await t.createSession({ orderId: 'A-1001' });
+    // Both pages paid: the new price, then the stale one (a duplicate payment for a paid order).
+    repay.deals.get('deal-2')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(second.json.id, 'reconcile');
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+    assert.equal((await session(t.app, first.json.id)).status, 'held');
+    // The new payment goes into a dispute; the stale one must still not pay an 1800 order with 1500.
+    repay.deals.get('deal-2')!.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(second.json.id, 'reconcile');
+    assert.equal((await session(t.app, second.json.id)).status, 'held');
+    await t.app.checkout.sessions.refresh(first.json.id, 'reconcile');
+    const old = await session(t.app, first.json.id);
+    assert.equal(old.status, 'held');
+    assert.equal(old.errorCode, 'order_changed');
+  });
+
   it('opens at most one provider payment for one key used for different orders at once', async () => {
     const answers = await Promise.all([
       t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'shared' }),

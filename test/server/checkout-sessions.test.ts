@@ -314,6 +314,32 @@ describe('persistence and the reconciler', () => {
     }
   });
 
+  it('migrates to schema 7 with when each session was first paid, from its transitions or a paid status', async () => {
+    const path = join(t.dir, 'v6.sqlite');
+    const old = new Database(path);
+    for (const migration of MIGRATIONS.slice(0, 6)) old.exec(migration);
+    old.pragma('user_version = 6');
+    const insert = old.prepare(`INSERT INTO sessions (id, order_id, provider, method, status, amount_minor, currency, customer_ref, storefront_origin, created_at, updated_at, expires_at)
+      VALUES (?, ?, 'repay', 'sbp', ?, 100, 'RUB', 'r', 'https://shop.test', 1, ?, 2)`);
+    insert.run('cs_HELDaaaaaaaaaaaaaaaaaa', 'A-1', 'held', 90);
+    insert.run('cs_PAIDaaaaaaaaaaaaaaaaaa', 'A-2', 'paid', 70);
+    insert.run('cs_OPENaaaaaaaaaaaaaaaaaa', 'A-3', 'pending', 50);
+    const transition = old.prepare("INSERT INTO events (session_id, at, kind, from_status, to_status) VALUES (?, ?, 'transition', ?, ?)");
+    // Paid, then held by a dispute: first paid at 40. The other paid session's events were pruned.
+    transition.run('cs_HELDaaaaaaaaaaaaaaaaaa', 40, 'pending', 'paid');
+    transition.run('cs_HELDaaaaaaaaaaaaaaaaaa', 60, 'paid', 'held');
+    old.close();
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.schemaVersion, MIGRATIONS.length);
+      assert.equal((await store.getSession('cs_HELDaaaaaaaaaaaaaaaaaa'))?.paidAt, 40);
+      assert.equal((await store.getSession('cs_PAIDaaaaaaaaaaaaaaaaaa'))?.paidAt, 70);
+      assert.equal((await store.getSession('cs_OPENaaaaaaaaaaaaaaaaaa'))?.paidAt, null);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a database written by a newer helper', () => {
     const path = join(t.dir, 'newer.sqlite');
     const newer = new Database(path);
@@ -373,6 +399,7 @@ describe('persistence and the reconciler', () => {
       providerData: {},
       paidAmountMinor: null,
       errorCode: null,
+      paidAt: null,
       createdAt: created,
       updatedAt: created,
       expiresAt: created + 30 * 60_000,
@@ -407,7 +434,7 @@ describe('persistence and the reconciler', () => {
     await store.insertSession({
       id: 'cs_CRASHEDbbbbbbbbbbbbbbb', orderId: 'A-1001', provider: 'repay', method: 'sbp', status: 'created', amountMinor: 150000, currency: 'RUB',
       description: null, customerRef: 'ref', locale: null, storefrontOrigin: SHOP, returnUrl: null, providerPaymentId: null, paymentUrl: null,
-      providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, createdAt: created, updatedAt: created,
+      providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, paidAt: null, createdAt: created, updatedAt: created,
       expiresAt: created + 30 * 60_000, nextPollAt: null, pollAttempts: 0, lastPolledAt: null,
     });
     const fresh = await t.createSession({ orderId: 'A-1001' });

@@ -212,6 +212,45 @@ describe('merchant webhooks', () => {
   });
 });
 
+describe('payment.reinstated', () => {
+  const types = () => [...new Map(receiver.received.map((entry) => [entry.id, entry.event.type])).values()];
+
+  it('tells a payment back from a hold as payment.reinstated, never as a second payment.paid a shop would ship again', async () => {
+    const { url, app } = await start();
+    const session = await createSession(url, 'shawl-again1');
+    await pressButton(session.paymentUrl, 'pay');
+    // A dispute the merchant wins, a second one, and a person who settles that one as paid.
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 340000, raw: {} }, 'poll');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'completed', status: 'paid', paidAmountMinor: 340000, raw: {} }, 'poll');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 340000, raw: {} }, 'poll');
+    const resolved = await merchant(`/sessions/${session.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'paid', note: 'Dispute closed in our favour' }),
+    });
+    assert.equal(resolved.status, 200);
+    await receiver.waitFor(() => new Set(receiver.received.map((entry) => entry.id)).size === 5);
+    assert.deepEqual(types(), ['payment.paid', 'payment.held', 'payment.reinstated', 'payment.held', 'payment.reinstated']);
+    const [fromProvider, byPerson] = receiver.ofType('payment.reinstated').map((entry) => entry.event);
+    assert.equal(fromProvider!.data.previousStatus, 'held');
+    assert.equal(fromProvider!.data.reason, 'provider_status');
+    assert.equal(fromProvider!.data.session.status, 'paid');
+    assert.equal(byPerson!.data.reason, 'manual');
+  });
+
+  it('tells a paid session that failed and was then paid again as payment.reinstated, not payment.revived', async () => {
+    const { url, app } = await start();
+    const session = await createSession(url, 'shawl-again2');
+    await pressButton(session.paymentUrl, 'pay');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 340000, raw: {} }, 'poll');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'reject_by_office', status: 'failed', raw: {} }, 'poll');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'completed', status: 'paid', paidAmountMinor: 340000, raw: {} }, 'poll');
+    await receiver.waitFor(() => new Set(receiver.received.map((entry) => entry.id)).size === 4);
+    assert.deepEqual(types(), ['payment.paid', 'payment.held', 'payment.failed', 'payment.reinstated']);
+    assert.equal(receiver.ofType('payment.reinstated')[0]!.event.data.reason, 'revived');
+  });
+});
+
 describe('order.paid_twice', () => {
   it('tells the shop when a second payment arrives for a paid order, so a person refunds one', async () => {
     const { url } = await start();

@@ -189,6 +189,13 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       ]);
     });
 
+    it('puts the order of that paid session back to paid when its dispute ends in payment.reinstated', async () => {
+      const session = { id: 'cs_bbbbbbbbbbbbbbbbbbbbbb', amount: '2500.00', paidAmount: '2500.00' };
+      assert.equal((await deliver(JSON.stringify(event('payment.held', 'A-1003', session, 'paid')))).json.detail, 'held');
+      assert.equal((await deliver(JSON.stringify(event('payment.reinstated', 'A-1003', session, 'held')))).json.detail, 'paid');
+      assert.equal((await order('A-1003')).status, 'paid');
+    });
+
     it('holds an order whose paid amount differs from its own price', async () => {
       const body = JSON.stringify(event('payment.paid', 'A-1004', { amount: '990.50', paidAmount: '99.05' }));
       assert.equal((await deliver(body)).json.detail, 'held');
