@@ -14,7 +14,7 @@ import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { apply } from './sync.js';
+import { afterRunningRead, apply } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -99,18 +99,23 @@ async function followUp(
   const claimed = claim.status;
   switch (then) {
     case 'reread':
-      try {
-        const result = await provider.fetchStatus(session);
-        return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
-      } catch (error) {
-        // Stored, not applied: the reconciler re-reads the provider at its next pass.
-        const code = isCheckoutError(error) ? error.code : 'error';
-        core.log.warn('status re-read after callback failed', { sessionId: session.id, provider: provider.id, code });
-        return core.store.mutate(session.id, () => ({
-          patch: { nextPollAt: Date.now() },
-          events: [{ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code } }],
-        }));
-      }
+      // Queued behind a status read already running for this session (a poll, say): a read started later must be
+      // applied later, or a slow answer from before the provider's state changed (e.g. `completed`) would land after
+      // this newer one (`proceedings`) and move the session back until the next poll.
+      return afterRunningRead(core, session.id, async () => {
+        try {
+          const result = await provider.fetchStatus(session);
+          return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
+        } catch (error) {
+          // Stored, not applied: the reconciler re-reads the provider at its next pass.
+          const code = isCheckoutError(error) ? error.code : 'error';
+          core.log.warn('status re-read after callback failed', { sessionId: session.id, provider: provider.id, code });
+          return core.store.mutate(session.id, () => ({
+            patch: { nextPollAt: Date.now() },
+            events: [{ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code } }],
+          }));
+        }
+      });
     case 'hold': {
       // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
       // must look, so the payment is held rather than ignored or trusted.

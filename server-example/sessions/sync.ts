@@ -22,10 +22,32 @@ const WATCHED_AFTER_END: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['h
 export function refresh(core: SessionCore, sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
   const running = core.refreshes.get(sessionId);
   if (running) return running;
-  const task = reread(core, sessionId, trigger).finally(() => core.refreshes.delete(sessionId));
+  return afterRunningRead(core, sessionId, () => reread(core, sessionId, trigger));
+}
+
+/**
+ * Runs a status read of a session (its provider request and the application of the answer) after the read in
+ * flight for that session, if any, has been applied (whether it succeeded or not), and registers it as the running
+ * read so later `refresh()` calls wait for it. Reads of one session are thus applied in the order they were
+ * started: a slow answer observed before the provider's state changed can never overwrite a newer one.
+ * `read` must not itself wait for a read of the same session (it would wait for itself).
+ */
+export function afterRunningRead(
+  core: SessionCore,
+  sessionId: string,
+  read: () => Promise<SessionRecord | undefined>,
+): Promise<SessionRecord | undefined> {
+  const running = core.refreshes.get(sessionId);
+  const started = running ? running.then(ignore, ignore).then(read) : read();
+  const task: Promise<SessionRecord | undefined> = started.finally(() => {
+    // Only this read's own entry: a read queued behind it has already taken the slot.
+    if (core.refreshes.get(sessionId) === task) core.refreshes.delete(sessionId);
+  });
   core.refreshes.set(sessionId, task);
   return task;
 }
+
+function ignore(): void {}
 
 async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
   const session = await core.store.getSession(sessionId);

@@ -161,6 +161,13 @@ export class RepayMock {
   /** Runs when a create call reaches Repay, before it is answered. */
   onCreate: (() => void | Promise<void>) | undefined;
   statusFails = false;
+  /** The deal state each status read saw, in order of arrival (snapshotted as the read arrives). */
+  statusReads: string[] = [];
+  /**
+   * Runs when a status read has arrived and the deal been snapshotted; the answer (what the deal was at arrival) is
+   * sent once the returned promise settles, so a test can have Repay answer a read late.
+   */
+  holdStatus: (() => Promise<void> | undefined) | undefined;
   private counter = 0;
 
   handlers(): HttpHandler[] {
@@ -182,16 +189,19 @@ export class RepayMock {
           payload: { id, state: 'created', success_url: body.success_url, error_url: body.error_url, cancel_url: body.cancel_url, webhook_url: body.webhook_url, payment_url: `https://pay.repay.test/${id}` },
         });
       }),
-      http.get(`${REPAY}/api/v1/external/deals/:id`, ({ request, params }) => {
+      http.get(`${REPAY}/api/v1/external/deals/:id`, async ({ request, params }) => {
         this.statusCalls++;
         if (this.statusFails) return HttpResponse.text('Bad gateway', { status: 502 });
         if (request.headers.get('api-key') !== SECRETS.repayApiKey) return HttpResponse.json({ code: 403, error: 'Forbidden' }, { status: 403 });
         const deal = this.deals.get(String(params.id));
         if (!deal) return HttpResponse.json({ code: 404, error: 'Not found exception', description: 'Deal not found' }, { status: 404 });
+        const { id, amount, state } = deal;
+        this.statusReads.push(state);
+        await this.holdStatus?.();
         return HttpResponse.json({
           status_code: 200,
           error: {},
-          payload: { id: deal.id, amount_usdt: 15.2, amount: Number(deal.amount), currency: 'RUB', state: deal.state, receiver_info: {} },
+          payload: { id, amount_usdt: 15.2, amount: Number(amount), currency: 'RUB', state, receiver_info: {} },
         });
       }),
     ];

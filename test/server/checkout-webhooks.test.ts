@@ -110,6 +110,49 @@ describe('Repay webhooks', () => {
     assert.equal((await session(t.app, id)).status, 'paid');
   });
 
+  it('applies the re-read after a callback after a slower poll read started before it, never before', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    // The reconciler's read arrives while the deal is completed, and Repay is slow to answer it.
+    let arrived!: () => void;
+    const pollArrived = new Promise<void>((resolve) => (arrived = resolve));
+    let answer!: () => void;
+    const pollAnswered = new Promise<void>((resolve) => (answer = resolve));
+    repay.holdStatus = () => {
+      repay.holdStatus = undefined; // later reads are answered at once
+      arrived();
+      return pollAnswered;
+    };
+    const poll = t.app.checkout.sessions.refresh(id, 'reconcile');
+    await pollArrived;
+    // Meanwhile a dispute opens and Repay calls back.
+    deal.state = 'proceedings';
+    let callbackDone = false;
+    const callback = hook(repay.callback(deal.id, '1500')).finally(() => (callbackDone = true));
+    // Repay answers the older read only once the callback has gone as far as it can without that answer: either its
+    // own read was sent, answered and applied (the callback is answered), or it waits behind the poll's read (a
+    // refresh now joins the callback's read instead of the poll's).
+    while (!callbackDone && t.app.checkout.sessions.refresh(id, 'status') === poll) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok((await events(t.app, id)).some((event) => event.kind === 'webhook'), 'the callback is stored');
+    answer();
+    assert.equal((await poll)?.status, 'paid');
+    assert.equal((await callback).status, 200);
+    assert.deepEqual(repay.statusReads, ['completed', 'proceedings']);
+    assert.equal(repay.statusCalls, 2, 'one read for the poll, one for the callback, none for the joined refreshes');
+    // The newer read is applied last: the dispute holds the payment, with no held → paid in between.
+    assert.equal((await session(t.app, id)).status, 'held');
+    const transitions = (await events(t.app, id)).filter((event) => event.kind === 'transition');
+    assert.deepEqual(
+      transitions.map((event) => [event.fromStatus, event.toStatus, event.source]),
+      [
+        ['created', 'paid', 'poll'],
+        ['paid', 'held', 'webhook'],
+      ],
+    );
+  });
+
   it('holds a payment whose amount differs from the order, and tells the payer why', async () => {
     const { id, token, deal } = await openDeal();
     deal.state = 'completed';
