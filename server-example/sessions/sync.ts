@@ -135,7 +135,7 @@ export async function apply(
         patch.paidAt = current.paidAt ?? Date.now();
       }
       // order_changed is never replaced: it is what keeps this session's old price from ever counting as paid (a
-      // later amount mismatch or duplicate would otherwise erase it, and the next report of the old amount pass).
+      // later amount mismatch or duplicate would otherwise erase it and let the next report of the old amount pass).
       if (HELD_REASONS.has(decision.reason) && current.errorCode !== 'order_changed') patch.errorCode = decision.reason;
       events.push({
         sessionId,
