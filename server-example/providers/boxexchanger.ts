@@ -78,13 +78,21 @@ export function boxIpnHash(
   );
 }
 
-function errorCodeOf(body: unknown): string | undefined {
-  return isRecord(body) && isRecord(body.error) ? scalarText(body.error.errorCode) : undefined;
+/**
+ * The answer's `error.errorCode`, as its digits. BoxExchanger writes its codes as bare JSON numbers, and some exceed
+ * 2^53 (9951545348963165, not enough reserve), which JSON.parse rounds to another number: those are taken from the
+ * answer's text.
+ */
+function errorCodeOf(body: unknown, text: string): string | undefined {
+  if (!isRecord(body) || !isRecord(body.error)) return undefined;
+  const code = body.error.errorCode;
+  if (typeof code === 'number' && !Number.isSafeInteger(code)) return /"errorCode"\s*:\s*(\d+)/.exec(text)?.[1];
+  return scalarText(code);
 }
 
 function boxError(httpStatus: number, body: unknown, text: string): CheckoutError {
   const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
-  const errorCode = errorCodeOf(body);
+  const errorCode = errorCodeOf(body, text);
   const object = error && isRecord(error.object) ? error.object : undefined;
   const detail = [errorCode, error ? scalarText(error.message) : undefined, object ? scalarText(object.nameField) ?? scalarText(object.fieldId) : undefined]
     .filter(Boolean)
@@ -193,7 +201,7 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
       for (let attempt = 1; ; attempt++) {
         const sent = asSent(method, { ...params, time: await this.nonces.takeNonce(this.nonceScope, Date.now()) });
         const result = await this.send(method, path, sent, { apikey: this.config.apiKey, hash: boxApiHash(sent, this.config.apiSecret) });
-        if (attempt >= 2 || errorCodeOf(result.json) !== NOT_AUTHORISED) return result;
+        if (attempt >= 2 || errorCodeOf(result.json, result.response.text) !== NOT_AUTHORISED) return result;
       }
     });
   }
@@ -206,7 +214,7 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
   private async read(path: string, params: Record<string, unknown>): Promise<CallResult> {
     if (!this.signedReads) {
       const unsigned = await this.send('GET', path, asSent('GET', params), {});
-      if (!this.config.apiKey || errorCodeOf(unsigned.json) !== NOT_AUTHORISED) return unsigned;
+      if (!this.config.apiKey || errorCodeOf(unsigned.json, unsigned.response.text) !== NOT_AUTHORISED) return unsigned;
     }
     const signed = await this.call('GET', path, params);
     if (isRecord(signed.json) && signed.json.success === true) this.signedReads = true;

@@ -281,10 +281,9 @@ export class BoxMock {
         if (denied) return denied;
         if (this.nextError) {
           const { errorCode, message, nameField, status } = this.nextError;
-          return HttpResponse.json(
-            { success: false, requestId: 'r', latency_ms: 1, error: { errorCode: Number(errorCode) > Number.MAX_SAFE_INTEGER ? errorCode : Number(errorCode), message, object: { fieldId: 'f', nameField: nameField ?? '', err: message, type: 'x' } } },
-            { status: status ?? 400 },
-          );
+          // A bare JSON number with the code's exact digits, as BoxExchanger writes it (some exceed 2^53).
+          const body = JSON.stringify({ success: false, requestId: 'r', latency_ms: 1, error: { errorCode: '__CODE__', message, object: { fieldId: 'f', nameField: nameField ?? '', err: message, type: 'x' } } });
+          return new HttpResponse(body.replace('"__CODE__"', errorCode), { status: status ?? 400, headers: { 'content-type': 'application/json' } });
         }
         const n = ++this.counter;
         const order: BoxOrder = { _id: `5d8e6002b80b7b4cd75a64${String(n).padStart(2, '0')}`, uid: 1400 + n, secret: `sec${n}Abc`, status: 'new', inAmount: String(body.amount), body };
