@@ -209,6 +209,9 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       s.returned = true;
       if (!isPanel(s.surface) || s.surface.page !== 'window') page('none');
       fx.push(['pay-return', event.outcome]);
+      // The helper has already said how it ended (paid before the provider sent its window back, say): that stands,
+      // with nothing left to confirm or cancel.
+      if (isFinal(s.status)) break;
       set('confirming');
       if (event.outcome === 'cancel') {
         s.cancelReason = 'payer';

@@ -91,6 +91,14 @@ describe('checkout machine', () => {
     expect(provider.find((e) => e[0] === 'pay-cancel')).to.deep.equal(['pay-cancel', 'provider', true]);
   });
 
+  it('keeps a final status when the return page arrives after it: nothing to confirm or cancel', () => {
+    for (const outcome of ['success', 'cancel'] as const) {
+      const [next, effects] = transition(state({ view: 'paid', status: 'paid', surface: { kind: 'modal', page: 'window' } }), { type: 'return', outcome });
+      expect(next.view).to.equal('paid');
+      expect(fx(effects)).to.deep.equal(['pay-return']);
+    }
+  });
+
   it('keeps confirming under the button when the popup closes itself after the return', () => {
     const [next, effects] = transition(state({ view: 'confirming', status: 'created', surface: { kind: 'popup' }, returned: true }), { type: 'window-closed' });
     expect(next.surface.kind).to.equal('detached');
