@@ -124,7 +124,7 @@ export async function measureNotifications(log: (line: string) => void): Promise
       await store.insertSession({
         id, orderId: `bench-${index}`, provider: 'repay', method: 'sbp', status: 'pending', amountMinor: 65000, currency: 'RUB', description: null,
         customerRef: 'bench', locale: null, storefrontOrigin: 'http://127.0.0.1', returnUrl: null, providerPaymentId: null, paymentUrl: null,
-        providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, paidAt: null, createdAt: now, updatedAt: now, expiresAt: now + 60_000,
+        providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, paidAt: null, statusReadAt: null, createdAt: now, updatedAt: now, expiresAt: now + 60_000,
         nextPollAt: null, pollAttempts: 0, lastPolledAt: null,
       });
       await store.mutate(id, () => ({

@@ -206,9 +206,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX sessions_created;
   `,
-  // 7: when a session was first paid (see SqliteStore's migration 7)
+  // 7: when a session was first paid, and when the provider status it reflects was read (see SqliteStore's migration 7)
   `
   ALTER TABLE sessions ADD COLUMN paid_at BIGINT;
+  ALTER TABLE sessions ADD COLUMN status_read_at BIGINT;
   UPDATE sessions SET paid_at = (SELECT MIN(at) FROM events WHERE events.session_id = sessions.id AND kind = 'transition' AND to_status = 'paid');
   UPDATE sessions SET paid_at = updated_at WHERE paid_at IS NULL AND status = 'paid';
   `,

@@ -25,6 +25,7 @@ export type SessionRow = {
   paid_amount_minor: number | null;
   error_code: string | null;
   paid_at: number | null;
+  status_read_at: number | null;
   created_at: number;
   updated_at: number;
   expires_at: number;
@@ -53,6 +54,7 @@ export const SESSION_COLUMNS: Readonly<Record<keyof Omit<SessionRecord, 'id'>, k
   paidAmountMinor: 'paid_amount_minor',
   errorCode: 'error_code',
   paidAt: 'paid_at',
+  statusReadAt: 'status_read_at',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   expiresAt: 'expires_at',
@@ -93,6 +95,7 @@ export function sessionToRow(record: SessionRecord): SessionRow {
     paid_amount_minor: record.paidAmountMinor,
     error_code: record.errorCode,
     paid_at: record.paidAt,
+    status_read_at: record.statusReadAt,
     created_at: record.createdAt,
     updated_at: record.updatedAt,
     expires_at: record.expiresAt,
@@ -123,6 +126,7 @@ export function sessionFromRow(row: SessionRow): SessionRecord {
     paidAmountMinor: row.paid_amount_minor,
     errorCode: row.error_code,
     paidAt: row.paid_at,
+    statusReadAt: row.status_read_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,

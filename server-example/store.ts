@@ -50,6 +50,11 @@ export interface SessionRecord {
    * leaves `paid`, so that a return to `paid` is told as `payment.reinstated`, never as a second `payment.paid`.
    */
   paidAt: number | null;
+  /**
+   * When the provider status the row reflects was read (the start of that status query, by any instance): an answer
+   * to a query started earlier is older news and changes nothing, however late it arrives.
+   */
+  statusReadAt: number | null;
   createdAt: number;
   updatedAt: number;
   expiresAt: number;
@@ -447,11 +452,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX sessions_created;
   `,
-  // 7: when a session was first paid. A shop ships on the first payment.paid; a session that returns to paid after a
-  // hold (a dispute won, a review passed) is told as payment.reinstated. Filled from the event log's transitions for
-  // the sessions already there (a paid session whose events were pruned: its last update).
+  // 7: when a session was first paid, and when the provider status it reflects was read. A shop ships on the first
+  // payment.paid; a session that returns to paid after a hold (a dispute won, a review passed) is told as
+  // payment.reinstated. paid_at is filled from the event log's transitions for the sessions already there (a paid
+  // session whose events were pruned: its last update). A status query answered after a later one (a slow poll on
+  // one instance, a callback's re-read on another) is not applied over it.
   `
   ALTER TABLE sessions ADD COLUMN paid_at INTEGER;
+  ALTER TABLE sessions ADD COLUMN status_read_at INTEGER;
   UPDATE sessions SET paid_at = (SELECT MIN(at) FROM events WHERE events.session_id = sessions.id AND kind = 'transition' AND to_status = 'paid');
   UPDATE sessions SET paid_at = updated_at WHERE paid_at IS NULL AND status = 'paid';
   `,

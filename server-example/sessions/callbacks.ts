@@ -63,18 +63,27 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
   // Providers that time-stamp their notifications: an older one than the last applied is out of order. The stamp
   // is kept in the same transaction that stores the callback.
   const stamp = claim.eventTimestamp;
+  // A callback whose status is to be re-read leaves its session due for a poll in that same transaction: should the
+  // re-read below never happen (a crash, the database away for a moment), the reconciler makes it. The provider's
+  // retry cannot: it is a duplicate by then, and a session no longer watched would never be looked at again.
+  const due = then === 'reread';
   let outOfOrder = false;
   const fresh =
-    stamp === undefined
+    stamp === undefined && !due
       ? await core.store.appendEvent(received)
       : (
           await core.store.appendEventAndMutate(received, (current) => {
             const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
-            if (stamp <= last) {
+            if (stamp !== undefined && stamp <= last) {
               outOfOrder = true;
               return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
             }
-            return { patch: { providerData: { ...current.providerData, lastNotificationAt: stamp } } };
+            return {
+              patch: {
+                ...(stamp !== undefined ? { providerData: { ...current.providerData, lastNotificationAt: stamp } } : {}),
+                ...(due ? { nextPollAt: Date.now() } : {}),
+              },
+            };
           })
         ).fresh;
   if (!fresh) {
@@ -103,9 +112,10 @@ async function followUp(
       // applied later, or a slow answer from before the provider's state changed (e.g. `completed`) would land after
       // this newer one (`proceedings`) and move the session back until the next poll.
       return afterRunningRead(core, session.id, async () => {
+        const readAt = Date.now();
         try {
           const result = await provider.fetchStatus(session);
-          return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true });
+          return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true, readAt });
         } catch (error) {
           // Stored, not applied: the reconciler re-reads the provider at its next pass.
           const code = isCheckoutError(error) ? error.code : 'error';
@@ -124,7 +134,7 @@ async function followUp(
         session.id,
         { rawStatus: claimed?.raw ?? '', status: 'held', ...optional('paidAmountMinor', claim.paidAmountMinor), raw: claim.fields },
         'webhook',
-        { trigger: 'webhook' },
+        { trigger: 'webhook', readAt: Date.now() },
       );
       await core.store.appendEvent({
         sessionId: session.id,
@@ -141,7 +151,7 @@ async function followUp(
         session.id,
         { rawStatus: claimed.raw, status: claimed.unified, ...optional('paidAmountMinor', claim.paidAmountMinor), raw: claim.fields },
         'webhook',
-        { trigger: 'webhook' },
+        { trigger: 'webhook', readAt: Date.now() },
       );
     case 'record':
       return undefined;

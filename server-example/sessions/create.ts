@@ -196,6 +196,7 @@ async function openProviderPayment(
     paidAmountMinor: null,
     errorCode: null,
     paidAt: null,
+    statusReadAt: null,
     createdAt: now,
     updatedAt: now,
     expiresAt: now + core.config.providers[provider.id].sessionTtlSeconds * 1000,

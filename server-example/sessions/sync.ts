@@ -54,6 +54,7 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
   if (!session || !session.providerPaymentId) return session;
   const provider = core.provider(session.provider);
   let result: ProviderStatusResult;
+  const readAt = Date.now();
   try {
     result = await provider.fetchStatus(session);
   } catch (error) {
@@ -67,7 +68,7 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
       };
     });
   }
-  return apply(core, sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true });
+  return apply(core, sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt });
 }
 
 /**
@@ -88,16 +89,22 @@ export function nextPollAt(config: CheckoutConfig, session: SessionRecord, attem
   return now + backoff <= watchUntil ? now + backoff : null;
 }
 
-/** Applies an observed provider status atomically; returns the session after it. */
+/**
+ * Applies an observed provider status atomically; returns the session after it. `readAt`: when the status query that
+ * observed it started. An answer to a query started before the one the session already reflects is older news: it is
+ * logged, and changes nothing. Instances order their reads by their clocks, which must agree to well within a
+ * provider round trip (NTP does).
+ */
 export async function apply(
   core: SessionCore,
   sessionId: string,
   observed: ProviderStatusResult,
   source: EventSource,
-  meta: { trigger?: RefreshTrigger; recordPoll?: boolean } = {},
+  meta: { trigger?: RefreshTrigger; recordPoll?: boolean; readAt?: number } = {},
 ): Promise<SessionRecord | undefined> {
   const result = await core.change(sessionId, (current, context) => {
     const events: NewEvent[] = [];
+    const stale = meta.readAt !== undefined && current.statusReadAt !== null && meta.readAt < current.statusReadAt;
     if (meta.recordPoll) {
       events.push({
         sessionId,
@@ -105,9 +112,10 @@ export async function apply(
         source: 'poll',
         providerStatus: observed.rawStatus,
         amountMinor: observed.paidAmountMinor ?? null,
-        data: { trigger: meta.trigger ?? null, status: observed.status, response: observed.raw },
+        data: { trigger: meta.trigger ?? null, status: observed.status, response: observed.raw, ...(stale ? { stale: true } : {}) },
       });
     }
+    if (stale) return { events };
     // The rest of the order matters only when a payment is reported (read lazily: most polls report none).
     const order =
       observed.status === 'paid'
@@ -121,6 +129,7 @@ export async function apply(
       updatedAt: Date.now(),
       pollAttempts: attempts,
       ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
+      ...(meta.readAt !== undefined ? { statusReadAt: meta.readAt } : {}),
       ...(observed.expiresAt !== undefined && isOpen(status) ? { expiresAt: observed.expiresAt } : {}),
     };
     const next = { ...current, ...patch };

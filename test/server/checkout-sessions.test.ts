@@ -400,6 +400,7 @@ describe('persistence and the reconciler', () => {
       paidAmountMinor: null,
       errorCode: null,
       paidAt: null,
+      statusReadAt: null,
       createdAt: created,
       updatedAt: created,
       expiresAt: created + 30 * 60_000,
@@ -434,7 +435,7 @@ describe('persistence and the reconciler', () => {
     await store.insertSession({
       id: 'cs_CRASHEDbbbbbbbbbbbbbbb', orderId: 'A-1001', provider: 'repay', method: 'sbp', status: 'created', amountMinor: 150000, currency: 'RUB',
       description: null, customerRef: 'ref', locale: null, storefrontOrigin: SHOP, returnUrl: null, providerPaymentId: null, paymentUrl: null,
-      providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, paidAt: null, createdAt: created, updatedAt: created,
+      providerStatus: null, providerData: {}, paidAmountMinor: null, errorCode: null, paidAt: null, statusReadAt: null, createdAt: created, updatedAt: created,
       expiresAt: created + 30 * 60_000, nextPollAt: null, pollAttempts: 0, lastPolledAt: null,
     });
     const fresh = await t.createSession({ orderId: 'A-1001' });

@@ -153,6 +153,66 @@ describe('Repay webhooks', () => {
     );
   });
 
+  it('applies no read older than the one the session reflects, even from another instance on the same database', async () => {
+    const { id, deal } = await openDeal();
+    const other = makeTestApp({ dir: t.dir, orders: t.orders });
+    try {
+      deal.state = 'completed';
+      // This instance's reconciler reads the completed deal, and Repay is slow to answer it.
+      let arrived!: () => void;
+      const pollArrived = new Promise<void>((resolve) => (arrived = resolve));
+      let answer!: () => void;
+      const pollAnswered = new Promise<void>((resolve) => (answer = resolve));
+      repay.holdStatus = () => {
+        repay.holdStatus = undefined;
+        arrived();
+        return pollAnswered;
+      };
+      const poll = t.app.checkout.sessions.refresh(id, 'reconcile');
+      await pollArrived;
+      // A dispute opens; Repay's callback reaches the other instance, which re-reads and applies it first.
+      deal.state = 'proceedings';
+      assert.equal((await other.post('/api/checkout/webhooks/repay', repay.callback(deal.id, '1500'), 'application/json')).status, 200);
+      assert.equal((await session(other.app, id)).status, 'held');
+      // The older answer arrives last: logged, applied to nothing.
+      answer();
+      assert.equal((await poll)?.status, 'held');
+      const row = await session(t.app, id);
+      assert.equal(row.status, 'held');
+      assert.notEqual(row.nextPollAt, null, 'a held payment stays watched');
+      const log = await events(t.app, id);
+      assert.deepEqual(
+        log.filter((event) => event.kind === 'transition').map((event) => [event.fromStatus, event.toStatus, event.source]),
+        [['created', 'held', 'webhook']],
+      );
+      const stale = log.filter((event) => event.kind === 'poll' && event.providerStatus === 'completed');
+      assert.equal(stale.length, 1);
+      assert.equal((stale[0]!.data as { stale?: boolean }).stale, true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('leaves a session due for a poll with the stored callback, so a re-read that never happened is made later', async () => {
+    const { id, deal } = await openDeal();
+    const store = t.app.checkout.store;
+    // The session ended long ago and is no longer watched; then the payer pays after all.
+    await store.mutate(id, () => ({ patch: { status: 'expired', nextPollAt: null, updatedAt: Date.now() - 86_400_000 } }));
+    deal.state = 'completed';
+    // The database goes away right after the callback is stored: neither the re-read's result nor its failure is written.
+    const mutate = store.mutate.bind(store);
+    let failures = 2;
+    store.mutate = (sessionId, fn) => (failures-- > 0 ? Promise.reject(new Error('connection lost')) : mutate(sessionId, fn));
+    assert.equal((await hook(repay.callback(deal.id, '1500'))).status, 500);
+    // Repay's retry is a duplicate of what was stored, and is answered as one.
+    assert.equal((await hook(repay.callback(deal.id, '1500'))).status, 200);
+    const stored = await session(t.app, id);
+    assert.equal(stored.status, 'expired');
+    assert.ok(stored.nextPollAt !== null && stored.nextPollAt <= Date.now(), 'due now');
+    await t.app.checkout.reconciler.tick();
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
   it('holds a payment whose amount differs from the order, and tells the payer why', async () => {
     const { id, token, deal } = await openDeal();
     deal.state = 'completed';
