@@ -133,6 +133,11 @@ export class CheckoutController implements ReactiveController {
   #picker?: MethodPicker;
   #early?: Early;
   #presenter?: Presenter;
+  /**
+   * The helper and order the session in hand was asked for: the tab's record of it stays under that order's key when
+   * the element is pointed at another order meanwhile (that order's record is not this payment's).
+   */
+  #attemptFor?: { sessionUrl: string; orderId: string };
   readonly #modal: ModalPresenter;
   readonly #inline: InlinePresenter;
   readonly #sync = new StatusSync(
@@ -224,6 +229,7 @@ export class CheckoutController implements ReactiveController {
    */
   async resume(): Promise<void> {
     const ret = readReturnHash();
+    this.#attemptFor = this.#hostOrder();
     const attempt = this.#attempts().load();
     const session = attempt?.session;
     if (ret && session?.token && session.id === ret.sessionId) {
@@ -414,6 +420,7 @@ export class CheckoutController implements ReactiveController {
   /** POST the session with this attempt's Idempotency-Key (a new key when `fresh` or the attempt ended). */
   #request(method: string | undefined, fresh: boolean, signal: AbortSignal): Promise<Created> {
     const host = this.host;
+    this.#attemptFor = this.#hostOrder();
     return this.#attempts().request(
       this.#http(),
       {
@@ -672,7 +679,12 @@ export class CheckoutController implements ReactiveController {
     return this.#client;
   }
 
+  #hostOrder(): { sessionUrl: string; orderId: string } {
+    return { sessionUrl: this.host.sessionUrl, orderId: this.host.orderId ?? '' };
+  }
+
   #attempts(): AttemptStore {
-    return new AttemptStore(this.host.sessionUrl, this.host.orderId ?? '');
+    const { sessionUrl, orderId } = this.#attemptFor ?? this.#hostOrder();
+    return new AttemptStore(sessionUrl, orderId);
   }
 }

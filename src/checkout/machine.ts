@@ -227,9 +227,11 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
     case 'window-closed':
       if (s.surface.kind === 'popup') {
         if (s.returned || isFinal(s.status)) {
-          // The return page closes itself: the popup is gone, the confirmation goes on under the button.
-          s.surface = { kind: 'detached' };
+          // The return page closes itself: the popup is gone, the confirmation goes on under the button; with the
+          // outcome known there is nothing left to confirm (and the element may turn to another order: render).
+          s.surface = isFinal(s.status) ? { kind: 'none' } : { kind: 'detached' };
           fx.push(['drop-window'], ['pay-close']);
+          if (isFinal(s.status)) fx.push(['render']);
         } else {
           close(s, fx);
         }
@@ -304,6 +306,8 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
   if (isFinal(status)) {
     fx.push(['stop-sync']);
     if (isPanel(s.surface) && s.surface.page !== 'window') s.surface = { kind: s.surface.kind, page: 'none' };
+    // Confirmed under the button after the popup went: done.
+    if (s.surface.kind === 'detached') s.surface = { kind: 'none' };
     if (s.surface.kind === 'popup') fx.push(['close-window']);
   }
   if (status === 'paid') {

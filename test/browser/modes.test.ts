@@ -17,6 +17,7 @@ import {
   hover,
   useFakeHelper,
   openModal,
+  fastTiming,
 } from './support.js';
 
 /** A real window we control, standing in for a popup: a hidden same-origin iframe. */
@@ -69,6 +70,40 @@ describe('popup mode', () => {
       await oneEvent(el, 'pay-success');
       expect(names(events)).to.deep.equal(['pay-return', 'pay-success']);
     } finally {
+      open.restore();
+      frame.remove();
+    }
+  });
+
+  it('turns to a new order-id once the payment open in the popup for the old one is settled, and files it under the old one', async () => {
+    sessionStorage.clear();
+    const { win, frame } = await fakePopupWindow();
+    let closed = false;
+    // The popup as the element sees it: closing it is observed through `closed`, as with a real window.
+    const popup = new Proxy(win, {
+      get: (target, key) =>
+        key === 'closed' ? closed : key === 'close' ? () => void (closed = true) : key === 'location' ? { set href(_url: string) {} } : Reflect.get(target, key),
+    });
+    const open = stubOpen(() => popup);
+    const restore = fastTiming();
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" amount="1500" mode="popup"></pay-checkout>`);
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await oneEvent(el, 'pay-open');
+      // The shop's page behind the popup moves on to another order while A is being paid.
+      el.setAttribute('order-id', 'B-2');
+      await el.updateComplete;
+      helper.status = 'paid';
+      await oneEvent(el, 'pay-success');
+      await waitUntil(() => closed, 'the popup is closed');
+      await waitUntil(() => el.state === 'idle', 'the element offers to pay B');
+      expect(part(el, 'button')!.textContent).to.contain('Оплатить');
+      const settled = Object.entries(sessionStorage)
+        .filter(([, value]) => JSON.parse(value).settled === 'paid')
+        .map(([key]) => key.split(':').pop());
+      expect(settled).to.deep.equal(['A-1']);
+    } finally {
+      restore();
       open.restore();
       frame.remove();
     }
