@@ -465,19 +465,19 @@ export class PostgresStore implements Store {
     return rows.map((row) => deliveryFromRow(row as DeliveryRow)).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq);
   }
 
-  async finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void> {
+  async finishDelivery(claimed: Pick<DeliveryRecord, 'id' | 'leaseUntil'>, outcome: DeliveryOutcome, now: number): Promise<void> {
     if (outcome.delivered) {
       await this.query(
         `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, lease_until = NULL,
-           last_error = NULL, last_status = $1, updated_at = $2, delivered_at = $2 WHERE id = $3`,
-        [outcome.status ?? null, now, id],
+           last_error = NULL, last_status = $1, updated_at = $2, delivered_at = $2 WHERE id = $3 AND lease_until IS NOT DISTINCT FROM $4`,
+        [outcome.status ?? null, now, claimed.id, claimed.leaseUntil],
       );
       return;
     }
     await this.query(
       `UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL,
-         last_error = $3, last_status = $4, updated_at = $5 WHERE id = $6`,
-      [outcome.nextAttemptAt === null ? 'failed' : 'pending', outcome.nextAttemptAt, outcome.error.slice(0, 500), outcome.status ?? null, now, id],
+         last_error = $3, last_status = $4, updated_at = $5 WHERE id = $6 AND lease_until IS NOT DISTINCT FROM $7`,
+      [outcome.nextAttemptAt === null ? 'failed' : 'pending', outcome.nextAttemptAt, outcome.error.slice(0, 500), outcome.status ?? null, now, claimed.id, claimed.leaseUntil],
     );
   }
 

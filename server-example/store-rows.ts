@@ -181,6 +181,7 @@ export type DeliveryRow = {
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
+  lease_until: number | null;
 };
 
 export function deliveryFromRow(row: DeliveryRow): DeliveryRecord {
@@ -201,6 +202,7 @@ export function deliveryFromRow(row: DeliveryRow): DeliveryRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    leaseUntil: row.lease_until === null ? null : Number(row.lease_until),
   };
 }
 

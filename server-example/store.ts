@@ -177,6 +177,8 @@ export interface DeliveryRecord extends NewDelivery {
   lastStatus: number | null;
   updatedAt: number;
   deliveredAt: number | null;
+  /** Until when the sender that claimed it may send it (`claimDueDeliveries`); null when nobody holds it. */
+  leaseUntil: number | null;
 }
 
 /** What one delivery attempt came to; `nextAttemptAt: null` after the last try marks the delivery failed. */
@@ -269,8 +271,12 @@ export interface Store {
    * session's events reach each target in order), leased for `leaseMs` so no other sender takes them meanwhile.
    */
   claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]>;
-  /** Records one attempt: delivered, or failed with the next attempt's time (null: no more attempts). */
-  finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void>;
+  /**
+   * Records one attempt: delivered, or failed with the next attempt's time (null: no more attempts). Only while the
+   * row still carries the lease it was claimed with (`claimed.leaseUntil`): a sender that stalled past its lease, whose
+   * row another sender has taken over (and maybe delivered), changes nothing.
+   */
+  finishDelivery(claimed: Pick<DeliveryRecord, 'id' | 'leaseUntil'>, outcome: DeliveryOutcome, now: number): Promise<void>;
   getDelivery(id: string): Promise<DeliveryRecord | undefined>;
   /** Newest first. */
   listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]>;
@@ -808,23 +814,26 @@ export class SqliteStore implements Store {
          ORDER BY d.next_attempt_at, d.seq LIMIT @limit`,
       ).all({ now, limit }) as DeliveryRow[];
       const lease = this.stmt('UPDATE deliveries SET lease_until = ? WHERE seq = ?');
-      for (const row of rows) lease.run(now + leaseMs, row.seq);
+      for (const row of rows) {
+        row.lease_until = now + leaseMs;
+        lease.run(row.lease_until, row.seq);
+      }
       return rows.map(deliveryFromRow);
     }).immediate();
   }
 
-  async finishDelivery(id: string, outcome: DeliveryOutcome, now: number): Promise<void> {
+  async finishDelivery(claimed: Pick<DeliveryRecord, 'id' | 'leaseUntil'>, outcome: DeliveryOutcome, now: number): Promise<void> {
     if (outcome.delivered) {
       this.stmt(
         `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, lease_until = NULL,
-           last_error = NULL, last_status = ?, updated_at = ?, delivered_at = ? WHERE id = ?`,
-      ).run(outcome.status ?? null, now, now, id);
+           last_error = NULL, last_status = ?, updated_at = ?, delivered_at = ? WHERE id = ? AND lease_until IS ?`,
+      ).run(outcome.status ?? null, now, now, claimed.id, claimed.leaseUntil);
       return;
     }
     this.stmt(
       `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
-         last_error = ?, last_status = ?, updated_at = ? WHERE id = ?`,
-    ).run(outcome.nextAttemptAt === null ? 'failed' : 'pending', outcome.nextAttemptAt, outcome.error.slice(0, 500), outcome.status ?? null, now, id);
+         last_error = ?, last_status = ?, updated_at = ? WHERE id = ? AND lease_until IS ?`,
+    ).run(outcome.nextAttemptAt === null ? 'failed' : 'pending', outcome.nextAttemptAt, outcome.error.slice(0, 500), outcome.status ?? null, now, claimed.id, claimed.leaseUntil);
   }
 
   async getDelivery(id: string): Promise<DeliveryRecord | undefined> {

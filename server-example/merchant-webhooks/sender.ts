@@ -71,7 +71,7 @@ export class DeliverySender {
     await Promise.all(
       due.map(async (record) => {
         const outcome = await this.attempt(record);
-        await store.finishDelivery(record.id, outcome, Date.now());
+        await store.finishDelivery(record, outcome, Date.now());
         if (outcome.delivered) report.delivered++;
         else if (outcome.nextAttemptAt === null) {
           report.failed++;

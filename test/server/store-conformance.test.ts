@@ -468,7 +468,7 @@ for (const harness of [sqlite, postgres]) {
         const stored = await store.getDelivery(first.id);
         assert.deepEqual(
           { ...stored, seq: 0 },
-          { ...first, seq: 0, status: 'pending', attempts: 0, nextAttemptAt: first.createdAt, lastError: null, lastStatus: null, updatedAt: first.createdAt, deliveredAt: null },
+          { ...first, seq: 0, status: 'pending', attempts: 0, nextAttemptAt: first.createdAt, lastError: null, lastStatus: null, updatedAt: first.createdAt, deliveredAt: null, leaseUntil: null },
         );
         assert.equal(await store.getDelivery('dlv_missing'), undefined);
       });
@@ -485,7 +485,7 @@ for (const harness of [sqlite, postgres]) {
         const claimed = await store.claimDueDeliveries(now, 10, 30_000);
         assert.deepEqual(claimed.map((item) => item.id), [a1.id, b1.id, aHook.id]);
         assert.deepEqual(await store.claimDueDeliveries(now, 10, 30_000), []);
-        await store.finishDelivery(a1.id, { delivered: true, status: 204 }, now + 1);
+        await store.finishDelivery(claimed[0]!, { delivered: true, status: 204 }, now + 1);
         assert.deepEqual((await store.claimDueDeliveries(now + 2, 10, 30_000)).map((item) => item.id), [a2.id]);
         const done = await store.getDelivery(a1.id);
         assert.equal(done?.status, 'delivered');
@@ -500,12 +500,13 @@ for (const harness of [sqlite, postgres]) {
         const now = Date.now();
         const item = delivery({ createdAt: now });
         await write(item);
-        await store.finishDelivery(item.id, { delivered: false, error: 'HTTP 500', status: 500, nextAttemptAt: now + 5_000 }, now);
+        await store.finishDelivery({ id: item.id, leaseUntil: null }, { delivered: false, error: 'HTTP 500', status: 500, nextAttemptAt: now + 5_000 }, now);
         let stored = await store.getDelivery(item.id);
         assert.deepEqual([stored?.status, stored?.attempts, stored?.nextAttemptAt, stored?.lastError, stored?.lastStatus], ['pending', 1, now + 5_000, 'HTTP 500', 500]);
         assert.deepEqual(await store.claimDueDeliveries(now + 1_000, 10, 30_000), []);
-        assert.equal((await store.claimDueDeliveries(now + 5_000, 10, 30_000)).length, 1);
-        await store.finishDelivery(item.id, { delivered: false, error: 'timeout', nextAttemptAt: null }, now + 6_000);
+        const [again] = await store.claimDueDeliveries(now + 5_000, 10, 30_000);
+        assert.equal(again?.leaseUntil, now + 35_000);
+        await store.finishDelivery(again!, { delivered: false, error: 'timeout', nextAttemptAt: null }, now + 6_000);
         stored = await store.getDelivery(item.id);
         assert.deepEqual([stored?.status, stored?.attempts, stored?.nextAttemptAt, stored?.lastStatus], ['failed', 2, null, null]);
         assert.deepEqual((await store.listDeliveries({ status: 'failed', limit: 10 })).map((d) => d.id), [item.id]);
@@ -513,6 +514,22 @@ for (const harness of [sqlite, postgres]) {
         const retried = await store.retryDelivery(item.id, now + 7_000);
         assert.deepEqual([retried?.status, retried?.attempts, retried?.nextAttemptAt], ['pending', 0, now + 7_000]);
         assert.equal((await store.claimDueDeliveries(now + 7_000, 10, 30_000))[0]?.id, item.id);
+      });
+
+      test('ignores the outcome of a sender whose lease ran out and whose row another sender took over', async () => {
+        const now = Date.now();
+        const item = delivery({ createdAt: now });
+        await write(item);
+        const [stalled] = await store.claimDueDeliveries(now, 10, 1_000);
+        // The first sender stalls past its lease; a second one claims the row and delivers it.
+        const [takenOver] = await store.claimDueDeliveries(now + 1_001, 10, 1_000);
+        assert.equal(takenOver?.id, item.id);
+        await store.finishDelivery(takenOver!, { delivered: true, status: 200 }, now + 1_100);
+        // The first sender's late failure changes nothing: the row stays delivered, not pending again.
+        await store.finishDelivery(stalled!, { delivered: false, error: 'timeout', nextAttemptAt: now + 5_000 }, now + 1_200);
+        const stored = await store.getDelivery(item.id);
+        assert.deepEqual([stored?.status, stored?.attempts, stored?.lastStatus], ['delivered', 1, 200]);
+        assert.deepEqual(await store.claimDueDeliveries(now + 10_000, 10, 1_000), []);
       });
 
       test('lists deliveries newest first, by status and session', async () => {
@@ -541,7 +558,7 @@ for (const harness of [sqlite, postgres]) {
         const delivered = delivery({ sessionId: 'cs_p1', createdAt: now - 100 });
         const pending = delivery({ sessionId: 'cs_p2', createdAt: now - 100 });
         await write(delivered, pending);
-        await store.finishDelivery(delivered.id, { delivered: true }, now - 50);
+        await store.finishDelivery({ id: delivered.id, leaseUntil: null }, { delivered: true }, now - 50);
         assert.equal((await store.pruneEvents(now)).deliveries, 1);
         assert.equal(await store.getDelivery(delivered.id), undefined);
         assert.equal((await store.getDelivery(pending.id))?.status, 'pending');
