@@ -38,6 +38,12 @@ export interface OrderResolveRequestBody {
   orderId: string;
   claimedCustomerId: string | null;
   locale: string | null;
+  /**
+   * The helper forwards the payer's cookies (ORDER_RESOLVE_FORWARD_COOKIES): a lookup without the owner's login is
+   * then a stranger's, and an order that belongs to a customer must be refused to it. Signed with the rest, so the shop
+   * can rely on it.
+   */
+  forwardsCookies: boolean;
 }
 
 export function createHttpOrderResolver(options: HttpOrderResolverOptions): ResolveOrder {
@@ -59,6 +65,7 @@ export function createHttpOrderResolver(options: HttpOrderResolverOptions): Reso
       orderId,
       claimedCustomerId: context.claimedCustomerId ?? null,
       locale: context.locale ?? null,
+      forwardsCookies: forwardCookies,
     };
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = {

@@ -335,10 +335,11 @@ class Handler(BaseHTTPRequestHandler):
         if order is None:
             self.send_json(HTTPStatus.NOT_FOUND, {"error": "unknown order"})
             return
-        # With ORDER_RESOLVE_FORWARD_COOKIES=1 the payer's cookies arrive here: an order of a known customer is only
-        # sold to that customer's session (this example's "login" is a plain cookie; use your real session).
+        # With ORDER_RESOLVE_FORWARD_COOKIES=1 the payer's cookies arrive here (the signed body says so): an order of a
+        # known customer is only sold to that customer's session, and a lookup without it is a stranger's (this
+        # example's "login" is a plain cookie; use your real session). Without forwarding nobody's login is known.
         customer = self.cookie("shop_customer")
-        if customer is not None and order["customer_id"] not in (None, customer):
+        if request.get("forwardsCookies") is True and order["customer_id"] not in (None, customer):
             self.send_json(HTTPStatus.NOT_FOUND, {"error": "unknown order"})
             return
         answer = {"amount": order["amount"], "currency": order["currency"], "description": order["description"], "paid": order["status"] == "paid"}

@@ -94,7 +94,7 @@ describe('createHttpOrderResolver: the request', () => {
     assert.equal(request.method, 'POST');
     assert.equal(request.url, '/order');
     assert.equal(request.headers['content-type'], 'application/json');
-    assert.deepEqual(JSON.parse(request.body), { orderId: 'A-1001', claimedCustomerId: 'customer-1', locale: 'en' });
+    assert.deepEqual(JSON.parse(request.body), { orderId: 'A-1001', claimedCustomerId: 'customer-1', locale: 'en', forwardsCookies: false });
     // The independent verifier accepts it with the merchant webhook secret…
     assert.deepEqual(new Webhook(SECRET).verify(request.body, headerRecord(request.headers)), JSON.parse(request.body));
     // …and not with another one.
@@ -103,7 +103,7 @@ describe('createHttpOrderResolver: the request', () => {
 
   it('sends null for what the browser did not say', async () => {
     await resolver()('A-1001', {});
-    assert.deepEqual(JSON.parse(endpoint.received[0]!.body), { orderId: 'A-1001', claimedCustomerId: null, locale: null });
+    assert.deepEqual(JSON.parse(endpoint.received[0]!.body), { orderId: 'A-1001', claimedCustomerId: null, locale: null, forwardsCookies: false });
   });
 
   it('uses a fresh webhook-id for every call', async () => {
@@ -317,7 +317,7 @@ describe('ORDER_RESOLVE_URL through the app', () => {
     assert.equal(body.description, 'Shawl');
     assert.equal(repay.creates, 1);
     assert.equal([...repay.deals.values()][0]!.body.amount, '2750');
-    assert.deepEqual(JSON.parse(endpoint.received[0]!.body), { orderId: 'A-2750', claimedCustomerId: null, locale: 'en' });
+    assert.deepEqual(JSON.parse(endpoint.received[0]!.body), { orderId: 'A-2750', claimedCustomerId: null, locale: 'en', forwardsCookies: false });
   });
 
   it('keeps the demo session log closed', async () => {

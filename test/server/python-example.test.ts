@@ -256,6 +256,8 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       const as = (customer: string) => ({ request: new Request('https://shop.test/', { headers: { cookie: `shop_customer=${customer}` } }) });
       assert.equal((await resolver(SECRET, true)('A-1002', as('customer-2')))?.amount, '650.00');
       assert.equal(await resolver(SECRET, true)('A-1002', as('customer-1')), null);
+      // Forwarding on, and no login at all: a stranger, refused.
+      assert.equal(await resolver(SECRET, true)('A-1002', {}), null);
       // Without the opt-in the cookie never reaches the shop.
       assert.equal((await resolver(SECRET, false)('A-1002', as('customer-1')))?.amount, '650.00');
     });
