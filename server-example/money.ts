@@ -25,6 +25,15 @@ export function parseAmount(value: unknown): number | undefined {
   return Number.isSafeInteger(minor) ? minor : undefined;
 }
 
+/**
+ * A merchant's order amount (`resolveOrder()`): a whole number of rubles as a number, or a decimal string; undefined
+ * when it is neither, or not positive.
+ */
+export function orderAmountMinor(amount: unknown): number | undefined {
+  const minor = typeof amount === 'number' ? (Number.isSafeInteger(amount) && amount > 0 ? amount * 100 : undefined) : parseAmount(amount);
+  return minor !== undefined && minor > 0 ? minor : undefined;
+}
+
 /** 150050 → "1500.50" (the helper's public amount format: always two decimals). */
 export function formatAmount(minor: number): string {
   const rubles = Math.trunc(minor / 100);

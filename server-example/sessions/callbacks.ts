@@ -14,7 +14,7 @@ import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { afterRunningRead, apply } from './sync.js';
+import { afterRunningRead, apply, orderPriceChanged } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -115,7 +115,8 @@ async function followUp(
         const readAt = Date.now();
         try {
           const result = await provider.fetchStatus(session);
-          return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true, readAt });
+          const priceChanged = await orderPriceChanged(core, session, result);
+          return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true, readAt, priceChanged });
         } catch (error) {
           // Stored, not applied: the reconciler re-reads the provider at its next pass.
           const code = isCheckoutError(error) ? error.code : 'error';

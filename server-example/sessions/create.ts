@@ -5,7 +5,7 @@
  */
 import { checkoutBasePath } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
-import { formatAmount, parseAmount } from '../money.js';
+import { formatAmount, orderAmountMinor } from '../money.js';
 import { sha256Hex } from '../providers/crypto.js';
 import { webhookPath } from '../providers/index.js';
 import type { CreatedPayment, PaymentProvider } from '../providers/types.js';
@@ -122,13 +122,8 @@ async function loadOrder(core: SessionCore, input: CreateSessionInput): Promise<
   }
   if (!resolved) throw new CheckoutError('unknown_order', `Order "${input.orderId}" does not exist.`);
   if (resolved.paid) throw new CheckoutError('order_paid', 'This order is already paid.');
-  const amountMinor =
-    typeof resolved.amount === 'number'
-      ? Number.isSafeInteger(resolved.amount) && resolved.amount > 0
-        ? resolved.amount * 100
-        : undefined
-      : parseAmount(resolved.amount);
-  if (amountMinor === undefined || amountMinor <= 0) {
+  const amountMinor = orderAmountMinor(resolved.amount);
+  if (amountMinor === undefined) {
     core.log.error('resolveOrder() returned an invalid amount', { orderId: input.orderId, amount: String(resolved.amount) });
     throw new CheckoutError('invalid_order', 'The shop returned an invalid amount for this order.');
   }

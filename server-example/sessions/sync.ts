@@ -6,6 +6,7 @@
 import type { CheckoutConfig } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { orderAmountMinor } from '../money.js';
 import type { ProviderStatusResult } from '../providers/types.js';
 import type { NewEvent, SessionRecord } from '../store.js';
 import { decide, HELD_REASONS, isOpen } from '../transitions.js';
@@ -68,7 +69,33 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
       };
     });
   }
-  return apply(core, sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt });
+  const priceChanged = await orderPriceChanged(core, session, result);
+  return apply(core, sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt, priceChanged });
+}
+
+/**
+ * Asks the shop for the order's price when a payment of the session's amount is reported for a session not yet paid:
+ * the price may have changed since the session was opened without the payer asking for a new one (a cart grown in
+ * another tab), and the old amount must not count as paid. True when the shop names another amount or currency. A
+ * lookup that fails, or that does not know the order (a lookup that needs the payer's login), cannot tell: the
+ * amount alone decides, as before.
+ */
+export async function orderPriceChanged(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<boolean> {
+  if (observed.status !== 'paid' || session.status === 'paid' || observed.paidAmountMinor !== session.amountMinor) return false;
+  try {
+    const order = await core.resolveOrder(session.orderId, {});
+    if (!order) return false;
+    const amountMinor = orderAmountMinor(order.amount);
+    const changed = amountMinor !== undefined && (amountMinor !== session.amountMinor || order.currency !== session.currency);
+    if (changed) core.log.warn('order price changed since the session was opened', { sessionId: session.id, orderId: session.orderId });
+    return changed;
+  } catch (error) {
+    core.log.warn('order lookup before a payment failed; deciding by the amount alone', {
+      sessionId: session.id,
+      code: isCheckoutError(error) ? error.code : 'error',
+    });
+    return false;
+  }
 }
 
 /**
@@ -93,14 +120,14 @@ export function nextPollAt(config: CheckoutConfig, session: SessionRecord, attem
  * Applies an observed provider status atomically; returns the session after it. `readAt`: when the status query that
  * observed it started. An answer to a query started before the one the session already reflects is older news: it is
  * logged, and changes nothing. Instances order their reads by their clocks, which must agree to well within a
- * provider round trip (NTP does).
+ * provider round trip (NTP does). `priceChanged`: the shop prices the order differently now (`orderPriceChanged`).
  */
 export async function apply(
   core: SessionCore,
   sessionId: string,
   observed: ProviderStatusResult,
   source: EventSource,
-  meta: { trigger?: RefreshTrigger; recordPoll?: boolean; readAt?: number } = {},
+  meta: { trigger?: RefreshTrigger; recordPoll?: boolean; readAt?: number; priceChanged?: boolean } = {},
 ): Promise<SessionRecord | undefined> {
   const result = await core.change(sessionId, (current, context) => {
     const events: NewEvent[] = [];
@@ -119,7 +146,10 @@ export async function apply(
     // The rest of the order matters only when a payment is reported (read lazily: most polls report none).
     const order =
       observed.status === 'paid'
-        ? { paidElsewhere: context.orderSessions.some((other) => other.status === 'paid'), orderChanged: current.errorCode === 'order_changed' }
+        ? {
+            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid'),
+            orderChanged: current.errorCode === 'order_changed' || meta.priceChanged === true,
+          }
         : undefined;
     const decision = decide(current.status, current.amountMinor, observed, source, order);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;

@@ -321,6 +321,31 @@ describe('Idempotency-Key', () => {
     assert.equal(old.errorCode, 'order_changed');
   });
 
+  it('holds a payment of a session whose order the shop now prices differently, though nobody asked for a new one', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const opened = await t.createSession({ orderId: 'A-1001' });
+    // The cart grows in another tab; the payer pays the page they already have, at the old price.
+    orders['A-1001'] = { amount: '15000', currency: 'RUB' };
+    repay.deals.get('deal-1')!.state = 'completed';
+    assert.equal((await repayHook(repay.callback('deal-1', '1500'))).status, 200);
+    const held = await session(t.app, opened.json.id);
+    assert.equal(held.status, 'held');
+    assert.equal(held.errorCode, 'order_changed');
+    assert.equal(held.paidAmountMinor, 150000);
+  });
+
+  it('decides by the amount alone when the shop cannot price the order during the payment', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const opened = await t.createSession({ orderId: 'A-1001' });
+    // A lookup that needs the payer's login finds nothing without it.
+    delete orders['A-1001'];
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(opened.json.id, 'reconcile');
+    assert.equal((await session(t.app, opened.json.id)).status, 'paid');
+  });
+
   it('opens at most one provider payment for one key used for different orders at once', async () => {
     const answers = await Promise.all([
       t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'shared' }),
