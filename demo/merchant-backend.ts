@@ -453,6 +453,8 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
       }
       throw new HttpError(405, 'method_not_allowed', 'GET or POST.');
     }
+    // A staff action (settling a held payment as paid ships the order): a real shop puts it behind its staff login. The
+    // demo shop listens on 127.0.0.1 only, for the person running it, so it is left open here.
     const resolveMatch = /^\/shop\/orders\/([^/]+)\/resolve$/.exec(path);
     if (resolveMatch) {
       if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'POST only.');
