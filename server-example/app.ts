@@ -80,6 +80,28 @@ export function openStore(config: Pick<CheckoutConfig, 'databaseUrl' | 'database
     : new SqliteStore(config.databasePath);
 }
 
+/** Not https, and not this machine: readable and changeable by anyone on the network path. */
+function plainHttpElsewhere(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'http:' && !['localhost', '[::1]'].includes(hostname) && !/^127\./.test(hostname);
+}
+
+/**
+ * Plain http to another machine in live mode: the order lookup's answer (the price) is not signed, only carried, and
+ * the webhooks say who paid what. Allowed (a private network may be trusted), but said at start-up.
+ */
+function warnPlainHttp(log: Logger, config: CheckoutConfig): void {
+  if (config.orderResolve && plainHttpElsewhere(config.orderResolve.url)) {
+    log.warn('ORDER_RESOLVE_URL is plain http to another machine: whoever is on the network path can change the prices it answers. Use https unless that network is yours alone.');
+  }
+  for (const url of config.merchantWebhooks?.urls ?? []) {
+    if (plainHttpElsewhere(url)) {
+      // The origin only: a webhook URL may carry a token of the merchant's in its path or query.
+      log.warn('a MERCHANT_WEBHOOK_URL is plain http to another machine: the notifications can be read on the network path. Use https unless that network is yours alone.', { target: new URL(url).origin });
+    }
+  }
+}
+
 export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const log = config.logger ?? createLogger(config.logLevel);
   // Order lookup precedence: the merchant's JS hook, else ORDER_RESOLVE_URL, else the demo catalogue.
@@ -92,6 +114,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const resolveOrder =
     config.resolveOrder ??
     (config.orderResolve ? createHttpOrderResolver({ ...config.orderResolve, log }) : demoResolveOrder);
+  if (config.mode === 'live') warnPlainHttp(log, config);
   const ownsStore = !config.store;
   const store = config.store ?? openStore(config);
   const providers = buildProviders(config, store);

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { http, HttpResponse } from 'msw';
 import { ConfigError, createCheckoutApp, loadConfig, startServer } from '../../server-example/index.js';
+import { createLogger } from '../../server-example/logger.js';
+import { generateWebhookSecret } from '../../server-example/merchant-webhooks/signing.js';
 import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
 import { ProviderPaymentTakenError } from '../../server-example/store.js';
 import { providerReference } from '../../server-example/sessions.js';
@@ -68,6 +70,24 @@ describe('live mode never falls back to the sandbox', () => {
     delete env.PUBLIC_URL;
     assert.throws(() => loadConfig(env), /PUBLIC_URL/);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says at start-up when the order lookup or a webhook goes over plain http to another machine', async () => {
+    const secret = generateWebhookSecret();
+    const warnings = async (extra: Record<string, string>): Promise<string[]> => {
+      const dir = tempDir();
+      const lines: string[] = [];
+      const app = createCheckoutApp({ ...loadConfig(live(dir, { MERCHANT_WEBHOOK_SECRET: secret, ...extra })), logger: createLogger('warn', (line) => lines.push(line)) });
+      await app.checkout.close();
+      rmSync(dir, { recursive: true, force: true });
+      return lines.filter((line) => /plain http/.test(line));
+    };
+    const plain = await warnings({ ORDER_RESOLVE_URL: 'http://shop.internal/pay-checkout/order', MERCHANT_WEBHOOK_URL: 'http://shop.internal/hooks?token=abc' });
+    assert.equal(plain.length, 2);
+    assert.match(plain[0]!, /ORDER_RESOLVE_URL/);
+    assert.match(plain[1]!, /MERCHANT_WEBHOOK_URL.*http:\/\/shop\.internal/);
+    assert.ok(!plain.some((line) => line.includes('token=abc')), 'the URL\'s query is not logged');
+    assert.deepEqual(await warnings({ ORDER_RESOLVE_URL: 'https://shop.example/pay-checkout/order', MERCHANT_WEBHOOK_URL: 'http://127.0.0.1:8000/hooks' }), []);
   });
 
   it('refuses the demo catalogue', () => {
