@@ -83,7 +83,7 @@ export function openStore(config: Pick<CheckoutConfig, 'databaseUrl' | 'database
 /** Not https, and not this machine: readable and changeable by anyone on the network path. */
 function plainHttpElsewhere(url: string): boolean {
   const { protocol, hostname } = new URL(url);
-  return protocol === 'http:' && !['localhost', '[::1]'].includes(hostname) && !/^127\./.test(hostname);
+  return protocol === 'http:' && !['localhost', '[::1]', '0.0.0.0'].includes(hostname) && !/^127\./.test(hostname) && !hostname.endsWith('.localhost');
 }
 
 /**
@@ -91,7 +91,7 @@ function plainHttpElsewhere(url: string): boolean {
  * the webhooks say who paid what. Allowed (a private network may be trusted), but said at start-up.
  */
 function warnPlainHttp(log: Logger, config: CheckoutConfig): void {
-  if (config.orderResolve && plainHttpElsewhere(config.orderResolve.url)) {
+  if (!config.resolveOrder && config.orderResolve && plainHttpElsewhere(config.orderResolve.url)) {
     log.warn('ORDER_RESOLVE_URL is plain http to another machine: whoever is on the network path can change the prices it answers. Use https unless that network is yours alone.');
   }
   for (const url of config.merchantWebhooks?.urls ?? []) {

@@ -80,7 +80,7 @@ export class Reconciler {
         const refreshed = (await sessions.refresh(session.id, 'reconcile')) ?? session;
         report.polled++;
         if (!isOpen(session.status)) {
-          if (refreshed.status === 'paid') report.revived++;
+          if (session.status !== 'paid' && refreshed.status === 'paid') report.revived++;
           continue;
         }
         if (isOpen(refreshed.status) && now > refreshed.expiresAt + config.reconcile.expiryGraceMs) {

@@ -517,7 +517,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the helper's writes and lookups touch the
     // tails of its tables and a few index pages, and the operating system caches the file anyway. SQLite's own
-    // default (2 MB) keeps a busy helper's memory about 17 MB lower at the same throughput (docs/performance.md).
+    // default (2 MB) keeps a busy helper's memory about 18 MB lower at the same throughput (docs/performance.md, RSS).
     this.db.pragma('cache_size = -2000');
     this.db.pragma('foreign_keys = ON');
     // Several helpers (or the reconciler of another process) may write: wait rather than fail.

@@ -74,16 +74,18 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
 }
 
 /**
- * Asks the shop for the order's price when a payment of the session's amount is reported for a session not yet paid:
- * the price may have changed since the session was opened without the payer asking for a new one (a cart grown in
- * another tab), and the old amount must not count as paid. True when the shop names another amount or currency. A
- * lookup that fails, or that does not know the order (a lookup that needs the payer's login), cannot tell: the
- * amount alone decides, as before.
+ * Asks the shop for the order's price when the session's first payment is reported at the session's amount: the price
+ * may have changed since the session was opened without the payer asking for a new one (a cart grown in another tab),
+ * and the old amount must not count as paid. True when the shop names another amount or currency. A lookup that
+ * fails, or that does not know the order (a lookup that needs the payer's login), cannot tell: the amount alone
+ * decides, as before. A session paid once before (back from a dispute) is not asked about again: what the shop does
+ * with its order after a payment is its own business; nor one held already for its order's change.
  */
 export async function orderPriceChanged(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<boolean> {
-  if (observed.status !== 'paid' || session.status === 'paid' || observed.paidAmountMinor !== session.amountMinor) return false;
+  if (observed.status !== 'paid' || observed.paidAmountMinor !== session.amountMinor) return false;
+  if (session.paidAt !== null || session.errorCode === 'order_changed') return false;
   try {
-    const order = await core.resolveOrder(session.orderId, {});
+    const order = await core.resolveOrder(session.orderId, session.locale ? { locale: session.locale } : {});
     if (!order) return false;
     const amountMinor = orderAmountMinor(order.amount);
     const changed = amountMinor !== undefined && (amountMinor !== session.amountMinor || order.currency !== session.currency);
@@ -148,7 +150,9 @@ export async function apply(
       observed.status === 'paid'
         ? {
             paidElsewhere: context.orderSessions.some((other) => other.status === 'paid'),
-            orderChanged: current.errorCode === 'order_changed' || meta.priceChanged === true,
+            // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
+            // payment only (orderPriceChanged).
+            orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
           }
         : undefined;
     const decision = decide(current.status, current.amountMinor, observed, source, order);

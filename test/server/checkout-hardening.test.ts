@@ -355,6 +355,26 @@ describe('Idempotency-Key', () => {
     assert.equal(held.paidAmountMinor, 150000);
   });
 
+  it('does not ask again for a payment back from a dispute: the shop may have changed the order after it was paid', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const opened = await t.createSession({ orderId: 'A-1001' });
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'completed';
+    await t.app.checkout.sessions.refresh(opened.json.id, 'reconcile');
+    assert.equal((await session(t.app, opened.json.id)).status, 'paid');
+    // Paid and shipped; the shop adds a line to the order afterwards; then a dispute, won.
+    orders['A-1001'] = { amount: '1800', currency: 'RUB' };
+    deal.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(opened.json.id, 'reconcile');
+    assert.equal((await session(t.app, opened.json.id)).status, 'held');
+    deal.state = 'completed';
+    await t.app.checkout.sessions.refresh(opened.json.id, 'reconcile');
+    const back = await session(t.app, opened.json.id);
+    assert.equal(back.status, 'paid');
+    assert.equal(back.errorCode, null);
+  });
+
   it('decides by the amount alone when the shop cannot price the order during the payment', async () => {
     const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
     await withOrders(orders);
