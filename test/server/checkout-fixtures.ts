@@ -170,6 +170,23 @@ export class RepayMock {
   holdStatus: (() => Promise<void> | undefined) | undefined;
   private counter = 0;
 
+  /**
+   * Holds the answer to the next status read (the deal as it was when the read arrived) until `answer()`; later reads
+   * are answered at once. `arrived` settles once that read has reached Repay.
+   */
+  holdNextStatusRead(): { arrived: Promise<void>; answer: () => void } {
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    this.holdStatus = () => {
+      this.holdStatus = undefined;
+      arrive();
+      return answered;
+    };
+    return { arrived, answer };
+  }
+
   handlers(): HttpHandler[] {
     return [
       http.post(`${REPAY}/api/v1/private/deals/`, async ({ request }) => {

@@ -114,17 +114,9 @@ describe('Repay webhooks', () => {
     const { id, deal } = await openDeal();
     deal.state = 'completed';
     // The reconciler's read arrives while the deal is completed, and Repay is slow to answer it.
-    let arrived!: () => void;
-    const pollArrived = new Promise<void>((resolve) => (arrived = resolve));
-    let answer!: () => void;
-    const pollAnswered = new Promise<void>((resolve) => (answer = resolve));
-    repay.holdStatus = () => {
-      repay.holdStatus = undefined; // later reads are answered at once
-      arrived();
-      return pollAnswered;
-    };
+    const held = repay.holdNextStatusRead();
     const poll = t.app.checkout.sessions.refresh(id, 'reconcile');
-    await pollArrived;
+    await held.arrived;
     // Meanwhile a dispute opens and Repay calls back.
     deal.state = 'proceedings';
     let callbackDone = false;
@@ -136,7 +128,7 @@ describe('Repay webhooks', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.ok((await events(t.app, id)).some((event) => event.kind === 'webhook'), 'the callback is stored');
-    answer();
+    held.answer();
     assert.equal((await poll)?.status, 'paid');
     assert.equal((await callback).status, 200);
     assert.deepEqual(repay.statusReads, ['completed', 'proceedings']);
@@ -159,23 +151,15 @@ describe('Repay webhooks', () => {
     try {
       deal.state = 'completed';
       // This instance's reconciler reads the completed deal, and Repay is slow to answer it.
-      let arrived!: () => void;
-      const pollArrived = new Promise<void>((resolve) => (arrived = resolve));
-      let answer!: () => void;
-      const pollAnswered = new Promise<void>((resolve) => (answer = resolve));
-      repay.holdStatus = () => {
-        repay.holdStatus = undefined;
-        arrived();
-        return pollAnswered;
-      };
+      const held = repay.holdNextStatusRead();
       const poll = t.app.checkout.sessions.refresh(id, 'reconcile');
-      await pollArrived;
+      await held.arrived;
       // A dispute opens; Repay's callback reaches the other instance, which re-reads and applies it first.
       deal.state = 'proceedings';
       assert.equal((await other.post('/api/checkout/webhooks/repay', repay.callback(deal.id, '1500'), 'application/json')).status, 200);
       assert.equal((await session(other.app, id)).status, 'held');
       // The older answer arrives last: logged, applied to nothing.
-      answer();
+      held.answer();
       assert.equal((await poll)?.status, 'held');
       const row = await session(t.app, id);
       assert.equal(row.status, 'held');
