@@ -181,6 +181,16 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
         react(s, fx, event.status);
         break;
       }
+      if (event.status === 'held') {
+        // The attempt's payment is held for review (its hold never reached this tab: the key brought the session
+        // back): say so, and show no payment page. Nothing is to be paid; polling brings the shop's decision.
+        if (s.surface.kind === 'popup') fx.push(['close-window'], ['drop-window']);
+        if (!isPanel(s.surface)) s.surface = { kind: 'none' };
+        page('none');
+        react(s, fx, 'held');
+        fx.push(['poll']);
+        break;
+      }
       const kind = s.surface.kind;
       if (kind === 'redirect') {
         fx.push(['present']);
@@ -327,6 +337,8 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
     s.error = undefined;
     fx.push(['remember', { settled: status === 'held' ? 'held' : undefined }]);
     set(status);
+  } else if (s.surface.kind === 'none') {
+    // Closed before this answer came (the check after a dismissal): nothing shows the payment or waits for it.
   } else if (s.view !== 'loading' && s.view !== 'creating') {
     set('waiting');
   }

@@ -91,6 +91,25 @@ describe('checkout machine', () => {
     expect(provider.find((e) => e[0] === 'pay-cancel')).to.deep.equal(['pay-cancel', 'provider', true]);
   });
 
+  it('says a held session is held instead of showing its payment page, on every presenter, and keeps polling', () => {
+    for (const surface of [{ kind: 'modal', page: 'none' }, { kind: 'popup' }, { kind: 'redirect' }] as const) {
+      const [next, effects] = transition(state({ view: 'creating', surface }), { type: 'accepted', status: 'held', frameable: true, windowGone: false });
+      const names = fx(effects);
+      expect(names).to.include.members(['remember', 'set:held', 'poll']);
+      expect(names).not.to.include.members(['present']);
+      expect(names.filter((name) => ['present', 'navigate', 'pay-open', 'set:loading', 'set:waiting'].includes(name))).to.deep.equal([]);
+      expect(effects.find((e) => e[0] === 'remember')).to.deep.equal(['remember', { settled: 'held' }]);
+      expect(next.surface).to.deep.equal(surface.kind === 'modal' ? { kind: 'modal', page: 'none' } : { kind: 'none' });
+      if (surface.kind === 'popup') expect(names).to.include.members(['close-window', 'drop-window']);
+    }
+  });
+
+  it('leaves a closed checkout idle when the check after the dismissal finds the payment still open', () => {
+    const [next, effects] = transition(state({ view: 'idle', status: 'created', surface: { kind: 'none' } }), { type: 'status', status: 'pending', previous: 'created' });
+    expect(next.view).to.equal('idle');
+    expect(fx(effects)).to.deep.equal(['pay-status']);
+  });
+
   it('keeps a final status when the return page arrives after it: nothing to confirm or cancel', () => {
     for (const outcome of ['success', 'cancel'] as const) {
       const [next, effects] = transition(state({ view: 'paid', status: 'paid', surface: { kind: 'modal', page: 'window' } }), { type: 'return', outcome });

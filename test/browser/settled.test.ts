@@ -63,6 +63,30 @@ describe('a paid or held order', () => {
     expect(part(el, 'status')!.textContent).to.contain('вернёт вам этот второй платёж');
   });
 
+  it('says held when the attempt\'s session comes back held, instead of opening its payment page again', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    // Closed before the hold reached the page: the button offers to pay, and the next click reuses the attempt's key.
+    await openModal(el);
+    const dismissed = oneEvent(el, 'pay-cancel');
+    el.close();
+    // The check after the dismissal still found the payment open.
+    expect((await dismissed).detail.reason).to.equal('dismissed');
+    expect(el.state).to.equal('idle');
+    helper.status = 'held';
+    helper.heldReason = 'amount_mismatch';
+    const events = record(el, ['pay-open', 'pay-status']);
+    button(el).click();
+    await waitUntil(() => el.state === 'held', 'shown as held');
+    await el.updateComplete;
+    expect(helper.creates.map((call) => call.key)).to.deep.equal([helper.creates[0]!.key, helper.creates[0]!.key]);
+    expect(part(el, 'frame')).to.equal(null);
+    expect(names(events)).to.deep.equal([]);
+    expect(dialogStatus(el)).to.contain('Оплачена другая сумма');
+    el.close();
+    await el.updateComplete;
+    expect(button(el).textContent).to.equal('На проверке');
+  });
+
   it('shows the merchant\'s own words for a held payment', async () => {
     defineStrings('en-GB', { 'held.amount_mismatch': 'We will call you within a day about the difference.' });
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal" locale="en-GB"></pay-checkout>`);
