@@ -75,6 +75,10 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
       }
       const after = await refresh(core, sessionId, 'cancel');
       if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: true };
+    } else {
+      // No cancel call (Repay): the payer may have paid a moment ago; what the provider says decides, not the click.
+      const after = await refresh(core, sessionId, 'cancel');
+      if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: false };
     }
     const reason = canCancel ? 'cancelled_by_payer' : 'cancelled_locally';
     const ended = (await endOpenSession(core, current, 'cancelled', reason, 'manual', canCancel)) ?? current;

@@ -240,6 +240,18 @@ describe('one payment never pays two orders', () => {
 });
 
 describe('one order is never paid twice silently', () => {
+  it('asks Repay before a payer cancel it cannot send: a deal paid a moment ago is paid, not cancelled', async () => {
+    const opened = (await t.createSession({ orderId: 'A-1001', provider: 'repay' })).json;
+    repay.deals.get('deal-1')!.state = 'completed';
+    const statusCalls = repay.statusCalls;
+    const cancelled = await t.app.request(`/api/checkout/sessions/${opened.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${opened.token}` } });
+    assert.equal(((await cancelled.json()) as any).status, 'paid');
+    assert.equal(repay.statusCalls, statusCalls + 1);
+    assert.equal((await session(t.app, opened.id)).status, 'paid');
+    const transitions = (await events(t.app, opened.id)).filter((event) => event.kind === 'transition');
+    assert.deepEqual(transitions.map((event) => event.toStatus), ['paid']);
+  });
+
   it('keeps watching a Repay deal cancelled only locally, says so, and holds its late payment when another session paid the order', async () => {
     const first = (await t.createSession({ orderId: 'A-1001', provider: 'repay' })).json;
     const cancelled = await t.app.request(`/api/checkout/sessions/${first.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${first.token}` } });
