@@ -77,13 +77,15 @@ export class Reconciler {
           }
           continue;
         }
+        const readFrom = Date.now();
         const refreshed = (await sessions.refresh(session.id, 'reconcile')) ?? session;
         report.polled++;
         if (!isOpen(session.status)) {
           if (session.status !== 'paid' && refreshed.status === 'paid') report.revived++;
           continue;
         }
-        if (isOpen(refreshed.status) && now > refreshed.expiresAt + config.reconcile.expiryGraceMs) {
+        // Ended only on this pass's own read of it (a failed one says nothing): see readSince().
+        if (isOpen(refreshed.status) && now > refreshed.expiresAt + config.reconcile.expiryGraceMs && sessions.readSince(refreshed, readFrom)) {
           const ended = await sessions.endOpenSession(refreshed, 'expired', 'window_passed');
           if (ended?.status === 'expired') report.expired++;
         }

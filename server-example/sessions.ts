@@ -16,7 +16,7 @@ import { SessionCore } from './sessions/core.js';
 import type { RefreshTrigger, SessionServiceOptions } from './sessions/core.js';
 import { createSession, markInterrupted } from './sessions/create.js';
 import type { CreateSessionInput, CreateSessionResult } from './sessions/create.js';
-import { apply, nextPollAt, refresh, resolveHeld } from './sessions/sync.js';
+import { apply, nextPollAt, readSince, refresh, resolveHeld } from './sessions/sync.js';
 
 export type { RefreshTrigger, SessionServiceOptions } from './sessions/core.js';
 export type { CreateSessionInput, CreateSessionResult } from './sessions/create.js';
@@ -51,6 +51,11 @@ export class SessionService {
   /** Re-reads the provider's status and applies it; failures are recorded, and the session polled again later. */
   refresh(sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
     return refresh(this.#core, sessionId, trigger);
+  }
+
+  /** Whether an open session past its window may be ended: read since `since`, or not readable at all (sessions/sync.ts). */
+  readSince(session: SessionRecord, since: number): boolean {
+    return readSince(this.#core, session, since);
   }
 
   /** Applies an observed provider status atomically; returns the session after it. */

@@ -16,7 +16,7 @@ import type { MethodId, ProviderId, ResolvedOrder, SessionStatus } from '../type
 import { endOpenSession } from './cancel.js';
 import type { SessionCore } from './core.js';
 import { newSessionId, providerReference, referenceOf, sessionIdOfReference } from './references.js';
-import { nextPollAt, refresh } from './sync.js';
+import { nextPollAt, readSince, refresh } from './sync.js';
 
 export interface CreateSessionInput {
   orderId: string;
@@ -147,8 +147,13 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     return undefined;
   }
   if (open.expiresAt <= now) {
+    const readFrom = Date.now();
     const refreshed = (await refresh(core, open.id, 'create')) ?? open;
     if (!isOpen(refreshed.status)) return undefined;
+    // Its status could not be read: it may be paid. No second payment until the provider answers.
+    if (!readSince(core, refreshed, readFrom)) {
+      throw new CheckoutError('provider_unavailable', 'The payment service could not confirm the previous payment of this order; try again in a moment.');
+    }
     await endOpenSession(core, refreshed, 'expired', 'window_passed');
     return undefined;
   }

@@ -101,6 +101,16 @@ export async function orderPriceChanged(core: SessionCore, session: SessionRecor
 }
 
 /**
+ * Whether an open session past its window may be ended now: its status was read since `since` and found still open,
+ * or it cannot be read at all. A read that failed proves nothing: the payer may have paid while the provider's status
+ * API was down, and ending the session would tell the shop "expired" (and open the way to a second payment).
+ */
+export function readSince(core: SessionCore, session: SessionRecord, since: number): boolean {
+  if (!core.provider(session.provider).canFetchStatus(session)) return true;
+  return session.statusReadAt !== null && session.statusReadAt >= since;
+}
+
+/**
  * When the reconciler should look at a session next: open sessions with exponential backoff (and at their expiry
  * check at the latest); sessions that ended without a payment — or are held — keep being watched until
  * `latePaymentWatchMs` after their window, because a payer may still pay and a webhook may never come.

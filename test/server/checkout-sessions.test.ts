@@ -363,6 +363,26 @@ describe('persistence and the reconciler', () => {
     assert.equal((await session(t.app, json.id)).nextPollAt, null);
   });
 
+  it('ends a session past its window only on a status read that found it open, never on a failed one', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    // The payment window is over (and its grace).
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - t.config.reconcile.expiryGraceMs - 1_000 } }));
+    const late = Date.now();
+    // Paid at the last moment, its callback lost, and Repay's status API down at the deadline.
+    repay.deals.get('deal-1')!.state = 'completed';
+    repay.statusFails = true;
+    assert.equal((await t.app.checkout.reconciler.tick(late)).expired, 0);
+    assert.equal((await session(t.app, json.id)).status, 'created');
+    // A payer back at the checkout meanwhile is not handed a second payment.
+    const again = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(again.status, 503);
+    assert.equal(again.json.error.code, 'provider_unavailable');
+    assert.equal(repay.creates, 1);
+    repay.statusFails = false;
+    await t.app.checkout.reconciler.tick((await session(t.app, json.id)).nextPollAt! + 1);
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
   it('stops watching an ended session after the late-payment window', async () => {
     await t.dispose();
     t = makeTestApp({ env: { RECONCILE_LATE_PAYMENT_WATCH_MS: '0' } });
