@@ -84,8 +84,14 @@ export class Reconciler {
           if (session.status !== 'paid' && refreshed.status === 'paid') report.revived++;
           continue;
         }
-        // Ended only on this pass's own read of it (a failed one says nothing): see readSince().
-        if (isOpen(refreshed.status) && now > refreshed.expiresAt + config.reconcile.expiryGraceMs && sessions.readSince(refreshed, readFrom)) {
+        // Ended only on this pass's own read of it (a failed one says nothing: see readSince()), and never while the
+        // provider is still checking a payment the payer made (it stays open, polled, until the provider decides).
+        const ending =
+          isOpen(refreshed.status) &&
+          now > refreshed.expiresAt + config.reconcile.expiryGraceMs &&
+          sessions.readSince(refreshed, readFrom) &&
+          !sessions.provider(refreshed.provider).paymentUnderway(refreshed);
+        if (ending) {
           const ended = await sessions.endOpenSession(refreshed, 'expired', 'window_passed');
           if (ended?.status === 'expired') report.expired++;
         }

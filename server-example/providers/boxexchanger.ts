@@ -140,6 +140,9 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
   // The payer comes back to clientCallbackUrl with ?status=success|error appended.
   returnStatusParam: true,
   canFetchStatus: hasOrderCredentials,
+  // The payer pressed "paid" and BoxExchanger checks it (inProgress), or has the money and queues the payout
+  // (inProgressPayout): an admin may take longer than the order's window, and the order can no longer be deleted.
+  underwayStatuses: ['inProgress', 'inProgressPayout'],
 }) {
   /** The adapter for the helper's configuration: its API base, and where its payment pages are. */
   static fromConfig(config: CheckoutConfig, nonces: Pick<Store, 'withLock' | 'takeNonce'>): BoxExchangerProvider {

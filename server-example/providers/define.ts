@@ -39,6 +39,8 @@ export interface ProviderDefinition<C extends ProviderCommonConfig> {
   readonly returnStatusParam?: boolean;
   /** Whether the status can be re-read for a session; default: once the session knows its provider payment. */
   readonly canFetchStatus?: (session: SessionRecord) => boolean;
+  /** The provider's raw statuses of a payment made and still being checked or paid out (see PaymentProvider). */
+  readonly underwayStatuses?: readonly string[];
 }
 
 /** Every adapter answers an accepted callback this way; Repay counts anything but HTTP 200 with body "OK" as undelivered. */
@@ -58,6 +60,7 @@ export abstract class DefinedProvider<C extends ProviderCommonConfig> implements
   readonly capabilities: ProviderCapabilities;
   protected readonly config: C;
   readonly #canFetchStatus: (session: SessionRecord) => boolean;
+  readonly #underway: readonly string[];
 
   constructor(definition: ProviderDefinition<C>, config: C) {
     this.config = config;
@@ -75,6 +78,7 @@ export abstract class DefinedProvider<C extends ProviderCommonConfig> implements
       returnStatusParam: definition.returnStatusParam ?? false,
     });
     this.#canFetchStatus = definition.canFetchStatus ?? knowsPayment;
+    this.#underway = definition.underwayStatuses ?? [];
   }
 
   checkAmount(amountMinor: number, currency: string): void {
@@ -91,6 +95,10 @@ export abstract class DefinedProvider<C extends ProviderCommonConfig> implements
 
   canFetchStatus(session: SessionRecord): boolean {
     return this.#canFetchStatus(session);
+  }
+
+  paymentUnderway(session: SessionRecord): boolean {
+    return session.providerStatus !== null && this.#underway.includes(session.providerStatus);
   }
 
   abstract create(input: CreatePaymentInput): Promise<CreatedPayment>;

@@ -169,6 +169,12 @@ export interface PaymentProvider {
   callbackReply(): CallbackReply;
   /** Whether `fetchStatus()` can query this session (it knows the provider's payment and any credentials needed). */
   canFetchStatus(session: SessionRecord): boolean;
+  /**
+   * Whether the provider's last status says the payer has paid and the provider is still checking or paying out
+   * (BoxExchanger `inProgress`, `inProgressPayout`): such a session is neither ended at its window nor replaced by a
+   * new payment.
+   */
+  paymentUnderway(session: SessionRecord): boolean;
   fetchStatus(session: SessionRecord): Promise<ProviderStatusResult>;
   /** Cancels at the provider (only called when `capabilities.cancel`). */
   cancel(session: SessionRecord): Promise<void>;

@@ -154,9 +154,14 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     if (!readSince(core, refreshed, readFrom)) {
       throw new CheckoutError('provider_unavailable', 'The payment service could not confirm the previous payment of this order; try again in a moment.');
     }
+    // Paid, and the provider still checking it: the payer gets that payment back, never a second one.
+    if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
     await endOpenSession(core, refreshed, 'expired', 'window_passed');
     return undefined;
   }
+  // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
+  // payment holds it for a person (sync.ts, orderPriceChanged).
+  if (core.provider(open.provider).paymentUnderway(open)) return open;
   if (open.amountMinor !== amountMinor || open.currency !== currency) {
     await endOpenSession(core, open, 'cancelled', 'order_changed');
     return undefined;

@@ -281,6 +281,27 @@ describe('BoxExchanger IPN', () => {
   }
   const ipn = (id: string, body: string, type = 'application/x-www-form-urlencoded') => t.post(`/api/checkout/webhooks/boxexchanger/${id}`, body, type);
 
+  it('neither expires nor replaces an order BoxExchanger is still checking after the payer paid', async () => {
+    const { id, order } = await openOrder();
+    // The payer paid and pressed "paid"; an admin is checking it past the order's window.
+    order.status = 'inProgress';
+    await t.app.checkout.sessions.refresh(id, 'reconcile');
+    await t.app.checkout.store.mutate(id, () => ({ patch: { expiresAt: Date.now() - t.config.reconcile.expiryGraceMs - 1_000 } }));
+    const report = await t.app.checkout.reconciler.tick((await session(t.app, id)).nextPollAt! + 1);
+    assert.equal(report.polled, 1);
+    assert.equal(report.expired, 0);
+    assert.equal((await session(t.app, id)).status, 'pending');
+    assert.deepEqual(box.updates, [], 'no attempt to delete it');
+    // Back at the checkout, the payer gets that payment again, not a second one.
+    const again = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger', method: 'sbp', locale: 'ru' });
+    assert.equal(again.status, 200);
+    assert.equal(again.json.id, id);
+    assert.equal(box.creates, 1);
+    order.status = 'done';
+    await t.app.checkout.reconciler.tick((await session(t.app, id)).nextPollAt! + 1);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
   it('creates the order with a per-session ipnUrl, a random ipnSecret, signed auth and an increasing time', async () => {
     const { id, json, order, ipnSecret } = await openOrder();
     assert.equal(order.body.routeId, 'route-sbp');
