@@ -193,14 +193,20 @@ function isResetOfReusedSocket(error: unknown): boolean {
   return Boolean(e?.reusedSocket) && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
 }
 
-function transportError(providerName: string, error: unknown): CheckoutError {
+/**
+ * The provider gave no answer that could be read (a timeout, a lost connection, an answer too large): whether it acted
+ * on the request is unknown — a payment may exist there that the helper never learnt of.
+ */
+export class NoAnswerError extends CheckoutError {}
+
+function transportError(providerName: string, error: unknown): NoAnswerError {
   const timedOut = error instanceof TimeoutError;
   const message = timedOut
     ? `${providerName} did not answer in time.`
     : error instanceof ResponseTooLargeError
       ? `${providerName} sent an answer that is too large.`
       : `${providerName} could not be reached.`;
-  return new CheckoutError('provider_unavailable', message, {
+  return new NoAnswerError('provider_unavailable', message, {
     detail: error instanceof Error ? error.message : String(error),
     cause: error,
   });

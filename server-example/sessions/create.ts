@@ -7,6 +7,7 @@ import { checkoutBasePath } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import { formatAmount, orderAmountMinor } from '../money.js';
 import { sha256Hex } from '../providers/crypto.js';
+import { NoAnswerError } from '../providers/http.js';
 import { webhookPath } from '../providers/index.js';
 import type { CreatedPayment, PaymentProvider } from '../providers/types.js';
 import { OpenSessionExistsError, ProviderPaymentTakenError } from '../store.js';
@@ -224,10 +225,11 @@ async function openProviderPayment(
       throw error;
     }
 
-    const fail = async (failure: CheckoutError): Promise<never> => {
+    /** Ends the row as failed; `recorded`: the row's error code (`interrupted` when the outcome at the provider is unknown). */
+    const fail = async (failure: CheckoutError, recorded: string = failure.code): Promise<never> => {
       core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
       await core.store.mutate(id, (current) => ({
-        patch: { status: 'failed', errorCode: failure.code, updatedAt: Date.now(), nextPollAt: null },
+        patch: { status: 'failed', errorCode: recorded, updatedAt: Date.now(), nextPollAt: null },
         events: [
           {
             sessionId: id,
@@ -262,6 +264,9 @@ async function openProviderPayment(
         providerData: record.providerData,
       });
     } catch (error) {
+      // No answer: the provider may have created the payment all the same. Recorded as interrupted, like a crash at
+      // this point, so that a request the provider hands back on the next attempt is taken over (recoverableSession).
+      if (error instanceof NoAnswerError) return fail(error, 'interrupted');
       return fail(isCheckoutError(error) ? error : new CheckoutError('provider_error', `${provider.name} could not create the payment.`, { cause: error }));
     }
 

@@ -375,6 +375,8 @@ export class AgeMock {
   banned = new Set<string>();
   /** When set, create returns this existing request (the unclosed-request behaviour). */
   returnExisting: AgeRequest | undefined;
+  /** A request is created at once, its answer sent this much later (e.g. after the helper gave up waiting). */
+  createDelayMs = 0;
   private counter = 100;
 
   handlers(): HttpHandler[] {
@@ -394,6 +396,7 @@ export class AgeMock {
           body,
         };
         this.requests.set(req.id, req);
+        if (this.createDelayMs) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
         return HttpResponse.json(
           {
             id: req.id,

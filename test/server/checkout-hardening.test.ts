@@ -533,6 +533,24 @@ describe('age.trading recovery', () => {
     assert.equal((await session(t.app, second.json.id)).status, 'paid');
   });
 
+  it('takes over a request whose creation timed out, instead of blocking the customer for ten minutes', async () => {
+    await t.dispose();
+    t = makeTestApp({ env: { AGETRADING_TIMEOUT_MS: '100' } });
+    // age.trading creates the request, but answers after the helper stopped waiting.
+    age.createDelayMs = 300;
+    const first = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(first.status, 503);
+    assert.equal(first.json.error.code, 'provider_unavailable');
+    const request = [...age.requests.values()][0]!;
+    // The next attempt gets that unclosed request back, and takes it over.
+    age.createDelayMs = 0;
+    age.returnExisting = request;
+    const second = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(second.status, 201, JSON.stringify(second.json));
+    assert.equal(second.json.paymentUrl, `https://pay.age.test/payment?id=uuid-${request.id}`);
+    assert.equal((await session(t.app, second.json.id)).providerPaymentId, String(request.id));
+  });
+
   it('still refuses a returned request that is not ours to recover', async () => {
     age.returnExisting = { id: 900, merchantRequestId: 'someone-else-1', client: 'x', status: 'CREATED', initialAmount: '1500.00', body: {} };
     const answer = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
