@@ -207,7 +207,10 @@ export class RepayProvider extends defineProvider<RepayConfig>({
     if (!rawStatus) throw new CheckoutError('provider_error', 'Repay answered the status query without a state.', { detail: snippet(response.text) });
     const status = this.mapStatus(rawStatus);
     if (!status) throw new CheckoutError('provider_error', `Repay reported an unknown state "${rawStatus}".`);
-    return { rawStatus, status, ...optional('paidAmountMinor', parseAmount(payload.amount)), raw: json };
+    // An amount in another currency than the session's is no amount of it: a person looks (held, amount unknown).
+    const currency = scalarText(payload.currency);
+    const sameCurrency = currency === undefined || currency.toUpperCase() === session.currency;
+    return { rawStatus, status, ...optional('paidAmountMinor', sameCurrency ? parseAmount(payload.amount) : undefined), raw: json };
   }
 
   async cancel(): Promise<void> {

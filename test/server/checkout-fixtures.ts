@@ -148,6 +148,8 @@ export interface RepayDeal {
   id: string;
   state: string;
   amount: string;
+  /** What the status query reports; RUB unless a test says otherwise. */
+  currency?: string;
   orderId: string;
   body: Record<string, any>;
 }
@@ -212,13 +214,13 @@ export class RepayMock {
         if (request.headers.get('api-key') !== SECRETS.repayApiKey) return HttpResponse.json({ code: 403, error: 'Forbidden' }, { status: 403 });
         const deal = this.deals.get(String(params.id));
         if (!deal) return HttpResponse.json({ code: 404, error: 'Not found exception', description: 'Deal not found' }, { status: 404 });
-        const { id, amount, state } = deal;
+        const { id, amount, state, currency = 'RUB' } = deal;
         this.statusReads.push(state);
         await this.holdStatus?.();
         return HttpResponse.json({
           status_code: 200,
           error: {},
-          payload: { id, amount_usdt: 15.2, amount: Number(amount), currency: 'RUB', state, receiver_info: {} },
+          payload: { id, amount_usdt: 15.2, amount: Number(amount), currency, state, receiver_info: {} },
         });
       }),
     ];

@@ -212,6 +212,16 @@ describe('Repay webhooks', () => {
     assert.equal((await t.createSession({ orderId: 'A-1001' })).json.error.code, 'order_held');
   });
 
+  it('holds a payment Repay reports in another currency, whatever its amount', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    deal.currency = 'USD';
+    assert.equal((await hook(repay.callback(deal.id, '1500'))).status, 200);
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    assert.equal(row.errorCode, 'amount_unknown');
+  });
+
   it('stores but does not apply a signed callback when the status query is unavailable, and re-reads it promptly', async () => {
     const { id, deal } = await openDeal();
     repay.statusFails = true;
