@@ -14,7 +14,7 @@ import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { afterRunningRead, apply, orderPriceChanged } from './sync.js';
+import { afterRunningRead, apply, readAndApply } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -112,11 +112,8 @@ async function followUp(
       // applied later, or a slow answer from before the provider's state changed (e.g. `completed`) would land after
       // this newer one (`proceedings`) and move the session back until the next poll.
       return afterRunningRead(core, session.id, async () => {
-        const readAt = Date.now();
         try {
-          const result = await provider.fetchStatus(session);
-          const priceChanged = await orderPriceChanged(core, session, result);
-          return await apply(core, session.id, result, 'webhook', { trigger: 'webhook', recordPoll: true, readAt, priceChanged });
+          return await readAndApply(core, session, 'webhook');
         } catch (error) {
           // Stored, not applied: the reconciler re-reads the provider at its next pass.
           const code = isCheckoutError(error) ? error.code : 'error';

@@ -53,14 +53,11 @@ function ignore(): void {}
 async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
   const session = await core.store.getSession(sessionId);
   if (!session || !session.providerPaymentId) return session;
-  const provider = core.provider(session.provider);
-  let result: ProviderStatusResult;
-  const readAt = Date.now();
   try {
-    result = await provider.fetchStatus(session);
+    return await readAndApply(core, session, trigger);
   } catch (error) {
     const code: ErrorCode = isCheckoutError(error) ? error.code : 'provider_error';
-    core.log.warn('status query failed', { sessionId, provider: provider.id, code });
+    core.log.warn('status query failed', { sessionId, provider: session.provider, code });
     return core.store.mutate(sessionId, (current) => {
       const attempts = current.pollAttempts + 1;
       return {
@@ -69,8 +66,17 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
       };
     });
   }
+}
+
+/**
+ * Queries the provider's status of `session` and applies it, stamped with when the query started (`apply`'s `readAt`)
+ * and with what the shop says of the order's price for a first payment. Throws what the query or the store throws.
+ */
+export async function readAndApply(core: SessionCore, session: SessionRecord, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
+  const readAt = Date.now();
+  const result = await core.provider(session.provider).fetchStatus(session);
   const priceChanged = await orderPriceChanged(core, session, result);
-  return apply(core, sessionId, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt, priceChanged });
+  return apply(core, session.id, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt, priceChanged });
 }
 
 /**
@@ -81,7 +87,7 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
  * decides, as before. A session paid once before (back from a dispute) is not asked about again: what the shop does
  * with its order after a payment is its own business; nor one held already for its order's change.
  */
-export async function orderPriceChanged(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<boolean> {
+async function orderPriceChanged(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<boolean> {
   if (observed.status !== 'paid' || observed.paidAmountMinor !== session.amountMinor) return false;
   if (session.paidAt !== null || session.errorCode === 'order_changed') return false;
   try {
