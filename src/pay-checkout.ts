@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
-import { attemptKey, loadAttempt } from './attempts.js';
+import { attemptKey, attemptsAtHand, loadAttempt } from './attempts.js';
 import type { CheckoutController } from './checkout/controller.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
 import { formatMoney, loadStrings, onStringsChange, resolveLocale, stringsLoaded, t } from './i18n.js';
@@ -38,6 +38,27 @@ function loadFlowModule(): Promise<typeof import('./checkout/controller.js')> {
   }));
 }
 
+/** Runs `run` once the browser is idle, and after `timeout` ms at the latest when it is given. */
+function whenIdle(run: () => void, timeout?: number): void {
+  // Safari has no requestIdleCallback.
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout });
+  else setTimeout(run, 200);
+}
+
+/** The page's first idle moment has come: the tab's attempts are read now wherever the first frame left them. */
+let idleRead = false;
+let idleReadArmed = false;
+
+/** An element's first frame left its order's attempt unread (see `attemptsAtHand`): read it at the first idle moment. */
+function readAttemptsWhenIdle(): void {
+  if (idleReadArmed) return;
+  idleReadArmed = true;
+  whenIdle(() => {
+    idleRead = true;
+    rerender();
+  }, 500);
+}
+
 // A touch fires pointerdown, so no touchstart listener is needed (see #onPress).
 const ACTIVITY = ['pointermove', 'pointerdown', 'wheel', 'scroll', 'keydown'] as const;
 
@@ -56,8 +77,7 @@ function armPreload(): void {
     // Before the pointer reaches a button, so its hover is animated from the first one on (see HOVER_TRANSITION).
     if (!transitions) hostStyles.styleSheet?.insertRule(HOVER_TRANSITION);
     transitions = true;
-    const idle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200));
-    idle(() => {
+    whenIdle(() => {
       const waiting = [...connected].filter((el) => el.state === 'idle' && !el.disabled);
       if (!waiting.length) return;
       // Once per language: loadStrings keeps each language's load.
@@ -264,6 +284,8 @@ export class PayCheckout extends LitElement {
       this.#flow.activate();
       return;
     }
+    // The checkout reads the order's attempt itself (the Idempotency-Key a retry reuses): no later read is wanted.
+    this.#resume = false;
     // Opened before any await: popup blockers only allow windows opened synchronously inside the click.
     const popup = this.mode === 'popup' && !this.wantsPicker() ? openPaymentWindow() : undefined;
     void this.#load().then((flow) => (flow ? flow.activate(popup) : popup?.close()));
@@ -337,8 +359,10 @@ export class PayCheckout extends LitElement {
     // Another order (or helper) than the one shown: what the tab knows about it decides the button.
     if (changed.has('orderId') || changed.has('sessionUrl')) this.#resume = true;
     if (this.#resume && !this.#problem && !this.#flow?.busy) {
+      if (!idleRead && !attemptsAtHand()) return readAttemptsWhenIdle();
       this.#resume = false;
-      // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay".
+      // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay"; a page
+      // reached through a link shows it at its first idle moment.
       const settled = loadAttempt(attemptKey(this.sessionUrl, this.orderId!))?.settled;
       if (settled) this._state = settled;
       else if (this._state === 'paid' || this._state === 'held') this.setState('idle');

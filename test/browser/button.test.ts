@@ -1,7 +1,7 @@
 // The button as the first render draws it: the properties' defaults, its state attributes (set after the
 // template's render, in the same update) and a paid or held order read from sessionStorage, all before anything
 // else renders; and its hover transition, which comes with the payer's first intent.
-import { expect, fixture, html, nextFrame } from '@open-wc/testing';
+import { expect, fixture, html, nextFrame, waitUntil } from '@open-wc/testing';
 import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { attemptKey } from '../../src/attempts.js';
 import { formatMoney } from '../../src/i18n.js';
@@ -11,6 +11,17 @@ interface FirstRender {
   text: string;
   attributes: Record<string, string | null>;
 }
+
+/** A page of the shop with one pay button (fixtures/shop-page.html): `?order=`, `?lang=`. */
+const SHOP_PAGE = new URL('./fixtures/shop-page.html', import.meta.url).pathname;
+
+interface ShopFirstFrame {
+  text: string;
+  disabled: string | null;
+  /** The tab's storage reads before the first frame was drawn. */
+  reads: number;
+}
+type ShopWindow = Window & { firstFrame?: ShopFirstFrame };
 
 const ATTRIBUTES = ['disabled', 'aria-disabled', 'aria-busy', 'aria-haspopup', 'aria-expanded'];
 
@@ -104,16 +115,58 @@ describe('the button', () => {
     expect(records.map((r) => r.attributeName)).to.deep.equal([]);
   });
 
-  it('shows "Paid" for an order paid in this tab from the first render, never "Pay"', async () => {
-    sessionStorage.setItem(attemptKey('/api/checkout/sessions', 'A-2001'), JSON.stringify({ key: 'k1', settled: 'paid' }));
-    const first = await firstRender({ 'order-id': 'A-2001', amount: '650' });
-    expect(first.text).to.equal('Оплачено');
-    expect(first.attributes['aria-disabled']).to.equal('true');
-  });
+  describe('a paid or held order of this tab, on a page of the shop in a frame (the same sessionStorage)', () => {
+    let frame: HTMLIFrameElement;
+    beforeEach(() => {
+      frame = document.createElement('iframe');
+      document.body.append(frame);
+    });
+    afterEach(() => frame.remove());
 
-  it('shows "Under review" for a held order from the first render', async () => {
-    sessionStorage.setItem(attemptKey('/api/checkout/sessions', 'A-2002'), JSON.stringify({ key: 'k2', settled: 'held' }));
-    expect((await firstRender({ 'order-id': 'A-2002', amount: '650', lang: 'en' })).text).to.equal('Under review');
+    /** Navigates the frame (a link, a reload) and answers with its element's first frame. */
+    async function firstFrame(navigate: (win: Window) => void): Promise<ShopFirstFrame> {
+      const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
+      navigate(frame.contentWindow!);
+      // Past the load event the frame shows the new document, whose module may still be rendering.
+      await loaded;
+      await waitUntil(() => (frame.contentWindow as ShopWindow).firstFrame, 'the element rendered');
+      return (frame.contentWindow as ShopWindow).firstFrame!;
+    }
+
+    function button(): HTMLButtonElement {
+      const el = frame.contentDocument!.querySelector('pay-checkout')!;
+      return el.shadowRoot!.querySelector<HTMLButtonElement>('[part~="button"]')!;
+    }
+
+    const paid = (order: string): void =>
+      sessionStorage.setItem(attemptKey('/api/checkout/sessions', order), JSON.stringify({ key: 'k1', settled: 'paid' }));
+
+    it('a reload shows "Paid" from the first render, never "Pay"', async () => {
+      paid('A-2001');
+      await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2001`));
+      const first = await firstFrame((win) => win.location.reload());
+      expect(first).to.deep.equal({ text: 'Оплачено', disabled: 'true', reads: 1 });
+    });
+
+    it('a reload shows "Under review" for a held order from the first render', async () => {
+      sessionStorage.setItem(attemptKey('/api/checkout/sessions', 'A-2002'), JSON.stringify({ key: 'k2', settled: 'held' }));
+      await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2002&lang=en`));
+      expect((await firstFrame((win) => win.location.reload())).text).to.equal('Under review');
+    });
+
+    it('the return from a redirect payment reads the order\'s attempt for the first render', async () => {
+      paid('A-2003');
+      const first = await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2003#pay-checkout=cs_9:success`));
+      expect([first.text, first.reads]).to.deep.equal(['Оплачено', 1]);
+    });
+
+    it('a page reached through a link draws its first frame without touching the storage, and shows "Paid" once idle', async () => {
+      paid('A-2004');
+      const first = await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2004`));
+      expect(first).to.deep.equal({ text: `Оплатить ${formatMoney('ru', '650', 'RUB')}`, disabled: null, reads: 0 });
+      await waitUntil(() => button().textContent === 'Оплачено', 'the attempt read at the first idle moment');
+      expect(button().getAttribute('aria-disabled')).to.equal('true');
+    });
   });
 
   it('writes the amount exactly as Intl.NumberFormat does, in the first render', async () => {
