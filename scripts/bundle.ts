@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { InlineConfig } from 'vite';
 import { finalMinifyPlugin, kySlimPlugin, literalsPlugin } from './slim.js';
+import { litSlimPlugin } from './slim-lit.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -20,8 +21,8 @@ export function scriptTagBundleConfig(options: { outDir?: string; watch?: boolea
     root: ROOT,
     configFile: false,
     logLevel: 'warn',
-    // What the minifier leaves: the templates' and style sheets' whitespace, and the ky code the element never runs.
-    plugins: [literalsPlugin(), kySlimPlugin(), finalMinifyPlugin()],
+    // What the minifier leaves: the templates' and style sheets' whitespace, and the ky and lit code the element never runs.
+    plugins: [literalsPlugin(), kySlimPlugin(), litSlimPlugin(), finalMinifyPlugin()],
     build: {
       outDir: options.outDir ?? resolve(ROOT, 'dist'),
       emptyOutDir: false,
