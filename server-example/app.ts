@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import type { CheckoutConfig } from './config.js';
 import { checkoutBasePath, ConfigError } from './config.js';
 import { readBoundedNodeStream, readBoundedStream } from './bounded-body.js';
+import { clientAddressResolver } from './client-address.js';
 import { demoResolveOrder } from './demo-orders.js';
 import { CheckoutError, isCheckoutError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -127,6 +128,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const demoLogEnabled = config.mode === 'test' && demoCatalogue;
   // Callbacks that fail verification, per sending address (see docs/server.md, Security model).
   const rejectedCallbacks = new WindowLimiter(REJECTED_CALLBACKS_PER_MINUTE, 60_000);
+  const clientAddress = clientAddressResolver(config.trustedProxies ?? []);
   const publicOrigin = new URL(config.publicUrl).origin;
 
   const track = (task: Promise<unknown>) => {
@@ -295,7 +297,8 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   });
 
   const webhook = async (c: Context, providerId: ProviderId, sessionIdFromUrl?: string) => {
-    const source = remoteAddress(c);
+    // Behind a trusted proxy, the sender it names: counting the proxy would let forged callbacks get the provider's refused.
+    const source = clientAddress(peerAddress(c), header(c, 'x-forwarded-for'));
     if (!rejectedCallbacks.allows(source)) {
       throw new CheckoutError('rate_limited', 'Too many rejected callbacks from this address; try again later.');
     }
@@ -434,9 +437,9 @@ const CORS_ROUTES = ['/config', '/sessions/*', '/demo/*'] as const;
 /** Rejected callbacks one address may send per minute before its callbacks are refused unread. */
 const REJECTED_CALLBACKS_PER_MINUTE = 30;
 
-/** The sending address of a request under the Node adapter ('unknown' elsewhere). */
-function remoteAddress(c: Context): string {
-  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+/** The socket peer of a request under the Node adapter (undefined elsewhere). */
+function peerAddress(c: Context): string | undefined {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 function delay(ms: number): Promise<void> {

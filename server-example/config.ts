@@ -117,6 +117,11 @@ export interface CheckoutConfig {
   basePath?: string;
   /** Storefront origins allowed to create sessions (CORS) and to receive return-page messages. */
   allowedOrigins: string[];
+  /**
+   * Reverse proxies (IP addresses, CIDR ranges) whose `X-Forwarded-For` names a request's sender (TRUSTED_PROXIES):
+   * rejected provider callbacks are counted per sender. Default none: the socket's peer is the sender.
+   */
+  trustedProxies?: string[];
   sessionSecret: string;
   databasePath: string;
   /** PostgreSQL URL (DATABASE_URL): the store of several helper instances; unset = SQLite at databasePath. */
@@ -226,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     basePath: server.CHECKOUT_BASE_PATH,
     allowedOrigins:
       server.ALLOWED_ORIGINS ?? (mode === 'live' ? [publicOrigin] : [...new Set([publicOrigin, 'http://localhost:5173', 'http://127.0.0.1:5173'])]),
+    ...(server.TRUSTED_PROXIES ? { trustedProxies: server.TRUSTED_PROXIES } : {}),
     sessionSecret: server.SESSION_SECRET ?? loadOrCreateSecret(databasePath, options.persistSecret ?? true),
     databasePath,
     ...(server.DATABASE_URL ? { databaseUrl: server.DATABASE_URL, databasePoolSize: server.DATABASE_POOL_SIZE } : {}),

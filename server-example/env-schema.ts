@@ -9,6 +9,7 @@
  * ways). A provider variable (REPAY_*, BOXEXCHANGER_*, AGETRADING_*) that is not read here is a typo and stops start-up.
  */
 import * as v from 'valibot';
+import { trustedProxyProblem } from './client-address.js';
 import { validateWebhookSecret, WebhookSecretError } from './merchant-webhooks/signing.js';
 import { DEFAULT_ORDER_RESOLVE_TIMEOUT_MS } from './order-resolver.js';
 import { SANDBOX_ACCOUNTS } from './sandbox/accounts.js';
@@ -100,6 +101,11 @@ const origins = listOf<string>((value, name) => {
   return { value: new URL(value).origin };
 });
 
+const proxies = listOf<string>((value, name) => {
+  const problem = trustedProxyProblem(value);
+  return problem ? { problem: `${name}: ${problem}` } : { value };
+});
+
 const httpUrls = listOf<string>((value, name) =>
   httpUrlProblem(value) ? { problem: `${name}: "${value}" is not an http(s) URL.` } : { value: new URL(value).toString() },
 );
@@ -157,6 +163,7 @@ const SERVER = variables({
       v.transform(normaliseBasePath),
     ),
   ALLOWED_ORIGINS: origins,
+  TRUSTED_PROXIES: proxies,
   SESSION_SECRET: key(32, 'SESSION_SECRET must be at least 32 characters long.'),
   DATABASE_PATH: text(),
   DATABASE_URL: (name) =>

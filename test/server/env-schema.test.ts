@@ -36,6 +36,8 @@ describe('the environment schema', () => {
       [{ PUBLIC_URL: 'ftp://shop.example' }, 'PUBLIC_URL must be an http(s) URL.'],
       [{ PUBLIC_URL: 'shop' }, 'PUBLIC_URL is not a valid URL: "shop".'],
       [{ ALLOWED_ORIGINS: 'not a url' }, 'ALLOWED_ORIGINS: "not a url" is not an origin such as https://shop.example.'],
+      [{ TRUSTED_PROXIES: '10.0.0.1,proxy.internal' }, 'TRUSTED_PROXIES: "proxy.internal" is not an IP address or a CIDR range such as 10.0.0.0/8.'],
+      [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES: "10.0.0.0/33": the prefix length must be 0 to 32.'],
       [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET must be at least 32 characters long.'],
       [{ CHECKOUT_PROVIDERS: 'repay,paypal' }, 'CHECKOUT_PROVIDERS: unknown provider "paypal".'],
       [{ CHECKOUT_PROVIDERS: ' , ' }, 'CHECKOUT_PROVIDERS enables no provider.'],
