@@ -153,8 +153,10 @@ describe('modal mode', () => {
   it('closes on Esc through pay-request-close and returns focus to the button', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     part<HTMLButtonElement>(el, 'button')!.focus();
+    // Listening before the key: pay-open may come before sendKeys() returns.
+    const opened = oneEvent(el, 'pay-open');
     await sendKeys({ press: 'Enter' });
-    await oneEvent(el, 'pay-open');
+    await opened;
     expect(dialogOf(el).open).to.equal(true);
     const prevented = oneEvent(el, 'pay-request-close');
     el.addEventListener('pay-request-close', (e) => e.preventDefault(), { once: true });

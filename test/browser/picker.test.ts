@@ -50,9 +50,11 @@ describe('method picker', () => {
     await sendKeys({ press: 'ArrowDown' });
     expect(el.shadowRoot!.activeElement?.textContent).to.equal('Faster Payments (SBP)');
     await sendKeys({ press: 'ArrowUp' });
+    // Listening before the key: the session may be answered, and pay-open sent, before sendKeys() returns.
+    const opened = oneEvent(el, 'pay-open');
     await sendKeys({ press: 'Enter' });
     expect(dialogOf(el).open).to.equal(true);
-    const { detail } = await oneEvent(el, 'pay-open');
+    const { detail } = await opened;
     expect(detail.session.method).to.equal('card');
     expect(helper.creates[0]!.body.method).to.equal('card');
     expect(part(el, 'picker')).to.equal(null);
