@@ -247,6 +247,12 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How long withLock() waits for a lock held by another instance before failing (default 30 s). */
   lockTimeoutMs?: number;
+  /**
+   * How long one query on the lock connection (take or release a lock) may go unanswered before that connection is
+   * closed and withLock() fails (default 5 s). These queries never wait on the server (pg_try_advisory_lock), so a
+   * silent one means the connection is dead.
+   */
+  lockQueryTimeoutMs?: number;
 }
 
 /** Transactions that lost a deadlock or a serialisation race are run again (their callbacks are pure decisions). */
@@ -261,13 +267,21 @@ export class PostgresStore implements Store {
   /** One connection holds this instance's advisory locks (session-level, taken with pg_try_advisory_lock). */
   private lockClient: Promise<pg.PoolClient> | undefined;
   private readonly lockPool: pg.Pool;
+  /** Lock connections already handed back for destruction (a second release would throw). */
+  private readonly droppedLockClients = new WeakSet<pg.PoolClient>();
   private readonly lockTimeoutMs: number;
+  private readonly lockQueryTimeoutMs: number;
 
   constructor(connectionString: string, options: PostgresStoreOptions = {}) {
-    // A database that cannot be reached fails requests after 10 s instead of queueing them forever.
-    const common = { connectionString, types: TYPES, connectionTimeoutMillis: 10_000 };
+    // A database that cannot be reached fails requests after 10 s instead of queueing them forever. TCP keepalive
+    // probes an idle connection after 10 s, so one whose peer vanished without a reset (a NAT or firewall that forgot
+    // the flow, a database host gone) is found dead by the OS and replaced, and keeps a NAT's flow from expiring.
+    const common = { connectionString, types: TYPES, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
     this.pool = new pg.Pool({ ...common, max: options.poolSize ?? 10, application_name: 'pay-checkout' });
-    this.lockPool = new pg.Pool({ ...common, max: 1, application_name: 'pay-checkout-locks' });
+    this.lockQueryTimeoutMs = options.lockQueryTimeoutMs ?? 5_000;
+    // Every query on the lock connection is answered at once by a live server (nothing there waits), so each one is
+    // bounded: without it one half-open lock connection would hang every withLock() of this instance until restart.
+    this.lockPool = new pg.Pool({ ...common, max: 1, application_name: 'pay-checkout-locks', query_timeout: this.lockQueryTimeoutMs });
     // An idle connection the server dropped must not crash the process: the pool replaces it on next use.
     this.pool.on('error', () => undefined);
     this.lockPool.on('error', () => undefined);
@@ -545,9 +559,10 @@ export class PostgresStore implements Store {
     const id = lockId(`lock:${key}`);
     const deadline = Date.now() + this.lockTimeoutMs;
     let wait = 2;
+    let holder: Promise<pg.PoolClient>;
     for (;;) {
-      const client = await this.lockConnection();
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [id]);
+      holder = this.lockConnection();
+      const { rows } = await this.lockQuery<{ locked: boolean }>(holder, key, 'SELECT pg_try_advisory_lock($1) AS locked', [id]);
       if (rows[0]?.locked) break;
       if (Date.now() > deadline) throw new Error(`Timed out after ${this.lockTimeoutMs} ms waiting for the lock "${key}" held by another instance.`);
       await new Promise((resolve) => setTimeout(resolve, wait));
@@ -556,18 +571,44 @@ export class PostgresStore implements Store {
     try {
       return await fn();
     } finally {
-      const client = await this.lockConnection().catch(() => undefined);
-      await client?.query('SELECT pg_advisory_unlock($1)', [id]).catch(() => undefined);
+      // A lock connection closed meanwhile took the lock with it (nothing to release, and no new connection to open
+      // for it); a failed unlock closes the connection, which is what releases the lock on the server.
+      if (this.lockClient === holder) await this.lockQuery(holder, key, 'SELECT pg_advisory_unlock($1)', [id]).catch(() => undefined);
+    }
+  }
+
+  /**
+   * One query on the lock connection. When it fails or goes unanswered for lockQueryTimeoutMs, the connection is
+   * destroyed and forgotten, so the next lock opens a new one, and the caller gets an Error (a 500 `internal_error`,
+   * retryable, for a checkout request: the same path as a lock wait that timed out).
+   *
+   * Destroying it is also what keeps the locks right: a pg_try_advisory_lock that timed out here may still have been
+   * granted on the server, and this instance can no longer release it by query. A session-level advisory lock lives as
+   * long as its session, so the server drops it, with every other lock of that session, once the session ends: at
+   * once when the close reaches it, or when its own TCP keepalive finds the peer gone. Locks other callers in this
+   * process held on the same connection go with it (they skip their unlock), and one open session per order stays
+   * enforced by the unique index whatever the lock does.
+   */
+  private async lockQuery<R extends Row>(pending: Promise<pg.PoolClient>, key: string, sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    const client = await pending;
+    try {
+      return await client.query<R>(sql, values);
+    } catch (error) {
+      this.dropLockConnection(pending, client, error);
+      const silent = error instanceof Error && /timeout/i.test(error.message);
+      throw new Error(
+        silent
+          ? `The database did not answer on the lock connection within ${this.lockQueryTimeoutMs} ms (lock "${key}"); the connection was closed and the next lock opens a new one.`
+          : `The lock connection failed (lock "${key}"): ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 
   private lockConnection(): Promise<pg.PoolClient> {
     this.lockClient ??= this.lockPool.connect().then((client) => {
       // A lost lock connection releases its locks on the server; the next lock takes a new one.
-      client.on('error', () => {
-        this.lockClient = undefined;
-        client.release(true);
-      });
+      client.on('error', (error) => this.dropLockConnection(pending, client, error));
       return client;
     });
     const pending = this.lockClient;
@@ -575,6 +616,16 @@ export class PostgresStore implements Store {
       if (this.lockClient === pending) this.lockClient = undefined;
     });
     return pending;
+  }
+
+  /** Forgets the lock connection and destroys it (once, however many of its queries fail together). */
+  private dropLockConnection(pending: Promise<pg.PoolClient>, client: pg.PoolClient, error: unknown): void {
+    if (this.lockClient === pending) this.lockClient = undefined;
+    if (this.droppedLockClients.has(client)) return;
+    this.droppedLockClients.add(client);
+    // With an error the pool removes the client; pg ends a client whose query is still outstanding by destroying its
+    // socket, so this never waits on the dead peer.
+    client.release(error instanceof Error ? error : true);
   }
 
   async takeNonce(scope: string, now: number): Promise<number> {
@@ -630,7 +681,11 @@ export class PostgresStore implements Store {
     await this.migrated.catch(() => undefined);
     const lock = this.lockClient;
     this.lockClient = undefined;
-    if (lock) (await lock.catch(() => undefined))?.release();
+    const client = lock && (await lock.catch(() => undefined));
+    if (client && !this.droppedLockClients.has(client)) {
+      this.droppedLockClients.add(client);
+      client.release();
+    }
     await Promise.all([this.pool.end(), this.lockPool.end()]);
   }
 }
