@@ -45,16 +45,16 @@ function whenIdle(run: () => void, timeout?: number): void {
   else setTimeout(run, 200);
 }
 
-/** The page's first idle moment has come: the tab's attempts are read now wherever the first frame left them. */
-let idleRead = false;
-let idleReadArmed = false;
+/** The page's first idle moment, or the payer's first intent, has come: the tab's attempts may be read now. */
+let readNow = false;
+let readArmed = false;
 
 /** An element's first frame left its order's attempt unread (see `attemptsAtHand`): read it at the first idle moment. */
 function readAttemptsWhenIdle(): void {
-  if (idleReadArmed) return;
-  idleReadArmed = true;
+  if (readArmed) return;
+  readArmed = true;
   whenIdle(() => {
-    idleRead = true;
+    readNow = true;
     rerender();
   }, 500);
 }
@@ -279,13 +279,12 @@ export class PayCheckout extends LitElement {
 
   /** Starts the payment, as a click on the button does. Idempotent: an open payment page is only focused. */
   open(): void {
+    this.#readAttemptNow();
     if (this.#problem || this.disabled) return;
     if (this.#flow) {
       this.#flow.activate();
       return;
     }
-    // The checkout reads the order's attempt itself (the Idempotency-Key a retry reuses): no later read is wanted.
-    this.#resume = false;
     // Opened before any await: popup blockers only allow windows opened synchronously inside the click.
     const popup = this.mode === 'popup' && !this.wantsPicker() ? openPaymentWindow() : undefined;
     void this.#load().then((flow) => (flow ? flow.activate(popup) : popup?.close()));
@@ -339,6 +338,8 @@ export class PayCheckout extends LitElement {
     armPreload();
     armIntents();
     this.#resume = true;
+    // Put back on the page: Lit renders a connected element again only when something changed.
+    if (this.hasUpdated) this.requestUpdate();
   }
 
   override disconnectedCallback(): void {
@@ -359,11 +360,12 @@ export class PayCheckout extends LitElement {
     // Another order (or helper) than the one shown: what the tab knows about it decides the button.
     if (changed.has('orderId') || changed.has('sessionUrl')) this.#resume = true;
     if (this.#resume && !this.#problem && !this.#flow?.busy) {
-      if (!idleRead && !attemptsAtHand()) return readAttemptsWhenIdle();
-      this.#resume = false;
       // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay"; a page
-      // reached through a link shows it at its first idle moment.
-      const settled = loadAttempt(attemptKey(this.sessionUrl, this.orderId!))?.settled;
+      // reached through a link shows it at its first idle moment, or at the payer's first intent if that comes first.
+      const later = !readNow && !attemptsAtHand();
+      if (later) readAttemptsWhenIdle();
+      else this.#resume = false;
+      const settled = later ? undefined : loadAttempt(attemptKey(this.sessionUrl, this.orderId!))?.settled;
       if (settled) this._state = settled;
       else if (this._state === 'paid' || this._state === 'held') this.setState('idle');
       if (settled || location.hash.startsWith('#pay-checkout=')) void this.#load().then((flow) => flow?.resume());
@@ -431,6 +433,7 @@ export class PayCheckout extends LitElement {
 
   /** @internal an intent on this element's button, from the page-level listeners (`INTENTS`) */
   handleIntent(event: Event): void {
+    this.#readAttemptNow();
     if (event.type === 'pointerdown') this.#onPress(event as PointerEvent);
     else if (event.type === 'keydown') this.#onKeydown(event as KeyboardEvent);
     else this.#warm();
@@ -458,6 +461,17 @@ export class PayCheckout extends LitElement {
       event.preventDefault();
       this.open();
     }
+  }
+
+  /**
+   * The payer is about to act on a button whose first frame left the tab's attempts unread: read them now, so that a
+   * paid or held order is shown as such before a press or a click can ask for a payment (and rewrite its record).
+   */
+  #readAttemptNow(): void {
+    if (!this.#resume || !this.hasUpdated) return;
+    readNow = true;
+    this.requestUpdate();
+    this.performUpdate();
   }
 
   #reason(problem: ConfigProblem): string {

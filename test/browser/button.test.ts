@@ -21,7 +21,7 @@ interface ShopFirstFrame {
   /** The tab's storage reads before the first frame was drawn. */
   reads: number;
 }
-type ShopWindow = Window & { firstFrame?: ShopFirstFrame };
+type ShopWindow = Window & { firstFrame?: ShopFirstFrame; runIdle(): void };
 
 const ATTRIBUTES = ['disabled', 'aria-disabled', 'aria-busy', 'aria-haspopup', 'aria-expanded'];
 
@@ -164,8 +164,44 @@ describe('the button', () => {
       paid('A-2004');
       const first = await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2004`));
       expect(first).to.deep.equal({ text: `Оплатить ${formatMoney('ru', '650', 'RUB')}`, disabled: null, reads: 0 });
+      (frame.contentWindow as ShopWindow).runIdle();
       await waitUntil(() => button().textContent === 'Оплачено', 'the attempt read at the first idle moment');
       expect(button().getAttribute('aria-disabled')).to.equal('true');
+    });
+
+    it('a press before the idle moment reads the attempt first: the paid order asks for no payment and keeps its record', async () => {
+      paid('A-2005');
+      await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2005`));
+      const win = frame.contentWindow as ShopWindow & typeof globalThis;
+      button().dispatchEvent(new win.PointerEvent('pointerdown', { bubbles: true, composed: true, button: 0 }));
+      // Read inside the press, before the checkout could ask the helper for a session ahead of the click.
+      expect(button().textContent).to.equal('Оплачено');
+      button().click();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const el = frame.contentDocument!.querySelector('pay-checkout') as PayCheckout;
+      expect(el.state).to.equal('paid');
+      expect(win.performance.getEntriesByType('resource').filter((entry) => entry.name.includes('/sessions'))).to.deep.equal([]);
+      expect(JSON.parse(sessionStorage.getItem(attemptKey('/api/checkout/sessions', 'A-2005'))!)).to.deep.equal({ key: 'k1', settled: 'paid' });
+    });
+
+    it('open() before the idle moment reads the attempt first', async () => {
+      paid('A-2006');
+      await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2006`));
+      const el = frame.contentDocument!.querySelector('pay-checkout') as PayCheckout;
+      el.open();
+      expect(el.state).to.equal('paid');
+      expect(button().textContent).to.equal('Оплачено');
+    });
+
+    it('an element taken off the page before the idle moment and put back after it reads the attempt', async () => {
+      paid('A-2007');
+      await firstFrame((win) => (win.location.href = `${SHOP_PAGE}?order=A-2007`));
+      const el = frame.contentDocument!.querySelector('pay-checkout') as PayCheckout;
+      el.remove();
+      (frame.contentWindow as ShopWindow).runIdle();
+      frame.contentDocument!.body.append(el);
+      await el.updateComplete;
+      expect(button().textContent).to.equal('Оплачено');
     });
   });
 
