@@ -1,10 +1,11 @@
+#!/usr/bin/env node
 /**
- * `npm run prune -- --older-than 180d`: retention for the event log. Deletes the events of sessions that ended
+ * `npm run prune -- --older-than 180d` (`npx pay-checkout-prune --older-than 180d` from the package): retention for the event log. Deletes the events of sessions that ended
  * before the cutoff and are no longer watched by the reconciler, events that name no session, and rejected-callback
  * digests last seen before it. Open and held sessions keep their whole history: the database's append-only
  * triggers refuse anything else.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { openStore } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -31,7 +32,8 @@ export async function prune(args: readonly string[], env: Record<string, string 
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a command, also through the package's bin link (node_modules/.bin/pay-checkout-prune, a symlink).
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   if (existsSync('.env')) process.loadEnvFile('.env');
   prune(process.argv.slice(2)).then(
     (report) => console.log(`[pay-checkout] pruned ${report.events} events and ${report.rejectedCallbacks} rejected-callback digests`),

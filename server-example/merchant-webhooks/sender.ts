@@ -35,6 +35,8 @@ const LEASE_MARGIN_MS = 2_000;
 
 export class DeliverySender {
   private readonly loop: BackgroundLoop<DeliveryReport>;
+  private started = false;
+  private warned = false;
 
   constructor(private readonly options: DeliverySenderOptions) {
     this.loop = new BackgroundLoop(
@@ -45,6 +47,7 @@ export class DeliverySender {
   }
 
   start(): void {
+    this.started = true;
     this.loop.start();
   }
 
@@ -54,6 +57,13 @@ export class DeliverySender {
 
   /** A change wrote deliveries: send them now rather than at the next interval. */
   wake(): void {
+    // A helper mounted by hand whose runtime was never started queues every notification and sends none: say so once.
+    if (!this.started && !this.warned) {
+      this.warned = true;
+      this.options.log.warn(
+        'merchant notifications are queued, but this instance does not send them: call checkout.checkout.start() (startServer() does), here or on another instance',
+      );
+    }
     this.loop.wake();
   }
 

@@ -267,6 +267,13 @@ describe('the helper from the package, in plain Node', () => {
     }
   });
 
+  it('prunes the event log as the pay-checkout-prune command', () => {
+    const bin = join(shop, 'node_modules/.bin/pay-checkout-prune');
+    const env = { ...process.env, DATABASE_PATH: join(shop, 'prune-test.sqlite'), LOG_LEVEL: 'silent' };
+    const output = execFileSync(bin, ['--older-than', '180d'], { cwd: shop, env, encoding: 'utf8' });
+    assert.match(output, /pruned 0 events and 0 rejected-callback digests/);
+  });
+
   it('runs as the pay-checkout-server command: helper and sandbox in test mode', async () => {
     const bin = join(shop, 'node_modules/.bin/pay-checkout-server');
     const server = await run([bin], { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, (line) => /helper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1]);

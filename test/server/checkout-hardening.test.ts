@@ -438,6 +438,33 @@ describe('BoxExchanger request nonce', () => {
   });
 });
 
+describe('a helper mounted by hand', () => {
+  it('says once that notifications are queued when its runtime was never started, and nothing when it was', async () => {
+    const lines = (started: boolean) => {
+      const logged: string[] = [];
+      const app = makeTestApp({ config: { logger: createLogger('warn', (line) => logged.push(line)), onEvent: () => undefined } });
+      if (started) app.app.checkout.start();
+      return { app, logged };
+    };
+    for (const started of [false, true]) {
+      const { app, logged } = lines(started);
+      try {
+        for (const orderId of ['A-1001', 'A-1003']) {
+          const { json } = await app.createSession({ orderId });
+          const deal = (await app.app.checkout.store.getSession(json.id))!.providerPaymentId!;
+          repay.deals.get(deal)!.state = 'completed';
+          await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+          assert.equal((await session(app.app, json.id)).status, 'paid');
+        }
+        const warnings = logged.filter((line) => line.includes('does not send them'));
+        assert.equal(warnings.length, started ? 0 : 1, logged.join('\n'));
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});
+
 describe('rejected callbacks cannot fill the disk', () => {
   it('keeps them as a bounded digest and refuses a flooding address', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001' });
