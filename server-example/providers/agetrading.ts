@@ -111,15 +111,18 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
       raw: json,
       ...(returnedReference !== input.reference ? { reference: returnedReference ?? '' } : {}),
     };
-    // A banned customer's requests are accepted (202) and cancelled at once: look before sending the payer.
+    // A banned customer's requests are accepted (202) and cancelled at once: look before sending the payer. A request
+    // that failed at once is not said to be a ban (the documented sign is a cancellation): age.trading could not take
+    // this payment now, and another attempt or method may work.
     try {
       const current = await this.fetchStatusById(id);
       created.rawStatus = current.rawStatus;
       created.status = current.status;
-      if (current.status === 'cancelled' || current.status === 'failed') {
-        created.rejection = new CheckoutError('customer_blocked', 'age.trading cancelled the request at once: the customer is temporarily banned.', {
-          detail: `status ${current.rawStatus} right after creation`,
-        });
+      const detail = { detail: `status ${current.rawStatus} right after creation` };
+      if (current.status === 'cancelled') {
+        created.rejection = new CheckoutError('customer_blocked', 'age.trading cancelled the request at once: the customer is temporarily banned.', detail);
+      } else if (current.status === 'failed') {
+        created.rejection = new CheckoutError('route_unavailable', 'age.trading failed the request at once: it cannot take this payment now.', detail);
       }
     } catch {
       // The status re-read is a courtesy; the reconciler polls the request anyway.

@@ -375,6 +375,8 @@ export class AgeMock {
   nextError: { status: number; detail: string } | undefined;
   /** Customers (client ids) that are banned: their requests are cancelled at once. */
   banned = new Set<string>();
+  /** New requests fail at once (no payment details found for them). */
+  failAtOnce = false;
   /** When set, create returns this existing request (the unclosed-request behaviour). */
   returnExisting: AgeRequest | undefined;
   /** A request is created at once, its answer sent this much later (e.g. after the helper gave up waiting). */
@@ -393,7 +395,7 @@ export class AgeMock {
           id: ++this.counter,
           merchantRequestId: body.merchant_request_id,
           client: body.client,
-          status: this.banned.has(body.client) ? 'CANCELLED' : 'CREATED',
+          status: this.banned.has(body.client) ? 'CANCELLED' : this.failAtOnce ? 'FAILED' : 'CREATED',
           initialAmount: body.initial_amount,
           body,
         };

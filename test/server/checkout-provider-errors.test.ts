@@ -141,6 +141,15 @@ describe('age.trading errors', () => {
     assert.equal(row!.errorCode, 'customer_blocked');
   });
 
+  it('says a request that failed at once cannot be taken now, not that the customer is banned', async () => {
+    age.failAtOnce = true;
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 503);
+    assert.deepEqual([json.error.code, json.error.retryable], ['route_unavailable', true]);
+    const [row] = await t.app.checkout.store.listOrderSessions('A-1001');
+    assert.deepEqual([row!.status, row!.errorCode], ['failed', 'route_unavailable']);
+  });
+
   it('detects "previous unclosed request returned" and does not hand out the other request', async () => {
     age.returnExisting = { id: 7, merchantRequestId: 'cs_someoneelsesrequest0', client: 'c', status: 'PENDING', initialAmount: '300.00', body: {} };
     const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
