@@ -174,16 +174,19 @@ export async function apply(
     const decision = decide(current.status, current.amountMinor, observed, source, order);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
+    const expiresAt = observed.expiresAt !== undefined && isOpen(status) ? observed.expiresAt : current.expiresAt;
+    // `updatedAt` is when the session last changed: a read that finds nothing new leaves it, so an ended session's
+    // late-payment watch runs from its end (nextPollAt), not from its latest poll, and does end.
+    const changed = decision !== undefined || observed.rawStatus !== current.providerStatus || expiresAt !== current.expiresAt;
     const patch: Partial<SessionRecord> = {
       providerStatus: observed.rawStatus,
-      updatedAt: Date.now(),
       pollAttempts: attempts,
+      ...(changed ? { updatedAt: Date.now() } : {}),
       ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
       ...(meta.readAt !== undefined ? { statusReadAt: meta.readAt } : {}),
-      ...(observed.expiresAt !== undefined && isOpen(status) ? { expiresAt: observed.expiresAt } : {}),
+      ...(expiresAt !== current.expiresAt ? { expiresAt } : {}),
     };
-    const next = { ...current, ...patch };
-    patch.nextPollAt = nextPollAt(core.config, { ...next, updatedAt: current.updatedAt }, attempts, status);
+    patch.nextPollAt = nextPollAt(core.config, { ...current, ...patch }, attempts, status);
     if (decision) {
       patch.status = decision.to;
       if (observed.paidAmountMinor !== undefined && (decision.to === 'paid' || decision.to === 'held' || decision.to === 'refunded')) {

@@ -396,6 +396,28 @@ describe('persistence and the reconciler', () => {
     assert.equal(failed.nextPollAt, null);
   });
 
+  it('stops watching an ended session an hour after its end, however often the provider answered meanwhile', async (context) => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    repay.deals.get('deal-1')!.state = 'rejected_by_system';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const ended = await session(t.app, json.id);
+    assert.equal(ended.status, 'failed');
+    assert.notEqual(ended.nextPollAt, null, 'watched for a late payment');
+    // The clock runs on from poll to poll; every poll finds the deal still rejected.
+    context.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    let polls = 0;
+    for (let due = ended.nextPollAt; due !== null && polls < 100; due = (await session(t.app, json.id)).nextPollAt) {
+      context.mock.timers.setTime(due + 1);
+      await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+      polls++;
+    }
+    const { latePaymentWatchMs, maxBackoffMs } = t.config.reconcile;
+    assert.equal((await session(t.app, json.id)).nextPollAt, null, `still watched after ${polls} polls`);
+    // The watch runs to an hour past the later of the payment window's end and the session's end.
+    assert.ok(Date.now() <= Math.max(ended.expiresAt, ended.updatedAt) + latePaymentWatchMs + maxBackoffMs, 'not past the watch by more than one poll');
+    assert.equal((await session(t.app, json.id)).updatedAt, ended.updatedAt, 'a poll that finds nothing new changes nothing');
+  });
+
   it('resolves a session left by a crash between the provider call and the write', async () => {
     // The process wrote the row, Repay created the deal, then the process died before recording it.
     const store = t.app.checkout.store;
