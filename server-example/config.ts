@@ -101,6 +101,11 @@ export interface ReconcileConfig {
   expiryGraceMs: number;
   /** How long after its window an ended (or held) session is still polled for a late payment or a resolution. */
   latePaymentWatchMs: number;
+  /**
+   * How long a payment the provider itself reviews (held for `provider_review`), or one under way, is still polled
+   * after its last change (default 14 days): the provider's decision may come days later, with no callback.
+   */
+  providerReviewWatchMs?: number;
 }
 
 /**
@@ -268,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       crashGraceMs: reconcile.RECONCILE_CRASH_GRACE_MS,
       expiryGraceMs: reconcile.RECONCILE_EXPIRY_GRACE_MS,
       latePaymentWatchMs: reconcile.RECONCILE_LATE_PAYMENT_WATCH_MS,
+      providerReviewWatchMs: reconcile.RECONCILE_PROVIDER_REVIEW_WATCH_MS,
     },
     logLevel: server.LOG_LEVEL,
     providers: { repay: parsed.output.repay, boxexchanger: parsed.output.boxexchanger, agetrading: parsed.output.agetrading },

@@ -81,7 +81,9 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
             return {
               patch: {
                 ...(stamp !== undefined ? { providerData: { ...current.providerData, lastNotificationAt: stamp } } : {}),
-                ...(due ? { nextPollAt: Date.now() } : {}),
+                // A verified callback to re-read is news of the payment: an ended session's late-payment watch runs
+                // on from it (nextPollAt), so a status API that lags the callback, or is down, is read again later.
+                ...(due ? { nextPollAt: Date.now(), updatedAt: Date.now() } : {}),
               },
             };
           })

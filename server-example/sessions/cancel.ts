@@ -26,6 +26,11 @@ export async function endOpenSession(
       providerCancelled = true;
     } catch (error) {
       core.log.warn('provider cancel failed', { sessionId: session.id, provider: provider.id, code: isCheckoutError(error) ? error.code : 'error' });
+      // Refused, perhaps because the payer paid since the read that decided to end it (BoxExchanger refuses a
+      // cancel once a payment is under way): what the provider says now decides. A session the read finds paid, or
+      // with its payment under way, is not ended.
+      const after = await refresh(core, session.id, 'cancel');
+      if (after && (!isOpen(after.status) || provider.paymentUnderway(after))) return after;
     }
   }
   return core.change(session.id, (current) => {

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import { orderAmountMinor } from '../money.js';
 import type { ProviderStatusResult } from '../providers/types.js';
 import type { NewEvent, SessionRecord } from '../store.js';
-import { decide, HELD_REASONS, isOpen } from '../transitions.js';
+import { decide, HELD_REASONS, isOpen, type Decision } from '../transitions.js';
 import type { EventSource, SessionStatus } from '../types.js';
 import type { RefreshTrigger, SessionCore } from './core.js';
 
@@ -60,8 +60,13 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
     core.log.warn('status query failed', { sessionId, provider: session.provider, code });
     return core.store.mutate(sessionId, (current) => {
       const attempts = current.pollAttempts + 1;
+      const underway = core.provider(current.provider).paymentUnderway(current);
+      const next = nextPollAt(core.config, current, attempts, current.status, { readFailed: true, underway });
+      if (next === null && !isOpen(current.status) && current.nextPollAt !== null) {
+        core.log.warn('stopped watching a session whose status could not be read for a day past its watch', { sessionId, provider: session.provider });
+      }
       return {
-        patch: { pollAttempts: attempts, lastPolledAt: Date.now(), nextPollAt: nextPollAt(core.config, current, attempts) },
+        patch: { pollAttempts: attempts, lastPolledAt: Date.now(), nextPollAt: next },
         events: [{ sessionId, kind: 'poll_failed', source: 'poll', data: { trigger, code, detail: isCheckoutError(error) ? (error.detail ?? error.message) : String(error) } }],
       };
     });
@@ -116,13 +121,35 @@ export function readSince(core: SessionCore, session: SessionRecord, since: numb
   return session.statusReadAt !== null && session.statusReadAt >= since;
 }
 
+/** A provider's own review of a payment (a dispute, a manual check) may take days: watched this long by default. */
+export const PROVIDER_REVIEW_WATCH_MS = 14 * 86_400_000;
+/** An ended session whose reads keep failing stays watched this long past its watch: a failed read proves nothing. */
+export const UNREAD_WATCH_MS = 86_400_000;
+
+/** What the caller knows of the read behind a scheduling decision. */
+export interface PollHints {
+  /** The status query failed: nothing is known of the session since its last successful read. */
+  readFailed?: boolean;
+  /** The payer paid and the provider is still checking or paying out (`paymentUnderway`). */
+  underway?: boolean;
+}
+
 /**
  * When the reconciler should look at a session next: open sessions with exponential backoff (and at their expiry
  * check at the latest); sessions that ended without a payment — or are held — keep being watched until
- * `latePaymentWatchMs` after their window, because a payer may still pay and a webhook may never come.
+ * `latePaymentWatchMs` after their window or their last change, because a payer may still pay and a webhook may never
+ * come. A payment the provider itself reviews (held for `provider_review`), or one under way, is watched for
+ * `providerReviewWatchMs`: the provider's decision may come days later, and no callback may tell it. A watch ends on a
+ * read that found nothing new: while reads fail it goes on, for `UNREAD_WATCH_MS` more at most.
  */
-export function nextPollAt(config: CheckoutConfig, session: SessionRecord, attempts: number, status: SessionStatus = session.status): number | null {
-  const { minBackoffMs, maxBackoffMs, expiryGraceMs, latePaymentWatchMs } = config.reconcile;
+export function nextPollAt(
+  config: CheckoutConfig,
+  session: SessionRecord,
+  attempts: number,
+  status: SessionStatus = session.status,
+  hints: PollHints = {},
+): number | null {
+  const { minBackoffMs, maxBackoffMs, expiryGraceMs, latePaymentWatchMs, providerReviewWatchMs = PROVIDER_REVIEW_WATCH_MS } = config.reconcile;
   const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempts, 20));
   const now = Date.now();
   if (isOpen(status)) {
@@ -130,8 +157,10 @@ export function nextPollAt(config: CheckoutConfig, session: SessionRecord, attem
     return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
   }
   if (!WATCHED_AFTER_END.has(status) || !session.providerPaymentId) return null;
-  const watchUntil = Math.max(session.expiresAt, session.updatedAt) + latePaymentWatchMs;
-  return now + backoff <= watchUntil ? now + backoff : null;
+  const providerReview = (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) || hints.underway === true;
+  const watchUntil = Math.max(session.expiresAt, session.updatedAt) + (providerReview ? Math.max(providerReviewWatchMs, latePaymentWatchMs) : latePaymentWatchMs);
+  if (now + backoff <= watchUntil) return now + backoff;
+  return hints.readFailed && now < watchUntil + UNREAD_WATCH_MS ? now + backoff : null;
 }
 
 /**
@@ -175,23 +204,31 @@ export async function apply(
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
     const expiresAt = observed.expiresAt !== undefined && isOpen(status) ? observed.expiresAt : current.expiresAt;
+    // The amount a payment reported, kept while there is a payment (a held one whose amount the provider corrects too).
+    const paidAmountMinor =
+      observed.paidAmountMinor !== undefined && (status === 'paid' || status === 'held' || status === 'refunded')
+        ? observed.paidAmountMinor
+        : current.paidAmountMinor;
     // `updatedAt` is when the session last changed: a read that finds nothing new leaves it, so an ended session's
     // late-payment watch runs from its end (nextPollAt), not from its latest poll, and does end.
-    const changed = decision !== undefined || observed.rawStatus !== current.providerStatus || expiresAt !== current.expiresAt;
+    const changed =
+      decision !== undefined ||
+      observed.rawStatus !== current.providerStatus ||
+      expiresAt !== current.expiresAt ||
+      paidAmountMinor !== current.paidAmountMinor;
     const patch: Partial<SessionRecord> = {
       providerStatus: observed.rawStatus,
       pollAttempts: attempts,
       ...(changed ? { updatedAt: Date.now() } : {}),
+      ...(paidAmountMinor !== current.paidAmountMinor ? { paidAmountMinor } : {}),
       ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
       ...(meta.readAt !== undefined ? { statusReadAt: meta.readAt } : {}),
       ...(expiresAt !== current.expiresAt ? { expiresAt } : {}),
     };
-    patch.nextPollAt = nextPollAt(core.config, { ...current, ...patch }, attempts, status);
+    const after = { ...current, ...patch };
+    patch.nextPollAt = nextPollAt(core.config, after, attempts, status, { underway: core.provider(current.provider).paymentUnderway(after) });
     if (decision) {
       patch.status = decision.to;
-      if (observed.paidAmountMinor !== undefined && (decision.to === 'paid' || decision.to === 'held' || decision.to === 'refunded')) {
-        patch.paidAmountMinor = observed.paidAmountMinor;
-      }
       if (decision.to === 'paid') {
         patch.errorCode = null;
         patch.paidAt = current.paidAt ?? Date.now();

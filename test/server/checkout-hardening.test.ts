@@ -438,6 +438,66 @@ describe('BoxExchanger request nonce', () => {
   });
 });
 
+describe('watching a payment long enough', () => {
+  it('keeps reading a session revived by a callback while the provider cannot be read, after its watch was over', async () => {
+    const app = makeTestApp({ env: { RECONCILE_LATE_PAYMENT_WATCH_MS: '0' } });
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const dealId = (await app.app.checkout.store.getSession(json.id))!.providerPaymentId!;
+      // Its payment window is over.
+      await app.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - 1_000, updatedAt: Date.now() - 1_000 } }));
+      repay.deals.get(dealId)!.state = 'rejected_by_system';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.deepEqual([(await session(app.app, json.id)).status, (await session(app.app, json.id)).nextPollAt], ['failed', null]);
+      // Paid after all; the callback arrives while Repay's status API is down, and the next pass fails too.
+      repay.deals.get(dealId)!.state = 'completed';
+      repay.statusFails = true;
+      assert.equal((await app.post('/api/checkout/webhooks/repay', repay.callback(dealId, '1500'), 'application/json')).status, 200);
+      await app.app.checkout.reconciler.tick(Date.now() + 1);
+      const unread = await session(app.app, json.id);
+      assert.equal(unread.status, 'failed');
+      assert.notEqual(unread.nextPollAt, null, 'still watched: a failed read proves nothing');
+      repay.statusFails = false;
+      await app.app.checkout.reconciler.tick(unread.nextPollAt! + 1);
+      assert.equal((await session(app.app, json.id)).status, 'paid');
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('watches a payment the provider reviews for days, not for the hour of a late payment', async (context) => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const dealId = (await t.app.checkout.store.getSession(json.id))!.providerPaymentId!;
+    repay.deals.get(dealId)!.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const held = await session(t.app, json.id);
+    assert.deepEqual([held.status, held.errorCode], ['held', null]);
+    context.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const { providerReviewWatchMs, latePaymentWatchMs } = t.config.reconcile;
+    // Three days on, the dispute still open: still read.
+    context.mock.timers.setTime(held.updatedAt + 3 * 86_400_000);
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.notEqual((await session(t.app, json.id)).nextPollAt, null);
+    assert.ok(providerReviewWatchMs! > 3 * 86_400_000 && latePaymentWatchMs < 3 * 86_400_000);
+    // Decided: the payment completed, found by the next read.
+    repay.deals.get(dealId)!.state = 'completed';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
+  it('does not end a session whose cancel the provider refused because the payer just paid', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const stale = (await t.app.checkout.store.getSession(json.id))!;
+    const order = box.orders.get(stale.providerPaymentId!)!;
+    // The reconciler read it unpaid past its window; the payer pays before the cancel arrives, which BoxExchanger refuses.
+    order.status = 'inProgress';
+    const after = await t.app.checkout.sessions.endOpenSession(stale, 'expired', 'window_passed');
+    assert.equal(after?.status, 'pending');
+    assert.equal((await session(t.app, json.id)).status, 'pending');
+    assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'expired'));
+  });
+});
+
 describe('a helper mounted by hand', () => {
   it('says once that notifications are queued when its runtime was never started, and nothing when it was', async () => {
     const lines = (started: boolean) => {
