@@ -677,6 +677,18 @@ export const EnvSchema = v.pipe(
     (env) => env.mode !== 'live' || env.server.PUBLIC_URL !== undefined,
     'CHECKOUT_MODE=live needs PUBLIC_URL: the https address of the site that serves the helper.',
   ),
+  // A row without its provider payment is taken for a crash's leftover after the grace: a creation still waiting for
+  // its provider (a call, a retry, age.trading's status read after it) must never look like one.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const env = dataset.value;
+    const slowest = Math.max(...env.server.CHECKOUT_PROVIDERS.map((id) => env[id].timeoutMs));
+    if (env.reconcile.RECONCILE_CRASH_GRACE_MS < 3 * slowest) {
+      addIssue({
+        message: `RECONCILE_CRASH_GRACE_MS (${env.reconcile.RECONCILE_CRASH_GRACE_MS}) must be at least 3 × the longest provider timeout (${slowest} ms): a creation still waiting for its provider would be taken for a crash.`,
+      });
+    }
+  }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed || dataset.value.mode !== 'live') return;
     for (const id of dataset.value.server.CHECKOUT_PROVIDERS) {

@@ -39,6 +39,7 @@ describe('the environment schema', () => {
       [{ TRUSTED_PROXIES: '10.0.0.1,proxy.internal' }, 'TRUSTED_PROXIES: "proxy.internal" is not an IP address or a CIDR range such as 10.0.0.0/8.'],
       [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES: "10.0.0.0/33": the prefix length must be 0 to 32.'],
       [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET must be at least 32 characters long.'],
+      [{ RECONCILE_CRASH_GRACE_MS: '30000' }, 'RECONCILE_CRASH_GRACE_MS (30000) must be at least 3 × the longest provider timeout (15000 ms): a creation still waiting for its provider would be taken for a crash.'],
       [{ CHECKOUT_PROVIDERS: 'repay,paypal' }, 'CHECKOUT_PROVIDERS: unknown provider "paypal".'],
       [{ CHECKOUT_PROVIDERS: ' , ' }, 'CHECKOUT_PROVIDERS enables no provider.'],
       [{ DEFAULT_PROVIDER: 'agetrading', CHECKOUT_PROVIDERS: 'repay' }, 'DEFAULT_PROVIDER "agetrading" is not an enabled provider.'],

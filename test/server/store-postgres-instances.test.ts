@@ -291,7 +291,11 @@ describe('several helper instances on one PostgreSQL database', { ...(pgMissing 
       BOXEXCHANGER_TO_ACCOUNT: 'merchant-wallet',
       RECONCILE_INTERVAL_MS: '200',
       RECONCILE_MIN_BACKOFF_MS: '3000',
-      RECONCILE_CRASH_GRACE_MS: '1500',
+      // A short crash grace for the kill -9 test, and provider timeouts that fit in it (3 × 1 s; the sandbox is local).
+      RECONCILE_CRASH_GRACE_MS: '3000',
+      REPAY_TIMEOUT_MS: '1000',
+      BOXEXCHANGER_TIMEOUT_MS: '1000',
+      AGETRADING_TIMEOUT_MS: '1000',
       MERCHANT_WEBHOOK_URL: merchant.url,
       MERCHANT_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
       MERCHANT_WEBHOOK_INTERVAL_MS: '50',
