@@ -1,24 +1,10 @@
 // Build-time slimming of lit in the script-tag bundle: the code of lit the element never runs. Used by scripts/bundle.ts.
 import type { Plugin } from 'vite';
+import { applyCuts, type Cut } from './slim.js';
 
-/** One edit of a published file: the text from `from` through `to` (both must occur, once, in that order) becomes `with`. */
-export interface Cut {
-  from: string;
-  to?: string;
-  with?: string;
-}
-
-/** Applies `cuts` to `code` in order; a text that is missing, or occurs twice, throws naming the file and the text. */
-export function applyCuts(code: string, file: string, cuts: readonly Cut[]): string {
-  for (const cut of cuts) {
-    const start = code.indexOf(cut.from);
-    if (start < 0 || code.indexOf(cut.from, start + 1) >= 0) throw new Error(`[pay-checkout] lit slimming: ${file} has changed (${JSON.stringify(cut.from)})`);
-    const toAt = cut.to === undefined ? start : code.indexOf(cut.to, start);
-    if (toAt < 0) throw new Error(`[pay-checkout] lit slimming: ${file} has changed (${JSON.stringify(cut.to)})`);
-    const end = toAt + (cut.to ?? cut.from).length;
-    code = code.slice(0, start) + (cut.with ?? '') + code.slice(end);
-  }
-  return code;
+/** `applyCuts` for lit's files: a changed published text fails the build as "lit slimming". */
+export function applyLitCuts(code: string, file: string, cuts: readonly Cut[]): string {
+  return applyCuts(code, file, cuts, 'lit slimming');
 }
 
 /** Thrown (by the code left in) when a template or a property asks for what this build of lit leaves out. */
@@ -177,7 +163,7 @@ export function litSlimPlugin(): Plugin {
       const cuts = file ? LIT_CUTS[file] : undefined;
       if (!cuts) return null;
       seen.add(file!);
-      return { code: applyCuts(code, file!, cuts), map: null };
+      return { code: applyLitCuts(code, file!, cuts), map: null };
     },
     buildEnd(error) {
       const missed = Object.keys(LIT_CUTS).filter((file) => !seen.has(file));

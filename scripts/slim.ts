@@ -70,19 +70,23 @@ export function literalsPlugin(): Plugin {
   };
 }
 
-/** One edit of a published file: the text from `from` through `to` (both must occur, once, in that order) becomes `to`'s replacement. */
-interface Cut {
+/** One edit of a published file: the text from `from` through `to` (both must occur, once, in that order) becomes `with`. */
+export interface Cut {
   from: string;
   to?: string;
   with?: string;
 }
 
-function applyCuts(code: string, file: string, cuts: Cut[]): string {
+/**
+ * Applies `cuts` to a published file's `code` in order; a text that is missing, or occurs twice, throws naming the
+ * file and the text (`what`: which slimming, for the message), so a different version fails the build.
+ */
+export function applyCuts(code: string, file: string, cuts: readonly Cut[], what = 'ky slimming'): string {
   for (const cut of cuts) {
     const start = code.indexOf(cut.from);
-    if (start < 0 || code.indexOf(cut.from, start + 1) >= 0) throw new Error(`[pay-checkout] ky slimming: ${file} has changed (${JSON.stringify(cut.from)})`);
+    if (start < 0 || code.indexOf(cut.from, start + 1) >= 0) throw new Error(`[pay-checkout] ${what}: ${file} has changed (${JSON.stringify(cut.from)})`);
     const toAt = cut.to === undefined ? start : code.indexOf(cut.to, start);
-    if (toAt < 0) throw new Error(`[pay-checkout] ky slimming: ${file} has changed (${JSON.stringify(cut.to)})`);
+    if (toAt < 0) throw new Error(`[pay-checkout] ${what}: ${file} has changed (${JSON.stringify(cut.to)})`);
     const end = toAt + (cut.to ?? cut.from).length;
     code = code.slice(0, start) + (cut.with ?? '') + code.slice(end);
   }

@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright';
 import { build, type Plugin } from 'vite';
 import { ROOT } from '../../scripts/bundle.js';
 import { CHROMIUM_ARGS, requireChromium } from '../../scripts/chromium.mjs';
-import { applyCuts, LIT_CUTS, litSlimPlugin } from '../../scripts/slim-lit.js';
+import { applyLitCuts, LIT_CUTS, litSlimPlugin } from '../../scripts/slim-lit.js';
 
 const published = (file: string) => readFileSync(resolve(ROOT, 'node_modules', file), 'utf8');
 
@@ -63,7 +63,7 @@ describe('the lit slimming of the script-tag bundle', () => {
   it('applies every edit to the installed lit', () => {
     for (const [file, cuts] of Object.entries(LIT_CUTS)) {
       const code = published(file);
-      const slim = applyCuts(code, file, cuts);
+      const slim = applyLitCuts(code, file, cuts);
       assert.ok(slim.length < code.length, file);
     }
   });
@@ -71,9 +71,9 @@ describe('the lit slimming of the script-tag bundle', () => {
   it('refuses a published text that has changed, naming the file and the text', () => {
     const file = 'lit-html/lit-html.js';
     const changed = published(file).replace('.push("3.3.3")', '.push("3.3.4")');
-    assert.throws(() => applyCuts(changed, file, LIT_CUTS[file]!), /lit slimming: lit-html\/lit-html\.js has changed \(.*litHtmlVersions/);
-    assert.throws(() => applyCuts('', 'x.js', [{ from: 'a' }]), /lit slimming: x\.js has changed \("a"\)/);
-    assert.throws(() => applyCuts('a a', 'x.js', [{ from: 'a' }]), /has changed/, 'a text found twice is refused');
+    assert.throws(() => applyLitCuts(changed, file, LIT_CUTS[file]!), /lit slimming: lit-html\/lit-html\.js has changed \(.*litHtmlVersions/);
+    assert.throws(() => applyLitCuts('', 'x.js', [{ from: 'a' }]), /lit slimming: x\.js has changed \("a"\)/);
+    assert.throws(() => applyLitCuts('a a', 'x.js', [{ from: 'a' }]), /has changed/, 'a text found twice is refused');
   });
 
   it('fails the build when a lit file it edits is never transformed (resolved elsewhere)', async () => {
