@@ -26,6 +26,8 @@ export interface OrderFacts {
   paidElsewhere: boolean;
   /** The session was ended because the order's price changed: its old amount must not count as paid. */
   orderChanged: boolean;
+  /** Why the session is held now, if it is (its error code). */
+  heldFor?: string | null;
 }
 
 const NO_FACTS: OrderFacts = { paidElsewhere: false, orderChanged: false };
@@ -73,19 +75,31 @@ export function decide(
   let reason: Decision['reason'] = 'provider_status';
   if (to === 'paid') {
     if (source !== 'webhook' && source !== 'poll') return undefined;
-    if (observed.paidAmountMinor === undefined) {
+    // A second payment for a paid order is that first, whatever its amount: one of the two must be refunded.
+    if (order.paidElsewhere) {
+      to = 'held';
+      reason = 'duplicate_payment';
+    } else if (observed.paidAmountMinor === undefined) {
       to = 'held';
       reason = 'amount_unknown';
     } else if (observed.paidAmountMinor !== amountMinor) {
       to = 'held';
       reason = 'amount_mismatch';
-    } else if (order.paidElsewhere) {
-      to = 'held';
-      reason = 'duplicate_payment';
     } else if (order.orderChanged) {
       to = 'held';
       reason = 'order_changed';
     }
+  }
+  // Held already, and now for another reason a person must know (a dispute that ended in a payment of an order paid
+  // meanwhile is a second payment): told as such. The order's change stays the reason once it is (see apply()).
+  if (
+    current === 'held' &&
+    to === 'held' &&
+    HELD_REASONS.has(reason) &&
+    order.heldFor !== reason &&
+    order.heldFor !== 'order_changed'
+  ) {
+    return { to, reason };
   }
   if (to === current || !canTransition(current, to)) return undefined;
   if (to === 'paid' && (current === 'failed' || current === 'cancelled' || current === 'expired')) reason = 'revived';

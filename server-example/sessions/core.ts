@@ -68,9 +68,13 @@ export class SessionCore {
     return result;
   }
 
-  /** The notifications of `current` moving to `patch.status`, as the session will be after the patch. */
+  /**
+   * The notifications of `current` moving to `patch.status`, as the session will be after the patch; a held payment
+   * held now for another reason (a second payment of the order, say) is told again, with that reason.
+   */
   notifications(current: SessionRecord, patch: Partial<SessionRecord>, reason: string | null, note?: string): NewDelivery[] {
-    if (!this.notifier.enabled || !patch.status || patch.status === current.status) return [];
+    const reheld = patch.status === 'held' && current.status === 'held' && patch.errorCode !== undefined && patch.errorCode !== current.errorCode;
+    if (!this.notifier.enabled || !patch.status || (patch.status === current.status && !reheld)) return [];
     return this.notifier.deliveries({ ...current, ...patch, id: current.id }, current.status, reason, current.paidAt !== null, note);
   }
 }

@@ -198,9 +198,15 @@ export async function apply(
             // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
             // payment only (orderPriceChanged).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
+            heldFor: current.status === 'held' ? current.errorCode : null,
           }
         : undefined;
-    const decision = decide(current.status, current.amountMinor, observed, source, order);
+    // A person settled this payment on what the provider said then (resolveHeld): the same answer again brings
+    // nothing new, and must not undo their decision; another one (a dispute, a refund) is applied as usual.
+    const resolved = current.providerData.resolved as { providerStatus: string | null; paidAmountMinor: number | null } | undefined;
+    const asResolved =
+      resolved !== undefined && observed.rawStatus === resolved.providerStatus && (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor;
+    const decision = asResolved ? undefined : decide(current.status, current.amountMinor, observed, source, order);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
     const expiresAt = observed.expiresAt !== undefined && isOpen(status) ? observed.expiresAt : current.expiresAt;
@@ -236,6 +242,9 @@ export async function apply(
       // order_changed is never replaced: it is what keeps this session's old price from ever counting as paid (a
       // later amount mismatch or duplicate would otherwise erase it and let the next report of the old amount pass).
       if (HELD_REASONS.has(decision.reason) && current.errorCode !== 'order_changed') patch.errorCode = decision.reason;
+      // Held on the provider's word (its own review): no earlier reason of an ended session (`window_passed`…) stays on
+      // it as if it were why the payment is held.
+      else if (decision.to === 'held' && current.errorCode !== 'order_changed') patch.errorCode = null;
       events.push({
         sessionId,
         kind: 'transition',
@@ -264,23 +273,39 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
   const session = await core.store.getSession(sessionId);
   if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
   let refused: SessionStatus | undefined;
-  const result = await core.change(sessionId, (current) => {
-    if (current.status !== 'held') {
-      refused = current.status;
-      return undefined;
-    }
-    const patch: Partial<SessionRecord> = {
-      status: to,
-      updatedAt: Date.now(),
-      nextPollAt: null,
-      ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
-    };
-    return {
-      patch,
-      events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],
-      deliveries: core.notifications(current, patch, 'manual', note),
-    };
-  });
+  let paidElsewhere = false;
+  // After any status read of the session in flight, and stamped as the latest read: an answer to a query started
+  // before the decision is older news (apply() ignores it), not a reason to hold the payment again.
+  const result = await afterRunningRead(core, sessionId, () =>
+    core.change(sessionId, (current, context) => {
+      if (current.status !== 'held') {
+        refused = current.status;
+        return undefined;
+      }
+      // The order is paid by another session: this payment is the second one, which a person refunds, never ships.
+      if (to === 'paid' && context.orderSessions.some((other) => other.status === 'paid')) {
+        paidElsewhere = true;
+        return undefined;
+      }
+      const patch: Partial<SessionRecord> = {
+        status: to,
+        updatedAt: Date.now(),
+        statusReadAt: Date.now(),
+        nextPollAt: null,
+        // What the provider said when the person decided: the same answer again leaves their decision (apply()).
+        providerData: { ...current.providerData, resolved: { providerStatus: current.providerStatus, paidAmountMinor: current.paidAmountMinor } },
+        ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
+      };
+      return {
+        patch,
+        events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],
+        deliveries: core.notifications(current, patch, 'manual', note),
+      };
+    }),
+  );
+  if (paidElsewhere) {
+    throw new CheckoutError('order_paid', 'Another payment of this order is paid: this one is the second, to be refunded (resolve it as refunded).');
+  }
   if (refused !== undefined || !result) {
     throw new CheckoutError('session_not_held', `Only a held payment can be resolved; this one is ${refused ?? 'gone'}.`);
   }

@@ -1,0 +1,114 @@
+// Held payments and the people who settle them: a person's decision stands against reads that bring nothing new, a
+// second payment of a paid order is told as one whatever its amount or earlier hold, and a decision is never undone
+// by a status read that was already under way.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { makeTestApp, session, useProviderMocks } from './checkout-fixtures.js';
+import type { RepayMock, TestApp } from './checkout-fixtures.js';
+
+let t: TestApp;
+let repay: RepayMock;
+useProviderMocks((mocks) => ({ t, repay } = mocks), () => t);
+
+/** A helper that tells its merchant everything (the in-process hook), with its mocks' Repay. */
+function telling(): TestApp {
+  return makeTestApp({ env: { MERCHANT_API_KEY: 'merchant-api-key-0123456789abcdef' }, config: { onEvent: () => undefined } });
+}
+
+/** The merchant events of a session so far, oldest first. */
+async function told(app: TestApp, sessionId: string): Promise<string[]> {
+  const rows = await app.app.checkout.store.listDeliveries({ sessionId, limit: 100 });
+  return rows.sort((a, b) => a.seq - b.seq).map((row) => row.eventType);
+}
+
+async function dealOf(app: TestApp, sessionId: string): Promise<string> {
+  return (await app.app.checkout.store.getSession(sessionId))!.providerPaymentId!;
+}
+
+function resolve(app: TestApp, sessionId: string, status: string) {
+  return app.post(`/api/checkout/merchant/sessions/${sessionId}/resolve`, JSON.stringify({ status, note: 'checked by phone' }), 'application/json', {
+    authorization: `Bearer ${app.config.merchantApiKey}`,
+  });
+}
+
+describe('held payments', () => {
+  it('a person\'s decision stands against a status read already under way when they made it', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = await dealOf(app, json.id);
+      repay.deals.get(deal)!.state = 'completed';
+      repay.deals.get(deal)!.amount = '1400';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await session(app.app, json.id)).errorCode, 'amount_mismatch');
+      // A poll is under way when the person settles the payment; its answer (the same mismatch) lands after.
+      const held = repay.holdNextStatusRead();
+      const poll = app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      await held.arrived;
+      const decided = resolve(app, json.id, 'paid');
+      held.answer();
+      await poll;
+      assert.equal((await decided).status, 200);
+      // And a later callback's read of the same answer leaves it too.
+      await app.app.checkout.sessions.refresh(json.id, 'webhook');
+      assert.equal((await session(app.app, json.id)).status, 'paid');
+      assert.deepEqual(await told(app, json.id), ['payment.held', 'payment.paid']);
+      // Something new from the provider still counts: a dispute holds it again.
+      repay.deals.get(deal)!.state = 'proceedings';
+      await app.app.checkout.sessions.refresh(json.id, 'webhook');
+      assert.equal((await session(app.app, json.id)).status, 'held');
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('a dispute that ends in a payment of an order paid meanwhile is told as a second payment', async () => {
+    const app = telling();
+    try {
+      // The payer's first payment page is left open (Repay has no cancel); a second session is paid.
+      const first = (await app.createSession({ orderId: 'A-1001' })).json;
+      const firstDeal = await dealOf(app, first.id);
+      repay.deals.get(firstDeal)!.state = 'proceedings';
+      await app.app.checkout.sessions.refresh(first.id, 'reconcile');
+      assert.deepEqual([(await session(app.app, first.id)).status, (await session(app.app, first.id)).errorCode], ['held', null]);
+      await app.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled', errorCode: 'cancelled_locally' } }));
+      const second = (await app.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'second-try' })).json;
+      repay.deals.get(await dealOf(app, second.id))!.state = 'completed';
+      await app.app.checkout.sessions.refresh(second.id, 'reconcile');
+      assert.equal((await session(app.app, second.id)).status, 'paid');
+      // The first one's dispute: held again by the provider, then completed — a second payment of a paid order.
+      await app.app.checkout.sessions.refresh(first.id, 'reconcile');
+      assert.deepEqual([(await session(app.app, first.id)).status, (await session(app.app, first.id)).errorCode], ['held', null]);
+      repay.deals.get(firstDeal)!.state = 'completed';
+      await app.app.checkout.sessions.refresh(first.id, 'reconcile');
+      await app.app.checkout.sessions.refresh(first.id, 'reconcile');
+      assert.equal((await session(app.app, first.id)).errorCode, 'duplicate_payment');
+      assert.deepEqual((await told(app, first.id)).slice(-2), ['payment.held', 'order.paid_twice']);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('a second payment of another amount is a second payment, and cannot be resolved as paid', async () => {
+    const app = telling();
+    try {
+      const first = (await app.createSession({ orderId: 'A-1001' })).json;
+      await app.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled', errorCode: 'cancelled_locally' } }));
+      const second = (await app.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'second-try' })).json;
+      repay.deals.get(await dealOf(app, second.id))!.state = 'completed';
+      await app.app.checkout.sessions.refresh(second.id, 'reconcile');
+      const firstDeal = repay.deals.get(await dealOf(app, first.id))!;
+      firstDeal.state = 'completed';
+      firstDeal.amount = '1400';
+      await app.app.checkout.sessions.refresh(first.id, 'reconcile');
+      assert.equal((await session(app.app, first.id)).errorCode, 'duplicate_payment');
+      assert.deepEqual(await told(app, first.id), ['order.paid_twice']);
+      const refused = await resolve(app, first.id, 'paid');
+      assert.equal(refused.status, 409);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'order_paid');
+      assert.equal((await resolve(app, first.id, 'refunded')).status, 200);
+    } finally {
+      await app.dispose();
+    }
+  });
+});
