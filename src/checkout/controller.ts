@@ -22,6 +22,7 @@ import { AttemptStore, type Created } from './attempt.js';
 import { pageUrl, providerName, providerOf, resolveMode, sharedConfig } from './helper-config.js';
 import type { CheckoutHost } from './host.js';
 import {
+  canMove,
   canPrestart,
   FINAL,
   initialState,
@@ -138,6 +139,14 @@ export class CheckoutController implements ReactiveController {
    * the element is pointed at another order meanwhile (that order's record is not this payment's).
    */
   #attemptFor?: { sessionUrl: string; orderId: string };
+  /**
+   * Status reads are numbered as they start; an answer to a read older than the last one applied is dropped (a poll
+   * held back by a retry must not undo what a later check said).
+   */
+  #reads = 0;
+  #applied = 0;
+  /** The session `pay-success` was reported for: once per session. */
+  #succeeded?: string;
   readonly #modal: ModalPresenter;
   readonly #inline: InlinePresenter;
   readonly #sync = new StatusSync(
@@ -306,7 +315,11 @@ export class CheckoutController implements ReactiveController {
     set: (view) => this.#set(view),
     render: () => this.host.requestUpdate(),
     'pay-open': () => emit(this.host, 'pay-open', { session: this.#pub(), mode: this.#presenter!.mode }),
-    'pay-success': () => emit(this.host, 'pay-success', { session: this.#pub() }),
+    'pay-success': () => {
+      if (this.#succeeded === this.#session!.id) return;
+      this.#succeeded = this.#session!.id;
+      emit(this.host, 'pay-success', { session: this.#pub() });
+    },
     'pay-close': () => emit(this.host, 'pay-close', { session: this.publicSession() ?? undefined, status: this.#session?.status ?? null }),
     'pay-status': (status, previous) => emit(this.host, 'pay-status', { session: this.#pub(), status, previous }),
     'pay-return': (outcome) => emit(this.host, 'pay-return', { session: this.#pub(), outcome }),
@@ -506,8 +519,9 @@ export class CheckoutController implements ReactiveController {
   async #cancel(): Promise<void> {
     const session = this.#session!;
     const signal = this.#attemptAc!.signal;
+    const read = ++this.#reads;
     try {
-      await this.#apply(await this.#http().cancel(session.id, session.token!, signal), signal);
+      await this.#apply(await this.#http().cancel(session.id, session.token!, signal), signal, read);
       this.#dispatch({ type: 'confirmed' });
     } catch {
       if (!signal.aborted) await this.#confirm();
@@ -517,8 +531,9 @@ export class CheckoutController implements ReactiveController {
   async #refresh(signal = this.#attemptAc!.signal): Promise<void> {
     const session = this.#session;
     if (!session?.token || signal.aborted) return;
+    const read = ++this.#reads;
     try {
-      await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
+      await this.#apply(await this.#http().get(session.id, session.token, signal), signal, read);
     } catch (error) {
       // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
@@ -528,23 +543,41 @@ export class CheckoutController implements ReactiveController {
     }
   }
 
-  async #apply(fresh: SessionData, signal: AbortSignal): Promise<void> {
+  /**
+   * Applies the answer to status read number `read`, unless it is stale: for another session than the current one
+   * (the element moved on), older than the last answer applied, or a move the helper itself never makes.
+   */
+  async #apply(fresh: SessionData, signal: AbortSignal, read: number): Promise<void> {
+    const stale = (): boolean =>
+      signal.aborted || fresh.id !== this.#session?.id || read < this.#applied || !canMove(this.#session.status, fresh.status);
+    if (stale()) return;
     if (fresh.status === 'held' && this.#session?.status !== 'held') {
       await this.#heldSentences(fresh.status);
-      if (signal.aborted) return;
+      if (stale()) return;
     }
+    this.#applied = read;
     const previous = this.#session!;
     this.#session = { ...previous, ...fresh, token: previous.token, paymentUrl: previous.paymentUrl || fresh.paymentUrl };
     this.#attempts().saveSession(this.#session);
     if (fresh.status !== previous.status) this.#dispatch({ type: 'status', status: fresh.status, previous: previous.status });
   }
 
+  /**
+   * Checking on after what showed the payment was closed: under a signal of its own, which the next attempt (or the
+   * element's removal) aborts, so that nothing of it reaches a newer payment.
+   */
+  #background(): AbortSignal {
+    this.#newAttempt();
+    return this.#attemptAc!.signal;
+  }
+
   async #afterDismiss(session: SessionData): Promise<void> {
-    // The payer may have paid and closed the page before the confirmation arrived: check once before
-    // reporting a cancellation. The provider payment itself stays open and is reused on the next click.
-    await this.#refresh(this.signal);
-    if (this.signal.aborted || (this.#session && SETTLED.includes(this.#session.status))) return;
-    emit(this.host, 'pay-cancel', { session: publicSession(this.#session ?? session), reason: 'dismissed' });
+    // The payer may have paid and closed the page before the confirmation arrived: check before reporting a
+    // cancellation. The provider payment itself stays open and is reused on the next click.
+    const signal = this.#background();
+    await this.#refresh(signal);
+    if (signal.aborted || this.#session?.id !== session.id || SETTLED.includes(this.#session.status)) return;
+    emit(this.host, 'pay-cancel', { session: publicSession(this.#session), reason: 'dismissed' });
   }
 
   // ── presenters and view ──────────────────────────────────────────────────────────────────────────────

@@ -11,6 +11,30 @@ export const SETTLED: readonly SessionStatus[] = [...FINAL, 'held'];
 /** Statuses that end an attempt: the next click starts a new one with a new Idempotency-Key. */
 export const RESTART: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
 
+/**
+ * Whether a session may move from `from` to `to`, as the helper's own state machine allows (docs/server.md, "Nothing
+ * moves backwards"): `pending` never returns to `created`; `paid` only moves to `held` or `refunded`; `held` to `paid`,
+ * `refunded` or `failed`; a later `paid` revives `failed` / `cancelled` / `expired`; `refunded` stays. An answer
+ * that says otherwise is older than what the element has shown, and is dropped.
+ */
+export function canMove(from: SessionStatus, to: SessionStatus): boolean {
+  if (from === to || from === 'created') return true;
+  switch (from) {
+    case 'pending':
+      return to !== 'created';
+    case 'paid':
+      return to === 'held' || to === 'refunded';
+    case 'held':
+      return to === 'paid' || to === 'refunded' || to === 'failed';
+    case 'failed':
+    case 'cancelled':
+    case 'expired':
+      return to === 'paid';
+    default:
+      return false;
+  }
+}
+
 /** What the payment page is in, inside a panel (modal or inline): its frame, a window opened from the header, an offer to open one, or nothing. */
 export type PanelPage = 'none' | 'frame' | 'window' | 'offer';
 

@@ -125,6 +125,34 @@ export const handlers = [
   }),
 ];
 
+/**
+ * The next status read answers late, with the status the helper had when the request arrived (a poll overtaken
+ * by a faster check, or held back by a retry). `started` / `answered` say how far it got.
+ */
+export function slowGet(ms: number): { started: boolean; answered: boolean; id?: string } {
+  const seen: { started: boolean; answered: boolean; id?: string } = { started: false, answered: false };
+  worker.use(
+    http.get(
+      `${API}/sessions/:id`,
+      async ({ request, params }) => {
+        helper.gets++;
+        seen.started = true;
+        seen.id = params.id as string;
+        const status = helper.status;
+        const authorized = request.headers.get('authorization') === `Bearer tok_${params.id as string}`;
+        await delay(ms);
+        seen.answered = true;
+        if (!authorized) {
+          return HttpResponse.json({ error: { code: 'unauthorized', message: 'bad token', retryable: false } }, { status: 401 });
+        }
+        return HttpResponse.json({ ...sessionBody(params.id as string, lastBody), status });
+      },
+      { once: true },
+    ),
+  );
+  return seen;
+}
+
 export const worker = setupWorker(...handlers);
 let started: Promise<unknown> | undefined;
 
