@@ -120,6 +120,19 @@ function flowError(error: unknown): FlowError {
 }
 
 /**
+ * What the console gets of an error: its code, HTTP status and message. Never the error itself, whose cause (ky's
+ * HTTPError) carries the request with its `Authorization: Bearer` token.
+ */
+function loggable(error: unknown): { code: string; status?: number; message: string } {
+  if (error instanceof PayCheckoutError) {
+    return error.status === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, status: error.status, message: error.message };
+  }
+  return { code: 'bad_response', message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
  * The checkout of one element, a Lit reactive controller: added by the element once this module has loaded, it
  * lives until the element is disconnected (`hostDisconnected` aborts everything; late results are ignored).
  */
@@ -474,7 +487,7 @@ export class CheckoutController implements ReactiveController {
   }
 
   async #fail(error: unknown, signal: AbortSignal): Promise<void> {
-    console.warn('[pay-checkout]', error);
+    console.warn('[pay-checkout]', loggable(error));
     const explaining = this.#explain(error);
     if (explaining) await explaining;
     if (!signal.aborted) this.#dispatch({ type: 'fail', error: flowError(error) });

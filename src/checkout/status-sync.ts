@@ -22,6 +22,11 @@ export function clock(ms: number): string {
 export class StatusSync {
   #poll?: ReturnType<typeof setTimeout>;
   #tick?: ReturnType<typeof setInterval>;
+  /**
+   * Which polling is current: `poll()` and `stop()` move it on, so a poll whose check was under way meanwhile
+   * (a refused token stopped it, or polling started again) does not arm another one when its check answers.
+   */
+  #round = 0;
 
   constructor(
     /** Asks the helper once; the sync goes on while `pending()` says the status may still change. */
@@ -31,9 +36,10 @@ export class StatusSync {
 
   poll(signal: AbortSignal, delay = timing.poll): void {
     clearTimeout(this.#poll);
+    const round = ++this.#round;
     this.#poll = setTimeout(async () => {
       await this.refresh();
-      if (!signal.aborted && this.pending()) this.poll(signal, Math.min(delay * 1.5, timing.pollMax));
+      if (round === this.#round && !signal.aborted && this.pending()) this.poll(signal, Math.min(delay * 1.5, timing.pollMax));
     }, delay);
   }
 
@@ -52,6 +58,7 @@ export class StatusSync {
   }
 
   stop(): void {
+    this.#round++;
     clearTimeout(this.#poll);
     clearInterval(this.#tick);
   }
