@@ -88,15 +88,48 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
       throw new CheckoutError('invalid_field', 'status must be pending, delivered or failed.');
     }
     const limitText = c.req.query('limit');
-    const limit = limitText && /^\d{1,3}$/.test(limitText) ? Math.min(Math.max(Number(limitText), 1), 500) : 100;
-    const list = await store.listDeliveries({ ...(status ? { status: status as DeliveryStatus } : {}), limit });
-    return c.json({ deliveries: list.map(deliveryView) });
+    if (limitText !== undefined && !(/^\d{1,3}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= 500)) {
+      throw new CheckoutError('invalid_field', 'limit must be a whole number from 1 to 500.');
+    }
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    const sessionId = c.req.query('sessionId');
+    if (sessionId !== undefined && !SESSION_ID_PATTERN.test(sessionId)) throw new CheckoutError('invalid_field', 'sessionId must be a session id (cs_…).');
+    const before = c.req.query('before');
+    let beforeSeq: number | undefined;
+    if (before !== undefined) {
+      // The cursor is a listed delivery's id (`nextCursor`): the page goes on after it.
+      const cursor = /^dlv_[\w-]{1,64}$/.test(before) ? await store.getDelivery(before) : undefined;
+      if (!cursor) throw new CheckoutError('invalid_field', 'before must be the id of a listed delivery (nextCursor of the previous page).');
+      beforeSeq = cursor.seq;
+    }
+    const list = await store.listDeliveries({
+      ...(status ? { status: status as DeliveryStatus } : {}),
+      ...(sessionId ? { sessionId } : {}),
+      ...(beforeSeq === undefined ? {} : { beforeSeq }),
+      limit,
+    });
+    return c.json({ deliveries: list.map(deliveryView), nextCursor: list.length === limit ? list[list.length - 1]!.id : null });
   });
 
   app.post('/merchant/deliveries/:id/retry', async (c) => {
-    const delivery = await store.retryDelivery(c.req.param('id'), Date.now());
+    const forceText = c.req.query('force');
+    if (forceText !== undefined && forceText !== '1' && forceText !== 'true') throw new CheckoutError('invalid_field', 'force must be 1 (or true) when given.');
+    const force = forceText !== undefined;
+    const delivery = await store.retryDelivery(c.req.param('id'), Date.now(), { force });
     if (!delivery) throw new CheckoutError('not_found', 'No such delivery.');
-    return c.json(deliveryView(delivery));
+    // Merchant-API-only refusals (the browser never sees them): the error body of every other error, plus the delivery.
+    if (delivery.retry === 'superseded') {
+      const message =
+        `A later event of this session (${delivery.supersededBy}) was already delivered to this target or is queued for it: ` +
+        'sent again now, this older event would arrive after it. Read the session (GET /merchant/sessions/:id) instead, ' +
+        'or send it anyway with ?force=1 (it then carries data.redelivered: true).';
+      return c.json({ error: { code: 'delivery_superseded', message, retryable: false }, supersededBy: delivery.supersededBy, delivery: deliveryView(delivery) }, 409);
+    }
+    if (delivery.retry === 'in_flight') {
+      const message = 'This delivery is being sent right now; read it again in a moment.';
+      return c.json({ error: { code: 'delivery_in_flight', message, retryable: true }, delivery: deliveryView(delivery) }, 409);
+    }
+    return c.json({ ...deliveryView(delivery), retry: delivery.retry, ...(delivery.supersededBy ? { supersededBy: delivery.supersededBy } : {}) });
   });
 }
 

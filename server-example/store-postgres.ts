@@ -16,15 +16,16 @@ import { sha256Hex } from './providers/crypto.js';
 import {
   MAX_REJECTED_CALLBACKS,
   MIGRATIONS,
+  markRedelivered,
   OpenSessionExistsError,
   PRUNABLE_STATUSES,
   ProviderPaymentTakenError,
   REJECTED_HEAD_CHARS,
 } from './store.js';
 import type {
+  DeliveryFilter,
   DeliveryOutcome,
   DeliveryRecord,
-  DeliveryStatus,
   EventRecord,
   IdempotencyRecord,
   Mutation,
@@ -34,6 +35,7 @@ import type {
   PruneReport,
   RejectedCallback,
   RejectedCallbackRecord,
+  RetriedDelivery,
   SessionRecord,
   Store,
 } from './store.js';
@@ -500,23 +502,43 @@ export class PostgresStore implements Store {
     return rows[0] && deliveryFromRow(rows[0] as DeliveryRow);
   }
 
-  async listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]> {
+  async listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
     const { rows } = await this.query(
       `SELECT * FROM deliveries WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR session_id = $2)
+         AND ($4::bigint IS NULL OR seq < $4)
        ORDER BY seq DESC LIMIT $3`,
-      [filter.status ?? null, filter.sessionId ?? null, filter.limit],
+      [filter.status ?? null, filter.sessionId ?? null, filter.limit, filter.beforeSeq ?? null],
     );
     return rows.map((row) => deliveryFromRow(row as DeliveryRow));
   }
 
-  async retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined> {
-    await this.query(
-      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, updated_at = $1
-       WHERE id = $2 AND status <> 'pending'`,
-      [now, id],
-    );
-    return this.getDelivery(id);
+  async retryDelivery(id: string, now: number, options: { force?: boolean } = {}): Promise<RetriedDelivery | undefined> {
+    return this.transaction(async (client): Promise<RetriedDelivery | undefined> => {
+      // The row is locked while it is checked and changed; a sender claiming it meanwhile skips it (SKIP LOCKED).
+      const { rows } = await client.query('SELECT * FROM deliveries WHERE id = $1 FOR UPDATE', [id]);
+      if (!rows[0]) return undefined;
+      const current = deliveryFromRow(rows[0] as DeliveryRow);
+      if (current.status === 'pending') {
+        if (current.leaseUntil !== null && current.leaseUntil > now) return { ...current, retry: 'in_flight' };
+        const updated = await client.query('UPDATE deliveries SET attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE seq = $2 RETURNING *', [now, current.seq]);
+        return { ...deliveryFromRow(updated.rows[0] as DeliveryRow), retry: 'due_now' };
+      }
+      const later = await client.query(
+        `SELECT id FROM deliveries WHERE target = $1 AND session_id IS NOT DISTINCT FROM $2 AND seq > $3 AND status IN ('pending','delivered')
+         ORDER BY seq DESC LIMIT 1`,
+        [current.target, current.sessionId, current.seq],
+      );
+      const supersededBy = later.rows[0]?.id as string | undefined;
+      if (supersededBy && !options.force) return { ...current, retry: 'superseded', supersededBy };
+      const updated = await client.query(
+        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, updated_at = $1, payload = $2
+         WHERE seq = $3 RETURNING *`,
+        [now, supersededBy ? markRedelivered(current.payload) : current.payload, current.seq],
+      );
+      return { ...deliveryFromRow(updated.rows[0] as DeliveryRow), retry: 'queued', ...(supersededBy ? { supersededBy } : {}) };
+    });
   }
+
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
     const { rows } = await this.query('SELECT * FROM idempotency_keys WHERE key = $1', [key]);

@@ -148,6 +148,14 @@ export interface PruneReport {
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  sessionId?: string;
+  /** Only deliveries written before the one with this `seq` (pagination, newest first). */
+  beforeSeq?: number;
+  limit: number;
+}
+
 /**
  * One merchant notification for one target (a webhook URL, or the in-process hook), written to the outbox in the
  * same transaction as the status change it reports.
@@ -179,6 +187,37 @@ export interface DeliveryRecord extends NewDelivery {
   deliveredAt: number | null;
   /** Until when the sender that claimed it may send it (`claimDueDeliveries`); null when nobody holds it. */
   leaseUntil: number | null;
+}
+
+/**
+ * What `retryDelivery` did. `queued`: a failed or delivered row is pending again, due now, with a fresh schedule of
+ * attempts. `due_now`: a pending row waiting for its next attempt is due now (a fresh schedule). `in_flight`: a sender
+ * holds it right now; left as it is. `superseded`: refused, nothing changed — a later delivery of the same session to
+ * the same target was delivered or is queued, so this older event would reach the receiver after it (`force` sends it
+ * anyway, its payload marked `data.redelivered: true`).
+ */
+export type DeliveryRetryOutcome = 'queued' | 'due_now' | 'in_flight' | 'superseded';
+
+export interface RetriedDelivery extends DeliveryRecord {
+  retry: DeliveryRetryOutcome;
+  /** `superseded`, or `queued` by force: the newest later delivery (same session and target) delivered or queued. */
+  supersededBy?: string;
+}
+
+/**
+ * The payload of an event sent again after later events of its session reached the target: `data.redelivered: true`,
+ * so the receiver can tell it is older than what it already has (the `webhook-id` stays the same, for dedupe).
+ */
+export function markRedelivered(payload: string): string {
+  try {
+    const event = JSON.parse(payload) as { data?: unknown };
+    if (!event || typeof event !== 'object' || !event.data || typeof event.data !== 'object' || Array.isArray(event.data)) return payload;
+    const data = event.data as Record<string, unknown>;
+    if (data.redelivered === true) return payload;
+    return JSON.stringify({ ...event, data: { ...data, redelivered: true } });
+  } catch {
+    return payload;
+  }
 }
 
 /** What one delivery attempt came to; `nextAttemptAt: null` after the last try marks the delivery failed. */
@@ -278,10 +317,15 @@ export interface Store {
    */
   finishDelivery(claimed: Pick<DeliveryRecord, 'id' | 'leaseUntil'>, outcome: DeliveryOutcome, now: number): Promise<void>;
   getDelivery(id: string): Promise<DeliveryRecord | undefined>;
-  /** Newest first. */
-  listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]>;
-  /** Makes a delivery pending again, due now, with a fresh schedule of attempts. */
-  retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined>;
+  /** Newest first; `beforeSeq`: only deliveries older than that one (a page after it). */
+  listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
+  /**
+   * Sends a delivery again (see DeliveryRetryOutcome): due now, a fresh schedule of attempts, the same message id.
+   * Refused (`superseded`) when a later delivery of its session to its target was delivered or is queued, unless
+   * `force`; then the payload is marked redelivered. A failed row never blocks the rows after it, so this check is
+   * what keeps a retry from reordering a session's events. Undefined when there is no such delivery.
+   */
+  retryDelivery(id: string, now: number, options?: { force?: boolean }): Promise<RetriedDelivery | undefined>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the key unless it exists; returns the stored record either way. */
   putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
@@ -841,20 +885,39 @@ export class SqliteStore implements Store {
     return row && deliveryFromRow(row);
   }
 
-  async listDeliveries(filter: { status?: DeliveryStatus; sessionId?: string; limit: number }): Promise<DeliveryRecord[]> {
+  async listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
     const rows = this.stmt(
       `SELECT * FROM deliveries WHERE (@status IS NULL OR status = @status) AND (@session IS NULL OR session_id = @session)
+         AND (@before IS NULL OR seq < @before)
        ORDER BY seq DESC LIMIT @limit`,
-    ).all({ status: filter.status ?? null, session: filter.sessionId ?? null, limit: filter.limit }) as DeliveryRow[];
+    ).all({ status: filter.status ?? null, session: filter.sessionId ?? null, before: filter.beforeSeq ?? null, limit: filter.limit }) as DeliveryRow[];
     return rows.map(deliveryFromRow);
   }
 
-  async retryDelivery(id: string, now: number): Promise<DeliveryRecord | undefined> {
-    this.stmt(
-      `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?
-       WHERE id = ? AND status <> 'pending'`,
-    ).run(now, now, id);
-    return this.getDelivery(id);
+  async retryDelivery(id: string, now: number, options: { force?: boolean } = {}): Promise<RetriedDelivery | undefined> {
+    return this.db.transaction((): RetriedDelivery | undefined => {
+      const get = (where: string, value: string | number) => {
+        const row = this.stmt(`SELECT * FROM deliveries WHERE ${where} = ?`).get(value) as DeliveryRow | undefined;
+        return row && deliveryFromRow(row);
+      };
+      const current = get('id', id);
+      if (!current) return undefined;
+      if (current.status === 'pending') {
+        if (current.leaseUntil !== null && current.leaseUntil > now) return { ...current, retry: 'in_flight' };
+        this.stmt('UPDATE deliveries SET attempts = 0, next_attempt_at = ?, updated_at = ? WHERE seq = ?').run(now, now, current.seq);
+        return { ...get('seq', current.seq)!, retry: 'due_now' };
+      }
+      const later = this.stmt(
+        `SELECT id FROM deliveries WHERE target = ? AND session_id IS ? AND seq > ? AND status IN ('pending','delivered')
+         ORDER BY seq DESC LIMIT 1`,
+      ).get(current.target, current.sessionId, current.seq) as { id: string } | undefined;
+      if (later && !options.force) return { ...current, retry: 'superseded', supersededBy: later.id };
+      this.stmt(
+        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?, payload = ?
+         WHERE seq = ?`,
+      ).run(now, now, later ? markRedelivered(current.payload) : current.payload, current.seq);
+      return { ...get('seq', current.seq)!, retry: 'queued', ...(later ? { supersededBy: later.id } : {}) };
+    }).immediate();
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {

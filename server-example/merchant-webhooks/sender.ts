@@ -2,7 +2,8 @@
  * The outbox sender: delivers merchant notifications written by status changes. Each delivery is signed with the
  * Standard Webhooks scheme (the same `webhook-id` on every attempt), POSTed with a time limit and no redirects
  * followed, and retried on anything but a 2xx with jittered backoff for about three days before it is marked
- * `failed`. The in-process `onEvent` hook rides the same rows. Only the head of each session's queue per target is
+ * `failed`. The in-process `onEvent` hook rides the same rows, with the same time limit (a hook still running then
+ * is a failed attempt; the pass does not wait for it). Only the head of each session's queue per target is
  * taken, so a session's events arrive in order; rows are leased, so several helper instances never send one twice
  * at the same time.
  */
@@ -96,7 +97,7 @@ export class DeliverySender {
     try {
       if (record.target === HOOK_TARGET) {
         if (!this.options.onEvent) throw new Error('no onEvent hook is configured any more');
-        await this.options.onEvent(JSON.parse(record.payload) as MerchantEvent);
+        await this.callHook(this.options.onEvent, JSON.parse(record.payload) as MerchantEvent);
         return { delivered: true };
       }
       const status = await this.post(record);
@@ -104,6 +105,36 @@ export class DeliverySender {
       return this.failure(record, `HTTP ${status}`, status);
     } catch (error) {
       return this.failure(record, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    }
+  }
+
+  /**
+   * The hook, with the webhook's time limit: its lease is that limit + 2 s, so a hook still running after it could be
+   * called again (by another instance, or the next pass) while it runs, and a hook that never returns would hold up
+   * this instance's pass, and with it every notification. A hook that has not finished by then is a failed attempt,
+   * retried with backoff; the pass goes on without waiting for it (it cannot be stopped: it may still finish later).
+   */
+  private async callHook(hook: (event: MerchantEvent) => void | Promise<void>, event: MerchantEvent): Promise<void> {
+    const { timeoutMs } = this.options.delivery;
+    let timer: NodeJS.Timeout | undefined;
+    let late = false;
+    const call = (async () => hook(event))();
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        late = true;
+        const error = new Error(`onEvent did not finish within ${timeoutMs} ms (MERCHANT_WEBHOOK_TIMEOUT_MS)`);
+        error.name = 'TimeoutError';
+        reject(error);
+      }, timeoutMs);
+    });
+    // A hook that fails after its time ran out is reported in the log, never left as an unhandled rejection.
+    call.catch((error: unknown) => {
+      if (late) this.options.log.warn('onEvent failed after its time limit', { event: event.id, error: String(error) });
+    });
+    try {
+      await Promise.race([call, timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

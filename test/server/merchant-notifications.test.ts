@@ -212,6 +212,55 @@ describe('merchant webhooks', () => {
   });
 });
 
+describe('retrying a failed delivery', () => {
+  const failedOf = async (type: string) => {
+    for (;;) {
+      const list = ((await (await merchant('/deliveries?status=failed')).json()) as any).deliveries as any[];
+      const found = list.find((delivery) => delivery.type === type);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  it('never lets an old payment.paid arrive after the refund that followed it, unless forced and marked redelivered', async () => {
+    receiver.answer = (request) => (request.event.type === 'payment.paid' ? 500 : 200);
+    const { url, app } = await start();
+    const session = await createSession(url, 'samovar-order2');
+    await pressButton(session.paymentUrl, 'pay');
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 890000, raw: {} }, 'poll');
+    const paid = await failedOf('payment.paid');
+    await receiver.waitFor(() => receiver.ofType('payment.held').length === 1);
+    const resolved = await merchant(`/sessions/${session.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'refunded', note: 'Refunded after the dispute' }),
+    });
+    assert.equal(resolved.status, 200);
+    await receiver.waitFor(() => receiver.ofType('payment.refunded').length === 1);
+    receiver.answer = () => 200;
+
+    const refused = await merchant(`/deliveries/${paid.id}/retry`, { method: 'POST' });
+    assert.equal(refused.status, 409);
+    const body = (await refused.json()) as any;
+    assert.equal(body.error.code, 'delivery_superseded');
+    assert.equal(body.delivery.status, 'failed');
+    const refund = ((await (await merchant(`/deliveries?sessionId=${session.id}`)).json()) as any).deliveries.find((d: any) => d.type === 'payment.refunded');
+    assert.equal(body.supersededBy, refund.id);
+    await app.checkout.deliveries.tick();
+    assert.equal(receiver.ofType('payment.paid').length, FAST.retryDelaysMs.length + 1, 'not sent again');
+
+    const forced = await merchant(`/deliveries/${paid.id}/retry?force=1`, { method: 'POST' });
+    assert.equal(forced.status, 200);
+    assert.equal(((await forced.json()) as any).status, 'pending');
+    await receiver.waitFor(() => receiver.ofType('payment.paid').length === FAST.retryDelaysMs.length + 2);
+    const resent = receiver.ofType('payment.paid').at(-1)!;
+    assert.equal(resent.id, paid.eventId, 'the same webhook-id, so a receiver that has it already drops it');
+    assert.equal(resent.event.data.session.status, 'paid');
+    assert.equal((resent.event.data as any).redelivered, true, 'marked: older than events already delivered');
+    new Webhook(SECRET).verify(resent.body, { 'webhook-id': resent.id, 'webhook-timestamp': resent.timestamp, 'webhook-signature': resent.signature });
+  });
+});
+
 describe('payment.reinstated', () => {
   const types = () => [...new Map(receiver.received.map((entry) => [entry.id, entry.event.type])).values()];
 
@@ -303,6 +352,40 @@ describe('the in-process onEvent hook', () => {
   });
 });
 
+describe('a hung onEvent hook', () => {
+  it('is a failed attempt after MERCHANT_WEBHOOK_TIMEOUT_MS, retried, and never stops the other notifications', { timeout: 20_000 }, async () => {
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    let hung = 0;
+    const { url, app } = await start({
+      env: env({ MERCHANT_WEBHOOK_URL: '', MERCHANT_WEBHOOK_SECRET: '' }),
+      config: {
+        delivery: { ...FAST, timeoutMs: 300 },
+        onEvent(event) {
+          if (event.data.session.orderId === 'tea-hung1' && hung++ === 0) return new Promise<void>((resolve) => (release = resolve));
+          seen.push(`${event.data.session.orderId} ${event.type}`);
+          return undefined;
+        },
+      },
+    });
+    try {
+      const first = await createSession(url, 'tea-hung1');
+      await pressButton(first.paymentUrl, 'pay');
+      while (hung === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      const second = await createSession(url, 'tea-hung2');
+      await pressButton(second.paymentUrl, 'pay');
+      const deadline = Date.now() + 5_000;
+      while (seen.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(seen.sort(), ['tea-hung1 payment.paid', 'tea-hung2 payment.paid']);
+      const [delivery] = await app.checkout.store.listDeliveries({ sessionId: first.id, limit: 10 });
+      assert.equal(delivery?.status, 'delivered');
+      assert.equal(delivery?.attempts, 2, 'the hung call was one failed attempt');
+    } finally {
+      release();
+    }
+  });
+});
+
 describe('kill -9 between a status change and its delivery', () => {
   it('delivers after the restart, one message for the one transition', { timeout: 60_000 }, async () => {
     let hold = true;
@@ -374,6 +457,52 @@ describe('the merchant API', () => {
     const manual = detail.events.find((event: any) => event.source === 'manual' && event.to === 'paid');
     assert.equal(manual.data.note, 'Payer sent the difference by bank transfer, ticket 42');
     assert.ok(!JSON.stringify(detail.events).includes('signature'), 'no raw provider callbacks');
+  });
+});
+
+describe('the merchant API deliveries list and retry', () => {
+  it('refuses a bad limit, filters by session, pages with a cursor, and makes a waiting delivery due now', async () => {
+    receiver.answer = () => 503;
+    const { url } = await start({ config: { delivery: { ...FAST, retryDelaysMs: [3_600_000] } } });
+    for (const limit of ['0', '501', 'ten', '-1', '']) {
+      const answer = await merchant(`/deliveries?limit=${limit}`);
+      assert.equal(answer.status, 400, `limit=${limit}`);
+      assert.equal(((await answer.json()) as any).error.code, 'invalid_field');
+    }
+    assert.equal((await merchant('/deliveries?sessionId=nope')).status, 400);
+    assert.equal((await merchant('/deliveries?before=dlv_missing')).status, 400);
+
+    const sessions = [];
+    for (const order of ['tea-page1', 'tea-page2', 'tea-page3']) {
+      const session = await createSession(url, order);
+      await pressButton(session.paymentUrl, 'pay');
+      sessions.push(session);
+    }
+    await receiver.waitFor(() => receiver.received.length === 3);
+    const all = ((await (await merchant('/deliveries')).json()) as any).deliveries as any[];
+    assert.deepEqual(all.map((d) => d.orderId), ['tea-page3', 'tea-page2', 'tea-page1']);
+    const page1 = (await (await merchant('/deliveries?limit=2')).json()) as any;
+    assert.deepEqual(page1.deliveries.map((d: any) => d.id), [all[0].id, all[1].id]);
+    assert.equal(page1.nextCursor, all[1].id);
+    const page2 = (await (await merchant(`/deliveries?limit=2&before=${page1.nextCursor}`)).json()) as any;
+    assert.deepEqual(page2.deliveries.map((d: any) => d.id), [all[2].id]);
+    assert.equal(page2.nextCursor, null);
+    const ofSession = (await (await merchant(`/deliveries?sessionId=${sessions[1].id}`)).json()) as any;
+    assert.deepEqual(ofSession.deliveries.map((d: any) => d.orderId), ['tea-page2']);
+
+    // Waiting an hour for its next attempt: a retry sends it now.
+    const waiting = all[0];
+    assert.equal(waiting.status, 'pending');
+    assert.ok(Date.parse(waiting.nextAttemptAt) > Date.now() + 3_000_000);
+    receiver.answer = () => 200;
+    const retried = await merchant(`/deliveries/${waiting.id}/retry`, { method: 'POST' });
+    assert.equal(retried.status, 200);
+    const view = (await retried.json()) as any;
+    assert.equal(view.retry, 'due_now');
+    assert.ok(Date.parse(view.nextAttemptAt) <= Date.now());
+    await receiver.waitFor(() => receiver.received.length === 4);
+    assert.equal(receiver.received[3]!.id, waiting.eventId);
+    assert.equal((await merchant(`/deliveries/${waiting.id}/retry?force=maybe`, { method: 'POST' })).status, 400);
   });
 });
 
