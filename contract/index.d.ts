@@ -108,6 +108,8 @@ export type HelperErrorCode =
   | 'session_not_cancellable'
   | 'session_creating'
   | 'session_not_held'
+  | 'delivery_superseded'
+  | 'delivery_in_flight'
   // Provider callbacks
   | 'invalid_signature'
   | 'stale_notification'
@@ -212,5 +214,10 @@ export interface MerchantEvent {
     reason: string | null;
     /** A person's note, for a manual resolution. */
     note?: string;
+    /**
+     * Sent again on the merchant's forced request after later events of the session were delivered: older news than
+     * those, with the same `id` as before.
+     */
+    redelivered?: true;
   };
 }

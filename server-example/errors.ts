@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   session_not_cancellable: 409,
   session_creating: 409,
   session_not_held: 409,
+  delivery_superseded: 409,
+  delivery_in_flight: 409,
   // Provider callbacks
   invalid_signature: 401,
   stale_notification: 401,
@@ -75,6 +77,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'route_unavailable',
   'previous_request_open',
   'session_creating',
+  'delivery_in_flight',
   'order_lookup_failed',
   'internal_error',
 ]);

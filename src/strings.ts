@@ -40,6 +40,8 @@ export const ERROR_ALIASES = {
   internal_error: 'generic',
   interrupted: 'generic',
   session_not_held: 'generic',
+  delivery_superseded: 'generic',
+  delivery_in_flight: 'generic',
   invalid_signature: 'generic',
   stale_notification: 'generic',
   invalid_webhook: 'generic',
