@@ -41,6 +41,9 @@ export { forgetConfigs, warmHelper } from './helper-config.js';
 
 let prepared = false;
 
+/** How many times a dismissed payment is checked again in the background, after the first check. */
+const DISMISS_CHECKS = 4;
+
 /**
  * Once per page, when the first controller is created: the dialog's templates.
  * Lit parses a template the first time it is used. Doing that for the dialog's templates now, once per page,
@@ -164,7 +167,8 @@ export class CheckoutController implements ReactiveController {
   readonly #inline: InlinePresenter;
   readonly #sync = new StatusSync(
     () => this.#refresh(),
-    () => !FINAL.includes(this.#session!.status),
+    // A held session is polled until a person settles it, whatever limit the polling had.
+    (left) => !!this.#session && !FINAL.includes(this.#session.status) && (left > 0 || this.#session.status === 'held'),
   );
 
   constructor(
@@ -352,6 +356,7 @@ export class CheckoutController implements ReactiveController {
     countdown: () => this.#sync.countdown(() => this.#session?.expiresAt, () => this.host.requestUpdate()),
     remember: (change) => this.#attempts().remember(change),
     'after-dismiss': () => void this.#afterDismiss(this.#session!),
+    'keep-polling': () => this.#sync.poll(this.#background()),
     confirm: () => void this.#confirm(),
     cancel: () => void this.#cancel(),
     create: () => void this.#create(this.#method, this.#presenter!.mode),
@@ -589,8 +594,12 @@ export class CheckoutController implements ReactiveController {
     // cancellation. The provider payment itself stays open and is reused on the next click.
     const signal = this.#background();
     await this.#refresh(signal);
-    if (signal.aborted || this.#session?.id !== session.id || SETTLED.includes(this.#session.status)) return;
-    emit(this.host, 'pay-cancel', { session: publicSession(this.#session), reason: 'dismissed' });
+    const now = this.#session;
+    if (signal.aborted || now?.id !== session.id) return;
+    if (!SETTLED.includes(now.status)) emit(this.host, 'pay-cancel', { session: publicSession(now), reason: 'dismissed' });
+    // The helper reads the provider every few seconds at most: its first answer may predate a payment completed just
+    // before closing. A few more checks (2, 3, 4.5 and 6.75 s apart by default) report that as pay-success still.
+    if (!FINAL.includes(now.status)) this.#sync.poll(signal, timing.poll, DISMISS_CHECKS);
   }
 
   // ── presenters and view ──────────────────────────────────────────────────────────────────────────────

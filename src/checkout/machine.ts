@@ -108,7 +108,9 @@ export type CheckoutEvent =
  * `close-window` / `drop-window` close and forget the window showing the payment page; `stop-sync`, `poll`,
  * `refresh` and `countdown` drive ./status-sync.ts; `present` listens for the return page and shows the payment
  * page on the presenter; `navigate` sends the page itself there (redirect); `remember` updates the stored
- * attempt; `after-dismiss` checks the status once, then reports a cancellation unless the payment settled;
+ * attempt; `after-dismiss` checks the status, reports a cancellation unless the payment settled, and checks a few
+ * times more in the background (a later `paid` is still reported); `keep-polling` goes on polling a held session
+ * after what showed it closed;
  * `confirm` / `cancel` ask the helper after a return; `create` asks for a session again on the same panel;
  * `start` starts again from the element (resolving the mode, opening a popup inside the click).
  */
@@ -132,6 +134,7 @@ export type Effect =
       | 'navigate'
       | 'countdown'
       | 'after-dismiss'
+      | 'keep-polling'
       | 'confirm'
       | 'cancel'
       | 'create'
@@ -378,10 +381,13 @@ function close(s: CheckoutState, fx: Effect[]): void {
   // A settled payment stays said under the button (held: what happens next); anything else is idle again.
   s.view = view !== 'paid' && view !== 'held' && view !== 'refunded' ? 'idle' : view;
   fx.push(['set', s.view]);
+  // A held payment waits for a person: its outcome still reaches the page, under the button.
+  if (s.status === 'held') fx.push(['keep-polling']);
   if (s.error) {
     // Closed because of an error (or after one): that was already reported as pay-error.
   } else if (s.status && !SETTLED.includes(s.status)) {
-    // The payer may have paid and closed the page before the confirmation arrived: check once before reporting.
+    // The payer may have paid and closed the page before the confirmation arrived: check before reporting, and a
+    // few times after (the helper reads the provider every few seconds at most).
     s.cancelReason = 'dismissed';
     fx.push(['after-dismiss']);
   } else if (!s.status && view === 'creating') {

@@ -29,17 +29,24 @@ export class StatusSync {
   #round = 0;
 
   constructor(
-    /** Asks the helper once; the sync goes on while `pending()` says the status may still change. */
+    /**
+     * Asks the helper once; the sync goes on while `pending(left)` says the status may still change (`left`: how
+     * many of the checks asked for by `poll()` remain, `Infinity` when it asked for no limit).
+     */
     private readonly refresh: () => Promise<void>,
-    private readonly pending: () => boolean,
+    private readonly pending: (left: number) => boolean,
   ) {}
 
-  poll(signal: AbortSignal, delay = timing.poll): void {
+  /** Polls from `delay` on; `checks` limits how many checks are made (for as long as `pending` agrees). */
+  poll(signal: AbortSignal, delay = timing.poll, checks = Infinity): void {
     clearTimeout(this.#poll);
     const round = ++this.#round;
     this.#poll = setTimeout(async () => {
       await this.refresh();
-      if (round === this.#round && !signal.aborted && this.pending()) this.poll(signal, Math.min(delay * 1.5, timing.pollMax));
+      const left = checks - 1;
+      if (round === this.#round && !signal.aborted && this.pending(left)) {
+        this.poll(signal, Math.min(delay * 1.5, timing.pollMax), left);
+      }
     }, delay);
   }
 

@@ -1,0 +1,72 @@
+// After the payment page is closed: a held payment is still polled under the button, and a dismissal is followed by
+// a few more checks, so a payment completed just before closing (which the helper may not have read yet) still
+// ends in pay-success.
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import {
+  fastTiming,
+  helper,
+  names,
+  openModal,
+  part,
+  PayCheckout,
+  postReturn,
+  record,
+  returnMessage,
+  useFakeHelper,
+} from './support.js';
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('after the payment page is closed', () => {
+  useFakeHelper();
+  let restoreTiming: () => void;
+  beforeEach(() => (restoreTiming = fastTiming()));
+  afterEach(() => restoreTiming());
+
+  it('keeps polling a held payment, so the shop\'s later paid arrives as pay-success', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    helper.status = 'held';
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await waitUntil(() => el.state === 'held', 'held');
+    el.close();
+    await el.updateComplete;
+    expect(part(el, 'button')!.textContent).to.equal('На проверке');
+    const events = record(el, ['pay-status', 'pay-success', 'pay-cancel']);
+    helper.status = 'paid';
+    await waitUntil(() => events.some((e) => e.type === 'pay-success'), 'the later paid is reported');
+    expect(names(events)).to.deep.equal(['pay-status', 'pay-success']);
+    expect(el.state).to.equal('paid');
+  });
+
+  it('reports a paid read after the dismissal as pay-success, after pay-cancel', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    const events = record(el, ['pay-cancel', 'pay-success']);
+    const dismissed = oneEvent(el, 'pay-cancel');
+    el.close();
+    // The helper had not read the provider yet: the first check still says created.
+    expect((await dismissed).detail.reason).to.equal('dismissed');
+    helper.status = 'paid';
+    await waitUntil(() => el.state === 'paid', 'the later paid is shown');
+    await el.updateComplete;
+    expect(names(events)).to.deep.equal(['pay-cancel', 'pay-success']);
+    expect(part(el, 'button')!.textContent).to.equal('Оплачено');
+  });
+
+  it('stops checking after a few reads when the payment stays open', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    const dismissed = oneEvent(el, 'pay-cancel');
+    el.close();
+    await dismissed;
+    const atClose = helper.gets;
+    // Four checks 50, 75, 100 and 100 ms apart in these tests; then nothing.
+    await pause(800);
+    const after = helper.gets;
+    await pause(400);
+    expect(helper.gets).to.equal(after);
+    expect(after - atClose).to.be.at.most(4);
+    expect(el.state).to.equal('idle');
+  });
+});
