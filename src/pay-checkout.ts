@@ -358,7 +358,12 @@ export class PayCheckout extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     this.#problem = this.#validate();
     // Another order (or helper) than the one shown: what the tab knows about it decides the button.
-    if (changed.has('orderId') || changed.has('sessionUrl')) this.#resume = true;
+    if (changed.has('orderId') || changed.has('sessionUrl')) {
+      this.#resume = true;
+      // Unless a payment is on screen, the previous order's session stops being checked and is dropped: its outcome
+      // is not this order's.
+      this.#flow?.forget();
+    }
     if (this.#resume && !this.#problem && !this.#flow?.busy) {
       // A reload of a tab where this order was paid or is held shows that from the first frame, never "Pay"; a page
       // reached through a link shows it at its first idle moment, or at the payer's first intent if that comes first.

@@ -198,6 +198,21 @@ export class CheckoutController implements ReactiveController {
     this.host.removeController(this);
   }
 
+  /**
+   * The element was pointed at another order or helper while nothing shows the payment: the previous session (a held
+   * one polled under the button, a dismissed one checked in the background) is not this order's, so its checks stop
+   * and it is dropped, as is a session requested ahead of a click. The tab keeps its record under the old order.
+   */
+  forget(): void {
+    if (this.busy) return;
+    clearTimeout(this.#early?.timer);
+    this.#early = undefined;
+    this.#attemptAc?.abort();
+    this.#session = undefined;
+    this.#attemptFor = undefined;
+    this.#state = { ...this.#state, status: undefined, error: undefined, cancelReason: undefined, returned: false };
+  }
+
   get pickerOpen(): boolean {
     return !!this.#picker?.open;
   }

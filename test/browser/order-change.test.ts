@@ -1,0 +1,68 @@
+// The element pointed at another order (a single-page app reusing it) while a held payment of the previous order is
+// polled under the button: that payment's outcome belongs to the old order, never to the new one.
+import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import {
+  fastTiming,
+  helper,
+  names,
+  openModal,
+  part,
+  PayCheckout,
+  postReturn,
+  record,
+  returnMessage,
+  useFakeHelper,
+} from './support.js';
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function heldAndClosed(el: PayCheckout): Promise<void> {
+  const frame = await openModal(el);
+  helper.status = 'held';
+  postReturn(frame.contentWindow, returnMessage('cs_1'));
+  await waitUntil(() => el.state === 'held', 'held');
+  el.close();
+  await el.updateComplete;
+}
+
+describe('another order on the same element', () => {
+  useFakeHelper();
+  let restoreTiming: () => void;
+  beforeEach(() => (restoreTiming = fastTiming()));
+  afterEach(() => restoreTiming());
+
+  it('stops polling the restored held session of the old order after a reload', async () => {
+    const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await heldAndClosed(first);
+    const markup = first.outerHTML;
+    first.remove();
+    const el = await fixture<PayCheckout>(markup);
+    await waitUntil(() => el.session?.status === 'held', 'the held session is restored and polled');
+    const events = record(el, ['pay-status', 'pay-success']);
+    el.orderId = 'B-2002';
+    await el.updateComplete;
+    helper.status = 'paid';
+    await pause(400);
+    await el.updateComplete;
+    expect(names(events)).to.deep.equal([]);
+    expect(el.state).to.equal('idle');
+    expect(el.session).to.equal(null);
+    expect(part(el, 'button')!.textContent).to.not.equal('Оплачено');
+  });
+
+  it('stops polling a held session kept after closing, and picks it up again when the order comes back', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await heldAndClosed(el);
+    const events = record(el, ['pay-status', 'pay-success']);
+    el.orderId = 'B-2002';
+    await el.updateComplete;
+    helper.status = 'paid';
+    await pause(400);
+    expect(names(events)).to.deep.equal([]);
+    expect(el.state).to.equal('idle');
+    el.orderId = 'A-1001';
+    await waitUntil(() => el.state === 'paid', 'the old order\'s held session is polled again');
+    expect(names(events)).to.deep.equal(['pay-status', 'pay-success']);
+    expect(events[1]!.detail.session.orderId).to.equal('A-1001');
+  });
+});
