@@ -364,6 +364,7 @@ export class CheckoutController implements ReactiveController {
     'close-window': () => closeWindow(this.#presenter?.window),
     'drop-window': () => this.#presenter && (this.#presenter.window = undefined),
     'stop-sync': () => this.#sync.stop(),
+    'stop-countdown': () => this.#sync.stopCountdown(),
     poll: () => this.#sync.poll(this.#attemptAc!.signal),
     refresh: () => void this.#refresh(),
     present: () => this.#present(),

@@ -105,7 +105,7 @@ export type CheckoutEvent =
  * under the button when no panel is open); `pay-*` dispatch that event about the current session; `report` is
  * `pay-error` for `state.error`; `ask-close` asks `pay-request-close` (cancelable), then closes; `new-attempt` /
  * `abort` start and stop an attempt's signal (its requests, polling and countdown); `hide` hides the presenter;
- * `close-window` / `drop-window` close and forget the window showing the payment page; `stop-sync`, `poll`,
+ * `close-window` / `drop-window` close and forget the window showing the payment page; `stop-sync`, `stop-countdown`, `poll`,
  * `refresh` and `countdown` drive ./status-sync.ts; `present` listens for the return page and shows the payment
  * page on the presenter; `navigate` sends the page itself there (redirect); `remember` updates the stored
  * attempt; `after-dismiss` checks the status, reports a cancellation unless the payment settled, and checks a few
@@ -135,6 +135,7 @@ export type Effect =
       | 'countdown'
       | 'after-dismiss'
       | 'keep-polling'
+      | 'stop-countdown'
       | 'confirm'
       | 'cancel'
       | 'create'
@@ -362,6 +363,8 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
     }
   } else if (status === 'held' || status === 'refunded') {
     s.error = undefined;
+    // Nothing is to be paid any more: no time left to count down (polling goes on for a held payment).
+    if (status === 'held') fx.push(['stop-countdown']);
     fx.push(['remember', { settled: status === 'held' ? 'held' : undefined }]);
     set(status);
   } else if (s.surface.kind === 'none') {

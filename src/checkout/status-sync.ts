@@ -64,6 +64,11 @@ export class StatusSync {
     }, 1000);
   }
 
+  /** Stops the countdown only (a held payment: nothing to pay, still polled). */
+  stopCountdown(): void {
+    clearInterval(this.#tick);
+  }
+
   stop(): void {
     this.#round++;
     clearTimeout(this.#poll);

@@ -70,3 +70,34 @@ describe('after the payment page is closed', () => {
     expect(el.state).to.equal('idle');
   });
 });
+
+describe('a payment held while its page is open', () => {
+  useFakeHelper();
+  let restoreTiming: () => void;
+  beforeEach(() => (restoreTiming = fastTiming()));
+  afterEach(() => restoreTiming());
+
+  it('stops the countdown (no more updates each second) and keeps polling', async () => {
+    helper.expiresAt = new Date(Date.now() + 10 * 60_000).toISOString();
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    helper.status = 'held';
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await waitUntil(() => el.state === 'held', 'held');
+    await el.updateComplete;
+    let updates = 0;
+    const requestUpdate = el.requestUpdate.bind(el);
+    el.requestUpdate = ((...args: Parameters<PayCheckout['requestUpdate']>) => {
+      updates++;
+      return requestUpdate(...args);
+    }) as PayCheckout['requestUpdate'];
+    // More than two of the countdown's one-second ticks.
+    await pause(2200);
+    expect(updates).to.equal(0);
+    const gets = helper.gets;
+    helper.status = 'paid';
+    await waitUntil(() => el.state === 'paid', 'still polled');
+    expect(helper.gets).to.be.above(gets);
+    el.close();
+  });
+});
