@@ -493,6 +493,12 @@ export class CheckoutController implements ReactiveController {
       (id, outcome) => id === this.#session?.id && this.#dispatch({ type: 'return', outcome }),
       signal,
     );
+    // Payers pay in a bank's app and come back to the tab: check at once rather than at the next poll.
+    document.addEventListener(
+      'visibilitychange',
+      () => document.visibilityState === 'visible' && this.#session && !FINAL.includes(this.#session.status) && void this.#refresh(signal),
+      { signal },
+    );
     if (presenter.mode === 'redirect') {
       // Back from the provider through the browser's back button, the page may come from the back/forward
       // cache still "redirecting": make the button usable again.
