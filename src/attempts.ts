@@ -4,7 +4,8 @@ import type { SessionData } from './session-client.js';
 /**
  * One purchase attempt per order, kept in `sessionStorage` so that a double click, a retry or a reload reuses
  * the same `Idempotency-Key` (and so the same provider payment) until that payment reaches a final status.
- * The token stays in this tab only; redirect mode needs it to resume after the payer comes back.
+ * The token stays in this tab only: a redirect payment needs it to resume when the payer comes back, and a reload
+ * needs it to re-read a held payment.
  */
 export interface Attempt {
   key: string;
