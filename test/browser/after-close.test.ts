@@ -3,25 +3,23 @@
 // ends in pay-success.
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import {
-  fastTiming,
   helper,
   names,
   openModal,
   part,
+  pause,
   PayCheckout,
   postReturn,
   record,
   returnMessage,
   useFakeHelper,
+  useFastTiming,
 } from './support.js';
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('after the payment page is closed', () => {
   useFakeHelper();
-  let restoreTiming: () => void;
-  beforeEach(() => (restoreTiming = fastTiming()));
-  afterEach(() => restoreTiming());
+  useFastTiming();
 
   it('keeps polling a held payment, so the shop\'s later paid arrives as pay-success', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
@@ -73,9 +71,7 @@ describe('after the payment page is closed', () => {
 
 describe('a payment held while its page is open', () => {
   useFakeHelper();
-  let restoreTiming: () => void;
-  beforeEach(() => (restoreTiming = fastTiming()));
-  afterEach(() => restoreTiming());
+  useFastTiming();
 
   it('stops the countdown (no more updates each second) and keeps polling', async () => {
     helper.expiresAt = new Date(Date.now() + 10 * 60_000).toISOString();

@@ -4,25 +4,23 @@
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import { attemptKey, loadAttempt } from '../../src/attempts.js';
 import {
-  fastTiming,
   helper,
   names,
   openModal,
+  pause,
   PayCheckout,
   postReturn,
   record,
   returnMessage,
   slowGet,
   useFakeHelper,
+  useFastTiming,
 } from './support.js';
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('late status answers', () => {
   useFakeHelper();
-  let restoreTiming: () => void;
-  beforeEach(() => (restoreTiming = fastTiming()));
-  afterEach(() => restoreTiming());
+  useFastTiming();
 
   it('drops a poll answer older than the check after a return: paid stays paid, pay-success once', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);

@@ -2,19 +2,19 @@
 // polled under the button: that payment's outcome belongs to the old order, never to the new one.
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import {
-  fastTiming,
   helper,
   names,
   openModal,
   part,
+  pause,
   PayCheckout,
   postReturn,
   record,
   returnMessage,
   useFakeHelper,
+  useFastTiming,
 } from './support.js';
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function heldAndClosed(el: PayCheckout): Promise<void> {
   const frame = await openModal(el);
@@ -27,9 +27,7 @@ async function heldAndClosed(el: PayCheckout): Promise<void> {
 
 describe('another order on the same element', () => {
   useFakeHelper();
-  let restoreTiming: () => void;
-  beforeEach(() => (restoreTiming = fastTiming()));
-  afterEach(() => restoreTiming());
+  useFastTiming();
 
   it('stops polling the restored held session of the old order after a reload', async () => {
     const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);

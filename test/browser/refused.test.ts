@@ -1,16 +1,24 @@
 // A status check the helper refuses (401: the token is not accepted): reported once, and polling ends with it.
 // What the console gets is the error's code, status and message, never the request with its bearer token.
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { fastTiming, helper, helperError, http, openModal, PayCheckout, record, useFakeHelper, worker } from './support.js';
+import {
+  helper,
+  helperError,
+  http,
+  openModal,
+  pause,
+  PayCheckout,
+  record,
+  useFakeHelper,
+  useFastTiming,
+  worker,
+} from './support.js';
 
 const SESSION = '/api/checkout/sessions/:id';
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a refused status check', () => {
   useFakeHelper();
-  let restoreTiming: () => void;
-  beforeEach(() => (restoreTiming = fastTiming()));
-  afterEach(() => restoreTiming());
+  useFastTiming();
 
   it('is reported once and stops polling', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);

@@ -4,7 +4,6 @@ import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { defineStrings } from '../../src/i18n.js';
 import {
   dialogOf,
-  fastTiming,
   helper,
   helperError,
   http,
@@ -16,6 +15,7 @@ import {
   record,
   returnMessage,
   useFakeHelper,
+  useFastTiming,
   worker,
 } from './support.js';
 
@@ -47,9 +47,7 @@ async function settle(el: PayCheckout, status: 'paid' | 'held'): Promise<void> {
 
 describe('a paid or held order', () => {
   useFakeHelper();
-  let restoreTiming: () => void;
-  beforeEach(() => (restoreTiming = fastTiming()));
-  afterEach(() => restoreTiming());
+  useFastTiming();
 
   it('says what happens next for the reason the payment is held, and the button no longer offers to pay', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);

@@ -273,3 +273,13 @@ export function fastTiming(overrides: Partial<typeof PayCheckout.timing> = {}): 
   Object.assign(PayCheckout.timing, { poll: 50, pollMax: 100, ...overrides });
   return () => Object.assign(PayCheckout.timing, saved);
 }
+
+/** Per suite: every test polls fast (`fastTiming()`), and the timing is put back after it. */
+export function useFastTiming(): void {
+  let restore: (() => void) | undefined;
+  beforeEach(() => (restore = fastTiming()));
+  afterEach(() => restore?.());
+}
+
+/** Waits `ms` of real time (for what must *not* happen meanwhile). */
+export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
