@@ -14,8 +14,8 @@ export const RESTART: readonly SessionStatus[] = ['failed', 'cancelled', 'expire
 /**
  * Whether a session may move from `from` to `to`, as the helper's own state machine allows (docs/server.md, "Nothing
  * moves backwards"): `pending` never returns to `created`; `paid` only moves to `held` or `refunded`; `held` to `paid`,
- * `refunded` or `failed`; a later `paid` revives `failed` / `cancelled` / `expired`; `refunded` stays. An answer
- * that says otherwise is older than what the element has shown, and is dropped.
+ * `refunded` or `failed`; a later `paid` or `held` revives `failed` / `cancelled` / `expired` (server-example/transitions.ts);
+ * `refunded` stays. An answer that says otherwise is older than what the element has shown, and is dropped.
  */
 export function canMove(from: SessionStatus, to: SessionStatus): boolean {
   if (from === to || from === 'created') return true;
@@ -29,7 +29,7 @@ export function canMove(from: SessionStatus, to: SessionStatus): boolean {
     case 'failed':
     case 'cancelled':
     case 'expired':
-      return to === 'paid';
+      return to === 'paid' || to === 'held';
     default:
       return false;
   }

@@ -1,6 +1,6 @@
 // The checkout's decisions without a DOM: src/checkout/machine.ts is pure, so these cases build states by hand.
 import { expect } from '@open-wc/testing';
-import { canPrestart, initialState, onActivate, transition, type CheckoutState, type Effect } from '../../src/checkout/machine.js';
+import { canMove, canPrestart, initialState, onActivate, transition, type CheckoutState, type Effect } from '../../src/checkout/machine.js';
 
 const fx = (effects: Effect[]): string[] => effects.map((e) => (e[0] === 'set' ? `set:${e[1]}` : e[0]));
 
@@ -207,5 +207,20 @@ describe('checkout machine', () => {
     // An order the helper called held, without a session here, is asked about again.
     expect(onActivate(state({ view: 'held' }))).to.equal('start');
     expect(onActivate(state({ view: 'failed', status: 'failed' }))).to.equal('start');
+  });
+
+  it('allows the moves the helper makes, held after an ended session included, and no other', () => {
+    // server-example/transitions.ts, ALLOWED: an ended session is revived by a later paid or held.
+    for (const from of ['failed', 'cancelled', 'expired'] as const) {
+      expect(canMove(from, 'paid'), `${from} → paid`).to.equal(true);
+      expect(canMove(from, 'held'), `${from} → held`).to.equal(true);
+      expect(canMove(from, 'pending'), `${from} → pending`).to.equal(false);
+      expect(canMove(from, 'refunded'), `${from} → refunded`).to.equal(false);
+    }
+    expect(canMove('paid', 'held')).to.equal(true);
+    expect(canMove('paid', 'created')).to.equal(false);
+    expect(canMove('held', 'paid')).to.equal(true);
+    expect(canMove('held', 'pending')).to.equal(false);
+    expect(canMove('refunded', 'paid')).to.equal(false);
   });
 });
