@@ -14,10 +14,17 @@ export function trustedProxyProblem(item: string): string | undefined {
   return /^\d+$/.test(prefix) && bits <= max ? undefined : `"${item}": the prefix length must be 0 to ${max}.`;
 }
 
-/** `::ffff:10.0.0.1`, as a dual-stack socket reports an IPv4 peer, is 10.0.0.1. */
+/**
+ * An address as a socket or a proxy writes it, without what is not the address: quotes, a port some proxies append
+ * (`203.0.113.5:4711`, `[2001:db8::1]:4711`), and the `::ffff:` of an IPv4 peer on a dual-stack socket. A port must go:
+ * each connection has its own, and the limit would count every one of them as another sender.
+ */
 function plain(address: string): string {
-  const trimmed = address.trim();
-  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(trimmed) ? trimmed.slice(7) : trimmed;
+  let value = address.trim().replace(/^"(.*)"$/, '$1');
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(value);
+  if (bracketed) value = bracketed[1]!;
+  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(value)) value = value.slice(0, value.lastIndexOf(':'));
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(value) ? value.slice(7) : value;
 }
 
 /**

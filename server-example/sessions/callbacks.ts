@@ -81,9 +81,11 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
             return {
               patch: {
                 ...(stamp !== undefined ? { providerData: { ...current.providerData, lastNotificationAt: stamp } } : {}),
-                // A verified callback to re-read is news of the payment: an ended session's late-payment watch runs
-                // on from it (nextPollAt), so a status API that lags the callback, or is down, is read again later.
-                ...(due ? { nextPollAt: Date.now(), updatedAt: Date.now() } : {}),
+                ...(due ? { nextPollAt: Date.now() } : {}),
+                // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
+                // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. An
+                // unsigned one (a trigger anyone can send) only gets its re-read: it must not keep a session watched.
+                ...(due && claim.authenticated ? { updatedAt: Date.now() } : {}),
               },
             };
           })

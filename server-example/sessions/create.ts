@@ -135,6 +135,14 @@ async function loadOrder(core: SessionCore, input: CreateSessionInput): Promise<
 }
 
 /**
+ * What ending an open session left: the session when it is still open (the provider refused its cancel because the
+ * payer had just paid, and the payment is under way: it is handed out again), else undefined.
+ */
+function stillOpen(session: SessionRecord | undefined): SessionRecord | undefined {
+  return session && isOpen(session.status) ? session : undefined;
+}
+
+/**
  * Decides whether an open session of the order can be handed out again. Returns it when reusable; otherwise
  * ends it (expired, order changed, crashed creation) and returns undefined so a new payment may be opened.
  */
@@ -157,15 +165,13 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     }
     // Paid, and the provider still checking it: the payer gets that payment back, never a second one.
     if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
-    await endOpenSession(core, refreshed, 'expired', 'window_passed');
-    return undefined;
+    return stillOpen(await endOpenSession(core, refreshed, 'expired', 'window_passed'));
   }
   // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
   // payment holds it for a person (sync.ts, orderPriceChanged).
   if (core.provider(open.provider).paymentUnderway(open)) return open;
   if (open.amountMinor !== amountMinor || open.currency !== currency) {
-    await endOpenSession(core, open, 'cancelled', 'order_changed');
-    return undefined;
+    return stillOpen(await endOpenSession(core, open, 'cancelled', 'order_changed'));
   }
   return open;
 }

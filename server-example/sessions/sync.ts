@@ -201,11 +201,15 @@ export async function apply(
             heldFor: current.status === 'held' ? current.errorCode : null,
           }
         : undefined;
-    // A person settled this payment on what the provider said then (resolveHeld): the same answer again brings
-    // nothing new, and must not undo their decision; another one (a dispute, a refund) is applied as usual.
-    const resolved = current.providerData.resolved as { providerStatus: string | null; paidAmountMinor: number | null } | undefined;
+    // A person settled this payment on what the provider said then (resolveHeld): the same answer again, while the
+    // session still has the status they chose, brings nothing new and must not undo their decision. Any other answer
+    // (a dispute, a refund) is applied as usual and ends that guard: the provider has moved on since.
+    const { resolved, ...providerData } = current.providerData as { resolved?: { status: SessionStatus; providerStatus: string | null; paidAmountMinor: number | null } };
     const asResolved =
-      resolved !== undefined && observed.rawStatus === resolved.providerStatus && (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor;
+      resolved !== undefined &&
+      current.status === resolved.status &&
+      observed.rawStatus === resolved.providerStatus &&
+      (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor;
     const decision = asResolved ? undefined : decide(current.status, current.amountMinor, observed, source, order);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
@@ -227,6 +231,7 @@ export async function apply(
       pollAttempts: attempts,
       ...(changed ? { updatedAt: Date.now() } : {}),
       ...(paidAmountMinor !== current.paidAmountMinor ? { paidAmountMinor } : {}),
+      ...(resolved !== undefined && !asResolved ? { providerData } : {}),
       ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
       ...(meta.readAt !== undefined ? { statusReadAt: meta.readAt } : {}),
       ...(expiresAt !== current.expiresAt ? { expiresAt } : {}),
@@ -293,7 +298,7 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
         statusReadAt: Date.now(),
         nextPollAt: null,
         // What the provider said when the person decided: the same answer again leaves their decision (apply()).
-        providerData: { ...current.providerData, resolved: { providerStatus: current.providerStatus, paidAmountMinor: current.paidAmountMinor } },
+        providerData: { ...current.providerData, resolved: { status: to, providerStatus: current.providerStatus, paidAmountMinor: current.paidAmountMinor } },
         ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
       };
       return {

@@ -32,6 +32,13 @@ describe('the sender of a request', () => {
     assert.equal(behind('fd00::1', '2001:db8::7'), '2001:db8::7');
   });
 
+  it('is the address without the port or the quotes a proxy may write with it', () => {
+    assert.equal(behind('127.0.0.1', '203.0.113.5:4711'), '203.0.113.5');
+    assert.equal(behind('127.0.0.1', '[2001:db8::1]:4711'), '2001:db8::1');
+    assert.equal(behind('127.0.0.1', '"[2001:db8::2]"'), '2001:db8::2');
+    assert.equal(behind('127.0.0.1', '203.0.113.5:4711, 10.0.0.1:80'), '203.0.113.5');
+  });
+
   it('is the proxy itself when it forwarded nothing, and the first hop when every hop is trusted', () => {
     assert.equal(behind('127.0.0.1', undefined), '127.0.0.1');
     assert.equal(behind('127.0.0.1', '10.0.0.9, 10.0.0.8'), '10.0.0.9');

@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeTestApp, session, useProviderMocks } from './checkout-fixtures.js';
-import type { RepayMock, TestApp } from './checkout-fixtures.js';
+import type { AgeMock, BoxMock, Orders, RepayMock, TestApp } from './checkout-fixtures.js';
 
 let t: TestApp;
 let repay: RepayMock;
-useProviderMocks((mocks) => ({ t, repay } = mocks), () => t);
+let box: BoxMock;
+let age: AgeMock;
+useProviderMocks((mocks) => ({ t, repay, box, age } = mocks), () => t);
 
 /** A helper that tells its merchant everything (the in-process hook), with its mocks' Repay. */
 function telling(): TestApp {
@@ -111,4 +113,65 @@ describe('held payments', () => {
       await app.dispose();
     }
   });
+
+  it('a second dispute after a person settled the first is held again', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      for (const state of ['completed', 'proceedings']) {
+        deal.state = state;
+        await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      }
+      assert.equal((await resolve(app, json.id, 'paid')).status, 200);
+      // The dispute is won (completed again), then a second chargeback comes: the same answer as at the decision.
+      for (const state of ['completed', 'proceedings']) {
+        deal.state = state;
+        await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      }
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      assert.deepEqual(await told(app, json.id), ['payment.paid', 'payment.held', 'payment.reinstated', 'payment.held']);
+    } finally {
+      await app.dispose();
+    }
+  });
 });
+
+describe('an open payment the payer has just paid', () => {
+  it('is handed out again when the shop\'s price changed and BoxExchanger refuses to cancel it', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    const app = makeTestApp({ orders });
+    try {
+      const first = await app.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+      assert.equal(first.status, 201);
+      // Paid since the helper last read it; the cart grows meanwhile.
+      box.orders.get(await dealOf(app, first.json.id))!.status = 'inProgress';
+      orders['A-1001'] = { amount: '1600', currency: 'RUB' };
+      const again = await app.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+      assert.deepEqual([again.status, again.json.id], [200, first.json.id]);
+      assert.equal(box.creates, 1);
+    } finally {
+      await app.dispose();
+    }
+  });
+});
+
+describe('an unsigned callback', () => {
+  it('gets its session re-read but does not keep an ended session watched', async () => {
+    const app = makeTestApp({ env: { AGETRADING_CALLBACK_SECRET: '' } });
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001', provider: 'agetrading', method: 'sbp' });
+      const req = [...age.requests.values()][0]!;
+      req.status = 'FAILED';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      const ended = await session(app.app, json.id);
+      assert.equal(ended.status, 'failed');
+      const { body } = age.callback(req, 'SUCCESS', '1500.00');
+      assert.equal((await app.post('/api/checkout/webhooks/agetrading', body, 'application/json')).status, 200);
+      assert.equal((await session(app.app, json.id)).updatedAt, ended.updatedAt);
+    } finally {
+      await app.dispose();
+    }
+  });
+});
+
