@@ -59,6 +59,12 @@ export interface SessionView {
   description: string | null;
   /** ISO 8601. */
   expiresAt: string;
+  /**
+   * ISO 8601: when the session last changed (status, the provider's raw status, expiry, paid amount); a read that
+   * finds nothing new leaves it. Of two answers about the session, the one with the later stamp is the newer, whatever
+   * order they arrived in: the element applies an answer only if its stamp is not older than the last one applied.
+   */
+  updatedAt: string;
   /** Decimal string; present once a provider reported what was paid. */
   paidAmount?: string;
   /** Only while `held`: why a person reviews the payment, so the page can say what happens next. */

@@ -167,6 +167,8 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     orderId: session.orderId,
     description: session.description,
     expiresAt: new Date(session.expiresAt).toISOString(),
+    // The change stamp the element orders answers by: a read that changes nothing leaves it (sessions/sync.ts).
+    updatedAt: new Date(session.updatedAt).toISOString(),
     ...(session.paidAmountMinor !== null ? { paidAmount: formatAmount(session.paidAmountMinor) } : {}),
     ...(session.status === 'held' ? { heldReason: heldReason(session) } : {}),
   });

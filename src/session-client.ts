@@ -11,11 +11,13 @@ export type ProviderConfig = ProviderConfigView;
  * The helper's session (the contract's `SessionView`); `token` only comes with creation. A session without an
  * http(s) `paymentUrl` is refused as `bad_response` (`checkSession`), so here it is always a string.
  */
-export interface SessionData extends Omit<SessionView, 'paymentUrl' | 'expiresAt'> {
+export interface SessionData extends Omit<SessionView, 'paymentUrl' | 'expiresAt' | 'updatedAt'> {
   token?: string;
   paymentUrl: string;
   /** ISO 8601 from the helper; epoch seconds or milliseconds are read too. */
   expiresAt?: string | number | null;
+  /** The session's change stamp (ISO 8601); absent from an older helper, or a session kept in the tab by one. */
+  updatedAt?: string;
 }
 
 export interface CreateSessionBody {

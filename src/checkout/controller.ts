@@ -117,6 +117,27 @@ function publicSession(s: SessionData): PaySession {
   return out;
 }
 
+/** A session answer's change stamp in milliseconds, or undefined without a readable one (an older helper). */
+function stampOf(s: SessionData): number | undefined {
+  const at = s.updatedAt ? Date.parse(s.updatedAt) : NaN;
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/**
+ * Whether an answer is older than the session the element has: about another session, or with an older change stamp
+ * than the one last applied. The order is the data's, not the requests': the helper answers a read from its store
+ * at once (older data, fast) or after reading the provider (newer data, slow), and a cancellation after the
+ * provider's answer. Without two different stamps (the same one, or an older helper) it is a move the helper never
+ * makes that gives a stale answer away.
+ */
+function isStale(current: SessionData, fresh: SessionData): boolean {
+  if (fresh.id !== current.id) return true;
+  const was = stampOf(current);
+  const now = stampOf(fresh);
+  if (was !== undefined && now !== undefined && was !== now) return now < was;
+  return !canMove(current.status, fresh.status);
+}
+
 /** An error as the payer and `pay-error` see it: the element's own type, else a malformed answer. */
 function flowError(error: unknown): FlowError {
   return error instanceof PayCheckoutError ? error : { code: 'bad_response', retryable: true };
@@ -155,12 +176,6 @@ export class CheckoutController implements ReactiveController {
    * the element is pointed at another order meanwhile (that order's record is not this payment's).
    */
   #attemptFor?: { sessionUrl: string; orderId: string };
-  /**
-   * Status reads are numbered as they start; an answer to a read older than the last one applied is dropped (a poll
-   * held back by a retry must not undo what a later check said).
-   */
-  #reads = 0;
-  #applied = 0;
   /** The session `pay-success` was reported for: once per session. */
   #succeeded?: string;
   readonly #modal: ModalPresenter;
@@ -559,9 +574,8 @@ export class CheckoutController implements ReactiveController {
   async #cancel(): Promise<void> {
     const session = this.#session!;
     const signal = this.#attemptAc!.signal;
-    const read = ++this.#reads;
     try {
-      await this.#apply(await this.#http().cancel(session.id, session.token!, signal), signal, read);
+      await this.#apply(await this.#http().cancel(session.id, session.token!, signal), signal);
       this.#dispatch({ type: 'confirmed' });
     } catch {
       if (!signal.aborted) await this.#confirm();
@@ -571,9 +585,8 @@ export class CheckoutController implements ReactiveController {
   async #refresh(signal = this.#attemptAc!.signal): Promise<void> {
     const session = this.#session;
     if (!session?.token || signal.aborted) return;
-    const read = ++this.#reads;
     try {
-      await this.#apply(await this.#http().get(session.id, session.token, signal), signal, read);
+      await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
     } catch (error) {
       // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
@@ -584,18 +597,16 @@ export class CheckoutController implements ReactiveController {
   }
 
   /**
-   * Applies the answer to status read number `read`, unless it is stale: for another session than the current one
-   * (the element moved on), older than the last answer applied, or a move the helper itself never makes.
+   * Applies a status answer unless it is stale (`isStale`): for another session than the current one (the element
+   * moved on), or older data than the answer last applied, whenever its request started or its answer arrived.
    */
-  async #apply(fresh: SessionData, signal: AbortSignal, read: number): Promise<void> {
-    const stale = (): boolean =>
-      signal.aborted || fresh.id !== this.#session?.id || read < this.#applied || !canMove(this.#session.status, fresh.status);
+  async #apply(fresh: SessionData, signal: AbortSignal): Promise<void> {
+    const stale = (): boolean => signal.aborted || !this.#session || isStale(this.#session, fresh);
     if (stale()) return;
     if (fresh.status === 'held' && this.#session?.status !== 'held') {
       await this.#heldSentences(fresh.status);
       if (stale()) return;
     }
-    this.#applied = read;
     const previous = this.#session!;
     this.#session = { ...previous, ...fresh, token: previous.token, paymentUrl: previous.paymentUrl || fresh.paymentUrl };
     this.#attempts().saveSession(this.#session);

@@ -44,9 +44,26 @@ interface CreateCall {
   key: string | null;
 }
 
-/** The fake helper's state; tests change `status` to simulate provider events. */
+let status: SessionStatus = 'created';
+/** How many times the status changed: the fake helper's change stamp moves on by a second with each. */
+let changes = 0;
+
+/**
+ * The fake helper's state; tests change `status` to simulate provider events. Each change moves its `updatedAt`
+ * on, as the helper's does; `stamps: false` answers without one, as an older helper does.
+ */
 export const helper = {
-  status: 'created' as SessionStatus,
+  get status(): SessionStatus {
+    return status;
+  },
+  set status(next: SessionStatus) {
+    if (next !== status) changes++;
+    status = next;
+  },
+  get updatedAt(): string {
+    return new Date(Date.UTC(2026, 0, 1) + changes * 1000).toISOString();
+  },
+  stamps: true,
   frameable: true,
   paidAmount: undefined as string | undefined,
   heldReason: undefined as string | undefined,
@@ -61,8 +78,10 @@ export const helper = {
 
 export function resetHelper(): void {
   forgetConfigs();
+  status = 'created';
+  changes = 0;
   Object.assign(helper, {
-    status: 'created',
+    stamps: true,
     frameable: true,
     paidAmount: undefined,
     heldReason: undefined,
@@ -89,6 +108,7 @@ function sessionBody(id: string, body: Record<string, unknown>) {
     orderId: body.orderId as string,
     description: helper.description,
     expiresAt: helper.expiresAt,
+    ...(helper.stamps ? { updatedAt: helper.updatedAt } : {}),
     ...(helper.paidAmount ? { paidAmount: helper.paidAmount } : {}),
     ...(helper.status === 'held' && helper.heldReason ? { heldReason: helper.heldReason } : {}),
   };
@@ -125,8 +145,13 @@ export const handlers = [
   }),
 ];
 
+/** The fake helper's answer about session `id` as it stands now, with `changes` over it (a stored snapshot, say). */
+export function sessionAnswer(id: string, changes: Record<string, unknown> = {}) {
+  return { ...sessionBody(id, lastBody), ...changes };
+}
+
 /**
- * The next status read answers late, with the status the helper had when the request arrived (a poll overtaken
+ * The next status read answers late, with the status (and change stamp) the helper had when the request arrived (a poll overtaken
  * by a faster check, or held back by a retry). `started` / `answered` say how far it got.
  */
 export function slowGet(ms: number): { started: boolean; answered: boolean; id?: string } {
@@ -139,13 +164,15 @@ export function slowGet(ms: number): { started: boolean; answered: boolean; id?:
         seen.started = true;
         seen.id = params.id as string;
         const status = helper.status;
+        const updatedAt = helper.updatedAt;
         const authorized = request.headers.get('authorization') === `Bearer tok_${params.id as string}`;
         await delay(ms);
         seen.answered = true;
         if (!authorized) {
           return HttpResponse.json({ error: { code: 'unauthorized', message: 'bad token', retryable: false } }, { status: 401 });
         }
-        return HttpResponse.json({ ...sessionBody(params.id as string, lastBody), status });
+        const body = sessionBody(params.id as string, lastBody);
+        return HttpResponse.json({ ...body, status, ...('updatedAt' in body ? { updatedAt } : {}) });
       },
       { once: true },
     ),
