@@ -178,12 +178,22 @@ export class CheckoutController implements ReactiveController {
   #attemptFor?: { sessionUrl: string; orderId: string };
   /** The session `pay-success` was reported for: once per session. */
   #succeeded?: string;
+  /**
+   * A token the helper refused (or whose session it no longer knows): never sent again. A new one comes with the
+   * session from `POST /sessions`.
+   */
+  #refused?: string;
+
   readonly #modal: ModalPresenter;
   readonly #inline: InlinePresenter;
   readonly #sync = new StatusSync(
     () => this.#refresh(),
     // A held session is polled until a person settles it, whatever limit the polling had.
-    (left) => !!this.#session && !FINAL.includes(this.#session.status) && (left > 0 || this.#session.status === 'held'),
+    (left) =>
+      !!this.#session &&
+      this.#session.token !== this.#refused &&
+      !FINAL.includes(this.#session.status) &&
+      (left > 0 || this.#session.status === 'held'),
   );
 
   constructor(
@@ -311,8 +321,10 @@ export class CheckoutController implements ReactiveController {
       this.#dispatch({ type: 'restored', settled, error });
       if (this.#session?.status === 'held') {
         this.#newAttempt();
-        await this.#refresh();
-        if (!FINAL.includes(this.#session.status)) this.#sync.poll(this.#attemptAc!.signal);
+        const signal = this.#attemptAc!.signal;
+        await this.#refresh(signal);
+        // Meanwhile the check may have been refused (the attempt ended).
+        if (!signal.aborted && !FINAL.includes(this.#session.status)) this.#sync.poll(signal);
       }
     }
   }
@@ -467,7 +479,7 @@ export class CheckoutController implements ReactiveController {
         if (!signal.aborted) this.#dispatch({ type: 'order-settled', settled: error.code === 'order_paid' ? 'paid' : 'held', error });
         return;
       }
-      return this.#fail(error, signal);
+      return this.#fail(error, () => !signal.aborted);
     }
   }
 
@@ -528,11 +540,12 @@ export class CheckoutController implements ReactiveController {
     watchWindow(win, () => this.#presenter?.window === win && this.#dispatch({ type: 'window-closed' }), signal);
   }
 
-  async #fail(error: unknown, signal: AbortSignal): Promise<void> {
+  /** Logs and reports `error` (`pay-error`) unless `live()` says the element moved on meanwhile. */
+  async #fail(error: unknown, live: () => boolean): Promise<void> {
     console.warn('[pay-checkout]', loggable(error));
     const explaining = this.#explain(error);
     if (explaining) await explaining;
-    if (!signal.aborted) this.#dispatch({ type: 'fail', error: flowError(error) });
+    if (live()) this.#dispatch({ type: 'fail', error: flowError(error) });
   }
 
   #report(error: FlowError): PayErrorDetail {
@@ -584,14 +597,19 @@ export class CheckoutController implements ReactiveController {
 
   async #refresh(signal = this.#attemptAc!.signal): Promise<void> {
     const session = this.#session;
-    if (!session?.token || signal.aborted) return;
+    if (!session?.token || session.token === this.#refused || signal.aborted) return;
     try {
       await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
     } catch (error) {
-      // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt.
+      // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt: its signal
+      // is aborted at once, so no poll, return to the tab, confirmation or check after a dismissal asks again (or
+      // reports a cancellation), and the token is never sent again. Reported once, unless another attempt began.
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
+        this.#refused = session.token;
+        const attempt = this.#attemptAc;
+        attempt?.abort();
         this.#sync.stop();
-        await this.#fail(error, signal);
+        await this.#fail(error, () => this.#attemptAc === attempt && !this.signal.aborted);
       }
     }
   }

@@ -5,10 +5,13 @@ import {
   helper,
   helperError,
   http,
+  names,
   openModal,
   pause,
   PayCheckout,
+  postReturn,
   record,
+  returnMessage,
   useFakeHelper,
   useFastTiming,
   worker,
@@ -54,5 +57,74 @@ describe('a refused status check', () => {
     }
     expect(logged).to.deep.equal([['[pay-checkout]', { code: 'unauthorized', status: 401, message: 'helper says unauthorized' }]]);
     el.close();
+  });
+
+  /** From now on the helper refuses every status check (401), counting them. */
+  function refuseChecks(): void {
+    worker.use(
+      http.get(SESSION, () => {
+        helper.gets++;
+        return helperError(401, 'unauthorized')();
+      }),
+    );
+  }
+
+  it('after a dismissal: pay-error once, no pay-cancel, and no check follows', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    refuseChecks();
+    const events = record(el, ['pay-error', 'pay-cancel']);
+    const before = helper.gets;
+    el.close();
+    await waitUntil(() => events.length > 0, 'the check after the dismissal is refused');
+    await pause(500);
+    expect(names(events)).to.deep.equal(['pay-error']);
+    expect(helper.gets).to.equal(before + 1);
+    expect(el.state).to.equal('error');
+  });
+
+  it('after a return: pay-error once, and the confirmation does not poll again', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    refuseChecks();
+    const errors = record(el, ['pay-error']);
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await waitUntil(() => errors.length > 0, 'the confirmation is refused');
+    const gets = helper.gets;
+    await pause(500);
+    expect(errors.length).to.equal(1);
+    expect(helper.gets).to.equal(gets);
+    el.close();
+  });
+
+  it('is not asked again when the tab becomes visible', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    refuseChecks();
+    const errors = record(el, ['pay-error']);
+    await openModal(el);
+    await waitUntil(() => errors.length > 0, 'the refusal is reported');
+    const gets = helper.gets;
+    document.dispatchEvent(new Event('visibilitychange'));
+    document.dispatchEvent(new Event('visibilitychange'));
+    await pause(200);
+    expect(errors.length).to.equal(1);
+    expect(helper.gets).to.equal(gets);
+    el.close();
+  });
+
+  it('of a held payment: closing does not poll the refused token again', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    helper.status = 'held';
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await waitUntil(() => el.state === 'held', 'held');
+    refuseChecks();
+    const errors = record(el, ['pay-error']);
+    await waitUntil(() => errors.length > 0, 'a poll of the held payment is refused');
+    el.close();
+    const gets = helper.gets;
+    await pause(500);
+    expect(errors.length).to.equal(1);
+    expect(helper.gets).to.equal(gets);
   });
 });
