@@ -183,7 +183,8 @@ export class CheckoutController implements ReactiveController {
    * session from `POST /sessions`.
    */
   #refused?: string;
-
+  /** The element was pointed at another order while a payment was shown: drop its session once nothing shows it. */
+  #forgetLater = false;
   readonly #modal: ModalPresenter;
   readonly #inline: InlinePresenter;
   readonly #sync = new StatusSync(
@@ -227,9 +228,15 @@ export class CheckoutController implements ReactiveController {
    * The element was pointed at another order or helper while nothing shows the payment: the previous session (a held
    * one polled under the button, a dismissed one checked in the background) is not this order's, so its checks stop
    * and it is dropped, as is a session requested ahead of a click. The tab keeps its record under the old order.
+   * While a payment is shown, that waits until nothing shows it (`#dispatch`): closing it then neither polls a held
+   * session nor checks a dismissed one of the old order under the new order's button.
    */
   forget(): void {
-    if (this.busy) return;
+    if (this.busy) {
+      this.#forgetLater = true;
+      return;
+    }
+    this.#forgetLater = false;
     clearTimeout(this.#early?.timer);
     this.#early = undefined;
     this.#attemptAc?.abort();
@@ -323,8 +330,9 @@ export class CheckoutController implements ReactiveController {
         this.#newAttempt();
         const signal = this.#attemptAc!.signal;
         await this.#refresh(signal);
-        // Meanwhile the check may have been refused (the attempt ended).
-        if (!signal.aborted && !FINAL.includes(this.#session.status)) this.#sync.poll(signal);
+        // Meanwhile the element may have been pointed at another order (the session dropped) or the check refused.
+        const now = this.#session;
+        if (!signal.aborted && now && !FINAL.includes(now.status)) this.#sync.poll(signal);
       }
     }
   }
@@ -365,6 +373,16 @@ export class CheckoutController implements ReactiveController {
     const [next, effects] = transition(this.#current(), event);
     this.#state = next;
     for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
+    if (this.#forgetLater && !this.busy) {
+      this.#forgetLater = false;
+      // Pointed back at the payment's own order meanwhile: it is this order's after all.
+      const was = this.#attemptFor;
+      const now = this.#hostOrder();
+      if (!was || was.sessionUrl !== now.sessionUrl || was.orderId !== now.orderId) {
+        this.forget();
+        this.host.requestUpdate();
+      }
+    }
   }
 
   /** The events are about the session as it is when they are dispatched. */

@@ -11,6 +11,7 @@ import {
   postReturn,
   record,
   returnMessage,
+  slowGet,
   useFakeHelper,
   useFastTiming,
 } from './support.js';
@@ -62,5 +63,90 @@ describe('another order on the same element', () => {
     await waitUntil(() => el.state === 'paid', 'the old order\'s held session is polled again');
     expect(names(events)).to.deep.equal(['pay-status', 'pay-success']);
     expect(events[1]!.detail.session.orderId).to.equal('A-1001');
+  });
+
+  it('changed while a held payment is shown: closing drops that session, nothing is polled', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    helper.status = 'held';
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await waitUntil(() => el.state === 'held', 'held');
+    el.orderId = 'B-2002';
+    await el.updateComplete;
+    const events = record(el, ['pay-status', 'pay-success']);
+    el.close();
+    await el.updateComplete;
+    const gets = helper.gets;
+    helper.status = 'paid';
+    await pause(400);
+    await el.updateComplete;
+    expect(names(events)).to.deep.equal([]);
+    expect(helper.gets).to.equal(gets);
+    expect(el.state).to.equal('idle');
+    expect(el.session).to.equal(null);
+    expect(part(el, 'button')!.textContent).to.not.equal('Оплачено');
+  });
+
+  it('changed while a payment is shown: closing checks nothing of the old session and reports no cancellation', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    el.orderId = 'B-2002';
+    await el.updateComplete;
+    const events = record(el, ['pay-close', 'pay-cancel', 'pay-status', 'pay-success']);
+    el.close();
+    const gets = helper.gets;
+    helper.status = 'paid';
+    await pause(400);
+    await el.updateComplete;
+    expect(names(events)).to.deep.equal(['pay-close']);
+    expect(events[0]!.detail.session.orderId).to.equal('A-1001');
+    expect(helper.gets).to.equal(gets);
+    expect(el.state).to.equal('idle');
+    expect(el.session).to.equal(null);
+  });
+
+  it('changed and back while a held payment is shown: closing keeps polling it', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    helper.status = 'held';
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await waitUntil(() => el.state === 'held', 'held');
+    el.orderId = 'B-2002';
+    await el.updateComplete;
+    el.orderId = 'A-1001';
+    await el.updateComplete;
+    el.close();
+    helper.status = 'paid';
+    await waitUntil(() => el.state === 'paid', 'the held payment is still polled');
+    expect(el.session?.orderId).to.equal('A-1001');
+  });
+
+  it('changed while a reload re-reads the kept held session: no error, and that session is dropped', async () => {
+    const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await heldAndClosed(first);
+    const markup = first.outerHTML;
+    first.remove();
+    const slow = slowGet(300);
+    const rejections: unknown[] = [];
+    const onRejection = (event: PromiseRejectionEvent): void => {
+      rejections.push(event.reason);
+      event.preventDefault();
+    };
+    window.addEventListener('unhandledrejection', onRejection);
+    try {
+      const el = await fixture<PayCheckout>(markup);
+      await waitUntil(() => slow.started, 'the restored held session is re-read');
+      el.orderId = 'B-2002';
+      await el.updateComplete;
+      await waitUntil(() => slow.answered, 'the re-read answered', { timeout: 3000 });
+      const gets = helper.gets;
+      await pause(300);
+      expect(rejections).to.deep.equal([]);
+      expect(helper.gets).to.equal(gets);
+      expect(el.session).to.equal(null);
+      expect(el.state).to.equal('idle');
+    } finally {
+      window.removeEventListener('unhandledrejection', onRejection);
+    }
   });
 });
