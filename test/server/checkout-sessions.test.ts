@@ -30,7 +30,7 @@ describe('creating a session', () => {
   it('creates a Repay deal with the server-side amount and answers 201 with the documented shape (docs/server.md, contract/index.d.ts)', async () => {
     const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay', method: 'sbp', amount: '1', locale: 'en' });
     assert.equal(status, 201);
-    assert.deepEqual(Object.keys(json).sort(), ['amount', 'currency', 'description', 'expiresAt', 'frameable', 'id', 'method', 'orderId', 'paymentUrl', 'provider', 'status', 'token'].sort());
+    assert.deepEqual(Object.keys(json).sort(), ['amount', 'currency', 'description', 'expiresAt', 'frameable', 'id', 'method', 'orderId', 'paymentUrl', 'provider', 'status', 'token', 'updatedAt'].sort());
     assert.equal(json.amount, '1500.00');
     assert.equal(json.currency, 'RUB');
     assert.equal(json.status, 'created');
@@ -55,6 +55,21 @@ describe('creating a session', () => {
     assert.notEqual(deal.body.payload.user_id, 'customer-1');
   });
 
+
+  it('stamps each answer with when the session last changed: a read that finds nothing new leaves the stamp', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const stamp = async () => (await t.getSession(json.id, json.token)).json.updatedAt as string;
+    const created = json.updatedAt as string;
+    assert.ok(!Number.isNaN(Date.parse(created)));
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal(await stamp(), created, 'the provider said nothing new');
+    repay.deals.get('deal-1')!.state = 'completed';
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const paid = await t.getSession(json.id, json.token);
+    assert.equal(paid.json.status, 'paid');
+    assert.ok(Date.parse(paid.json.updatedAt) > Date.parse(created), 'the payment moved it on');
+  });
   it('returns the same session for the same Idempotency-Key with 200', async () => {
     const first = await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'key-1' });
     const second = await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'key-1' });
