@@ -10,6 +10,7 @@ import { SqliteStore } from '../../server-example/store.js';
 import type { NewDelivery, SessionRecord, Store } from '../../server-example/store.js';
 import { PostgresStore } from '../../server-example/store-postgres.js';
 import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
+import { sessionRecord } from './session-records.js';
 
 interface Opened {
   store: Store;
@@ -50,37 +51,9 @@ const harnesses: Array<{ name: string; skip?: string; open(): Promise<Opened> }>
 ];
 
 let counter = 0;
+/** A new session of an order of its own. */
 function session(): SessionRecord {
-  const now = Date.now();
-  counter++;
-  return {
-    id: `cs_${String(counter).padStart(4, '0')}${'o'.repeat(18)}`,
-    orderId: `A-outbox-${counter}`,
-    provider: 'repay',
-    method: 'sbp',
-    status: 'created',
-    amountMinor: 150_000,
-    currency: 'RUB',
-    description: 'Samovar',
-    customerRef: 'c'.repeat(32),
-    locale: 'ru',
-    storefrontOrigin: 'https://shop.test',
-    returnUrl: null,
-    providerPaymentId: null,
-    paymentUrl: null,
-    providerStatus: null,
-    providerData: {},
-    paidAmountMinor: null,
-    errorCode: null,
-    paidAt: null,
-    statusReadAt: null,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: now + 900_000,
-    nextPollAt: null,
-    pollAttempts: 0,
-    lastPolledAt: null,
-  };
+  return sessionRecord({ orderId: `A-outbox-${++counter}` });
 }
 
 const TARGET = 'https://merchant.test/hooks';

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MIGRATIONS, OpenSessionExistsError, ProviderPaymentTakenError, SqliteStore } from '../../server-example/store.js';
-import type { NewDelivery, SessionRecord, Store } from '../../server-example/store.js';
+import type { NewDelivery, Store } from '../../server-example/store.js';
 import { POSTGRES_MIGRATIONS, PostgresStore } from '../../server-example/store-postgres.js';
 import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
+import { sessionRecord } from './session-records.js';
 
 interface Opened {
   store: Store;
@@ -108,40 +109,8 @@ after(async () => {
   await server?.stop();
 });
 
-let counter = 0;
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  counter++;
-  return {
-    id: `cs_${String(counter).padStart(4, '0')}${'a'.repeat(18)}`,
-    orderId: 'A-1',
-    provider: 'repay',
-    method: 'sbp',
-    status: 'created',
-    amountMinor: 150_000,
-    currency: 'RUB',
-    description: 'Samovar',
-    customerRef: 'c'.repeat(32),
-    locale: 'ru',
-    storefrontOrigin: 'https://shop.test',
-    returnUrl: null,
-    providerPaymentId: null,
-    paymentUrl: null,
-    providerStatus: null,
-    providerData: {},
-    paidAmountMinor: null,
-    errorCode: null,
-    paidAt: null,
-    statusReadAt: null,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: now + 900_000,
-    nextPollAt: null,
-    pollAttempts: 0,
-    lastPolledAt: null,
-    ...overrides,
-  };
-}
+/** A new session row; see ./session-records.ts. */
+const record = sessionRecord;
 
 let deliveryCounter = 0;
 function delivery(overrides: Partial<NewDelivery> = {}): NewDelivery {
