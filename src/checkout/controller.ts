@@ -503,6 +503,8 @@ export class CheckoutController implements ReactiveController {
 
   /** The helper answered with a usable session: show it (or its final status). */
   #accept({ session, attempt }: Created): void {
+    // A session the helper has just handed out comes with a token it vouches for.
+    this.#refused = undefined;
     this.#session = { ...session, paymentUrl: pageUrl(this.#cfg, session.paymentUrl, session.provider, this.host.currentLocale()) };
     this.#attempts().saveSession(this.#session, attempt);
     const win = this.#presenter!.window;
@@ -619,13 +621,16 @@ export class CheckoutController implements ReactiveController {
     try {
       await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
     } catch (error) {
-      // Polling shrugs off what a retry can fix; a refused token or a vanished session ends the attempt: its signal
+      // Polling shrugs off what a retry can fix. A refused token or a vanished session ends the attempt: its signal
       // is aborted at once, so no poll, return to the tab, confirmation or check after a dismissal asks again (or
-      // reports a cancellation), and the token is never sent again. Reported once, unless another attempt began.
+      // reports a cancellation), and the token is not sent again until the helper hands out a session. Any other
+      // answer a retry cannot fix (a proxy's 403, say) stops polling and is reported; a later check may still work.
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
-        this.#refused = session.token;
         const attempt = this.#attemptAc;
-        attempt?.abort();
+        if (error.code === 'unauthorized' || error.code === 'unknown_session') {
+          this.#refused = session.token;
+          attempt?.abort();
+        }
         this.#sync.stop();
         await this.#fail(error, () => this.#attemptAc === attempt && !this.signal.aborted);
       }

@@ -300,6 +300,9 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       fx.push(['report']);
       // The blank window opened for the click is useless now.
       if (s.surface.kind === 'popup') close(s, fx);
+      // Its token refused, or its session unknown: nothing paid on the page shown could be confirmed here, so the
+      // panel no longer offers it (the helper still records a payment made there).
+      if (event.type === 'fail' && (event.error.code === 'unauthorized' || event.error.code === 'unknown_session')) page('none');
       if (!isPanel(s.surface)) s.surface = { kind: 'none' };
       if (event.type === 'fail') set('error');
       else {

@@ -5,8 +5,10 @@ import {
   helper,
   helperError,
   http,
+  HttpResponse,
   names,
   openModal,
+  part,
   pause,
   PayCheckout,
   postReturn,
@@ -41,6 +43,29 @@ describe('a refused status check', () => {
     expect(errors[0]!.detail.code).to.equal('unauthorized');
     expect(helper.gets).to.equal(gets);
     el.close();
+  });
+
+  it('takes the payment page out of the dialog: nothing paid there could be confirmed', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    worker.use(http.get(SESSION, helperError(401, 'unauthorized')));
+    await openModal(el);
+    await oneEvent(el, 'pay-error');
+    await el.updateComplete;
+    expect(part(el, 'frame')).to.equal(null);
+    expect(el.state).to.equal('error');
+    el.close();
+  });
+
+  it('is not an answer a proxy gives (a 403 page): polling stops, and a later check still confirms the payment', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    worker.use(http.get(SESSION, () => new HttpResponse('Forbidden by policy', { status: 403 }), { once: true }));
+    const frame = await openModal(el);
+    await oneEvent(el, 'pay-error');
+    // The proxy lets requests through again; the payer pays and the provider's page returns.
+    helper.status = 'paid';
+    const success = oneEvent(el, 'pay-success');
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    expect((await success).detail.session.status).to.equal('paid');
   });
 
   it('logs the code, status and message, not the request with its token', async () => {
