@@ -14,7 +14,7 @@ import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { afterRunningRead, apply, readAndApply } from './sync.js';
+import { afterRunningRead, apply, changeStamp, readAndApply } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -85,7 +85,7 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
                 // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
                 // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. An
                 // unsigned one (a trigger anyone can send) only gets its re-read: it must not keep a session watched.
-                ...(due && claim.authenticated ? { updatedAt: Date.now() } : {}),
+                ...(due && claim.authenticated ? { updatedAt: changeStamp(current) } : {}),
               },
             };
           })
@@ -193,7 +193,7 @@ async function adoptPayment(core: SessionCore, session: SessionRecord, adopted: 
       current.providerPaymentId
         ? undefined
         : {
-            patch: { providerPaymentId: adopted, updatedAt: Date.now() },
+            patch: { providerPaymentId: adopted, updatedAt: changeStamp(current) },
             events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'provider_payment_adopted', providerPaymentId: adopted } }],
           },
     );

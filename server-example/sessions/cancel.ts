@@ -7,7 +7,7 @@ import type { SessionRecord } from '../store.js';
 import { isOpen } from '../transitions.js';
 import type { EventSource } from '../types.js';
 import type { SessionCore } from './core.js';
-import { nextPollAt, refresh } from './sync.js';
+import { changeStamp, nextPollAt, refresh } from './sync.js';
 
 /** Ends an open session locally (cancelling at the provider where possible). */
 export async function endOpenSession(
@@ -40,7 +40,7 @@ export async function endOpenSession(
     const patch: Partial<SessionRecord> = {
       status: to,
       errorCode: reason,
-      updatedAt: Date.now(),
+      updatedAt: changeStamp(current),
       nextPollAt: nextPollAt(core.config, { ...current, updatedAt: Date.now() }, current.pollAttempts, to),
     };
     return {

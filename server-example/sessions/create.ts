@@ -17,7 +17,7 @@ import type { MethodId, ProviderId, ResolvedOrder, SessionStatus } from '../type
 import { endOpenSession } from './cancel.js';
 import type { SessionCore } from './core.js';
 import { newSessionId, providerReference, referenceOf, sessionIdOfReference } from './references.js';
-import { nextPollAt, readSince, refresh } from './sync.js';
+import { changeStamp, nextPollAt, readSince, refresh } from './sync.js';
 
 export interface CreateSessionInput {
   orderId: string;
@@ -235,7 +235,7 @@ async function openProviderPayment(
     const fail = async (failure: CheckoutError, recorded: string = failure.code): Promise<never> => {
       core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
       await core.store.mutate(id, (current) => ({
-        patch: { status: 'failed', errorCode: recorded, updatedAt: Date.now(), nextPollAt: null },
+        patch: { status: 'failed', errorCode: recorded, updatedAt: changeStamp(current), nextPollAt: null },
         events: [
           {
             sessionId: id,
@@ -302,7 +302,7 @@ async function openProviderPayment(
           errorCode: rejected ? rejected.code : null,
           expiresAt: created.expiresAt ?? current.expiresAt,
           nextPollAt: isOpen(status) ? Date.now() + core.config.reconcile.minBackoffMs : nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, status),
-          updatedAt: Date.now(),
+          updatedAt: changeStamp(current),
         },
         events: [
           {
@@ -359,7 +359,7 @@ async function markSuperseded(core: SessionCore, sessionId: string, by: string):
     patch: {
       ...(isOpen(current.status) ? { status: 'failed' as const, errorCode: 'interrupted' } : {}),
       nextPollAt: null,
-      updatedAt: Date.now(),
+      updatedAt: changeStamp(current),
     },
     events: [
       {
@@ -386,7 +386,7 @@ export async function markInterrupted(core: SessionCore, sessionId: string): Pro
   return core.store.mutate(sessionId, (current) => {
     if (!isOpen(current.status) || current.paymentUrl) return undefined;
     return {
-      patch: { status: 'failed', errorCode: 'interrupted', updatedAt: Date.now(), nextPollAt: null },
+      patch: { status: 'failed', errorCode: 'interrupted', updatedAt: changeStamp(current), nextPollAt: null },
       events: [
         {
           sessionId,

@@ -121,6 +121,15 @@ export function readSince(core: SessionCore, session: SessionRecord, since: numb
   return session.statusReadAt !== null && session.statusReadAt >= since;
 }
 
+/**
+ * The `updatedAt` of a change to `current`: now, and always after its last change, so that of two answers about a
+ * session the later stamp is the newer data even when instances' clocks differ or one steps back (the element orders
+ * status answers by it).
+ */
+export function changeStamp(current: { updatedAt: number }): number {
+  return Math.max(Date.now(), current.updatedAt + 1);
+}
+
 /** A provider's own review of a payment (a dispute, a manual check) may take days: watched this long by default. */
 export const PROVIDER_REVIEW_WATCH_MS = 14 * 86_400_000;
 /** An ended session whose reads keep failing stays watched this long past its watch: a failed read proves nothing. */
@@ -229,7 +238,7 @@ export async function apply(
     const patch: Partial<SessionRecord> = {
       providerStatus: observed.rawStatus,
       pollAttempts: attempts,
-      ...(changed ? { updatedAt: Date.now() } : {}),
+      ...(changed ? { updatedAt: changeStamp(current) } : {}),
       ...(paidAmountMinor !== current.paidAmountMinor ? { paidAmountMinor } : {}),
       ...(resolved !== undefined && !asResolved ? { providerData } : {}),
       ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
@@ -294,7 +303,7 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       }
       const patch: Partial<SessionRecord> = {
         status: to,
-        updatedAt: Date.now(),
+        updatedAt: changeStamp(current),
         statusReadAt: Date.now(),
         nextPollAt: null,
         // What the provider said when the person decided: the same answer again leaves their decision (apply()).

@@ -56,6 +56,17 @@ describe('creating a session', () => {
   });
 
 
+  it('stamps a change after the last one even on an instance whose clock is behind the one that wrote it', async (context) => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const before = (await session(t.app, json.id)).updatedAt;
+    context.mock.timers.enable({ apis: ['Date'], now: before - 60_000 });
+    repay.deals.get('deal-1')!.state = 'completed';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const after = await session(t.app, json.id);
+    assert.equal(after.status, 'paid');
+    assert.ok(after.updatedAt > before, `${after.updatedAt} > ${before}`);
+  });
+
   it('stamps each answer with when the session last changed: a read that finds nothing new leaves the stamp', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001' });
     const stamp = async () => (await t.getSession(json.id, json.token)).json.updatedAt as string;
