@@ -9,9 +9,8 @@ import {
   part,
   pause,
   PayCheckout,
-  postReturn,
   record,
-  returnMessage,
+  settleInModal,
   useFakeHelper,
   useFastTiming,
 } from './support.js';
@@ -23,10 +22,7 @@ describe('after the payment page is closed', () => {
 
   it('keeps polling a held payment, so the shop\'s later paid arrives as pay-success', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    helper.status = 'held';
-    postReturn(frame.contentWindow, returnMessage('cs_1'));
-    await waitUntil(() => el.state === 'held', 'held');
+    await settleInModal(el, 'held');
     el.close();
     await el.updateComplete;
     expect(part(el, 'button')!.textContent).to.equal('На проверке');
@@ -76,10 +72,7 @@ describe('a payment held while its page is open', () => {
   it('stops the countdown (no more updates each second) and keeps polling', async () => {
     helper.expiresAt = new Date(Date.now() + 10 * 60_000).toISOString();
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    helper.status = 'held';
-    postReturn(frame.contentWindow, returnMessage('cs_1'));
-    await waitUntil(() => el.state === 'held', 'held');
+    await settleInModal(el, 'held');
     await el.updateComplete;
     let updates = 0;
     const requestUpdate = el.requestUpdate.bind(el);

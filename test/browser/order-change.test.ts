@@ -8,9 +8,8 @@ import {
   part,
   pause,
   PayCheckout,
-  postReturn,
   record,
-  returnMessage,
+  settleInModal,
   slowGet,
   useFakeHelper,
   useFastTiming,
@@ -18,10 +17,7 @@ import {
 
 
 async function heldAndClosed(el: PayCheckout): Promise<void> {
-  const frame = await openModal(el);
-  helper.status = 'held';
-  postReturn(frame.contentWindow, returnMessage('cs_1'));
-  await waitUntil(() => el.state === 'held', 'held');
+  await settleInModal(el, 'held');
   el.close();
   await el.updateComplete;
 }
@@ -67,10 +63,7 @@ describe('another order on the same element', () => {
 
   it('changed while a held payment is shown: closing drops that session, nothing is polled', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    helper.status = 'held';
-    postReturn(frame.contentWindow, returnMessage('cs_1'));
-    await waitUntil(() => el.state === 'held', 'held');
+    await settleInModal(el, 'held');
     el.orderId = 'B-2002';
     await el.updateComplete;
     const events = record(el, ['pay-status', 'pay-success']);
@@ -107,10 +100,7 @@ describe('another order on the same element', () => {
 
   it('changed and back while a held payment is shown: closing keeps polling it', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    helper.status = 'held';
-    postReturn(frame.contentWindow, returnMessage('cs_1'));
-    await waitUntil(() => el.state === 'held', 'held');
+    await settleInModal(el, 'held');
     el.orderId = 'B-2002';
     await el.updateComplete;
     el.orderId = 'A-1001';

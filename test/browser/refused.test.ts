@@ -14,6 +14,7 @@ import {
   postReturn,
   record,
   returnMessage,
+  settleInModal,
   useFakeHelper,
   useFastTiming,
   worker,
@@ -139,10 +140,7 @@ describe('a refused status check', () => {
 
   it('of a held payment: closing does not poll the refused token again', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    helper.status = 'held';
-    postReturn(frame.contentWindow, returnMessage('cs_1'));
-    await waitUntil(() => el.state === 'held', 'held');
+    await settleInModal(el, 'held');
     refuseChecks();
     const errors = record(el, ['pay-error']);
     await waitUntil(() => errors.length > 0, 'a poll of the held payment is refused');

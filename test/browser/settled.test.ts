@@ -11,9 +11,8 @@ import {
   openModal,
   part,
   PayCheckout,
-  postReturn,
   record,
-  returnMessage,
+  settleInModal,
   useFakeHelper,
   useFastTiming,
   worker,
@@ -37,14 +36,6 @@ async function reload(el: PayCheckout): Promise<PayCheckout> {
   return again;
 }
 
-async function settle(el: PayCheckout, status: 'paid' | 'held'): Promise<void> {
-  const frame = await openModal(el);
-  helper.status = status;
-  postReturn(frame.contentWindow, returnMessage('cs_1'));
-  await waitUntil(() => el.state === status);
-  await el.updateComplete;
-}
-
 describe('a paid or held order', () => {
   useFakeHelper();
   useFastTiming();
@@ -52,7 +43,7 @@ describe('a paid or held order', () => {
   it('says what happens next for the reason the payment is held, and the button no longer offers to pay', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
     helper.heldReason = 'duplicate_payment';
-    await settle(el, 'held');
+    await settleInModal(el, 'held');
     expect(el.session?.heldReason).to.equal('duplicate_payment');
     expect(dialogStatus(el)).to.contain('вернёт вам этот второй платёж');
     el.close();
@@ -89,14 +80,14 @@ describe('a paid or held order', () => {
     defineStrings('en-GB', { 'held.amount_mismatch': 'We will call you within a day about the difference.' });
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal" locale="en-GB"></pay-checkout>`);
     helper.heldReason = 'amount_mismatch';
-    await settle(el, 'held');
+    await settleInModal(el, 'held');
     expect(dialogStatus(el)).to.equal('We will call you within a day about the difference.');
     el.close();
   });
 
   it('paid: a reload shows "Paid" from the first render, and a click creates nothing', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    await settle(el, 'paid');
+    await settleInModal(el, 'paid');
     el.close();
     const creates = helper.creates.length;
     const again = await reload(el);
@@ -111,7 +102,7 @@ describe('a paid or held order', () => {
 
   it('held: a reload shows it at once and keeps checking, so the shop\'s decision still reaches the page', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
-    await settle(el, 'held');
+    await settleInModal(el, 'held');
     el.close();
     helper.status = 'paid';
     const markup = el.outerHTML;
@@ -176,7 +167,7 @@ describe('a paid or held order', () => {
 
   it('another order id on the same element offers to pay again; the held one is shown again when it comes back', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    await settle(el, 'held');
+    await settleInModal(el, 'held');
     el.close();
     el.setAttribute('order-id', 'A-2002');
     await el.updateComplete;

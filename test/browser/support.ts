@@ -1,6 +1,6 @@
 // Shared test setup: msw in the browser in front of the helper API, a small in-memory helper, and tools to
 // observe what a real browser would do (message sources, listener bookkeeping).
-import { oneEvent } from '@open-wc/testing';
+import { oneEvent, waitUntil } from '@open-wc/testing';
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
 import type { ConfigView } from '../../contract/index.js';
@@ -230,6 +230,19 @@ export async function openModal(el: PayCheckout): Promise<HTMLIFrameElement> {
   await oneEvent(el, 'pay-open');
   await el.updateComplete;
   return part<HTMLIFrameElement>(el, 'frame')!;
+}
+
+/**
+ * Opens the dialog, then has the helper answer `status` to the check the provider page's return triggers; the frame
+ * with the payment page.
+ */
+export async function settleInModal(el: PayCheckout, status: SessionStatus): Promise<HTMLIFrameElement> {
+  const frame = await openModal(el);
+  helper.status = status;
+  postReturn(frame.contentWindow, returnMessage('cs_1'));
+  await waitUntil(() => el.state === status, status);
+  await el.updateComplete;
+  return frame;
 }
 
 export function dialogOf(el: PayCheckout): HTMLDialogElement {
