@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { MIGRATIONS, SqliteStore } from '../../server-example/store.js';
 import { MERCHANT, RepayMock, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
+import { sessionRecord } from './session-records.js';
 
 const msw = setupServer();
 before(() => msw.listen({ onUnhandledRequest: 'error' }));
@@ -448,34 +449,20 @@ describe('persistence and the reconciler', () => {
     // The process wrote the row, Repay created the deal, then the process died before recording it.
     const store = t.app.checkout.store;
     const created = Date.now() - 5 * 60_000;
-    await store.insertSession({
-      id: 'cs_CRASHEDaaaaaaaaaaaaaaa',
-      orderId: 'A-1001',
-      provider: 'repay',
-      method: 'sbp',
-      status: 'created',
-      amountMinor: 150000,
-      currency: 'RUB',
-      description: null,
-      customerRef: 'ref',
-      locale: null,
-      storefrontOrigin: SHOP,
-      returnUrl: null,
-      providerPaymentId: null,
-      paymentUrl: null,
-      providerStatus: null,
-      providerData: {},
-      paidAmountMinor: null,
-      errorCode: null,
-      paidAt: null,
-      statusReadAt: null,
-      createdAt: created,
-      updatedAt: created,
-      expiresAt: created + 30 * 60_000,
-      nextPollAt: created + 60_000,
-      pollAttempts: 0,
-      lastPolledAt: null,
-    });
+    await store.insertSession(
+      sessionRecord({
+        id: 'cs_CRASHEDaaaaaaaaaaaaaaa',
+        orderId: 'A-1001',
+        description: null,
+        customerRef: 'ref',
+        locale: null,
+        storefrontOrigin: SHOP,
+        createdAt: created,
+        updatedAt: created,
+        expiresAt: created + 30 * 60_000,
+        nextPollAt: created + 60_000,
+      }),
+    );
     repay.deals.set('deal-77', { id: 'deal-77', state: 'completed', amount: '1500', orderId: 'cs_CRASHEDaaaaaaaaaaaaaaa', body: {} });
     t = await t.reopen();
 
