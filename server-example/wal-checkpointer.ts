@@ -51,10 +51,11 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { driver, path: options.path, intervalMs: options.intervalMs ?? 500 },
+      // The source above is plain CommonJS: none of the process's flags (a loader such as tsx, --input-type) apply.
+      execArgv: [],
       // A checkpoint needs next to no JavaScript memory, nor page cache (64 KB above): keep the thread small.
       resourceLimits: { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 2 },
     });
-    worker.unref();
     worker.on('message', (message: { ready?: boolean; error?: string }) => {
       if (message.ready && !stopped) options.setAutoCheckpoint(0);
       if (message.error) options.onError(message.error);
@@ -64,6 +65,9 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
       worker = undefined;
       if (!stopped) options.setAutoCheckpoint(1000);
     });
+    // After the listeners: adding a 'message' listener refs the worker again, and a store left open must not keep
+    // its process alive through this thread.
+    worker.unref();
   };
   const timer = setTimeout(start, options.startAfterMs ?? 2_000);
   timer.unref();
