@@ -9,6 +9,8 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   timeout: 60_000,
+  // A hung run fails with what it was doing instead of running into CI's own limit.
+  globalTimeout: 20 * 60_000,
   expect: { timeout: 15_000 },
   reporter: 'list',
   use: {
