@@ -14,7 +14,7 @@ import { handleCallback } from './sessions/callbacks.js';
 import { cancelSession, endOpenSession } from './sessions/cancel.js';
 import { SessionCore } from './sessions/core.js';
 import type { RefreshTrigger, SessionServiceOptions } from './sessions/core.js';
-import { createSession, markInterrupted } from './sessions/create.js';
+import { createSession, markInterruptedUnlessCreating } from './sessions/create.js';
 import type { CreateSessionInput, CreateSessionResult } from './sessions/create.js';
 import { apply, nextPollAt, readSince, refresh, resolveHeld } from './sessions/sync.js';
 
@@ -43,9 +43,12 @@ export class SessionService {
     return createSession(this.#core, input);
   }
 
-  /** A row whose provider call never completed (the process stopped in between): failed, revivable by a payment. */
+  /**
+   * A row whose provider call never completed (the process stopped in between): failed, revivable by a payment.
+   * Left alone (undefined) while a creation for its order is still under way in any instance.
+   */
   markInterrupted(sessionId: string): Promise<SessionRecord | undefined> {
-    return markInterrupted(this.#core, sessionId);
+    return markInterruptedUnlessCreating(this.#core, sessionId);
   }
 
   /** Re-reads the provider's status and applies it; failures are recorded, and the session polled again later. */

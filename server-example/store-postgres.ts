@@ -266,6 +266,8 @@ export class PostgresStore implements Store {
   private closed = false;
   /** In-process queue per lock key: only the head of each queue asks the database. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** The last query sent on the lock connection (see lockQuery). */
+  private lockQueries: Promise<unknown> = Promise.resolve();
   /** One connection holds this instance's advisory locks (session-level, taken with pg_try_advisory_lock). */
   private lockClient: Promise<pg.PoolClient> | undefined;
   private readonly lockPool: pg.Pool;
@@ -559,39 +561,51 @@ export class PostgresStore implements Store {
    * keys can be held at once, and `fn` runs on the main pool (no connection is held while it waits).
    */
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.queued(key, async () => {
+      const held = await this.holdingAdvisoryLock(key, fn, true);
+      return (held as { value: T }).value;
+    });
+  }
+
+  async withLockIfFree<T>(key: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.locks.has(key)) return undefined;
+    return this.queued(key, () => this.holdingAdvisoryLock(key, fn, false));
+  }
+
+  /** Runs `run` after every earlier caller in this process that asked for `key` has finished. */
+  private async queued<T>(key: string, run: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.holdingAdvisoryLock(key, fn),
-      () => this.holdingAdvisoryLock(key, fn),
-    );
-    const tail = run.then(
+    const turn = previous.then(run, run);
+    const tail = turn.then(
       () => undefined,
       () => undefined,
     );
     this.locks.set(key, tail);
     try {
-      return await run;
+      return await turn;
     } finally {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
   }
 
-  private async holdingAdvisoryLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /** `fn`'s value under the advisory lock; `undefined` when another instance holds it and `wait` is false. */
+  private async holdingAdvisoryLock<T>(key: string, fn: () => Promise<T>, wait: boolean): Promise<{ value: T } | undefined> {
     await this.migrated;
     const id = lockId(`lock:${key}`);
     const deadline = Date.now() + this.lockTimeoutMs;
-    let wait = 2;
+    let backoff = 2;
     let holder: Promise<pg.PoolClient>;
     for (;;) {
       holder = this.lockConnection();
       const { rows } = await this.lockQuery<{ locked: boolean }>(holder, key, 'SELECT pg_try_advisory_lock($1) AS locked', [id]);
       if (rows[0]?.locked) break;
+      if (!wait) return undefined;
       if (Date.now() > deadline) throw new Error(`Timed out after ${this.lockTimeoutMs} ms waiting for the lock "${key}" held by another instance.`);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      wait = Math.min(wait * 2, 50);
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+      backoff = Math.min(backoff * 2, 50);
     }
     try {
-      return await fn();
+      return { value: await fn() };
     } finally {
       // A lock connection closed meanwhile took the lock with it (nothing to release, and no new connection to open
       // for it); a failed unlock closes the connection, which is what releases the lock on the server.
@@ -613,8 +627,14 @@ export class PostgresStore implements Store {
    */
   private async lockQuery<R extends Row>(pending: Promise<pg.PoolClient>, key: string, sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     const client = await pending;
+    // One query at a time on the connection: pg would queue them itself, but that is deprecated (gone in pg 9).
+    const answer = this.lockQueries.then(() => client.query<R>(sql, values));
+    this.lockQueries = answer.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      return await client.query<R>(sql, values);
+      return await answer;
     } catch (error) {
       this.dropLockConnection(pending, client, error);
       const silent = error instanceof Error && /timeout/i.test(error.message);

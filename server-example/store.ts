@@ -275,6 +275,11 @@ export interface Store {
    * every process sharing the store (per-order creation, per-key provider nonces).
    */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` holding the named lock only when nobody holds or waits for it, in any process sharing the store
+   * (within the same limits as withLock); `undefined`, without waiting, when it is busy.
+   */
+  withLockIfFree<T>(key: string, fn: () => Promise<T>): Promise<{ value: T } | undefined>;
   /** Atomically takes the next value of a never-decreasing counter: max(now, last + 1), stored. */
   takeNonce(scope: string, now: number): Promise<number>;
   /** Stores (or counts again) a rejected callback as a bounded digest. */
@@ -954,6 +959,11 @@ export class SqliteStore implements Store {
     } finally {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
+  }
+
+  async withLockIfFree<T>(key: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.locks.has(key)) return undefined;
+    return { value: await this.withLock(key, fn) };
   }
 
   async takeNonce(scope: string, now: number): Promise<number> {

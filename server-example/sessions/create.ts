@@ -291,45 +291,76 @@ async function openProviderPayment(
     const rejected = created.rejection;
     const status: SessionStatus = rejected ? (isOpen(created.status) ? 'failed' : created.status) : isOpen(created.status) ? created.status : 'created';
     let updated: SessionRecord | undefined;
+    let endedMeanwhile = false;
     try {
-      updated = await core.store.mutate(id, (current) => ({
-        patch: {
-          providerPaymentId: created.providerPaymentId,
-          paymentUrl: created.paymentUrl,
-          providerStatus: created.rawStatus,
-          providerData: { ...current.providerData, ...(created.providerData ?? {}), ...(recovered ? { reference: created.reference } : {}) },
-          status,
-          errorCode: rejected ? rejected.code : null,
-          expiresAt: created.expiresAt ?? current.expiresAt,
-          nextPollAt: isOpen(status) ? Date.now() + core.config.reconcile.minBackoffMs : nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, status),
-          updatedAt: changeStamp(current),
-        },
-        events: [
-          {
-            sessionId: id,
-            kind: 'provider_created',
-            source: 'manual',
-            fromStatus: current.status,
-            toStatus: status,
-            providerStatus: created.rawStatus,
-            data: {
+      updated = await core.store.mutate(id, (current) => {
+        // Ended while its provider answered: only when the order lock did not hold (a lost PostgreSQL lock
+        // connection, several processes on one SQLite file) and another process took the row for a crash's leftover.
+        // Nothing moves back to open; the payment is recorded so that, should it be paid all the same, it is found
+        // and revives the row like any late payment, and the payer is asked to try again.
+        if (!isOpen(current.status)) {
+          endedMeanwhile = true;
+          return {
+            patch: {
               providerPaymentId: created.providerPaymentId,
-              response: created.raw,
-              ...(rejected ? { rejection: rejected.code } : {}),
-              ...(recovered ? { recoveredFrom: recovered.id } : {}),
+              providerData: { ...current.providerData, ...(created.providerData ?? {}) },
+              nextPollAt: nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, current.status),
+              updatedAt: changeStamp(current),
             },
+            events: [
+              {
+                sessionId: id,
+                kind: 'note',
+                source: 'manual',
+                providerStatus: created.rawStatus,
+                data: { reason: 'created_after_end', providerPaymentId: created.providerPaymentId, response: created.raw },
+              },
+            ],
+          };
+        }
+        return {
+          patch: {
+            providerPaymentId: created.providerPaymentId,
+            paymentUrl: created.paymentUrl,
+            providerStatus: created.rawStatus,
+            providerData: { ...current.providerData, ...(created.providerData ?? {}), ...(recovered ? { reference: created.reference } : {}) },
+            status,
+            errorCode: rejected ? rejected.code : null,
+            expiresAt: created.expiresAt ?? current.expiresAt,
+            nextPollAt: isOpen(status) ? Date.now() + core.config.reconcile.minBackoffMs : nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, status),
+            updatedAt: changeStamp(current),
           },
-        ],
-        // Only a session handed out is remembered: a refused attempt may be retried with the same key.
-        ...(input.idempotencyKey && !rejected
-          ? { idempotencyKey: { key: input.idempotencyKey, fingerprint, sessionId: id, createdAt: Date.now() } }
-          : {}),
-      }));
+          events: [
+            {
+              sessionId: id,
+              kind: 'provider_created',
+              source: 'manual',
+              fromStatus: current.status,
+              toStatus: status,
+              providerStatus: created.rawStatus,
+              data: {
+                providerPaymentId: created.providerPaymentId,
+                response: created.raw,
+                ...(rejected ? { rejection: rejected.code } : {}),
+                ...(recovered ? { recoveredFrom: recovered.id } : {}),
+              },
+            },
+          ],
+          // Only a session handed out is remembered: a refused attempt may be retried with the same key.
+          ...(input.idempotencyKey && !rejected
+            ? { idempotencyKey: { key: input.idempotencyKey, fingerprint, sessionId: id, createdAt: Date.now() } }
+            : {}),
+        };
+      });
     } catch (error) {
       if (error instanceof ProviderPaymentTakenError) {
         return fail(new CheckoutError('provider_error', `${provider.name} answered with a payment that belongs to another session.`, { detail: error.message }));
       }
       throw error;
+    }
+    if (endedMeanwhile) {
+      core.log.warn('payment created for a session ended meanwhile', { sessionId: id, provider: provider.id, status: updated?.status });
+      throw new CheckoutError('session_creating', 'The payment could not be opened in time; try again.');
     }
     if (recovered) await markSuperseded(core, recovered.id, id);
     if (rejected) throw rejected;
@@ -381,7 +412,19 @@ async function rememberKey(core: SessionCore, key: string | undefined, fingerpri
   }
 }
 
-/** A row whose provider call never completed (the process stopped in between). */
+/**
+ * markInterrupted() for a caller that does not hold the row's order lock (the reconciler). A creation under way holds
+ * its order's lock until its row has the provider's answer, in whichever instance it runs, and a stopped instance's
+ * locks go with it: while the lock is busy the row is left alone (undefined), however long its creation has taken.
+ */
+export async function markInterruptedUnlessCreating(core: SessionCore, sessionId: string): Promise<SessionRecord | undefined> {
+  const session = await core.store.getSession(sessionId);
+  if (!session) return undefined;
+  const locked = await core.store.withLockIfFree(`order:${session.orderId}`, () => markInterrupted(core, sessionId));
+  return locked?.value;
+}
+
+/** A row whose provider call never completed (the process stopped in between). The caller holds the order's lock. */
 export async function markInterrupted(core: SessionCore, sessionId: string): Promise<SessionRecord | undefined> {
   return core.store.mutate(sessionId, (current) => {
     if (!isOpen(current.status) || current.paymentUrl) return undefined;

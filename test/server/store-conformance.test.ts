@@ -612,6 +612,36 @@ for (const harness of [sqlite, postgres]) {
         assert.equal(await store.withLock('order:A-1', async () => 'free again'), 'free again');
       });
 
+      test('withLockIfFree runs only when nobody holds or waits for the lock, and never waits', async () => {
+        assert.deepEqual(await store.withLockIfFree('order:A-1', async () => 'ran'), { value: 'ran' });
+        let release!: () => void;
+        const holding = store.withLock('order:A-1', () => new Promise<void>((resolve) => (release = resolve)));
+        let ran = false;
+        assert.equal(await store.withLockIfFree('order:A-1', async () => (ran = true)), undefined);
+        assert.equal(ran, false);
+        assert.deepEqual(await store.withLockIfFree('order:A-2', async () => 'other key'), { value: 'other key' });
+        release();
+        await holding;
+        await assert.rejects(store.withLockIfFree('order:A-1', async () => Promise.reject(new Error('inner'))), /inner/);
+        assert.deepEqual(await store.withLockIfFree('order:A-1', async () => 'free again'), { value: 'free again' });
+      });
+
+      test('withLockIfFree finds a lock another store on the same database holds busy', { skip: harness.sharedLocks ? false : 'SQLite locks are per process; its unique indexes guard other processes' }, async () => {
+        const other = await db.second();
+        let release!: () => void;
+        let entered!: () => void;
+        const inside = new Promise<void>((resolve) => (entered = resolve));
+        const holding = other.withLock('order:A-1', () => {
+          entered();
+          return new Promise<void>((resolve) => (release = resolve));
+        });
+        await inside;
+        assert.equal(await store.withLockIfFree('order:A-1', async () => 'ran'), undefined);
+        release();
+        await holding;
+        assert.deepEqual(await store.withLockIfFree('order:A-1', async () => 'ran'), { value: 'ran' });
+      });
+
       test('holds a lock across two stores on the same database', { skip: harness.sharedLocks ? false : 'SQLite locks are per process; its unique indexes guard other processes' }, async () => {
         const other = await db.second();
         let inside = 0;

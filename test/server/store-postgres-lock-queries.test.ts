@@ -1,0 +1,49 @@
+// PostgresStore takes every advisory lock of the instance on one connection. Locks of many keys asked for at once
+// are sent one query at a time: pg still queues queries sent while one is under way, but warns that this goes
+// away in pg 9.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PostgresStore } from '../../server-example/store-postgres.js';
+import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
+
+const pgMissing = findPostgres() ? undefined : postgresMissingMessage();
+
+// From the start of the file: pg warns once per process.
+const warnings: string[] = [];
+process.on('warning', (warning) => warnings.push(warning.message));
+
+describe('PostgresStore: many locks at once', { ...(pgMissing ? { skip: pgMissing } : {}) }, () => {
+  let postgres: PostgresServer;
+  before(async () => {
+    postgres = await startPostgres();
+  });
+  after(async () => {
+    await postgres?.stop();
+  });
+
+  it('holds fifty keys together, one query at a time on the lock connection', async () => {
+    const store = new PostgresStore(await postgres.createDatabase('lock_queries'));
+    try {
+      let inside = 0;
+      let most = 0;
+      const keys = Array.from({ length: 50 }, (_, index) => `order:O-${index}`);
+      const values = await Promise.all(
+        keys.map((key) =>
+          store.withLock(key, async () => {
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            inside--;
+            return key;
+          }),
+        ),
+      );
+      assert.deepEqual(values, keys);
+      assert.ok(most > 1, 'different keys are held side by side');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.filter((message) => /already executing a query/.test(message)), []);
+    } finally {
+      await store.close();
+    }
+  });
+});
