@@ -346,7 +346,10 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
       return c.html(page.html, 404, page.headers);
     }
     if (c.req.query('top') === '1') {
-      const target = session.returnUrl ?? `${session.storefrontOrigin}/`;
+      // The return URL may be on another origin than the one that asked (the element sends its own page's URL,
+      // a merchant may name another allowed one): it must still be allowed too.
+      const returnAllowed = session.returnUrl !== null && config.allowedOrigins.includes(new URL(session.returnUrl).origin);
+      const target = returnAllowed ? session.returnUrl! : `${session.storefrontOrigin}/`;
       return new Response(null, {
         status: 303,
         headers: { location: returnRedirectUrl(target, session.id, outcome), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },

@@ -86,7 +86,7 @@ export async function createSession(core: SessionCore, input: CreateSessionInput
       const reusable = await settleOpenSession(core, open, amountMinor, currency);
       if (reusable) {
         await rememberKey(core, input.idempotencyKey, fingerprint, reusable.id);
-        return { session: reusable, created: false };
+        return { session: await returnToThisPage(core, reusable, input), created: false };
       }
       // The settled session may have turned out paid or held.
       const settled = await core.store.getSession(open.id);
@@ -174,6 +174,18 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     return stillOpen(await endOpenSession(core, open, 'cancelled', 'order_changed'));
   }
   return open;
+}
+
+/**
+ * An open session handed out again goes back to the page that asked this time: its return page posts to this
+ * storefront origin and its top-level return lands on this return URL. The payer may have moved to another allowed
+ * origin (www and apex, a mobile site) or another page; the provider's own return URLs name only the session.
+ */
+async function returnToThisPage(core: SessionCore, session: SessionRecord, input: CreateSessionInput): Promise<SessionRecord> {
+  const returnUrl = input.returnUrl ?? null;
+  if (session.storefrontOrigin === input.storefrontOrigin && session.returnUrl === returnUrl) return session;
+  const updated = await core.store.mutate(session.id, () => ({ patch: { storefrontOrigin: input.storefrontOrigin, returnUrl } }));
+  return updated ?? session;
 }
 
 async function openProviderPayment(

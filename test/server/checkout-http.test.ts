@@ -250,6 +250,29 @@ describe('return page', () => {
     assert.equal(response.headers.get('location'), `${SHOP}/checkout?step=2#pay-checkout=${json.id}:cancel`);
   });
 
+  it('returns the payer to the page that asked last: an open session handed out again takes its origin and return URL', async () => {
+    const first = await open(`${SHOP}/cart`);
+    const again = await t.createSession({ orderId: 'A-1001', returnUrl: `${MERCHANT}/checkout` }, { origin: MERCHANT });
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+    assert.equal(again.json.id, first.id, 'the same payment, handed out again');
+    const top = await t.app.request(`/api/checkout/return/success?session=${first.id}&top=1`);
+    assert.equal(top.headers.get('location'), `${MERCHANT}/checkout#pay-checkout=${first.id}:success`);
+    const framed = await (await t.app.request(`/api/checkout/return/success?session=${first.id}`)).text();
+    assert.ok(framed.includes(JSON.stringify(MERCHANT)), 'the return page posts to the origin that asked last');
+    assert.ok(!framed.includes(JSON.stringify(SHOP)));
+    assert.equal(repay.creates, 1);
+  });
+
+  it('sends a top-level visit to the storefront origin when the return URL\'s origin is no longer allowed', async () => {
+    const json = await open(`${MERCHANT}/thanks`);
+    const dir = t.dir;
+    await t.close();
+    t = makeTestApp({ dir, env: { ALLOWED_ORIGINS: SHOP } });
+    const response = await t.app.request(`/api/checkout/return/success?session=${json.id}&top=1`);
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get('location'), `${SHOP}/#pay-checkout=${json.id}:success`);
+  });
+
   it('takes BoxExchanger\'s ?status=error over the path outcome, even glued to the session parameter', async () => {
     msw.use(...new BoxMock().handlers());
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger', returnUrl: `${SHOP}/shop` });
