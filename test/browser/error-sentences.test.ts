@@ -86,6 +86,22 @@ describe('sentences for the helper\'s codes', () => {
     }
   });
 
+  it('never tells the payer something of a shop-side or provider-side refusal that is not so', async () => {
+    const { loadStrings, t } = await import('../../src/i18n.js');
+    const { ERROR_ALIASES } = await import('../../src/strings.js');
+    const aliases: Record<string, string> = ERROR_ALIASES;
+    await loadStrings('en');
+    const sentence = (code: string) => t('en', `error.${aliases[code] ?? code}`);
+    // The shop's credentials or account: retrying cannot help.
+    for (const code of ['provider_auth_failed', 'provider_not_found']) expect(sentence(code), code).to.not.match(/try again/i);
+    // The provider's flood limit: the payer made no extra attempts.
+    expect(sentence('provider_rate_limited')).to.not.match(/too many attempts/i);
+    // A reference the provider saw before: not the payer's unfinished payment.
+    expect(sentence('duplicate_request')).to.not.match(/unfinished payment/i);
+    // A field the shop sends: not the payment method.
+    expect(sentence('invalid_payment_field')).to.not.match(/payment method/i);
+  });
+
   it('says the shared sentence for a code that has none of its own (session_creating)', async () => {
     worker.use(http.post('/api/checkout/sessions', helperError(409, 'session_creating')));
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal" locale="en"></pay-checkout>`);
