@@ -31,6 +31,7 @@ import { Reconciler } from './reconciler.js';
 import { parseBody, RETURN_URL, sessionRequestSchema } from './request-bodies.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
+import { TRIGGERED_READ_INTERVAL_MS } from './sessions/callbacks.js';
 import { storefrontCors } from './storefront-cors.js';
 import { SqliteStore } from './store.js';
 import { PostgresStore } from './store-postgres.js';
@@ -42,8 +43,8 @@ import type { ConfigView, CreatedSessionView, MethodId, ProviderId, ReturnOutcom
 /** Request bodies above this are refused with 413 (docs/server.md, "HTTP API"). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** A status request re-reads the provider at most this often per session. */
-const STATUS_REFRESH_INTERVAL_MS = 3_000;
+/** A status request re-reads the provider at most this often per session (as an unsigned callback does). */
+const STATUS_REFRESH_INTERVAL_MS = TRIGGERED_READ_INTERVAL_MS;
 /** …and waits at most this long for the provider before answering with the stored status. */
 const STATUS_REFRESH_WAIT_MS = 2_500;
 
@@ -103,6 +104,19 @@ function warnPlainHttp(log: Logger, config: CheckoutConfig): void {
   }
 }
 
+/**
+ * age.trading without AGETRADING_CALLBACK_SECRET in live mode: its callbacks are unsigned triggers that anyone who knows
+ * a session's id can send. Allowed (the status read decides, and they are throttled per session), but said at start-up.
+ */
+function warnUnsignedCallbacks(log: Logger, config: CheckoutConfig): void {
+  const age = config.providers.agetrading;
+  if (config.enabledProviders.includes('agetrading') && !age.sandbox && !age.callbackSecret) {
+    log.warn(
+      `age.trading is configured without AGETRADING_CALLBACK_SECRET: its callbacks are unsigned, so anyone can send them. Each is only a trigger for a status read, stored and followed at most once per ${TRIGGERED_READ_INTERVAL_MS / 1000} s per session; set the secret once age.trading signs its callbacks.`,
+    );
+  }
+}
+
 export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const log = config.logger ?? createLogger(config.logLevel);
   // Order lookup precedence: the merchant's JS hook, else ORDER_RESOLVE_URL, else the demo catalogue.
@@ -115,7 +129,10 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const resolveOrder =
     config.resolveOrder ??
     (config.orderResolve ? createHttpOrderResolver({ ...config.orderResolve, log }) : demoResolveOrder);
-  if (config.mode === 'live') warnPlainHttp(log, config);
+  if (config.mode === 'live') {
+    warnPlainHttp(log, config);
+    warnUnsignedCallbacks(log, config);
+  }
   const ownsStore = !config.store;
   const store = config.store ?? openStore(config);
   const providers = buildProviders(config, store);
@@ -126,7 +143,8 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   const background = new Set<Promise<unknown>>();
   // The demo storefront's session log exists only in test mode with the demo catalogue: it lists every session.
   const demoLogEnabled = config.mode === 'test' && demoCatalogue;
-  // Callbacks that fail verification, per sending address (see docs/server.md, Security model).
+  // Callbacks that fail verification, per sending address (see docs/server.md, Security model). Accepted unsigned
+  // callbacks are not counted here (a forger's could not be told from the provider's): they are throttled per session.
   const rejectedCallbacks = new WindowLimiter(REJECTED_CALLBACKS_PER_MINUTE, 60_000);
   const clientAddress = clientAddressResolver(config.trustedProxies ?? []);
   const publicOrigin = new URL(config.publicUrl).origin;

@@ -137,7 +137,9 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     if (!merchantRequestId && !id) throw new CheckoutError('invalid_webhook', 'The age.trading callback names no request.');
     const rawStatus = scalarText(body.status);
     const paidAmountMinor = parseAmount(body[this.config.amountField]);
-    // Signed callbacks are covered whole by the HMAC; unsigned ones are identified by what they say.
+    // Signed callbacks are covered whole by the HMAC. An unsigned one says whatever its sender chose, so its fields
+    // identify nothing: unsigned callbacks are not deduplicated by this key but throttled per session
+    // (sessions/callbacks.ts, `unsignedTrigger()`).
     const dedupeKey = this.config.callbackSecret
       ? sha256Hex(input.rawBody)
       : sha256Hex(JSON.stringify([id ?? null, merchantRequestId ?? null, rawStatus ?? null, paidAmountMinor ?? null]));
@@ -150,7 +152,10 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     return parsed;
   }
 
-  /** With AGETRADING_CALLBACK_SECRET the HMAC covers the whole body; without it a callback is an unsigned trigger. */
+  /**
+   * With AGETRADING_CALLBACK_SECRET the HMAC covers the whole body; without it a callback is an unsigned trigger (stored
+   * and followed by a status read at most once per window per session).
+   */
   verifyCallback(input: CallbackInput, parsed: ParsedCallback): VerifiedClaim {
     if (this.config.callbackSecret) {
       const received = input.headers.get(this.config.callbackSignatureHeader);

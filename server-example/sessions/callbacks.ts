@@ -1,7 +1,8 @@
 /**
  * Provider callbacks: the session a callback names, its verification into a claim (the adapter's `verifyCallback()`),
  * and what the claim does (`callbackPolicy()` in transitions.ts): refused and kept as a digest, or stored once in the
- * event log and followed by a status re-read, a hold, or nothing more.
+ * event log and followed by a status re-read, a hold, or nothing more. An unsigned callback (a trigger anyone can send)
+ * is stored and followed at most once per TRIGGERED_READ_INTERVAL_MS per session (`unsignedTrigger()`).
  */
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import { optional } from '../providers/common.js';
@@ -18,6 +19,19 @@ import { afterRunningRead, apply, changeStamp, readAndApply } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
+/** An unsigned callback's body (anyone may send one) is kept as its head only: enough to see the provider's format. */
+const MAX_UNSIGNED_RAW_LOGGED = 1_024;
+/** The longest unsigned claimed status or content type kept: both are whatever the sender wrote. */
+const MAX_UNSIGNED_TEXT = 64;
+
+/**
+ * A trigger anyone can send re-reads a session's provider status at most this often: the status route and the return
+ * page (app.ts), and an unsigned callback, which is also stored at most this often per session (`unsignedTrigger()`).
+ */
+export const TRIGGERED_READ_INTERVAL_MS = 3_000;
+
+/** Where a session remembers when an unsigned callback was last stored and followed (`providerData`). */
+const UNSIGNED_TRIGGER_AT = 'unsignedCallbackAt';
 
 /**
  * Verifies a provider callback and acts on it; returns the answer the provider expects. A callback is never
@@ -48,6 +62,7 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
     await core.store.recordRejectedCallback({ provider: providerId, code, body: input.rawBody, source });
     throw error;
   }
+  if (!claim.authenticated) return unsignedTrigger(core, provider, session, claim, input, then);
 
   const raw = input.rawBody.length > MAX_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_RAW_LOGGED)}…` : input.rawBody;
   const received: NewEvent & { sessionId: string } = {
@@ -83,9 +98,9 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
                 ...(stamp !== undefined ? { providerData: { ...current.providerData, lastNotificationAt: stamp } } : {}),
                 ...(due ? { nextPollAt: Date.now() } : {}),
                 // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
-                // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. An
-                // unsigned one (a trigger anyone can send) only gets its re-read: it must not keep a session watched.
-                ...(due && claim.authenticated ? { updatedAt: changeStamp(current) } : {}),
+                // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. (An
+                // unsigned one only gets its re-read: unsignedTrigger().)
+                ...(due ? { updatedAt: changeStamp(current) } : {}),
               },
             };
           })
@@ -99,6 +114,82 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
   const refreshed = await followUp(core, provider, session, claim, then);
   core.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });
   return provider.callbackReply();
+}
+
+/**
+ * An unsigned callback (today: age.trading without AGETRADING_CALLBACK_SECRET) is a trigger anyone who knows a
+ * session's id or reference can send, with any body: the payer's browser is handed the session id. So per session, one
+ * is stored (the head of its body) and followed by a status re-read at most once per TRIGGERED_READ_INTERVAL_MS — the
+ * window the status route and the return page use; within the window the others are answered as the provider expects
+ * and do nothing more: no event, no write, no provider call. Its words identify nothing (the sender picks them), so it
+ * is throttled per session rather than deduplicated by content, and its time stamp, if any, orders nothing.
+ *
+ * A throttled trigger never makes the helper miss a payment. All it could have done is ask for a status read, and
+ * only that read moves a session; meanwhile:
+ * - the trigger stored in its window read the status (or, failing, left the session due for a poll) moments before;
+ * - the reconciler polls every open session, and every ended one still watched for a late payment, on its own
+ *   schedule whatever callbacks say (an unsigned callback never extends that watch, throttled or not), and the payer's
+ *   open page polls the status route;
+ * - the next trigger after the window (the provider's retry or next notification, even a forger's) reads again.
+ * So a real payment whose unsigned callback lands in a forged one's window is applied by the next poll or trigger,
+ * at worst a backoff later; nothing of it is lost. Authenticated callbacks are never throttled (handleCallback()).
+ */
+async function unsignedTrigger(
+  core: SessionCore,
+  provider: PaymentProvider,
+  session: SessionRecord,
+  claim: VerifiedClaim,
+  input: CallbackInput,
+  then: CallbackFollowUp,
+): Promise<CallbackReply> {
+  const now = Date.now();
+  // Looked at on the row already read, so a flood costs no write; then again in the transaction, where one of many
+  // arriving at once (at this instance or another) wins.
+  if (triggeredWithin(session, now)) return throttled(core, provider, session);
+  const head = input.rawBody.length > MAX_UNSIGNED_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_UNSIGNED_RAW_LOGGED)}…` : input.rawBody;
+  const received: NewEvent = {
+    sessionId: session.id,
+    kind: 'webhook',
+    source: 'webhook',
+    providerStatus: claim.status ? clip(claim.status.raw) : null,
+    amountMinor: claim.paidAmountMinor ?? null,
+    data: { authenticated: false, contentType: clip(input.contentType), raw: head, length: input.rawBody.length },
+  };
+  const due = then === 'reread';
+  let stored = false;
+  await core.store.mutate(session.id, (current) => {
+    stored = !triggeredWithin(current, now);
+    if (!stored) return undefined;
+    return {
+      patch: {
+        providerData: { ...current.providerData, [UNSIGNED_TRIGGER_AT]: now },
+        // Due for a poll in the same transaction, should the re-read below never happen (see handleCallback()). Its
+        // re-read is all it gets: no change stamp, so it does not keep an ended session watched.
+        ...(due ? { nextPollAt: now } : {}),
+      },
+      events: [received],
+    };
+  });
+  if (!stored) return throttled(core, provider, session);
+  const refreshed = await followUp(core, provider, session, claim, then);
+  core.log.info('callback accepted', { provider: provider.id, sessionId: session.id, status: (refreshed ?? session).status, authenticated: false });
+  return provider.callbackReply();
+}
+
+/** An unsigned callback was stored for the session less than a window ago (by any clock: a step back never blocks longer). */
+function triggeredWithin(session: SessionRecord, now: number): boolean {
+  const at = session.providerData[UNSIGNED_TRIGGER_AT];
+  return typeof at === 'number' && Math.abs(now - at) < TRIGGERED_READ_INTERVAL_MS;
+}
+
+function throttled(core: SessionCore, provider: PaymentProvider, session: SessionRecord): CallbackReply {
+  // Debug only: a line per forged callback would fill the log instead of the database.
+  core.log.debug('unsigned callback throttled', { provider: provider.id, sessionId: session.id });
+  return provider.callbackReply();
+}
+
+function clip(text: string): string {
+  return text.length > MAX_UNSIGNED_TEXT ? `${text.slice(0, MAX_UNSIGNED_TEXT)}…` : text;
 }
 
 /** What a stored, fresh callback leads to (`callbackPolicy()`'s follow-up). */
