@@ -33,7 +33,8 @@ function ageTradingError(httpStatus: number, body: unknown, text: string): Check
   if (detail?.trim() === AGETRADING_DISABLED_DETAIL || lower.includes('disabled you')) {
     return new CheckoutError('merchant_disabled', 'age.trading has switched off this merchant\'s traffic ("Administrator has disabled you.").', { detail });
   }
-  if (/\bban(ned)?\b|blocked|заблокир|бан\b/.test(lower)) {
+  // \b knows ASCII word characters only: the Russian word's end is spelled out.
+  if (/\bban(ned)?\b|blocked|заблокир|бан(?![а-яё])/.test(lower)) {
     return new CheckoutError('customer_blocked', 'age.trading has temporarily banned this customer after repeated cancellations.', { detail });
   }
   if (/merchant_request_id/.test(lower) && /exist|unique|already|уже|существ/.test(lower)) {

@@ -294,7 +294,7 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
     const text = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : '');
     const parsed: ParsedCallback = {
       providerPaymentId: fields.orderId as string,
-      claim: { rawStatus: newStatus, ...optional('status', BOXEXCHANGER_STATUS_MAP[newStatus]), ...optional('paidAmountMinor', parseAmount(fields.inAmount)) },
+      claim: { rawStatus: newStatus, ...optional('status', this.mapStatus(newStatus)), ...optional('paidAmountMinor', parseAmount(fields.inAmount)) },
       // Exactly the fields the IPN hash covers.
       dedupeKey: IPN_SIGNED_FIELDS.map(text).join(':'),
       fields,

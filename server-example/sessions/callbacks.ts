@@ -89,7 +89,9 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
       : (
           await core.store.appendEventAndMutate(received, (current) => {
             const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
-            if (stamp !== undefined && stamp <= last) {
+            // Strictly older only: BoxExchanger's unix time may be in seconds, and two IPNs of one second (a quick
+            // inProgress → done) are both news; an exact replay is caught by the dedupe key.
+            if (stamp !== undefined && stamp < last) {
               outOfOrder = true;
               return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
             }

@@ -127,6 +127,13 @@ describe('age.trading errors', () => {
     assert.equal(json.error.code, 'customer_blocked');
   });
 
+  it('maps a Russian ban message to customer_blocked', async () => {
+    age.nextError = { status: 400, detail: 'Клиент в бан на 30 минут' };
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    assert.equal(status, 403);
+    assert.equal(json.error.code, 'customer_blocked');
+  });
+
   it('detects a banned customer whose request is cancelled at once', async () => {
     // The mock cancels requests of banned clients immediately, like age.trading does.
     const { createHash } = await import('node:crypto');

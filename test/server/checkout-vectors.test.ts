@@ -202,6 +202,14 @@ describe('status maps', () => {
     assert.equal(box.mapStatus('unknown'), undefined);
     const payoutIsPaid = new BoxExchangerProvider({ ...base, payoutQueuedIsPaid: true }, 'https://box.test', 'https://box.test', store);
     assert.equal(payoutIsPaid.mapStatus('inProgressPayout'), 'paid');
+    // An IPN's claimed status goes through the same mapping, the configuration included; a name off the list is none.
+    const ipnClaim = (provider: InstanceType<typeof BoxExchangerProvider>, newStatus: string) => {
+      const body = new URLSearchParams({ orderId: 'o-1', newStatus, inAmount: '1500', outAmount: '1500', timestamp: String(Date.now()), hash: 'x' });
+      return provider.parseCallback({ rawBody: body.toString(), contentType: 'application/x-www-form-urlencoded', headers: new Headers(), sessionIdFromUrl: 'cs_x' }).claim?.status;
+    };
+    assert.equal(ipnClaim(payoutIsPaid, 'inProgressPayout'), 'paid');
+    assert.equal(ipnClaim(box, 'inProgressPayout'), 'pending');
+    assert.equal(ipnClaim(box, 'constructor'), undefined);
     await store.close();
   });
 });

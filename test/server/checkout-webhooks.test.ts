@@ -402,6 +402,19 @@ describe('BoxExchanger IPN', () => {
     assert.ok((await events(t.app, id)).some((event) => event.kind === 'note' && (event.data as any).reason === 'out_of_order'));
   });
 
+  it('follows a second IPN of the same second (unix time in seconds): a quick inProgress → done is not out of order', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    const second = Math.floor(Date.now() / 1000);
+    order.status = 'inProgress';
+    await ipn(id, box.ipn(order, ipnSecret, 'inProgress', { timestamp: second }));
+    assert.equal((await session(t.app, id)).status, 'pending');
+    order.status = 'done';
+    const done = await ipn(id, box.ipn(order, ipnSecret, 'done', { timestamp: second }));
+    assert.equal(done.status, 200);
+    assert.equal(box.gets, 2);
+    assert.equal((await session(t.app, id)).status, 'paid');
+  });
+
   it('never moves a paid order backwards on a newer replayed IPN either', async () => {
     const { id, order, ipnSecret } = await openOrder();
     order.status = 'done';
