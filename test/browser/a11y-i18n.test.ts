@@ -1,6 +1,6 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { defineStrings, formatMoney } from '../../src/index.js';
-import { delay, dialogOf, http, part, PayCheckout, startWorker, worker, useFakeHelper, openModal } from './support.js';
+import { delay, dialogOf, http, part, PayCheckout, startWorker, worker, useFakeHelper, openModal, waitUntil } from './support.js';
 
 describe('accessibility', () => {
   useFakeHelper();

@@ -1,7 +1,7 @@
 // After the payment page is closed: a held payment is still polled under the button, and a dismissal is followed by
 // a few more checks, so a payment completed just before closing (which the helper may not have read yet) still
 // ends in pay-success.
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import {
   helper,
   names,
@@ -13,6 +13,7 @@ import {
   settleInModal,
   useFakeHelper,
   useFastTiming,
+  waitUntil,
 } from './support.js';
 
 

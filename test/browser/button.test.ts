@@ -1,11 +1,11 @@
 // The button as the first render draws it: the properties' defaults, its state attributes (set after the
 // template's render, in the same update) and a paid or held order read from sessionStorage, all before anything
 // else renders; and its hover transition, which comes with the payer's first intent.
-import { expect, fixture, html, nextFrame, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, nextFrame } from '@open-wc/testing';
 import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { attemptKey } from '../../src/attempts.js';
 import { formatMoney } from '../../src/i18n.js';
-import { part, PayCheckout, useFakeHelper } from './support.js';
+import { part, PayCheckout, useFakeHelper, waitUntil } from './support.js';
 
 interface FirstRender {
   text: string;

@@ -1,5 +1,5 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { dialogOf, part, PayCheckout, resetHelper, startWorker, worker } from './support.js';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { dialogOf, part, PayCheckout, resetHelper, startWorker, worker, waitUntil } from './support.js';
 
 // This file runs in its own page: the policy added here stays for the page's lifetime.
 describe('strict Content-Security-Policy', () => {

@@ -1,4 +1,4 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import {
   delay,
   dialogOf,
@@ -15,6 +15,7 @@ import {
   worker,
   useFakeHelper,
   openModal,
+  waitUntil,
 } from './support.js';
 
 const SESSIONS = '/api/checkout/sessions';

@@ -1,7 +1,7 @@
 // Status answers that come back late: a poll overtaken by a faster check (after a return, at the countdown's end, a
 // closed window), or an answer for a session the element has already left. Only the newest read counts, nothing
 // moves backwards, and an old session's answer never touches the new one.
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import { attemptKey, loadAttempt } from '../../src/attempts.js';
 import {
   helper,
@@ -15,6 +15,7 @@ import {
   slowGet,
   useFakeHelper,
   useFastTiming,
+  waitUntil,
 } from './support.js';
 
 

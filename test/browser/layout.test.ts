@@ -1,6 +1,6 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import { API, CONFIG, delay, dialogOf, helper, hover, http, HttpResponse, part, PayCheckout, useFakeHelper, worker } from './support.js';
+import { API, CONFIG, delay, dialogOf, helper, hover, http, HttpResponse, part, PayCheckout, useFakeHelper, worker, waitUntil } from './support.js';
 
 describe('dialog layout and countdown', () => {
   useFakeHelper();

@@ -1,5 +1,5 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { dialogOf, helper, part, PayCheckout, resetHelper, trackListeners, worker, hover, useFakeHelper, delay, http, HttpResponse } from './support.js';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { dialogOf, helper, part, PayCheckout, resetHelper, trackListeners, worker, hover, useFakeHelper, delay, http, HttpResponse, waitUntil } from './support.js';
 
 describe('lifecycle', () => {
   useFakeHelper();

@@ -1,5 +1,5 @@
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
-import { helper, part, PayCheckout, useFakeHelper } from './support.js';
+import { expect, fixture, html } from '@open-wc/testing';
+import { helper, part, PayCheckout, useFakeHelper, waitUntil } from './support.js';
 
 /** Long enough for an IntersectionObserver, an idle callback or a fetch to have happened had one been started. */
 const settle = () => new Promise((r) => setTimeout(r, 300));

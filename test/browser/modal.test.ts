@@ -1,4 +1,4 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import {
   dialogOf,
@@ -15,6 +15,7 @@ import {
   http,
   HttpResponse,
   openModal,
+  waitUntil,
 } from './support.js';
 
 describe('modal mode', () => {

@@ -1,6 +1,8 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { sharedConfig } from '../../src/checkout/helper-config.js';
 import { navigation } from '../../src/presenters/redirect.js';
 import {
+  API,
   CONFIG,
   dialogOf,
   focusIntent,
@@ -18,6 +20,7 @@ import {
   useFakeHelper,
   openModal,
   fastTiming,
+  waitUntil,
 } from './support.js';
 
 /** A real window we control, standing in for a popup: a hidden same-origin iframe. */
@@ -334,7 +337,8 @@ describe('auto mode', () => {
       const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" provider="boxexchanger"></pay-checkout>`);
       hover(el);
       await waitUntil(() => helper.configs >= 1);
-      await new Promise((r) => setTimeout(r, 20));
+      // The element has /config's answer (it awaits the same shared request, and was first to): the click knows the mode.
+      await sharedConfig(API + '/sessions');
       part<HTMLButtonElement>(el, 'button')!.click();
       expect(open.calls).to.have.length(1);
       expect((await oneEvent(el, 'pay-open')).detail.mode).to.equal('popup');

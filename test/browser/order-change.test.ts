@@ -1,6 +1,6 @@
 // The element pointed at another order (a single-page app reusing it) while a held payment of the previous order is
 // polled under the button: that payment's outcome belongs to the old order, never to the new one.
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import {
   helper,
   names,
@@ -13,6 +13,7 @@ import {
   slowGet,
   useFakeHelper,
   useFastTiming,
+  waitUntil,
 } from './support.js';
 
 

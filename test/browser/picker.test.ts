@@ -1,7 +1,7 @@
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { MethodPicker } from '../../src/method-picker.js';
-import { dialogOf, helper, part, PayCheckout, useFakeHelper } from './support.js';
+import { dialogOf, helper, part, PayCheckout, useFakeHelper, waitUntil } from './support.js';
 
 async function openPicker(el: PayCheckout): Promise<HTMLElement> {
   part<HTMLButtonElement>(el, 'button')!.click();

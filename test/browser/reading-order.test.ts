@@ -1,7 +1,7 @@
 // Reading order: the helper answers a status read from its store at once (older data, fast) or after reading the
 // provider (newer data, slow), and a cancellation after the provider's answer. The element orders answers by the
 // data's change stamp (`updatedAt`), not by when their requests started: the slow, newer answer counts.
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import {
   delay,
   fastTiming,
@@ -19,6 +19,7 @@ import {
   slowGet,
   useFakeHelper,
   worker,
+  waitUntil,
 } from './support.js';
 
 const SESSION = '/api/checkout/sessions/:id';

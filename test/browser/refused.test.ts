@@ -1,6 +1,6 @@
 // A status check the helper refuses (401: the token is not accepted): reported once, and polling ends with it.
 // What the console gets is the error's code, status and message, never the request with its bearer token.
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import {
   helper,
   helperError,
@@ -18,6 +18,7 @@ import {
   useFakeHelper,
   useFastTiming,
   worker,
+  waitUntil,
 } from './support.js';
 
 const SESSION = '/api/checkout/sessions/:id';

@@ -1,8 +1,8 @@
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html } from '@open-wc/testing';
 import { HTTPError } from 'ky';
 import { PayCheckoutError } from '../../src/errors.js';
 import { toCheckoutError } from '../../src/session-client.js';
-import { CONFIG, helper, hover, http, HttpResponse, openModal, part, PAY_PAGE, PayCheckout, useFakeHelper, worker } from './support.js';
+import { CONFIG, helper, hover, http, HttpResponse, openModal, part, PAY_PAGE, PayCheckout, useFakeHelper, worker, waitUntil } from './support.js';
 
 /** An HTTPError as ky 1 throws it: the response body still unread. */
 function kyError(body: unknown, status = 409): HTTPError {

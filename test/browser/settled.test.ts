@@ -1,6 +1,6 @@
 // A paid or held order, as the payer sees it: what happens next with a held payment, and no second "Pay" after a
 // reload of the tab (the same sessionStorage, a new element) or when the helper says the order is paid or held.
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { defineStrings } from '../../src/i18n.js';
 import {
   dialogOf,
@@ -16,6 +16,7 @@ import {
   useFakeHelper,
   useFastTiming,
   worker,
+  waitUntil,
 } from './support.js';
 
 const SESSIONS = '/api/checkout/sessions';

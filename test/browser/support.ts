@@ -1,6 +1,6 @@
 // Shared test setup: msw in the browser in front of the helper API, a small in-memory helper, and tools to
 // observe what a real browser would do (message sources, listener bookkeeping).
-import { oneEvent, waitUntil } from '@open-wc/testing';
+import { oneEvent, waitUntil as openWcWaitUntil } from '@open-wc/testing';
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
 import type { ConfigView } from '../../contract/index.js';
@@ -208,6 +208,21 @@ export function helperError(status: number, code: string, retryable = false) {
 }
 
 export { delay, http, HttpResponse, PayCheckout };
+
+/** How long `waitUntil` waits for its condition unless told otherwise: open-wc's 1 s is too short on a slow, shared machine. */
+export const WAIT_UNTIL_TIMEOUT = 5_000;
+
+/**
+ * Open-wc's `waitUntil` with a generous default deadline: it polls for a state that is to come, so a slow machine
+ * (a module compiled on first import, a busy service worker) makes it wait longer, never fail.
+ */
+export function waitUntil(
+  predicate: () => unknown | Promise<unknown>,
+  message?: string,
+  options: { interval?: number; timeout?: number } = {},
+): Promise<void> {
+  return openWcWaitUntil(predicate, message, { timeout: WAIT_UNTIL_TIMEOUT, ...options });
+}
 
 /** Parts live in the shadow root; the test queries them as a merchant's CSS would. */
 export function part<T extends Element = HTMLElement>(el: PayCheckout, name: string): T | null {

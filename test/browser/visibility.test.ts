@@ -1,6 +1,6 @@
 // The payer pays in a bank's app and comes back to the tab: the status is checked at once, not at the next poll.
-import { expect, fixture, html, waitUntil } from '@open-wc/testing';
-import { fastTiming, helper, names, openModal, PayCheckout, record, useFakeHelper } from './support.js';
+import { expect, fixture, html } from '@open-wc/testing';
+import { fastTiming, helper, names, openModal, PayCheckout, record, useFakeHelper, waitUntil } from './support.js';
 
 describe('back to the tab', () => {
   useFakeHelper();
