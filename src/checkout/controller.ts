@@ -183,6 +183,8 @@ export class CheckoutController implements ReactiveController {
    * session from `POST /sessions`.
    */
   #refused?: string;
+  /** A token `#renew` brought that no check has accepted yet: refused too, it is a refusal, not an expiry. */
+  #renewed?: string;
   /** The element was pointed at another order while a payment was shown: drop its session once nothing shows it. */
   #forgetLater = false;
   readonly #modal: ModalPresenter;
@@ -620,6 +622,7 @@ export class CheckoutController implements ReactiveController {
     if (!session?.token || session.token === this.#refused || signal.aborted) return;
     try {
       await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
+      this.#renewed = undefined;
     } catch (error) {
       // Polling shrugs off what a retry can fix. A refused token or a vanished session ends the attempt: its signal
       // is aborted at once, so no poll, return to the tab, confirmation or check after a dismissal asks again (or
@@ -628,12 +631,48 @@ export class CheckoutController implements ReactiveController {
       if (!signal.aborted && error instanceof PayCheckoutError && !error.retryable) {
         const attempt = this.#attemptAc;
         if (error.code === 'unauthorized' || error.code === 'unknown_session') {
+          // A held payment outlives its token: renewed, it is polled on; else it stays shown as held, unpolled. A token
+          // just renewed and refused before any check accepted it is a refusal like any other.
+          const held = error.code === 'unauthorized' && session.status === 'held' && session.token !== this.#renewed;
+          if (held && (await this.#renew(session, signal))) return;
           this.#refused = session.token;
           attempt?.abort();
+          if (held) return;
         }
         this.#sync.stop();
         await this.#fail(error, () => this.#attemptAc === attempt && !this.signal.aborted);
       }
+    }
+  }
+
+  /**
+   * A held payment outlives its token (the helper's `SESSION_TOKEN_TTL_SECONDS`, a day by default): `POST /sessions`
+   * with the attempt's Idempotency-Key, which the helper keeps, hands the same session back with a fresh token. True
+   * when polling goes on (renewed, or a failure a retry may fix); false when it cannot be renewed here (no attempt of
+   * this session in the tab, another session, a refusal): the held payment stays shown, unpolled. `order_paid` (the
+   * shop settled it and says so before the key is read) is shown as the helper's answer to a click would be.
+   */
+  async #renew(session: SessionData, signal: AbortSignal): Promise<boolean> {
+    const a = this.#attempts().load();
+    if (a?.session?.id !== session.id) return false;
+    try {
+      const again = await this.#http().create(
+        { orderId: session.orderId, provider: a.provider, method: a.method, returnUrl: returnUrlFor(this.host.returnUrl) },
+        a.key,
+        signal,
+      );
+      if (signal.aborted) return true;
+      if (again.id !== session.id) return false;
+      this.#session = { ...this.#session!, token: (this.#renewed = again.token) };
+      await this.#apply(again, signal);
+      return true;
+    } catch (error) {
+      if (!(error instanceof PayCheckoutError)) return true;
+      if (error.code === 'order_paid') {
+        await this.#explain(error);
+        if (!signal.aborted) this.#dispatch({ type: 'order-settled', settled: 'paid', error });
+      }
+      return error.retryable;
     }
   }
 

@@ -26,7 +26,12 @@ const HASH = /^#pay-checkout=([^:]+):(success|error|cancel)$/;
 /** The helper sends the payer back to `returnUrl#pay-checkout=<sessionId>:<outcome>`. */
 export function readReturnHash(): { sessionId: string; outcome: ReturnOutcome } | undefined {
   const match = HASH.exec(location.hash);
-  return match ? { sessionId: decodeURIComponent(match[1]!), outcome: match[2] as ReturnOutcome } : undefined;
+  try {
+    return match ? { sessionId: decodeURIComponent(match[1]!), outcome: match[2] as ReturnOutcome } : undefined;
+  } catch {
+    // A malformed escape (`%E0`) names no session: ignored, like a hash for another order.
+    return undefined;
+  }
 }
 
 /** Removes the hash without a navigation or a history entry, so a reload does not replay the return. */
