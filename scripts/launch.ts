@@ -39,7 +39,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForHelper(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+// Generous: a cold start compiles TypeScript on a machine that may be busy with other work (a CI run's browsers).
+async function waitForHelper(url: string, child: ChildProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`[pay-checkout] the helper exited with code ${child.exitCode}`);

@@ -534,7 +534,7 @@ describe('BoxExchanger API calls: reads unsigned, create and cancel signed', () 
     const [first, second] = await openOrders(2);
     first!.order.status = 'done';
     second!.order.status = 'done';
-    // Each read waits (up to 1 s) for the other before it is answered: one after the other, they never meet.
+    // Each read waits (up to 10 s) for the other before it is answered: one after the other, they never meet.
     let inFlight = 0;
     let most = 0;
     let bothArrived!: () => void;
@@ -543,7 +543,7 @@ describe('BoxExchanger API calls: reads unsigned, create and cancel signed', () 
       http.get(ORDER_GET, async () => {
         most = Math.max(most, ++inFlight);
         if (inFlight === 2) bothArrived();
-        await Promise.race([together, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+        await Promise.race([together, new Promise((resolve) => setTimeout(resolve, 10_000))]);
         inFlight--;
         return undefined; // on to the order's answer
       }),
