@@ -14,6 +14,7 @@ import { CheckoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import { parseAmount } from './money.js';
 import { signWebhook, validateWebhookSecret } from './merchant-webhooks/signing.js';
+import { hasUrlCredentials, redactUrlCredentials, withoutUrlCredentials } from './merchant-webhooks/url-credentials.js';
 import type { ResolveOrder, ResolveOrderContext, ResolvedOrder } from './types.js';
 
 export const DEFAULT_ORDER_RESOLVE_TIMEOUT_MS = 5_000;
@@ -51,9 +52,16 @@ export function createHttpOrderResolver(options: HttpOrderResolverOptions): Reso
   try {
     url = new URL(options.url);
   } catch {
-    throw new TypeError(`ORDER_RESOLVE_URL is not a valid URL: "${options.url}".`);
+    throw new TypeError(`ORDER_RESOLVE_URL is not a valid URL: "${redactUrlCredentials(options.url)}".`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('ORDER_RESOLVE_URL must be an http(s) URL.');
+  // fetch refuses such a URL: every lookup would fail, and its error would quote the password.
+  if (hasUrlCredentials(options.url)) {
+    throw new TypeError(
+      `ORDER_RESOLVE_URL "${withoutUrlCredentials(options.url)}" has a user name or password in it, which the helper cannot send. ` +
+        "Remove them: every lookup is signed with MERCHANT_WEBHOOK_SECRET (check its webhook-signature header), or put a secret token in the URL's path or query.",
+    );
+  }
   const target = url.toString();
   const secret = (typeof options.secret === 'string' ? [options.secret] : [...options.secret]).map((item) => validateWebhookSecret(item));
   if (secret.length === 0) throw new TypeError('createHttpOrderResolver() needs a whsec_… secret.');
@@ -77,9 +85,12 @@ export function createHttpOrderResolver(options: HttpOrderResolverOptions): Reso
     const cookie = forwardCookies ? context.request?.headers.get('cookie') : null;
     if (cookie) headers.cookie = cookie;
 
-    const fail = (message: string, detail: string, retryable: boolean, cause?: unknown): CheckoutError => {
+    const fail = (message: string, rawDetail: string, retryable: boolean, cause?: unknown): CheckoutError => {
+      // An error's text may quote the URL (fetch's does): never its user name or password, in the log or the error.
+      const detail = redactUrlCredentials(rawDetail, [target]);
+      const keepCause = cause !== undefined && detail === rawDetail;
       options.log?.warn('order lookup failed', { orderId, detail });
-      return new CheckoutError('order_lookup_failed', message, { retryable, detail, ...(cause === undefined ? {} : { cause }) });
+      return new CheckoutError('order_lookup_failed', message, { retryable, detail, ...(keepCause ? { cause } : {}) });
     };
     const invalid = (detail: string, message = "The shop's order lookup did not answer with an order."): CheckoutError => {
       options.log?.error('order lookup answered an invalid order', { orderId, detail });

@@ -194,7 +194,7 @@ class Shop:
                     # Not ours (another shop on the same helper?): acknowledged, so the helper stops retrying.
                     db.execute("COMMIT")
                     return False, "unknown order"
-                status, note, needs_refund = next_state(order, kind, session)
+                status, note, needs_refund = next_state(order, kind, session, data.get("reason"))
                 db.execute(
                     "UPDATE orders SET status = ?, session_id = ?, note = ?, needs_refund = ?, updated_at = ? WHERE id = ?",
                     (
@@ -227,8 +227,11 @@ def same_amount(a, b):
         return False
 
 
-def next_state(order, kind, session):
-    """The shop's order status after an event: (status, note, needs_refund)."""
+def next_state(order, kind, session, reason=None):
+    """The shop's order status after an event: (status, note, needs_refund).
+
+    reason: the event's data.reason; "manual" is a person's resolution of a held payment at pay-checkout.
+    """
     status, note, needs_refund = order["status"], order["note"], order["needs_refund"]
     this_session = session.get("id")
     # payment.reinstated: a payment already paid once is good again after a hold (a dispute won); back to paid,
@@ -236,11 +239,18 @@ def next_state(order, kind, session):
     if kind in ("payment.paid", "payment.revived", "payment.reinstated"):
         if status == "paid" and order["session_id"] != this_session:
             return status, "a second payment arrived: refund one", 1
-        # Trust, but check: the helper already holds a payment whose amount differs from the order's.
         paid = session.get("paidAmount")
         if paid is None:  # null until a provider reports what was paid
             paid = session.get("amount")
-        if session.get("currency") != order["currency"] or not same_amount(paid, order["amount"]):
+        matches = session.get("currency") == order["currency"] and same_amount(paid, order["amount"])
+        if reason == "manual":
+            # A person looked at the held payment and accepted it (POST /merchant/sessions/:id/resolve): their
+            # decision, whatever was paid. Checking the amount again would hold the order a second time.
+            if matches:
+                return "paid", None, needs_refund
+            return "paid", f"accepted by a person at pay-checkout: paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
+        # Trust, but check: the helper already holds a payment whose amount differs from the order's.
+        if not matches:
             return "held", f"paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
         return "paid", None, needs_refund
     if kind == "payment.held":
@@ -250,6 +260,10 @@ def next_state(order, kind, session):
     if kind == "payment.refunded":
         if order["session_id"] == this_session and status in ("paid", "held"):
             return "refunded", None, 0
+        if needs_refund:
+            # The other payment of an order paid twice went back to the payer: the order stays paid by its own session,
+            # and nobody must refund again.
+            return status, f"paid twice: the other payment ({this_session}) was refunded", 0
         return status, note, needs_refund
     if kind in ("payment.failed", "payment.cancelled", "payment.expired"):
         # A held payment that a person settled as failed: the order can be paid again.

@@ -8,6 +8,7 @@ import { formatAmount } from '../money.js';
 import type { NewDelivery, SessionRecord } from '../store.js';
 import type { MerchantEvent, MerchantEventType, MerchantSessionView, SessionStatus } from '../types.js';
 import { newWebhookId } from './signing.js';
+import { hasUrlCredentials, withoutUrlCredentials } from './url-credentials.js';
 
 /** The outbox target of the in-process hook. */
 export const HOOK_TARGET = 'hook:onEvent';
@@ -56,7 +57,16 @@ export function eventTypeFor(to: SessionStatus, reason: string | null, paidBefor
 
 /** Builds the outbox rows of one merchant event, one per target. */
 export class MerchantNotifier {
-  constructor(private readonly targets: readonly string[]) {}
+  constructor(private readonly targets: readonly string[]) {
+    // fetch refuses such a URL: every delivery to it would fail for days, each error quoting the password.
+    const withCredentials = targets.find((target) => target !== HOOK_TARGET && hasUrlCredentials(target));
+    if (withCredentials) {
+      throw new TypeError(
+        `The merchant webhook URL "${withoutUrlCredentials(withCredentials)}" has a user name or password in it, which the helper cannot send. ` +
+          "Remove them: every webhook is signed with MERCHANT_WEBHOOK_SECRET (check its webhook-signature header), or put a secret token in the URL's path or query.",
+      );
+    }
+  }
 
   get enabled(): boolean {
     return this.targets.length > 0;

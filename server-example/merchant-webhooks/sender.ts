@@ -2,8 +2,10 @@
  * The outbox sender: delivers merchant notifications written by status changes. Each delivery is signed with the
  * Standard Webhooks scheme (the same `webhook-id` on every attempt), POSTed with a time limit and no redirects
  * followed, and retried on anything but a 2xx with jittered backoff for about three days before it is marked
- * `failed`. The in-process `onEvent` hook rides the same rows, with the same time limit (a hook still running then
- * is a failed attempt; the pass does not wait for it). Only the head of each session's queue per target is
+ * `failed`; a 429 or 503 with `Retry-After` is not tried again before that time (capped at the schedule's longest
+ * step). Other statuses, 410 Gone included, are retried like any failure: a receiver's misconfiguration must not drop
+ * a payment notification. The in-process `onEvent` hook rides the same rows, with the same time limit (a hook still
+ * running then is a failed attempt; the pass does not wait for it). Only the head of each session's queue per target is
  * taken, so a session's events arrive in order; rows are leased, so several helper instances never send one twice
  * at the same time.
  */
@@ -14,6 +16,7 @@ import type { DeliveryOutcome, DeliveryRecord, Store } from '../store.js';
 import type { MerchantEvent } from '../types.js';
 import { HOOK_TARGET } from './events.js';
 import { signWebhook } from './signing.js';
+import { redactUrlCredentials } from './url-credentials.js';
 
 export interface DeliverySenderOptions {
   store: Store;
@@ -100,11 +103,14 @@ export class DeliverySender {
         await this.callHook(this.options.onEvent, JSON.parse(record.payload) as MerchantEvent);
         return { delivered: true };
       }
-      const status = await this.post(record);
+      const { status, retryAfter } = await this.post(record);
       if (status >= 200 && status < 300) return { delivered: true, status };
-      return this.failure(record, `HTTP ${status}`, status);
+      const waitMs = status === 429 || status === 503 ? retryAfterMs(retryAfter, Date.now()) : undefined;
+      return this.failure(record, `HTTP ${status}`, status, waitMs);
     } catch (error) {
-      return this.failure(record, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      // fetch's messages quote the URL: never a user name or password of it (stored as last_error, shown by the API).
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return this.failure(record, redactUrlCredentials(message, record.target === HOOK_TARGET ? [] : [record.target]));
     }
   }
 
@@ -129,7 +135,7 @@ export class DeliverySender {
     });
     // A hook that fails after its time ran out is reported in the log, never left as an unhandled rejection.
     call.catch((error: unknown) => {
-      if (late) this.options.log.warn('onEvent failed after its time limit', { event: event.id, error: String(error) });
+      if (late) this.options.log.warn('onEvent failed after its time limit', { event: event.id, error: redactUrlCredentials(String(error)) });
     });
     try {
       await Promise.race([call, timedOut]);
@@ -138,7 +144,7 @@ export class DeliverySender {
     }
   }
 
-  private async post(record: DeliveryRecord): Promise<number> {
+  private async post(record: DeliveryRecord): Promise<{ status: number; retryAfter: string | null }> {
     const secrets = this.options.webhooks?.secrets;
     if (!secrets?.length) throw new Error('no MERCHANT_WEBHOOK_SECRET to sign with');
     const response = await fetch(record.target, {
@@ -154,15 +160,45 @@ export class DeliverySender {
       signal: AbortSignal.timeout(this.options.delivery.timeoutMs),
     });
     await response.body?.cancel().catch(() => undefined);
-    return response.status;
+    return { status: response.status, retryAfter: response.headers.get('retry-after') };
   }
 
-  private failure(record: DeliveryRecord, error: string, status?: number): DeliveryOutcome {
-    const delay = this.options.delivery.retryDelaysMs[record.attempts];
-    const nextAttemptAt = delay === undefined ? null : Date.now() + Math.round(delay * (0.9 + Math.random() * 0.2));
-    if (nextAttemptAt !== null) this.options.log.warn('merchant notification not delivered; will retry', { delivery: record.id, target: describe(record.target), error });
+  /**
+   * The next attempt after a failure: the schedule's next step (jittered ±10 %), or none after the last. `waitMs`, the
+   * receiver's `Retry-After`, is a lower bound, capped at the schedule's longest step so that a receiver asking for a
+   * week is still tried within the usual spacing, and never makes the schedule longer in attempts.
+   */
+  private failure(record: DeliveryRecord, error: string, status?: number, waitMs?: number): DeliveryOutcome {
+    const { retryDelaysMs } = this.options.delivery;
+    const delay = retryDelaysMs[record.attempts];
+    let nextAttemptAt: number | null = null;
+    if (delay !== undefined) {
+      const scheduled = Math.round(delay * (0.9 + Math.random() * 0.2));
+      const asked = waitMs === undefined ? 0 : Math.min(waitMs, Math.max(...retryDelaysMs));
+      nextAttemptAt = Date.now() + Math.max(scheduled, asked);
+      this.options.log.warn('merchant notification not delivered; will retry', {
+        delivery: record.id,
+        target: describe(record.target),
+        error,
+        ...(waitMs === undefined ? {} : { retryAfterMs: waitMs }),
+      });
+    }
     return { delivered: false, error, ...(status === undefined ? {} : { status }), nextAttemptAt };
   }
+}
+
+/**
+ * `Retry-After` (RFC 9110): delay-seconds, or an HTTP date; how long from `now` to wait, in ms. Undefined when absent
+ * or unreadable (then only the schedule counts); a date in the past is 0.
+ */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Math.min(Number(text), 10 * 365 * 86_400) * 1000;
+  // An HTTP date always names its weekday or month in letters: a bare or signed number is not one.
+  if (!/[a-z]/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** A target for the log: the hook, or the URL's origin and path (a query string may carry a token). */

@@ -19,6 +19,7 @@ import type { TestApp } from './checkout-fixtures.js';
 
 const SCRIPT = resolve('examples/python-merchant/merchant.py');
 const SECRET = generateWebhookSecret();
+const API_KEY = 'python-example-merchant-api-key-0123';
 const python = spawnSync('python3', ['--version']).status === 0;
 
 let child: ChildProcess | undefined;
@@ -76,7 +77,13 @@ interface Event {
 }
 
 let eventCounter = 0;
-function event(type: string, orderId: string, session: Record<string, unknown> = {}, previousStatus: string | null = 'pending'): Event {
+function event(
+  type: string,
+  orderId: string,
+  session: Record<string, unknown> = {},
+  previousStatus: string | null = 'pending',
+  reason: string | null = null,
+): Event {
   eventCounter++;
   return {
     id: `evt_${eventCounter}`,
@@ -95,7 +102,7 @@ function event(type: string, orderId: string, session: Record<string, unknown> =
         ...session,
       },
       previousStatus,
-      reason: null,
+      reason,
     },
   };
 }
@@ -202,6 +209,16 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       assert.match((await order('A-1004')).note, /paid 99\.05 RUB, order is 990\.50 RUB/);
     });
 
+    it('marks that order paid when a person at pay-checkout resolves the held payment as paid (reason "manual")', async () => {
+      // POST /merchant/sessions/:id/resolve {"status":"paid"}: the helper says paid with the amount actually paid.
+      const session = { status: 'paid', amount: '990.50', paidAmount: '99.05' };
+      const resolved = event('payment.paid', 'A-1004', session, 'held', 'manual');
+      assert.equal((await deliver(JSON.stringify(resolved))).json.detail, 'paid');
+      const after = await order('A-1004');
+      assert.equal(after.status, 'paid');
+      assert.match(after.note, /accepted by a person/);
+    });
+
     it('flags order.paid_twice for a refund and keeps the order paid', async () => {
       await deliver(JSON.stringify(event('payment.paid', 'A-1005', { amount: '1250.00', paidAmount: '1250.00' })));
       const second = event('order.paid_twice', 'A-1005', { id: 'cs_cccccccccccccccccccccc', amount: '1250.00', paidAmount: '1250.00' }, 'expired');
@@ -209,6 +226,16 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       const after = await order('A-1005');
       assert.equal(after.status, 'paid');
       assert.equal(after.needs_refund, true);
+    });
+
+    it('clears the refund flag when the second payment of an order paid twice is refunded, and keeps the order paid', async () => {
+      const refunded = event('payment.refunded', 'A-1005', { id: 'cs_cccccccccccccccccccccc', status: 'refunded', amount: '1250.00', paidAmount: '1250.00' }, 'held', 'manual');
+      assert.equal((await deliver(JSON.stringify(refunded))).status, 200);
+      const after = await order('A-1005');
+      assert.equal(after.status, 'paid');
+      assert.equal(after.session_id, 'cs_aaaaaaaaaaaaaaaaaaaaaa');
+      assert.equal(after.needs_refund, false, 'nobody refunds the payer a second time');
+      assert.match(after.note, /other payment .*was refunded/);
     });
 
     it('acknowledges an event type it does not know without changing the order', async () => {
@@ -313,6 +340,7 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
           ORDER_RESOLVE_URL: `${base}/pay-checkout/order`,
           MERCHANT_WEBHOOK_URL: `${base}/pay-checkout/webhooks`,
           MERCHANT_WEBHOOK_SECRET: SECRET,
+          MERCHANT_API_KEY: API_KEY,
         },
         config: { delivery: { timeoutMs: 5_000, retryDelaysMs: [100, 200, 400], intervalMs: 50 } },
       });
@@ -328,7 +356,7 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ orderId, provider: 'repay', method: 'sbp' }),
       });
-      const session = (await response.json()) as { amount: string; paymentUrl: string };
+      const session = (await response.json()) as { id: string; amount: string; paymentUrl: string };
       assert.equal(response.status, 201, JSON.stringify(session));
       // The payer pays on the provider's page and closes the tab: nobody asks the helper for the status.
       await pressButton(session.paymentUrl, action, extra);
@@ -359,10 +387,27 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       assert.equal(again.status, 409);
     });
 
+    let otherAmount: { id: string } | undefined;
     it('marks the order held when the payer paid another amount', async () => {
-      await pay('A-1007', 'pay-other-amount', { other_amount: '3000' });
+      otherAmount = await pay('A-1007', 'pay-other-amount', { other_amount: '3000' });
       const held = await waitForOrder('A-1007', 'held');
       assert.equal(held.events.at(-1).type, 'payment.held');
+    });
+
+    it('marks it paid when a person resolves that held payment as paid through the merchant API', async () => {
+      assert.ok(otherAmount, 'the previous test held A-1007');
+      const response = await fetch(`${helper!.url}/api/checkout/merchant/sessions/${otherAmount.id}/resolve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ status: 'paid', note: 'the customer called: we accept 3000' }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      const paid = await waitForOrder('A-1007', 'paid');
+      assert.deepEqual(paid.events.map((e: any) => [e.type, e.to_status]), [
+        ['payment.held', 'held'],
+        ['payment.paid', 'paid'],
+      ]);
+      assert.match(paid.note, /accepted by a person at pay-checkout: paid 3000\.00 RUB, order is 3400\.00 RUB/);
     });
   });
 });
