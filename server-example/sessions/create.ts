@@ -182,7 +182,9 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
  * origin (www and apex, a mobile site) or another page; the provider's own return URLs name only the session.
  */
 async function returnToThisPage(core: SessionCore, session: SessionRecord, input: CreateSessionInput): Promise<SessionRecord> {
-  const returnUrl = input.returnUrl ?? null;
+  // A request that names no page (a server-to-server call) leaves the payer's page as it was.
+  const returnUrl = input.returnUrl;
+  if (returnUrl === undefined) return session;
   if (session.storefrontOrigin === input.storefrontOrigin && session.returnUrl === returnUrl) return session;
   const updated = await core.store.mutate(session.id, () => ({ patch: { storefrontOrigin: input.storefrontOrigin, returnUrl } }));
   return updated ?? session;

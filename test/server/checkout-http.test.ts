@@ -263,6 +263,19 @@ describe('return page', () => {
     assert.equal(repay.creates, 1);
   });
 
+  it('keeps the payer\'s page when a request that names none (server to server) gets the open session', async () => {
+    const first = await open(`${SHOP}/cart`);
+    const serverToServer = await t.app.request('/api/checkout/sessions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId: 'A-1001' }),
+    });
+    assert.equal(serverToServer.status, 200);
+    assert.equal(((await serverToServer.json()) as { id: string }).id, first.id);
+    const top = await t.app.request(`/api/checkout/return/success?session=${first.id}&top=1`);
+    assert.equal(top.headers.get('location'), `${SHOP}/cart#pay-checkout=${first.id}:success`);
+  });
+
   it('sends a top-level visit to the storefront origin when the return URL\'s origin is no longer allowed', async () => {
     const json = await open(`${MERCHANT}/thanks`);
     const dir = t.dir;
