@@ -147,7 +147,7 @@ async function unsignedTrigger(
   const now = Date.now();
   // Looked at on the row already read, so a flood costs no write; then again in the transaction, where one of many
   // arriving at once (at this instance or another) wins.
-  if (triggeredWithin(session, now)) return throttled(core, provider, session);
+  if (triggeredWithin(session, now)) return throttled(core, provider, session, then);
   const head = input.rawBody.length > MAX_UNSIGNED_RAW_LOGGED ? `${input.rawBody.slice(0, MAX_UNSIGNED_RAW_LOGGED)}…` : input.rawBody;
   const received: NewEvent = {
     sessionId: session.id,
@@ -172,7 +172,7 @@ async function unsignedTrigger(
       events: [received],
     };
   });
-  if (!stored) return throttled(core, provider, session);
+  if (!stored) return throttled(core, provider, session, then);
   const refreshed = await followUp(core, provider, session, claim, then);
   core.log.info('callback accepted', { provider: provider.id, sessionId: session.id, status: (refreshed ?? session).status, authenticated: false });
   return provider.callbackReply();
@@ -184,10 +184,30 @@ function triggeredWithin(session: SessionRecord, now: number): boolean {
   return typeof at === 'number' && Math.abs(now - at) < TRIGGERED_READ_INTERVAL_MS;
 }
 
-function throttled(core: SessionCore, provider: PaymentProvider, session: SessionRecord): CallbackReply {
+/**
+ * A trigger in another's window: its re-read is put off, never dropped. The session is due for a poll once the window
+ * has passed, so a trigger that follows another within it (the provider's own next notice after a forged one, or after
+ * its own earlier one) is still read — also for an ended session whose late-payment watch is over, which nothing else
+ * reads. One write per window: the triggers after it find the poll already set.
+ */
+async function throttled(core: SessionCore, provider: PaymentProvider, session: SessionRecord, then: CallbackFollowUp): Promise<CallbackReply> {
   // Debug only: a line per forged callback would fill the log instead of the database.
   core.log.debug('unsigned callback throttled', { provider: provider.id, sessionId: session.id });
+  if (then === 'reread' && readAfterWindow(session) !== undefined) {
+    await core.store.mutate(session.id, (current) => {
+      const at = readAfterWindow(current);
+      return at === undefined ? undefined : { patch: { nextPollAt: at } };
+    });
+  }
   return provider.callbackReply();
+}
+
+/** When a session's put-off re-read is due: the end of its trigger window, unless a poll is due by then anyway. */
+function readAfterWindow(session: SessionRecord): number | undefined {
+  const at = session.providerData[UNSIGNED_TRIGGER_AT];
+  if (typeof at !== 'number') return undefined;
+  const due = at + TRIGGERED_READ_INTERVAL_MS;
+  return session.nextPollAt !== null && session.nextPollAt <= due ? undefined : due;
 }
 
 function clip(text: string): string {

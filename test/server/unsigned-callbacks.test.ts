@@ -158,6 +158,40 @@ describe('unsigned callbacks: a real payment during a flood', () => {
   });
 });
 
+describe('unsigned callbacks: a late payment of an ended session, no longer watched', () => {
+  it('is read once the window has passed when its callback came within another\'s window', async () => {
+    const t = unsignedApp();
+    const { id, req } = await openAgeSession(t);
+    // age.trading ends the request; the reconciler applies it and, past the late-payment watch, stops polling.
+    req.status = 'CANCELLED';
+    clockOffset += (await session(t.app, id)).nextPollAt! - Date.now() + 1;
+    await t.app.checkout.reconciler.tick();
+    clockOffset += 3 * 3_600_000;
+    for (let i = 0; i < 5; i++) await t.app.checkout.reconciler.tick();
+    const ended = await session(t.app, id);
+    assert.equal(ended.status, 'cancelled');
+    assert.equal(ended.nextPollAt, null, 'nothing polls it any more');
+
+    // A forged callback (or age.trading's own earlier notice) and, within its window, the late payment's callback.
+    assert.equal((await t.post(AGE_HOOK, forged(id, 1), 'application/json', FORGER)).status, 200);
+    req.status = 'SUCCESS';
+    req.amount = '1500.00';
+    const reads = age.statusCalls;
+    assert.equal((await t.post(AGE_HOOK, age.callback(req, 'SUCCESS', '1500.00').body, 'application/json')).status, 200);
+    for (let i = 0; i < 20; i++) await t.post(AGE_HOOK, forged(id, 2 + i), 'application/json', FORGER);
+    assert.equal(age.statusCalls, reads, 'no read within the window');
+    const waiting = await session(t.app, id);
+    assert.equal(waiting.status, 'cancelled');
+    assert.ok(waiting.nextPollAt !== null && waiting.nextPollAt <= Date.now() + WINDOW_MS, 'a read is due once the window has passed');
+
+    clockOffset += WINDOW_MS + 1;
+    await t.app.checkout.reconciler.tick();
+    const revived = await session(t.app, id);
+    assert.equal(revived.status, 'paid');
+    assert.equal(age.statusCalls, reads + 1, 'one read for the whole window');
+  });
+});
+
 describe('signed callbacks are never throttled', () => {
   /** Distinct callbacks for one session in quick succession, the last one reporting the payment. */
   async function sendAgeCallbacks(t: TestApp, sign: boolean) {
