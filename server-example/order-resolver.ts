@@ -103,7 +103,15 @@ export function createHttpOrderResolver(options: HttpOrderResolverOptions): Reso
     let text: string;
     try {
       // Redirects are not followed: the signed request goes to the configured URL only.
-      response = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal });
+      const post = () => fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal });
+      try {
+        response = await post();
+      } catch (error) {
+        // A kept-alive connection the shop closed just as it was reused fails before any answer. A lookup only
+        // reads, so it is sent once more, on a new connection, within the same deadline.
+        if (signal.aborted || !closedWithoutAnswer(error)) throw error;
+        response = await post();
+      }
       text = await readLimited(response);
     } catch (error) {
       if (signal.aborted) throw fail('The shop did not answer the order lookup in time.', `no answer within ${timeoutMs} ms`, true, error);
@@ -197,6 +205,12 @@ async function readLimited(response: Response): Promise<string> {
   }
   const chunks = await readBoundedStream(response.body, MAX_ANSWER_BYTES, () => new AnswerTooLargeError());
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The connection was closed or reset with the request sent and no answer begun. */
+function closedWithoutAnswer(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 /** fetch() hides the reason in `cause` ("ECONNREFUSED 127.0.0.1:9"): bring it up for the log. */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,6 +248,49 @@ describe('createHttpOrderResolver: the answers', () => {
     };
     const error = await rejection(resolver({ timeoutMs: 200 })('A-1001', {}));
     assert.equal(error.code, 'order_lookup_failed');
+  });
+
+  it('sends the lookup once more when the connection is closed before any answer (a reused keep-alive connection)', async () => {
+    // A raw server: the first connection reads the request and closes without a word, the next ones answer.
+    let connections = 0;
+    const raw = createNetServer((socket) => {
+      const index = ++connections;
+      socket.once('data', () => {
+        if (index === 1) {
+          socket.destroy();
+          return;
+        }
+        const answer = JSON.stringify({ amount: '1500.00', currency: 'RUB' });
+        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\nconnection: close\r\n\r\n${answer}`);
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (raw.address() as AddressInfo).port;
+      const order = await createHttpOrderResolver({ url: `http://127.0.0.1:${port}/order`, secret: SECRET })('A-1001', {});
+      assert.equal(order?.amount, '1500.00');
+      assert.equal(connections, 2);
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
+
+  it('gives up after the second closed connection with a retryable order_lookup_failed', async () => {
+    let connections = 0;
+    const raw = createNetServer((socket) => {
+      connections++;
+      socket.once('data', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (raw.address() as AddressInfo).port;
+      const error = await rejection(createHttpOrderResolver({ url: `http://127.0.0.1:${port}/order`, secret: SECRET })('A-1001', {}));
+      assert.equal(error.code, 'order_lookup_failed');
+      assert.equal(error.retryable, true);
+      assert.equal(connections, 2);
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 
   it('reports a merchant that cannot be reached as order_lookup_failed', async () => {
