@@ -11,9 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { http } from 'msw';
 import { setupServer } from 'msw/node';
 import { BOX, BoxMock, makeTestApp, type TestApp } from './checkout-fixtures.js';
-import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
+import { describeWithPostgres } from './pg-suite.js';
 
-const pgMissing = findPostgres() ? undefined : postgresMissingMessage();
 const ORDERS = { 'O-1': { amount: '1500.00', currency: 'RUB', customerId: 'c-1', description: 'Order O-1' } };
 const msw = setupServer();
 
@@ -45,20 +44,12 @@ async function eventTrail(app: TestApp, sessionId: string): Promise<string[]> {
 before(() => msw.listen({ onUnhandledRequest: 'error' }));
 after(() => msw.close());
 
-describe('a creation under way in another instance', { ...(pgMissing ? { skip: pgMissing } : {}) }, () => {
-  let postgres: PostgresServer;
-  before(async () => {
-    postgres = await startPostgres();
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-
+describeWithPostgres('a creation under way in another instance', (postgres) => {
   it('is left alone by the other instance\'s reconciler past the crash grace, and opens as usual', async () => {
     const box = new BoxMock();
     msw.use(...box.handlers());
     const held = heldCreate();
-    const env = { DATABASE_URL: await postgres.createDatabase('creating') };
+    const env = { DATABASE_URL: await postgres().createDatabase('creating') };
     const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-creating-'));
     const a = makeTestApp({ env, orders: ORDERS, dir });
     const b = makeTestApp({ env, orders: ORDERS, dir });
@@ -90,7 +81,7 @@ describe('a creation under way in another instance', { ...(pgMissing ? { skip: p
   it('is taken for a crash\'s leftover once no instance holds its order\'s lock', async () => {
     const box = new BoxMock();
     msw.use(...box.handlers());
-    const env = { DATABASE_URL: await postgres.createDatabase('crashed') };
+    const env = { DATABASE_URL: await postgres().createDatabase('crashed') };
     const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-crashed-'));
     const a = makeTestApp({ env, orders: ORDERS, dir });
     const b = makeTestApp({ env, orders: ORDERS, dir });

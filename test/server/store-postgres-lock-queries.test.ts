@@ -2,27 +2,17 @@
 // are sent one query at a time: pg still queues queries sent while one is under way, but warns that this goes
 // away in pg 9.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import { PostgresStore } from '../../server-example/store-postgres.js';
-import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
-
-const pgMissing = findPostgres() ? undefined : postgresMissingMessage();
+import { describeWithPostgres } from './pg-suite.js';
 
 // From the start of the file: pg warns once per process.
 const warnings: string[] = [];
 process.on('warning', (warning) => warnings.push(warning.message));
 
-describe('PostgresStore: many locks at once', { ...(pgMissing ? { skip: pgMissing } : {}) }, () => {
-  let postgres: PostgresServer;
-  before(async () => {
-    postgres = await startPostgres();
-  });
-  after(async () => {
-    await postgres?.stop();
-  });
-
+describeWithPostgres('PostgresStore: many locks at once', (postgres) => {
   it('holds fifty keys together, one query at a time on the lock connection', async () => {
-    const store = new PostgresStore(await postgres.createDatabase('lock_queries'));
+    const store = new PostgresStore(await postgres().createDatabase('lock_queries'));
     try {
       let inside = 0;
       let most = 0;
