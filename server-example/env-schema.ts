@@ -11,7 +11,7 @@
 import * as v from 'valibot';
 import { trustedProxyProblem } from './client-address.js';
 import { validateWebhookSecret, WebhookSecretError } from './merchant-webhooks/signing.js';
-import { hasUrlCredentials, redactUrlCredentials, withoutUrlCredentials } from './merchant-webhooks/url-credentials.js';
+import { credentialsRefusal, redactUrlCredentials } from './merchant-webhooks/url-credentials.js';
 import { DEFAULT_ORDER_RESOLVE_TIMEOUT_MS } from './order-resolver.js';
 import { SANDBOX_ACCOUNTS } from './sandbox/accounts.js';
 import { parseFrameDeny } from './sandbox/common.js';
@@ -107,22 +107,9 @@ const proxies = listOf<string>((value, name) => {
   return problem ? { problem: `${name}: ${problem}` } : { value };
 });
 
-/**
- * A URL with a user name or password: fetch refuses to send one, so every request to it would fail (for days, retried).
- * Said without the password, with what to use instead: the requests (`what`) are signed, and a token can go in the URL.
- */
-function credentialsProblem(name: string, value: string, what: 'webhook' | 'lookup'): string | undefined {
-  if (!hasUrlCredentials(value)) return undefined;
-  return (
-    `${name}: "${withoutUrlCredentials(value)}" has a user name or password in it, which the helper cannot send ` +
-    `(fetch refuses URLs with credentials). Remove them: every ${what} is signed with MERCHANT_WEBHOOK_SECRET, so check ` +
-    `its webhook-signature header instead, or put a secret token in the URL's path or query (over https).`
-  );
-}
-
 const httpUrls = listOf<string>((value, name) => {
   if (httpUrlProblem(value)) return { problem: `${name}: "${redactUrlCredentials(value)}" is not an http(s) URL.` };
-  const credentials = credentialsProblem(name, value, 'webhook');
+  const credentials = credentialsRefusal(`${name}:`, value, 'webhook');
   return credentials ? { problem: credentials } : { value: new URL(value).toString() };
 });
 
@@ -247,7 +234,7 @@ const MERCHANT = variables({
       v.rawTransform(({ dataset, addIssue, NEVER }) => {
         if (!dataset.value) return undefined;
         const problem = httpUrlProblem(dataset.value);
-        const credentials = problem ? undefined : credentialsProblem(name, dataset.value, 'lookup');
+        const credentials = problem ? undefined : credentialsRefusal(`${name}:`, dataset.value, 'lookup');
         if (problem === 'invalid') addIssue({ message: `${name} is not a valid URL: "${redactUrlCredentials(dataset.value)}".` });
         else if (problem === 'protocol') addIssue({ message: `${name} must be an http(s) URL.` });
         else if (credentials) addIssue({ message: credentials });

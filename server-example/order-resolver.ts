@@ -14,7 +14,7 @@ import { CheckoutError } from './errors.js';
 import type { Logger } from './logger.js';
 import { parseAmount } from './money.js';
 import { signWebhook, validateWebhookSecret } from './merchant-webhooks/signing.js';
-import { hasUrlCredentials, redactUrlCredentials, withoutUrlCredentials } from './merchant-webhooks/url-credentials.js';
+import { credentialsRefusal, redactUrlCredentials } from './merchant-webhooks/url-credentials.js';
 import type { ResolveOrder, ResolveOrderContext, ResolvedOrder } from './types.js';
 
 export const DEFAULT_ORDER_RESOLVE_TIMEOUT_MS = 5_000;
@@ -56,12 +56,8 @@ export function createHttpOrderResolver(options: HttpOrderResolverOptions): Reso
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('ORDER_RESOLVE_URL must be an http(s) URL.');
   // fetch refuses such a URL: every lookup would fail, and its error would quote the password.
-  if (hasUrlCredentials(options.url)) {
-    throw new TypeError(
-      `ORDER_RESOLVE_URL "${withoutUrlCredentials(options.url)}" has a user name or password in it, which the helper cannot send. ` +
-        "Remove them: every lookup is signed with MERCHANT_WEBHOOK_SECRET (check its webhook-signature header), or put a secret token in the URL's path or query.",
-    );
-  }
+  const credentials = credentialsRefusal('ORDER_RESOLVE_URL', options.url, 'lookup');
+  if (credentials) throw new TypeError(credentials);
   const target = url.toString();
   const secret = (typeof options.secret === 'string' ? [options.secret] : [...options.secret]).map((item) => validateWebhookSecret(item));
   if (secret.length === 0) throw new TypeError('createHttpOrderResolver() needs a whsec_… secret.');

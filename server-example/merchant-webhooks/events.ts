@@ -8,7 +8,7 @@ import { formatAmount } from '../money.js';
 import type { NewDelivery, SessionRecord } from '../store.js';
 import type { MerchantEvent, MerchantEventType, MerchantSessionView, SessionStatus } from '../types.js';
 import { newWebhookId } from './signing.js';
-import { hasUrlCredentials, withoutUrlCredentials } from './url-credentials.js';
+import { credentialsRefusal } from './url-credentials.js';
 
 /** The outbox target of the in-process hook. */
 export const HOOK_TARGET = 'hook:onEvent';
@@ -59,12 +59,9 @@ export function eventTypeFor(to: SessionStatus, reason: string | null, paidBefor
 export class MerchantNotifier {
   constructor(private readonly targets: readonly string[]) {
     // fetch refuses such a URL: every delivery to it would fail for days, each error quoting the password.
-    const withCredentials = targets.find((target) => target !== HOOK_TARGET && hasUrlCredentials(target));
-    if (withCredentials) {
-      throw new TypeError(
-        `The merchant webhook URL "${withoutUrlCredentials(withCredentials)}" has a user name or password in it, which the helper cannot send. ` +
-          "Remove them: every webhook is signed with MERCHANT_WEBHOOK_SECRET (check its webhook-signature header), or put a secret token in the URL's path or query.",
-      );
+    for (const target of targets) {
+      const credentials = target === HOOK_TARGET ? undefined : credentialsRefusal('The merchant webhook URL', target, 'webhook');
+      if (credentials) throw new TypeError(credentials);
     }
   }
 

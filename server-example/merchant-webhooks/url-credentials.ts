@@ -16,6 +16,19 @@ export function hasUrlCredentials(url: string): boolean {
   }
 }
 
+/**
+ * Why a URL with credentials is refused, naming it (`label`) without them; undefined for a URL without. The requests
+ * (`what`) are signed, and a token can go in the URL instead.
+ */
+export function credentialsRefusal(label: string, url: string, what: 'webhook' | 'lookup'): string | undefined {
+  if (!hasUrlCredentials(url)) return undefined;
+  return (
+    `${label} "${withoutUrlCredentials(url)}" has a user name or password in it, which the helper cannot send ` +
+    `(fetch refuses URLs with credentials). Remove them: every ${what} is signed with MERCHANT_WEBHOOK_SECRET, so check ` +
+    `its webhook-signature header instead, or put a secret token in the URL's path or query (over https).`
+  );
+}
+
 /** The URL with its user name and password replaced by `***` (for messages); other text unchanged. */
 export function withoutUrlCredentials(url: string): string {
   try {

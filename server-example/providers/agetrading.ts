@@ -138,13 +138,10 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     if (!merchantRequestId && !id) throw new CheckoutError('invalid_webhook', 'The age.trading callback names no request.');
     const rawStatus = scalarText(body.status);
     const paidAmountMinor = parseAmount(body[this.config.amountField]);
-    // Signed callbacks are covered whole by the HMAC. An unsigned one says whatever its sender chose, so its fields
-    // identify nothing: unsigned callbacks are not deduplicated by this key but throttled per session
+    // Signed callbacks are covered whole by the HMAC. An unsigned one says whatever its sender chose, so nothing in it
+    // identifies it: unsigned callbacks are never deduplicated by this key but throttled per session
     // (sessions/callbacks.ts, `unsignedTrigger()`).
-    const dedupeKey = this.config.callbackSecret
-      ? sha256Hex(input.rawBody)
-      : sha256Hex(JSON.stringify([id ?? null, merchantRequestId ?? null, rawStatus ?? null, paidAmountMinor ?? null]));
-    const parsed: ParsedCallback = { dedupeKey, fields: body };
+    const parsed: ParsedCallback = { dedupeKey: sha256Hex(input.rawBody), fields: body };
     if (merchantRequestId) parsed.reference = merchantRequestId;
     if (id) parsed.providerPaymentId = id;
     if (rawStatus) {

@@ -80,8 +80,8 @@ export interface ParsedCallback {
   /** What the callback claims: its status (raw, and unified when known) and the paid amount (kopecks). */
   claim?: { rawStatus: string; status?: SessionStatus; paidAmountMinor?: number };
   /**
-   * Identifies the notification by what its signature covers (or, unsigned, by its parsed fields), so a captured
-   * callback with a changed unsigned field or extra whitespace counts as the same one.
+   * Identifies the notification by what its signature covers, so a captured callback with a changed unsigned field or
+   * extra whitespace counts as the same one. Unsigned callbacks are not deduplicated by it (sessions/callbacks.ts).
    */
   dedupeKey: string;
   /** Parsed fields, for the event log. */
@@ -96,8 +96,8 @@ export interface VerifiedClaim {
   /** True when the provider's signature was checked; false: an unsigned callback, accepted as a trigger only. */
   readonly authenticated: boolean;
   /**
-   * What the signature covers (unsigned: the parsed fields that identify the callback): the notification's identity,
-   * so a replay with a changed unsigned field or extra whitespace is the same notification.
+   * What the signature covers: the notification's identity, so a replay with a changed unsigned field or extra
+   * whitespace is the same notification. Unused for an unsigned callback, which is throttled instead.
    */
   readonly covers: string;
   /** The provider's payment it names (Repay deal id, BoxExchanger order id, age.trading request id). */
