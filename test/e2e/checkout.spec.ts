@@ -2,7 +2,7 @@
 // provider sandbox's hosted pages, over real HTTP in the system Chromium.
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.js';
-import { buy, eventLog, expectOrderStatus, paymentPage, PROVIDERS, selectSwitches } from './storefront.js';
+import { buy, configReads, eventLog, expectOrderStatus, paymentPage, PROVIDERS, selectSwitches } from './storefront.js';
 
 for (const provider of PROVIDERS) {
   test.describe(`${provider}`, () => {
@@ -59,10 +59,14 @@ for (const provider of PROVIDERS) {
 test('a provider page that refuses framing opens in a popup in auto mode and completes', async ({ page, servers }) => {
   await servers.reconfigureHelper({ SANDBOX_FRAME_DENY: 'repay' });
   try {
+    const configs = configReads(page);
     await selectSwitches(page, { provider: 'repay', mode: 'auto' });
     const product = page.locator('[data-product="samovar"]');
     const popupPromise = page.waitForEvent('popup');
     await product.locator('pay-checkout').hover();
+    // A payer's click follows the hover's read of /config. A click before its answer cannot know that the provider
+    // refuses framing: mode="auto" then shows the modal, which offers the window (docs/element.md).
+    await expect.poll(configs).toBe(2);
     await product.getByRole('button', { name: /pay|оплат/i }).click();
     const popup = await popupPromise;
     await popup.locator('[data-sandbox-action="pay"]').click();

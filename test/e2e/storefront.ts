@@ -14,6 +14,15 @@ export async function selectSwitches(page: Page, options: { provider: ProviderId
   await page.locator('#method-switch').selectOption(options.method ?? 'sbp');
 }
 
+/** How many `/config` reads the page has had answered from now on: the storefront's own and the element's. */
+export function configReads(page: Page): () => number {
+  let reads = 0;
+  page.on('response', (response) => {
+    if (response.ok() && new URL(response.url()).pathname.endsWith('/config')) reads++;
+  });
+  return () => reads;
+}
+
 /** Clicks the product's pay button and waits for the payment page to be shown; returns the product card. */
 export async function buy(page: Page, sku: string): Promise<Locator> {
   const product = page.locator(`[data-product="${sku}"]`);
