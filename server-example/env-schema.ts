@@ -48,6 +48,20 @@ const int =
   (name) =>
     v.pipe(count(min, max)(name), v.transform((value) => value ?? fallback));
 
+/**
+ * A path to one payment: without `{id}` every session would read (or cancel) the same payment, and one paid request
+ * would make every order look paid. `allowEmpty` keeps '' apart from unset (the feature switched off).
+ */
+const paymentPath =
+  (fallback: string, allowEmpty = false): Variable<string> =>
+  (name) =>
+    v.pipe(
+      allowEmpty ? v.optional(v.string(), fallback) : TEXT,
+      v.trim(),
+      v.transform((value) => (allowEmpty ? value : value || fallback)),
+      v.check((value) => value === '' || value.includes('{id}'), `${name} must contain {id}, where the payment's id goes.`),
+    );
+
 const TRUE = ['1', 'true', 'yes', 'on'];
 const FALSE = ['0', 'false', 'no', 'off'];
 const flag =
@@ -543,9 +557,9 @@ const AGETRADING = variables({
   AGETRADING_AUTH_HEADER: text(SANDBOX_ACCOUNTS.agetrading.authHeader),
   AGETRADING_AUTH_VALUE: text(),
   AGETRADING_CREATE_PATH: text('/api/requests/create/'),
-  AGETRADING_STATUS_PATH: text('/api/requests/{id}/'),
+  AGETRADING_STATUS_PATH: paymentPath('/api/requests/{id}/'),
   // Set but empty disables cancelling at age.trading; unset is the default path.
-  AGETRADING_CANCEL_PATH: () => v.pipe(v.optional(v.string(), '/api/requests/{id}/cancel/'), v.trim()),
+  AGETRADING_CANCEL_PATH: paymentPath('/api/requests/{id}/cancel/', true),
   AGETRADING_STATUS_MAP: (name) =>
     v.pipe(
       TEXT,

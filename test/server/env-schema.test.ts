@@ -92,6 +92,13 @@ describe('the environment schema', () => {
     assert.equal(loadConfig({ DATABASE_PATH: ':memory:', AGETRADING_CANCEL_PATH: '' }, { persistSecret: false }).providers.agetrading.cancelPath, '');
   });
 
+  it('refuses an age.trading status or cancel path without {id}: every session would read the same payment', () => {
+    assert.match(refusal({ AGETRADING_STATUS_PATH: '/api/requests/12345/' }), /AGETRADING_STATUS_PATH must contain \{id\}/);
+    assert.match(refusal({ AGETRADING_CANCEL_PATH: '/api/requests/cancel/' }), /AGETRADING_CANCEL_PATH must contain \{id\}/);
+    const paths = loadConfig({ DATABASE_PATH: ':memory:', AGETRADING_STATUS_PATH: ' /v2/pay/{id} ' }, { persistSecret: false }).providers.agetrading;
+    assert.equal(paths.statusPath, '/v2/pay/{id}');
+  });
+
   it('gives the sandbox providers the SANDBOX_WINDOW_MINUTES window', async () => {
     assert.equal(loadConfig({ DATABASE_PATH: ':memory:' }, { persistSecret: false }).sandboxWindowMinutes, undefined);
     const server = await startServer({
