@@ -11,7 +11,7 @@ import { CheckoutError } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
 import type { SessionRecord } from '../store.js';
 import type { SessionStatus } from '../types.js';
-import { isHttpUrl, optional } from './common.js';
+import { checkAnsweredPayment, isHttpUrl, optional } from './common.js';
 import { hexEquals, hmacSha256Hex, sha256Hex } from './crypto.js';
 import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
@@ -177,6 +177,7 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     });
     const json = response.json;
     if (response.status < 200 || response.status >= 300 || !isRecord(json)) throw ageTradingError(response.status, json, response.text);
+    checkAnsweredPayment(NAME, id, json.id);
     const rawStatus = scalarText(json.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'age.trading answered the status query without a status.');
     const status = this.mapStatus(rawStatus);

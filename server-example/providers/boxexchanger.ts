@@ -25,7 +25,7 @@ import type { ErrorCode } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
 import type { SessionRecord, Store } from '../store.js';
 import type { SessionStatus } from '../types.js';
-import { isHttpUrl, optional, parseProviderTime } from './common.js';
+import { checkAnsweredPayment, isHttpUrl, optional, parseProviderTime } from './common.js';
 import { hexEquals, sha256Hex } from './crypto.js';
 import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, providerRequest, scalarText, snippet } from './http.js';
@@ -333,9 +333,11 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
-    const { json, response } = await this.read('public/exchanger/order/get', { ...this.orderCredentials(session), type: 'order' });
+    const credentials = this.orderCredentials(session);
+    const { json, response } = await this.read('public/exchanger/order/get', { ...credentials, type: 'order' });
     const order = isRecord(json) && json.success === true && isRecord(json.data) && isRecord(json.data.order) ? json.data.order : undefined;
     if (!order) throw boxError(response.status, json, response.text);
+    checkAnsweredPayment(NAME, credentials.orderUID, order.uid);
     const rawStatus = scalarText(order.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'BoxExchanger answered order/get without a status.');
     const expiresAt = parseProviderTime(order.expiresAt);

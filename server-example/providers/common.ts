@@ -1,6 +1,7 @@
 /** Checks every adapter makes before calling its provider. */
 import { CheckoutError } from '../errors.js';
 import { formatAmount } from '../money.js';
+import { scalarText } from './http.js';
 
 export function checkRubAmount(providerName: string, amountMinor: number, currency: string, minAmountMinor: number, maxAmountMinor: number): void {
   if (currency !== 'RUB') {
@@ -11,6 +12,18 @@ export function checkRubAmount(providerName: string, amountMinor: number, curren
   }
   if (maxAmountMinor > 0 && amountMinor > maxAmountMinor) {
     throw new CheckoutError('amount_too_large', `${providerName} accepts at most ${formatAmount(maxAmountMinor)} RUB.`);
+  }
+}
+
+/**
+ * A status answer that names another payment than the one asked about says nothing about ours (a routing fault at
+ * the provider, a cache keyed wrongly on the way): it must not move our session, least of all to paid. An answer
+ * that names no payment is taken as the one asked about.
+ */
+export function checkAnsweredPayment(providerName: string, asked: string, answered: unknown): void {
+  const named = scalarText(answered);
+  if (named !== undefined && named !== asked) {
+    throw new CheckoutError('provider_error', `${providerName} answered the status query about payment ${named}, not ${asked}.`);
   }
 }
 

@@ -11,7 +11,7 @@ import type { ErrorCode } from '../errors.js';
 import { parseAmount, wholeRubles } from '../money.js';
 import type { SessionRecord } from '../store.js';
 import type { SessionStatus } from '../types.js';
-import { isHttpUrl, optional } from './common.js';
+import { checkAnsweredPayment, isHttpUrl, optional } from './common.js';
 import { hexEquals, md5Hex } from './crypto.js';
 import { defineProvider, verifiedClaim } from './define.js';
 import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
@@ -203,6 +203,7 @@ export class RepayProvider extends defineProvider<RepayConfig>({
     if (response.status < 200 || response.status >= 300 || !payload || (isRecord(json) && json.status_code !== undefined && Number(json.status_code) !== 200)) {
       throw repayError(response.status, json, response.text);
     }
+    checkAnsweredPayment(NAME, session.providerPaymentId, payload.id);
     const rawStatus = scalarText(payload.state);
     if (!rawStatus) throw new CheckoutError('provider_error', 'Repay answered the status query without a state.', { detail: snippet(response.text) });
     const status = this.mapStatus(rawStatus);

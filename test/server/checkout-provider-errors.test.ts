@@ -7,7 +7,7 @@ import { ERROR_CODES } from '../../server-example/errors.js';
 import { AGETRADING_DISABLED_DETAIL } from '../../server-example/providers/agetrading.js';
 import { BOXEXCHANGER_ERRORS } from '../../server-example/providers/boxexchanger.js';
 import { REPAY_ERRORS } from '../../server-example/providers/repay.js';
-import { AGE, REPAY, makeTestApp, session, useProviderMocks } from './checkout-fixtures.js';
+import { AGE, BOX, REPAY, events, makeTestApp, session, useProviderMocks } from './checkout-fixtures.js';
 import type { AgeMock, BoxMock, RepayMock, TestApp } from './checkout-fixtures.js';
 
 let t: TestApp;
@@ -207,6 +207,32 @@ describe('age.trading errors', () => {
     await t.app.checkout.sessions.refresh(json.id, 'reconcile');
     assert.equal((await session(t.app, json.id)).status, 'paid');
   });
+});
+
+describe('a status answer about another payment', () => {
+  // Each answer would make the session paid, were it about the session's own payment.
+  const answers = {
+    repay: () =>
+      http.get(`${REPAY}/api/v1/external/deals/:id`, () =>
+        HttpResponse.json({ status_code: 200, error: {}, payload: { id: 'deal-999', amount: 1500, currency: 'RUB', state: 'completed' } }),
+      ),
+    boxexchanger: () =>
+      http.get(`${BOX}/service/api/v1/public/exchanger/order/get`, () =>
+        HttpResponse.json({ success: true, data: { order: { _id: 'other', uid: 999, status: 'done', inAmount: '1500' } } }),
+      ),
+    agetrading: () => http.get(`${AGE}/api/requests/:id/`, () => HttpResponse.json({ id: 999, status: 'SUCCESS', amount: '1500' })),
+  };
+
+  for (const [provider, answer] of Object.entries(answers)) {
+    it(`${provider}: moves nothing and is recorded as a failed read`, async () => {
+      const { json } = await t.createSession({ orderId: 'A-1001', provider });
+      msw.use(answer());
+      await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await session(t.app, json.id)).status, 'created');
+      const failed = (await events(t.app, json.id)).filter((event) => event.kind === 'poll_failed');
+      assert.match(JSON.stringify(failed), /answered the status query about payment (deal-)?999, not /);
+    });
+  }
 });
 
 describe('error code list', () => {
