@@ -9,13 +9,13 @@ import { optional } from '../providers/common.js';
 import { sha256Hex } from '../providers/crypto.js';
 import type { CallbackInput, CallbackReply, ParsedCallback, PaymentProvider, VerifiedClaim } from '../providers/types.js';
 import { ProviderPaymentTakenError } from '../store.js';
-import type { NewEvent, SessionRecord } from '../store.js';
+import type { Mutation, MutationContext, NewEvent, SessionRecord } from '../store.js';
 import { callbackPolicy } from '../transitions.js';
 import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { afterRunningRead, apply, changeStamp, readAndApply } from './sync.js';
+import { afterRunningRead, changeStamp, observation, readAndApply, warnIfHeld } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -82,38 +82,43 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
   // re-read below never happen (a crash, the database away for a moment), the reconciler makes it. The provider's
   // retry cannot: it is a duplicate by then, and a session no longer watched would never be looked at again.
   const due = then === 'reread';
+  // For the same reason a claim that is applied or held without a re-read changes the session in that transaction.
+  const direct = claimChange(core, claim, then);
   let outOfOrder = false;
-  const fresh =
-    stamp === undefined && !due
-      ? await core.store.appendEvent(received)
-      : (
-          await core.store.appendEventAndMutate(received, (current) => {
-            const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
-            // Strictly older only: BoxExchanger's unix time may be in seconds, and two IPNs of one second (a quick
-            // inProgress → done) are both news; an exact replay is caught by the dedupe key.
-            if (stamp !== undefined && stamp < last) {
-              outOfOrder = true;
-              return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
-            }
-            return {
-              patch: {
-                ...(stamp !== undefined ? { providerData: { ...current.providerData, lastNotificationAt: stamp } } : {}),
-                ...(due ? { nextPollAt: Date.now() } : {}),
-                // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
-                // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. (An
-                // unsigned one only gets its re-read: unsignedTrigger().)
-                ...(due ? { updatedAt: changeStamp(current) } : {}),
-              },
-            };
-          })
-        ).fresh;
-  if (!fresh) {
+  const stored =
+    stamp === undefined && !due && !direct
+      ? { fresh: await core.store.appendEvent(received), session: undefined }
+      : await core.appendAndChange(received, (current, context) => {
+          const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
+          // Strictly older only: BoxExchanger's unix time may be in seconds, and two IPNs of one second (a quick
+          // inProgress → done) are both news; an exact replay is caught by the dedupe key.
+          if (stamp !== undefined && stamp < last) {
+            outOfOrder = true;
+            return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
+          }
+          const stamped = stamp === undefined ? current : { ...current, providerData: { ...current.providerData, lastNotificationAt: stamp } };
+          const change = direct?.(stamped, context);
+          return {
+            ...change,
+            patch: {
+              ...(stamp !== undefined ? { providerData: stamped.providerData } : {}),
+              ...(due ? { nextPollAt: Date.now() } : {}),
+              // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
+              // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. (An
+              // unsigned one only gets its re-read: unsignedTrigger().)
+              ...(due ? { updatedAt: changeStamp(current) } : {}),
+              ...change?.patch,
+            },
+          };
+        });
+  if (!stored.fresh) {
     core.log.info('duplicate callback ignored', { provider: providerId, sessionId: session.id });
     return provider.callbackReply();
   }
   if (outOfOrder) return provider.callbackReply();
 
-  const refreshed = await followUp(core, provider, session, claim, then);
+  if (direct) warnIfHeld(core, stored.session);
+  const refreshed = due ? await rereadAfterCallback(core, provider, session) : stored.session;
   core.log.info('callback accepted', { provider: providerId, sessionId: session.id, status: (refreshed ?? session).status });
   return provider.callbackReply();
 }
@@ -173,7 +178,8 @@ async function unsignedTrigger(
     };
   });
   if (!stored) return throttled(core, provider, session, then);
-  const refreshed = await followUp(core, provider, session, claim, then);
+  // Unauthenticated: never applied or held on its own word (callbackPolicy()), at most re-read.
+  const refreshed = due ? await rereadAfterCallback(core, provider, session) : undefined;
   core.log.info('callback accepted', { provider: provider.id, sessionId: session.id, status: (refreshed ?? session).status, authenticated: false });
   return provider.callbackReply();
 }
@@ -214,63 +220,56 @@ function clip(text: string): string {
   return text.length > MAX_UNSIGNED_TEXT ? `${text.slice(0, MAX_UNSIGNED_TEXT)}…` : text;
 }
 
-/** What a stored, fresh callback leads to (`callbackPolicy()`'s follow-up). */
-async function followUp(
+/**
+ * A stored, fresh callback whose status is to be re-read: the read, queued behind one already running for the session
+ * (a poll, say). A read started later must be applied later, or a slow answer from before the provider's state changed
+ * (e.g. `completed`) would land after this newer one (`proceedings`) and move the session back until the next poll.
+ */
+function rereadAfterCallback(core: SessionCore, provider: PaymentProvider, session: SessionRecord): Promise<SessionRecord | undefined> {
+  return afterRunningRead(core, session.id, async () => {
+    try {
+      return await readAndApply(core, session, 'webhook');
+    } catch (error) {
+      // Stored, not applied: the reconciler re-reads the provider at its next pass.
+      const code = isCheckoutError(error) ? error.code : 'error';
+      core.log.warn('status re-read after callback failed', { sessionId: session.id, provider: provider.id, code });
+      return core.store.mutate(session.id, () => ({
+        patch: { nextPollAt: Date.now() },
+        events: [{ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code } }],
+      }));
+    }
+  });
+}
+
+/**
+ * The change a claim makes without a status re-read (`callbackPolicy()`'s `apply` and `hold`), run in the transaction
+ * that stores its callback; undefined when the claim waits for a re-read or is only recorded.
+ */
+function claimChange(
   core: SessionCore,
-  provider: PaymentProvider,
-  session: SessionRecord,
   claim: VerifiedClaim,
   then: CallbackFollowUp,
-): Promise<SessionRecord | undefined> {
+): ((current: SessionRecord, context: MutationContext) => Mutation) | undefined {
   const claimed = claim.status;
-  switch (then) {
-    case 'reread':
-      // Queued behind a status read already running for this session (a poll, say): a read started later must be
-      // applied later, or a slow answer from before the provider's state changed (e.g. `completed`) would land after
-      // this newer one (`proceedings`) and move the session back until the next poll.
-      return afterRunningRead(core, session.id, async () => {
-        try {
-          return await readAndApply(core, session, 'webhook');
-        } catch (error) {
-          // Stored, not applied: the reconciler re-reads the provider at its next pass.
-          const code = isCheckoutError(error) ? error.code : 'error';
-          core.log.warn('status re-read after callback failed', { sessionId: session.id, provider: provider.id, code });
-          return core.store.mutate(session.id, () => ({
-            patch: { nextPollAt: Date.now() },
-            events: [{ sessionId: session.id, kind: 'poll_failed', source: 'webhook', data: { trigger: 'webhook', code } }],
-          }));
-        }
-      });
-    case 'hold': {
-      // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person
-      // must look, so the payment is held rather than ignored or trusted.
-      const held = await apply(
-        core,
-        session.id,
-        { rawStatus: claimed?.raw ?? '', status: 'held', ...optional('paidAmountMinor', claim.paidAmountMinor), raw: claim.fields },
-        'webhook',
-        { trigger: 'webhook', readAt: Date.now() },
-      );
-      await core.store.appendEvent({
-        sessionId: session.id,
-        kind: 'note',
-        source: 'webhook',
-        data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' },
-      });
-      return held;
-    }
-    case 'apply':
-      if (!claimed?.unified) return undefined;
-      return apply(
-        core,
-        session.id,
-        { rawStatus: claimed.raw, status: claimed.unified, ...optional('paidAmountMinor', claim.paidAmountMinor), raw: claim.fields },
-        'webhook',
-        { trigger: 'webhook', readAt: Date.now() },
-      );
-    case 'record':
-      return undefined;
+  const meta = { trigger: 'webhook', readAt: Date.now() } as const;
+  const paid = optional('paidAmountMinor', claim.paidAmountMinor);
+  if (then === 'apply' && claimed?.unified) {
+    return observation(core, { rawStatus: claimed.raw, status: claimed.unified, ...paid, raw: claim.fields }, 'webhook', meta);
   }
+  if (then !== 'hold') return undefined;
+  // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person must
+  // look, so the payment is held rather than ignored or trusted.
+  const hold = observation(core, { rawStatus: claimed?.raw ?? '', status: 'held', ...paid, raw: claim.fields }, 'webhook', meta);
+  return (current, context) => {
+    const change = hold(current, context);
+    const note: NewEvent = {
+      sessionId: current.id,
+      kind: 'note',
+      source: 'webhook',
+      data: { reason: 'unconfirmed_payment', detail: 'Authenticated callback reports a payment the helper cannot re-read from the provider.' },
+    };
+    return { ...change, events: [...(change.events ?? []), note] };
+  };
 }
 
 /**

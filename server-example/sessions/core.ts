@@ -7,7 +7,7 @@ import { CheckoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MerchantNotifier } from '../merchant-webhooks/events.js';
 import type { PaymentProvider } from '../providers/types.js';
-import type { Mutation, MutationContext, NewDelivery, SessionRecord, Store } from '../store.js';
+import type { Mutation, MutationContext, NewDelivery, NewEvent, SessionRecord, Store } from '../store.js';
 import type { ProviderId, ResolveOrder } from '../types.js';
 
 export type RefreshTrigger = 'reconcile' | 'status' | 'return' | 'webhook' | 'cancel' | 'create';
@@ -58,14 +58,36 @@ export class SessionCore {
    * that moves a session's status goes through here, so each transition is told exactly once.
    */
   async change(id: string, fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined): Promise<SessionRecord | undefined> {
-    let notified = false;
-    const result = await this.store.mutate(id, (current, context) => {
-      const mutation = fn(current, context);
-      notified = Boolean(mutation?.deliveries?.length);
-      return mutation;
-    });
-    if (notified) this.onNotified();
+    const watched = this.watchNotifications(fn);
+    const result = await this.store.mutate(id, watched.fn);
+    watched.tell();
     return result;
+  }
+
+  /** change() behind an event stored once (`store.appendEventAndMutate`): a duplicate event changes nothing. */
+  async appendAndChange(
+    event: NewEvent & { sessionId: string },
+    fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
+  ): Promise<{ fresh: boolean; session: SessionRecord | undefined }> {
+    const watched = this.watchNotifications(fn);
+    const result = await this.store.appendEventAndMutate(event, watched.fn);
+    watched.tell();
+    return result;
+  }
+
+  /** Remembers whether the mutation's last run (a transaction may be retried) wrote notifications, to tell the sender. */
+  private watchNotifications(fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined) {
+    let notified = false;
+    return {
+      fn: (current: SessionRecord, context: MutationContext) => {
+        const mutation = fn(current, context);
+        notified = Boolean(mutation?.deliveries?.length);
+        return mutation;
+      },
+      tell: () => {
+        if (notified) this.onNotified();
+      },
+    };
   }
 
   /**

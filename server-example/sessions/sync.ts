@@ -8,7 +8,7 @@ import { CheckoutError, isCheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { orderAmountMinor } from '../money.js';
 import type { ProviderStatusResult } from '../providers/types.js';
-import type { NewEvent, SessionRecord } from '../store.js';
+import type { Mutation, MutationContext, NewEvent, SessionRecord } from '../store.js';
 import { decide, HELD_REASONS, isOpen, type Decision } from '../transitions.js';
 import type { EventSource, SessionStatus } from '../types.js';
 import type { RefreshTrigger, SessionCore } from './core.js';
@@ -183,9 +183,33 @@ export async function apply(
   sessionId: string,
   observed: ProviderStatusResult,
   source: EventSource,
-  meta: { trigger?: RefreshTrigger; recordPoll?: boolean; readAt?: number; priceChanged?: boolean } = {},
+  meta: ObservationMeta = {},
 ): Promise<SessionRecord | undefined> {
-  const result = await core.change(sessionId, (current, context) => {
+  const result = await core.change(sessionId, observation(core, observed, source, meta));
+  warnIfHeld(core, result);
+  return result;
+}
+
+/** What the read behind an observed status was: see apply(). */
+export interface ObservationMeta {
+  trigger?: RefreshTrigger;
+  recordPoll?: boolean;
+  readAt?: number;
+  priceChanged?: boolean;
+}
+
+/**
+ * The change an observed provider status makes to a session, as a store mutation: apply()'s transaction, and that of
+ * a callback whose claim is applied in the transaction that stores it (sessions/callbacks.ts).
+ */
+export function observation(
+  core: SessionCore,
+  observed: ProviderStatusResult,
+  source: EventSource,
+  meta: ObservationMeta = {},
+): (current: SessionRecord, context: MutationContext) => Mutation {
+  return (current, context) => {
+    const sessionId = current.id;
     const events: NewEvent[] = [];
     const stale = meta.readAt !== undefined && current.statusReadAt !== null && meta.readAt < current.statusReadAt;
     if (meta.recordPoll) {
@@ -272,11 +296,13 @@ export async function apply(
       return { patch, events, deliveries: core.notifications(current, patch, decision.reason) };
     }
     return { patch, events };
-  });
-  if (result && result.status === 'held') {
-    core.log.warn('payment held for review', { sessionId, orderId: result.orderId, reason: result.errorCode });
+  };
+}
+
+export function warnIfHeld(core: SessionCore, session: SessionRecord | undefined): void {
+  if (session?.status === 'held') {
+    core.log.warn('payment held for review', { sessionId: session.id, orderId: session.orderId, reason: session.errorCode });
   }
-  return result;
 }
 
 /**

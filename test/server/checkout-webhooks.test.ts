@@ -460,6 +460,40 @@ describe('BoxExchanger IPN', () => {
     assert.equal(row.providerPaymentId, order._id);
   });
 
+  it('holds such an IPN on the provider\'s retry when the write that holds it failed the first time', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    const store = t.app.checkout.store;
+    await store.mutate(id, (current) => ({
+      patch: { providerPaymentId: null, providerData: { ipnSecret: current.providerData.ipnSecret } },
+    }));
+    order.status = 'done';
+    // The database is away for the one write that would hold the payment, whichever write that is.
+    let failed = false;
+    const failHoldOnce =
+      <F extends (...args: any[]) => any>(fn: F) =>
+      (...args: Parameters<F>) => {
+        const mutation = fn(...args);
+        if (mutation?.patch?.status === 'held' && !failed) {
+          failed = true;
+          throw new Error('connection lost');
+        }
+        return mutation;
+      };
+    const mutate = store.mutate.bind(store);
+    const appendEventAndMutate = store.appendEventAndMutate.bind(store);
+    store.mutate = (sessionId, fn) => mutate(sessionId, failHoldOnce(fn));
+    store.appendEventAndMutate = (event, fn) => appendEventAndMutate(event, failHoldOnce(fn));
+    const body = box.ipn(order, ipnSecret, 'done');
+    assert.equal((await ipn(id, body)).status, 500);
+    assert.ok(failed);
+    // BoxExchanger does not promise a retry; when one comes, it must not be taken for a duplicate of a stored IPN.
+    assert.equal((await ipn(id, body)).status, 200);
+    await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    assert.equal((await events(t.app, id)).filter((event) => event.kind === 'webhook').length, 1);
+  });
+
   it('refuses an IPN that is not form-encoded', async () => {
     const { id } = await openOrder();
     const response = await ipn(id, '{"orderId":"x"}', 'application/json');
