@@ -248,19 +248,25 @@ async function openProviderPayment(
     /** Ends the row as failed; `recorded`: the row's error code (`interrupted` when the outcome at the provider is unknown). */
     const fail = async (failure: CheckoutError, recorded: string = failure.code): Promise<never> => {
       core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
-      await core.store.mutate(id, (current) => ({
-        patch: { status: 'failed', errorCode: recorded, updatedAt: changeStamp(current), nextPollAt: null },
-        events: [
-          {
-            sessionId: id,
-            kind: 'create_failed',
-            source: 'manual',
-            fromStatus: current.status,
-            toStatus: 'failed',
-            data: { code: failure.code, message: failure.message, detail: failure.detail ?? null },
-          },
-        ],
-      }));
+      await core.store.mutate(id, (current) =>
+        // The payment may have gone through while its provider failed to answer us: a signed callback for exactly this
+        // amount adopted it and its status read moved the row on (paid, held). That outcome stands.
+        !isOpen(current.status)
+          ? undefined
+          : {
+              patch: { status: 'failed', errorCode: recorded, updatedAt: changeStamp(current), nextPollAt: null },
+              events: [
+                {
+                  sessionId: id,
+                  kind: 'create_failed',
+                  source: 'manual',
+                  fromStatus: current.status,
+                  toStatus: 'failed',
+                  data: { code: failure.code, message: failure.message, detail: failure.detail ?? null },
+                },
+              ],
+            },
+      );
       throw failure;
     };
 

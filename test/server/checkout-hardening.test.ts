@@ -218,6 +218,24 @@ describe('one payment never pays two orders', () => {
     assert.equal(adopted.status, 'paid', 'what the status query says is applied');
   });
 
+  it('leaves a payment paid that a signed callback adopted while its creation failed to get an answer', async () => {
+    await withOrders(sameAmount);
+    repay.onCreate = async () => {
+      repay.onCreate = undefined;
+      // Repay made the deal and the payer paid it; its answer to the create call never arrives (a 502 on the way).
+      const [creating] = await t.app.checkout.store.listSessions(1);
+      repay.deals.set('deal-9', { id: 'deal-9', state: 'completed', amount: '1500', orderId: providerReference('O-1', creating!.id), body: {} });
+      assert.equal((await repayHook(repay.callback('deal-9', '1500'))).status, 200);
+      repay.nextError = { status: 502, body: 'Bad gateway' };
+    };
+    const { status, json } = await t.createSession({ orderId: 'O-1' });
+    assert.equal(status, 503);
+    assert.equal(json.error.code, 'provider_unavailable');
+    const [row] = await t.app.checkout.store.listSessions(1);
+    assert.equal(row!.providerPaymentId, 'deal-9');
+    assert.equal(row!.status, 'paid', JSON.stringify(json));
+  });
+
   it('stores a provider payment id on one session at most', async () => {
     await withOrders(sameAmount);
     await t.createSession({ orderId: 'O-1' });
