@@ -147,6 +147,20 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   // callbacks are not counted here (a forger's could not be told from the provider's): they are throttled per session.
   const rejectedCallbacks = new WindowLimiter(REJECTED_CALLBACKS_PER_MINUTE, 60_000);
   const clientAddress = clientAddressResolver(config.trustedProxies ?? []);
+  let peerlessWarned = false;
+  /** The sender of a provider callback, for the rejected-callback limit. */
+  const callbackSource = (c: Context): string => {
+    const peer = peerAddress(c);
+    if (peer === undefined && !peerlessWarned) {
+      // Without the connection's address every sender is "unknown" and shares one limit: a flood of forged
+      // callbacks then gets the provider's real ones refused too. Said once: the mount, not the request, is at fault.
+      peerlessWarned = true;
+      log.warn(
+        'a provider callback arrived without the address of its connection: rejected callbacks from every sender now share one limit, so forged ones can get the provider\'s refused. Pass it as app.fetch(request, { peer: address }) (docs/server.md, "Mounting").',
+      );
+    }
+    return clientAddress(peer, header(c, 'x-forwarded-for'));
+  };
   const publicOrigin = new URL(config.publicUrl).origin;
 
   const track = (task: Promise<unknown>) => {
@@ -318,7 +332,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
 
   const webhook = async (c: Context, providerId: ProviderId, sessionIdFromUrl?: string) => {
     // Behind a trusted proxy, the sender it names: counting the proxy would let forged callbacks get the provider's refused.
-    const source = clientAddress(peerAddress(c), header(c, 'x-forwarded-for'));
+    const source = callbackSource(c);
     if (!rejectedCallbacks.allows(source)) {
       throw new CheckoutError('rate_limited', 'Too many rejected callbacks from this address; try again later.');
     }
@@ -460,9 +474,17 @@ const CORS_ROUTES = ['/config', '/sessions/*', '/demo/*'] as const;
 /** Rejected callbacks one address may send per minute before its callbacks are refused unread. */
 const REJECTED_CALLBACKS_PER_MINUTE = 30;
 
-/** The socket peer of a request under the Node adapter (undefined elsewhere). */
+/**
+ * What the helper reads from `app.fetch(request, env)`'s second argument: the Node adapter's bindings, and `peer`,
+ * the address of the connection a request came on, for servers that have no Node request to give (Bun, Deno, a
+ * custom adapter) and for nodeHandler() once a body parser has spent the Node stream.
+ */
+type CheckoutBindings = Partial<HttpBindings> & { peer?: string };
+
+/** The address of the connection a request came on: `env.peer`, else the Node adapter's socket; undefined if neither. */
 function peerAddress(c: Context): string | undefined {
-  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
+  const env = c.env as CheckoutBindings | undefined;
+  return (typeof env?.peer === 'string' && env.peer) || env?.incoming?.socket?.remoteAddress || undefined;
 }
 
 function delay(ms: number): Promise<void> {

@@ -49,8 +49,12 @@ export function nodeHandler(app: FetchApp & { checkout?: { config: Pick<Checkout
   const prefix = options.prefix ?? (app.checkout ? checkoutBasePath(app.checkout.config) : undefined);
   // Unread stream: the app reads the body from the socket itself (env.incoming).
   const streaming = getRequestListener((request, env) => app.fetch(request, env));
-  // Consumed stream: the bytes travel as `rawBody` in the Request; the app must not touch the spent stream.
-  const buffered = getRequestListener((request, env) => app.fetch(request, { outgoing: env.outgoing }), { autoCleanupIncoming: false });
+  // Consumed stream: the bytes travel as `rawBody` in the Request; the app must not touch the spent stream, so it
+  // gets no `incoming`, only the connection's address (`peer`), which the rejected-callback limit counts by.
+  const buffered = getRequestListener(
+    (request, env) => app.fetch(request, { outgoing: env.outgoing, peer: env.incoming.socket?.remoteAddress }),
+    { autoCleanupIncoming: false },
+  );
 
   return (incoming, res, next) => {
     const req = incoming as NodeRequest;
