@@ -20,7 +20,7 @@ import type { Logger } from './logger.js';
 import { formatAmount } from './money.js';
 import { createHttpOrderResolver } from './order-resolver.js';
 import { isRecord } from './providers/http.js';
-import { buildProviders, readReturnQuery, returnStatusOf, webhookPath } from './providers/index.js';
+import { buildProviders, readReturnQuery, returnStatusOf, takesCallbacks, webhookPath } from './providers/index.js';
 import type { CallbackInput, PaymentProvider } from './providers/types.js';
 import { WindowLimiter } from './rate-limit.js';
 import { eventView } from './event-view.js';
@@ -355,7 +355,9 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
     }
   };
   // Each provider's callbacks arrive where its descriptor says (providers/index.ts): one path, or one per session.
+  // A provider whose callbacks are not taken has no route: its path is as unknown as any other.
   for (const provider of providers.values()) {
+    if (!takesCallbacks(config, provider.id)) continue;
     const perSession = provider.capabilities.webhookPath === 'per-session';
     app.post(webhookPath(provider, ':id'), (c) => {
       if (!perSession) return webhook(c, provider.id);

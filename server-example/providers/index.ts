@@ -11,13 +11,26 @@ import { BoxExchangerProvider } from './boxexchanger.js';
 import { RepayProvider } from './repay.js';
 import type { PaymentProvider } from './types.js';
 
-/** One adapter per provider (enabled or not: a disabled provider's late callbacks are still answered). */
+/**
+ * One adapter per provider, enabled or not: the sessions a disabled provider already has are still read and cancelled
+ * through it, and its late callbacks answered where `takesCallbacks()` allows.
+ */
 export function buildProviders(config: CheckoutConfig, store: Store): Map<ProviderId, PaymentProvider> {
   return new Map<ProviderId, PaymentProvider>([
     ['repay', new RepayProvider(config.providers.repay, providerBaseUrl(config, 'repay'))],
     ['boxexchanger', BoxExchangerProvider.fromConfig(config, store)],
     ['agetrading', new AgeTradingProvider(config.providers.agetrading, providerBaseUrl(config, 'agetrading'))],
   ]);
+}
+
+/**
+ * Whether the helper takes `provider`'s callbacks. In live mode, not from a provider left on the sandbox account (one
+ * that is not enabled: live mode refuses to start with an enabled one): that account's secrets are public, so a
+ * callback signed with them proves nothing, and no route answers it. A provider with real credentials keeps its
+ * route when CHECKOUT_PROVIDERS no longer lists it: the late callbacks of its payments are still the merchant's.
+ */
+export function takesCallbacks(config: Pick<CheckoutConfig, 'mode' | 'providers'>, provider: ProviderId): boolean {
+  return config.mode === 'test' || !config.providers[provider].sandbox;
 }
 
 /**
