@@ -221,8 +221,8 @@ export interface MerchantEvent {
     /** A person's note, for a manual resolution. */
     note?: string;
     /**
-     * Sent again on the merchant's forced request after later events of the session were delivered: older news than
-     * those, with the same `id` as before.
+     * Sent again on the merchant's forced request although the session has later events: older news than those, with
+     * the same `id` as before. Not a reason to ship: the order's state is the latest event's.
      */
     redelivered?: true;
   };

@@ -120,9 +120,9 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     // Merchant-API-only refusals (the browser never sees them): the error body of every other error, plus the delivery.
     if (delivery.retry === 'superseded') {
       const message =
-        `A later event of this session (${delivery.supersededBy}) was already delivered to this target or is queued for it: ` +
-        'sent again now, this older event would arrive after it. Read the session (GET /merchant/sessions/:id) instead, ' +
-        'or send it anyway with ?force=1 (it then carries data.redelivered: true).';
+        `This session has a later event for this target (${delivery.supersededBy}): this one is not the latest news. ` +
+        'Retry that one, or read the session (GET /merchant/sessions/:id), ' +
+        'or send this one anyway with ?force=1 (it then carries data.redelivered: true).';
       return c.json({ error: { code: 'delivery_superseded', message, retryable: false }, supersededBy: delivery.supersededBy, delivery: deliveryView(delivery) }, 409);
     }
     if (delivery.retry === 'in_flight') {

@@ -526,8 +526,7 @@ export class PostgresStore implements Store {
         return { ...deliveryFromRow(updated.rows[0] as DeliveryRow), retry: 'due_now' };
       }
       const later = await client.query(
-        `SELECT id FROM deliveries WHERE target = $1 AND session_id IS NOT DISTINCT FROM $2 AND seq > $3 AND status IN ('pending','delivered')
-         ORDER BY seq DESC LIMIT 1`,
+        `SELECT id FROM deliveries WHERE target = $1 AND session_id IS NOT DISTINCT FROM $2 AND seq > $3 ORDER BY seq DESC LIMIT 1`,
         [current.target, current.sessionId, current.seq],
       );
       const supersededBy = later.rows[0]?.id as string | undefined;

@@ -192,8 +192,8 @@ export interface DeliveryRecord extends NewDelivery {
 /**
  * What `retryDelivery` did. `queued`: a failed or delivered row is pending again, due now, with a fresh schedule of
  * attempts. `due_now`: a pending row waiting for its next attempt is due now (a fresh schedule). `in_flight`: a sender
- * holds it right now; left as it is. `superseded`: refused, nothing changed — a later delivery of the same session to
- * the same target was delivered or is queued, so this older event would reach the receiver after it (`force` sends it
+ * holds it right now; left as it is. `superseded`: refused, nothing changed — the same session has a later delivery
+ * to the same target (delivered, queued or failed), so this older event is not the latest news (`force` sends it
  * anyway, its payload marked `data.redelivered: true`).
  */
 export type DeliveryRetryOutcome = 'queued' | 'due_now' | 'in_flight' | 'superseded';
@@ -326,9 +326,11 @@ export interface Store {
   listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
   /**
    * Sends a delivery again (see DeliveryRetryOutcome): due now, a fresh schedule of attempts, the same message id.
-   * Refused (`superseded`) when a later delivery of its session to its target was delivered or is queued, unless
+   * Refused (`superseded`) when its session has a later delivery to its target, whatever became of it, unless
    * `force`; then the payload is marked redelivered. A failed row never blocks the rows after it, so this check is
-   * what keeps a retry from reordering a session's events. Undefined when there is no such delivery.
+   * what keeps a retry from reordering a session's events; and a later event that failed too is still newer news
+   * the helper has (a refund after the payment), which an unmarked old one must not hide. Undefined when there is no
+   * such delivery.
    */
   retryDelivery(id: string, now: number, options?: { force?: boolean }): Promise<RetriedDelivery | undefined>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
@@ -913,8 +915,7 @@ export class SqliteStore implements Store {
         return { ...get('seq', current.seq)!, retry: 'due_now' };
       }
       const later = this.stmt(
-        `SELECT id FROM deliveries WHERE target = ? AND session_id IS ? AND seq > ? AND status IN ('pending','delivered')
-         ORDER BY seq DESC LIMIT 1`,
+        `SELECT id FROM deliveries WHERE target = ? AND session_id IS ? AND seq > ? ORDER BY seq DESC LIMIT 1`,
       ).get(current.target, current.sessionId, current.seq) as { id: string } | undefined;
       if (later && !options.force) return { ...current, retry: 'superseded', supersededBy: later.id };
       this.stmt(

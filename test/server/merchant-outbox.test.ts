@@ -138,7 +138,7 @@ for (const harness of harnesses) {
       assert.deepEqual((await store.claimDueDeliveries(now + 120_000, 10, 1_000)).map((item) => item.id), [paid.id]);
     }));
 
-    it('re-sends a failed event unmarked when nothing after it reached the target (other sessions and targets do not count)', withStore(async (store, write) => {
+    it('re-sends a failed event unmarked only when its session has nothing later for the target (other sessions and targets do not count)', withStore(async (store, write) => {
       const now = Date.now();
       const paid = delivery('cs_s3', 'payment.paid');
       const held = delivery('cs_s3', 'payment.held');
@@ -152,12 +152,14 @@ for (const harness of harnesses) {
         await store.finishDelivery(head, head.id === paid.id ? { delivered: false, error: 'HTTP 500', nextAttemptAt: null } : { delivered: true, status: 200 }, now);
       }
       await send(store, now + 1, held.id, false);
-      // Only a failed event follows it: both can be retried, oldest first, and arrive in order.
+      // A later event that failed too is still newer news: the old one is not re-sent as if it were the latest.
       const first = await store.retryDelivery(paid.id, now + 4);
-      assert.equal(first?.retry, 'queued');
-      assert.equal(first?.payload, paid.payload, 'not marked');
-      assert.equal((await store.retryDelivery(held.id, now + 5))?.retry, 'queued');
-      assert.deepEqual((await store.claimDueDeliveries(now + 6, 10, 1_000)).map((item) => item.id), [paid.id]);
+      assert.equal(first?.retry, 'superseded');
+      assert.equal(first?.supersededBy, held.id);
+      const latest = await store.retryDelivery(held.id, now + 5);
+      assert.equal(latest?.retry, 'queued');
+      assert.equal(latest?.payload, held.payload, 'not marked');
+      assert.deepEqual((await store.claimDueDeliveries(now + 6, 10, 1_000)).map((item) => item.id), [held.id]);
     }));
 
     it('makes a pending delivery waiting for its next attempt due now, and leaves one being sent alone', withStore(async (store, write) => {
