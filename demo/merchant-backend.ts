@@ -228,6 +228,15 @@ function deriveStatus(order: ShopOrder): ShopOrderStatus {
   }
 }
 
+/**
+ * A payment ships only at the order's price, in its currency: another amount counts as held for a person to look at,
+ * unless a person already did (`reason: "manual"`: they accepted that payment).
+ */
+function paidAsOrdered(order: ShopOrder, session: Record<string, unknown>, status: string, reason: string | null): string {
+  if (status !== 'paid' || reason === 'manual' || order.amount === null) return status;
+  return session.amount === order.amount && session.currency === order.currency ? 'paid' : 'held';
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -335,17 +344,22 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
     if (orderId && ORDER_ID.test(orderId)) {
       const order = (data.orders[orderId] ??= newOrder(orderId, 'webhook', now));
       const sessionId = stringOrNull(session?.id);
-      // Events of one session arrive in order; an unknown type is recorded and changes nothing.
-      if (sessionId && sessionStatus) {
+      const updatedAt = stringOrNull(session?.updatedAt) ?? now;
+      const kept = sessionId ? order.sessions[sessionId] : undefined;
+      // Old news is recorded and changes nothing: an event a person had sent again (`redelivered`: a refunded order's
+      // old payment.paid must not ship it again), or an older copy of the session than the one kept. An unknown type
+      // changes nothing either.
+      const old = event.data.redelivered === true || (kept !== undefined && Date.parse(updatedAt) < Date.parse(kept.updatedAt));
+      if (sessionId && sessionStatus && !old) {
         order.sessions[sessionId] = {
           id: sessionId,
-          status: sessionStatus,
+          status: paidAsOrdered(order, session!, sessionStatus, stringOrNull(event.data.reason)),
           provider: stringOrNull(session?.provider),
           method: stringOrNull(session?.method),
           amount: stringOrNull(session?.amount),
           paidAmount: stringOrNull(session?.paidAmount),
           errorCode: stringOrNull(session?.errorCode),
-          updatedAt: stringOrNull(session?.updatedAt) ?? now,
+          updatedAt,
         };
       }
       if (event.type === 'order.paid_twice') order.paidTwice = true;

@@ -150,6 +150,43 @@ test('the shop backend refuses a tampered webhook and changes nothing; a genuine
   expect(order.webhooks.map((hook) => hook.webhookId)).toEqual([event.id]);
 });
 
+test('the shop backend ships only on news at the order\'s price: an old payment.paid sent again after the refund, or another amount, ships nothing', async ({
+  servers,
+}) => {
+  const signer = new Webhook(servers.shopEnv.MERCHANT_WEBHOOK_SECRET!);
+  let sent = 0;
+  /** A signed event about one session of `orderId`, as the helper sends it. */
+  const send = async (orderId: string, type: string, status: string, at: number, extra: { amount?: string; redelivered?: true } = {}) => {
+    const id = `msg_e2enews${Date.now().toString(36)}${++sent}`;
+    const session = { id: `cs_${orderId}`, orderId, status, provider: 'repay', method: 'sbp', amount: extra.amount ?? '650.00', currency: 'RUB', paidAmount: extra.amount ?? '650.00', updatedAt: new Date(at).toISOString() };
+    const body = JSON.stringify({ id, type, createdAt: new Date(at).toISOString(), data: { session, previousStatus: null, reason: 'provider_status', ...(extra.redelivered ? { redelivered: true } : {}) } });
+    const now = new Date();
+    const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signer.sign(id, now, body) };
+    expect((await call(`${servers.shopUrl}/shop/webhooks`, { method: 'POST', headers, body })).status).toBe(204);
+  };
+  const t0 = Date.now();
+
+  // The shop never got the payment.paid (it was down); the refund reached it; a person then forces the old event again.
+  const refunded = `tea-refunded${t0.toString(36)}`;
+  await send(refunded, 'payment.refunded', 'refunded', t0 + 2_000);
+  await send(refunded, 'payment.paid', 'paid', t0 + 1_000, { redelivered: true });
+  let order = (await shopOrder(servers.shopUrl, refunded))!;
+  expect(order.status).toBe('refunded');
+  expect(order.paidAt).toBeNull();
+  expect(order.webhooks.map((hook) => hook.type)).toEqual(['payment.refunded', 'payment.paid']);
+
+  // Out of order without the mark: the older copy of the session changes nothing either.
+  await send(refunded, 'payment.paid', 'paid', t0 + 1_500);
+  expect((await shopOrder(servers.shopUrl, refunded))!.status).toBe('refunded');
+
+  // A payment of another amount than the tea's price is held for a person, not shipped.
+  const cheap = `tea-cheap${t0.toString(36)}`;
+  await send(cheap, 'payment.paid', 'paid', t0, { amount: '6.50' });
+  order = (await shopOrder(servers.shopUrl, cheap))!;
+  expect(order.status).toBe('held');
+  expect(order.paidAt).toBeNull();
+});
+
 test('a held payment is settled from the orders page through the shop backend; the shop learns the outcome by webhook', async ({
   page,
   servers,
