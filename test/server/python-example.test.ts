@@ -245,6 +245,30 @@ describe('the Python merchant example', { skip: python ? false : 'python3 is not
       assert.equal((await order('A-1001')).status, 'paid');
     });
 
+    it('acknowledges an event it does not know that is about no order', async () => {
+      const body = JSON.stringify({ id: 'msg_unknown_kind', type: 'merchant.something_new', createdAt: new Date().toISOString(), data: {} });
+      const { status, json } = await deliver(body);
+      assert.equal(status, 200);
+      assert.equal(json.applied, false);
+    });
+
+    it('records a redelivered payment.paid of a refunded order and does not mark it paid again', async () => {
+      const session = { id: 'cs_dddddddddddddddddddddd', amount: '650.00', paidAmount: '650.00' };
+      const paid = event('payment.paid', 'A-1002', session);
+      const refunded = event('payment.refunded', 'A-1002', { ...session, status: 'refunded' }, 'paid');
+      // The shop missed the payment.paid (it was down); the refund reached it; a person forces the old event again.
+      assert.equal((await deliver(JSON.stringify(refunded))).status, 200);
+      const before = await order('A-1002');
+      const again = { ...paid, data: { ...paid.data, redelivered: true } };
+      const { status, json } = await deliver(JSON.stringify(again));
+      assert.equal(status, 200);
+      const after = await order('A-1002');
+      assert.equal(after.status, before.status);
+      assert.notEqual(after.status, 'paid');
+      assert.equal(json.detail, before.status);
+      assert.ok(after.events.some((recorded: { type: string }) => recorded.type === 'payment.paid'), 'recorded');
+    });
+
     it('answers 400 to a signed body that is not an event', async () => {
       assert.equal((await deliver(JSON.stringify({ hello: 'world' }))).status, 400);
       assert.equal((await deliver('not json')).status, 400);
