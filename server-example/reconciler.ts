@@ -65,7 +65,8 @@ export class Reconciler {
     for (const session of due) {
       if (sessions.creating.has(session.id)) continue;
       try {
-        if (!session.paymentUrl && isOpen(session.status)) {
+        // Left by a crash before the provider's answer was stored; a row a signed callback gave its payment is read.
+        if (!session.paymentUrl && !session.providerPaymentId && isOpen(session.status)) {
           if (now - session.createdAt >= config.reconcile.crashGraceMs) {
             const result = await sessions.markInterrupted(session.id);
             if (result?.status === 'failed') {

@@ -152,17 +152,22 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     if (core.creating.has(open.id) || now - open.createdAt < core.config.reconcile.crashGraceMs) {
       throw beingCreated();
     }
-    await markInterrupted(core, open.id);
-    return undefined;
+    if (!open.providerPaymentId) {
+      await markInterrupted(core, open.id);
+      return undefined;
+    }
+    // A crash lost its payment page, but a signed callback named its payment: while that may still be paid, the
+    // order gets no second payment (and this one no page to hand out).
+    const refreshed = (await refresh(core, open.id, 'create')) ?? open;
+    if (!isOpen(refreshed.status)) return undefined;
+    throw previousUnconfirmed();
   }
   if (open.expiresAt <= now) {
     const readFrom = Date.now();
     const refreshed = (await refresh(core, open.id, 'create')) ?? open;
     if (!isOpen(refreshed.status)) return undefined;
     // Its status could not be read: it may be paid. No second payment until the provider answers.
-    if (!readSince(core, refreshed, readFrom)) {
-      throw new CheckoutError('provider_unavailable', 'The payment service could not confirm the previous payment of this order; try again in a moment.');
-    }
+    if (!readSince(core, refreshed, readFrom)) throw previousUnconfirmed();
     // Paid, and the provider still checking it: the payer gets that payment back, never a second one.
     if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
     return stillOpen(await endOpenSession(core, refreshed, 'expired', 'window_passed'));
@@ -249,9 +254,10 @@ async function openProviderPayment(
     const fail = async (failure: CheckoutError, recorded: string = failure.code): Promise<never> => {
       core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
       await core.store.mutate(id, (current) =>
-        // The payment may have gone through while its provider failed to answer us: a signed callback for exactly this
-        // amount adopted it and its status read moved the row on (paid, held). That outcome stands.
-        !isOpen(current.status)
+        // The payment may have been made while its provider failed to answer us: a signed callback for exactly this
+        // amount adopted it (and its status read may have moved the row on: pending, paid, held). That row is watched
+        // and read like any other; failing it would stop the reads that tell its outcome.
+        !isOpen(current.status) || current.providerPaymentId !== null
           ? undefined
           : {
               patch: { status: 'failed', errorCode: recorded, updatedAt: changeStamp(current), nextPollAt: null },
@@ -444,10 +450,13 @@ export async function markInterruptedUnlessCreating(core: SessionCore, sessionId
   return locked?.value;
 }
 
-/** A row whose provider call never completed (the process stopped in between). The caller holds the order's lock. */
+/**
+ * A row whose provider call never completed (the process stopped in between). The caller holds the order's lock. Not a
+ * row that a signed callback gave its payment meanwhile: that one is read like any other until its outcome is known.
+ */
 export async function markInterrupted(core: SessionCore, sessionId: string): Promise<SessionRecord | undefined> {
   return core.store.mutate(sessionId, (current) => {
-    if (!isOpen(current.status) || current.paymentUrl) return undefined;
+    if (!isOpen(current.status) || current.paymentUrl || current.providerPaymentId) return undefined;
     return {
       patch: { status: 'failed', errorCode: 'interrupted', updatedAt: changeStamp(current), nextPollAt: null },
       events: [
@@ -472,6 +481,10 @@ function refuseSettledOrder(statuses: readonly SessionStatus[]): void {
 
 function keyReused(): CheckoutError {
   return new CheckoutError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request.');
+}
+
+function previousUnconfirmed(): CheckoutError {
+  return new CheckoutError('provider_unavailable', 'The payment service could not confirm the previous payment of this order; try again in a moment.');
 }
 
 function beingCreated(): CheckoutError {

@@ -218,22 +218,54 @@ describe('one payment never pays two orders', () => {
     assert.equal(adopted.status, 'paid', 'what the status query says is applied');
   });
 
-  it('leaves a payment paid that a signed callback adopted while its creation failed to get an answer', async () => {
+  for (const [state, status] of [['completed', 'paid'], ['waiting_payment', 'pending']] as const) {
+    it(`leaves a payment ${status} and watched that a signed callback adopted while its creation failed to get an answer`, async () => {
+      await withOrders(sameAmount);
+      repay.onCreate = async () => {
+        repay.onCreate = undefined;
+        // Repay made the deal and the payer paid it (its status API may still say waiting_payment); its answer to the
+        // create call never arrives (a 502 on the way).
+        const [creating] = await t.app.checkout.store.listSessions(1);
+        repay.deals.set('deal-9', { id: 'deal-9', state, amount: '1500', orderId: providerReference('O-1', creating!.id), body: {} });
+        assert.equal((await repayHook(repay.callback('deal-9', '1500'))).status, 200);
+        repay.nextError = { status: 502, body: 'Bad gateway' };
+      };
+      const { status: answered, json } = await t.createSession({ orderId: 'O-1' });
+      assert.equal(answered, 503);
+      assert.equal(json.error.code, 'provider_unavailable');
+      const [row] = await t.app.checkout.store.listSessions(1);
+      assert.equal(row!.providerPaymentId, 'deal-9');
+      assert.equal(row!.status, status);
+      // Repay's one callback was answered: only the reconciler's reads can tell what becomes of the payment.
+      repay.deals.get('deal-9')!.state = 'completed';
+      await t.app.checkout.reconciler.tick(Date.now() + 3_600_000);
+      assert.equal((await session(t.app, row!.id)).status, 'paid');
+    });
+  }
+
+  it('keeps reading a crash-orphaned session that adopted a payment still under way, and opens no second payment meanwhile', async () => {
     await withOrders(sameAmount);
-    repay.onCreate = async () => {
-      repay.onCreate = undefined;
-      // Repay made the deal and the payer paid it; its answer to the create call never arrives (a 502 on the way).
-      const [creating] = await t.app.checkout.store.listSessions(1);
-      repay.deals.set('deal-9', { id: 'deal-9', state: 'completed', amount: '1500', orderId: providerReference('O-1', creating!.id), body: {} });
-      assert.equal((await repayHook(repay.callback('deal-9', '1500'))).status, 200);
-      repay.nextError = { status: 502, body: 'Bad gateway' };
-    };
-    const { status, json } = await t.createSession({ orderId: 'O-1' });
-    assert.equal(status, 503);
-    assert.equal(json.error.code, 'provider_unavailable');
-    const [row] = await t.app.checkout.store.listSessions(1);
-    assert.equal(row!.providerPaymentId, 'deal-9');
-    assert.equal(row!.status, 'paid', JSON.stringify(json));
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    // As if the helper had died between Repay's answer and storing it.
+    await t.app.checkout.store.mutate(a.id, () => ({ patch: { providerPaymentId: null, paymentUrl: null } }));
+    const deal = repay.deals.get('deal-1')!;
+    deal.state = 'waiting_payment';
+    assert.equal((await repayHook(repay.callback(deal.id, '1500', { order_id: providerReference('O-1', a.id) }))).status, 200);
+    assert.equal((await session(t.app, a.id)).status, 'pending');
+    const later = Date.now() + t.config.reconcile.crashGraceMs + 60_000;
+    await t.app.checkout.reconciler.tick(later);
+    assert.equal((await session(t.app, a.id)).status, 'pending', 'not taken for a crash\'s leftover');
+
+    // The payer asks again past the crash grace: the adopted payment may still be paid, so no second one.
+    const creates = repay.creates;
+    await t.app.checkout.store.mutate(a.id, (current) => ({ patch: { createdAt: current.createdAt - t.config.reconcile.crashGraceMs - 1 } }));
+    const again = await t.createSession({ orderId: 'O-1' });
+    assert.equal(again.status, 503);
+    assert.equal(repay.creates, creates);
+
+    deal.state = 'completed';
+    await t.app.checkout.reconciler.tick(later + 3_600_000);
+    assert.equal((await session(t.app, a.id)).status, 'paid');
   });
 
   it('stores a provider payment id on one session at most', async () => {
