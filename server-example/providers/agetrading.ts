@@ -116,7 +116,7 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     // that failed at once is not said to be a ban (the documented sign is a cancellation): age.trading could not take
     // this payment now, and another attempt or method may work.
     try {
-      const current = await this.fetchStatusById(id);
+      const current = await this.fetchStatusById(id, scalarText(json.request_proprietary_id));
       created.rawStatus = current.rawStatus;
       created.status = current.status;
       const detail = { detail: `status ${current.rawStatus} right after creation` };
@@ -166,10 +166,11 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
     if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no age.trading request yet.');
-    return this.fetchStatusById(session.providerPaymentId);
+    return this.fetchStatusById(session.providerPaymentId, scalarText(session.providerData.requestProprietaryId));
   }
 
-  private async fetchStatusById(id: string): Promise<ProviderStatusResult> {
+  /** `uuid`: the request's `request_proprietary_id` from the create answer, when known. */
+  private async fetchStatusById(id: string, uuid?: string): Promise<ProviderStatusResult> {
     const response = await providerRequest(NAME, this.path(this.config.statusPath, id), {
       method: 'GET',
       headers: this.headers(false),
@@ -177,7 +178,9 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     });
     const json = response.json;
     if (response.status < 200 || response.status >= 300 || !isRecord(json)) throw ageTradingError(response.status, json, response.text);
-    checkAnsweredPayment(NAME, id, json.id);
+    // The status answer's fields are not documented: it is about our request when either id the create answer gave
+    // matches, so a status `id` that means something else does not fail every read.
+    if (uuid === undefined || scalarText(json.request_proprietary_id) !== uuid) checkAnsweredPayment(NAME, id, json.id);
     const rawStatus = scalarText(json.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'age.trading answered the status query without a status.');
     const status = this.mapStatus(rawStatus);

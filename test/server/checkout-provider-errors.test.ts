@@ -223,6 +223,18 @@ describe('a status answer about another payment', () => {
     agetrading: () => http.get(`${AGE}/api/requests/:id/`, () => HttpResponse.json({ id: 999, status: 'SUCCESS', amount: '1500' })),
   };
 
+  it('agetrading: takes an answer whose request_proprietary_id is the request\'s, whatever its id says', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    const request = [...age.requests.values()][0]!;
+    msw.use(
+      http.get(`${AGE}/api/requests/:id/`, () =>
+        HttpResponse.json({ id: 'another-kind-of-id', request_proprietary_id: `uuid-${request.id}`, status: 'SUCCESS', amount: '1500' }),
+      ),
+    );
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
   for (const [provider, answer] of Object.entries(answers)) {
     it(`${provider}: moves nothing and is recorded as a failed read`, async () => {
       const { json } = await t.createSession({ orderId: 'A-1001', provider });
