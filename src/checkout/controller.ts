@@ -307,8 +307,11 @@ export class CheckoutController implements ReactiveController {
     this.#attemptFor = this.#hostOrder();
     const attempt = this.#attempts().load();
     const session = attempt?.session;
-    if (ret && session?.token && session.id === ret.sessionId) {
-      clearReturnHash();
+    const ours = ret && session?.token && session.id === ret.sessionId;
+    if (ours) clearReturnHash();
+    // A return replayed once its outcome was known (the history back to the helper's return page, which sends the
+    // payer here again): nothing to confirm, shown as after a reload (a held payment re-read and polled).
+    if (ours && !SETTLED.includes(session.status)) {
       this.#session = { ...session, paymentUrl: '' } as SessionData;
       this.#presenter = redirectPresenter;
       this.#dispatch({ type: 'begin', mode: 'redirect' });
@@ -750,7 +753,7 @@ export class CheckoutController implements ReactiveController {
     const left = (state === 'loading' || state === 'waiting') && s ? remaining(s.expiresAt) : undefined;
     const actions: PanelView['actions'] = [];
     const requestClose = (): void => this.#dispatch({ type: 'request-close', source: 'close-button' });
-    if (page === 'offer' && !FINAL.includes(s?.status as SessionStatus)) {
+    if (page === 'offer' && !SETTLED.includes(s?.status as SessionStatus)) {
       actions.push({ label: tr('openPage'), run: () => this.#openWindow(new Event('click')), primary: true });
     } else if (win && !win.closed && state === 'waiting') {
       actions.push({ label: tr('showWindow'), run: () => win.focus() });
@@ -771,7 +774,7 @@ export class CheckoutController implements ReactiveController {
       countdown: left !== undefined ? tr('timeLeft', { time: clock(left) }) : '',
       frameUrl: page === 'frame' ? s?.paymentUrl : undefined,
       frameTitle: tr('frameTitle', { provider: providerName(this.#cfg, s?.provider) }),
-      paymentUrl: s?.paymentUrl && !FINAL.includes(s.status) && !this.#state.returned ? s.paymentUrl : undefined,
+      paymentUrl: s?.paymentUrl && !SETTLED.includes(s.status) && !this.#state.returned ? s.paymentUrl : undefined,
       newWindowLabel: tr('newWindow'),
       closeLabel: tr('close'),
       locked: state === 'confirming',

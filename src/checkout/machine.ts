@@ -156,6 +156,7 @@ export const initialState = (view: PayCheckoutState = 'idle'): CheckoutState => 
 
 const isPanel = (s: Surface): s is { kind: 'modal' | 'inline'; page: PanelPage } => s.kind === 'modal' || s.kind === 'inline';
 const isFinal = (status: SessionStatus | undefined): boolean => !!status && FINAL.includes(status);
+const isSettled = (status: SessionStatus | undefined): boolean => !!status && SETTLED.includes(status);
 
 /** The surface shows the payment (focus it on a click), as opposed to nothing or a confirmation under the button. */
 function isShowing(state: CheckoutState): boolean {
@@ -247,9 +248,9 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       s.returned = true;
       if (!isPanel(s.surface) || s.surface.page !== 'window') page('none');
       fx.push(['pay-return', event.outcome]);
-      // The helper has already said how it ended (paid before the provider sent its window back, say): that stands,
-      // with nothing left to confirm or cancel.
-      if (isFinal(s.status)) break;
+      // The helper has already said how it ended (paid, or held, before the provider sent its window back, say): that
+      // stands, with nothing left to confirm or cancel.
+      if (isSettled(s.status)) break;
       set('confirming');
       if (event.outcome === 'cancel') {
         s.cancelReason = 'payer';
@@ -264,16 +265,18 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       break;
     case 'window-closed':
       if (s.surface.kind === 'popup') {
-        if (s.returned || isFinal(s.status)) {
-          // The return page closes itself: the popup is gone, the confirmation goes on under the button; with the
-          // outcome known there is nothing left to confirm (and the element may turn to another order: render).
-          s.surface = isFinal(s.status) ? { kind: 'none' } : { kind: 'detached' };
+        if (s.returned || isSettled(s.status)) {
+          // The return page closes itself (or the element closed the popup of a settled payment): the popup is gone,
+          // the confirmation goes on under the button; with the outcome known there is nothing left to confirm (and
+          // the element may turn to another order: render). A held payment is still polled.
+          const settled = isSettled(s.status);
+          s.surface = settled ? { kind: 'none' } : { kind: 'detached' };
           fx.push(['drop-window'], ['pay-close']);
-          if (isFinal(s.status)) fx.push(['render']);
+          if (settled) fx.push(['render']);
         } else {
           close(s, fx);
         }
-      } else if (isPanel(s.surface) && s.surface.page === 'window' && !s.returned && s.status && !isFinal(s.status)) {
+      } else if (isPanel(s.surface) && s.surface.page === 'window' && !s.returned && s.status && !isSettled(s.status)) {
         // A window opened from the panel's header was closed: offer it again and check the status now.
         page('offer');
         fx.push(['drop-window'], ['render'], ['refresh']);
@@ -344,11 +347,13 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
     s.view = view;
     fx.push(['set', view]);
   };
-  if (isFinal(status)) {
-    fx.push(['stop-sync']);
+  if (isSettled(status)) {
+    // Nothing is left to pay: the provider page goes (a held payment is still polled, for the shop's decision).
+    if (status !== 'held') fx.push(['stop-sync']);
     if (isPanel(s.surface) && s.surface.page !== 'window') s.surface = { kind: s.surface.kind, page: 'none' };
-    // Confirmed under the button after the popup went: done.
-    if (s.surface.kind === 'detached') s.surface = { kind: 'none' };
+    // Confirmed under the button, after a redirect or once the popup went: done, and another order may take the
+    // element (a surface other than `none` keeps the session, see the controller's `busy`).
+    if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };
     if (s.surface.kind === 'popup') fx.push(['close-window']);
   }
   if (status === 'paid') {

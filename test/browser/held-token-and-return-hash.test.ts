@@ -1,7 +1,8 @@
 // A held payment outlives its session token (the helper's SESSION_TOKEN_TTL_SECONDS, a day by default): the tab keeps
 // showing it as held, renews the token with the attempt's Idempotency-Key and polls on. And a malformed return hash
 // (`#pay-checkout=%E0:success`) is ignored instead of breaking the resume of a held order.
-import { expect, fixture, html } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { navigation } from '../../src/presenters/redirect.js';
 import {
   helper,
   helperError,
@@ -174,5 +175,43 @@ describe('a malformed return hash', () => {
       window.removeEventListener('unhandledrejection', onRejection);
       history.replaceState(null, '', `${location.pathname}${location.search}`);
     }
+  });
+});
+
+describe('a return hash replayed after its payment was found held', () => {
+  useFakeHelper();
+  useFastTiming();
+
+  it('is taken as a reload: held, with what happens next, polled, and no "Pay" button', async () => {
+    const original = navigation.assign;
+    navigation.assign = () => undefined;
+    try {
+      const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
+      part<HTMLButtonElement>(first, 'button')!.click();
+      await oneEvent(first, 'pay-open');
+      first.remove();
+    } finally {
+      navigation.assign = original;
+    }
+    helper.status = 'held';
+    helper.heldReason = 'amount_mismatch';
+    const hash = `${location.pathname}${location.search}#pay-checkout=cs_1:success`;
+    history.replaceState(null, '', hash);
+    const returned = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
+    await waitUntil(() => returned.state === 'held', 'the return is confirmed held');
+    returned.remove();
+    // Back to the helper's return page through the history: it sends the payer here with the same hash again.
+    history.replaceState(null, '', hash);
+    const { el, events } = await reload('<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>');
+    await pause(300);
+    await el.updateComplete;
+    expect(el.state).to.equal('held');
+    expect(part(el, 'button')!.textContent).to.equal('На проверке');
+    expect(part(el, 'status')!.textContent).to.contain('Оплачена другая сумма');
+    expect(location.hash).to.equal('');
+    expect(names(events)).to.deep.equal([]);
+    helper.status = 'paid';
+    await waitUntil(() => el.state === 'paid', 'the held session is polled');
+    expect(names(events)).to.deep.equal(['pay-status', 'pay-success']);
   });
 });

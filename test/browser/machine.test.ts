@@ -104,6 +104,30 @@ describe('checkout machine', () => {
     }
   });
 
+  it('takes the payment page away from a payment found held, as from a final one; polling goes on', () => {
+    const [modal, modalFx] = transition(state({ view: 'waiting', status: 'pending', surface: { kind: 'modal', page: 'frame' } }), { type: 'status', status: 'held', previous: 'pending' });
+    expect(modal.surface).to.deep.equal({ kind: 'modal', page: 'none' });
+    expect(fx(modalFx)).to.deep.equal(['pay-status', 'stop-countdown', 'remember', 'set:held']);
+    const [popup, popupFx] = transition(state({ view: 'waiting', status: 'pending', surface: { kind: 'popup' } }), { type: 'status', status: 'held', previous: 'pending' });
+    expect(fx(popupFx)).to.include('close-window');
+    // The window's closing is then reported, and a held payment is not a dismissal.
+    const [closed, closedFx] = transition(popup, { type: 'window-closed' });
+    expect(closed.surface.kind).to.equal('none');
+    expect(fx(closedFx)).to.deep.equal(['drop-window', 'pay-close', 'render']);
+    // Confirmed under the button: nothing shows the payment any more (another order may take the element).
+    for (const kind of ['redirect', 'detached'] as const) {
+      const [next] = transition(state({ view: 'confirming', status: 'pending', surface: { kind } }), { type: 'status', status: 'held', previous: 'pending' });
+      expect(next.surface.kind).to.equal('none');
+      expect(next.view).to.equal('held');
+    }
+  });
+
+  it('a return after the payment was found held confirms nothing and keeps saying held', () => {
+    const [next, effects] = transition(state({ view: 'held', status: 'held', surface: { kind: 'modal', page: 'none' } }), { type: 'return', outcome: 'success' });
+    expect(next.view).to.equal('held');
+    expect(fx(effects)).to.deep.equal(['pay-return']);
+  });
+
   it('leaves a closed checkout idle when the check after the dismissal finds the payment still open', () => {
     const [next, effects] = transition(state({ view: 'idle', status: 'created', surface: { kind: 'none' } }), { type: 'status', status: 'pending', previous: 'created' });
     expect(next.view).to.equal('idle');

@@ -1,6 +1,7 @@
 // The element pointed at another order (a single-page app reusing it) while a held payment of the previous order is
 // polled under the button: that payment's outcome belongs to the old order, never to the new one.
-import { expect, fixture, html } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { navigation } from '../../src/presenters/redirect.js';
 import {
   helper,
   names,
@@ -16,6 +17,28 @@ import {
   waitUntil,
 } from './support.js';
 
+
+/**
+ * Order A paid in redirect mode, and the payer back on the page with the helper's return hash: the element for A,
+ * confirming the session to `status`.
+ */
+async function returnedFromRedirect(order: string, status: 'paid' | 'held'): Promise<PayCheckout> {
+  const original = navigation.assign;
+  navigation.assign = () => undefined;
+  try {
+    const first = await fixture<PayCheckout>(html`<pay-checkout order-id=${order} mode="redirect"></pay-checkout>`);
+    part<HTMLButtonElement>(first, 'button')!.click();
+    await oneEvent(first, 'pay-open');
+    first.remove();
+  } finally {
+    navigation.assign = original;
+  }
+  history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:success`);
+  helper.status = status;
+  const el = await fixture<PayCheckout>(html`<pay-checkout order-id=${order} mode="redirect"></pay-checkout>`);
+  await waitUntil(() => el.state === status, `the return is confirmed ${status}`);
+  return el;
+}
 
 async function heldAndClosed(el: PayCheckout): Promise<void> {
   await settleInModal(el, 'held');
@@ -140,4 +163,41 @@ describe('another order on the same element', () => {
       window.removeEventListener('unhandledrejection', onRejection);
     }
   });
+
+  it('after a redirect return confirmed paid: the next order offers to pay and a click asks for its session', async () => {
+    const el = await returnedFromRedirect('A-7', 'paid');
+    el.orderId = 'B-9';
+    await el.updateComplete;
+    expect(el.state).to.equal('idle');
+    expect(el.session).to.equal(null);
+    expect(part(el, 'button')!.textContent).to.equal('Оплатить');
+    helper.status = 'created';
+    const original = navigation.assign;
+    const urls: string[] = [];
+    navigation.assign = (url: string) => void urls.push(url);
+    try {
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await oneEvent(el, 'pay-open');
+      expect(helper.creates.map((call) => call.body.orderId)).to.deep.equal(['A-7', 'B-9']);
+      expect(urls).to.have.length(1);
+    } finally {
+      navigation.assign = original;
+    }
+  });
+
+  it('after a redirect return confirmed held: the held session is not polled under the next order', async () => {
+    const el = await returnedFromRedirect('A-8', 'held');
+    el.orderId = 'B-9';
+    await el.updateComplete;
+    const events = record(el, ['pay-status', 'pay-success']);
+    const gets = helper.gets;
+    helper.status = 'paid';
+    await pause(400);
+    await el.updateComplete;
+    expect(names(events)).to.deep.equal([]);
+    expect(helper.gets).to.equal(gets);
+    expect(el.state).to.equal('idle');
+    expect(el.session).to.equal(null);
+  });
 });
+

@@ -10,6 +10,7 @@ import {
   names,
   openModal,
   part,
+  pause,
   PayCheckout,
   record,
   settleInModal,
@@ -75,6 +76,52 @@ describe('a paid or held order', () => {
     el.close();
     await el.updateComplete;
     expect(button(el).textContent).to.equal('На проверке');
+  });
+
+  it('held while the provider page is shown: the page goes, and "Pay" is not offered again', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    expect(!!part(el, 'frame')).to.equal(true);
+    helper.heldReason = 'amount_mismatch';
+    helper.status = 'held';
+    await waitUntil(() => el.state === 'held', 'the poll reads held');
+    await el.updateComplete;
+    // Booleans: a failing comparison with an element would have the report serialize it, frame window and all.
+    expect(!!part(el, 'frame'), 'the payment frame').to.equal(false);
+    expect(!!dialogOf(el).querySelector('a.new-window'), 'the link to the payment page').to.equal(false);
+    expect(dialogStatus(el)).to.contain('Оплачена другая сумма');
+    el.close();
+    await el.updateComplete;
+    expect(el.state).to.equal('held');
+    expect(button(el).textContent).to.equal('На проверке');
+    const creates = helper.creates.length;
+    button(el).click();
+    await pause(100);
+    expect(helper.creates.length).to.equal(creates);
+    expect(dialogOf(el).open).to.equal(false);
+  });
+
+  it('held while a popup shows the provider page: the popup is closed and reported, and polling goes on', async () => {
+    const popup = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
+    const original = window.open;
+    window.open = (() => popup) as unknown as typeof window.open;
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="popup"></pay-checkout>`);
+      button(el).click();
+      await oneEvent(el, 'pay-open');
+      const events = record(el, ['pay-close', 'pay-cancel', 'pay-status', 'pay-success']);
+      helper.status = 'held';
+      await waitUntil(() => el.state === 'held', 'the poll reads held');
+      await waitUntil(() => popup.closed, 'the popup is closed');
+      await waitUntil(() => names(events).includes('pay-close'), 'its closing is reported');
+      await el.updateComplete;
+      expect(button(el).textContent).to.equal('На проверке');
+      helper.status = 'paid';
+      await waitUntil(() => el.state === 'paid', 'the held payment is still polled');
+      expect(names(events)).to.deep.equal(['pay-status', 'pay-close', 'pay-status', 'pay-success']);
+    } finally {
+      window.open = original;
+    }
   });
 
   it('shows the merchant\'s own words for a held payment', async () => {
