@@ -176,6 +176,11 @@ export class CheckoutController implements ReactiveController {
    * the element is pointed at another order meanwhile (that order's record is not this payment's).
    */
   #attemptFor?: { sessionUrl: string; orderId: string };
+  /**
+   * The client of the helper the session in hand came from: its token is that helper's, and only that helper's answer
+   * about it counts, even after `session-url` points elsewhere while the payment is shown.
+   */
+  #own?: SessionClient;
   /** The session `pay-success` was reported for: once per session. */
   #succeeded?: string;
   /**
@@ -305,6 +310,7 @@ export class CheckoutController implements ReactiveController {
   async resume(): Promise<void> {
     const ret = readReturnHash();
     this.#attemptFor = this.#hostOrder();
+    this.#own = this.#http();
     const attempt = this.#attempts().load();
     const session = attempt?.session;
     const ours = ret && session?.token && session.id === ret.sessionId;
@@ -521,7 +527,7 @@ export class CheckoutController implements ReactiveController {
     const host = this.host;
     this.#attemptFor = this.#hostOrder();
     return this.#attempts().request(
-      this.#http(),
+      (this.#own = this.#http()),
       {
         orderId: host.orderId!.trim(),
         provider: host.provider ?? undefined,
@@ -613,7 +619,7 @@ export class CheckoutController implements ReactiveController {
     const session = this.#session!;
     const signal = this.#attemptAc!.signal;
     try {
-      await this.#apply(await this.#http().cancel(session.id, session.token!, signal), signal);
+      await this.#apply(await this.#own!.cancel(session.id, session.token!, signal), signal);
       this.#dispatch({ type: 'confirmed' });
     } catch {
       if (!signal.aborted) await this.#confirm();
@@ -624,7 +630,7 @@ export class CheckoutController implements ReactiveController {
     const session = this.#session;
     if (!session?.token || session.token === this.#refused || signal.aborted) return;
     try {
-      await this.#apply(await this.#http().get(session.id, session.token, signal), signal);
+      await this.#apply(await this.#own!.get(session.id, session.token, signal), signal);
       this.#renewed = undefined;
     } catch (error) {
       // Polling shrugs off what a retry can fix. A refused token or a vanished session ends the attempt: its signal
@@ -659,7 +665,7 @@ export class CheckoutController implements ReactiveController {
     const a = this.#attempts().load();
     if (a?.session?.id !== session.id) return false;
     try {
-      const again = await this.#http().create(
+      const again = await this.#own!.create(
         { orderId: session.orderId, provider: a.provider, method: a.method, returnUrl: returnUrlFor(this.host.returnUrl) },
         a.key,
         signal,

@@ -4,6 +4,8 @@ import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { navigation } from '../../src/presenters/redirect.js';
 import {
   helper,
+  http,
+  HttpResponse,
   names,
   openModal,
   part,
@@ -15,6 +17,7 @@ import {
   useFakeHelper,
   useFastTiming,
   waitUntil,
+  worker,
 } from './support.js';
 
 
@@ -201,3 +204,28 @@ describe('another order on the same element', () => {
   });
 });
 
+describe('another helper (session-url) while a payment is shown', () => {
+  useFakeHelper();
+  useFastTiming();
+
+  it('the session in hand is still checked with the helper that created it, never sending its token elsewhere', async () => {
+    const elsewhere: string[] = [];
+    worker.use(
+      http.all('/other-helper/*', ({ request }) => {
+        elsewhere.push(`${request.method} ${new URL(request.url).pathname} ${request.headers.get('authorization')}`);
+        return HttpResponse.json({ error: { code: 'unknown_session', message: 'x', retryable: false } }, { status: 404 });
+      }),
+    );
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    el.sessionUrl = '/other-helper/sessions';
+    await el.updateComplete;
+    const gets = helper.gets;
+    await waitUntil(() => helper.gets > gets, 'the session is polled');
+    helper.status = 'paid';
+    await oneEvent(el, 'pay-success');
+    expect(elsewhere).to.deep.equal([]);
+    expect(el.session?.orderId).to.equal('A-1001');
+    el.close();
+  });
+});
