@@ -337,6 +337,8 @@ export class PayCheckout extends LitElement {
     connected.add(this);
     armPreload();
     armIntents();
+    // Moved in the page: its checkout is still there (see disconnectedCallback) and goes on.
+    this.#flow?.moved();
     this.#resume = true;
     // Put back on the page: Lit renders a connected element again only when something changed.
     if (this.hasUpdated) this.requestUpdate();
@@ -346,13 +348,17 @@ export class PayCheckout extends LitElement {
     super.disconnectedCallback();
     connected.delete(this);
     if (!connected.size) disarm();
-    // Removal mid-flow: abort requests, timers and listeners (the checkout controller's hostDisconnected already
-    // ran); late results are ignored by the aborted checkout.
-    this.#ac?.abort();
-    this.#ac = undefined;
-    this.#flow = undefined;
-    this.#loading = undefined;
-    if (this._state !== 'paid') this.setState('idle');
+    // A move (`append()` of a connected element, a framework re-ordering a list) disconnects and connects the element
+    // again before the task's microtasks: the payment goes on (connectedCallback). Removal mid-flow aborts requests,
+    // timers and listeners, and the checkout closes its popup; late results are ignored by the aborted checkout.
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      this.#ac?.abort();
+      this.#ac = undefined;
+      this.#flow = undefined;
+      this.#loading = undefined;
+      if (this._state !== 'paid') this.setState('idle');
+    });
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {

@@ -1,7 +1,7 @@
 // Everything after the first intent, loaded lazily by the element: one `CheckoutController` per connected element
 // carries out what ./machine.ts decides, with the session client, the presenters, the return listener, status
 // polling and the method picker. The element is only known through ./host.ts (a type), so there is no import cycle.
-import { html, nothing, render, type ReactiveController, type TemplateResult } from 'lit';
+import { html, nothing, render, type TemplateResult } from 'lit';
 import { PayCheckoutError } from '../errors.js';
 import { emit, type PayErrorDetail, type PaySession, type PayCheckoutState, type PresentedMode, type SessionStatus } from '../events.js';
 import { resolveSessionUrl } from '../helper-url.js';
@@ -157,10 +157,10 @@ function loggable(error: unknown): { code: string; status?: number; message: str
 }
 
 /**
- * The checkout of one element, a Lit reactive controller: added by the element once this module has loaded, it
- * lives until the element is disconnected (`hostDisconnected` aborts everything; late results are ignored).
+ * The checkout of one element, made by the element once this module has loaded: it lives until the element's
+ * `signal` aborts, when the element is removed from the page (not when it is moved: `moved()`).
  */
-export class CheckoutController implements ReactiveController {
+export class CheckoutController {
   #state: CheckoutState;
   #session?: SessionData;
   #client?: SessionClient;
@@ -217,18 +217,34 @@ export class CheckoutController implements ReactiveController {
       root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
     }
     prepare(this.#modal.handlers);
-    host.addController(this);
+    signal.addEventListener('abort', () => this.#end());
   }
 
-  /** The element left the page: abort everything; late results are ignored. */
-  hostDisconnected(): void {
+  /**
+   * The element was removed from the page: everything stops, late results are ignored. The payment window (the
+   * popup, or one opened from the panel's header) would outlive it, with nothing left to confirm a payment made
+   * there: it is closed, and a popup that showed the payment is reported gone (`pay-close`).
+   */
+  #end(): void {
     clearTimeout(this.#early?.timer);
     this.#early = undefined;
     this.#attemptAc?.abort();
     this.#picker?.hide(false);
-    if (this.#state.surface.kind === 'modal') this.#modal.hide(false);
+    const kind = this.#state.surface.kind;
+    if (kind === 'modal') this.#modal.hide(false);
+    closeWindow(this.#presenter?.window);
     this.#state = { ...this.#state, surface: { kind: 'none' } };
-    this.host.removeController(this);
+    if (kind === 'popup') this.#effects['pay-close']();
+  }
+
+  /**
+   * The element was moved in the page (taken out and put back in the same task): the payment goes on, its popup
+   * and checks too. Only the parts of the page the move undid are redone: the dialog left the top layer (modal again),
+   * the picker closed.
+   */
+  moved(): void {
+    this.#picker?.hide(false);
+    if (this.#state.surface.kind === 'modal') this.#modal.reopen();
   }
 
   /**

@@ -96,6 +96,15 @@ export class ModalPresenter implements Presenter {
     if (returnFocus) this.host.focusButton();
   }
 
+  /** Put back in the page after a move, which took the dialog out of the top layer: modal again. */
+  reopen(): void {
+    const dialog = this.#dialog();
+    if (this.#active && dialog?.open) {
+      dialog.close();
+      dialog.showModal();
+    }
+  }
+
   focus(): void {
     if (this.window) this.window.focus();
     else this.show();

@@ -1,5 +1,24 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { dialogOf, helper, part, PayCheckout, resetHelper, trackListeners, worker, hover, useFakeHelper, delay, http, HttpResponse, waitUntil } from './support.js';
+import {
+  dialogOf,
+  helper,
+  part,
+  PayCheckout,
+  resetHelper,
+  trackListeners,
+  worker,
+  hover,
+  useFakeHelper,
+  delay,
+  http,
+  HttpResponse,
+  waitUntil,
+  names,
+  openModal,
+  pause,
+  record,
+  fastTiming,
+} from './support.js';
 
 describe('lifecycle', () => {
   useFakeHelper();
@@ -70,6 +89,88 @@ describe('lifecycle', () => {
       tracker.restore();
       window.fetch = realFetch;
     }
+  });
+
+  /** A popup window as the element sees it: a same-origin frame's window whose closing is observed through `closed`. */
+  async function popupIn(run: (state: { closed: boolean }) => Promise<void>): Promise<void> {
+    const frame = document.createElement('iframe');
+    frame.hidden = true;
+    document.body.append(frame);
+    const state = { closed: false };
+    const popup = new Proxy(frame.contentWindow!, {
+      get: (target, key) =>
+        key === 'closed' ? state.closed : key === 'close' ? () => void (state.closed = true) : key === 'location' ? { set href(_url: string) {} } : Reflect.get(target, key),
+    });
+    const original = window.open;
+    window.open = (() => popup) as typeof window.open;
+    const restore = fastTiming();
+    try {
+      await run(state);
+    } finally {
+      restore();
+      window.open = original;
+      frame.remove();
+    }
+  }
+
+  it('moved in the page while a popup shows the payment: the popup and its checks go on', async () => {
+    await popupIn(async (win) => {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await oneEvent(el, 'pay-open');
+      const events = record(el, ['pay-close', 'pay-cancel', 'pay-success']);
+      const elsewhere = document.createElement('div');
+      document.body.append(elsewhere);
+      elsewhere.append(el);
+      await pause(50);
+      await el.updateComplete;
+      expect(win.closed).to.equal(false);
+      expect(el.state).to.equal('waiting');
+      helper.status = 'paid';
+      await waitUntil(() => el.state === 'paid', 'the session is still polled');
+      // The popup of the paid session is closed, and its watch reports it gone.
+      await waitUntil(() => names(events).includes('pay-close'), 'the popup is watched still');
+      expect(win.closed).to.equal(true);
+      expect(names(events)).to.deep.equal(['pay-success', 'pay-close']);
+      elsewhere.remove();
+    });
+  });
+
+  it('removed while a popup shows the payment: the popup is closed and reported gone, nothing is checked any more', async () => {
+    await popupIn(async (win) => {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await oneEvent(el, 'pay-open');
+      const events = record(el, ['pay-close', 'pay-cancel', 'pay-success']);
+      el.remove();
+      await waitUntil(() => win.closed, 'the popup is closed');
+      expect(names(events)).to.deep.equal(['pay-close']);
+      expect(events[0]!.detail.session.id).to.equal('cs_1');
+      const gets = helper.gets;
+      helper.status = 'paid';
+      await pause(300);
+      expect(helper.gets).to.equal(gets);
+      expect(names(events)).to.deep.equal(['pay-close']);
+    });
+  });
+
+  it('moved in the page while the dialog is open: it stays open and modal', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    const events = record(el, ['pay-close', 'pay-cancel']);
+    const elsewhere = document.createElement('div');
+    document.body.append(elsewhere);
+    elsewhere.append(el);
+    await pause(50);
+    await el.updateComplete;
+    expect(dialogOf(el).matches(':modal')).to.equal(true);
+    expect(el.state).to.not.equal('idle');
+    expect(names(events)).to.deep.equal([]);
+    el.close();
+    await el.updateComplete;
+    expect(dialogOf(el).open).to.equal(false);
+    expect(document.documentElement.style.overflow).to.equal('');
+    elsewhere.remove();
   });
 
   it('many elements on one page each keep their own session', async () => {
