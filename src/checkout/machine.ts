@@ -249,8 +249,9 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       if (!isPanel(s.surface) || s.surface.page !== 'window') page('none');
       fx.push(['pay-return', event.outcome]);
       // The helper has already said how it ended (paid, or held, before the provider sent its window back, say): that
-      // stands, with nothing left to confirm or cancel.
-      if (isSettled(s.status)) break;
+      // stands, with nothing left to confirm or cancel. A success after an end without a payment is asked about: the
+      // payer may have paid that payment since (the helper revives it).
+      if (isSettled(s.status) && !(event.outcome === 'success' && RESTART.includes(s.status!))) break;
       set('confirming');
       if (event.outcome === 'cancel') {
         s.cancelReason = 'payer';
@@ -350,7 +351,11 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
   if (isSettled(status)) {
     // Nothing is left to pay: the provider page goes (a held payment is still polled, for the shop's decision).
     if (status !== 'held') fx.push(['stop-sync']);
-    if (isPanel(s.surface) && s.surface.page !== 'window') s.surface = { kind: s.surface.kind, page: 'none' };
+    if (isPanel(s.surface)) {
+      // A window opened from the panel's header goes like a popup.
+      if (s.surface.page === 'window') fx.push(['close-window'], ['drop-window']);
+      s.surface = { kind: s.surface.kind, page: 'none' };
+    }
     // Confirmed under the button, after a redirect or once the popup went: done, and another order may take the
     // element (a surface other than `none` keeps the session, see the controller's `busy`).
     if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };

@@ -215,3 +215,33 @@ describe('a return hash replayed after its payment was found held', () => {
     expect(names(events)).to.deep.equal(['pay-status', 'pay-success']);
   });
 });
+
+describe('a return after the payment was cancelled', () => {
+  useFakeHelper();
+  useFastTiming();
+
+  it('is confirmed again: the payer may have paid that payment since, and it is reported paid', async () => {
+    const original = navigation.assign;
+    navigation.assign = () => undefined;
+    try {
+      const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
+      part<HTMLButtonElement>(first, 'button')!.click();
+      await oneEvent(first, 'pay-open');
+      first.remove();
+    } finally {
+      navigation.assign = original;
+    }
+    helper.status = 'cancelled';
+    history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:cancel`);
+    const cancelled = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
+    await waitUntil(() => cancelled.state === 'cancelled', 'the return is confirmed cancelled');
+    cancelled.remove();
+    // Back on the provider's page, still open there, the payer pays after all; the helper revives the session.
+    helper.status = 'paid';
+    history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:success`);
+    const { el, events } = await reload('<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>');
+    await waitUntil(() => el.state === 'paid', 'the return is confirmed paid');
+    expect(names(events)).to.include('pay-success');
+    expect(location.hash).to.equal('');
+  });
+});

@@ -128,6 +128,16 @@ describe('checkout machine', () => {
     expect(fx(effects)).to.deep.equal(['pay-return']);
   });
 
+  it('a successful return after an end without a payment asks the helper again; a cancel return does not', () => {
+    for (const status of ['cancelled', 'failed', 'expired'] as const) {
+      const [next, effects] = transition(state({ view: status, status, surface: { kind: 'redirect' } }), { type: 'return', outcome: 'success' });
+      expect(next.view).to.equal('confirming');
+      expect(fx(effects)).to.deep.equal(['pay-return', 'set:confirming', 'confirm']);
+    }
+    const [, cancelFx] = transition(state({ view: 'cancelled', status: 'cancelled', surface: { kind: 'redirect' } }), { type: 'return', outcome: 'cancel' });
+    expect(fx(cancelFx)).to.deep.equal(['pay-return']);
+  });
+
   it('leaves a closed checkout idle when the check after the dismissal finds the payment still open', () => {
     const [next, effects] = transition(state({ view: 'idle', status: 'created', surface: { kind: 'none' } }), { type: 'status', status: 'pending', previous: 'created' });
     expect(next.view).to.equal('idle');

@@ -124,6 +124,25 @@ describe('a paid or held order', () => {
     }
   });
 
+  it('held while a window opened from the dialog\'s header shows the provider page: that window is closed too', async () => {
+    const popup = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
+    const original = window.open;
+    window.open = (() => popup) as unknown as typeof window.open;
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+      await openModal(el);
+      dialogOf(el).querySelector<HTMLAnchorElement>('a.new-window')!.click();
+      expect(popup.location.href).to.contain('session=cs_1');
+      helper.status = 'held';
+      await waitUntil(() => el.state === 'held', 'the poll reads held');
+      await waitUntil(() => popup.closed, 'the window is closed');
+      await el.updateComplete;
+      expect(!!dialogOf(el).querySelector('a.new-window'), 'the link to the payment page').to.equal(false);
+    } finally {
+      window.open = original;
+    }
+  });
+
   it('shows the merchant\'s own words for a held payment', async () => {
     defineStrings('en-GB', { 'held.amount_mismatch': 'We will call you within a day about the difference.' });
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal" locale="en-GB"></pay-checkout>`);
