@@ -261,7 +261,8 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       }
       break;
     case 'confirmed':
-      if (s.view === 'confirming') set('waiting');
+      // Asked again after an end without a payment (see 'return'), and the helper still says so: that end stands.
+      if (s.view === 'confirming') set(RESTART.includes(s.status!) ? (s.status as PayCheckoutState) : 'waiting');
       if (!isFinal(s.status)) fx.push(['poll']);
       break;
     case 'window-closed':
