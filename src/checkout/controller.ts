@@ -331,10 +331,10 @@ export class CheckoutController {
     const session = attempt?.session;
     const ours = ret && session?.token && session.id === ret.sessionId;
     if (ours) clearReturnHash();
-    // A return replayed once the payment was found paid or held (the history back to the helper's return page, which
-    // sends the payer here again): nothing to confirm, shown as after a reload (a held payment re-read and polled).
-    // After a cancellation or a failure the return is confirmed: the payer may have paid that payment since.
-    if (ours && !attempt!.settled) {
+    // A return replayed once the outcome was known (the history back to the helper's return page, which sends the
+    // payer here again): nothing to confirm, shown as after a reload (a held payment re-read and polled). Only a
+    // success after an end without a payment is asked about: the payer may have paid that payment since.
+    if (ours && (!SETTLED.includes(session.status) || (ret.outcome === 'success' && RESTART.includes(session.status)))) {
       this.#session = { ...session, paymentUrl: '' } as SessionData;
       this.#presenter = redirectPresenter;
       this.#dispatch({ type: 'begin', mode: 'redirect' });

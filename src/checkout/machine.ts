@@ -261,8 +261,12 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       }
       break;
     case 'confirmed':
-      // Asked again after an end without a payment (see 'return'), and the helper still says so: that end stands.
-      if (s.view === 'confirming') set(RESTART.includes(s.status!) ? (s.status as PayCheckoutState) : 'waiting');
+      if (s.view === 'confirming' && RESTART.includes(s.status!)) {
+        // Asked again after an end without a payment (see 'return'), and the helper still says so: that end stands,
+        // and nothing shows the payment any more (as react() leaves it, without telling the end again).
+        set(s.status as PayCheckoutState);
+        if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };
+      } else if (s.view === 'confirming') set('waiting');
       if (!isFinal(s.status)) fx.push(['poll']);
       break;
     case 'window-closed':

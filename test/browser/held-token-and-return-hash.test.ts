@@ -236,6 +236,23 @@ describe('a return after the payment was cancelled', () => {
     const cancelled = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
     await waitUntil(() => cancelled.state === 'cancelled', 'the return is confirmed cancelled');
     cancelled.remove();
+    // The same cancel return again (the history back to the helper's return page): known already, nothing is asked.
+    const returns: string[] = [];
+    const onReturn = (event: Event) => returns.push((event as CustomEvent).detail.outcome);
+    document.addEventListener('pay-return', onReturn, true);
+    const gets = helper.gets;
+    try {
+      history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:cancel`);
+      const replayed = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
+      await pause(300);
+      expect(replayed.state, 'a cancelled payment may be paid anew').to.equal('idle');
+      expect(returns).to.deep.equal([]);
+      expect(helper.gets).to.equal(gets);
+      expect(location.hash).to.equal('');
+      replayed.remove();
+    } finally {
+      document.removeEventListener('pay-return', onReturn, true);
+    }
     // Back on the provider's page, still open there, the payer pays after all; the helper revives the session.
     helper.status = 'paid';
     history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:success`);

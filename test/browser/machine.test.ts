@@ -136,11 +136,13 @@ describe('checkout machine', () => {
     }
     const [, cancelFx] = transition(state({ view: 'cancelled', status: 'cancelled', surface: { kind: 'redirect' } }), { type: 'return', outcome: 'cancel' });
     expect(fx(cancelFx)).to.deep.equal(['pay-return']);
-    // The helper still says cancelled: that stands, not "waiting".
+    // The helper still says cancelled: that stands, not "waiting", and a redirect's surface is done.
     const [asked] = transition(state({ view: 'cancelled', status: 'cancelled', surface: { kind: 'modal', page: 'frame' } }), { type: 'return', outcome: 'success' });
     const [confirmed, confirmedFx] = transition(asked, { type: 'confirmed' });
     expect(confirmed.view).to.equal('cancelled');
     expect(fx(confirmedFx)).to.deep.equal(['set:cancelled']);
+    const [redirected] = transition(state({ view: 'cancelled', status: 'cancelled', surface: { kind: 'redirect' } }), { type: 'return', outcome: 'success' });
+    expect(transition(redirected, { type: 'confirmed' })[0].surface.kind).to.equal('none');
   });
 
   it('leaves a closed checkout idle when the check after the dismissal finds the payment still open', () => {
