@@ -1,13 +1,13 @@
 // A held payment outlives its session token (the helper's SESSION_TOKEN_TTL_SECONDS, a day by default): the tab keeps
 // showing it as held, renews the token with the attempt's Idempotency-Key and polls on. And a malformed return hash
 // (`#pay-checkout=%E0:success`) is ignored instead of breaking the resume of a held order.
-import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { navigation } from '../../src/presenters/redirect.js';
+import { expect, fixture, html } from '@open-wc/testing';
 import {
   helper,
   helperError,
   http,
   HttpResponse,
+  leaveForRedirect,
   names,
   part,
   pause,
@@ -183,16 +183,7 @@ describe('a return hash replayed after its payment was found held', () => {
   useFastTiming();
 
   it('is taken as a reload: held, with what happens next, polled, and no "Pay" button', async () => {
-    const original = navigation.assign;
-    navigation.assign = () => undefined;
-    try {
-      const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
-      part<HTMLButtonElement>(first, 'button')!.click();
-      await oneEvent(first, 'pay-open');
-      first.remove();
-    } finally {
-      navigation.assign = original;
-    }
+    await leaveForRedirect('A-9');
     helper.status = 'held';
     helper.heldReason = 'amount_mismatch';
     const hash = `${location.pathname}${location.search}#pay-checkout=cs_1:success`;
@@ -221,16 +212,7 @@ describe('a return after the payment was cancelled', () => {
   useFastTiming();
 
   it('is confirmed again: the payer may have paid that payment since, and it is reported paid', async () => {
-    const original = navigation.assign;
-    navigation.assign = () => undefined;
-    try {
-      const first = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);
-      part<HTMLButtonElement>(first, 'button')!.click();
-      await oneEvent(first, 'pay-open');
-      first.remove();
-    } finally {
-      navigation.assign = original;
-    }
+    await leaveForRedirect('A-9');
     helper.status = 'cancelled';
     history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:cancel`);
     const cancelled = await fixture<PayCheckout>(html`<pay-checkout order-id="A-9" mode="redirect"></pay-checkout>`);

@@ -6,6 +6,7 @@ import {
   helper,
   http,
   HttpResponse,
+  leaveForRedirect,
   names,
   openModal,
   part,
@@ -26,16 +27,7 @@ import {
  * confirming the session to `status`.
  */
 async function returnedFromRedirect(order: string, status: 'paid' | 'held'): Promise<PayCheckout> {
-  const original = navigation.assign;
-  navigation.assign = () => undefined;
-  try {
-    const first = await fixture<PayCheckout>(html`<pay-checkout order-id=${order} mode="redirect"></pay-checkout>`);
-    part<HTMLButtonElement>(first, 'button')!.click();
-    await oneEvent(first, 'pay-open');
-    first.remove();
-  } finally {
-    navigation.assign = original;
-  }
+  await leaveForRedirect(order);
   history.replaceState(null, '', `${location.pathname}${location.search}#pay-checkout=cs_1:success`);
   helper.status = status;
   const el = await fixture<PayCheckout>(html`<pay-checkout order-id=${order} mode="redirect"></pay-checkout>`);

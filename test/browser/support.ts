@@ -1,12 +1,13 @@
 // Shared test setup: msw in the browser in front of the helper API, a small in-memory helper, and tools to
 // observe what a real browser would do (message sources, listener bookkeeping).
-import { oneEvent, waitUntil as openWcWaitUntil } from '@open-wc/testing';
+import { fixture, oneEvent, waitUntil as openWcWaitUntil } from '@open-wc/testing';
 import { delay, http, HttpResponse } from 'msw';
 import { setupWorker } from 'msw/browser';
 import type { ConfigView } from '../../contract/index.js';
 import type { SessionStatus } from '../../src/events.js';
 import { forgetConfigs } from '../../src/checkout/controller.js';
 import { PayCheckout } from '../../src/pay-checkout.js';
+import { navigation } from '../../src/presenters/redirect.js';
 import '../../src/define.js';
 
 export const PAY_PAGE = new URL('/test/browser/fixtures/pay-page.html', location.origin).href;
@@ -338,3 +339,23 @@ export function useFastTiming(): void {
 
 /** Waits `ms` of real time (for what must *not* happen meanwhile). */
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The payer pressed "Pay" for `orderId` in redirect mode and the page left for the provider: the element is gone, its
+ * attempt (session and token) kept in the tab for the return.
+ */
+export async function leaveForRedirect(orderId: string): Promise<void> {
+  const original = navigation.assign;
+  navigation.assign = () => undefined;
+  try {
+    const el = document.createElement('pay-checkout') as PayCheckout;
+    el.setAttribute('order-id', orderId);
+    el.setAttribute('mode', 'redirect');
+    await fixture(el);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    el.remove();
+  } finally {
+    navigation.assign = original;
+  }
+}
