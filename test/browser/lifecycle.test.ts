@@ -113,12 +113,17 @@ describe('lifecycle', () => {
     }
   }
 
+  /** A popup payment under way, and the events the element reports from then on. */
+  async function payInPopup(): Promise<{ el: PayCheckout; events: CustomEvent[] }> {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    return { el, events: record(el, ['pay-close', 'pay-cancel', 'pay-success']) };
+  }
+
   it('moved in the page while a popup shows the payment: the popup and its checks go on', async () => {
     await popupIn(async (win) => {
-      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await oneEvent(el, 'pay-open');
-      const events = record(el, ['pay-close', 'pay-cancel', 'pay-success']);
+      const { el, events } = await payInPopup();
       const elsewhere = document.createElement('div');
       document.body.append(elsewhere);
       elsewhere.append(el);
@@ -138,10 +143,7 @@ describe('lifecycle', () => {
 
   it('removed while a popup shows the payment: the popup is closed and reported gone, nothing is checked any more', async () => {
     await popupIn(async (win) => {
-      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await oneEvent(el, 'pay-open');
-      const events = record(el, ['pay-close', 'pay-cancel', 'pay-success']);
+      const { el, events } = await payInPopup();
       el.remove();
       await waitUntil(() => win.closed, 'the popup is closed');
       expect(names(events)).to.deep.equal(['pay-close']);

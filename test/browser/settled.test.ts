@@ -38,6 +38,18 @@ async function reload(el: PayCheckout): Promise<PayCheckout> {
   return again;
 }
 
+/** `run` with window.open() answering a stand-in window that records its closing (a popup, or one from the header). */
+async function withWindow(run: (win: { closed: boolean; location: { href: string } }) => Promise<void>): Promise<void> {
+  const win = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
+  const original = window.open;
+  window.open = (() => win) as unknown as typeof window.open;
+  try {
+    await run(win);
+  } finally {
+    window.open = original;
+  }
+}
+
 describe('a paid or held order', () => {
   useFakeHelper();
   useFastTiming();
@@ -101,11 +113,8 @@ describe('a paid or held order', () => {
     expect(dialogOf(el).open).to.equal(false);
   });
 
-  it('held while a popup shows the provider page: the popup is closed and reported, and polling goes on', async () => {
-    const popup = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
-    const original = window.open;
-    window.open = (() => popup) as unknown as typeof window.open;
-    try {
+  it('held while a popup shows the provider page: the popup is closed and reported, and polling goes on', () =>
+    withWindow(async (popup) => {
       const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="popup"></pay-checkout>`);
       button(el).click();
       await oneEvent(el, 'pay-open');
@@ -119,16 +128,10 @@ describe('a paid or held order', () => {
       helper.status = 'paid';
       await waitUntil(() => el.state === 'paid', 'the held payment is still polled');
       expect(names(events)).to.deep.equal(['pay-status', 'pay-close', 'pay-status', 'pay-success']);
-    } finally {
-      window.open = original;
-    }
-  });
+    }));
 
-  it('held while a window opened from the dialog\'s header shows the provider page: that window is closed too', async () => {
-    const popup = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
-    const original = window.open;
-    window.open = (() => popup) as unknown as typeof window.open;
-    try {
+  it('held while a window opened from the dialog\'s header shows the provider page: that window is closed too', () =>
+    withWindow(async (popup) => {
       const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
       await openModal(el);
       dialogOf(el).querySelector<HTMLAnchorElement>('a.new-window')!.click();
@@ -138,10 +141,7 @@ describe('a paid or held order', () => {
       await waitUntil(() => popup.closed, 'the window is closed');
       await el.updateComplete;
       expect(!!dialogOf(el).querySelector('a.new-window'), 'the link to the payment page').to.equal(false);
-    } finally {
-      window.open = original;
-    }
-  });
+    }));
 
   it('shows the merchant\'s own words for a held payment', async () => {
     defineStrings('en-GB', { 'held.amount_mismatch': 'We will call you within a day about the difference.' });
