@@ -91,13 +91,17 @@ export function renderReturnPage(options: {
     top: options.topLevelUrl,
     closeText: text.close,
   };
+  // The element's own payment window (popup, or one opened from the dialog's header) is named `pay-checkout-…`
+  // (src/presenters/open-window.ts): only that window reports to its opener and closes. A storefront tab that the
+  // shop or another site opened with window.open() has an opener too; in redirect mode it must go back to the
+  // return URL instead of posting to a window that is not listening and closing itself.
   const script = `
 (function () {
   var d = ${scriptJson(data)};
   var status = document.getElementById('status');
   function done() { status.textContent = d.closeText; }
   var opener = null;
-  try { opener = window.opener && window.opener !== window ? window.opener : null; } catch (e) { opener = null; }
+  try { opener = window.opener && window.opener !== window && /^pay-checkout-/.test(window.name) ? window.opener : null; } catch (e) { opener = null; }
   if (opener) {
     try { opener.postMessage(d.message, d.origin); } catch (e) {}
     done();

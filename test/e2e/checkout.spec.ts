@@ -92,6 +92,23 @@ test('redirect mode leaves for the payment page and resumes the verified outcome
   expect(page.url()).not.toContain('#pay-checkout=');
 });
 
+test('a storefront tab that another window opened comes back to its page after a redirect payment', async ({ page }) => {
+  // The shop opens its checkout with window.open(): the tab has an opener, which is not the element's popup.
+  await page.goto('/');
+  const opened = page.waitForEvent('popup');
+  await page.evaluate(() => void window.open('/', 'checkout'));
+  const tab = await opened;
+  await selectSwitches(tab, { provider: 'boxexchanger', mode: 'redirect' });
+  await tab.locator('[data-product="tea"]').getByRole('button', { name: /pay|оплат/i }).click();
+  await tab.waitForURL(/\/sandbox\/boxexchanger\//);
+  await tab.locator('[data-sandbox-action="pay"]').click();
+
+  await tab.waitForURL((url) => url.pathname === '/' || url.pathname.endsWith('/index.html'));
+  await expect(eventLog(tab, 'pay-success')).toHaveCount(1);
+  expect(tab.isClosed()).toBe(false);
+  expect(await tab.evaluate(() => window.opener !== null)).toBe(true);
+});
+
 test('a held order says what happens next and is not offered again after a reload', async ({ page }) => {
   await selectSwitches(page, { provider: 'repay', mode: 'modal' });
   const product = await buy(page, 'matryoshka');

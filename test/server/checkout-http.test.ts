@@ -210,18 +210,20 @@ describe('return page', () => {
     assert.equal(response.headers.get('cache-control'), 'no-store');
   });
 
-  it('runs its script: posts to the parent frame or the opener with the exact origin, else navigates top-level', async () => {
+  it('runs its script: posts to the parent frame or the element\'s own window\'s opener with the exact origin, else navigates top-level', async () => {
     const json = await open();
     const html = await (await t.app.request(`/api/checkout/return/error?session=${json.id}`)).text();
     const script = /<script nonce="[^"]+">([\s\S]*?)<\/script>/.exec(html)![1]!;
-    const run = (shape: 'frame' | 'popup' | 'top') => {
+    // 'opened-tab': a storefront tab that the shop (or another site) opened with window.open(), paying in redirect mode.
+    const run = (shape: 'frame' | 'popup' | 'opened-tab' | 'top') => {
       const posted: Array<[unknown, string]> = [];
       const target = { postMessage: (message: unknown, origin: string) => posted.push([message, origin]) };
       const status = { textContent: '' };
       let replaced: string | undefined;
       let closed = false;
       const window: Record<string, unknown> = {
-        opener: shape === 'popup' ? target : null,
+        opener: shape === 'popup' || shape === 'opened-tab' ? target : null,
+        name: shape === 'popup' ? `pay-checkout-${Date.now()}` : shape === 'opened-tab' ? 'checkout' : '',
         close: () => {
           closed = true;
         },
@@ -241,6 +243,11 @@ describe('return page', () => {
     const top = run('top');
     assert.equal(top.posted.length, 0);
     assert.equal(top.replaced, `${MERCHANT}/api/checkout/return/error?session=${json.id}&top=1`);
+    // Its opener is not listening: the tab goes back to the return URL instead of closing under the payer.
+    const openedTab = run('opened-tab');
+    assert.equal(openedTab.posted.length, 0);
+    assert.equal(openedTab.closed, false);
+    assert.equal(openedTab.replaced, top.replaced);
   });
 
   it('sends a top-level visit back to the return URL with the hash (303)', async () => {
