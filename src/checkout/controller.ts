@@ -265,7 +265,7 @@ export class CheckoutController {
     this.#attemptAc?.abort();
     this.#session = undefined;
     this.#attemptFor = undefined;
-    this.#state = { ...this.#state, status: undefined, error: undefined, cancelReason: undefined, returned: false };
+    this.#state = { ...this.#state, status: undefined, error: undefined, cancelReason: undefined, told: undefined, returned: false };
   }
 
   get pickerOpen(): boolean {
@@ -735,7 +735,7 @@ export class CheckoutController {
     await this.#refresh(signal);
     const now = this.#session;
     if (signal.aborted || now?.id !== session.id) return;
-    if (!SETTLED.includes(now.status)) emit(this.host, 'pay-cancel', { session: publicSession(now), reason: 'dismissed' });
+    this.#dispatch({ type: 'dismiss-checked' });
     // The helper reads the provider every few seconds at most: its first answer may predate a payment completed just
     // before closing. A few more checks (2, 3, 4.5 and 6.75 s apart by default) report that as pay-success still.
     if (!FINAL.includes(now.status)) this.#sync.poll(signal, timing.poll, DISMISS_CHECKS);

@@ -68,6 +68,11 @@ export interface CheckoutState {
   error?: FlowError;
   /** Why a cancellation that arrives now happened. */
   cancelReason?: CancelReason;
+  /**
+   * The attempt's end was reported: `pay-cancel` after a dismissal. The merchant was told once; a later end the checks
+   * read (the provider cancelling or expiring the payment left open) is a `pay-status` only.
+   */
+  told?: boolean;
 }
 
 export type CheckoutEvent =
@@ -82,6 +87,8 @@ export type CheckoutEvent =
   | { type: 'return'; outcome: ReturnOutcome }
   /** The status check after a return (or a cancel request) answered. */
   | { type: 'confirmed' }
+  /** The first check after a dismissal answered (or failed) for the dismissed session. */
+  | { type: 'dismiss-checked' }
   /** The window showing the payment page (the popup, or one opened from a panel's header) was closed. */
   | { type: 'window-closed' }
   /** A window was opened from the panel's header. */
@@ -108,8 +115,8 @@ export type CheckoutEvent =
  * `close-window` / `drop-window` close and forget the window showing the payment page; `stop-sync`, `stop-countdown`, `poll`,
  * `refresh` and `countdown` drive ./status-sync.ts; `present` listens for the return page and shows the payment
  * page on the presenter; `navigate` sends the page itself there (redirect); `remember` updates the stored
- * attempt; `after-dismiss` checks the status, reports a cancellation unless the payment settled, and checks a few
- * times more in the background (a later `paid` is still reported); `keep-polling` goes on polling a held session
+ * attempt; `after-dismiss` checks the status, reports a cancellation unless the payment settled (`dismiss-checked`), and
+ * checks a few times more in the background (a later `paid` is still reported); `keep-polling` goes on polling a held session
  * after what showed it closed;
  * `confirm` / `cancel` ask the helper after a return; `create` asks for a session again on the same panel;
  * `start` starts again from the element (resolving the mode, opening a popup inside the click).
@@ -197,7 +204,7 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
       const mode = event.mode;
       s.surface = mode === 'modal' || mode === 'inline' ? { kind: mode, page: 'none' } : { kind: mode };
       s.returned = false;
-      s.error = s.cancelReason = undefined;
+      s.error = s.cancelReason = s.told = undefined;
       fx.push(['new-attempt']);
       break;
     }
@@ -268,6 +275,14 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
         if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };
       } else if (s.view === 'confirming') set('waiting');
       if (!isFinal(s.status)) fx.push(['poll']);
+      break;
+    case 'dismiss-checked':
+      // Unless the payment settled meanwhile (and was reported as such), the payer gave up on it: the attempt's one
+      // pay-cancel.
+      if (!isSettled(s.status)) {
+        s.told = true;
+        fx.push(['pay-cancel', 'dismissed', true]);
+      }
       break;
     case 'window-closed':
       if (s.surface.kind === 'popup') {
@@ -374,6 +389,8 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
   } else if (status === 'failed' || status === 'expired' || status === 'cancelled') {
     fx.push(['remember', { done: true, settled: undefined }]);
     set(status);
+    // After a dismissal's pay-cancel the merchant knows the attempt ended: its pay-status says how.
+    if (s.told) return;
     if (status === 'cancelled') fx.push(['pay-cancel', s.cancelReason ?? 'provider', true]);
     else {
       s.error = { code: status, retryable: true };

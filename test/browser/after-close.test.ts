@@ -10,6 +10,7 @@ import {
   pause,
   PayCheckout,
   record,
+  resetHelper,
   settleInModal,
   useFakeHelper,
   useFastTiming,
@@ -47,6 +48,40 @@ describe('after the payment page is closed', () => {
     await el.updateComplete;
     expect(names(events)).to.deep.equal(['pay-cancel', 'pay-success']);
     expect(part(el, 'button')!.textContent).to.equal('Оплачено');
+  });
+
+  it('reports the provider ending the dismissed payment as pay-status only: one pay-cancel per attempt', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    const events = record(el, ['pay-cancel', 'pay-status', 'pay-error']);
+    const dismissed = oneEvent(el, 'pay-cancel');
+    el.close();
+    await dismissed;
+    helper.status = 'cancelled';
+    await waitUntil(() => el.state === 'cancelled', 'the later cancellation is shown');
+    await pause(300);
+    expect(events.map((e) => [e.type, e.detail.reason ?? e.detail.status])).to.deep.equal([
+      ['pay-cancel', 'dismissed'],
+      ['pay-status', 'cancelled'],
+    ]);
+  });
+
+  it('reports a failure or expiry read after the dismissal as pay-status, with no pay-error', async () => {
+    for (const end of ['failed', 'expired'] as const) {
+      resetHelper();
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+      await openModal(el);
+      const events = record(el, ['pay-cancel', 'pay-status', 'pay-error']);
+      const dismissed = oneEvent(el, 'pay-cancel');
+      el.close();
+      await dismissed;
+      helper.status = end;
+      await waitUntil(() => el.state === end, `the later ${end} is shown`);
+      await pause(300);
+      expect(names(events), end).to.deep.equal(['pay-cancel', 'pay-status']);
+      el.remove();
+      sessionStorage.clear();
+    }
   });
 
   it('stops checking after a few reads when the payment stays open', async () => {

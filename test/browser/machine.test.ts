@@ -151,6 +151,23 @@ describe('checkout machine', () => {
     expect(fx(effects)).to.deep.equal(['pay-status']);
   });
 
+  it('reports a dismissal once: an end the later checks read is a pay-status only', () => {
+    const [closed] = transition(state({ view: 'waiting', status: 'created', surface: { kind: 'modal', page: 'frame' } }), { type: 'close' });
+    const [checked, checkedFx] = transition({ ...closed, view: 'idle' }, { type: 'dismiss-checked' });
+    expect(checkedFx).to.deep.equal([['pay-cancel', 'dismissed', true]]);
+    for (const end of ['cancelled', 'failed', 'expired'] as const) {
+      const [next, effects] = transition(checked, { type: 'status', status: end, previous: 'created' });
+      expect(next.view).to.equal(end);
+      expect(fx(effects), end).to.deep.equal(['pay-status', 'stop-sync', 'remember', `set:${end}`]);
+    }
+    // Settled before the first check answered: that end (or payment) was reported as such.
+    expect(transition(state({ status: 'paid' }), { type: 'dismiss-checked' })[1]).to.deep.equal([]);
+    // The next attempt's end is reported again.
+    const [again] = transition({ ...checked, status: 'cancelled', view: 'cancelled' }, { type: 'begin', mode: 'modal' });
+    const [, ended] = transition({ ...again, status: 'created' }, { type: 'status', status: 'cancelled', previous: 'created' });
+    expect(ended.find((e) => e[0] === 'pay-cancel')).to.deep.equal(['pay-cancel', 'provider', true]);
+  });
+
   it('keeps a final status when the return page arrives after it: nothing to confirm or cancel', () => {
     for (const outcome of ['success', 'cancel'] as const) {
       const [next, effects] = transition(state({ view: 'paid', status: 'paid', surface: { kind: 'modal', page: 'window' } }), { type: 'return', outcome });
