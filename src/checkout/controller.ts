@@ -192,6 +192,8 @@ export class CheckoutController {
   #renewed?: string;
   /** The element was pointed at another order while a payment was shown: drop its session once nothing shows it. */
   #forgetLater = false;
+  /** While a transition's effects run: `close()` and `open()` called meanwhile, to run once they are done. */
+  #later?: (() => void)[];
   readonly #modal: ModalPresenter;
   readonly #inline: InlinePresenter;
   readonly #sync = new StatusSync(
@@ -293,6 +295,7 @@ export class CheckoutController {
 
   /** A click or `open()`. `popup` was opened synchronously by the element when it had to load this module first. */
   activate(popup?: Window | null): void {
+    if (this.#defer(() => this.activate(popup))) return;
     const action = onActivate(this.#current());
     if (action !== 'start') {
       closeWindow(popup);
@@ -314,6 +317,7 @@ export class CheckoutController {
 
   /** Closes whatever shows the payment; idempotent. Not locked: merchants may close programmatically. */
   close(): void {
+    if (this.#defer(() => this.close())) return;
     this.#picker?.hide(false);
     this.#dispatch({ type: 'close' });
   }
@@ -397,10 +401,26 @@ export class CheckoutController {
     return { ...this.#state, view: this.host._state, status: this.#session?.status };
   }
 
+  /**
+   * Whether `run` waits for the effects under way: a merchant's listener runs inside the element's event (`close()` in
+   * `pay-return` or `pay-open`, `open()` in `pay-close`), and the transition that fired it must finish first (its
+   * `pay-success` included), or what it does next (confirming, polling, checking a dismissal) would act on the state
+   * the call made. It then acts on that transition's state: closing aborts the attempt, and so what it started.
+   */
+  #defer(run: () => void): boolean {
+    return !!this.#later?.push(run);
+  }
+
   #dispatch(event: CheckoutEvent): void {
     const [next, effects] = transition(this.#current(), event);
     this.#state = next;
+    const outer = !this.#later;
+    const later = (this.#later ??= []);
     for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
+    if (outer) {
+      this.#later = undefined;
+      for (const run of later) run();
+    }
     if (this.#forgetLater && !this.busy) {
       this.#forgetLater = false;
       // Pointed back at the payment's own order meanwhile: it is this order's after all.
@@ -480,7 +500,8 @@ export class CheckoutController {
       this.#early = undefined;
       clearTimeout(early.timer);
       this.#accept(early.result);
-      if (mode === 'modal') {
+      // Not when a pay-open listener closed it already.
+      if (mode === 'modal' && this.#state.surface.kind === 'modal') {
         this.host.renderNow();
         this.#modal.show();
       }
@@ -627,9 +648,13 @@ export class CheckoutController {
 
   // ── status ───────────────────────────────────────────────────────────────────────────────────────────
 
-  async #confirm(): Promise<void> {
-    await this.#refresh();
-    if (!this.#attemptAc?.signal.aborted) this.#dispatch({ type: 'confirmed' });
+  /**
+   * Confirms for the attempt it started under: closed meanwhile, the checks after the dismissal (under an attempt of
+   * their own) are what follows, not polling without limit.
+   */
+  async #confirm(signal = this.#attemptAc!.signal): Promise<void> {
+    await this.#refresh(signal);
+    if (!signal.aborted) this.#dispatch({ type: 'confirmed' });
   }
 
   async #cancel(): Promise<void> {
@@ -637,10 +662,10 @@ export class CheckoutController {
     const signal = this.#attemptAc!.signal;
     try {
       await this.#apply(await this.#own!.cancel(session.id, session.token!, signal), signal);
-      this.#dispatch({ type: 'confirmed' });
     } catch {
-      if (!signal.aborted) await this.#confirm();
+      return this.#confirm(signal);
     }
+    if (!signal.aborted) this.#dispatch({ type: 'confirmed' });
   }
 
   async #refresh(signal = this.#attemptAc!.signal): Promise<void> {
@@ -738,7 +763,8 @@ export class CheckoutController {
     this.#dispatch({ type: 'dismiss-checked' });
     // The helper reads the provider every few seconds at most: its first answer may predate a payment completed just
     // before closing. A few more checks (2, 3, 4.5 and 6.75 s apart by default) report that as pay-success still.
-    if (!FINAL.includes(now.status)) this.#sync.poll(signal, timing.poll, DISMISS_CHECKS);
+    // (Unless a pay-cancel listener started another attempt meanwhile.)
+    if (!signal.aborted && !FINAL.includes(now.status)) this.#sync.poll(signal, timing.poll, DISMISS_CHECKS);
   }
 
   // ── presenters and view ──────────────────────────────────────────────────────────────────────────────
