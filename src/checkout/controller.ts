@@ -584,7 +584,8 @@ export class CheckoutController {
     const session = this.#session!;
     const signal = this.#attemptAc!.signal;
     listenForReturn(
-      this.#http().origin,
+      // The return page is the creating helper's, whatever `session-url` says now.
+      this.#own!.origin,
       () => [this.host.renderRoot.querySelector('iframe')?.contentWindow, presenter.window],
       (id, outcome) => id === this.#session?.id && this.#dispatch({ type: 'return', outcome }),
       signal,

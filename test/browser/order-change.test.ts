@@ -3,6 +3,7 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { navigation } from '../../src/presenters/redirect.js';
 import {
+  API,
   helper,
   http,
   HttpResponse,
@@ -12,7 +13,9 @@ import {
   part,
   pause,
   PayCheckout,
+  postReturn,
   record,
+  returnMessage,
   settleInModal,
   slowGet,
   useFakeHelper,
@@ -216,6 +219,38 @@ describe('another helper (session-url) while a payment is shown', () => {
     await oneEvent(el, 'pay-success');
     expect(elsewhere).to.deep.equal([]);
     expect(el.session?.orderId).to.equal('A-1001');
+    el.close();
+  });
+
+  it('takes the return page of the helper that created the session, after session-url moved to another origin meanwhile', async () => {
+    const other = 'https://other-helper.example';
+    const elsewhere: string[] = [];
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    worker.use(
+      http.all(`${other}/*`, ({ request }) => {
+        elsewhere.push(`${request.method} ${request.url}`);
+        return HttpResponse.json({ error: { code: 'unknown_session', message: 'x', retryable: false } }, { status: 404 });
+      }),
+      // The session is created while the page points the element at another helper; then the default handler answers.
+      http.post(`${API}/sessions`, () => answered, { once: true }),
+    );
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await waitUntil(() => el.state === 'creating', 'the session is being created');
+    el.sessionUrl = `${other}/api/checkout/sessions`;
+    await el.updateComplete;
+    const opened = oneEvent(el, 'pay-open');
+    answer();
+    await opened;
+    await el.updateComplete;
+    const frame = part<HTMLIFrameElement>(el, 'frame')!;
+    const events = record(el, ['pay-return']);
+    postReturn(frame.contentWindow, returnMessage('cs_1'), other);
+    expect(events, 'the new session-url’s origin did not create the session').to.have.length(0);
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    expect(names(events)).to.deep.equal(['pay-return']);
+    expect(elsewhere).to.deep.equal([]);
     el.close();
   });
 });
