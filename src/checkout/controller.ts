@@ -416,11 +416,13 @@ export class CheckoutController {
     this.#state = next;
     const outer = !this.#later;
     const later = (this.#later ??= []);
-    for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
-    if (outer) {
-      this.#later = undefined;
-      for (const run of later) run();
+    try {
+      for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
+    } finally {
+      // Even after an effect threw: a queue left behind would hold every later close() and open() for good.
+      if (outer) this.#later = undefined;
     }
+    if (outer) for (const run of later) run();
     if (this.#forgetLater && !this.busy) {
       this.#forgetLater = false;
       // Pointed back at the payment's own order meanwhile: it is this order's after all.
