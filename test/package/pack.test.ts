@@ -172,6 +172,31 @@ describe('the packed tarball', () => {
     assert.match(readFileSync(join(shop, 'node_modules/pay-checkout/LICENSE'), 'utf8'), /^MIT License/);
   });
 
+  it('ships the reference a merchant installing from npm reads: docs/, .env.example, the Python example', () => {
+    const files = new Set(packed.files.map((file) => file.path));
+    for (const file of [
+      'docs/server.md',
+      'docs/element.md',
+      'docs/sandbox.md',
+      '.env.example',
+      'examples/python-merchant/README.md',
+      'examples/python-merchant/merchant.py',
+    ]) {
+      assert.ok(files.has(file), `${file} is in the tarball`);
+    }
+    const installed = join(shop, 'node_modules/pay-checkout');
+    // The helper's start-up errors send the merchant to .env.example: it is there, with the variables.
+    assert.match(readFileSync(join(installed, '.env.example'), 'utf8'), /^#?\s*MERCHANT_WEBHOOK_SECRET=/m);
+    // Every relative link of the README, and docs/server.md's links out of docs/, lead to a shipped file.
+    const links = (file: string) =>
+      [...readFileSync(join(installed, file), 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+        .map((match) => match[1]!)
+        .filter((target) => !/^[a-z]+:/i.test(target));
+    const targets = [...links('README.md'), ...links('docs/server.md').map((target) => join('docs', target))];
+    assert.ok(targets.includes('docs/server.md') && targets.includes('.env.example'), 'the README links the references');
+    for (const target of targets) assert.ok(existsSync(join(installed, target)), `${target}, linked from the docs, is installed`);
+  });
+
   it('declares the helper\'s runtime dependencies, with better-sqlite3 on major 12 (13 does not run on Node 20)', () => {
     const manifest = JSON.parse(readFileSync(join(shop, 'node_modules/pay-checkout/package.json'), 'utf8')) as { dependencies: Record<string, string>; license: string };
     assert.equal(manifest.license, 'MIT');
