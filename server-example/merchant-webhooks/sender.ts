@@ -109,8 +109,7 @@ export class DeliverySender {
       return this.failure(record, `HTTP ${status}`, status, waitMs);
     } catch (error) {
       // fetch's messages quote the URL: never a user name or password of it (stored as last_error, shown by the API).
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return this.failure(record, redactUrlCredentials(message, record.target === HOOK_TARGET ? [] : [record.target]));
+      return this.failure(record, redactUrlCredentials(describeFailure(error), record.target === HOOK_TARGET ? [] : [record.target]));
     }
   }
 
@@ -199,6 +198,33 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
   if (!/[a-z]/i.test(text)) return undefined;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * An attempt's error with what caused it: fetch rejects with `TypeError: fetch failed` whatever went wrong, and the
+ * reason (a refused connection, an unknown host, a certificate) is its `cause`, e.g.
+ * `TypeError: fetch failed; cause: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:4000`. Errors carry no request
+ * headers (no signature); URLs in them are redacted by the caller. At most three causes, each cut to 200 characters.
+ */
+export function describeFailure(error: unknown): string {
+  const parts = [error instanceof Error ? `${error.name}: ${error.message}` : String(error)];
+  let cause = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; depth < 3 && cause !== undefined && cause !== null; depth++) {
+    parts.push(`cause: ${describeCause(cause).slice(0, 200)}`);
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return parts.join('; ');
+}
+
+function describeCause(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause as { code?: unknown }).code;
+  // A connection tried on several addresses fails with an AggregateError whose own message may be empty.
+  const message =
+    cause.message ||
+    (cause instanceof AggregateError ? [...new Set(cause.errors.map((inner: unknown) => (inner instanceof Error ? inner.message : String(inner))))].join(', ') : '');
+  const label = typeof code === 'string' && code ? code : cause.name;
+  return message ? `${label}: ${message}` : label;
 }
 
 /** A target for the log: the hook, or the URL's origin and path (a query string may carry a token). */

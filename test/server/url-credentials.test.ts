@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, CheckoutError, createHttpOrderResolver, loadConfig } from '../../server-example/index.js';
 import type { Logger } from '../../server-example/logger.js';
 import { MerchantNotifier } from '../../server-example/merchant-webhooks/events.js';
-import { DeliverySender } from '../../server-example/merchant-webhooks/sender.js';
+import { DeliverySender, describeFailure } from '../../server-example/merchant-webhooks/sender.js';
 import { generateWebhookSecret } from '../../server-example/merchant-webhooks/signing.js';
 import { SqliteStore } from '../../server-example/store.js';
 import { sessionRecord } from './session-records.js';
@@ -124,6 +124,53 @@ describe('the sender: a stored target with credentials (written before they were
     assert.match(stored.lastError, /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/hook/);
     assert.ok(log.lines.length > 0);
     for (const line of log.lines) assert.ok(!line.includes(PASSWORD), line);
+  });
+});
+
+describe('the sender: a failed attempt records what caused it', () => {
+  it('names the refused connection under fetch\'s "fetch failed", and nothing secret', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pay-checkout-send-cause-'));
+    const store = new SqliteStore(join(dir, 'checkout.sqlite'));
+    try {
+      // A port nobody listens on: the connection is refused.
+      const closed = await listen((_request, response) => response.end());
+      closed.server.close();
+      const target = `http://127.0.0.1:${closed.port}/hook?token=t0k3n-in-query`;
+      const row = sessionRecord({ orderId: 'A-cause' });
+      await store.insertSession(row);
+      await store.mutate(row.id, () => ({
+        patch: { status: 'paid' },
+        deliveries: [
+          { id: 'dlv_cause', messageId: 'msg_cause', eventType: 'payment.paid', sessionId: row.id, orderId: row.orderId, target, payload: '{}', createdAt: Date.now() - 1_000 },
+        ],
+      }));
+      const log = recordingLogger();
+      const sender = new DeliverySender({ store, delivery: { timeoutMs: 2_000, retryDelaysMs: [60_000], intervalMs: 1_000 }, webhooks: { urls: [target], secrets: [SECRET] }, log });
+      assert.equal((await sender.tick()).retrying, 1);
+      const stored = await store.getDelivery('dlv_cause');
+      assert.match(stored?.lastError ?? '', new RegExp(`^TypeError: fetch failed; cause: ECONNREFUSED: connect ECONNREFUSED 127\\.0\\.0\\.1:${closed.port}`));
+      for (const secret of [SECRET, SECRET.slice('whsec_'.length), 'v1,', 't0k3n-in-query']) assert.ok(!stored!.lastError!.includes(secret), stored!.lastError!);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('describes causes: their code, an AggregateError\'s inner messages, at most three levels', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED ::1:4000'), { code: 'ECONNREFUSED' });
+    const refused4 = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4000'), { code: 'ECONNREFUSED' });
+    const aggregate = Object.assign(new AggregateError([refused, refused4], ''), { code: 'ECONNREFUSED' });
+    assert.equal(
+      describeFailure(new TypeError('fetch failed', { cause: aggregate })),
+      'TypeError: fetch failed; cause: ECONNREFUSED: connect ECONNREFUSED ::1:4000, connect ECONNREFUSED 127.0.0.1:4000',
+    );
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND shop.invalid'), { code: 'ENOTFOUND' });
+    assert.equal(describeFailure(new TypeError('fetch failed', { cause: dns })), 'TypeError: fetch failed; cause: ENOTFOUND: getaddrinfo ENOTFOUND shop.invalid');
+    assert.equal(describeFailure(new Error('HTTP 500')), 'Error: HTTP 500');
+    let deep: Error = new Error('level 5');
+    for (let level = 4; level >= 0; level--) deep = new Error(`level ${level}`, { cause: deep });
+    assert.equal(describeFailure(deep), 'Error: level 0; cause: Error: level 1; cause: Error: level 2; cause: Error: level 3');
+    assert.equal(describeFailure(new TypeError('fetch failed', { cause: 'x'.repeat(500) })).length, 'TypeError: fetch failed; cause: '.length + 200);
   });
 });
 
