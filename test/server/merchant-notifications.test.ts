@@ -455,8 +455,33 @@ describe('the merchant API', () => {
     assert.equal(((await (await merchant('/orders/honey-held1')).json()) as any).verdict, 'paid');
     const detail = (await (await merchant(`/sessions/${session.id}`)).json()) as any;
     const manual = detail.events.find((event: any) => event.source === 'manual' && event.to === 'paid');
+    assert.equal(manual.data.reason, 'manual', 'a person\'s resolution is the transition with reason "manual"');
     assert.equal(manual.data.note, 'Payer sent the difference by bank transfer, ticket 42');
     assert.ok(!JSON.stringify(detail.events).includes('signature'), 'no raw provider callbacks');
+  });
+
+  it('logs with source "manual" what the helper does on a request to its own API: creation and a cancel, without reason "manual"', async () => {
+    const { url } = await start();
+    for (const provider of ['repay', 'boxexchanger']) {
+      const session = await createSession(url, `tea-src${provider.slice(0, 3)}1`, provider);
+      const cancelled = await fetch(`${url}/api/checkout/sessions/${session.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${session.token}` } });
+      assert.equal(cancelled.status, 200);
+      const detail = (await (await merchant(`/sessions/${session.id}`)).json()) as any;
+      const sourceOf = (kind: string, to?: string) => detail.events.find((event: any) => event.kind === kind && (to === undefined || event.to === to))?.source;
+      assert.equal(sourceOf('created', 'created'), 'manual', `${provider}: the session row`);
+      assert.equal(sourceOf('provider_created'), 'manual', `${provider}: the provider's payment recorded`);
+      const cancel = detail.events.find((event: any) => event.kind === 'transition' && event.to === 'cancelled');
+      if (provider === 'repay') {
+        // No cancel call at Repay: the helper ends the session itself.
+        assert.equal(cancel.source, 'manual', 'repay: the cancel');
+        assert.equal(cancel.data.reason, 'cancelled_locally');
+      } else {
+        // Cancelled at the provider: whichever report of it arrives first (its IPN, the status read) ends the session.
+        assert.ok(['manual', 'webhook', 'poll'].includes(cancel.source), `${provider}: ${cancel.source}`);
+      }
+      // Only a person's resolution is told and logged with reason "manual".
+      assert.ok(detail.events.every((event: any) => event.data?.reason !== 'manual'), JSON.stringify(detail.events));
+    }
   });
 });
 
