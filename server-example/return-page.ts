@@ -67,6 +67,12 @@ function securityHeaders(nonce: string | undefined, frameAncestors: readonly str
   };
 }
 
+/**
+ * How long the return page in a window with an opener waits for the element's answer before it goes back to the return
+ * URL instead: the answer comes within milliseconds from a live element; a storefront tab never gets one.
+ */
+const OPENER_ANSWER_MS = 2_000;
+
 const STYLE = `
   :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
   body { margin: 0; min-height: 100vh; display: grid; place-items: center; }
@@ -91,21 +97,28 @@ export function renderReturnPage(options: {
     top: options.topLevelUrl,
     closeText: text.close,
   };
-  // The element's own payment window (popup, or one opened from the dialog's header) is named `pay-checkout-…`
-  // (src/presenters/open-window.ts): only that window reports to its opener and closes. A storefront tab that the
-  // shop or another site opened with window.open() has an opener too; in redirect mode it must go back to the
-  // return URL instead of posting to a window that is not listening and closing itself.
+  // In a window with an opener the page reports to it and closes itself only once the element answers
+  // (src/return-listener.ts): a window name or the opener alone do not tell the element's popup from a storefront tab
+  // that the shop or another site opened with window.open() (any page on the way may rename a window). Unanswered,
+  // the window goes back to the return URL: in redirect mode that is the storefront tab's own way back.
   const script = `
 (function () {
   var d = ${scriptJson(data)};
   var status = document.getElementById('status');
   function done() { status.textContent = d.closeText; }
   var opener = null;
-  try { opener = window.opener && window.opener !== window && /^pay-checkout-/.test(window.name) ? window.opener : null; } catch (e) { opener = null; }
+  try { opener = window.opener && window.opener !== window ? window.opener : null; } catch (e) { opener = null; }
   if (opener) {
+    var answered = false;
+    window.addEventListener('message', function (e) {
+      var a = e.data;
+      if (answered || e.source !== opener || e.origin !== d.origin || !a || a.type !== 'pay-checkout:return-ack' || a.v !== 1 || a.sessionId !== d.message.sessionId) return;
+      answered = true;
+      done();
+      setTimeout(function () { window.close(); }, 100);
+    });
     try { opener.postMessage(d.message, d.origin); } catch (e) {}
-    done();
-    setTimeout(function () { window.close(); }, 100);
+    setTimeout(function () { if (!answered) window.location.replace(d.top); }, ${OPENER_ANSWER_MS});
     return;
   }
   if (window.parent && window.parent !== window) {

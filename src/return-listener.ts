@@ -7,6 +7,10 @@ const OUTCOMES: readonly string[] = ['success', 'error', 'cancel'];
  * A message counts only when it comes from the helper's exact origin *and* from one of our own windows
  * (the payment frame or popup): another tab or frame on the helper's origin cannot fake a return.
  * The message only triggers a status check; it is never proof of payment.
+ *
+ * A counted message is answered `{ type: 'pay-checkout:return-ack', v: 1, sessionId }`, to that window on the helper's
+ * origin: the return page in a popup closes itself on that answer only. A window with an opener that gets none (a
+ * storefront tab another window opened, paying in redirect mode) goes back to the return URL instead.
  */
 export function listenForReturn(
   origin: string,
@@ -30,6 +34,11 @@ export function listenForReturn(
         return;
       }
       onReturn(data.sessionId, data.outcome as ReturnOutcome);
+      try {
+        (event.source as Window).postMessage({ type: 'pay-checkout:return-ack', v: 1, sessionId: data.sessionId }, origin);
+      } catch {
+        // A window closed meanwhile, or one that is not a window: nothing waits for the answer.
+      }
     },
     { signal },
   );

@@ -1,9 +1,8 @@
 /**
  * Opens the popup for the payment page. Must run synchronously inside the payer's click: browsers (Safari
  * first of all) block windows opened after an `await`. The window starts blank and is navigated once the
- * session arrives. Not `noopener`: the return page posts its message to `window.opener`, and only from a window
- * named `pay-checkout-…` (server-example/return-page.ts), so that a storefront tab opened by another window is not
- * taken for this popup.
+ * session arrives. Not `noopener`: the return page posts its message to `window.opener` (and closes on the element's
+ * answer, src/return-listener.ts).
  */
 export function openPaymentWindow(): Window | null {
   const width = Math.min(520, screen.availWidth);

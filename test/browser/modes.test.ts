@@ -134,6 +134,31 @@ describe('popup mode', () => {
     }
   });
 
+  it('answers its own window\'s return message on the helper\'s origin, so that the return page closes it; no other gets an answer', async () => {
+    const { win, frame } = await fakePopupWindow();
+    const open = stubOpen(() => win);
+    const answers: unknown[] = [];
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await oneEvent(el, 'pay-open');
+      // Listened to in the payment page's document, as the return page there would.
+      await waitUntil(() => frame.contentWindow!.location.href.includes('session=cs_1') && frame.contentDocument?.readyState === 'complete', 'the window is navigated');
+      frame.contentWindow!.addEventListener('message', (event) => answers.push(event.data));
+      postReturn(win, returnMessage('cs_1'), 'https://attacker.example');
+      postReturn(win, { ...returnMessage('cs_1'), v: 2 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(answers).to.deep.equal([]);
+      postReturn(win, returnMessage('cs_1'));
+      await waitUntil(() => answers.length > 0, 'the window is answered');
+      expect(answers).to.deep.equal([{ type: 'pay-checkout:return-ack', v: 1, sessionId: 'cs_1' }]);
+      el.close();
+    } finally {
+      open.restore();
+      frame.remove();
+    }
+  });
+
   it('closes the window and reports the error when the session is refused', async () => {
     let closed = false;
     const { win, frame } = await fakePopupWindow();

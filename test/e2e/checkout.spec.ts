@@ -79,6 +79,22 @@ test('a provider page that refuses framing opens in a popup in auto mode and com
   }
 });
 
+test('a popup that a page on the way renamed still reports back and closes', async ({ page }) => {
+  await selectSwitches(page, { provider: 'repay', mode: 'popup' });
+  const popupPromise = page.waitForEvent('popup');
+  await page.locator('[data-product="tea"]').getByRole('button', { name: /pay|оплат/i }).click();
+  const popup = await popupPromise;
+  await popup.locator('[data-sandbox-action="pay"]').waitFor();
+  // A provider's or bank's page may set window.name for its own use.
+  await popup.evaluate(() => void (window.name = 'provider-state'));
+  const closed = popup.waitForEvent('close');
+  await popup.locator('[data-sandbox-action="pay"]').click();
+
+  await closed;
+  await expect(eventLog(page, 'pay-return')).toHaveCount(1);
+  await expect(eventLog(page, 'pay-success')).toHaveCount(1);
+});
+
 test('redirect mode leaves for the payment page and resumes the verified outcome on return', async ({ page }) => {
   await selectSwitches(page, { provider: 'boxexchanger', mode: 'redirect' });
   const product = page.locator('[data-product="tea"]');

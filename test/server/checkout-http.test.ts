@@ -210,44 +210,73 @@ describe('return page', () => {
     assert.equal(response.headers.get('cache-control'), 'no-store');
   });
 
-  it('runs its script: posts to the parent frame or the element\'s own window\'s opener with the exact origin, else navigates top-level', async () => {
+  it('runs its script: posts to the parent frame or the opener with the exact origin, closes a popup only on the element\'s answer, else navigates top-level', async () => {
     const json = await open();
     const html = await (await t.app.request(`/api/checkout/return/error?session=${json.id}`)).text();
     const script = /<script nonce="[^"]+">([\s\S]*?)<\/script>/.exec(html)![1]!;
-    // 'opened-tab': a storefront tab that the shop (or another site) opened with window.open(), paying in redirect mode.
-    const run = (shape: 'frame' | 'popup' | 'opened-tab' | 'top') => {
+    const message = { type: 'pay-checkout:return', v: 1, sessionId: json.id, outcome: 'error' };
+    const ack = { type: 'pay-checkout:return-ack', v: 1, sessionId: json.id };
+    /**
+     * The script in a stand-in window: 'frame' (the dialog's iframe), 'popup' (an opener that answers as the element
+     * does, with `answer`), 'opened-tab' (a storefront tab another window opened: its opener does not answer), 'top'.
+     */
+    const run = (shape: 'frame' | 'popup' | 'opened-tab' | 'top', answer: { data: unknown; origin: string; fromOpener?: boolean } = { data: ack, origin: SHOP }) => {
       const posted: Array<[unknown, string]> = [];
-      const target = { postMessage: (message: unknown, origin: string) => posted.push([message, origin]) };
+      const listeners: Array<(event: { data: unknown; origin: string; source: unknown }) => void> = [];
+      const timers: Array<() => void> = [];
       const status = { textContent: '' };
       let replaced: string | undefined;
       let closed = false;
+      const target = {
+        postMessage: (data: unknown, origin: string) => {
+          posted.push([data, origin]);
+          if (shape !== 'popup') return;
+          const source = answer.fromOpener === false ? {} : target;
+          for (const listener of listeners) listener({ data: answer.data, origin: answer.origin, source });
+        },
+      };
       const window: Record<string, unknown> = {
         opener: shape === 'popup' || shape === 'opened-tab' ? target : null,
-        name: shape === 'popup' ? `pay-checkout-${Date.now()}` : shape === 'opened-tab' ? 'checkout' : '',
         close: () => {
           closed = true;
         },
         location: { replace: (url: string) => (replaced = url) },
+        addEventListener: (type: string, listener: (typeof listeners)[number]) => type === 'message' && listeners.push(listener),
       };
       window.parent = shape === 'frame' ? target : window;
-      runInNewContext(script, { window, document: { getElementById: () => status }, setTimeout: (fn: () => void) => fn() });
+      runInNewContext(script, { window, document: { getElementById: () => status }, setTimeout: (fn: () => void) => void timers.push(fn) });
+      for (const timer of timers.splice(0)) timer();
       return { posted, status: status.textContent, replaced, closed };
     };
-    const message = { type: 'pay-checkout:return', v: 1, sessionId: json.id, outcome: 'error' };
+    const topUrl = `${MERCHANT}/api/checkout/return/error?session=${json.id}&top=1`;
     const framed = run('frame');
     assert.deepEqual(JSON.parse(JSON.stringify(framed.posted)), [[message, SHOP]]);
     assert.match(framed.status, /закрыть/);
+    assert.equal(framed.replaced, undefined);
+    // The element answered its own window: it closes.
     const popup = run('popup');
     assert.deepEqual(JSON.parse(JSON.stringify(popup.posted)), [[message, SHOP]]);
     assert.equal(popup.closed, true);
+    assert.equal(popup.replaced, undefined);
+    assert.match(popup.status, /закрыть/);
     const top = run('top');
     assert.equal(top.posted.length, 0);
-    assert.equal(top.replaced, `${MERCHANT}/api/checkout/return/error?session=${json.id}&top=1`);
-    // Its opener is not listening: the tab goes back to the return URL instead of closing under the payer.
+    assert.equal(top.replaced, topUrl);
+    // Nobody answers a storefront tab another window opened: it goes back to the return URL instead of closing.
     const openedTab = run('opened-tab');
-    assert.equal(openedTab.posted.length, 0);
     assert.equal(openedTab.closed, false);
-    assert.equal(openedTab.replaced, top.replaced);
+    assert.equal(openedTab.replaced, topUrl);
+    // An answer counts only from the opener, on the storefront origin, for this session.
+    for (const answer of [
+      { data: ack, origin: 'https://attacker.example' },
+      { data: ack, origin: SHOP, fromOpener: false },
+      { data: { ...ack, sessionId: 'cs_other' }, origin: SHOP },
+      { data: message, origin: SHOP },
+    ]) {
+      const refused = run('popup', answer);
+      assert.equal(refused.closed, false, JSON.stringify(answer));
+      assert.equal(refused.replaced, topUrl, JSON.stringify(answer));
+    }
   });
 
   it('sends a top-level visit back to the return URL with the hash (303)', async () => {
