@@ -296,6 +296,11 @@ export class CheckoutController {
   /** A click or `open()`. `popup` was opened synchronously by the element when it had to load this module first. */
   activate(popup?: Window | null): void {
     if (this.#defer(() => this.activate(popup))) return;
+    // An open() in a pay-error listener (a blocked popup is reported while the attempt starts) waits for it too.
+    this.#holding(() => this.#activate(popup));
+  }
+
+  #activate(popup?: Window | null): void {
     const action = onActivate(this.#current());
     if (action !== 'start') {
       closeWindow(popup);
@@ -411,18 +416,25 @@ export class CheckoutController {
     return !!this.#later?.push(run);
   }
 
-  #dispatch(event: CheckoutEvent): void {
-    const [next, effects] = transition(this.#current(), event);
-    this.#state = next;
+  /** Runs `work` with the `close()` and `open()` calls made meanwhile held until it is done (`#defer`), then runs them. */
+  #holding(work: () => void): void {
     const outer = !this.#later;
     const later = (this.#later ??= []);
     try {
-      for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
+      work();
     } finally {
-      // Even after an effect threw: a queue left behind would hold every later close() and open() for good.
+      // Even after `work` threw: a queue left behind would hold every later close() and open() for good.
       if (outer) this.#later = undefined;
     }
     if (outer) for (const run of later) run();
+  }
+
+  #dispatch(event: CheckoutEvent): void {
+    const [next, effects] = transition(this.#current(), event);
+    this.#state = next;
+    this.#holding(() => {
+      for (const [name, ...args] of effects) (this.#effects[name] as (...a: unknown[]) => void)(...args);
+    });
     if (this.#forgetLater && !this.busy) {
       this.#forgetLater = false;
       // Pointed back at the payment's own order meanwhile: it is this order's after all.

@@ -205,6 +205,27 @@ describe('popup mode', () => {
     }
   });
 
+  it('waits with an open() called in the popup_blocked listener until the redirect attempt has started: one attempt', async () => {
+    const open = stubOpen(() => null);
+    const nav = stubNavigation();
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
+      const events = record(el, ['pay-error', 'pay-open']);
+      // A storefront that answers every error by trying again.
+      el.addEventListener('pay-error', () => el.open());
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await oneEvent(el, 'pay-open');
+      await waitUntil(() => nav.urls.length > 0, 'the payer is sent to the payment page');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(names(events)).to.deep.equal(['pay-error', 'pay-open']);
+      expect(helper.creates).to.have.length(1);
+      expect(nav.urls).to.have.length(1);
+    } finally {
+      open.restore();
+      nav.restore();
+    }
+  });
+
   it('treats the payer closing the window as a dismissal after one status check', async () => {
     const fake = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
     const open = stubOpen(() => fake as unknown as Window);
