@@ -1,4 +1,4 @@
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing, render, type PropertyValues } from 'lit';
 import { attemptKey, attemptsAtHand, loadAttempt } from './attempts.js';
 import type { CheckoutController } from './checkout/controller.js';
 import { emit, type PayCheckoutMode, type PayCheckoutState, type PaySession, type ProviderId } from './events.js';
@@ -92,7 +92,7 @@ function armPreload(): void {
 /**
  * The payer's intents on a pay button (hover, focus, press, keys), listened to once for the page instead of on
  * every button: on a page of many buttons the listeners were most of each button's own cost. Capture phase, so
- * a page's `stopPropagation()` cannot hide them. The click itself stays on the button.
+ * a page's `stopPropagation()` cannot hide them. The click itself is heard by each element (`createRenderRoot`).
  */
 const INTENTS = ['pointerover', 'focusin', 'pointerdown', 'keydown'] as const;
 let intents: AbortController | undefined;
@@ -131,6 +131,17 @@ function disarm(): void {
   intents?.abort();
   intents = undefined;
 }
+
+/**
+ * The element's own templates have no binding: each binding is a Lit part created on every element, and a template
+ * with bindings is scanned by Lit before its first use; on a page of a hundred buttons the four bindings of the idle
+ * button (click, text, status line, the flow's part) were about a tenth of the first render (docs/performance.md).
+ * The texts and the button's state attributes are written by `update()`, the click is heard on the shadow root, and
+ * the flow's part (dialog, inline panel, picker) is rendered after the template, apart, once a flow exists.
+ */
+const BUTTON = html`<button part="button" type="button" aria-describedby="note"></button><p id="note" part="status" class="note" role="status"></p>`;
+/** The inline panel replaces the button. */
+const STATUS = html`<p id="note" part="status" class="note" role="status"></p>`;
 
 const validUrls = new Map<string, boolean>();
 
@@ -250,6 +261,8 @@ export class PayCheckout extends LitElement {
   #ac?: AbortController;
   /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
   #resume?: boolean;
+  /** The flow's part has been rendered. */
+  #panel?: boolean;
 
   constructor() {
     super();
@@ -383,27 +396,58 @@ export class PayCheckout extends LitElement {
     }
   }
 
+  protected override createRenderRoot(): HTMLElement | DocumentFragment {
+    const root = super.createRenderRoot();
+    // The template is rendered before this marker and the flow's part after it, so that neither clears the other.
+    this.renderOptions.renderBefore = root.appendChild(new Comment());
+    // The button's click, heard where it leaves the button: one listener for every button the element will show.
+    root.addEventListener('click', (event) => (event.target as Element).part?.contains('button') && this.open());
+    return root;
+  }
+
   /**
-   * Renders, then sets the button's state attributes, before the controllers and `updated()` see the update: set here
-   * rather than as five bindings of the template, because each binding is a Lit part created on every element, and
-   * on a page of a hundred buttons those parts were a fifth of the first render (docs/performance.md).
+   * Renders the template (see `BUTTON`), then the flow's part, then writes the texts and the button's state
+   * attributes, before the controllers and `updated()` see the update. Each is written only when it changes, as a
+   * binding would: an unchanged value makes no mutation record.
    */
   protected override update(changed: PropertyValues<this>): void {
     super.update(changed);
-    const button = this.renderRoot.querySelector('[part~="button"]');
+    const root = this.renderRoot as ShadowRoot;
+    const locale = this.currentLocale();
+    const problem = this.#problem;
+    const flow = this.#flow;
+    if (flow || this.#panel) {
+      // The language changed after the flow was loaded: fetch that language's dialog strings, then show them.
+      if (flow && !stringsLoaded(locale)) loadStrings(locale, false).then(() => this.requestUpdate(), () => undefined);
+      render(flow ? flow.render(locale) : nothing, root, { host: this });
+      this.#panel = !!flow;
+    }
+    const write = (node: Node, text: string): void => {
+      if (node.textContent !== text) node.textContent = text;
+    };
+    const note = root.getElementById('note')!;
+    write(note, problem ? this.#reason(problem) : this._note);
+    const button = note.previousElementSibling;
     if (button) {
       const state = this._state;
-      const picker = !this.#problem && this.wantsPicker();
-      // Written only when it changes, as a binding would: an unchanged value makes no mutation record.
+      const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
+      // A paid or held order says so even on a button with the merchant's own label: it no longer offers to pay.
+      write(
+        button,
+        state === 'paid' || state === 'held'
+          ? t(locale, `${state}Button`)
+          : this.label || (amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay')),
+      );
+      const picker = !problem && this.wantsPicker();
       const attr = (name: string, value: string | false): void => {
         if (!value) button.removeAttribute(name);
         else if (button.getAttribute(name) !== value) button.setAttribute(name, value);
       };
-      button.toggleAttribute('disabled', !!this.#problem || this.disabled);
+      button.toggleAttribute('disabled', !!problem || this.disabled);
       attr('aria-disabled', state === 'paid' && 'true');
       attr('aria-busy', String(state === 'creating' || state === 'redirecting'));
       attr('aria-haspopup', picker && 'listbox');
-      attr('aria-expanded', picker && String(!!this.#flow?.pickerOpen));
+      attr('aria-expanded', picker && String(!!flow?.pickerOpen));
     }
   }
 
@@ -420,26 +464,7 @@ export class PayCheckout extends LitElement {
   }
 
   protected override render() {
-    const locale = this.currentLocale();
-    const problem = this.#problem;
-    const flow = this.#flow;
-    // The language changed after the flow was loaded: fetch that language's dialog strings, then show them.
-    if (flow && !stringsLoaded(locale)) loadStrings(locale, false).then(() => this.requestUpdate(), () => undefined);
-    const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
-    const state = this._state;
-    // A paid or held order says so even on a button with the merchant's own label: it no longer offers to pay.
-    const text =
-      state === 'paid' || state === 'held'
-        ? t(locale, `${state}Button`)
-        : this.label || (amount ? t(locale, 'payAmount', { amount }) : t(locale, 'pay'));
-    const note = problem ? this.#reason(problem) : this._note;
-    const panel = flow ? flow.render(locale) : nothing;
-    // One flat template for the button, the status line and the flow's part (a nested template per element would
-    // be a second template instance and its markers on every button of a page); the inline panel replaces the
-    // button with a template of its own.
-    return flow?.hidesButton()
-      ? html`<p id="note" part="status" class="note" role="status">${note}</p>${panel}`
-      : html`<button part="button" type="button" aria-describedby="note" @click=${this.open}>${text}</button><p id="note" part="status" class="note" role="status">${note}</p>${panel}`;
+    return this.#flow?.hidesButton() ? STATUS : BUTTON;
   }
 
   /** @internal an intent on this element's button, from the page-level listeners (`INTENTS`) */

@@ -1,11 +1,11 @@
-// The button as the first render draws it: the properties' defaults, its state attributes (set after the
-// template's render, in the same update) and a paid or held order read from sessionStorage, all before anything
-// else renders; and its hover transition, which comes with the payer's first intent.
-import { expect, fixture, html, nextFrame } from '@open-wc/testing';
+// The button as the first render draws it: the properties' defaults, its text and state attributes (written after
+// the template's render, in the same update) and a paid or held order read from sessionStorage, all before anything
+// else renders; its texts in later updates; and its hover transition, which comes with the payer's first intent.
+import { expect, fixture, html, nextFrame, oneEvent } from '@open-wc/testing';
 import { resetMouse, sendMouse } from '@web/test-runner-commands';
 import { attemptKey } from '../../src/attempts.js';
-import { formatMoney } from '../../src/i18n.js';
-import { part, PayCheckout, useFakeHelper, waitUntil } from './support.js';
+import { formatMoney, t } from '../../src/i18n.js';
+import { dialogOf, focusIntent, part, PayCheckout, settleInModal, useFakeHelper, waitUntil } from './support.js';
 
 interface FirstRender {
   text: string;
@@ -113,6 +113,85 @@ describe('the button', () => {
     await el.updateComplete;
     observer.disconnect();
     expect(records.map((r) => r.attributeName)).to.deep.equal([]);
+  });
+
+  it('writes its text again when the amount, the label or the state changes, on the same button', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" amount="650" mode="modal"></pay-checkout>`);
+    const button = part<HTMLButtonElement>(el, 'button')!;
+    el.amount = '700';
+    await el.updateComplete;
+    expect(button.textContent).to.equal(`Оплатить ${formatMoney('ru', '700', 'RUB')}`);
+    el.setAttribute('label', 'Купить');
+    await el.updateComplete;
+    expect(button.textContent).to.equal('Купить');
+    await settleInModal(el, 'paid');
+    el.close();
+    await el.updateComplete;
+    expect(button.textContent, 'a paid order says so, whatever the label').to.equal('Оплачено');
+    expect(part(el, 'button')).to.equal(button);
+  });
+
+  it('an update that changes nothing writes no text, as bindings would not', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" amount="650"></pay-checkout>`);
+    const records: MutationRecord[] = [];
+    const observer = new MutationObserver((list) => records.push(...list));
+    observer.observe(el.shadowRoot!, { childList: true, characterData: true, subtree: true });
+    el.requestUpdate();
+    await el.updateComplete;
+    observer.disconnect();
+    expect(records).to.deep.equal([]);
+  });
+
+  it('shows a configuration problem under the button, and nothing once it is fixed', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1"></pay-checkout>`);
+    const note = part(el, 'status')!;
+    expect([note.textContent, getComputedStyle(note).display]).to.deep.equal(['', 'none']);
+    const warn = console.warn;
+    console.warn = () => undefined;
+    try {
+      el.setAttribute('mode', 'fullscreen');
+      await el.updateComplete;
+    } finally {
+      console.warn = warn;
+    }
+    expect(note.textContent).to.equal(t('ru', 'configInvalid', { attr: 'mode' }));
+    expect(getComputedStyle(note).display).to.not.equal('none');
+    expect(part<HTMLButtonElement>(el, 'button')!.disabled).to.equal(true);
+    el.setAttribute('mode', 'modal');
+    await el.updateComplete;
+    expect([note.textContent, getComputedStyle(note).display]).to.deep.equal(['', 'none']);
+    expect(part<HTMLButtonElement>(el, 'button')!.disabled).to.equal(false);
+  });
+
+  it('keeps its button, and the focus on it, when the checkout loads on focus; the closed dialog comes after the status line', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="modal"></pay-checkout>`);
+    const button = part<HTMLButtonElement>(el, 'button')!;
+    button.focus();
+    focusIntent(el);
+    await waitUntil(() => el.shadowRoot!.querySelector('dialog'), 'the closed dialog rendered');
+    await el.updateComplete;
+    expect(part(el, 'button')).to.equal(button);
+    expect(el.shadowRoot!.activeElement).to.equal(button);
+    expect(part(el, 'status')!.compareDocumentPosition(dialogOf(el)) & Node.DOCUMENT_POSITION_FOLLOWING).to.not.equal(0);
+    button.click();
+    await oneEvent(el, 'pay-open');
+    expect(dialogOf(el).open).to.equal(true);
+    el.close();
+  });
+
+  it('the button put back after the inline panel opens the payment again', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="inline"></pay-checkout>`);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    expect(part(el, 'button')).to.equal(null);
+    el.close();
+    await waitUntil(() => part(el, 'button'), 'the button is back');
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    expect(part(el, 'frame')).to.not.equal(null);
+    el.close();
   });
 
   describe('a paid or held order of this tab, on a page of the shop in a frame (the same sessionStorage)', () => {
