@@ -69,7 +69,8 @@ function securityHeaders(nonce: string | undefined, frameAncestors: readonly str
 
 /**
  * How long the return page in a window with an opener waits for the element's answer before it goes back to the return
- * URL instead: the answer comes within milliseconds from a live element; a storefront tab never gets one.
+ * URL instead (or, in the element's own window, offers the way back): the answer comes within milliseconds from a live
+ * element, which answers before anything else runs; a storefront tab never gets one.
  */
 const OPENER_ANSWER_MS = 2_000;
 
@@ -99,8 +100,11 @@ export function renderReturnPage(options: {
   };
   // In a window with an opener the page reports to it and closes itself only once the element answers
   // (src/return-listener.ts): a window name or the opener alone do not tell the element's popup from a storefront tab
-  // that the shop or another site opened with window.open() (any page on the way may rename a window). Unanswered,
-  // the window goes back to the return URL: in redirect mode that is the storefront tab's own way back.
+  // that the shop or another site opened with window.open() (any page on the way may rename a window). Unanswered, a
+  // window named by the element (`pay-checkout-…`, open-window.ts) is its popup whose page is busy, frozen in the
+  // background or gone: it stays, says it can be closed and links back to the shop (its own copy of the tab's storage
+  // has no session, so the shop there would offer to pay again). Any other window goes back to the return URL: in
+  // redirect mode that is the storefront tab's own way back.
   const script = `
 (function () {
   var d = ${scriptJson(data)};
@@ -118,7 +122,12 @@ export function renderReturnPage(options: {
       setTimeout(function () { window.close(); }, 100);
     });
     try { opener.postMessage(d.message, d.origin); } catch (e) {}
-    setTimeout(function () { if (!answered) window.location.replace(d.top); }, ${OPENER_ANSWER_MS});
+    setTimeout(function () {
+      if (answered) return;
+      if (!/^pay-checkout-/.test(window.name)) return window.location.replace(d.top);
+      done();
+      document.getElementById('back').hidden = false;
+    }, ${OPENER_ANSWER_MS});
     return;
   }
   if (window.parent && window.parent !== window) {
@@ -141,6 +150,7 @@ export function renderReturnPage(options: {
 <body>
 <main>
 <p id="status" role="status" aria-live="polite">${escapeHtml(text.working)}</p>
+<p id="back" hidden><a href="${escapeHtml(options.topLevelUrl)}">${escapeHtml(text.link)}</a></p>
 <noscript><p><a href="${escapeHtml(options.topLevelUrl)}">${escapeHtml(text.link)}</a></p></noscript>
 </main>
 <script nonce="${nonce}">${script}</script>

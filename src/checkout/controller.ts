@@ -601,7 +601,8 @@ export class CheckoutController {
       // The return page is the creating helper's, whatever `session-url` says now.
       this.#own!.origin,
       () => [this.host.renderRoot.querySelector('iframe')?.contentWindow, presenter.window],
-      (id, outcome) => id === this.#session?.id && this.#dispatch({ type: 'return', outcome }),
+      () => this.#session?.id,
+      (outcome) => this.#dispatch({ type: 'return', outcome }),
       signal,
     );
     // Payers pay in a bank's app and come back to the tab: check at once rather than at the next poll.
@@ -893,7 +894,8 @@ export class CheckoutController {
       // The helper labels methods in its two languages; any other language reads the Russian one.
       return { id, label: (lang === 'en' ? label?.en : label?.ru) || id };
     });
-    this.#picker ??= new MethodPicker(this.host, (id) => this.#start(id));
+    // A choice starts the attempt as a click does (`activate()`): what a listener calls meanwhile waits for it.
+    this.#picker ??= new MethodPicker(this.host, (id) => this.#holding(() => this.#start(id)));
     void this.#picker.show(items, this.#method);
   }
 

@@ -134,24 +134,27 @@ describe('popup mode', () => {
     }
   });
 
-  it('answers its own window\'s return message on the helper\'s origin, so that the return page closes it; no other gets an answer', async () => {
+  it('answers its own window\'s return message about its session before the merchant\'s listeners run, so that the return page closes it; no other gets an answer', async () => {
     const { win, frame } = await fakePopupWindow();
     const open = stubOpen(() => win);
-    const answers: unknown[] = [];
     try {
       const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
       part<HTMLButtonElement>(el, 'button')!.click();
       await oneEvent(el, 'pay-open');
-      // Listened to in the payment page's document, as the return page there would.
-      await waitUntil(() => frame.contentWindow!.location.href.includes('session=cs_1') && frame.contentDocument?.readyState === 'complete', 'the window is navigated');
-      frame.contentWindow!.addEventListener('message', (event) => answers.push(event.data));
+      await waitUntil(() => frame.contentWindow!.location.href.includes('session=cs_1'), 'the window is navigated');
+      // What the element posts to the window (the payment page's document: the return page would be there).
+      const answers: unknown[][] = [];
+      frame.contentWindow!.postMessage = ((...args: unknown[]) => void answers.push(args)) as typeof window.postMessage;
+      let answeredBeforeListeners: number | undefined;
+      el.addEventListener('pay-return', () => (answeredBeforeListeners ??= answers.length));
       postReturn(win, returnMessage('cs_1'), 'https://attacker.example');
       postReturn(win, { ...returnMessage('cs_1'), v: 2 });
-      await new Promise((r) => setTimeout(r, 50));
+      postReturn(win, returnMessage('cs_other'));
+      postReturn(window, returnMessage('cs_1'));
       expect(answers).to.deep.equal([]);
       postReturn(win, returnMessage('cs_1'));
-      await waitUntil(() => answers.length > 0, 'the window is answered');
-      expect(answers).to.deep.equal([{ type: 'pay-checkout:return-ack', v: 1, sessionId: 'cs_1' }]);
+      expect(answers).to.deep.equal([[{ type: 'pay-checkout:return-ack', v: 1, sessionId: 'cs_1' }, location.origin]]);
+      expect(answeredBeforeListeners).to.equal(1);
       el.close();
     } finally {
       open.restore();
@@ -220,6 +223,29 @@ describe('popup mode', () => {
       expect(names(events)).to.deep.equal(['pay-error', 'pay-open']);
       expect(helper.creates).to.have.length(1);
       expect(nav.urls).to.have.length(1);
+    } finally {
+      open.restore();
+      nav.restore();
+    }
+  });
+
+  it('waits with an open() in the popup_blocked listener also when the attempt starts from the method picker', async () => {
+    const open = stubOpen(() => null);
+    const nav = stubNavigation();
+    try {
+      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup" methods="sbp,card"></pay-checkout>`);
+      const events = record(el, ['pay-error', 'pay-open']);
+      el.addEventListener('pay-error', () => el.open());
+      part<HTMLButtonElement>(el, 'button')!.click();
+      await waitUntil(() => part(el, 'picker')?.matches(':popover-open'), 'the picker opens');
+      part(el, 'picker')!.querySelector<HTMLElement>('[role="option"]')!.click();
+      await oneEvent(el, 'pay-open');
+      await waitUntil(() => nav.urls.length > 0, 'the payer is sent to the payment page');
+      await el.updateComplete;
+      expect(names(events)).to.deep.equal(['pay-error', 'pay-open']);
+      expect(helper.creates).to.have.length(1);
+      // Not offered again while the page leaves for the payment.
+      expect(part(el, 'picker')?.matches(':popover-open') ?? false).to.equal(false);
     } finally {
       open.restore();
       nav.restore();

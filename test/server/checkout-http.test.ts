@@ -218,13 +218,18 @@ describe('return page', () => {
     const ack = { type: 'pay-checkout:return-ack', v: 1, sessionId: json.id };
     /**
      * The script in a stand-in window: 'frame' (the dialog's iframe), 'popup' (an opener that answers as the element
-     * does, with `answer`), 'opened-tab' (a storefront tab another window opened: its opener does not answer), 'top'.
+     * does, with `answer`), 'silent-popup' (the element's own window, named by it, whose page does not answer),
+     * 'opened-tab' (a storefront tab another window opened: its opener does not answer), 'top'.
      */
-    const run = (shape: 'frame' | 'popup' | 'opened-tab' | 'top', answer: { data: unknown; origin: string; fromOpener?: boolean } = { data: ack, origin: SHOP }) => {
+    const run = (
+      shape: 'frame' | 'popup' | 'silent-popup' | 'opened-tab' | 'top',
+      answer: { data: unknown; origin: string; fromOpener?: boolean } = { data: ack, origin: SHOP },
+    ) => {
       const posted: Array<[unknown, string]> = [];
       const listeners: Array<(event: { data: unknown; origin: string; source: unknown }) => void> = [];
       const timers: Array<() => void> = [];
       const status = { textContent: '' };
+      const back = { hidden: true };
       let replaced: string | undefined;
       let closed = false;
       const target = {
@@ -236,7 +241,8 @@ describe('return page', () => {
         },
       };
       const window: Record<string, unknown> = {
-        opener: shape === 'popup' || shape === 'opened-tab' ? target : null,
+        opener: shape === 'frame' || shape === 'top' ? null : target,
+        name: shape === 'silent-popup' ? `pay-checkout-${Date.now()}` : shape === 'opened-tab' ? 'checkout' : '',
         close: () => {
           closed = true;
         },
@@ -244,9 +250,10 @@ describe('return page', () => {
         addEventListener: (type: string, listener: (typeof listeners)[number]) => type === 'message' && listeners.push(listener),
       };
       window.parent = shape === 'frame' ? target : window;
-      runInNewContext(script, { window, document: { getElementById: () => status }, setTimeout: (fn: () => void) => void timers.push(fn) });
+      const document = { getElementById: (id: string) => (id === 'back' ? back : status) };
+      runInNewContext(script, { window, document, setTimeout: (fn: () => void) => void timers.push(fn) });
       for (const timer of timers.splice(0)) timer();
-      return { posted, status: status.textContent, replaced, closed };
+      return { posted, status: status.textContent, replaced, closed, linksBack: !back.hidden };
     };
     const topUrl = `${MERCHANT}/api/checkout/return/error?session=${json.id}&top=1`;
     const framed = run('frame');
@@ -266,6 +273,14 @@ describe('return page', () => {
     const openedTab = run('opened-tab');
     assert.equal(openedTab.closed, false);
     assert.equal(openedTab.replaced, topUrl);
+    assert.equal(openedTab.linksBack, false);
+    // The element's own window whose page does not answer (busy, frozen, gone) stays and offers the way back.
+    const silent = run('silent-popup');
+    assert.deepEqual(JSON.parse(JSON.stringify(silent.posted)), [[message, SHOP]]);
+    assert.equal(silent.closed, false);
+    assert.equal(silent.replaced, undefined);
+    assert.equal(silent.linksBack, true);
+    assert.match(silent.status, /закрыть/);
     // An answer counts only from the opener, on the storefront origin, for this session.
     for (const answer of [
       { data: ack, origin: 'https://attacker.example' },
