@@ -208,49 +208,35 @@ describe('popup mode', () => {
     }
   });
 
-  it('waits with an open() called in the popup_blocked listener until the redirect attempt has started: one attempt', async () => {
-    const open = stubOpen(() => null);
-    const nav = stubNavigation();
-    try {
-      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
-      const events = record(el, ['pay-error', 'pay-open']);
-      // A storefront that answers every error by trying again.
-      el.addEventListener('pay-error', () => el.open());
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await oneEvent(el, 'pay-open');
-      await waitUntil(() => nav.urls.length > 0, 'the payer is sent to the payment page');
-      await new Promise((r) => setTimeout(r, 50));
-      expect(names(events)).to.deep.equal(['pay-error', 'pay-open']);
-      expect(helper.creates).to.have.length(1);
-      expect(nav.urls).to.have.length(1);
-    } finally {
-      open.restore();
-      nav.restore();
-    }
-  });
-
-  it('waits with an open() in the popup_blocked listener also when the attempt starts from the method picker', async () => {
-    const open = stubOpen(() => null);
-    const nav = stubNavigation();
-    try {
-      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup" methods="sbp,card"></pay-checkout>`);
-      const events = record(el, ['pay-error', 'pay-open']);
-      el.addEventListener('pay-error', () => el.open());
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await waitUntil(() => part(el, 'picker')?.matches(':popover-open'), 'the picker opens');
-      part(el, 'picker')!.querySelector<HTMLElement>('[role="option"]')!.click();
-      await oneEvent(el, 'pay-open');
-      await waitUntil(() => nav.urls.length > 0, 'the payer is sent to the payment page');
-      await el.updateComplete;
-      expect(names(events)).to.deep.equal(['pay-error', 'pay-open']);
-      expect(helper.creates).to.have.length(1);
-      // Not offered again while the page leaves for the payment.
-      expect(part(el, 'picker')?.matches(':popover-open') ?? false).to.equal(false);
-    } finally {
-      open.restore();
-      nav.restore();
-    }
-  });
+  // A storefront that answers every error by trying again: its open() waits until the redirect attempt has started.
+  for (const [start, methods] of [['the button', ''], ['the method picker', 'sbp,card']] as const) {
+    it(`waits with an open() in the popup_blocked listener until the attempt started from ${start} is under way: one attempt`, async () => {
+      const open = stubOpen(() => null);
+      const nav = stubNavigation();
+      try {
+        const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup" methods=${methods}></pay-checkout>`);
+        const events = record(el, ['pay-error', 'pay-open']);
+        el.addEventListener('pay-error', () => el.open());
+        part<HTMLButtonElement>(el, 'button')!.click();
+        if (methods) {
+          await waitUntil(() => part(el, 'picker')?.matches(':popover-open'), 'the picker opens');
+          part(el, 'picker')!.querySelector<HTMLElement>('[role="option"]')!.click();
+        }
+        await oneEvent(el, 'pay-open');
+        await waitUntil(() => nav.urls.length > 0, 'the payer is sent to the payment page');
+        await new Promise((r) => setTimeout(r, 50));
+        await el.updateComplete;
+        expect(names(events)).to.deep.equal(['pay-error', 'pay-open']);
+        expect(helper.creates).to.have.length(1);
+        expect(nav.urls).to.have.length(1);
+        // Not offered again while the page leaves for the payment.
+        expect(part(el, 'picker')?.matches(':popover-open') ?? false).to.equal(false);
+      } finally {
+        open.restore();
+        nav.restore();
+      }
+    });
+  }
 
   it('treats the payer closing the window as a dismissal after one status check', async () => {
     const fake = { closed: false, location: { href: '' }, close() { this.closed = true; }, focus() {} };
