@@ -3,6 +3,7 @@
 // ends in pay-success.
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import {
+  countUpdates,
   helper,
   names,
   openModal,
@@ -97,15 +98,10 @@ describe('a payment held while its page is open', () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
     await settleInModal(el, 'held');
     await el.updateComplete;
-    let updates = 0;
-    const requestUpdate = el.requestUpdate.bind(el);
-    el.requestUpdate = ((...args: Parameters<PayCheckout['requestUpdate']>) => {
-      updates++;
-      return requestUpdate(...args);
-    }) as PayCheckout['requestUpdate'];
+    const updates = countUpdates(el);
     // More than two of the countdown's one-second ticks.
     await pause(2200);
-    expect(updates).to.equal(0);
+    expect(updates()).to.equal(0);
     const gets = helper.gets;
     helper.status = 'paid';
     await waitUntil(() => el.state === 'paid', 'still polled');

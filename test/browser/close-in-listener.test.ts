@@ -3,6 +3,7 @@
 // after it. What follows is a dismissal's: idle, a check, a few more in the background, then nothing.
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import {
+  countUpdates,
   dialogOf,
   helper,
   hover,
@@ -101,15 +102,10 @@ describe('close() in a listener of the element’s own events', () => {
     part<HTMLButtonElement>(el, 'button')!.click();
     await oneEvent(el, 'pay-close');
     expect(el.state).to.equal('idle');
-    let updates = 0;
-    const requestUpdate = el.requestUpdate.bind(el);
-    el.requestUpdate = ((...args: Parameters<PayCheckout['requestUpdate']>) => {
-      updates++;
-      return requestUpdate(...args);
-    }) as PayCheckout['requestUpdate'];
+    const updates = countUpdates(el);
     await expectChecksToStop(0);
     // The countdown ticks once a second: nothing counts down for an idle element.
-    expect(updates, 'countdown ticks').to.equal(0);
+    expect(updates(), 'countdown ticks').to.equal(0);
     expect(names(events)).to.deep.equal(['pay-open', 'pay-close', 'pay-cancel']);
     expect(dialogOf(el).open).to.equal(false);
   });

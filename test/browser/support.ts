@@ -278,6 +278,17 @@ export function returnMessage(sessionId: string, outcome: 'success' | 'error' | 
   return { type: 'pay-checkout:return', v: 1, sessionId, outcome };
 }
 
+/** Counts the element's requested updates from now on (a running countdown asks for one a second). */
+export function countUpdates(el: PayCheckout): () => number {
+  let updates = 0;
+  const requestUpdate = el.requestUpdate.bind(el);
+  el.requestUpdate = ((...args: Parameters<PayCheckout['requestUpdate']>) => {
+    updates++;
+    return requestUpdate(...args);
+  }) as PayCheckout['requestUpdate'];
+  return () => updates;
+}
+
 /** Collects events of the given names from an element, in order. */
 export function record(el: EventTarget, names: string[]): CustomEvent[] {
   const seen: CustomEvent[] = [];
