@@ -1,8 +1,10 @@
 /**
  * The return bridge (docs/server.md, "Return page"): the page the provider's success / error / cancel redirects land on.
- * - In a frame or a popup it posts { type: 'pay-checkout:return', v: 1, sessionId, outcome } to the storefront
- *   origin recorded when the session was created (never '*'), then says the window can be closed (a popup closes
- *   itself).
+ * - In a frame it posts { type: 'pay-checkout:return', v: 1, sessionId, outcome } to the storefront origin recorded
+ *   when the session was created (never '*'), then says the window can be closed.
+ * - In a window with an opener it posts the same to the opener; when the element answers it says the window can be
+ *   closed and closes it; unanswered, the element's own window stays with a link back to the shop and any other window
+ *   goes on as at the top level (see `renderReturnPage`).
  * - At the top level it asks the helper for the 303 back to the session's return URL with
  *   `#pay-checkout=<sessionId>:<outcome>`.
  * The page never changes a session's status: the helper only re-checks it with the provider.
@@ -126,6 +128,8 @@ export function renderReturnPage(options: {
       if (answered) return;
       if (!/^pay-checkout-/.test(window.name)) return window.location.replace(d.top);
       done();
+      // The shop the link loads here must not take this window for the element's again.
+      window.name = '';
       document.getElementById('back').hidden = false;
     }, ${OPENER_ANSWER_MS});
     return;

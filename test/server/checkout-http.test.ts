@@ -253,7 +253,7 @@ describe('return page', () => {
       const document = { getElementById: (id: string) => (id === 'back' ? back : status) };
       runInNewContext(script, { window, document, setTimeout: (fn: () => void) => void timers.push(fn) });
       for (const timer of timers.splice(0)) timer();
-      return { posted, status: status.textContent, replaced, closed, linksBack: !back.hidden };
+      return { posted, status: status.textContent, replaced, closed, linksBack: !back.hidden, name: window.name };
     };
     const topUrl = `${MERCHANT}/api/checkout/return/error?session=${json.id}&top=1`;
     const framed = run('frame');
@@ -280,6 +280,7 @@ describe('return page', () => {
     assert.equal(silent.closed, false);
     assert.equal(silent.replaced, undefined);
     assert.equal(silent.linksBack, true);
+    assert.equal(silent.name, '', 'the shop the link loads there is not taken for the element\'s window again');
     assert.match(silent.status, /закрыть/);
     // An answer counts only from the opener, on the storefront origin, for this session.
     for (const answer of [
