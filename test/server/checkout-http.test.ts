@@ -287,6 +287,7 @@ describe('return page', () => {
       { data: ack, origin: 'https://attacker.example' },
       { data: ack, origin: SHOP, fromOpener: false },
       { data: { ...ack, sessionId: 'cs_other' }, origin: SHOP },
+      { data: { ...ack, v: 2 }, origin: SHOP },
       { data: message, origin: SHOP },
     ]) {
       const refused = run('popup', answer);
