@@ -516,6 +516,14 @@ export class PostgresStore implements Store {
 
   async retryDelivery(id: string, now: number, options: { force?: boolean } = {}): Promise<RetriedDelivery | undefined> {
     return this.transaction(async (client): Promise<RetriedDelivery | undefined> => {
+      // The sessions of the delivery's order first, in id order as applyMutation() locks them: a later delivery of the
+      // session is written under those locks, so none can be committed between the check below and this transaction's
+      // end (and then be sent while this one goes out again unmarked, after it).
+      await client.query(
+        `SELECT 1 FROM sessions WHERE order_id = (SELECT s.order_id FROM sessions s JOIN deliveries d ON d.session_id = s.id WHERE d.id = $1)
+         ORDER BY id FOR UPDATE`,
+        [id],
+      );
       // The row is locked while it is checked and changed; a sender claiming it meanwhile skips it (SKIP LOCKED).
       const { rows } = await client.query('SELECT * FROM deliveries WHERE id = $1 FOR UPDATE', [id]);
       if (!rows[0]) return undefined;
