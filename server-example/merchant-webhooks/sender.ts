@@ -84,7 +84,12 @@ export class DeliverySender {
     const due = await store.claimDueDeliveries(now, BATCH, delivery.timeoutMs + LEASE_MARGIN_MS);
     await Promise.all(
       due.map(async (record) => {
-        const outcome = await this.attempt(record);
+        // The lease counts from before the claim, which may have waited for a database connection: the attempt ends
+        // a margin before the lease does, or another sender could send the message again while it still runs. With
+        // no time left, the delivery is left to the pass that takes it once the lease has run out (no attempt counted).
+        const limitMs = Math.min(delivery.timeoutMs, (record.leaseUntil ?? 0) - Date.now() - LEASE_MARGIN_MS);
+        if (limitMs <= 0) return;
+        const outcome = await this.attempt(record, limitMs);
         await store.finishDelivery(record, outcome, Date.now());
         if (outcome.delivered) report.delivered++;
         else if (outcome.nextAttemptAt === null) {
@@ -96,14 +101,14 @@ export class DeliverySender {
     return report;
   }
 
-  private async attempt(record: DeliveryRecord): Promise<DeliveryOutcome> {
+  private async attempt(record: DeliveryRecord, limitMs: number): Promise<DeliveryOutcome> {
     try {
       if (record.target === HOOK_TARGET) {
         if (!this.options.onEvent) throw new Error('no onEvent hook is configured any more');
-        await this.callHook(this.options.onEvent, JSON.parse(record.payload) as MerchantEvent);
+        await this.callHook(this.options.onEvent, JSON.parse(record.payload) as MerchantEvent, limitMs);
         return { delivered: true };
       }
-      const { status, retryAfter } = await this.post(record);
+      const { status, retryAfter } = await this.post(record, limitMs);
       if (status >= 200 && status < 300) return { delivered: true, status };
       const waitMs = status === 429 || status === 503 ? retryAfterMs(retryAfter, Date.now()) : undefined;
       return this.failure(record, `HTTP ${status}`, status, waitMs);
@@ -119,18 +124,17 @@ export class DeliverySender {
    * this instance's pass, and with it every notification. A hook that has not finished by then is a failed attempt,
    * retried with backoff; the pass goes on without waiting for it (it cannot be stopped: it may still finish later).
    */
-  private async callHook(hook: (event: MerchantEvent) => void | Promise<void>, event: MerchantEvent): Promise<void> {
-    const { timeoutMs } = this.options.delivery;
+  private async callHook(hook: (event: MerchantEvent) => void | Promise<void>, event: MerchantEvent, limitMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     let late = false;
     const call = (async () => hook(event))();
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         late = true;
-        const error = new Error(`onEvent did not finish within ${timeoutMs} ms (MERCHANT_WEBHOOK_TIMEOUT_MS)`);
+        const error = new Error(`onEvent did not finish within ${limitMs} ms (MERCHANT_WEBHOOK_TIMEOUT_MS)`);
         error.name = 'TimeoutError';
         reject(error);
-      }, timeoutMs);
+      }, limitMs);
     });
     // A hook that fails after its time ran out is reported in the log, never left as an unhandled rejection.
     call.catch((error: unknown) => {
@@ -143,7 +147,7 @@ export class DeliverySender {
     }
   }
 
-  private async post(record: DeliveryRecord): Promise<{ status: number; retryAfter: string | null }> {
+  private async post(record: DeliveryRecord, limitMs: number): Promise<{ status: number; retryAfter: string | null }> {
     const secrets = this.options.webhooks?.secrets;
     if (!secrets?.length) throw new Error('no MERCHANT_WEBHOOK_SECRET to sign with');
     const response = await fetch(record.target, {
@@ -156,7 +160,7 @@ export class DeliverySender {
       body: record.payload,
       // A redirect is an answer, not a new address to send the payload to.
       redirect: 'manual',
-      signal: AbortSignal.timeout(this.options.delivery.timeoutMs),
+      signal: AbortSignal.timeout(limitMs),
     });
     await response.body?.cancel().catch(() => undefined);
     return { status: response.status, retryAfter: response.headers.get('retry-after') };
