@@ -41,6 +41,22 @@ function stubOpen(result: () => Window | null) {
   return { calls, restore: () => (window.open = original) };
 }
 
+/** `run` on a popup-mode element whose payment is open in a stand-in popup (`fakePopupWindow`). */
+async function inPopup(run: (el: PayCheckout, win: Window, frame: HTMLIFrameElement) => Promise<void>): Promise<void> {
+  const { win, frame } = await fakePopupWindow();
+  const open = stubOpen(() => win);
+  try {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    await run(el, win, frame);
+    el.close();
+  } finally {
+    open.restore();
+    frame.remove();
+  }
+}
+
 function stubNavigation() {
   const original = navigation.assign;
   const urls: string[] = [];
@@ -112,13 +128,8 @@ describe('popup mode', () => {
     }
   });
 
-  it('ignores a return message from the page itself instead of the popup', async () => {
-    const { win, frame } = await fakePopupWindow();
-    const open = stubOpen(() => win);
-    try {
-      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await oneEvent(el, 'pay-open');
+  it('ignores a return message from the page itself instead of the popup', () =>
+    inPopup(async (el, win) => {
       const events = record(el, ['pay-return']);
       postReturn(window, returnMessage('cs_1'));
       postReturn(win, returnMessage('cs_1'), 'https://attacker.example');
@@ -127,20 +138,10 @@ describe('popup mode', () => {
       // The same message from the popup on the helper's origin does count: the two above were refused for their source.
       postReturn(win, returnMessage('cs_1'));
       expect(names(events)).to.deep.equal(['pay-return']);
-      el.close();
-    } finally {
-      open.restore();
-      frame.remove();
-    }
-  });
+    }));
 
-  it('answers its own window\'s return message about its session before the merchant\'s listeners run, so that the return page closes it; no other gets an answer', async () => {
-    const { win, frame } = await fakePopupWindow();
-    const open = stubOpen(() => win);
-    try {
-      const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1" mode="popup"></pay-checkout>`);
-      part<HTMLButtonElement>(el, 'button')!.click();
-      await oneEvent(el, 'pay-open');
+  it('answers its own window\'s return message about its session before the merchant\'s listeners run, so that the return page closes it; no other gets an answer', () =>
+    inPopup(async (el, win, frame) => {
       await waitUntil(() => frame.contentWindow!.location.href.includes('session=cs_1'), 'the window is navigated');
       // What the element posts to the window (the payment page's document: the return page would be there).
       const answers: unknown[][] = [];
@@ -155,12 +156,7 @@ describe('popup mode', () => {
       postReturn(win, returnMessage('cs_1'));
       expect(answers).to.deep.equal([[{ type: 'pay-checkout:return-ack', v: 1, sessionId: 'cs_1' }, location.origin]]);
       expect(answeredBeforeListeners).to.equal(1);
-      el.close();
-    } finally {
-      open.restore();
-      frame.remove();
-    }
-  });
+    }));
 
   it('closes the window and reports the error when the session is refused', async () => {
     let closed = false;
