@@ -165,6 +165,15 @@ const isPanel = (s: Surface): s is { kind: 'modal' | 'inline'; page: PanelPage }
 const isFinal = (status: SessionStatus | undefined): boolean => !!status && FINAL.includes(status);
 const isSettled = (status: SessionStatus | undefined): boolean => !!status && SETTLED.includes(status);
 
+/**
+ * The outcome is known and confirmed under the button, after a redirect or once the popup went: nothing shows the
+ * payment any more, and another order may take the element (a surface other than `none` keeps the session, see the
+ * controller's `busy`).
+ */
+function release(s: CheckoutState): void {
+  if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };
+}
+
 /** The surface shows the payment (focus it on a click), as opposed to nothing or a confirmation under the button. */
 function isShowing(state: CheckoutState): boolean {
   const kind = state.surface.kind;
@@ -272,7 +281,7 @@ export function transition(state: CheckoutState, event: CheckoutEvent): Transiti
         // Asked again after an end without a payment (see 'return'), and the helper still says so: that end stands,
         // and nothing shows the payment any more (as react() leaves it, without telling the end again).
         set(s.status as PayCheckoutState);
-        if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };
+        release(s);
       } else if (s.view === 'confirming') set('waiting');
       if (!isFinal(s.status)) fx.push(['poll']);
       break;
@@ -376,9 +385,7 @@ function react(s: CheckoutState, fx: Effect[], status: SessionStatus): void {
       if (s.surface.page === 'window') fx.push(['close-window'], ['drop-window']);
       s.surface = { kind: s.surface.kind, page: 'none' };
     }
-    // Confirmed under the button, after a redirect or once the popup went: done, and another order may take the
-    // element (a surface other than `none` keeps the session, see the controller's `busy`).
-    if (s.surface.kind === 'detached' || s.surface.kind === 'redirect') s.surface = { kind: 'none' };
+    release(s);
     if (s.surface.kind === 'popup') fx.push(['close-window']);
   }
   if (status === 'paid') {
