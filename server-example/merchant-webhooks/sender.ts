@@ -119,9 +119,9 @@ export class DeliverySender {
   }
 
   /**
-   * The hook, with the webhook's time limit: its lease is that limit + 2 s, so a hook still running after it could be
-   * called again (by another instance, or the next pass) while it runs, and a hook that never returns would hold up
-   * this instance's pass, and with it every notification. A hook that has not finished by then is a failed attempt,
+   * The hook, with the attempt's time limit (the webhook's, or what its lease leaves, see `pass()`): a hook still
+   * running after its lease could be called again (by another instance, or the next pass), and one that never returns
+   * would hold up this instance's pass, and with it every notification. A hook that has not finished by then is a failed attempt,
    * retried with backoff; the pass goes on without waiting for it (it cannot be stopped: it may still finish later).
    */
   private async callHook(hook: (event: MerchantEvent) => void | Promise<void>, event: MerchantEvent, limitMs: number): Promise<void> {
