@@ -344,13 +344,17 @@ async function openProviderPayment(
             ],
           };
         }
+        // A signed callback adopted the payment while this call was out and its status read found the payer paying:
+        // that read is newer than the create answer, whose `created` would move the session back.
+        const behind = !rejected && status === 'created' && current.status === 'pending';
+        const toStatus = behind ? current.status : status;
         return {
           patch: {
             providerPaymentId: created.providerPaymentId,
             paymentUrl: created.paymentUrl,
-            providerStatus: created.rawStatus,
+            providerStatus: behind ? current.providerStatus : created.rawStatus,
             providerData: { ...current.providerData, ...(created.providerData ?? {}), ...(recovered ? { reference: created.reference } : {}) },
-            status,
+            status: toStatus,
             errorCode: rejected ? rejected.code : null,
             expiresAt: created.expiresAt ?? current.expiresAt,
             nextPollAt: isOpen(status) ? Date.now() + core.config.reconcile.minBackoffMs : nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, status),
@@ -362,7 +366,7 @@ async function openProviderPayment(
               kind: 'provider_created',
               source: 'manual',
               fromStatus: current.status,
-              toStatus: status,
+              toStatus,
               providerStatus: created.rawStatus,
               data: {
                 providerPaymentId: created.providerPaymentId,

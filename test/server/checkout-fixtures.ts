@@ -170,7 +170,8 @@ export class RepayMock {
    * sent once the returned promise settles, so a test can have Repay answer a read late.
    */
   holdStatus: (() => Promise<void> | undefined) | undefined;
-  private counter = 0;
+  /** The number of the last deal made (its id is `deal-<counter>`). */
+  counter = 0;
 
   /**
    * Holds the answer to the next status read (the deal as it was when the read arrived) until `answer()`; later reads

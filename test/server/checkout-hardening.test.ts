@@ -243,6 +243,27 @@ describe('one payment never pays two orders', () => {
     });
   }
 
+  it('keeps what a signed callback read while the create call was out, when the create answer comes after it', async () => {
+    await withOrders(sameAmount);
+    repay.onCreate = async () => {
+      repay.onCreate = undefined;
+      // Repay has made the deal (the id its answer will carry) and the payer has started paying: its callback arrives
+      // before its answer to the create call.
+      const [creating] = await t.app.checkout.store.listSessions(1);
+      const id = `deal-${repay.counter + 1}`;
+      repay.deals.set(id, { id, state: 'waiting_payment', amount: '1500', orderId: providerReference('O-1', creating!.id), body: {} });
+      assert.equal((await repayHook(repay.callback(id, '1500'))).status, 200);
+      assert.equal((await session(t.app, creating!.id)).status, 'pending');
+    };
+    const { status: answered, json } = await t.createSession({ orderId: 'O-1' });
+    assert.equal(answered, 201);
+    const row = await session(t.app, json.id);
+    assert.equal(row.providerPaymentId, `deal-${repay.counter}`);
+    assert.equal(row.status, 'pending', 'the create answer (state created) is older than the status read');
+    assert.equal(row.providerStatus, 'waiting_payment');
+    assert.equal(json.status, 'pending', 'the browser is told what the helper holds');
+  });
+
   it('keeps reading a crash-orphaned session that adopted a payment still under way, and opens no second payment meanwhile', async () => {
     await withOrders(sameAmount);
     const a = (await t.createSession({ orderId: 'O-1' })).json;
