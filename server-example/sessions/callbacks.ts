@@ -92,8 +92,9 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
           const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
           // Strictly older only: BoxExchanger's unix time may be in seconds, and two IPNs of one second (a quick
           // inProgress → done) are both news; an exact replay is caught by the dedupe key.
-          if (stamp !== undefined && stamp < last) {
-            outOfOrder = true;
+          // Assigned, not only set: PostgreSQL runs the decision again after a lost serialisation race.
+          outOfOrder = stamp !== undefined && stamp < last;
+          if (outOfOrder) {
             return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
           }
           const stamped = stamp === undefined ? current : { ...current, providerData: { ...current.providerData, lastNotificationAt: stamp } };

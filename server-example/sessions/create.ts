@@ -320,12 +320,12 @@ async function openProviderPayment(
     let endedMeanwhile = false;
     try {
       updated = await core.store.mutate(id, (current) => {
+        endedMeanwhile = !isOpen(current.status);
         // Ended while its provider answered: only when the order lock did not hold (a lost PostgreSQL lock
         // connection, several processes on one SQLite file) and another process took the row for a crash's leftover.
         // Nothing moves back to open; the payment is recorded so that, should it be paid all the same, it is found
         // and revives the row like any late payment, and the payer is asked to try again.
-        if (!isOpen(current.status)) {
-          endedMeanwhile = true;
+        if (endedMeanwhile) {
           return {
             patch: {
               providerPaymentId: created.providerPaymentId,

@@ -318,6 +318,9 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
   // before the decision is older news (apply() ignores it), not a reason to hold the payment again.
   const result = await afterRunningRead(core, sessionId, () =>
     core.change(sessionId, (current, context) => {
+      // Decided afresh on each run: PostgreSQL runs the decision again after a lost serialisation race.
+      refused = undefined;
+      paidElsewhere = false;
       if (current.status !== 'held') {
         refused = current.status;
         return undefined;
