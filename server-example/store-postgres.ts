@@ -215,6 +215,11 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   UPDATE sessions SET paid_at = (SELECT MIN(at) FROM events WHERE events.session_id = sessions.id AND kind = 'transition' AND to_status = 'paid');
   UPDATE sessions SET paid_at = updated_at WHERE paid_at IS NULL AND status = 'paid';
   `,
+  // 8: the outbox keeps order per order, not per session (see SqliteStore's migration 8)
+  `
+  DROP INDEX deliveries_queue;
+  CREATE INDEX deliveries_queue ON deliveries (order_id, target, seq) WHERE status = 'pending';
+  `,
 ];
 
 if (POSTGRES_MIGRATIONS.length !== MIGRATIONS.length) {
@@ -465,7 +470,7 @@ export class PostgresStore implements Store {
   }
 
   async claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
-    // Heads of their session's queue per target only, so events reach a target in order; rows another instance is
+    // Heads of their order's queue per target only, so events reach a target in order; rows another instance is
     // claiming are skipped, not waited for.
     const { rows } = await this.query(
       `WITH due AS (
@@ -473,7 +478,7 @@ export class PostgresStore implements Store {
          WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
-             WHERE e.status = 'pending' AND e.target = d.target AND e.session_id IS NOT DISTINCT FROM d.session_id AND e.seq < d.seq)
+             WHERE e.status = 'pending' AND e.target = d.target AND e.order_id IS NOT DISTINCT FROM d.order_id AND e.seq < d.seq)
          ORDER BY d.next_attempt_at, d.seq LIMIT $2
          FOR UPDATE SKIP LOCKED
        )
@@ -517,11 +522,10 @@ export class PostgresStore implements Store {
   async retryDelivery(id: string, now: number, options: { force?: boolean } = {}): Promise<RetriedDelivery | undefined> {
     return this.transaction(async (client): Promise<RetriedDelivery | undefined> => {
       // The sessions of the delivery's order first, in id order as applyMutation() locks them: a later delivery of the
-      // session is written under those locks, so none can be committed between the check below and this transaction's
+      // order is written under those locks, so none can be committed between the check below and this transaction's
       // end (and then be sent while this one goes out again unmarked, after it).
       await client.query(
-        `SELECT 1 FROM sessions WHERE order_id = (SELECT s.order_id FROM sessions s JOIN deliveries d ON d.session_id = s.id WHERE d.id = $1)
-         ORDER BY id FOR UPDATE`,
+        `SELECT 1 FROM sessions WHERE order_id = (SELECT order_id FROM deliveries WHERE id = $1) ORDER BY id FOR UPDATE`,
         [id],
       );
       // The row is locked while it is checked and changed; a sender claiming it meanwhile skips it (SKIP LOCKED).
@@ -534,8 +538,8 @@ export class PostgresStore implements Store {
         return { ...deliveryFromRow(updated.rows[0] as DeliveryRow), retry: 'due_now' };
       }
       const later = await client.query(
-        `SELECT id FROM deliveries WHERE target = $1 AND session_id IS NOT DISTINCT FROM $2 AND seq > $3 ORDER BY seq DESC LIMIT 1`,
-        [current.target, current.sessionId, current.seq],
+        `SELECT id FROM deliveries WHERE target = $1 AND order_id IS NOT DISTINCT FROM $2 AND seq > $3 ORDER BY seq DESC LIMIT 1`,
+        [current.target, current.orderId, current.seq],
       );
       const supersededBy = later.rows[0]?.id as string | undefined;
       if (supersededBy && !options.force) return { ...current, retry: 'superseded', supersededBy };

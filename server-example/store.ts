@@ -168,7 +168,7 @@ export interface NewDelivery {
   eventType: string;
   sessionId: string | null;
   orderId: string | null;
-  /** A webhook URL, or `hook:onEvent`. A session's deliveries to one target are made in the order written. */
+  /** A webhook URL, or `hook:onEvent`. An order's deliveries to one target are made in the order written. */
   target: string;
   /** The exact JSON body sent (and signed). */
   payload: string;
@@ -192,7 +192,7 @@ export interface DeliveryRecord extends NewDelivery {
 /**
  * What `retryDelivery` did. `queued`: a failed or delivered row is pending again, due now, with a fresh schedule of
  * attempts. `due_now`: a pending row waiting for its next attempt is due now (a fresh schedule). `in_flight`: a sender
- * holds it right now; left as it is. `superseded`: refused, nothing changed — the same session has a later delivery
+ * holds it right now; left as it is. `superseded`: refused, nothing changed — the same order has a later delivery
  * to the same target (delivered, queued or failed), so this older event is not the latest news (`force` sends it
  * anyway, its payload marked `data.redelivered: true`).
  */
@@ -200,12 +200,12 @@ export type DeliveryRetryOutcome = 'queued' | 'due_now' | 'in_flight' | 'superse
 
 export interface RetriedDelivery extends DeliveryRecord {
   retry: DeliveryRetryOutcome;
-  /** `superseded`, or `queued` by force: the newest later delivery (same session and target) delivered or queued. */
+  /** `superseded`, or `queued` by force: the newest later delivery (same order and target) delivered or queued. */
   supersededBy?: string;
 }
 
 /**
- * The payload of an event sent again after later events of its session reached the target: `data.redelivered: true`,
+ * The payload of an event sent again after later events of its order reached the target: `data.redelivered: true`,
  * so the receiver can tell it is older than what it already has (the `webhook-id` stays the same, for dedupe).
  */
 export function markRedelivered(payload: string): string {
@@ -311,8 +311,9 @@ export interface Store {
    */
   claimDueSessions(now: number, limit: number, leaseMs: number): Promise<SessionRecord[]>;
   /**
-   * The outbox: pending deliveries that are due and at the head of their session's queue for their target (so a
-   * session's events reach each target in order), leased for `leaseMs` so no other sender takes them meanwhile.
+   * The outbox: pending deliveries that are due and at the head of their order's queue for their target (so an
+   * order's events, of all its sessions, reach each target in order), leased for `leaseMs` so no other sender takes
+   * them meanwhile.
    */
   claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]>;
   /**
@@ -326,9 +327,9 @@ export interface Store {
   listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
   /**
    * Sends a delivery again (see DeliveryRetryOutcome): due now, a fresh schedule of attempts, the same message id.
-   * Refused (`superseded`) when its session has a later delivery to its target, whatever became of it, unless
+   * Refused (`superseded`) when its order has a later delivery to its target, whatever became of it, unless
    * `force`; then the payload is marked redelivered. A failed row never blocks the rows after it, so this check is
-   * what keeps a retry from reordering a session's events; and a later event that failed too is still newer news
+   * what keeps a retry from reordering an order's events; and a later event that failed too is still newer news
    * the helper has (a refund after the payment), which an unmarked old one must not hide. Undefined when there is no
    * such delivery.
    */
@@ -519,6 +520,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN status_read_at INTEGER;
   UPDATE sessions SET paid_at = (SELECT MIN(at) FROM events WHERE events.session_id = sessions.id AND kind = 'transition' AND to_status = 'paid');
   UPDATE sessions SET paid_at = updated_at WHERE paid_at IS NULL AND status = 'paid';
+  `,
+  // 8: the outbox keeps order per order, not per session. A shop decides per order (shipped, refunded, paid twice),
+  // and the events of an order's sessions are news about one another: a second payment promoted to paid after the
+  // first was refunded must not reach the shop before that refund.
+  `
+  DROP INDEX deliveries_queue;
+  CREATE INDEX deliveries_queue ON deliveries (order_id, target, seq) WHERE status = 'pending';
   `,
 ];
 
@@ -861,7 +869,7 @@ export class SqliteStore implements Store {
          WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until <= @now)
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
-             WHERE e.status = 'pending' AND e.target = d.target AND e.session_id IS d.session_id AND e.seq < d.seq)
+             WHERE e.status = 'pending' AND e.target = d.target AND e.order_id IS d.order_id AND e.seq < d.seq)
          ORDER BY d.next_attempt_at, d.seq LIMIT @limit`,
       ).all({ now, limit }) as DeliveryRow[];
       const lease = this.stmt('UPDATE deliveries SET lease_until = ? WHERE seq = ?');
@@ -915,8 +923,8 @@ export class SqliteStore implements Store {
         return { ...get('seq', current.seq)!, retry: 'due_now' };
       }
       const later = this.stmt(
-        `SELECT id FROM deliveries WHERE target = ? AND session_id IS ? AND seq > ? ORDER BY seq DESC LIMIT 1`,
-      ).get(current.target, current.sessionId, current.seq) as { id: string } | undefined;
+        `SELECT id FROM deliveries WHERE target = ? AND order_id IS ? AND seq > ? ORDER BY seq DESC LIMIT 1`,
+      ).get(current.target, current.orderId, current.seq) as { id: string } | undefined;
       if (later && !options.force) return { ...current, retry: 'superseded', supersededBy: later.id };
       this.stmt(
         `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?, payload = ?

@@ -5,9 +5,9 @@
  * `failed`; a 429 or 503 with `Retry-After` is not tried again before that time (capped at the schedule's longest
  * step). Other statuses, 410 Gone included, are retried like any failure: a receiver's misconfiguration must not drop
  * a payment notification. The in-process `onEvent` hook rides the same rows, with the same time limit (a hook still
- * running then is a failed attempt; the pass does not wait for it). Only the head of each session's queue per target is
- * taken, so a session's events arrive in order; rows are leased, so several helper instances never send one twice
- * at the same time.
+ * running then is a failed attempt; the pass does not wait for it). Only the head of each order's queue per target is
+ * taken, so an order's events arrive in order, whichever of its sessions they are about; rows are leased, so several
+ * helper instances never send one twice at the same time.
  */
 import { BackgroundLoop } from '../background-loop.js';
 import type { DeliveryConfig, MerchantWebhooksConfig } from '../config.js';

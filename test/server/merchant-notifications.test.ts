@@ -319,6 +319,34 @@ describe('order.paid_twice', () => {
     assert.equal(twice.data.previousStatus, 'cancelled');
     assert.equal(((await (await merchant('/orders/samovar-twice1')).json()) as any).verdict, 'paid');
   });
+
+  it('tells a refund of the first payment before the second payment that counts once it is gone, however long the refund takes to deliver', async () => {
+    const { url, app } = await start();
+    const first = await createSession(url, 'samovar-twice2', 'repay');
+    await fetch(`${url}/api/checkout/sessions/${first.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${first.token}` } });
+    const second = await createSession(url, 'samovar-twice2', 'agetrading');
+    await pressButton(second.paymentUrl, 'pay');
+    await pressButton(first.paymentUrl, 'pay');
+    await receiver.waitFor(() => receiver.ofType('order.paid_twice').length === 1);
+    // The shop's endpoint refuses the refund until the other payment has moved (a hiccup at the worst moment).
+    let promoted = false;
+    const accepted: string[] = [];
+    receiver.answer = (request) => {
+      if (request.event.type === 'payment.refunded' && !promoted) return 503;
+      accepted.push(`${request.event.type}:${request.event.data.session.id === first.id ? 'first' : 'second'}`);
+      return 200;
+    };
+    await app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
+    await receiver.waitFor(() => receiver.ofType('payment.refunded').length === 1);
+    // The order's paid payment is gone: the held second one now counts, and the shop ships on it.
+    await app.checkout.sessions.apply(first.id, { rawStatus: 'completed', status: 'paid', paidAmountMinor: 890000, raw: {} }, 'poll');
+    assert.equal((await app.checkout.store.getSession(first.id))?.status, 'paid');
+    // Two more refused tries of the refund (of five): the sender passes several times meanwhile.
+    await receiver.waitFor(() => receiver.ofType('payment.refunded').length === 3);
+    promoted = true;
+    await receiver.waitFor(() => accepted.some((told) => told.endsWith(':first')));
+    assert.deepEqual(accepted, ['payment.refunded:second', 'payment.paid:first']);
+  });
 });
 
 describe('the in-process onEvent hook', () => {

@@ -74,7 +74,7 @@ function delivery(sessionId: string, type: string, overrides: Partial<NewDeliver
 }
 
 for (const harness of harnesses) {
-  describe(`${harness.name}: retrying a delivery keeps its session's order`, { ...(harness.skip ? { skip: harness.skip } : {}) }, () => {
+  describe(`${harness.name}: retrying a delivery keeps its order's sequence of events`, { ...(harness.skip ? { skip: harness.skip } : {}) }, () => {
     const withStore = (fn: (store: Store, write: (...items: NewDelivery[]) => Promise<void>) => Promise<void>) => async () => {
       const opened = await harness.open();
       const write = async (...items: NewDelivery[]) => {
@@ -138,12 +138,12 @@ for (const harness of harnesses) {
       assert.deepEqual((await store.claimDueDeliveries(now + 120_000, 10, 1_000)).map((item) => item.id), [paid.id]);
     }));
 
-    it('re-sends a failed event unmarked only when its session has nothing later for the target (other sessions and targets do not count)', withStore(async (store, write) => {
+    it('re-sends a failed event unmarked only when its order has nothing later for the target (other orders and targets do not count)', withStore(async (store, write) => {
       const now = Date.now();
       const paid = delivery('cs_s3', 'payment.paid');
       const held = delivery('cs_s3', 'payment.held');
       const hook = delivery('cs_s3', 'payment.refunded', { target: 'hook:onEvent' });
-      const other = delivery('cs_s4', 'payment.refunded');
+      const other = delivery('cs_s4', 'payment.refunded', { orderId: 'A-2' });
       await write(paid, held, hook);
       await write(other);
       const heads = await store.claimDueDeliveries(now, 10, 1_000);

@@ -442,15 +442,18 @@ for (const harness of [sqlite, postgres]) {
         assert.equal(await store.getDelivery('dlv_missing'), undefined);
       });
 
-      test('hands out only the head of each session\'s queue per target, leased, in order', async () => {
+      test('hands out only the head of each order\'s queue per target, leased, in order, whichever session an event is about', async () => {
         const now = Date.now();
         const a1 = delivery({ sessionId: 'cs_a', createdAt: now - 30 });
         const a2 = delivery({ sessionId: 'cs_a', createdAt: now - 20 });
         const aHook = delivery({ sessionId: 'cs_a', target: 'hook:onEvent', createdAt: now - 10 });
-        const b1 = delivery({ sessionId: 'cs_b', createdAt: now - 25 });
-        const later = delivery({ sessionId: 'cs_c', createdAt: now + 60_000 });
+        const b1 = delivery({ sessionId: 'cs_b', orderId: 'A-2', createdAt: now - 25 });
+        const later = delivery({ sessionId: 'cs_c', orderId: 'A-3', createdAt: now + 60_000 });
+        // Another session of the first order (a second payment, say): news about the same order, after a1 and a2.
+        const second = delivery({ sessionId: 'cs_d', createdAt: now - 40 });
         await write(a1, a2, aHook);
         await write(b1, later);
+        await write(second);
         const claimed = await store.claimDueDeliveries(now, 10, 30_000);
         assert.deepEqual(claimed.map((item) => item.id), [a1.id, b1.id, aHook.id]);
         assert.deepEqual(await store.claimDueDeliveries(now, 10, 30_000), []);
@@ -463,6 +466,8 @@ for (const harness of [sqlite, postgres]) {
         assert.equal(done?.deliveredAt, now + 1);
         // The lease of a sender that never finished runs out.
         assert.deepEqual((await store.claimDueDeliveries(now + 30_002, 10, 30_000)).map((item) => item.id).sort(), [a2.id, aHook.id, b1.id].sort());
+        await store.finishDelivery({ id: a2.id, leaseUntil: now + 60_002 }, { delivered: true, status: 204 }, now + 30_003);
+        assert.deepEqual((await store.claimDueDeliveries(now + 30_004, 10, 30_000)).map((item) => item.id), [second.id]);
       });
 
       test('schedules the next attempt after a failure, fails after the last, and retries on request', async () => {
@@ -513,7 +518,7 @@ for (const harness of [sqlite, postgres]) {
 
       test('gives every due delivery to exactly one of two stores claiming at once', async () => {
         const now = Date.now();
-        const items = Array.from({ length: 40 }, (_, index) => delivery({ sessionId: `cs_q${index}`, createdAt: now - index }));
+        const items = Array.from({ length: 40 }, (_, index) => delivery({ sessionId: `cs_q${index}`, orderId: `A-q${index}`, createdAt: now - index }));
         await write(...items);
         const other = await db.second();
         const claims = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 ? other : store).claimDueDeliveries(now, 10, 60_000)));
