@@ -4,7 +4,8 @@
  *   created → pending → paid; held (needs a person); refunded; failed, cancelled, expired.
  * - Nothing moves backwards (pending never returns to created; paid never becomes pending, failed, …).
  * - Only verified sources (a verified webhook or a provider status query) set `paid`.
- * - A paid amount different from the order's, or unknown, gives `held`, never `paid`.
+ * - A paid amount different from the order's, or unknown, or than the provider's signed callback said, gives `held`,
+ *   never `paid`.
  * - A later verified `paid` revives a failed / cancelled / expired session (and is logged as such).
  */
 import type { VerifiedClaim } from './providers/types.js';
@@ -28,6 +29,12 @@ export interface OrderFacts {
   orderChanged: boolean;
   /** Why the session is held now, if it is (its error code). */
   heldFor?: string | null;
+  /**
+   * The amount the provider's last authenticated callback reported as paid, if any. A status answer that names
+   * another amount is not the payment's last word (Repay's callback carries what the payer actually paid, which "can
+   * be changed if the user has paid another amount"): such a payment is held.
+   */
+  signedPaidAmountMinor?: number;
 }
 
 const NO_FACTS: OrderFacts = { paidElsewhere: false, orderChanged: false };
@@ -61,8 +68,9 @@ export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
 
 /**
  * What an observation does to a session in `current` status with `amountMinor`; undefined = no change. A payment
- * is held, never paid, when its amount is unknown or differs, when the order is paid by another session already,
- * or when the session was ended because the order changed.
+ * is held, never paid, when its amount is unknown or differs (from the order's, or from what the provider's signed
+ * callback said), when the order is paid by another session already, or when the session was ended because the order
+ * changed.
  */
 export function decide(
   current: SessionStatus,
@@ -83,6 +91,9 @@ export function decide(
       to = 'held';
       reason = 'amount_unknown';
     } else if (observed.paidAmountMinor !== amountMinor) {
+      to = 'held';
+      reason = 'amount_mismatch';
+    } else if (order.signedPaidAmountMinor !== undefined && order.signedPaidAmountMinor !== observed.paidAmountMinor) {
       to = 'held';
       reason = 'amount_mismatch';
     } else if (order.orderChanged) {

@@ -15,7 +15,7 @@ import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { afterRunningRead, changeStamp, observation, readAndApply, warnIfHeld } from './sync.js';
+import { afterRunningRead, changeStamp, observation, readAndApply, SIGNED_PAID_AMOUNT, warnIfHeld } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -84,9 +84,11 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
   const due = then === 'reread';
   // For the same reason a claim that is applied or held without a re-read changes the session in that transaction.
   const direct = claimChange(core, claim, then);
+  // What an authenticated callback says was paid is kept with it: a status answer naming another amount is held.
+  const signed = claim.paidAmountMinor;
   let outOfOrder = false;
   const stored =
-    stamp === undefined && !due && !direct
+    stamp === undefined && !due && !direct && signed === undefined
       ? { fresh: await core.store.appendEvent(received), session: undefined }
       : await core.appendAndChange(received, (current, context) => {
           const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
@@ -97,12 +99,16 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
           if (outOfOrder) {
             return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
           }
-          const stamped = stamp === undefined ? current : { ...current, providerData: { ...current.providerData, lastNotificationAt: stamp } };
+          const noted = {
+            ...(stamp !== undefined ? { lastNotificationAt: stamp } : {}),
+            ...(signed !== undefined ? { [SIGNED_PAID_AMOUNT]: signed } : {}),
+          };
+          const stamped = stamp === undefined && signed === undefined ? current : { ...current, providerData: { ...current.providerData, ...noted } };
           const change = direct?.(stamped, context);
           return {
             ...change,
             patch: {
-              ...(stamp !== undefined ? { providerData: stamped.providerData } : {}),
+              ...(stamped !== current ? { providerData: stamped.providerData } : {}),
               ...(due ? { nextPollAt: Date.now() } : {}),
               // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
               // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. (An

@@ -7,6 +7,7 @@ import type { CheckoutConfig } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { orderAmountMinor } from '../money.js';
+import { optional } from '../providers/common.js';
 import type { ProviderStatusResult } from '../providers/types.js';
 import type { Mutation, MutationContext, NewEvent, SessionRecord } from '../store.js';
 import { decide, HELD_REASONS, isOpen, type Decision } from '../transitions.js';
@@ -190,6 +191,15 @@ export async function apply(
   return result;
 }
 
+/** Where a session keeps the amount its provider's last authenticated callback reported as paid (`providerData`). */
+export const SIGNED_PAID_AMOUNT = 'signedPaidAmountMinor';
+
+/** The amount the provider's last authenticated callback for `session` reported, if one did (see `decide`). */
+function signedPaidAmount(session: SessionRecord): number | undefined {
+  const amount = session.providerData[SIGNED_PAID_AMOUNT];
+  return typeof amount === 'number' ? amount : undefined;
+}
+
 /** What the read behind an observed status was: see apply(). */
 export interface ObservationMeta {
   trigger?: RefreshTrigger;
@@ -232,6 +242,7 @@ export function observation(
             // payment only (orderPriceChanged).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
             heldFor: current.status === 'held' ? current.errorCode : null,
+            ...optional('signedPaidAmountMinor', signedPaidAmount(current)),
           }
         : undefined;
     // A person settled this payment on what the provider said then (resolveHeld): the same answer again, while the

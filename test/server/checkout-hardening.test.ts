@@ -243,6 +243,32 @@ describe('one payment never pays two orders', () => {
     });
   }
 
+  it('holds a payment whose signed callback names another amount than the status answer, before and after it was paid', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
+    // Repay signs what the payer paid (500); its status answer still names the deal's 1500.
+    deal.state = 'completed';
+    assert.equal((await repayHook(repay.callback(deal.id, '500'))).status, 200);
+    const short = await session(t.app, a.id);
+    assert.equal(short.status, 'held');
+    assert.equal(short.errorCode, 'amount_mismatch');
+    // The next poll brings the same answer: still held, for a person to look at.
+    await t.app.checkout.reconciler.tick(Date.now() + 3_600_000);
+    assert.equal((await session(t.app, a.id)).status, 'held');
+
+    const b = (await t.createSession({ orderId: 'O-2' })).json;
+    const other = repay.deals.get((await session(t.app, b.id)).providerPaymentId!)!;
+    other.state = 'completed';
+    assert.equal((await repayHook(repay.callback(other.id, '1500'))).status, 200);
+    assert.equal((await session(t.app, b.id)).status, 'paid', 'the signed amount and the status answer agree');
+    // A dispute changes the paid amount: Repay calls again with the new amount, its status answer unchanged.
+    assert.equal((await repayHook(repay.callback(other.id, '1000'))).status, 200);
+    const disputed = await session(t.app, b.id);
+    assert.equal(disputed.status, 'held');
+    assert.equal(disputed.errorCode, 'amount_mismatch');
+  });
+
   it('keeps what a signed callback read while the create call was out, when the create answer comes after it', async () => {
     await withOrders(sameAmount);
     repay.onCreate = async () => {
