@@ -166,7 +166,10 @@ export function nextPollAt(
     const expiryCheck = session.expiresAt + expiryGraceMs;
     return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
   }
-  if (!WATCHED_AFTER_END.has(status) || !session.providerPaymentId) return null;
+  // A payment counted as paid while the provider still pays it out (BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID) may yet be
+  // returned to the payer or fail, and BoxExchanger tells that once: watched like a payment the provider reviews.
+  const watched = WATCHED_AFTER_END.has(status) || (status === 'paid' && hints.underway === true);
+  if (!watched || !session.providerPaymentId) return null;
   const providerReview = (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) || hints.underway === true;
   const watchUntil = Math.max(session.expiresAt, session.updatedAt) + (providerReview ? Math.max(providerReviewWatchMs, latePaymentWatchMs) : latePaymentWatchMs);
   if (now + backoff <= watchUntil) return now + backoff;

@@ -582,6 +582,23 @@ describe('watching a payment long enough', () => {
     assert.equal((await session(t.app, json.id)).status, 'paid');
   });
 
+  it('keeps watching a payment counted as paid while BoxExchanger still pays it out, and tells its return to the payer', async () => {
+    await withOrders({ 'A-1001': { amount: '1500', currency: 'RUB', customerId: 'c1' } }, { BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID: '1' });
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const order = box.orders.get((await t.app.checkout.store.getSession(json.id))!.providerPaymentId!)!;
+    order.status = 'inProgressPayout';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const paid = await session(t.app, json.id);
+    assert.equal(paid.status, 'paid');
+    assert.notEqual(paid.nextPollAt, null, 'still watched: the payout may yet fail or be returned');
+    // Its one IPN about the return is lost; a poll days later finds it.
+    order.status = 'returned';
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 86_400_000);
+    const returned = await session(t.app, json.id);
+    assert.equal(returned.status, 'refunded');
+    assert.equal(returned.nextPollAt, null);
+  });
+
   it('does not end a session whose cancel the provider refused because the payer just paid', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
     const stale = (await t.app.checkout.store.getSession(json.id))!;
