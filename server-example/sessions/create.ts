@@ -173,7 +173,7 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     return stillOpen(await endOpenSession(core, refreshed, 'expired', 'window_passed'));
   }
   // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
-  // payment holds it for a person (sync.ts, orderPriceChanged).
+  // payment holds it for a person (sync.ts, orderAtPayment).
   if (core.provider(open.provider).paymentUnderway(open)) return open;
   if (open.amountMinor !== amountMinor || open.currency !== currency) {
     return stillOpen(await endOpenSession(core, open, 'cancelled', 'order_changed'));

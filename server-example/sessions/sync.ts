@@ -81,34 +81,44 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
 export async function readAndApply(core: SessionCore, session: SessionRecord, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
   const readAt = Date.now();
   const result = await core.provider(session.provider).fetchStatus(session);
-  const priceChanged = await orderPriceChanged(core, session, result);
-  return apply(core, session.id, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt, priceChanged });
+  const shop = await orderAtPayment(core, session, result);
+  return apply(core, session.id, result, trigger === 'webhook' ? 'webhook' : 'poll', { trigger, recordPoll: true, readAt, ...shop });
+}
+
+/** What the shop says of the order when a session's first payment is reported (`orderAtPayment`). */
+interface OrderAtPayment {
+  /** The shop prices the order differently now. */
+  priceChanged?: boolean;
+  /** The shop has the order paid already (`paid: true`), by some other means than this session. */
+  paidByShop?: boolean;
 }
 
 /**
- * Asks the shop for the order's price when the session's first payment is reported at the session's amount: the price
- * may have changed since the session was opened without the payer asking for a new one (a cart grown in another tab),
- * and the old amount must not count as paid. True when the shop names another amount or currency. A lookup that
- * fails, or that does not know the order (a lookup that needs the payer's login), cannot tell: the amount alone
- * decides, as before. A session paid once before (back from a dispute) is not asked about again: what the shop does
- * with its order after a payment is its own business; nor one held already for its order's change.
+ * Asks the shop about the order when the session's first payment is reported at the session's amount: the price may
+ * have changed since the session was opened without the payer asking for a new one (a cart grown in another tab), and
+ * the old amount must not count as paid; or the shop has the order paid already (another payment method, a person),
+ * and this payment is a second one, held for a refund. A lookup that fails, or that does not know the order (a lookup
+ * that needs the payer's login), cannot tell: the amount alone decides, as before. A session paid once before (back
+ * from a dispute) is not asked about again: what the shop does with its order after a payment is its own business;
+ * nor one held already for its order's change.
  */
-async function orderPriceChanged(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<boolean> {
-  if (observed.status !== 'paid' || observed.paidAmountMinor !== session.amountMinor) return false;
-  if (session.paidAt !== null || session.errorCode === 'order_changed') return false;
+async function orderAtPayment(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<OrderAtPayment> {
+  if (observed.status !== 'paid' || observed.paidAmountMinor !== session.amountMinor) return {};
+  if (session.paidAt !== null || session.errorCode === 'order_changed') return {};
   try {
     const order = await core.resolveOrder(session.orderId, session.locale ? { locale: session.locale } : {});
-    if (!order) return false;
+    if (!order) return {};
     const amountMinor = orderAmountMinor(order.amount);
-    const changed = amountMinor !== undefined && (amountMinor !== session.amountMinor || order.currency !== session.currency);
-    if (changed) core.log.warn('order price changed since the session was opened', { sessionId: session.id, orderId: session.orderId });
-    return changed;
+    const priceChanged = amountMinor !== undefined && (amountMinor !== session.amountMinor || order.currency !== session.currency);
+    if (priceChanged) core.log.warn('order price changed since the session was opened', { sessionId: session.id, orderId: session.orderId });
+    if (order.paid) core.log.warn('a payment arrived for an order the shop has paid already', { sessionId: session.id, orderId: session.orderId });
+    return { priceChanged, paidByShop: order.paid === true };
   } catch (error) {
     core.log.warn('order lookup before a payment failed; deciding by the amount alone', {
       sessionId: session.id,
       code: isCheckoutError(error) ? error.code : 'error',
     });
-    return false;
+    return {};
   }
 }
 
@@ -180,7 +190,7 @@ export function nextPollAt(
  * Applies an observed provider status atomically; returns the session after it. `readAt`: when the status query that
  * observed it started. An answer to a query started before the one the session already reflects is older news: it is
  * logged, and changes nothing. Instances order their reads by their clocks, which must agree to well within a
- * provider round trip (NTP does). `priceChanged`: the shop prices the order differently now (`orderPriceChanged`).
+ * provider round trip (NTP does). `priceChanged`, `paidByShop`: what the shop said of the order (`orderAtPayment`).
  */
 export async function apply(
   core: SessionCore,
@@ -209,6 +219,7 @@ export interface ObservationMeta {
   recordPoll?: boolean;
   readAt?: number;
   priceChanged?: boolean;
+  paidByShop?: boolean;
 }
 
 /**
@@ -240,7 +251,8 @@ export function observation(
     const order =
       observed.status === 'paid'
         ? {
-            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid'),
+            // The shop's own word counts for a first payment only, like the price (orderAtPayment).
+            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || (meta.paidByShop === true && current.paidAt === null),
             // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
             // payment only (orderPriceChanged).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),

@@ -464,6 +464,19 @@ describe('Idempotency-Key', () => {
     assert.equal(held.paidAmountMinor, 150000);
   });
 
+  it('holds a payment for an order the shop has paid already by other means, as a second payment', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const opened = await t.createSession({ orderId: 'A-1001' });
+    // The payer paid by bank transfer meanwhile and the shop marked the order paid; then the page is paid as well.
+    orders['A-1001'] = { amount: '1500', currency: 'RUB', paid: true };
+    repay.deals.get('deal-1')!.state = 'completed';
+    assert.equal((await repayHook(repay.callback('deal-1', '1500'))).status, 200);
+    const held = await session(t.app, opened.json.id);
+    assert.equal(held.status, 'held');
+    assert.equal(held.errorCode, 'duplicate_payment');
+  });
+
   it('does not ask again for a payment back from a dispute: the shop may have changed the order after it was paid', async () => {
     const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
     await withOrders(orders);
