@@ -30,11 +30,11 @@ export interface OrderFacts {
   /** Why the session is held now, if it is (its error code). */
   heldFor?: string | null;
   /**
-   * The amount the provider's last authenticated callback reported as paid, if any. A status answer that names
-   * another amount is not the payment's last word (Repay's callback carries what the payer actually paid, which "can
-   * be changed if the user has paid another amount"): such a payment is held.
+   * The amounts the provider's signed callbacks reported as paid since a person last looked (sessions/sync.ts,
+   * SIGNED_PAID_AMOUNTS). A status answer that names another amount is not the payment's last word (Repay's callback
+   * carries what the payer actually paid, which "can be changed if the user has paid another amount"): held.
    */
-  signedPaidAmountMinor?: number;
+  signedPaidAmounts?: readonly number[];
 }
 
 const NO_FACTS: OrderFacts = { paidElsewhere: false, orderChanged: false };
@@ -93,7 +93,7 @@ export function decide(
     } else if (observed.paidAmountMinor !== amountMinor) {
       to = 'held';
       reason = 'amount_mismatch';
-    } else if (order.signedPaidAmountMinor !== undefined && order.signedPaidAmountMinor !== observed.paidAmountMinor) {
+    } else if (order.signedPaidAmounts?.some((signed) => signed !== observed.paidAmountMinor)) {
       to = 'held';
       reason = 'amount_mismatch';
     } else if (order.orderChanged) {

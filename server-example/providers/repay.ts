@@ -188,7 +188,11 @@ export class RepayProvider extends defineProvider<RepayConfig>({
     if (!hexEquals(parsed.fields.signature, expected)) {
       throw new CheckoutError('invalid_signature', 'The Repay callback signature does not match.');
     }
-    return verifiedClaim(parsed, true);
+    const claim = verifiedClaim(parsed, true);
+    // What the payer paid, as Repay signs it; an amount in another currency than the session's is no amount of it.
+    const currency = scalarText(parsed.fields.currency);
+    const inRubles = currency === undefined || currency.toUpperCase() === 'RUB';
+    return inRubles && claim.paidAmountMinor !== undefined ? { ...claim, signedPaidAmountMinor: claim.paidAmountMinor } : claim;
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {

@@ -106,6 +106,12 @@ export interface VerifiedClaim {
   readonly reference?: string;
   /** The paid amount it reports (kopecks). */
   readonly paidAmountMinor?: number;
+  /**
+   * The amount the signature vouches the payer paid, in the session's currency, from a provider whose callback says
+   * what was actually paid (Repay's deposit callback: sent on success only, its signed amount "can be changed if the
+   * user has paid another amount", also later in a dispute). A status answer naming another amount is held.
+   */
+  readonly signedPaidAmountMinor?: number;
   /** The status it claims: as the provider names it, and unified when the name is known. */
   readonly status?: { readonly raw: string; readonly unified?: SessionStatus };
   /** The provider's event time (ms), when it stamps notifications: an older one than the last applied is out of order. */

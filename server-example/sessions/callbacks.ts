@@ -15,7 +15,7 @@ import type { CallbackFollowUp } from '../transitions.js';
 import type { ProviderId } from '../types.js';
 import type { SessionCore } from './core.js';
 import { referenceOf, sessionIdOfReference } from './references.js';
-import { afterRunningRead, changeStamp, observation, readAndApply, SIGNED_PAID_AMOUNT, warnIfHeld } from './sync.js';
+import { afterRunningRead, changeStamp, observation, readAndApply, SIGNED_PAID_AMOUNTS, warnIfHeld, withSignedAmount } from './sync.js';
 
 /** Raw webhook bodies kept in the event log are capped (the request limit is 64 KB anyway). */
 const MAX_RAW_LOGGED = 16_384;
@@ -84,8 +84,8 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
   const due = then === 'reread';
   // For the same reason a claim that is applied or held without a re-read changes the session in that transaction.
   const direct = claimChange(core, claim, then);
-  // What an authenticated callback says was paid is kept with it: a status answer naming another amount is held.
-  const signed = claim.paidAmountMinor;
+  // What the provider signed as paid is kept with the callback: a status answer naming another amount is held.
+  const signed = claim.signedPaidAmountMinor;
   let outOfOrder = false;
   const stored =
     stamp === undefined && !due && !direct && signed === undefined
@@ -101,7 +101,7 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
           }
           const noted = {
             ...(stamp !== undefined ? { lastNotificationAt: stamp } : {}),
-            ...(signed !== undefined ? { [SIGNED_PAID_AMOUNT]: signed } : {}),
+            ...(signed !== undefined ? { [SIGNED_PAID_AMOUNTS]: withSignedAmount(current, signed) } : {}),
           };
           const stamped = stamp === undefined && signed === undefined ? current : { ...current, providerData: { ...current.providerData, ...noted } };
           const change = direct?.(stamped, context);

@@ -7,7 +7,6 @@ import type { CheckoutConfig } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { orderAmountMinor } from '../money.js';
-import { optional } from '../providers/common.js';
 import type { ProviderStatusResult } from '../providers/types.js';
 import type { Mutation, MutationContext, NewEvent, SessionRecord } from '../store.js';
 import { decide, HELD_REASONS, isOpen, type Decision } from '../transitions.js';
@@ -89,8 +88,11 @@ export async function readAndApply(core: SessionCore, session: SessionRecord, tr
 interface OrderAtPayment {
   /** The shop prices the order differently now. */
   priceChanged?: boolean;
-  /** The shop has the order paid already (`paid: true`), by some other means than this session. */
-  paidByShop?: boolean;
+  /**
+   * The shop has the order paid already (`paid: true`), by some other means than this session; `unknown`: the lookup
+   * failed (a lookup that does not know the order, say one that needs the payer's login, never tells: undefined).
+   */
+  paidByShop?: boolean | 'unknown';
 }
 
 /**
@@ -118,7 +120,7 @@ async function orderAtPayment(core: SessionCore, session: SessionRecord, observe
       sessionId: session.id,
       code: isCheckoutError(error) ? error.code : 'error',
     });
-    return {};
+    return { paidByShop: 'unknown' };
   }
 }
 
@@ -204,13 +206,37 @@ export async function apply(
   return result;
 }
 
-/** Where a session keeps the amount its provider's last authenticated callback reported as paid (`providerData`). */
-export const SIGNED_PAID_AMOUNT = 'signedPaidAmountMinor';
+/**
+ * Whether the shop's word makes a first payment of `current` a second one: the shop said the order is paid; or its
+ * lookup failed while the payment is held as a second one already (a lookup that fails once must not turn a payment
+ * held for a refund into one the shop is told to ship). An answer of the shop's lifts that hold, or a person. The
+ * shop's word counts for a first payment only, like its price (orderAtPayment).
+ */
+function paidByShop(current: SessionRecord, said: OrderAtPayment['paidByShop']): boolean {
+  if (current.paidAt !== null) return false;
+  return said === true || (said === 'unknown' && current.status === 'held' && current.errorCode === 'duplicate_payment');
+}
 
-/** The amount the provider's last authenticated callback for `session` reported, if one did (see `decide`). */
-function signedPaidAmount(session: SessionRecord): number | undefined {
-  const amount = session.providerData[SIGNED_PAID_AMOUNT];
-  return typeof amount === 'number' ? amount : undefined;
+/**
+ * Where a session keeps the amounts its provider's signed callbacks reported as paid (`VerifiedClaim.signedPaidAmountMinor`)
+ * since a person last looked at the payment (`providerData`): each one, not only the latest, since Repay's callbacks
+ * carry no time and a retried old one may arrive after a dispute's. A status answer naming another amount than any of
+ * them is held (`decide`) until a person settles it (`resolveHeld`).
+ */
+export const SIGNED_PAID_AMOUNTS = 'signedPaidAmounts';
+
+/** At most this many distinct signed amounts are kept per session (a dispute changes the amount once or twice). */
+const MAX_SIGNED_AMOUNTS = 10;
+
+function signedPaidAmounts(session: SessionRecord): number[] {
+  const amounts = session.providerData[SIGNED_PAID_AMOUNTS];
+  return Array.isArray(amounts) ? amounts.filter((amount): amount is number => typeof amount === 'number') : [];
+}
+
+/** The session's signed amounts with `amount`, each once. */
+export function withSignedAmount(session: SessionRecord, amount: number): number[] {
+  const amounts = signedPaidAmounts(session);
+  return amounts.includes(amount) ? amounts : [...amounts, amount].slice(-MAX_SIGNED_AMOUNTS);
 }
 
 /** What the read behind an observed status was: see apply(). */
@@ -219,7 +245,7 @@ export interface ObservationMeta {
   recordPoll?: boolean;
   readAt?: number;
   priceChanged?: boolean;
-  paidByShop?: boolean;
+  paidByShop?: OrderAtPayment['paidByShop'];
 }
 
 /**
@@ -251,13 +277,12 @@ export function observation(
     const order =
       observed.status === 'paid'
         ? {
-            // The shop's own word counts for a first payment only, like the price (orderAtPayment).
-            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || (meta.paidByShop === true && current.paidAt === null),
+            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || paidByShop(current, meta.paidByShop),
             // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
             // payment only (orderPriceChanged).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
             heldFor: current.status === 'held' ? current.errorCode : null,
-            ...optional('signedPaidAmountMinor', signedPaidAmount(current)),
+            signedPaidAmounts: signedPaidAmounts(current),
           }
         : undefined;
     // A person settled this payment on what the provider said then (resolveHeld): the same answer again, while the
@@ -356,15 +381,19 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
         paidElsewhere = true;
         return undefined;
       }
+      // The signed amounts were before the person's eyes: a later callback's amount is news again.
+      const { [SIGNED_PAID_AMOUNTS]: _seen, ...providerData } = current.providerData;
       const patch: Partial<SessionRecord> = {
         status: to,
         updatedAt: changeStamp(current),
         statusReadAt: Date.now(),
-        nextPollAt: null,
         // What the provider said when the person decided: the same answer again leaves their decision (apply()).
-        providerData: { ...current.providerData, resolved: { status: to, providerStatus: current.providerStatus, paidAmountMinor: current.paidAmountMinor } },
+        providerData: { ...providerData, resolved: { status: to, providerStatus: current.providerStatus, paidAmountMinor: current.paidAmountMinor } },
         ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
       };
+      // Accepted while the provider still pays it out: watched on until the payout ends, as any such payment is.
+      const underway = to === 'paid' && core.provider(current.provider).paymentUnderway(current);
+      patch.nextPollAt = underway ? nextPollAt(core.config, { ...current, ...patch }, 0, to, { underway }) : null;
       return {
         patch,
         events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],

@@ -269,6 +269,28 @@ describe('one payment never pays two orders', () => {
     assert.equal(disputed.errorCode, 'amount_mismatch');
   });
 
+  it('keeps a payment held when an older signed amount arrives after a newer one, until a person settles it', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
+    deal.state = 'completed';
+    // The success callback (1500) is lost on the way; the dispute's (1000) arrives; then Repay's retry of the first.
+    assert.equal((await repayHook(repay.callback(deal.id, '1000'))).status, 200);
+    assert.equal((await session(t.app, a.id)).status, 'held');
+    assert.equal((await repayHook(repay.callback(deal.id, '1500'))).status, 200);
+    assert.equal((await session(t.app, a.id)).status, 'held', 'the latest to arrive is not the latest news: Repay stamps no time');
+
+    const resolved = await t.app.checkout.sessions.resolveHeld(a.id, 'paid', 'Checked with Repay: 1500 arrived');
+    assert.equal(resolved.status, 'paid');
+    // A dispute later, won: the amounts the person saw do not hold it again.
+    deal.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    assert.equal((await session(t.app, a.id)).status, 'held');
+    deal.state = 'completed';
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    assert.equal((await session(t.app, a.id)).status, 'paid');
+  });
+
   it('keeps what a signed callback read while the create call was out, when the create answer comes after it', async () => {
     await withOrders(sameAmount);
     repay.onCreate = async () => {
@@ -475,6 +497,14 @@ describe('Idempotency-Key', () => {
     const held = await session(t.app, opened.json.id);
     assert.equal(held.status, 'held');
     assert.equal(held.errorCode, 'duplicate_payment');
+    // A lookup that fails does not lift the hold; the shop's answer that the order is not paid (the transfer went
+    // back) does.
+    Object.defineProperty(orders, 'A-1001', { configurable: true, get: () => { throw new Error('shop database away'); } });
+    await t.app.checkout.reconciler.tick(Date.now() + 3_600_000);
+    assert.equal((await session(t.app, opened.json.id)).status, 'held');
+    Object.defineProperty(orders, 'A-1001', { configurable: true, writable: true, value: { amount: '1500', currency: 'RUB', paid: false } });
+    await t.app.checkout.reconciler.tick(Date.now() + 7_200_000);
+    assert.equal((await session(t.app, opened.json.id)).status, 'paid');
   });
 
   it('does not ask again for a payment back from a dispute: the shop may have changed the order after it was paid', async () => {
@@ -610,6 +640,22 @@ describe('watching a payment long enough', () => {
     const returned = await session(t.app, json.id);
     assert.equal(returned.status, 'refunded');
     assert.equal(returned.nextPollAt, null);
+  });
+
+  it('keeps watching a payment a person accepted while BoxExchanger still pays it out', async () => {
+    await withOrders({ 'A-1001': { amount: '1500', currency: 'RUB', customerId: 'c1' } }, { BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID: '1' });
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const order = box.orders.get((await t.app.checkout.store.getSession(json.id))!.providerPaymentId!)!;
+    // A ruble short: held; a person accepts it while the payout is still queued.
+    order.status = 'inProgressPayout';
+    order.inAmount = '1499';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).errorCode, 'amount_mismatch');
+    const accepted = await t.app.checkout.sessions.resolveHeld(json.id, 'paid', 'A ruble short, accepted');
+    assert.notEqual(accepted.nextPollAt, null);
+    order.status = 'returned';
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 86_400_000);
+    assert.equal((await session(t.app, json.id)).status, 'refunded');
   });
 
   it('does not end a session whose cancel the provider refused because the payer just paid', async () => {
