@@ -299,7 +299,7 @@ export async function measureStores(log: (line: string) => void): Promise<Row[]>
     }
     log(`stores: Repay webhook ${sets.map((set) => `${set.kind} ${summary(webhooks[set.kind]).rps.toFixed(0)}`).join(', ')} req/s`);
 
-    const rows: Row[] = [];
+    const rows: Row[] = [await measureOutboxBacklog(log, await postgres.createDatabase('bench_outbox'))];
     const cores = `${cpus().length} cores shared by every process`;
     for (const [metric, runs, note] of [
       ['POST /sessions (Repay)', creates, `Each request a new order: resolve, row written before the call, fake Repay called, row updated. ${ROUNDS} rounds × ${CREATES} requests per set, timed to the last answer, ${CONNECTIONS} connections (split evenly over the instances), sets alternating.`],
@@ -344,6 +344,63 @@ export async function measureStores(log: (line: string) => void): Promise<Row[]>
     await postgres.stop().catch(() => undefined);
     compiled.remove();
     removeData();
+  }
+}
+
+/** Pending deliveries after a long outage of the shop's endpoint, and a small backlog for the baseline. */
+const BACKLOG = 15_000;
+const SMALL_BACKLOG = 1_500;
+/** Events per order in the backlog (a payment, a hold, a refund…): only the head of each order's queue is due. */
+const EVENTS_PER_ORDER = 5;
+/** Claims timed per backlog: 5 × 50 heads, fewer than the small backlog has orders. */
+const CLAIMS = 5;
+
+/**
+ * The outbox sender's claim on PostgreSQL (`claimDueDeliveries`: the heads of the orders' queues, 50 at a time) from
+ * a backlog of BACKLOG pending deliveries, beside the same claim from SMALL_BACKLOG. A claim that reads the backlog
+ * row by row instead of searching the queue index grows with it, and past the attempt's time limit the sender skips
+ * everything it claimed, for good.
+ */
+async function measureOutboxBacklog(log: (line: string) => void, url: string): Promise<Row> {
+  const { PostgresStore } = await import('../server-example/store-postgres.js');
+  const store = new PostgresStore(url);
+  try {
+    await store.ready();
+    const claim = async (pending: number): Promise<number[]> => {
+      await store.pool.query('TRUNCATE deliveries');
+      const now = Date.now();
+      await store.pool.query(
+        `INSERT INTO deliveries (id, message_id, event_type, session_id, order_id, target, payload, status, attempts, next_attempt_at, created_at, updated_at)
+         SELECT 'dlv_' || g, 'msg_' || g, 'payment.paid', 'cs_' || g, 'bench-' || (g % ($1::int / ${EVENTS_PER_ORDER})), 'hook:onEvent', '{}', 'pending', 0, $2::bigint - 1000, $2::bigint, $2::bigint
+         FROM generate_series(1, $1::int) g`,
+        [pending, now],
+      );
+      await store.pool.query('ANALYZE deliveries');
+      const times: number[] = [];
+      for (let index = 0; index < CLAIMS; index++) {
+        const began = performance.now();
+        const claimed = await store.claimDueDeliveries(now, 50, 60_000);
+        times.push(performance.now() - began);
+        if (claimed.length !== 50) throw new Error(`a claim from ${pending} pending deliveries gave ${claimed.length} of 50`);
+      }
+      return times;
+    };
+    const small = median(await claim(SMALL_BACKLOG));
+    const large = median(await claim(BACKLOG));
+    log(`stores: outbox claim ${large.toFixed(1)} ms from ${BACKLOG} pending, ${small.toFixed(1)} ms from ${SMALL_BACKLOG}`);
+    return row({
+      group: 'helper',
+      metric: `outbox claim from ${BACKLOG.toLocaleString('en-US')} pending deliveries, PostgreSQL`,
+      value: Math.round(large * 10) / 10,
+      unit: 'ms',
+      baseline: Math.round(small * 10) / 10,
+      baselineLabel: `from ${SMALL_BACKLOG.toLocaleString('en-US')} pending`,
+      target: '',
+      verdict: 'info',
+      note: `The sender's claim of 50 queue heads (one per order and target, ${EVENTS_PER_ORDER} events per order) after a shop outage; median of ${CLAIMS} claims.`,
+    });
+  } finally {
+    await store.close();
   }
 }
 

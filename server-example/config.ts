@@ -157,7 +157,7 @@ export interface CheckoutConfig {
   merchantWebhooks?: MerchantWebhooksConfig;
   /**
    * In-process hook for Node merchants: called with every merchant event, through the same outbox as the webhooks
-   * (at least once, in order per session; retried with the same backoff when it throws).
+   * (at least once, in order within each order; retried with the same backoff when it throws).
    */
   onEvent?: (event: MerchantEvent) => void | Promise<void>;
   /** How merchant notifications are sent and retried (webhooks and `onEvent`). */

@@ -94,6 +94,8 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     const limit = limitText === undefined ? 100 : Number(limitText);
     const sessionId = c.req.query('sessionId');
     if (sessionId !== undefined && !SESSION_ID_PATTERN.test(sessionId)) throw new CheckoutError('invalid_field', 'sessionId must be a session id (cs_…).');
+    const orderId = c.req.query('orderId');
+    if (orderId !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(orderId)) throw new CheckoutError('invalid_field', 'orderId must be an order id (letters, digits and . _ : -, at most 100).');
     const before = c.req.query('before');
     let beforeSeq: number | undefined;
     if (before !== undefined) {
@@ -105,6 +107,7 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     const list = await store.listDeliveries({
       ...(status ? { status: status as DeliveryStatus } : {}),
       ...(sessionId ? { sessionId } : {}),
+      ...(orderId ? { orderId } : {}),
       ...(beforeSeq === undefined ? {} : { beforeSeq }),
       limit,
     });
@@ -121,7 +124,7 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     if (delivery.retry === 'superseded') {
       const message =
         `This order has a later event for this target (${delivery.supersededBy}): this one is not the latest news. ` +
-        'Retry that one, or read the session (GET /merchant/sessions/:id), ' +
+        'Retry that one, or read the order (GET /merchant/orders/:orderId), ' +
         'or send this one anyway with ?force=1 (it then carries data.redelivered: true).';
       return c.json({ error: { code: 'delivery_superseded', message, retryable: false }, supersededBy: delivery.supersededBy, delivery: deliveryView(delivery) }, 409);
     }

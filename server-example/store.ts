@@ -151,6 +151,7 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 export interface DeliveryFilter {
   status?: DeliveryStatus;
   sessionId?: string;
+  orderId?: string;
   /** Only deliveries written before the one with this `seq` (pagination, newest first). */
   beforeSeq?: number;
   limit: number;
@@ -869,7 +870,7 @@ export class SqliteStore implements Store {
          WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND (d.lease_until IS NULL OR d.lease_until <= @now)
            AND NOT EXISTS (
              SELECT 1 FROM deliveries e
-             WHERE e.status = 'pending' AND e.target = d.target AND e.order_id IS d.order_id AND e.seq < d.seq)
+             WHERE e.status = 'pending' AND e.target = d.target AND e.order_id = d.order_id AND e.seq < d.seq)
          ORDER BY d.next_attempt_at, d.seq LIMIT @limit`,
       ).all({ now, limit }) as DeliveryRow[];
       const lease = this.stmt('UPDATE deliveries SET lease_until = ? WHERE seq = ?');
@@ -903,9 +904,9 @@ export class SqliteStore implements Store {
   async listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]> {
     const rows = this.stmt(
       `SELECT * FROM deliveries WHERE (@status IS NULL OR status = @status) AND (@session IS NULL OR session_id = @session)
-         AND (@before IS NULL OR seq < @before)
+         AND (@order IS NULL OR order_id = @order) AND (@before IS NULL OR seq < @before)
        ORDER BY seq DESC LIMIT @limit`,
-    ).all({ status: filter.status ?? null, session: filter.sessionId ?? null, before: filter.beforeSeq ?? null, limit: filter.limit }) as DeliveryRow[];
+    ).all({ status: filter.status ?? null, session: filter.sessionId ?? null, order: filter.orderId ?? null, before: filter.beforeSeq ?? null, limit: filter.limit }) as DeliveryRow[];
     return rows.map(deliveryFromRow);
   }
 

@@ -514,7 +514,7 @@ describe('the merchant API', () => {
 });
 
 describe('the merchant API deliveries list and retry', () => {
-  it('refuses a bad limit, filters by session, pages with a cursor, and makes a waiting delivery due now', async () => {
+  it('refuses a bad limit, filters by session and by order, pages with a cursor, and makes a waiting delivery due now', async () => {
     receiver.answer = () => 503;
     const { url } = await start({ config: { delivery: { ...FAST, retryDelaysMs: [3_600_000] } } });
     for (const limit of ['0', '501', 'ten', '-1', '']) {
@@ -523,6 +523,7 @@ describe('the merchant API deliveries list and retry', () => {
       assert.equal(((await answer.json()) as any).error.code, 'invalid_field');
     }
     assert.equal((await merchant('/deliveries?sessionId=nope')).status, 400);
+    assert.equal((await merchant('/deliveries?orderId=a%20b')).status, 400);
     assert.equal((await merchant('/deliveries?before=dlv_missing')).status, 400);
 
     const sessions = [];
@@ -542,6 +543,8 @@ describe('the merchant API deliveries list and retry', () => {
     assert.equal(page2.nextCursor, null);
     const ofSession = (await (await merchant(`/deliveries?sessionId=${sessions[1].id}`)).json()) as any;
     assert.deepEqual(ofSession.deliveries.map((d: any) => d.orderId), ['tea-page2']);
+    const ofOrder = (await (await merchant('/deliveries?orderId=tea-page3')).json()) as any;
+    assert.deepEqual(ofOrder.deliveries.map((d: any) => d.sessionId), [sessions[2].id]);
 
     // Waiting an hour for its next attempt: a retry sends it now.
     const waiting = all[0];
