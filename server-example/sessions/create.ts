@@ -344,9 +344,9 @@ async function openProviderPayment(
             ],
           };
         }
-        // A signed callback adopted the payment while this call was out and its status read found the payer paying:
-        // that read is newer than the create answer, whose `created` would move the session back.
-        const behind = !rejected && status === 'created' && current.status === 'pending';
+        // A signed callback adopted the payment while this call was out, and its status read was applied: that read
+        // is newer than the create answer (whose `created` would move a paying payer's session back).
+        const behind = !rejected && current.statusReadAt !== null;
         const toStatus = behind ? current.status : status;
         return {
           patch: {
