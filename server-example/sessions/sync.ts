@@ -100,9 +100,9 @@ interface OrderAtPayment {
  * have changed since the session was opened without the payer asking for a new one (a cart grown in another tab), and
  * the old amount must not count as paid; or the shop has the order paid already (another payment method, a person),
  * and this payment is a second one, held for a refund. A lookup that fails, or that does not know the order (a lookup
- * that needs the payer's login), cannot tell: the amount alone decides, as before. A session paid once before (back
- * from a dispute) is not asked about again: what the shop does with its order after a payment is its own business;
- * nor one held already for its order's change.
+ * that needs the payer's login), cannot tell: the amount alone decides, except that a failed lookup does not lift a
+ * hold as a second payment (`paidByShop`). A session paid once before (back from a dispute) is not asked about again:
+ * what the shop does with its order after a payment is its own business; nor one held already for its order's change.
  */
 async function orderAtPayment(core: SessionCore, session: SessionRecord, observed: ProviderStatusResult): Promise<OrderAtPayment> {
   if (observed.status !== 'paid' || observed.paidAmountMinor !== session.amountMinor) return {};
@@ -279,7 +279,7 @@ export function observation(
         ? {
             paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || paidByShop(current, meta.paidByShop),
             // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
-            // payment only (orderPriceChanged).
+            // payment only (orderAtPayment).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
             heldFor: current.status === 'held' ? current.errorCode : null,
             signedPaidAmounts: signedPaidAmounts(current),
