@@ -210,10 +210,12 @@ export async function apply(
  * Whether the shop's word makes a first payment of `current` a second one: the shop said the order is paid; or its
  * lookup failed while the payment is held as a second one already (a lookup that fails once must not turn a payment
  * held for a refund into one the shop is told to ship). An answer of the shop's lifts that hold, or a person. The
- * shop's word counts for a first payment only, like its price (orderAtPayment).
+ * shop's word counts for a first payment only, like its price (orderAtPayment), and only while no session of the order
+ * was ever paid here: then `paid: true` means paid by other means. Once one was, the shop's flag may just be that
+ * payment (not cleared yet after its refund), and the order's sessions themselves tell whether another one is paid.
  */
-function paidByShop(current: SessionRecord, said: OrderAtPayment['paidByShop']): boolean {
-  if (current.paidAt !== null) return false;
+function paidByShop(current: SessionRecord, orderSessions: readonly SessionRecord[], said: OrderAtPayment['paidByShop']): boolean {
+  if (current.paidAt !== null || orderSessions.some((other) => other.id !== current.id && other.paidAt !== null)) return false;
   return said === true || (said === 'unknown' && current.status === 'held' && current.errorCode === 'duplicate_payment');
 }
 
@@ -237,6 +239,15 @@ function signedPaidAmounts(session: SessionRecord): number[] {
 export function withSignedAmount(session: SessionRecord, amount: number): number[] {
   const amounts = signedPaidAmounts(session);
   return amounts.includes(amount) ? amounts : [...amounts, amount].slice(-MAX_SIGNED_AMOUNTS);
+}
+
+/** A person's decision on a held payment (resolveHeld), kept with what the provider had said then (`providerData`). */
+interface Resolution {
+  status: SessionStatus;
+  providerStatus: string | null;
+  paidAmountMinor: number | null;
+  /** The signed amounts that still count after the decision (none once accepted as paid). */
+  signedPaidAmounts?: number[];
 }
 
 /** What the read behind an observed status was: see apply(). */
@@ -277,7 +288,7 @@ export function observation(
     const order =
       observed.status === 'paid'
         ? {
-            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || paidByShop(current, meta.paidByShop),
+            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || paidByShop(current, context.orderSessions, meta.paidByShop),
             // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
             // payment only (orderAtPayment).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
@@ -288,12 +299,14 @@ export function observation(
     // A person settled this payment on what the provider said then (resolveHeld): the same answer again, while the
     // session still has the status they chose, brings nothing new and must not undo their decision. Any other answer
     // (a dispute, a refund) is applied as usual and ends that guard: the provider has moved on since.
-    const { resolved, ...providerData } = current.providerData as { resolved?: { status: SessionStatus; providerStatus: string | null; paidAmountMinor: number | null } };
+    const { resolved, ...providerData } = current.providerData as { resolved?: Resolution };
+    // (A signed amount that came since, a dispute's, is news too.)
     const asResolved =
       resolved !== undefined &&
       current.status === resolved.status &&
       observed.rawStatus === resolved.providerStatus &&
-      (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor;
+      (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor &&
+      signedPaidAmounts(current).every((signed) => resolved.signedPaidAmounts?.includes(signed));
     const decision = asResolved ? undefined : decide(current.status, current.amountMinor, observed, source, order);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
@@ -381,14 +394,22 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
         paidElsewhere = true;
         return undefined;
       }
-      // The signed amounts were before the person's eyes: a later callback's amount is news again.
-      const { [SIGNED_PAID_AMOUNTS]: _seen, ...providerData } = current.providerData;
+      // Accepted as paid, the signed amounts were before the person's eyes: a later callback's amount is news again.
+      // (Settled otherwise, they stay: should the provider report the payment paid later, they still count.)
+      const { [SIGNED_PAID_AMOUNTS]: _seen, ...accepted } = current.providerData;
+      const providerData = to === 'paid' ? accepted : current.providerData;
+      // What the provider said when the person decided: the same answer again leaves their decision (apply()).
+      const resolved: Resolution = {
+        status: to,
+        providerStatus: current.providerStatus,
+        paidAmountMinor: current.paidAmountMinor,
+        signedPaidAmounts: to === 'paid' ? [] : signedPaidAmounts(current),
+      };
       const patch: Partial<SessionRecord> = {
         status: to,
         updatedAt: changeStamp(current),
         statusReadAt: Date.now(),
-        // What the provider said when the person decided: the same answer again leaves their decision (apply()).
-        providerData: { ...providerData, resolved: { status: to, providerStatus: current.providerStatus, paidAmountMinor: current.paidAmountMinor } },
+        providerData: { ...providerData, resolved },
         ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
       };
       // Accepted while the provider still pays it out: watched on until the payout ends, as any such payment is.

@@ -291,6 +291,43 @@ describe('one payment never pays two orders', () => {
     assert.equal((await session(t.app, a.id)).status, 'paid');
   });
 
+  it('holds a payment a person accepted when Repay then signs another amount, its status answer unchanged', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
+    deal.state = 'completed';
+    assert.equal((await repayHook(repay.callback(deal.id, '1000'))).status, 200);
+    await t.app.checkout.sessions.resolveHeld(a.id, 'paid', 'Accepted 1000 for this order');
+    // The same answer again leaves the decision; a dispute's new signed amount does not.
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    assert.equal((await session(t.app, a.id)).status, 'paid');
+    assert.equal((await repayHook(repay.callback(deal.id, '800'))).status, 200);
+    const again = await session(t.app, a.id);
+    assert.equal(again.status, 'held');
+    assert.equal(again.errorCode, 'amount_mismatch');
+  });
+
+  it('keeps counting the signed amount of a payment a person settled as failed', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
+    deal.state = 'completed';
+    assert.equal((await repayHook(repay.callback(deal.id, '1000'))).status, 200);
+    assert.equal((await session(t.app, a.id)).status, 'held');
+    await t.app.checkout.sessions.resolveHeld(a.id, 'failed', 'Repay says 1000 arrived; the order needs 1500');
+    // The same answer again leaves the decision.
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    assert.equal((await session(t.app, a.id)).status, 'failed');
+    // A dispute and back: Repay's status names 1500 again, but what it signed was 1000.
+    deal.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    deal.state = 'completed';
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    const after = await session(t.app, a.id);
+    assert.notEqual(after.status, 'paid');
+    assert.equal(after.errorCode, 'amount_mismatch');
+  });
+
   it('keeps what a signed callback read while the create call was out, when the create answer comes after it', async () => {
     await withOrders(sameAmount);
     repay.onCreate = async () => {
@@ -505,6 +542,28 @@ describe('Idempotency-Key', () => {
     Object.defineProperty(orders, 'A-1001', { configurable: true, writable: true, value: { amount: '1500', currency: 'RUB', paid: false } });
     await t.app.checkout.reconciler.tick(Date.now() + 7_200_000);
     assert.equal((await session(t.app, opened.json.id)).status, 'paid');
+  });
+
+  it('lets a second payment count once the first is refunded, though the shop still has the order paid from the first', async () => {
+    const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const first = (await t.createSession({ orderId: 'O-1' })).json;
+    await t.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled' } }));
+    const second = (await t.createSession({ orderId: 'O-1' })).json;
+    const firstDeal = repay.deals.get((await session(t.app, first.id)).providerPaymentId!)!;
+    const secondDeal = repay.deals.get((await session(t.app, second.id)).providerPaymentId!)!;
+    secondDeal.state = 'completed';
+    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
+    assert.equal((await session(t.app, second.id)).status, 'paid');
+    // The shop marks the order paid on that payment; then the first page is paid as well: a second payment.
+    orders['O-1'] = { amount: '1500', currency: 'RUB', paid: true };
+    firstDeal.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
+    // The paying one is refunded; the shop has not cleared its flag yet. The held one is the order's payment now.
+    await t.app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
+    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    assert.equal((await session(t.app, first.id)).status, 'paid');
   });
 
   it('does not ask again for a payment back from a dispute: the shop may have changed the order after it was paid', async () => {
