@@ -6,20 +6,25 @@ The pay-checkout helper runs as a service (`npm run server`) with
     ORDER_RESOLVE_URL=http://127.0.0.1:8000/pay-checkout/order
     MERCHANT_WEBHOOK_URL=http://127.0.0.1:8000/pay-checkout/webhooks
     MERCHANT_WEBHOOK_SECRET=whsec_...            (the same value here and there)
+    MERCHANT_API_KEY=...                          (the same value here and there)
 
-and this program
+and this program, told where the helper is (PAY_CHECKOUT_URL=http://127.0.0.1:8787/api/checkout),
 
   * answers the helper's order lookups: POST /pay-checkout/order {"orderId", "claimedCustomerId", "locale"}
     -> 200 {"amount": "1500.00", "currency": "RUB", ...} or 404. The price comes from here, never from the browser;
   * receives the merchant webhooks: POST /pay-checkout/webhooks {"id", "type", "createdAt", "data": {...}},
-    deduplicated by webhook-id, and marks its own orders paid / held / refunded;
+    deduplicated by webhook-id, and marks its own orders paid / held / refunded; for an event its own state cannot
+    place (a redelivered one, a second payment of an order it never saw paid) it takes the helper's verdict from its
+    merchant API, GET /merchant/orders/:orderId, or holds the order for a person;
   * shows its orders: GET /orders, GET /orders/<id> (JSON; a real shop puts these behind its own login).
 
 Both POST routes verify the Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature) with
 hmac / hashlib / base64, a 5-minute timestamp tolerance and a constant-time comparison. With pip available, the
 `standardwebhooks` package does the same: `Webhook(secret).verify(body, headers)`.
 
-Run:  MERCHANT_WEBHOOK_SECRET=whsec_... python3 merchant.py      (HOST, PORT, MERCHANT_DB; see README.md)
+Run:  MERCHANT_WEBHOOK_SECRET=whsec_... python3 merchant.py
+      (a comma list whsec_new,whsec_old during a rotation; PAY_CHECKOUT_URL, MERCHANT_API_KEY, HOST, PORT, MERCHANT_DB:
+      see README.md)
 """
 
 import base64
@@ -33,12 +38,13 @@ import sqlite3
 import sys
 import threading
 import time
+import urllib.request
 from contextlib import closing
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 TOLERANCE_SECONDS = 5 * 60
 MAX_BODY_BYTES = 1024 * 1024
@@ -63,6 +69,11 @@ class VerificationError(Exception):
     pass
 
 
+def decode_secrets(value):
+    """MERCHANT_WEBHOOK_SECRET -> the HMAC keys: one whsec_<base64> secret, or a comma list during a rotation."""
+    return [decode_secret(secret.strip()) for secret in value.split(",")]
+
+
 def decode_secret(secret):
     """whsec_<base64> -> the HMAC key bytes."""
     if not secret.startswith(SECRET_PREFIX):
@@ -76,8 +87,8 @@ def decode_secret(secret):
     return key
 
 
-def verify(key, headers, body, now=None):
-    """Checks a Standard Webhooks signature over the raw body bytes; returns the webhook-id.
+def verify(keys, headers, body, now=None):
+    """Checks a Standard Webhooks signature over the raw body bytes with any of the keys; returns the webhook-id.
 
     headers: a mapping with case-insensitive .get() (http.server's message object is one).
     """
@@ -94,13 +105,44 @@ def verify(key, headers, body, now=None):
     if abs(now - sent_at) > TOLERANCE_SECONDS:
         raise VerificationError("webhook-timestamp is outside the 5-minute tolerance")
     signed = f"{msg_id}.{sent_at}.".encode() + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
-    # Several space-separated signatures appear while the sender rotates its secret: any v1 match is enough.
+    expected = [base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()) for key in keys]
+    # Several space-separated signatures appear while the sender rotates its secret, and this shop may know several
+    # secrets while it does: any v1 match of any key is enough.
     for candidate in signatures.split(" "):
         version, _, signature = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(signature.encode(), expected):
+        if version == "v1" and any(hmac.compare_digest(signature.encode(), good) for good in expected):
             return msg_id
     raise VerificationError("no matching signature")
+
+
+# --- The helper's merchant API -------------------------------------------------------------------------------------
+
+
+def merchant_api(method, path, body=None):
+    """Calls the helper's merchant API, PAY_CHECKOUT_URL + "/merchant" + path, with MERCHANT_API_KEY; returns the JSON
+    answer. A 4xx/5xx raises urllib.error.HTTPError (401: wrong key; 404: unknown, or no MERCHANT_API_KEY at the helper).
+    """
+    request = urllib.request.Request(
+        os.environ["PAY_CHECKOUT_URL"].rstrip("/") + "/merchant" + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        # The helper answers a POST without this header 415.
+        headers={"Authorization": "Bearer " + os.environ["MERCHANT_API_KEY"], "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)
+
+
+def helper_verdict(order_id):
+    """The helper's answer for an order ({"verdict": "paid" | "held" | "open" | "unpaid", "sessions"}), or None."""
+    if not os.environ.get("PAY_CHECKOUT_URL") or not os.environ.get("MERCHANT_API_KEY"):
+        return None
+    try:
+        answer = merchant_api("GET", "/orders/" + quote(order_id, safe=""))
+    except (OSError, ValueError) as error:  # urllib's errors are OSErrors; ValueError: not JSON
+        sys.stderr.write(f"[merchant] GET /merchant/orders/{order_id} failed: {error}\n")
+        return None
+    return answer if isinstance(answer, dict) and isinstance(answer.get("sessions"), list) else None
 
 
 # --- The shop's own orders ----------------------------------------------------------------------------------------
@@ -178,6 +220,11 @@ class Shop:
         order_id = session.get("orderId")
         if not isinstance(kind, str):
             raise ValueError("the event has no type")
+        # An event this shop may not be able to place by its own state: the helper's verdict is fetched first, outside
+        # the lock (a network call), and used below if the order's state calls for it.
+        verdict = None
+        if isinstance(order_id, str) and (data.get("redelivered") is True or kind == "order.paid_twice"):
+            verdict = helper_verdict(order_id)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with self.lock:
             db = self.connect()
@@ -198,22 +245,21 @@ class Shop:
                     # Not ours (another shop on the same helper?): acknowledged, so the helper stops retrying.
                     db.execute("COMMIT")
                     return False, "unknown order"
-                if data.get("redelivered") is True:
-                    # Sent again because a person asked, although later events of the session exist: older news than
-                    # what the shop has (an old payment.paid after the refund must not ship the order again). Recorded.
-                    status, note, needs_refund = order["status"], order["note"], order["needs_refund"]
+                if data.get("redelivered") is True or (kind == "order.paid_twice" and order["status"] != "paid"):
+                    # Sent again because a person asked, although later events of the order exist; or a second payment
+                    # of an order this shop never saw paid. Either way its own state may lack events that failed for
+                    # good while it was down (an old payment.paid after a refund must not ship the order again, and
+                    # a missed one must not leave a paid order unpaid): the helper's verdict decides.
+                    status, session_id, note, needs_refund = checked_state(order, kind, verdict)
                 else:
-                    status, note, needs_refund = next_state(order, kind, session, data.get("reason"))
+                    second = db.execute(
+                        "SELECT session_id FROM order_events WHERE order_id = ? AND type = 'order.paid_twice' ORDER BY seq DESC LIMIT 1",
+                        (order_id,),
+                    ).fetchone()
+                    status, session_id, note, needs_refund = next_state(order, kind, session, data.get("reason"), second[0] if second else None)
                 db.execute(
                     "UPDATE orders SET status = ?, session_id = ?, note = ?, needs_refund = ?, updated_at = ? WHERE id = ?",
-                    (
-                        status,
-                        session.get("id") if status != order["status"] else order["session_id"],
-                        note,
-                        needs_refund,
-                        now,
-                        order_id,
-                    ),
+                    (status, session_id, note, needs_refund, now, order_id),
                 )
                 db.execute(
                     "INSERT INTO order_events (order_id, webhook_id, type, session_id, from_status, to_status, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -236,18 +282,19 @@ def same_amount(a, b):
         return False
 
 
-def next_state(order, kind, session, reason=None):
-    """The shop's order status after an event: (status, note, needs_refund).
+def next_state(order, kind, session, reason=None, second_payment=None):
+    """The shop's order after an event: (status, session_id, note, needs_refund).
 
-    reason: the event's data.reason; "manual" is a person's resolution of a held payment at pay-checkout.
+    session_id: the helper session behind the status. reason: the event's data.reason; "manual" is a person's
+    resolution of a held payment at pay-checkout. second_payment: the session of the order's latest order.paid_twice.
     """
-    status, note, needs_refund = order["status"], order["note"], order["needs_refund"]
+    status, ours, note, needs_refund = order["status"], order["session_id"], order["note"], order["needs_refund"]
     this_session = session.get("id")
     # payment.reinstated: a payment already paid once is good again after a hold (a dispute won); back to paid,
     # and a shop that ships on its first "paid" ships nothing more.
     if kind in ("payment.paid", "payment.revived", "payment.reinstated"):
-        if status == "paid" and order["session_id"] != this_session:
-            return status, "a second payment arrived: refund one", 1
+        if status == "paid" and ours != this_session:
+            return status, ours, "a second payment arrived: refund one", 1
         paid = session.get("paidAmount")
         if paid is None:  # null until a provider reports what was paid
             paid = session.get("amount")
@@ -256,33 +303,69 @@ def next_state(order, kind, session, reason=None):
             # A person looked at the held payment and accepted it (POST /merchant/sessions/:id/resolve): their
             # decision, whatever was paid. Checking the amount again would hold the order a second time.
             if matches:
-                return "paid", None, needs_refund
-            return "paid", f"accepted by a person at pay-checkout: paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
+                return "paid", this_session, None, needs_refund
+            return "paid", this_session, f"accepted by a person at pay-checkout: paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
         # Trust, but check: the helper already holds a payment whose amount differs from the order's.
         if not matches:
-            return "held", f"paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
-        return "paid", None, needs_refund
+            return "held", this_session, f"paid {paid} {session.get('currency')}, order is {order['amount']} {order['currency']}", needs_refund
+        return "paid", this_session, None, needs_refund
     if kind == "payment.held":
-        if status == "paid" and order["session_id"] != this_session:
-            return status, "another payment of this paid order is held", needs_refund
-        return "held", "the payment is under review at pay-checkout", needs_refund
+        if status == "paid" and ours != this_session:
+            return status, ours, "another payment of this paid order is held", needs_refund
+        return "held", this_session, "the payment is under review at pay-checkout", needs_refund
     if kind == "payment.refunded":
-        if order["session_id"] == this_session and status in ("paid", "held"):
-            return "refunded", None, 0
-        if needs_refund:
+        if ours == this_session and status in ("paid", "held"):
+            if needs_refund and second_payment not in (None, this_session):
+                # The order's payment went back while its second payment is held at pay-checkout as a duplicate: that
+                # one now counts, and turns paid at the helper's next status check (payment.paid: ship then). Not
+                # "refunded" meanwhile, so nothing is restocked or cancelled for a state that lasts minutes.
+                return "held", second_payment, f"the payment {this_session} was refunded; the second payment {second_payment} is held at pay-checkout and counts now", 0
+            return "refunded", this_session, None, 0
+        if needs_refund and this_session == second_payment:
             # The other payment of an order paid twice went back to the payer: the order stays paid by its own session,
             # and nobody must refund again.
-            return status, f"paid twice: the other payment ({this_session}) was refunded", 0
-        return status, note, needs_refund
+            return status, ours, f"paid twice: the other payment ({this_session}) was refunded", 0
+        return status, ours, note, needs_refund
     if kind in ("payment.failed", "payment.cancelled", "payment.expired"):
         # A held payment that a person settled as failed: the order can be paid again.
-        if status == "held" and order["session_id"] == this_session:
-            return "unpaid", None, needs_refund
-        return status, note, needs_refund
+        if status == "held" and ours == this_session:
+            return "unpaid", this_session, None, needs_refund
+        if needs_refund and this_session == second_payment:
+            # The second payment of an order paid twice ended without money kept: one payment is left, nothing to
+            # refund (a person who still did would refund the payment that pays for the order).
+            return status, ours, f"paid twice: the other payment ({this_session}) {kind.split('.')[1]}, nothing to refund", 0
+        return status, ours, note, needs_refund
     if kind == "order.paid_twice":
-        return status, "paid twice: refund one payment", 1
+        return status, ours, "paid twice: refund one payment", 1
     # An event type this shop does not know yet: acknowledged and recorded, nothing changes.
-    return status, note, needs_refund
+    return status, ours, note, needs_refund
+
+
+def checked_state(order, kind, verdict):
+    """The shop's order, (status, session_id, note, needs_refund), after an event its own state cannot place: from the
+    helper's verdict (GET /merchant/orders/:orderId), or held for a person when there is none.
+    """
+    status, ours = order["status"], order["session_id"]
+    needs_refund = 1 if kind == "order.paid_twice" else order["needs_refund"]
+    if verdict is None:
+        # Nobody to ask: a person looks (a paid order stays paid, so nothing is sold or shipped twice).
+        note = f"check this order at pay-checkout: {kind} arrived, and this shop may have missed events of the order"
+        return (status if status == "paid" else "held"), ours, note, needs_refund
+    newest = {}  # the newest session of each status (the helper lists them newest first)
+    for entry in verdict["sessions"]:
+        if isinstance(entry, dict):
+            newest.setdefault(entry.get("status"), entry.get("id"))
+    note = "paid twice: refund one payment" if needs_refund else None
+    if verdict.get("verdict") == "paid":
+        if status == "paid":
+            return status, ours, order["note"], needs_refund  # shipped already: nothing more
+        return "paid", newest.get("paid"), note, needs_refund  # ship, once
+    if verdict.get("verdict") == "held":
+        return "held", newest.get("held"), "a payment is under review at pay-checkout", needs_refund
+    # open or unpaid: nothing is paid at pay-checkout now (a refund or a failure this shop never heard of).
+    if status in ("paid", "held"):
+        return ("refunded" if "refunded" in newest else "unpaid"), ours, "not paid at pay-checkout (its merchant API says so)", needs_refund
+    return status, ours, order["note"], needs_refund
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------------
@@ -291,7 +374,7 @@ def next_state(order, kind, session, reason=None):
 class Handler(BaseHTTPRequestHandler):
     server_version = "python-merchant/1"
     shop = None  # set in main()
-    key = b""
+    keys = []
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         if os.environ.get("MERCHANT_QUIET") != "1":
@@ -314,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
             return None, None
         body = self.rfile.read(int(length))
         try:
-            webhook_id = verify(self.key, self.headers, body)
+            webhook_id = verify(self.keys, self.headers, body)
         except VerificationError as error:
             # Nothing of an unverified request is used, not even to say what was wrong with it.
             self.log_message("refused: %s", error)
@@ -396,9 +479,9 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     secret = os.environ.get("MERCHANT_WEBHOOK_SECRET", "").strip()
     try:
-        Handler.key = decode_secret(secret)
+        Handler.keys = decode_secrets(secret)
     except ValueError as error:
-        sys.stderr.write(f"[merchant] {error}. Use the helper's MERCHANT_WEBHOOK_SECRET (whsec_...).\n")
+        sys.stderr.write(f"[merchant] {error}. Use the helper's MERCHANT_WEBHOOK_SECRET (whsec_..., or whsec_new,whsec_old).\n")
         sys.exit(2)
     Handler.shop = Shop(os.environ.get("MERCHANT_DB", "merchant.sqlite"))
     server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))), Handler)
