@@ -787,6 +787,9 @@ async function applyMutation(
   for (const event of mutation.events ?? []) await insertEvent(client, event);
   if (mutation.idempotencyKey) await insertIdempotencyKey(client, mutation.idempotencyKey);
   for (const delivery of mutation.deliveries ?? []) await insertDelivery(client, delivery);
+  // Sessions of this order only, locked above with the rest of it.
+  const due = (mutation.pollNow ?? []).filter((sibling) => orderSessions.some((other) => other.id === sibling));
+  if (due.length > 0) await client.query('UPDATE sessions SET next_poll_at = $1 WHERE id = ANY($2)', [Date.now(), due]);
   return next;
 }
 

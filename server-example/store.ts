@@ -234,6 +234,11 @@ export interface Mutation {
   idempotencyKey?: IdempotencyRecord;
   /** Merchant notifications of this change, into the outbox in the same transaction. */
   deliveries?: NewDelivery[];
+  /**
+   * Other sessions of the same order (`MutationContext.orderSessions`) this change makes worth a status read: due for a
+   * poll now, in the same transaction (a payment held as a second one counts once the order's paid one is gone).
+   */
+  pollNow?: string[];
 }
 
 export class OpenSessionExistsError extends Error {
@@ -783,6 +788,8 @@ export class SqliteStore implements Store {
     for (const event of mutation.events ?? []) this.insertEvent(event);
     if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
     for (const delivery of mutation.deliveries ?? []) this.insertDelivery(delivery);
+    const due = this.stmt('UPDATE sessions SET next_poll_at = ? WHERE id = ? AND order_id = ?');
+    for (const sibling of mutation.pollNow ?? []) due.run(Date.now(), sibling, current.orderId);
     return next;
   }
 

@@ -210,12 +210,14 @@ export async function apply(
  * Whether the shop's word makes a first payment of `current` a second one: the shop said the order is paid; or its
  * lookup failed while the payment is held as a second one already (a lookup that fails once must not turn a payment
  * held for a refund into one the shop is told to ship). An answer of the shop's lifts that hold, or a person. The
- * shop's word counts for a first payment only, like its price (orderAtPayment), and only while no session of the order
- * was ever paid here: then `paid: true` means paid by other means. Once one was, the shop's flag may just be that
- * payment (not cleared yet after its refund), and the order's sessions themselves tell whether another one is paid.
+ * shop's word counts for a first payment only, like its price (orderAtPayment), and not once every payment of the
+ * order made here has been refunded or has failed: the shop's flag may then be one of those (not cleared yet after
+ * its refund). While one is still held (a dispute), the flag counts: that payment may yet be the order's.
  */
 function paidByShop(current: SessionRecord, orderSessions: readonly SessionRecord[], said: OrderAtPayment['paidByShop']): boolean {
-  if (current.paidAt !== null || orderSessions.some((other) => other.id !== current.id && other.paidAt !== null)) return false;
+  if (current.paidAt !== null) return false;
+  const paidHere = orderSessions.filter((other) => other.id !== current.id && other.paidAt !== null);
+  if (paidHere.length > 0 && paidHere.every((other) => other.status === 'refunded' || other.status === 'failed')) return false;
   return said === true || (said === 'unknown' && current.status === 'held' && current.errorCode === 'duplicate_payment');
 }
 
@@ -246,7 +248,7 @@ interface Resolution {
   status: SessionStatus;
   providerStatus: string | null;
   paidAmountMinor: number | null;
-  /** The signed amounts that still count after the decision (none once accepted as paid). */
+  /** The signed amounts the decision was made on (once accepted as paid: the accepted amount). */
   signedPaidAmounts?: number[];
 }
 
@@ -357,7 +359,13 @@ export function observation(
         amountMinor: observed.paidAmountMinor ?? null,
         data: { reason: decision.reason, trigger: meta.trigger ?? null },
       });
-      return { patch, events, deliveries: core.notifications(current, patch, decision.reason) };
+      // The order's paid payment is gone (refunded, held): a payment held as its second one may count now, and is
+      // read at once rather than when (or whether) its own watch still reads it.
+      const pollNow =
+        current.status === 'paid' && decision.to !== 'paid'
+          ? context.orderSessions.filter((other) => other.status === 'held' && other.errorCode === 'duplicate_payment').map((other) => other.id)
+          : [];
+      return { patch, events, deliveries: core.notifications(current, patch, decision.reason), ...(pollNow.length ? { pollNow } : {}) };
     }
     return { patch, events };
   };
@@ -403,7 +411,8 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
         status: to,
         providerStatus: current.providerStatus,
         paidAmountMinor: current.paidAmountMinor,
-        signedPaidAmounts: to === 'paid' ? [] : signedPaidAmounts(current),
+        // Accepted as paid: the amount the person accepted, signed later, is no news.
+        signedPaidAmounts: to === 'paid' ? (current.paidAmountMinor === null ? [] : [current.paidAmountMinor]) : signedPaidAmounts(current),
       };
       const patch: Partial<SessionRecord> = {
         status: to,

@@ -307,6 +307,20 @@ describe('one payment never pays two orders', () => {
     assert.equal(again.errorCode, 'amount_mismatch');
   });
 
+  it('leaves a payment a person accepted as paid when Repay then signs the very amount they accepted', async () => {
+    await withOrders(sameAmount);
+    const a = (await t.createSession({ orderId: 'O-1' })).json;
+    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
+    // Repay's status names 1400 for the 1500 order: held; a person accepts it.
+    deal.state = 'completed';
+    deal.amount = '1400';
+    await t.app.checkout.sessions.refresh(a.id, 'reconcile');
+    assert.equal((await session(t.app, a.id)).errorCode, 'amount_mismatch');
+    await t.app.checkout.sessions.resolveHeld(a.id, 'paid', 'Accepted 1400');
+    assert.equal((await repayHook(repay.callback(deal.id, '1400'))).status, 200);
+    assert.equal((await session(t.app, a.id)).status, 'paid');
+  });
+
   it('keeps counting the signed amount of a payment a person settled as failed', async () => {
     await withOrders(sameAmount);
     const a = (await t.createSession({ orderId: 'O-1' })).json;
@@ -542,6 +556,48 @@ describe('Idempotency-Key', () => {
     Object.defineProperty(orders, 'A-1001', { configurable: true, writable: true, value: { amount: '1500', currency: 'RUB', paid: false } });
     await t.app.checkout.reconciler.tick(Date.now() + 7_200_000);
     assert.equal((await session(t.app, opened.json.id)).status, 'paid');
+  });
+
+  it('reads a second payment held for the order at once when the order\'s paid one is refunded, long after its own watch ended', async () => {
+    await withOrders({ 'O-1': { amount: '1500', currency: 'RUB' } });
+    const first = (await t.createSession({ orderId: 'O-1' })).json;
+    await t.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled' } }));
+    const second = (await t.createSession({ orderId: 'O-1' })).json;
+    repay.deals.get((await session(t.app, second.id)).providerPaymentId!)!.state = 'completed';
+    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
+    repay.deals.get((await session(t.app, first.id)).providerPaymentId!)!.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
+    // Its watch is over (nothing reads it any more); a day later the paid payment is refunded.
+    await t.app.checkout.store.mutate(first.id, () => ({ patch: { nextPollAt: null } }));
+    await t.app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
+    const due = await session(t.app, first.id);
+    assert.ok(due.nextPollAt !== null && due.nextPollAt <= Date.now());
+    await t.app.checkout.reconciler.tick(Date.now());
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+  });
+
+  it('holds a payment for an order the shop has paid while the order\'s payment made here is in a dispute', async () => {
+    const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const first = (await t.createSession({ orderId: 'O-1' })).json;
+    await t.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled' } }));
+    const second = (await t.createSession({ orderId: 'O-1' })).json;
+    // The first page is paid after all (revived), the shop marks the order paid and ships; then a dispute on it.
+    const firstDeal = repay.deals.get((await session(t.app, first.id)).providerPaymentId!)!;
+    firstDeal.state = 'completed';
+    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+    orders['O-1'] = { amount: '1500', currency: 'RUB', paid: true };
+    firstDeal.state = 'proceedings';
+    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    assert.equal((await session(t.app, first.id)).status, 'held');
+    // The second page is paid too: while the dispute may still end in the first payment's favour, a second payment.
+    repay.deals.get((await session(t.app, second.id)).providerPaymentId!)!.state = 'completed';
+    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
+    const held = await session(t.app, second.id);
+    assert.equal(held.status, 'held');
+    assert.equal(held.errorCode, 'duplicate_payment');
   });
 
   it('lets a second payment count once the first is refunded, though the shop still has the order paid from the first', async () => {
