@@ -274,6 +274,18 @@ for (const harness of [sqlite, postgres]) {
     });
 
     describe('mutate', () => {
+      test('makes the sessions of the same order it names due for a poll in the same change, and no other', async () => {
+        const orderId = `A-due-${Date.now()}`;
+        const [paid, held, otherOrder] = [record({ orderId, status: 'failed' }), record({ orderId, status: 'failed' }), record({ orderId: `${orderId}-x`, status: 'failed' })];
+        for (const row of [paid, held, otherOrder]) await store.insertSession({ ...row, nextPollAt: null });
+        const before = Date.now();
+        await store.mutate(paid.id, () => ({ patch: { status: 'refunded' }, pollNow: [held.id, otherOrder.id] }));
+        const due = await store.getSession(held.id);
+        assert.ok(due!.nextPollAt !== null && due!.nextPollAt >= before && due!.nextPollAt <= Date.now());
+        assert.equal((await store.getSession(otherOrder.id))!.nextPollAt, null, 'another order\'s session is not the change\'s to touch');
+        assert.equal((await store.getSession(paid.id))!.status, 'refunded');
+      });
+
       test('applies the patch, the events and the idempotency key together and returns the row after', async () => {
         const row = record();
         await store.insertSession(row);
