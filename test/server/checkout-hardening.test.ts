@@ -243,13 +243,22 @@ describe('one payment never pays two orders', () => {
     });
   }
 
-  it('holds a payment whose signed callback names another amount than the status answer, before and after it was paid', async () => {
+  /** A session of O-1 whose Repay deal is completed at Repay: nothing read or called back yet. */
+  async function completedDeal() {
     await withOrders(sameAmount);
     const a = (await t.createSession({ orderId: 'O-1' })).json;
     const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
-    // Repay signs what the payer paid (500); its status answer still names the deal's 1500.
     deal.state = 'completed';
-    assert.equal((await repayHook(repay.callback(deal.id, '500'))).status, 200);
+    return { a, deal };
+  }
+
+  /** Repay's signed callback for the deal with `amount`. */
+  const signed = (deal: { id: string }, amount: string) => repayHook(repay.callback(deal.id, amount));
+
+  it('holds a payment whose signed callback names another amount than the status answer, before and after it was paid', async () => {
+    const { a, deal } = await completedDeal();
+    // Repay signs what the payer paid (500); its status answer still names the deal's 1500.
+    assert.equal((await signed(deal, '500')).status, 200);
     const short = await session(t.app, a.id);
     assert.equal(short.status, 'held');
     assert.equal(short.errorCode, 'amount_mismatch');
@@ -260,24 +269,21 @@ describe('one payment never pays two orders', () => {
     const b = (await t.createSession({ orderId: 'O-2' })).json;
     const other = repay.deals.get((await session(t.app, b.id)).providerPaymentId!)!;
     other.state = 'completed';
-    assert.equal((await repayHook(repay.callback(other.id, '1500'))).status, 200);
+    assert.equal((await signed(other, '1500')).status, 200);
     assert.equal((await session(t.app, b.id)).status, 'paid', 'the signed amount and the status answer agree');
     // A dispute changes the paid amount: Repay calls again with the new amount, its status answer unchanged.
-    assert.equal((await repayHook(repay.callback(other.id, '1000'))).status, 200);
+    assert.equal((await signed(other, '1000')).status, 200);
     const disputed = await session(t.app, b.id);
     assert.equal(disputed.status, 'held');
     assert.equal(disputed.errorCode, 'amount_mismatch');
   });
 
   it('keeps a payment held when an older signed amount arrives after a newer one, until a person settles it', async () => {
-    await withOrders(sameAmount);
-    const a = (await t.createSession({ orderId: 'O-1' })).json;
-    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
-    deal.state = 'completed';
+    const { a, deal } = await completedDeal();
     // The success callback (1500) is lost on the way; the dispute's (1000) arrives; then Repay's retry of the first.
-    assert.equal((await repayHook(repay.callback(deal.id, '1000'))).status, 200);
+    assert.equal((await signed(deal, '1000')).status, 200);
     assert.equal((await session(t.app, a.id)).status, 'held');
-    assert.equal((await repayHook(repay.callback(deal.id, '1500'))).status, 200);
+    assert.equal((await signed(deal, '1500')).status, 200);
     assert.equal((await session(t.app, a.id)).status, 'held', 'the latest to arrive is not the latest news: Repay stamps no time');
 
     const resolved = await t.app.checkout.sessions.resolveHeld(a.id, 'paid', 'Checked with Repay: 1500 arrived');
@@ -292,41 +298,32 @@ describe('one payment never pays two orders', () => {
   });
 
   it('holds a payment a person accepted when Repay then signs another amount, its status answer unchanged', async () => {
-    await withOrders(sameAmount);
-    const a = (await t.createSession({ orderId: 'O-1' })).json;
-    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
-    deal.state = 'completed';
-    assert.equal((await repayHook(repay.callback(deal.id, '1000'))).status, 200);
+    const { a, deal } = await completedDeal();
+    assert.equal((await signed(deal, '1000')).status, 200);
     await t.app.checkout.sessions.resolveHeld(a.id, 'paid', 'Accepted 1000 for this order');
     // The same answer again leaves the decision; a dispute's new signed amount does not.
     await t.app.checkout.sessions.refresh(a.id, 'reconcile');
     assert.equal((await session(t.app, a.id)).status, 'paid');
-    assert.equal((await repayHook(repay.callback(deal.id, '800'))).status, 200);
+    assert.equal((await signed(deal, '800')).status, 200);
     const again = await session(t.app, a.id);
     assert.equal(again.status, 'held');
     assert.equal(again.errorCode, 'amount_mismatch');
   });
 
   it('leaves a payment a person accepted as paid when Repay then signs the very amount they accepted', async () => {
-    await withOrders(sameAmount);
-    const a = (await t.createSession({ orderId: 'O-1' })).json;
-    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
+    const { a, deal } = await completedDeal();
     // Repay's status names 1400 for the 1500 order: held; a person accepts it.
-    deal.state = 'completed';
     deal.amount = '1400';
     await t.app.checkout.sessions.refresh(a.id, 'reconcile');
     assert.equal((await session(t.app, a.id)).errorCode, 'amount_mismatch');
     await t.app.checkout.sessions.resolveHeld(a.id, 'paid', 'Accepted 1400');
-    assert.equal((await repayHook(repay.callback(deal.id, '1400'))).status, 200);
+    assert.equal((await signed(deal, '1400')).status, 200);
     assert.equal((await session(t.app, a.id)).status, 'paid');
   });
 
   it('keeps counting the signed amount of a payment a person settled as failed', async () => {
-    await withOrders(sameAmount);
-    const a = (await t.createSession({ orderId: 'O-1' })).json;
-    const deal = repay.deals.get((await session(t.app, a.id)).providerPaymentId!)!;
-    deal.state = 'completed';
-    assert.equal((await repayHook(repay.callback(deal.id, '1000'))).status, 200);
+    const { a, deal } = await completedDeal();
+    assert.equal((await signed(deal, '1000')).status, 200);
     assert.equal((await session(t.app, a.id)).status, 'held');
     await t.app.checkout.sessions.resolveHeld(a.id, 'failed', 'Repay says 1000 arrived; the order needs 1500');
     // The same answer again leaves the decision.
@@ -558,15 +555,26 @@ describe('Idempotency-Key', () => {
     assert.equal((await session(t.app, opened.json.id)).status, 'paid');
   });
 
-  it('reads a second payment held for the order at once when the order\'s paid one is refunded, long after its own watch ended', async () => {
-    await withOrders({ 'O-1': { amount: '1500', currency: 'RUB' } });
+  /** Two payment pages of order O-1 open at once: the first one's session cancelled here (its deal still payable). */
+  async function twoPagesOfOneOrder(orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } }) {
+    await withOrders(orders);
     const first = (await t.createSession({ orderId: 'O-1' })).json;
     await t.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled' } }));
     const second = (await t.createSession({ orderId: 'O-1' })).json;
-    repay.deals.get((await session(t.app, second.id)).providerPaymentId!)!.state = 'completed';
-    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
-    repay.deals.get((await session(t.app, first.id)).providerPaymentId!)!.state = 'completed';
-    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    const deal = async (id: string) => repay.deals.get((await session(t.app, id)).providerPaymentId!)!;
+    return { first, second, firstDeal: await deal(first.id), secondDeal: await deal(second.id) };
+  }
+
+  /** Repay reports the session's deal in `state`, and the helper reads it. */
+  async function readAs(id: string, deal: { state: string }, state: string): Promise<void> {
+    deal.state = state;
+    await t.app.checkout.sessions.refresh(id, 'reconcile');
+  }
+
+  it('reads a second payment held for the order at once when the order\'s paid one is refunded, long after its own watch ended', async () => {
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
+    await readAs(second.id, secondDeal, 'completed');
+    await readAs(first.id, firstDeal, 'completed');
     assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
     // Its watch is over (nothing reads it any more); a day later the paid payment is refunded.
     await t.app.checkout.store.mutate(first.id, () => ({ patch: { nextPollAt: null } }));
@@ -579,22 +587,15 @@ describe('Idempotency-Key', () => {
 
   it('holds a payment for an order the shop has paid while the order\'s payment made here is in a dispute', async () => {
     const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
-    await withOrders(orders);
-    const first = (await t.createSession({ orderId: 'O-1' })).json;
-    await t.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled' } }));
-    const second = (await t.createSession({ orderId: 'O-1' })).json;
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
     // The first page is paid after all (revived), the shop marks the order paid and ships; then a dispute on it.
-    const firstDeal = repay.deals.get((await session(t.app, first.id)).providerPaymentId!)!;
-    firstDeal.state = 'completed';
-    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    await readAs(first.id, firstDeal, 'completed');
     assert.equal((await session(t.app, first.id)).status, 'paid');
     orders['O-1'] = { amount: '1500', currency: 'RUB', paid: true };
-    firstDeal.state = 'proceedings';
-    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    await readAs(first.id, firstDeal, 'proceedings');
     assert.equal((await session(t.app, first.id)).status, 'held');
     // The second page is paid too: while the dispute may still end in the first payment's favour, a second payment.
-    repay.deals.get((await session(t.app, second.id)).providerPaymentId!)!.state = 'completed';
-    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
+    await readAs(second.id, secondDeal, 'completed');
     const held = await session(t.app, second.id);
     assert.equal(held.status, 'held');
     assert.equal(held.errorCode, 'duplicate_payment');
@@ -602,19 +603,12 @@ describe('Idempotency-Key', () => {
 
   it('lets a second payment count once the first is refunded, though the shop still has the order paid from the first', async () => {
     const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
-    await withOrders(orders);
-    const first = (await t.createSession({ orderId: 'O-1' })).json;
-    await t.app.checkout.store.mutate(first.id, () => ({ patch: { status: 'cancelled' } }));
-    const second = (await t.createSession({ orderId: 'O-1' })).json;
-    const firstDeal = repay.deals.get((await session(t.app, first.id)).providerPaymentId!)!;
-    const secondDeal = repay.deals.get((await session(t.app, second.id)).providerPaymentId!)!;
-    secondDeal.state = 'completed';
-    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
+    await readAs(second.id, secondDeal, 'completed');
     assert.equal((await session(t.app, second.id)).status, 'paid');
     // The shop marks the order paid on that payment; then the first page is paid as well: a second payment.
     orders['O-1'] = { amount: '1500', currency: 'RUB', paid: true };
-    firstDeal.state = 'completed';
-    await t.app.checkout.sessions.refresh(first.id, 'reconcile');
+    await readAs(first.id, firstDeal, 'completed');
     assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
     // The paying one is refunded; the shop has not cleared its flag yet. The held one is the order's payment now.
     await t.app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
