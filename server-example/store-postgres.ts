@@ -789,7 +789,9 @@ async function applyMutation(
   for (const delivery of mutation.deliveries ?? []) await insertDelivery(client, delivery);
   // Sessions of this order only, locked above with the rest of it.
   const due = (mutation.pollNow ?? []).filter((sibling) => orderSessions.some((other) => other.id === sibling));
-  if (due.length > 0) await client.query('UPDATE sessions SET next_poll_at = $1 WHERE id = ANY($2)', [Date.now(), due]);
+  if (due.length > 0) {
+    await client.query('UPDATE sessions SET next_poll_at = $1, updated_at = GREATEST(updated_at + 1, $1) WHERE id = ANY($2)', [Date.now(), due]);
+  }
   return next;
 }
 

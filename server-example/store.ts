@@ -236,7 +236,8 @@ export interface Mutation {
   deliveries?: NewDelivery[];
   /**
    * Other sessions of the same order (`MutationContext.orderSessions`) this change makes worth a status read: due for a
-   * poll now, in the same transaction (a payment held as a second one counts once the order's paid one is gone).
+   * poll now, in the same transaction (a payment held as a second one counts once the order's paid one is gone), and
+   * changed now, so that their watch for the provider's word runs from here.
    */
   pollNow?: string[];
 }
@@ -788,8 +789,8 @@ export class SqliteStore implements Store {
     for (const event of mutation.events ?? []) this.insertEvent(event);
     if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
     for (const delivery of mutation.deliveries ?? []) this.insertDelivery(delivery);
-    const due = this.stmt('UPDATE sessions SET next_poll_at = ? WHERE id = ? AND order_id = ?');
-    for (const sibling of mutation.pollNow ?? []) due.run(Date.now(), sibling, current.orderId);
+    const due = this.stmt('UPDATE sessions SET next_poll_at = @now, updated_at = MAX(updated_at + 1, @now) WHERE id = @id AND order_id = @order AND id <> @self');
+    for (const sibling of mutation.pollNow ?? []) due.run({ now: Date.now(), id: sibling, order: current.orderId, self: current.id });
     return next;
   }
 

@@ -207,6 +207,26 @@ export async function apply(
 }
 
 /**
+ * Whether a session of the order stands for its payment, so that another one is a second payment: paid, or paid and
+ * now held (a dispute, a review), which may yet end in its favour. Failed or refunded, it no longer does.
+ */
+function countsForOrder(session: SessionRecord): boolean {
+  return session.status === 'paid' || (session.status === 'held' && session.paidAt !== null);
+}
+
+/**
+ * The order's payments held as its second one that `current` moving to `to` may let count: when the order's payment
+ * (paid here once) ends refunded or failed, each is read at once rather than when (or whether) its own watch still
+ * reads it. Only those with a provider payment to read.
+ */
+function secondPaymentsFreedBy(current: SessionRecord, to: SessionStatus, orderSessions: readonly SessionRecord[]): string[] {
+  if (current.paidAt === null || !(to === 'refunded' || to === 'failed')) return [];
+  return orderSessions
+    .filter((other) => other.status === 'held' && other.errorCode === 'duplicate_payment' && other.providerPaymentId !== null)
+    .map((other) => other.id);
+}
+
+/**
  * Whether the shop's word makes a first payment of `current` a second one: the shop said the order is paid; or its
  * lookup failed while the payment is held as a second one already (a lookup that fails once must not turn a payment
  * held for a refund into one the shop is told to ship). An answer of the shop's lifts that hold, or a person. The
@@ -290,7 +310,7 @@ export function observation(
     const order =
       observed.status === 'paid'
         ? {
-            paidElsewhere: context.orderSessions.some((other) => other.status === 'paid') || paidByShop(current, context.orderSessions, meta.paidByShop),
+            paidElsewhere: context.orderSessions.some(countsForOrder) || paidByShop(current, context.orderSessions, meta.paidByShop),
             // The lookup was made before this transaction, maybe on an older copy of the row: it counts for a first
             // payment only (orderAtPayment).
             orderChanged: current.errorCode === 'order_changed' || (meta.priceChanged === true && current.paidAt === null),
@@ -359,12 +379,7 @@ export function observation(
         amountMinor: observed.paidAmountMinor ?? null,
         data: { reason: decision.reason, trigger: meta.trigger ?? null },
       });
-      // The order's paid payment is gone (refunded, held): a payment held as its second one may count now, and is
-      // read at once rather than when (or whether) its own watch still reads it.
-      const pollNow =
-        current.status === 'paid' && decision.to !== 'paid'
-          ? context.orderSessions.filter((other) => other.status === 'held' && other.errorCode === 'duplicate_payment').map((other) => other.id)
-          : [];
+      const pollNow = secondPaymentsFreedBy(current, decision.to, context.orderSessions);
       return { patch, events, deliveries: core.notifications(current, patch, decision.reason), ...(pollNow.length ? { pollNow } : {}) };
     }
     return { patch, events };
@@ -424,10 +439,12 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       // Accepted while the provider still pays it out: watched on until the payout ends, as any such payment is.
       const underway = to === 'paid' && core.provider(current.provider).paymentUnderway(current);
       patch.nextPollAt = underway ? nextPollAt(core.config, { ...current, ...patch }, 0, to, { underway }) : null;
+      const pollNow = secondPaymentsFreedBy(current, to, context.orderSessions);
       return {
         patch,
         events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],
         deliveries: core.notifications(current, patch, 'manual', note),
+        ...(pollNow.length ? { pollNow } : {}),
       };
     }),
   );

@@ -585,6 +585,25 @@ describe('Idempotency-Key', () => {
     assert.equal((await session(t.app, first.id)).status, 'paid');
   });
 
+  it('keeps a second payment held while the order\'s payment is in a dispute, and lets it count at once when that one is lost', async () => {
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
+    await readAs(second.id, secondDeal, 'completed');
+    await readAs(second.id, secondDeal, 'proceedings');
+    assert.equal((await session(t.app, second.id)).status, 'held');
+    await readAs(first.id, firstDeal, 'completed');
+    assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment', 'the dispute may yet end in the first payment\'s favour');
+    // Its watch ended long ago, and its next read fails: the dispute's end still gets it read until one succeeds.
+    await t.app.checkout.store.mutate(first.id, (current) => ({ patch: { nextPollAt: null, updatedAt: current.updatedAt - 30 * 86_400_000 } }));
+    await readAs(second.id, secondDeal, 'reject_by_office');
+    assert.equal((await session(t.app, second.id)).status, 'failed');
+    repay.statusFails = true;
+    await t.app.checkout.reconciler.tick(Date.now());
+    assert.notEqual((await session(t.app, first.id)).nextPollAt, null);
+    repay.statusFails = false;
+    await t.app.checkout.reconciler.tick(Date.now() + 3_600_000);
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+  });
+
   it('holds a payment for an order the shop has paid while the order\'s payment made here is in a dispute', async () => {
     const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
     const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
