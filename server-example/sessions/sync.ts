@@ -208,10 +208,11 @@ export async function apply(
 
 /**
  * Whether a session of the order stands for its payment, so that another one is a second payment: paid, or paid and
- * now held (a dispute, a review), which may yet end in its favour. Failed or refunded, it no longer does.
+ * now held (a dispute, a review), which may yet end in its favour — unless it is held as a second payment itself.
+ * Failed or refunded, it no longer does.
  */
 function countsForOrder(session: SessionRecord): boolean {
-  return session.status === 'paid' || (session.status === 'held' && session.paidAt !== null);
+  return session.status === 'paid' || (session.status === 'held' && session.paidAt !== null && session.errorCode !== 'duplicate_payment');
 }
 
 /**
@@ -412,8 +413,9 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
         refused = current.status;
         return undefined;
       }
-      // The order is paid by another session: this payment is the second one, which a person refunds, never ships.
-      if (to === 'paid' && context.orderSessions.some((other) => other.status === 'paid')) {
+      // The order is paid by another session (or was, and that payment is held now): this payment is the second one,
+      // which a person refunds, never ships.
+      if (to === 'paid' && context.orderSessions.some(countsForOrder)) {
         paidElsewhere = true;
         return undefined;
       }
@@ -449,7 +451,7 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
     }),
   );
   if (paidElsewhere) {
-    throw new CheckoutError('order_paid', 'Another payment of this order is paid: this one is the second, to be refunded (resolve it as refunded).');
+    throw new CheckoutError('order_paid', 'Another payment of this order is paid (or was, and is held now): this one is the second, to be refunded (resolve it as refunded).');
   }
   if (refused !== undefined || !result) {
     throw new CheckoutError('session_not_held', `Only a held payment can be resolved; this one is ${refused ?? 'gone'}.`);

@@ -604,6 +604,26 @@ describe('Idempotency-Key', () => {
     assert.equal((await session(t.app, first.id)).status, 'paid');
   });
 
+  it('lets the order\'s payment win its dispute over a payment held as the second one, and a person cannot accept that one meanwhile', async () => {
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
+    // The second page's payment counted; lost in a dispute, the first one counts; then the second is paid again.
+    await readAs(second.id, secondDeal, 'completed');
+    await readAs(first.id, firstDeal, 'completed');
+    await readAs(second.id, secondDeal, 'proceedings');
+    await readAs(second.id, secondDeal, 'reject_by_office');
+    await t.app.checkout.reconciler.tick(Date.now());
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+    await readAs(second.id, secondDeal, 'completed');
+    assert.equal((await session(t.app, second.id)).errorCode, 'duplicate_payment');
+    // The order's payment goes into a dispute: a person may not accept the second one while it may still stand.
+    await readAs(first.id, firstDeal, 'proceedings');
+    await assert.rejects(t.app.checkout.sessions.resolveHeld(second.id, 'paid', 'x'), (error: any) => error.code === 'order_paid');
+    // Won: it is the order's payment again, not a second one held against a second one.
+    await readAs(first.id, firstDeal, 'completed');
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+    assert.equal(((await t.app.checkout.store.listOrderSessions('O-1')).filter((row) => row.status === 'paid')).length, 1);
+  });
+
   it('holds a payment for an order the shop has paid while the order\'s payment made here is in a dispute', async () => {
     const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
     const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
