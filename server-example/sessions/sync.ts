@@ -233,7 +233,7 @@ function secondPaymentsFreedBy(current: SessionRecord, to: SessionStatus, orderS
  * held for a refund into one the shop is told to ship). An answer of the shop's lifts that hold, or a person. The
  * shop's word counts for a first payment only, like its price (orderAtPayment), and not once every payment of the
  * order made here has been refunded or has failed: the shop's flag may then be one of those (not cleared yet after
- * its refund). While one is still held (a dispute), the flag counts: that payment may yet be the order's.
+ * its refund). (One held in a dispute still stands for the order by itself: countsForOrder.)
  */
 function paidByShop(current: SessionRecord, orderSessions: readonly SessionRecord[], said: OrderAtPayment['paidByShop']): boolean {
   if (current.paidAt !== null) return false;

@@ -624,22 +624,6 @@ describe('Idempotency-Key', () => {
     assert.equal(((await t.app.checkout.store.listOrderSessions('O-1')).filter((row) => row.status === 'paid')).length, 1);
   });
 
-  it('holds a payment for an order the shop has paid while the order\'s payment made here is in a dispute', async () => {
-    const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
-    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
-    // The first page is paid after all (revived), the shop marks the order paid and ships; then a dispute on it.
-    await readAs(first.id, firstDeal, 'completed');
-    assert.equal((await session(t.app, first.id)).status, 'paid');
-    orders['O-1'] = { amount: '1500', currency: 'RUB', paid: true };
-    await readAs(first.id, firstDeal, 'proceedings');
-    assert.equal((await session(t.app, first.id)).status, 'held');
-    // The second page is paid too: while the dispute may still end in the first payment's favour, a second payment.
-    await readAs(second.id, secondDeal, 'completed');
-    const held = await session(t.app, second.id);
-    assert.equal(held.status, 'held');
-    assert.equal(held.errorCode, 'duplicate_payment');
-  });
-
   it('lets a second payment count once the first is refunded, though the shop still has the order paid from the first', async () => {
     const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
     const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
