@@ -9,6 +9,7 @@ import { CheckoutError } from './errors.js';
 import { eventView } from './event-view.js';
 import { merchantSessionView } from './merchant-webhooks/events.js';
 import { constantTimeEqual } from './providers/crypto.js';
+import { ORDER_ID_PATTERN } from './request-bodies.js';
 import type { SessionService } from './sessions.js';
 import { SESSION_ID_PATTERN } from './sessions.js';
 import type { DeliveryRecord, DeliveryStatus, SessionRecord, Store } from './store.js';
@@ -95,7 +96,7 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     const sessionId = c.req.query('sessionId');
     if (sessionId !== undefined && !SESSION_ID_PATTERN.test(sessionId)) throw new CheckoutError('invalid_field', 'sessionId must be a session id (cs_…).');
     const orderId = c.req.query('orderId');
-    if (orderId !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(orderId)) throw new CheckoutError('invalid_field', 'orderId must be an order id (letters, digits and . _ : -, at most 100).');
+    if (orderId !== undefined && !ORDER_ID_PATTERN.test(orderId)) throw new CheckoutError('invalid_field', 'orderId must be an order id (letters, digits and . _ : -, at most 100).');
     const before = c.req.query('before');
     let beforeSeq: number | undefined;
     if (before !== undefined) {

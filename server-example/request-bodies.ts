@@ -8,6 +8,9 @@ import * as v from 'valibot';
 import { CheckoutError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { METHOD_IDS } from './types.js';
+
+/** What an order id may be: in `POST /sessions`, and wherever the merchant API takes one. */
+export const ORDER_ID_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
 import type { ProviderId } from './types.js';
 
 /** Fields refused with a code of their own rather than `invalid_field`. */
@@ -28,7 +31,7 @@ const optionalText = (field: string, pattern: RegExp, expected: string) => {
 /** `POST /sessions`. `returnUrl` is checked apart (RETURN_URL), after the storefront origin it is resolved against. */
 export function sessionRequestSchema(enabledProviders: readonly ProviderId[]) {
   return v.object({
-    orderId: requiredText('orderId', /^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - (at most 100)'),
+    orderId: requiredText('orderId', ORDER_ID_PATTERN, 'letters, digits and . _ : - (at most 100)'),
     provider: v.nullish(v.picklist(enabledProviders, (issue) => `Unknown or disabled provider "${String(issue.input).slice(0, 40)}".`)),
     method: v.nullish(v.picklist(METHOD_IDS, (issue) => `Unknown payment method "${String(issue.input).slice(0, 40)}".`)),
     locale: optionalText('locale', /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/, 'a language tag such as "ru" or "en"'),

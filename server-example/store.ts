@@ -789,8 +789,11 @@ export class SqliteStore implements Store {
     for (const event of mutation.events ?? []) this.insertEvent(event);
     if (mutation.idempotencyKey) this.insertIdempotencyKey(mutation.idempotencyKey);
     for (const delivery of mutation.deliveries ?? []) this.insertDelivery(delivery);
-    const due = this.stmt('UPDATE sessions SET next_poll_at = @now, updated_at = MAX(updated_at + 1, @now) WHERE id = @id AND order_id = @order AND id <> @self');
-    for (const sibling of mutation.pollNow ?? []) due.run({ now: Date.now(), id: sibling, order: current.orderId, self: current.id });
+    if (mutation.pollNow?.length) {
+      // Sessions of this order only, never the one just changed.
+      const due = this.stmt('UPDATE sessions SET next_poll_at = @now, updated_at = MAX(updated_at + 1, @now) WHERE id = @id AND order_id = @order AND id <> @self');
+      for (const sibling of mutation.pollNow) due.run({ now: Date.now(), id: sibling, order: current.orderId, self: current.id });
+    }
     return next;
   }
 

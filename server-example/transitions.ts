@@ -90,10 +90,7 @@ export function decide(
     } else if (observed.paidAmountMinor === undefined) {
       to = 'held';
       reason = 'amount_unknown';
-    } else if (observed.paidAmountMinor !== amountMinor) {
-      to = 'held';
-      reason = 'amount_mismatch';
-    } else if (order.signedPaidAmounts?.some((signed) => signed !== observed.paidAmountMinor)) {
+    } else if (observed.paidAmountMinor !== amountMinor || order.signedPaidAmounts?.some((signed) => signed !== observed.paidAmountMinor)) {
       to = 'held';
       reason = 'amount_mismatch';
     } else if (order.orderChanged) {

@@ -317,8 +317,8 @@ def next_state(order, kind, session, reason=None, second_payment=None):
         if ours == this_session and status in ("paid", "held"):
             if needs_refund and second_payment not in (None, this_session):
                 # The order's payment went back while its second payment is held at pay-checkout as a duplicate: that
-                # one now counts, and turns paid at the helper's next status check (payment.paid: ship then). Not
-                # "refunded" meanwhile, so nothing is restocked or cancelled for a state that lasts minutes.
+                # one now counts, and turns paid on the status read the refund makes due at the helper (payment.paid:
+                # ship then). Not "refunded" meanwhile, so nothing is restocked or cancelled for a passing state.
                 return "held", second_payment, f"the payment {this_session} was refunded; the second payment {second_payment} is held at pay-checkout and counts now", 0
             return "refunded", this_session, None, 0
         if needs_refund and this_session == second_payment:

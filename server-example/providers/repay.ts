@@ -189,7 +189,8 @@ export class RepayProvider extends defineProvider<RepayConfig>({
       throw new CheckoutError('invalid_signature', 'The Repay callback signature does not match.');
     }
     const claim = verifiedClaim(parsed, true);
-    // What the payer paid, as Repay signs it; an amount in another currency than the session's is no amount of it.
+    // What the payer paid, as Repay signs it; an amount in another currency than rubles (every session's here:
+    // checkAmount) is no amount of it.
     const currency = scalarText(parsed.fields.currency);
     const inRubles = currency === undefined || currency.toUpperCase() === 'RUB';
     return inRubles && claim.paidAmountMinor !== undefined ? { ...claim, signedPaidAmountMinor: claim.paidAmountMinor } : claim;

@@ -356,7 +356,7 @@ async function openProviderPayment(
             providerData: { ...current.providerData, ...(created.providerData ?? {}), ...(recovered ? { reference: created.reference } : {}) },
             status: toStatus,
             errorCode: rejected ? rejected.code : null,
-            expiresAt: created.expiresAt ?? current.expiresAt,
+            expiresAt: behind ? current.expiresAt : (created.expiresAt ?? current.expiresAt),
             nextPollAt: isOpen(status) ? Date.now() + core.config.reconcile.minBackoffMs : nextPollAt(core.config, { ...current, providerPaymentId: created.providerPaymentId }, 0, status),
             updatedAt: changeStamp(current),
           },

@@ -220,9 +220,10 @@ function countsForOrder(session: SessionRecord): boolean {
  * (paid here once) ends refunded or failed, each is read at once rather than when (or whether) its own watch still
  * reads it. Only those with a provider payment to read.
  */
-function secondPaymentsFreedBy(current: SessionRecord, to: SessionStatus, orderSessions: readonly SessionRecord[]): string[] {
+function secondPaymentsFreedBy(current: SessionRecord, to: SessionStatus, context: MutationContext): string[] {
+  // Before the order's other sessions are read (lazily, on SQLite): most changes free nothing.
   if (current.paidAt === null || !(to === 'refunded' || to === 'failed')) return [];
-  return orderSessions
+  return context.orderSessions
     .filter((other) => other.status === 'held' && other.errorCode === 'duplicate_payment' && other.providerPaymentId !== null)
     .map((other) => other.id);
 }
@@ -237,7 +238,7 @@ function secondPaymentsFreedBy(current: SessionRecord, to: SessionStatus, orderS
  */
 function paidByShop(current: SessionRecord, orderSessions: readonly SessionRecord[], said: OrderAtPayment['paidByShop']): boolean {
   if (current.paidAt !== null) return false;
-  const paidHere = orderSessions.filter((other) => other.id !== current.id && other.paidAt !== null);
+  const paidHere = orderSessions.filter((other) => other.paidAt !== null);
   if (paidHere.length > 0 && paidHere.every((other) => other.status === 'refunded' || other.status === 'failed')) return false;
   return said === true || (said === 'unknown' && current.status === 'held' && current.errorCode === 'duplicate_payment');
 }
@@ -380,7 +381,7 @@ export function observation(
         amountMinor: observed.paidAmountMinor ?? null,
         data: { reason: decision.reason, trigger: meta.trigger ?? null },
       });
-      const pollNow = secondPaymentsFreedBy(current, decision.to, context.orderSessions);
+      const pollNow = secondPaymentsFreedBy(current, decision.to, context);
       return { patch, events, deliveries: core.notifications(current, patch, decision.reason), ...(pollNow.length ? { pollNow } : {}) };
     }
     return { patch, events };
@@ -441,7 +442,7 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       // Accepted while the provider still pays it out: watched on until the payout ends, as any such payment is.
       const underway = to === 'paid' && core.provider(current.provider).paymentUnderway(current);
       patch.nextPollAt = underway ? nextPollAt(core.config, { ...current, ...patch }, 0, to, { underway }) : null;
-      const pollNow = secondPaymentsFreedBy(current, to, context.orderSessions);
+      const pollNow = secondPaymentsFreedBy(current, to, context);
       return {
         patch,
         events: [{ sessionId, kind: 'transition', source: 'manual', fromStatus: current.status, toStatus: to, data: { reason: 'manual', note, heldFor: current.errorCode } }],

@@ -549,7 +549,9 @@ describe('Idempotency-Key', () => {
     // back) does.
     Object.defineProperty(orders, 'A-1001', { configurable: true, get: () => { throw new Error('shop database away'); } });
     await t.app.checkout.reconciler.tick(Date.now() + 3_600_000);
-    assert.equal((await session(t.app, opened.json.id)).status, 'held');
+    const still = await session(t.app, opened.json.id);
+    assert.equal(still.pollAttempts, held.pollAttempts + 1, 'read, with the lookup failing');
+    assert.equal(still.status, 'held');
     Object.defineProperty(orders, 'A-1001', { configurable: true, writable: true, value: { amount: '1500', currency: 'RUB', paid: false } });
     await t.app.checkout.reconciler.tick(Date.now() + 7_200_000);
     assert.equal((await session(t.app, opened.json.id)).status, 'paid');
