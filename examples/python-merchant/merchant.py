@@ -346,26 +346,28 @@ def checked_state(order, kind, verdict):
     helper's verdict (GET /merchant/orders/:orderId), or held for a person when there is none.
     """
     status, ours = order["status"], order["session_id"]
-    needs_refund = 1 if kind == "order.paid_twice" else order["needs_refund"]
     if verdict is None:
         # Nobody to ask: a person looks (a paid order stays paid, so nothing is sold or shipped twice).
+        needs_refund = 1 if kind == "order.paid_twice" else order["needs_refund"]
         note = f"check this order at pay-checkout: {kind} arrived, and this shop may have missed events of the order"
         return (status if status == "paid" else "held"), ours, note, needs_refund
-    newest = {}  # the newest session of each status (the helper lists them newest first)
-    for entry in verdict["sessions"]:
-        if isinstance(entry, dict):
-            newest.setdefault(entry.get("status"), entry.get("id"))
+    sessions = [entry for entry in verdict["sessions"] if isinstance(entry, dict)]  # newest first
+    paid = [entry.get("id") for entry in sessions if entry.get("status") == "paid"]
+    second = [entry.get("id") for entry in sessions if entry.get("status") == "held" and entry.get("errorCode") == "duplicate_payment"]
+    # A refund is owed only while the helper has two payments of the order: one that counts, and another one.
+    needs_refund = 1 if paid and (len(paid) > 1 or second) else 0
     note = "paid twice: refund one payment" if needs_refund else None
     if verdict.get("verdict") == "paid":
-        if status == "paid":
-            return status, ours, order["note"], needs_refund  # shipped already: nothing more
-        return "paid", newest.get("paid"), note, needs_refund  # ship, once
+        # Paid on the helper's paying session; an order shipped already (paid here) ships nothing more.
+        return "paid", paid[0], note, needs_refund
     if verdict.get("verdict") == "held":
-        return "held", newest.get("held"), "a payment is under review at pay-checkout", needs_refund
+        held = next((entry.get("id") for entry in sessions if entry.get("status") == "held"), ours)
+        return "held", held, "a payment is under review at pay-checkout", needs_refund
     # open or unpaid: nothing is paid at pay-checkout now (a refund or a failure this shop never heard of).
     if status in ("paid", "held"):
-        return ("refunded" if "refunded" in newest else "unpaid"), ours, "not paid at pay-checkout (its merchant API says so)", needs_refund
-    return status, ours, order["note"], needs_refund
+        refunded = any(entry.get("status") == "refunded" for entry in sessions)
+        return ("refunded" if refunded else "unpaid"), ours, "not paid at pay-checkout (its merchant API says so)", 0
+    return status, ours, order["note"], 0
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------------

@@ -429,6 +429,27 @@ describe('the Python merchant example', () => {
       assert.equal(repay.creates, 0);
     });
   });
+  it('owes a refund on the helper\'s verdict only while it has two payments of the order, whatever the event says', async () => {
+    const code = [
+      'import json, merchant',
+      "order = {'status': 'paid', 'session_id': 'cs_a', 'note': 'paid twice: refund one payment', 'needs_refund': 1}",
+      "def state(sessions, verdict='paid'):",
+      "    return list(merchant.checked_state(order, 'order.paid_twice', {'verdict': verdict, 'sessions': sessions}))",
+      'print(json.dumps([',
+      // The second payment was refunded before this old order.paid_twice came again: one payment left.
+      "    state([{'id': 'cs_b', 'status': 'refunded'}, {'id': 'cs_a', 'status': 'paid'}]),",
+      // Both still there: one counts, the other is held as the second.
+      "    state([{'id': 'cs_b', 'status': 'held', 'errorCode': 'duplicate_payment'}, {'id': 'cs_a', 'status': 'paid'}]),",
+      // The first was refunded and the second counts now: paid on it, nothing to refund.
+      "    state([{'id': 'cs_b', 'status': 'paid'}, {'id': 'cs_a', 'status': 'refunded'}]),",
+      ']))',
+    ].join('\n');
+    const [alone, twice, moved] = JSON.parse(await runPython(code, {})) as [string, string, string | null, number][];
+    assert.deepEqual(alone, ['paid', 'cs_a', null, 0]);
+    assert.deepEqual(twice, ['paid', 'cs_a', 'paid twice: refund one payment', 1]);
+    assert.deepEqual(moved, ['paid', 'cs_b', null, 0]);
+  });
+
   describe('an event the shop cannot place, without the merchant API to ask', () => {
     // A fresh shop, whose PAY_CHECKOUT_URL and MERCHANT_API_KEY are not set.
     before(async () => {
