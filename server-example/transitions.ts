@@ -2,7 +2,8 @@
  * The session state machine (docs/server.md → Statuses and the event log), and what a verified provider callback may
  * do to a session, as pure functions so every rule is testable on its own:
  *   created → pending → paid; held (needs a person); refunded; failed, cancelled, expired.
- * - Nothing moves backwards (pending never returns to created; paid never becomes pending, failed, …).
+ * - Nothing moves backwards (pending never returns to created; paid never becomes pending, failed, …: a paid payment
+ *   the provider reports failed is held for a person).
  * - Only verified sources (a verified webhook or a provider status query) set `paid`.
  * - A paid amount different from the order's, or unknown, or than the provider's signed callback said, gives `held`,
  *   never `paid`.
@@ -79,7 +80,9 @@ export function decide(
   source: EventSource,
   order: OrderFacts = NO_FACTS,
 ): Decision | undefined {
-  let to = observed.status;
+  // A paid payment the provider reports failed after all (a dispute lost after a person accepted it): a person must
+  // look, and the shop must hear of it; a paid session does not fail.
+  let to = current === 'paid' && observed.status === 'failed' ? 'held' : observed.status;
   let reason: Decision['reason'] = 'provider_status';
   if (to === 'paid') {
     if (source !== 'webhook' && source !== 'poll') return undefined;

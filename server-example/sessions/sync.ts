@@ -154,6 +154,8 @@ export interface PollHints {
   readFailed?: boolean;
   /** The payer paid and the provider is still checking or paying out (`paymentUnderway`). */
   underway?: boolean;
+  /** The provider itself holds the payment (a dispute, a review), whatever else the session is held for. */
+  providerHold?: boolean;
 }
 
 /**
@@ -179,10 +181,12 @@ export function nextPollAt(
     return expiryCheck > now ? Math.min(now + backoff, expiryCheck) : now + backoff;
   }
   // A payment counted as paid while the provider still pays it out (BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID) may yet be
-  // returned to the payer or fail, and BoxExchanger tells that once: watched like a payment the provider reviews.
-  const watched = WATCHED_AFTER_END.has(status) || (status === 'paid' && hints.underway === true);
+  // returned to the payer or fail, and BoxExchanger tells that once; one a person accepted while the provider still
+  // holds it may yet be lost: watched like a payment the provider reviews.
+  const watched = WATCHED_AFTER_END.has(status) || (status === 'paid' && (hints.underway === true || hints.providerHold === true));
   if (!watched || !session.providerPaymentId) return null;
-  const providerReview = (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) || hints.underway === true;
+  const providerReview =
+    (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) || hints.underway === true || hints.providerHold === true;
   const watchUntil = Math.max(session.expiresAt, session.updatedAt) + (providerReview ? Math.max(providerReviewWatchMs, latePaymentWatchMs) : latePaymentWatchMs);
   if (now + backoff <= watchUntil) return now + backoff;
   return hints.readFailed && now < watchUntil + UNREAD_WATCH_MS ? now + backoff : null;
@@ -358,7 +362,10 @@ export function observation(
       ...(expiresAt !== current.expiresAt ? { expiresAt } : {}),
     };
     const after = { ...current, ...patch };
-    patch.nextPollAt = nextPollAt(core.config, after, attempts, status, { underway: core.provider(current.provider).paymentUnderway(after) });
+    patch.nextPollAt = nextPollAt(core.config, after, attempts, status, {
+      underway: core.provider(current.provider).paymentUnderway(after),
+      providerHold: observed.status === 'held',
+    });
     if (decision) {
       patch.status = decision.to;
       if (decision.to === 'paid') {
@@ -439,9 +446,11 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
         providerData: { ...providerData, resolved },
         ...(to === 'paid' ? { errorCode: null, paidAt: current.paidAt ?? Date.now() } : {}),
       };
-      // Accepted while the provider still pays it out: watched on until the payout ends, as any such payment is.
+      // Accepted while the provider still pays it out, or still reviews it itself (held on its word): watched on until
+      // the provider's decision, as any such payment is — a review it later loses reaches the shop.
       const underway = to === 'paid' && core.provider(current.provider).paymentUnderway(current);
-      patch.nextPollAt = underway ? nextPollAt(core.config, { ...current, ...patch }, 0, to, { underway }) : null;
+      const providerHold = to === 'paid' && !HELD_REASONS.has(current.errorCode as Decision['reason']);
+      patch.nextPollAt = underway || providerHold ? nextPollAt(core.config, { ...current, ...patch }, 0, to, { underway, providerHold }) : null;
       const pollNow = secondPaymentsFreedBy(current, to, context);
       return {
         patch,

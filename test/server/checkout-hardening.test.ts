@@ -626,6 +626,40 @@ describe('Idempotency-Key', () => {
     assert.equal(((await t.app.checkout.store.listOrderSessions('O-1')).filter((row) => row.status === 'paid')).length, 1);
   });
 
+  it('keeps reading a second payment in a dispute of its own once the order\'s payment is refunded, until the dispute ends', async () => {
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
+    await readAs(second.id, secondDeal, 'completed');
+    await readAs(first.id, firstDeal, 'completed');
+    await readAs(first.id, firstDeal, 'proceedings');
+    assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
+    await t.app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
+    await t.app.checkout.reconciler.tick(Date.now());
+    // Hours later, still in its dispute: watched as long as the provider may take, not an hour.
+    const hoursAgo = Date.now() - 3 * 3_600_000;
+    await t.app.checkout.store.mutate(first.id, () => ({ patch: { updatedAt: hoursAgo, expiresAt: hoursAgo } }));
+    await t.app.checkout.reconciler.tick(Date.now() + 3_600_000);
+    assert.notEqual((await session(t.app, first.id)).nextPollAt, null);
+    firstDeal.state = 'completed';
+    await t.app.checkout.reconciler.tick(Date.now() + 2 * 86_400_000);
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+  });
+
+  it('tells the shop when a payment a person accepted during the provider\'s dispute is lost after all, and lets the second count', async () => {
+    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
+    await readAs(second.id, secondDeal, 'completed');
+    await readAs(first.id, firstDeal, 'completed');
+    await readAs(second.id, secondDeal, 'proceedings');
+    await t.app.checkout.sessions.resolveHeld(second.id, 'paid', 'The payer sent the receipt; accepted');
+    // Repay decides against it days later; nothing else reads a paid session.
+    secondDeal.state = 'reject_by_office';
+    await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
+    const lost = await session(t.app, second.id);
+    assert.equal(lost.status, 'held', 'a paid payment the provider reports failed is held for a person');
+    await t.app.checkout.sessions.resolveHeld(second.id, 'failed', 'Lost at Repay');
+    await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
+    assert.equal((await session(t.app, first.id)).status, 'paid');
+  });
+
   it('lets a second payment count once the first is refunded, though the shop still has the order paid from the first', async () => {
     const orders: Orders = { 'O-1': { amount: '1500', currency: 'RUB' } };
     const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder(orders);
