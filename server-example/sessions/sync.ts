@@ -448,9 +448,11 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       };
       // Accepted while the provider still pays it out, or still reviews it itself (held on its word): watched on until
       // the provider's decision, as any such payment is — a review it later loses reaches the shop.
-      const underway = to === 'paid' && core.provider(current.provider).paymentUnderway(current);
-      const providerHold = to === 'paid' && !HELD_REASONS.has(current.errorCode as Decision['reason']);
-      patch.nextPollAt = underway || providerHold ? nextPollAt(core.config, { ...current, ...patch }, 0, to, { underway, providerHold }) : null;
+      const hints = {
+        underway: core.provider(current.provider).paymentUnderway(current),
+        providerHold: !HELD_REASONS.has(current.errorCode as Decision['reason']),
+      };
+      patch.nextPollAt = to === 'paid' ? nextPollAt(core.config, { ...current, ...patch }, 0, to, hints) : null;
       const pollNow = secondPaymentsFreedBy(current, to, context);
       return {
         patch,

@@ -573,10 +573,16 @@ describe('Idempotency-Key', () => {
     await t.app.checkout.sessions.refresh(id, 'reconcile');
   }
 
+  /** Two pages of O-1 both paid: the second page's payment counts, the first page's is held as the second payment. */
+  async function orderPaidTwice() {
+    const pages = await twoPagesOfOneOrder();
+    await readAs(pages.second.id, pages.secondDeal, 'completed');
+    await readAs(pages.first.id, pages.firstDeal, 'completed');
+    return pages;
+  }
+
   it('reads a second payment held for the order at once when the order\'s paid one is refunded, long after its own watch ended', async () => {
-    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
-    await readAs(second.id, secondDeal, 'completed');
-    await readAs(first.id, firstDeal, 'completed');
+    const { first, second } = await orderPaidTwice();
     assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
     // Its watch is over (nothing reads it any more); a day later the paid payment is refunded.
     await t.app.checkout.store.mutate(first.id, () => ({ patch: { nextPollAt: null } }));
@@ -627,9 +633,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('keeps reading a second payment in a dispute of its own once the order\'s payment is refunded, until the dispute ends', async () => {
-    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
-    await readAs(second.id, secondDeal, 'completed');
-    await readAs(first.id, firstDeal, 'completed');
+    const { first, second, firstDeal } = await orderPaidTwice();
     await readAs(first.id, firstDeal, 'proceedings');
     assert.equal((await session(t.app, first.id)).errorCode, 'duplicate_payment');
     await t.app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
@@ -645,9 +649,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('tells the shop when a payment a person accepted during the provider\'s dispute is lost after all, and lets the second count', async () => {
-    const { first, second, firstDeal, secondDeal } = await twoPagesOfOneOrder();
-    await readAs(second.id, secondDeal, 'completed');
-    await readAs(first.id, firstDeal, 'completed');
+    const { first, second, secondDeal } = await orderPaidTwice();
     await readAs(second.id, secondDeal, 'proceedings');
     await t.app.checkout.sessions.resolveHeld(second.id, 'paid', 'The payer sent the receipt; accepted');
     // Repay decides against it days later; nothing else reads a paid session.
