@@ -114,6 +114,7 @@ export type HelperErrorCode =
   | 'session_not_cancellable'
   | 'session_creating'
   | 'session_not_held'
+  | 'session_changed'
   | 'delivery_superseded'
   | 'delivery_in_flight'
   // Provider callbacks

@@ -36,6 +36,8 @@ export interface DemoSession {
   paidAmount?: number;
   createdAt?: string | number;
   updatedAt?: string | number;
+  /** The helper's version of the session as listed (its merchant API's ETag): a decision is made on it. */
+  version?: string;
   [field: string]: unknown;
 }
 
@@ -70,7 +72,7 @@ function methodsOf(ids: string[]): ProviderMethod[] {
   return ids.map((id) => ({ id, label: labels[id] ?? { ru: id, en: id } }));
 }
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     message: string,
     readonly status?: number,
@@ -232,13 +234,15 @@ export async function fetchShopOrders(): Promise<ShopOrderView[]> {
 
 /**
  * Settles a held payment through the shop's backend (POST /shop/orders/:orderId/resolve), which calls the helper's
- * merchant API with its key; the page never sees the key. Resolves to the helper's answer, throws its error.
+ * merchant API with its key; the page never sees the key. Resolves to the helper's answer, throws its error (412
+ * `session_changed` when the payment changed since `version` was listed).
  */
 export async function resolveHeldPayment(
   orderId: string,
   sessionId: string,
   status: HeldResolution,
   note: string,
+  version?: string,
 ): Promise<unknown> {
   const url = `/shop/orders/${encodeURIComponent(orderId)}/resolve`;
   let response: Response;
@@ -246,7 +250,7 @@ export async function resolveHeldPayment(
     response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ sessionId, status, note }),
+      body: JSON.stringify({ sessionId, status, note, ...(version ? { version } : {}) }),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (cause) {

@@ -427,7 +427,7 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
 
   async function resolveHeld(orderId: string, body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
     if (!data.orders[orderId]) throw new HttpError(404, 'unknown_order', 'The shop has no such order.');
-    const { sessionId, status, note } = body;
+    const { sessionId, status, note, version } = body;
     if (typeof sessionId !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(sessionId)) {
       throw new HttpError(400, 'invalid_field', 'sessionId is required.');
     }
@@ -435,6 +435,7 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
       throw new HttpError(400, 'invalid_field', 'status must be "paid", "refunded" or "failed".');
     }
     if (typeof note !== 'string' || note.trim() === '') throw new HttpError(400, 'invalid_field', 'note must say why.');
+    if (version !== undefined && typeof version !== 'string') throw new HttpError(400, 'invalid_field', 'version must be the listed session\'s version.');
     // The session must belong to this order, as the helper (not the browser) says.
     const session = await merchantApi(`/sessions/${encodeURIComponent(sessionId)}`);
     if (session.status !== 200) return session;
@@ -443,7 +444,8 @@ export function createShopBackend(options: ShopBackendOptions): Omit<ShopBackend
     }
     const result = await merchantApi(`/sessions/${encodeURIComponent(sessionId)}/resolve`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // The version the person decided on: the helper refuses the decision (412) if the payment changed since.
+      headers: { 'content-type': 'application/json', ...(version ? { 'if-match': version } : {}) },
       body: JSON.stringify({ status, note: note.trim() }),
     });
     log(`[shop] resolve ${sessionId} of ${orderId} as ${status}: HTTP ${result.status}`);

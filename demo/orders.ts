@@ -26,6 +26,7 @@
 import type { HeldResolution, SessionStatus } from '../contract/index.js';
 import { DEMO_PRODUCTS } from '../server-example/demo-catalogue.js';
 import {
+  ApiError,
   FALLBACK_CONFIG,
   fetchConfig,
   fetchSandboxCredentials,
@@ -401,7 +402,7 @@ function createResolveForm(row: Row): HTMLFormElement {
     submit.disabled = true;
     row.result.textContent = t(locale(), 'resolve.sending');
     row.result.dataset.outcome = 'sending';
-    resolveHeldPayment(row.session.orderId ?? '', row.session.id, status, text).then(
+    resolveHeldPayment(row.session.orderId ?? '', row.session.id, status, text, row.session.version).then(
       () => {
         row.result.textContent = t(locale(), 'resolve.done', { status: statusLabel(status) });
         row.result.dataset.outcome = 'done';
@@ -411,6 +412,8 @@ function createResolveForm(row: Row): HTMLFormElement {
         submit.disabled = false;
         row.result.textContent = t(locale(), 'resolve.error', { error: errorMessage(error) });
         row.result.dataset.outcome = 'error';
+        // Changed since it was listed (a callback came): show what it says now before anyone decides again.
+        if (error instanceof ApiError && error.status === 412) void refresh();
       },
     );
   });

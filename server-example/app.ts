@@ -31,6 +31,7 @@ import { Reconciler } from './reconciler.js';
 import { parseBody, RETURN_URL, sessionRequestSchema } from './request-bodies.js';
 import { isReturnOutcome, renderReturnPage, renderUnknownSessionPage, returnRedirectUrl } from './return-page.js';
 import { SESSION_ID_PATTERN, SessionService } from './sessions.js';
+import { decisionTag } from './sessions/sync.js';
 import { TRIGGERED_READ_INTERVAL_MS } from './sessions/callbacks.js';
 import { storefrontCors } from './storefront-cors.js';
 import { SqliteStore } from './store.js';
@@ -417,6 +418,8 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
         errorCode: session.errorCode,
         createdAt: new Date(session.createdAt).toISOString(),
         updatedAt: new Date(session.updatedAt).toISOString(),
+        // What the staff page's decision was made on: sent back as the resolution's If-Match.
+        version: decisionTag(session),
       })),
     });
   });

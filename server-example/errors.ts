@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   session_not_cancellable: 409,
   session_creating: 409,
   session_not_held: 409,
+  session_changed: 412,
   delivery_superseded: 409,
   delivery_in_flight: 409,
   // Provider callbacks

@@ -12,6 +12,7 @@ import { constantTimeEqual } from './providers/crypto.js';
 import { ORDER_ID_PATTERN } from './request-bodies.js';
 import type { SessionService } from './sessions.js';
 import { SESSION_ID_PATTERN } from './sessions.js';
+import { decisionTag } from './sessions/sync.js';
 import type { DeliveryRecord, DeliveryStatus, SessionRecord, Store } from './store.js';
 import { isOpen } from './transitions.js';
 
@@ -64,6 +65,8 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
   app.get('/merchant/sessions/:id', async (c) => {
     const session = await findSession(c.req.param('id'));
     const events = await store.listEvents(session.id);
+    // The version a person decides on: a resolution sent with it as If-Match is refused if the payment changed since.
+    c.header('ETag', decisionTag(session));
     return c.json({ ...merchantSessionView(session), events: events.map(eventView) });
   });
 
@@ -79,7 +82,8 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     if (typeof note !== 'string' || note.trim().length === 0 || note.length > 1000) {
       throw new CheckoutError('invalid_field', 'note must say why, in 1–1000 characters.');
     }
-    const resolved = await sessions.resolveHeld(id, status as (typeof RESOLUTIONS)[number], note.trim());
+    const resolved = await sessions.resolveHeld(id, status as (typeof RESOLUTIONS)[number], note.trim(), seenVersion(c.req.header('if-match')));
+    c.header('ETag', decisionTag(resolved));
     return c.json(merchantSessionView(resolved));
   });
 
@@ -135,6 +139,16 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     }
     return c.json({ ...deliveryView(delivery), retry: delivery.retry, ...(delivery.supersededBy ? { supersededBy: delivery.supersededBy } : {}) });
   });
+}
+
+/** `If-Match` of a resolution: one entity tag of GET /merchant/sessions/:id; none or `*`, any version. */
+function seenVersion(ifMatch: string | undefined): string | undefined {
+  const value = ifMatch?.trim();
+  if (!value || value === '*') return undefined;
+  if (!/^"[\x21\x23-\x7e]{1,64}"$/.test(value)) {
+    throw new CheckoutError('invalid_field', 'If-Match must be the ETag that GET /merchant/sessions/:id answered with (one strong tag, quoted).');
+  }
+  return value;
 }
 
 function deliveryView(delivery: DeliveryRecord) {

@@ -82,8 +82,8 @@ export class SessionService {
   }
 
   /** A person settles a held payment (merchant API): `paid`, `refunded` or `failed`. */
-  resolveHeld(sessionId: string, to: 'paid' | 'refunded' | 'failed', note: string): Promise<SessionRecord> {
-    return resolveHeld(this.#core, sessionId, to, note);
+  resolveHeld(sessionId: string, to: 'paid' | 'refunded' | 'failed', note: string, seen?: string): Promise<SessionRecord> {
+    return resolveHeld(this.#core, sessionId, to, note, seen);
   }
 
   /** Payer-initiated cancel; `cancelledAtProvider` is false when the provider has no cancel call (sessions/cancel.ts). */

@@ -43,6 +43,7 @@ export const ERROR_ALIASES = {
   internal_error: 'generic',
   interrupted: 'generic',
   session_not_held: 'generic',
+  session_changed: 'generic',
   delivery_superseded: 'generic',
   delivery_in_flight: 'generic',
   invalid_signature: 'generic',

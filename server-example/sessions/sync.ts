@@ -3,6 +3,7 @@
  * an observed provider status through the state machine (transitions.ts), the reconciler's poll schedule, and a
  * person's decision on a held payment.
  */
+import { createHash } from 'node:crypto';
 import type { CheckoutConfig } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -269,6 +270,17 @@ export function withSignedAmount(session: SessionRecord, amount: number): number
   return amounts.includes(amount) ? amounts : [...amounts, amount].slice(-MAX_SIGNED_AMOUNTS);
 }
 
+/**
+ * The version of a session a person decides on (the merchant API's `ETag`, checked by `If-Match` on a resolution):
+ * it changes with the session's last change and with everything the decision weighs — its status and reason, the
+ * paid amount, the provider's status, the amounts the provider signed. A decision made on an older version is refused
+ * (`session_changed`): what came since, a dispute's signed amount say, must be before the person's eyes first.
+ */
+export function decisionTag(session: SessionRecord): string {
+  const weighed = [session.updatedAt, session.status, session.errorCode, session.paidAmountMinor, session.providerStatus, signedPaidAmounts(session)];
+  return `"${createHash('sha256').update(JSON.stringify(weighed)).digest('base64url').slice(0, 22)}"`;
+}
+
 /** A person's decision on a held payment (resolveHeld), kept with what the provider had said then (`providerData`). */
 interface Resolution {
   status: SessionStatus;
@@ -405,11 +417,19 @@ export function warnIfHeld(core: SessionCore, session: SessionRecord | undefined
  * A person settles a held payment (merchant API): `paid` (ship it), `refunded` (the money went back) or `failed`
  * (nothing arrived). Logged with source `manual` and the note, and told to the merchant's backend like any change.
  */
-export async function resolveHeld(core: SessionCore, sessionId: string, to: 'paid' | 'refunded' | 'failed', note: string): Promise<SessionRecord> {
+export async function resolveHeld(
+  core: SessionCore,
+  sessionId: string,
+  to: 'paid' | 'refunded' | 'failed',
+  note: string,
+  /** The `decisionTag` of the version the person saw (the API's `If-Match`); undefined: decided on the current one. */
+  seen?: string,
+): Promise<SessionRecord> {
   const session = await core.store.getSession(sessionId);
   if (!session) throw new CheckoutError('unknown_session', 'This payment session does not exist.');
   let refused: SessionStatus | undefined;
   let paidElsewhere = false;
+  let changed = false;
   // After any status read of the session in flight, and stamped as the latest read: an answer to a query started
   // before the decision is older news (apply() ignores it), not a reason to hold the payment again.
   const result = await afterRunningRead(core, sessionId, () =>
@@ -417,10 +437,13 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       // Decided afresh on each run: PostgreSQL runs the decision again after a lost serialisation race.
       refused = undefined;
       paidElsewhere = false;
+      changed = false;
       if (current.status !== 'held') {
         refused = current.status;
         return undefined;
       }
+      changed = seen !== undefined && decisionTag(current) !== seen;
+      if (changed) return undefined;
       // The order is paid by another session (or was, and that payment is held now): this payment is the second one,
       // which a person refunds, never ships.
       if (to === 'paid' && context.orderSessions.some(countsForOrder)) {
@@ -462,6 +485,9 @@ export async function resolveHeld(core: SessionCore, sessionId: string, to: 'pai
       };
     }),
   );
+  if (changed) {
+    throw new CheckoutError('session_changed', 'This payment changed since it was read: read it again (GET /merchant/sessions/:id) and decide on what it says now.');
+  }
   if (paidElsewhere) {
     throw new CheckoutError('order_paid', 'Another payment of this order is paid (or was, and is held now): this one is the second, to be refunded (resolve it as refunded).');
   }

@@ -36,6 +36,7 @@ const EVERY_HELPER_CODE: Record<HelperErrorCode, true> = {
   session_not_cancellable: true,
   session_creating: true,
   session_not_held: true,
+  session_changed: true,
   delivery_superseded: true,
   delivery_in_flight: true,
   invalid_signature: true,

@@ -210,10 +210,20 @@ test('a held payment is settled from the orders page through the shop backend; t
   await expect(card.locator('.shop-view')).toHaveAttribute('data-shop-status', 'held');
   await expect(card.locator('.shop-view li.shop-webhook[data-type="payment.held"]')).toHaveCount(1);
   const session = card.locator('.helper-session').filter({ has: page.locator('[data-status="held"]') });
+  const sessionId = (await session.getAttribute('data-session-id'))!;
+  // A decision made on a version of the payment that is not the current one is refused, and changes nothing.
+  const stale = await page.request.post(`/shop/orders/${encodeURIComponent(orderId)}/resolve`, {
+    data: { sessionId, status: 'paid', note: 'decided on an old page', version: '"an-older-version"' },
+  });
+  expect(stale.status()).toBe(412);
+  expect(((await stale.json()) as { error: { code: string } }).error.code).toBe('session_changed');
   const form = session.locator('form.resolve-form');
   await form.locator('select[name="status"]').selectOption('paid');
   await form.locator('input[name="note"]').fill('Checked the bank statement: the full amount arrived');
+  // The form sends the version the page listed, the one the person looked at.
+  const sent = page.waitForRequest((request) => request.url().endsWith('/resolve') && request.method() === 'POST');
   await form.getByRole('button').click();
+  expect(((await sent).postDataJSON() as { version?: string }).version).toMatch(/^"[\w-]+"$/);
 
   // The helper settles the session; the shop's order turns paid only when the helper's webhook says so.
   await expect(card.locator('.shop-view')).toHaveAttribute('data-shop-status', 'paid');

@@ -27,10 +27,18 @@ async function dealOf(app: TestApp, sessionId: string): Promise<string> {
   return (await app.app.checkout.store.getSession(sessionId))!.providerPaymentId!;
 }
 
-function resolve(app: TestApp, sessionId: string, status: string) {
+function resolve(app: TestApp, sessionId: string, status: string, headers: Record<string, string> = {}) {
   return app.post(`/api/checkout/merchant/sessions/${sessionId}/resolve`, JSON.stringify({ status, note: 'checked by phone' }), 'application/json', {
     authorization: `Bearer ${app.config.merchantApiKey}`,
+    ...headers,
   });
+}
+
+/** What a person looking at the payment sees: GET /merchant/sessions/:id, and the version it names. */
+async function look(app: TestApp, sessionId: string): Promise<{ etag: string; view: { status: string; events: { amount: string | null }[] } }> {
+  const response = await app.app.request(`/api/checkout/merchant/sessions/${sessionId}`, { headers: { authorization: `Bearer ${app.config.merchantApiKey}` } });
+  assert.equal(response.status, 200);
+  return { etag: response.headers.get('etag')!, view: (await response.json()) as any };
 }
 
 describe('held payments', () => {
@@ -86,6 +94,58 @@ describe('held payments', () => {
       await app.app.checkout.sessions.refresh(first.id, 'reconcile');
       assert.equal((await session(app.app, first.id)).errorCode, 'duplicate_payment');
       assert.deepEqual((await told(app, first.id)).slice(-2), ['payment.held', 'order.paid_twice']);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('refuses a decision made on a version of the payment that has changed since (If-Match)', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      deal.state = 'completed';
+      const signed = (amount: string) => app.post('/api/checkout/webhooks/repay', repay.callback(deal.id, amount), 'application/json');
+      // Repay signs 1000 paid of the 1500 order: held for a person, who opens the payment.
+      assert.equal((await signed('1000')).status, 200);
+      const seen = await look(app, json.id);
+      assert.equal(seen.view.status, 'held');
+      assert.match(seen.etag, /^"[\w-]+"$/);
+      // While they read it, a dispute's callback signs 800: still held, the session otherwise as it was.
+      assert.equal((await signed('800')).status, 200);
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      // Their "paid" was decided on 1000 alone: refused, nothing told, the payment still held.
+      const stale = await resolve(app, json.id, 'paid', { 'if-match': seen.etag });
+      assert.equal(stale.status, 412);
+      assert.equal(((await stale.json()) as { error: { code: string } }).error.code, 'session_changed');
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      assert.deepEqual(await told(app, json.id), ['payment.held']);
+      // Read again (the 800 is among the callbacks now), the decision is taken on what the payment says now.
+      const now = await look(app, json.id);
+      assert.notEqual(now.etag, seen.etag);
+      assert.ok(now.view.events.some((event) => event.amount === '800.00'));
+      const decided = await resolve(app, json.id, 'failed', { 'if-match': now.etag });
+      assert.equal(decided.status, 200);
+      assert.notEqual(decided.headers.get('etag'), now.etag, 'the answer names the decided version');
+      assert.equal((await session(app.app, json.id)).status, 'failed');
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('answers a malformed If-Match with a clear error and decides nothing; `*` or none decides on the current version', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      deal.state = 'proceedings';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      const malformed = await resolve(app, json.id, 'paid', { 'if-match': 'W/"weak"' });
+      assert.equal(malformed.status, 400);
+      assert.equal(((await malformed.json()) as { error: { code: string } }).error.code, 'invalid_field');
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      assert.equal((await resolve(app, json.id, 'refunded', { 'if-match': '*' })).status, 200);
     } finally {
       await app.dispose();
     }
