@@ -133,7 +133,7 @@ describe('held payments', () => {
     }
   });
 
-  it('answers a malformed If-Match with a clear error and decides nothing; `*` or none decides on the current version', async () => {
+  it('answers a malformed If-Match with a clear error and decides nothing; `*` decides on the current version', async () => {
     const app = telling();
     try {
       const { json } = await app.createSession({ orderId: 'A-1001' });
