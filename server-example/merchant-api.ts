@@ -59,15 +59,17 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     const orderId = c.req.param('orderId');
     const list = await store.listOrderSessions(orderId);
     if (list.length === 0) throw new CheckoutError('unknown_order', `No payment was ever started for order "${orderId.slice(0, 100)}".`);
-    return c.json({ orderId, verdict: orderVerdict(list), sessions: list.map(merchantSessionView) });
+    // Each with the version a person decides on (as GET /merchant/sessions/:id's ETag): a tool may settle from this list.
+    return c.json({ orderId, verdict: orderVerdict(list), sessions: list.map((session) => ({ ...merchantSessionView(session), version: decisionTag(session) })) });
   });
 
   app.get('/merchant/sessions/:id', async (c) => {
     const session = await findSession(c.req.param('id'));
     const events = await store.listEvents(session.id);
     // The version a person decides on: a resolution sent with it as If-Match is refused if the payment changed since.
-    c.header('ETag', decisionTag(session));
-    return c.json({ ...merchantSessionView(session), events: events.map(eventView) });
+    const version = decisionTag(session);
+    c.header('ETag', version);
+    return c.json({ ...merchantSessionView(session), version, events: events.map(eventView) });
   });
 
   app.post('/merchant/sessions/:id/resolve', async (c) => {

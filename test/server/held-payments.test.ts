@@ -38,7 +38,9 @@ function resolve(app: TestApp, sessionId: string, status: string, headers: Recor
 async function look(app: TestApp, sessionId: string): Promise<{ etag: string; view: { status: string; events: { amount: string | null }[] } }> {
   const response = await app.app.request(`/api/checkout/merchant/sessions/${sessionId}`, { headers: { authorization: `Bearer ${app.config.merchantApiKey}` } });
   assert.equal(response.status, 200);
-  return { etag: response.headers.get('etag')!, view: (await response.json()) as any };
+  const view = (await response.json()) as { version: string; status: string; events: { amount: string | null }[] };
+  assert.equal(view.version, response.headers.get('etag'));
+  return { etag: view.version, view };
 }
 
 describe('held payments', () => {
@@ -123,6 +125,9 @@ describe('held payments', () => {
       // Read again (the 800 is among the callbacks now), the decision is taken on what the payment says now.
       const now = await look(app, json.id);
       assert.notEqual(now.etag, seen.etag);
+      // The order's list names the same version, for a tool that settles from it.
+      const order = await app.app.request('/api/checkout/merchant/orders/A-1001', { headers: { authorization: `Bearer ${app.config.merchantApiKey}` } });
+      assert.deepEqual(((await order.json()) as { sessions: { id: string; version: string }[] }).sessions.map((s) => [s.id, s.version]), [[json.id, now.etag]]);
       assert.ok(now.view.events.some((event) => event.amount === '800.00'));
       const decided = await resolve(app, json.id, 'failed', { 'if-match': now.etag });
       assert.equal(decided.status, 200);
