@@ -80,9 +80,10 @@ export function decide(
   source: EventSource,
   order: OrderFacts = NO_FACTS,
 ): Decision | undefined {
-  // A paid payment the provider reports failed after all (a dispute lost after a person accepted it): a person must
-  // look, and the shop must hear of it; a paid session does not fail.
-  let to = current === 'paid' && observed.status === 'failed' ? 'held' : observed.status;
+  // A paid payment the provider reports failed, cancelled or expired after all (a dispute lost after a person accepted
+  // it, an order deleted before its payout): a person must look, and the shop, told it was paid, must hear of it. A
+  // paid session never ends unpaid on a provider's word alone.
+  let to = current === 'paid' && (observed.status === 'failed' || observed.status === 'cancelled' || observed.status === 'expired') ? 'held' : observed.status;
   let reason: Decision['reason'] = 'provider_status';
   if (to === 'paid') {
     if (source !== 'webhook' && source !== 'poll') return undefined;

@@ -178,9 +178,11 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     });
     const json = response.json;
     if (response.status < 200 || response.status >= 300 || !isRecord(json)) throw ageTradingError(response.status, json, response.text);
-    // The status answer's fields are not documented: it is about our request when either id the create answer gave
-    // matches, so a status `id` that means something else does not fail every read.
-    if (uuid === undefined || scalarText(json.request_proprietary_id) !== uuid) checkAnsweredPayment(NAME, id, json.id);
+    // The status answer's fields are not documented: the request's uuid decides when both sides have one (so a status
+    // `id` that means something else does not fail every read), and only when the answer has none does its `id`.
+    const answeredUuid = scalarText(json.request_proprietary_id);
+    if (uuid !== undefined && answeredUuid !== undefined) checkAnsweredPayment(NAME, uuid, answeredUuid);
+    else checkAnsweredPayment(NAME, id, json.id);
     const rawStatus = scalarText(json.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'age.trading answered the status query without a status.');
     const status = this.mapStatus(rawStatus);

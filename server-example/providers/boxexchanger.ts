@@ -337,7 +337,9 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
     const { json, response } = await this.read('public/exchanger/order/get', { ...credentials, type: 'order' });
     const order = isRecord(json) && json.success === true && isRecord(json.data) && isRecord(json.data.order) ? json.data.order : undefined;
     if (!order) throw boxError(response.status, json, response.text);
+    // Either id the order has (its uid, and its _id: the session's payment) must be its own.
     checkAnsweredPayment(NAME, credentials.orderUID, order.uid);
+    if (session.providerPaymentId) checkAnsweredPayment(NAME, session.providerPaymentId, order._id);
     const rawStatus = scalarText(order.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'BoxExchanger answered order/get without a status.');
     const expiresAt = parseProviderTime(order.expiresAt);

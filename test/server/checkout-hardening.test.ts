@@ -812,6 +812,32 @@ describe('watching a payment long enough', () => {
     assert.equal(returned.nextPollAt, null);
   });
 
+  it('holds for a person a payment counted as paid that the provider then reports cancelled or expired', async () => {
+    const orders = { 'A-1001': { amount: '1500', currency: 'RUB', customerId: 'c1' }, 'A-1002': { amount: '1500', currency: 'RUB', customerId: 'c2' } };
+    await withOrders(orders, { BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID: '1' });
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const order = box.orders.get((await t.app.checkout.store.getSession(json.id))!.providerPaymentId!)!;
+    order.status = 'inProgressPayout';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+    // The order is deleted before its payout: the shop was told paid, so it must hear of this, and a person look.
+    order.status = 'deleted';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const deleted = await session(t.app, json.id);
+    assert.equal(deleted.status, 'held');
+    assert.equal(deleted.providerStatus, 'deleted');
+    // The same for age.trading's request cancelled after its success.
+    const other = (await t.createSession({ orderId: 'A-1002', provider: 'agetrading' })).json;
+    const request = [...age.requests.values()].at(-1)!;
+    request.status = 'SUCCESS';
+    request.amount = '1500.00';
+    await t.app.checkout.sessions.refresh(other.id, 'reconcile');
+    assert.equal((await session(t.app, other.id)).status, 'paid');
+    request.status = 'CANCELLED';
+    await t.app.checkout.sessions.refresh(other.id, 'reconcile');
+    assert.equal((await session(t.app, other.id)).status, 'held');
+  });
+
   it('keeps watching a payment a person accepted while BoxExchanger still pays it out', async () => {
     await withOrders({ 'A-1001': { amount: '1500', currency: 'RUB', customerId: 'c1' } }, { BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID: '1' });
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
