@@ -181,7 +181,7 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     // The status answer's fields are not documented: the request's uuid decides when both sides have one (so a status
     // `id` that means something else does not fail every read), and only when the answer has none does its `id`.
     const answeredUuid = scalarText(json.request_proprietary_id);
-    if (uuid !== undefined && answeredUuid !== undefined) checkAnsweredPayment(NAME, uuid, answeredUuid);
+    if (uuid !== undefined && answeredUuid !== undefined) checkAnsweredPayment(NAME, uuid.toLowerCase(), answeredUuid.toLowerCase()); // a UUID's case means nothing
     else checkAnsweredPayment(NAME, id, json.id);
     const rawStatus = scalarText(json.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'age.trading answered the status query without a status.');

@@ -247,12 +247,12 @@ describe('a status answer about another payment', () => {
     ],
   ];
 
-  it('agetrading: takes an answer whose request_proprietary_id is the request\'s, whatever its id says', async () => {
+  it('agetrading: takes an answer whose request_proprietary_id is the request\'s (in any case), whatever its id says', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
     const request = [...age.requests.values()][0]!;
     msw.use(
       http.get(`${AGE}/api/requests/:id/`, () =>
-        HttpResponse.json({ id: 'another-kind-of-id', request_proprietary_id: `uuid-${request.id}`, status: 'SUCCESS', amount: '1500' }),
+        HttpResponse.json({ id: 'another-kind-of-id', request_proprietary_id: `UUID-${request.id}`, status: 'SUCCESS', amount: '1500' }),
       ),
     );
     await t.app.checkout.sessions.refresh(json.id, 'reconcile');
