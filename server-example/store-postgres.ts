@@ -751,6 +751,12 @@ async function applyMutation(
   id: string,
   fn: (current: SessionRecord, context: MutationContext) => Mutation | undefined,
 ): Promise<SessionRecord | undefined> {
+  // A statement sees the sessions committed when it began, and FOR UPDATE locks only those: a session of the order
+  // that another instance inserted and paid between that moment and this statement's first row lock would be neither
+  // seen nor waited for, and two payments of one order both decided as its first. So every mutation first takes the
+  // order's transaction lock in a statement of its own: the one below begins after any other mutation of the order
+  // has committed, and sees what it did.
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('pay-checkout:order-rows:' || order_id, 0)) FROM sessions WHERE id = $1", [id]);
   // Every session of the order, locked in id order (two writers on sibling sessions never deadlock), current values.
   const { rows } = await client.query(
     'SELECT * FROM sessions WHERE order_id = (SELECT order_id FROM sessions WHERE id = $1) ORDER BY id FOR UPDATE',
