@@ -135,14 +135,6 @@ async function loadOrder(core: SessionCore, input: CreateSessionInput): Promise<
 }
 
 /**
- * What ending an open session left: the session when it is still open (the provider refused its cancel because the
- * payer had just paid, and the payment is under way: it is handed out again), else undefined.
- */
-function stillOpen(session: SessionRecord | undefined): SessionRecord | undefined {
-  return session && isOpen(session.status) ? session : undefined;
-}
-
-/**
  * Decides whether an open session of the order can be handed out again. Returns it when reusable; otherwise
  * ends it (expired, order changed, crashed creation) and returns undefined so a new payment may be opened.
  */
@@ -162,23 +154,31 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     if (!isOpen(refreshed.status)) return undefined;
     throw previousUnconfirmed();
   }
-  if (open.expiresAt <= now) {
-    const readFrom = Date.now();
-    const refreshed = (await refresh(core, open.id, 'create')) ?? open;
-    if (!isOpen(refreshed.status)) return undefined;
-    // Its status could not be read: it may be paid. No second payment until the provider answers.
-    if (!readSince(core, refreshed, readFrom)) throw previousUnconfirmed();
-    // Paid, and the provider still checking it: the payer gets that payment back, never a second one.
-    if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
-    return stillOpen(await endOpenSession(core, refreshed, 'expired', 'window_passed'));
-  }
+  if (open.expiresAt <= now) return endUnlessPaid(core, open, 'expired', 'window_passed');
   // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
   // payment holds it for a person (sync.ts, orderAtPayment).
   if (core.provider(open.provider).paymentUnderway(open)) return open;
-  if (open.amountMinor !== amountMinor || open.currency !== currency) {
-    return stillOpen(await endOpenSession(core, open, 'cancelled', 'order_changed'));
-  }
+  if (open.amountMinor !== amountMinor || open.currency !== currency) return endUnlessPaid(core, open, 'cancelled', 'order_changed');
   return open;
+}
+
+/**
+ * Ends an open session that is not to be handed out again, on the provider's word read now: the payer may have paid
+ * it since it was last read (a callback lost or late). Undefined when it ended (here, or paid or held by the read):
+ * the order then gets a new payment, or the caller refuses it as paid. A payment the provider still checks is handed
+ * back, never a second one; while its status cannot be read, no second payment is opened either.
+ */
+async function endUnlessPaid(core: SessionCore, open: SessionRecord, to: 'expired' | 'cancelled', reason: string): Promise<SessionRecord | undefined> {
+  const readFrom = Date.now();
+  const refreshed = (await refresh(core, open.id, 'create')) ?? open;
+  if (!isOpen(refreshed.status)) return undefined;
+  if (!readSince(core, refreshed, readFrom)) throw previousUnconfirmed();
+  if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
+  const after = await endOpenSession(core, refreshed, to, reason);
+  if (!after || !isOpen(after.status)) return undefined;
+  // Not ended: the provider refused the cancel and then showed a payment under way, or could not be read at all.
+  if (core.provider(after.provider).paymentUnderway(after)) return after;
+  throw previousUnconfirmed();
 }
 
 /**

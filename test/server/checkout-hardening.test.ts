@@ -865,6 +865,63 @@ describe('watching a payment long enough', () => {
     assert.equal((await session(t.app, json.id)).status, 'pending');
     assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'expired'));
   });
+
+  it('does not end a session whose cancel the provider refused when its status cannot be read then', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const order = box.orders.get((await t.app.checkout.store.getSession(json.id))!.providerPaymentId!)!;
+    order.status = 'waitPayment';
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - t.config.reconcile.expiryGraceMs - 1_000 } }));
+    // Past its window; the payer pays as the helper cancels (refused), and the status API then fails for a while.
+    let readsFail = false;
+    msw.use(
+      http.put(`${BOX}/service/api/v1/public/exchanger/order/update-status`, () => {
+        order.status = 'inProgress';
+        readsFail = true;
+        return HttpResponse.json({ success: false, error: { errorCode: 2, message: 'status cannot change', object: {} } }, { status: 400 });
+      }),
+      http.get(`${BOX}/service/api/v1/public/exchanger/order/get`, () => (readsFail ? HttpResponse.text('Bad gateway', { status: 502 }) : undefined)),
+    );
+    const report = await t.app.checkout.reconciler.tick(Date.now() + 10_000);
+    assert.equal(report.expired, 0);
+    assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'expired'), 'a refused cancel may be a payment');
+    // Back at the checkout while the provider still cannot be read: no second payment.
+    const again = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    assert.equal(again.status, 503);
+    assert.equal(again.json.error.code, 'provider_unavailable');
+    assert.equal(box.creates, 1);
+    // Read again: the payment is under way, and the session stays open for it.
+    readsFail = false;
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'pending');
+  });
+
+  it('reads an open session before replacing it for a changed price: a payment made meanwhile is held, not given a second page', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    // The payer pays 1500; Repay's callback is late. The shop adds shipping meanwhile and the payer comes back.
+    repay.deals.get((await session(t.app, json.id)).providerPaymentId!)!.state = 'completed';
+    orders['A-1001'] = { amount: '1800', currency: 'RUB' };
+    const again = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(again.status, 409);
+    assert.equal(again.json.error.code, 'order_held');
+    assert.equal(repay.creates, 1);
+    const paid = await session(t.app, json.id);
+    assert.equal(paid.status, 'held');
+    assert.equal(paid.errorCode, 'order_changed');
+    assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'cancelled'), 'never told cancelled');
+  });
+
+  it('replaces an open session for a changed price once the provider says it is unpaid', async () => {
+    const orders: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    await withOrders(orders);
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    orders['A-1001'] = { amount: '1800', currency: 'RUB' };
+    const again = await t.createSession({ orderId: 'A-1001' });
+    assert.equal(again.status, 201);
+    assert.equal(again.json.amount, '1800.00');
+    assert.deepEqual([(await session(t.app, json.id)).status, (await session(t.app, json.id)).errorCode], ['cancelled', 'order_changed']);
+  });
 });
 
 describe('a helper mounted by hand', () => {
