@@ -252,11 +252,7 @@ class Shop:
                     # a missed one must not leave a paid order unpaid): the helper's verdict decides.
                     status, session_id, note, needs_refund = checked_state(order, kind, verdict)
                 else:
-                    second = db.execute(
-                        "SELECT session_id FROM order_events WHERE order_id = ? AND type = 'order.paid_twice' ORDER BY seq DESC LIMIT 1",
-                        (order_id,),
-                    ).fetchone()
-                    status, session_id, note, needs_refund = next_state(order, kind, session, data.get("reason"), second[0] if second else None)
+                    status, session_id, note, needs_refund = next_state(order, kind, session, data.get("reason"), second_payments(db, order_id))
                 db.execute(
                     "UPDATE orders SET status = ?, session_id = ?, note = ?, needs_refund = ?, updated_at = ? WHERE id = ?",
                     (status, session_id, note, needs_refund, now, order_id),
@@ -275,6 +271,29 @@ class Shop:
                 db.close()
 
 
+# The events after which a payment keeps none of the payer's money at pay-checkout.
+ENDED = ("payment.refunded", "payment.failed", "payment.cancelled", "payment.expired")
+
+
+def second_payments(db, order_id):
+    """The order's second payments still held at pay-checkout, oldest first: each session told as order.paid_twice and
+    not ended (ENDED) since. Not only the latest: an order can be paid three times, and each payment beyond the one
+    that counts is refunded on its own. Read from the events already recorded, so old databases need no migration.
+    """
+    rows = db.execute(
+        """
+        SELECT twice.session_id FROM order_events AS twice
+        WHERE twice.order_id = ? AND twice.type = 'order.paid_twice' AND NOT EXISTS (
+          SELECT 1 FROM order_events AS ended
+          WHERE ended.order_id = twice.order_id AND ended.session_id = twice.session_id AND ended.seq > twice.seq
+            AND ended.type IN ('payment.refunded', 'payment.failed', 'payment.cancelled', 'payment.expired'))
+        GROUP BY twice.session_id ORDER BY MIN(twice.seq)
+        """,
+        (order_id,),
+    )
+    return [row[0] for row in rows]
+
+
 def same_amount(a, b):
     try:
         return Decimal(str(a)) == Decimal(str(b))
@@ -282,14 +301,17 @@ def same_amount(a, b):
         return False
 
 
-def next_state(order, kind, session, reason=None, second_payment=None):
+def next_state(order, kind, session, reason=None, second_payments=()):
     """The shop's order after an event: (status, session_id, note, needs_refund).
 
     session_id: the helper session behind the status. reason: the event's data.reason; "manual" is a person's
-    resolution of a held payment at pay-checkout. second_payment: the session of the order's latest order.paid_twice.
+    resolution of a held payment at pay-checkout. second_payments: the order's second payments still held at
+    pay-checkout, oldest first (see second_payments()).
     """
     status, ours, note, needs_refund = order["status"], order["session_id"], order["note"], order["needs_refund"]
     this_session = session.get("id")
+    # The second payments that will still be there after this event: neither this event's session nor the order's own.
+    others = [second for second in second_payments if second not in (this_session, ours)]
     # payment.reinstated: a payment already paid once is good again after a hold (a dispute won); back to paid,
     # and a shop that ships on its first "paid" ships nothing more.
     if kind in ("payment.paid", "payment.revived", "payment.reinstated"):
@@ -313,27 +335,25 @@ def next_state(order, kind, session, reason=None, second_payment=None):
         if status == "paid" and ours != this_session:
             return status, ours, "another payment of this paid order is held", needs_refund
         return "held", this_session, "the payment is under review at pay-checkout", needs_refund
-    if kind == "payment.refunded":
+    if kind in ENDED:
+        ended = "was refunded" if kind == "payment.refunded" else kind.split(".")[1]
         if ours == this_session and status in ("paid", "held"):
-            if needs_refund and second_payment not in (None, this_session):
-                # The order's payment went back while its second payment is held at pay-checkout as a duplicate: that
-                # one now counts, and turns paid on the status read the refund makes due at the helper (payment.paid:
-                # ship then). Not "refunded" meanwhile, so nothing is restocked or cancelled for a passing state.
-                return "held", second_payment, f"the payment {this_session} was refunded; the second payment {second_payment} is held at pay-checkout and counts now", 0
-            return "refunded", this_session, None, 0
-        if needs_refund and this_session == second_payment:
-            # The other payment of an order paid twice went back to the payer: the order stays paid by its own session,
-            # and nobody must refund again.
-            return status, ours, f"paid twice: the other payment ({this_session}) was refunded", 0
-        return status, ours, note, needs_refund
-    if kind in ("payment.failed", "payment.cancelled", "payment.expired"):
-        # A held payment that a person settled as failed: the order can be paid again.
-        if status == "held" and ours == this_session:
-            return "unpaid", this_session, None, needs_refund
-        if needs_refund and this_session == second_payment:
-            # The second payment of an order paid twice ended without money kept: one payment is left, nothing to
-            # refund (a person who still did would refund the payment that pays for the order).
-            return status, ours, f"paid twice: the other payment ({this_session}) {kind.split('.')[1]}, nothing to refund", 0
+            if others:
+                # The order's payment went back, or ended failed (a dispute lost), while a second payment is held at
+                # pay-checkout: that one counts now, and turns paid on the status read this makes due at the helper
+                # (payment.paid or payment.reinstated: ship then). Meanwhile neither "refunded" nor "unpaid", so
+                # nothing is restocked or cancelled for a passing state and nobody asks the payer to pay again. And it
+                # is no longer one to refund: only the ones beyond it are.
+                return "held", others[0], f"the payment {this_session} {ended}; the second payment {others[0]} is held at pay-checkout and counts now", 1 if len(others) > 1 else 0
+            # Refunded: cancel what this payment paid for. Failed (a held payment a person settled as failed, a
+            # dispute lost): the order can be paid again. No other payment holds money: nothing to refund.
+            return ("refunded" if kind == "payment.refunded" else "unpaid"), this_session, None, 0
+        if this_session in second_payments:
+            # A second payment ended without money kept: the order stays paid by its own session. With no other second
+            # payment left, nobody must refund (a person who still did would refund the payment that pays the order).
+            if others:
+                return status, ours, f"paid more than twice: the payment {this_session} {ended}; still to refund: {', '.join(others)}", 1
+            return status, ours, f"paid twice: the other payment ({this_session}) {ended}, nothing to refund", 0
         return status, ours, note, needs_refund
     if kind == "order.paid_twice":
         return status, ours, "paid twice: refund one payment", 1
@@ -353,16 +373,20 @@ def checked_state(order, kind, verdict):
         return (status if status == "paid" else "held"), ours, note, needs_refund
     sessions = [entry for entry in verdict["sessions"] if isinstance(entry, dict)]  # newest first
     paid = [entry.get("id") for entry in sessions if entry.get("status") == "paid"]
-    second = [entry.get("id") for entry in sessions if entry.get("status") == "held" and entry.get("errorCode") == "duplicate_payment"]
-    # A refund is owed only while the helper has two payments of the order: one that counts, and another one.
-    needs_refund = 1 if paid and (len(paid) > 1 or second) else 0
+    held = [entry for entry in sessions if entry.get("status") == "held"]
+    second = [entry for entry in held if entry.get("errorCode") == "duplicate_payment"]
+    # A refund is owed while the helper has two payments of the order: two paid, or a second payment held beside
+    # another one — paid, under review (a dispute that may yet end in its favour), or another second payment. A
+    # second payment alone is the order's only one (its payment was refunded): it counts now, nothing to refund.
+    needs_refund = 1 if len(paid) > 1 or (second and len(paid) + len(held) > 1) else 0
     note = "paid twice: refund one payment" if needs_refund else None
     if verdict.get("verdict") == "paid":
         # Paid on the helper's paying session; an order shipped already (paid here) ships nothing more.
         return "paid", paid[0], note, needs_refund
     if verdict.get("verdict") == "held":
-        held = next((entry.get("id") for entry in sessions if entry.get("status") == "held"), ours)
-        return "held", held, "a payment is under review at pay-checkout", needs_refund
+        # The order's own payment under review rather than a second payment held beside it, if there is one.
+        held.sort(key=lambda entry: entry.get("errorCode") == "duplicate_payment")
+        return "held", held[0].get("id") if held else ours, "a payment is under review at pay-checkout", needs_refund
     # open or unpaid: nothing is paid at pay-checkout now (a refund or a failure this shop never heard of).
     if status in ("paid", "held"):
         refunded = any(entry.get("status") == "refunded" for entry in sessions)

@@ -442,12 +442,18 @@ describe('the Python merchant example', () => {
       "    state([{'id': 'cs_b', 'status': 'held', 'errorCode': 'duplicate_payment'}, {'id': 'cs_a', 'status': 'paid'}]),",
       // The first was refunded and the second counts now: paid on it, nothing to refund.
       "    state([{'id': 'cs_b', 'status': 'paid'}, {'id': 'cs_a', 'status': 'refunded'}]),",
+      // The second arrived while the first is disputed: two payments, whichever way the dispute ends.
+      "    state([{'id': 'cs_b', 'status': 'held', 'errorCode': 'duplicate_payment'}, {'id': 'cs_a', 'status': 'held', 'errorCode': None}], 'held'),",
+      // The first was refunded and the second is not read paid yet: the only payment left, nothing to refund.
+      "    state([{'id': 'cs_b', 'status': 'held', 'errorCode': 'duplicate_payment'}, {'id': 'cs_a', 'status': 'refunded'}], 'held'),",
       ']))',
     ].join('\n');
-    const [alone, twice, moved] = JSON.parse(await runPython(code, {})) as [string, string, string | null, number][];
+    const [alone, twice, moved, disputed, left] = JSON.parse(await runPython(code, {})) as [string, string, string | null, number][];
     assert.deepEqual(alone, ['paid', 'cs_a', null, 0]);
     assert.deepEqual(twice, ['paid', 'cs_a', 'paid twice: refund one payment', 1]);
     assert.deepEqual(moved, ['paid', 'cs_b', null, 0]);
+    assert.deepEqual(disputed, ['held', 'cs_a', 'a payment is under review at pay-checkout', 1]);
+    assert.deepEqual(left, ['held', 'cs_b', 'a payment is under review at pay-checkout', 0]);
   });
 
   describe('an event the shop cannot place, without the merchant API to ask', () => {
@@ -657,6 +663,79 @@ print(json.dumps(merchant.merchant_api("POST", "/sessions/${otherAmount.id}/reso
         ['payment.refunded', 'second', 'held'],
         ['payment.paid', 'first', 'paid'],
       ]);
+    });
+
+    /** What a person at the shop acts on: the order's status, the payment behind it, and whether to refund one. */
+    const shopView = (current: any) => ({ status: current.status, session: current.session_id, needsRefund: current.needs_refund });
+    const resolveAs = async (sessionId: string, status: string, note: string) => {
+      const response = await fetch(`${helper!.url}/api/checkout/merchant/sessions/${sessionId}/resolve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ status, note }),
+      });
+      assert.equal(response.status, 200, await response.text());
+    };
+
+    it('hands an order whose paid payment ends failed (a dispute lost) to its held second payment, with nothing to refund', async () => {
+      const { first, second } = await twoTabs('A-1003');
+      await pressButton(second.paymentUrl, 'pay');
+      await waitForOrder('A-1003', 'paid');
+      await pressButton(first.paymentUrl, 'pay');
+      await waitForOrder('A-1003', (current) => current.needs_refund);
+      // The paid payment is disputed, and the dispute is lost.
+      await helper!.app.checkout.sessions.apply(second.id, { rawStatus: 'dispute', status: 'held', raw: {} }, 'poll');
+      await waitForOrder('A-1003', 'held');
+      await helper!.app.checkout.sessions.apply(second.id, { rawStatus: 'lost', status: 'failed', raw: {} }, 'poll');
+      const failed = await waitForOrder('A-1003', (current) => current.events.some((e: any) => e.type === 'payment.failed'));
+      assert.equal(failed.events.find((e: any) => e.type === 'payment.failed').to_status, 'held', 'not "unpaid": the held second payment counts now');
+      // The second payment, read at once or at its next status check, is the order's only one and turns paid.
+      await helper!.app.checkout.sessions.apply(first.id, { rawStatus: 'completed', status: 'paid', paidAmountMinor: 250_000, raw: {} }, 'poll');
+      const paid = await waitForOrder('A-1003', (current) => current.events.some((e: any) => e.type === 'payment.paid' && e.session_id === first.id));
+      assert.deepEqual(shopView(paid), { status: 'paid', session: first.id, needsRefund: false }, 'nobody refunds the only payment left');
+    });
+
+    it('owes a refund for a second payment held while the order\'s payment was disputed, once the dispute is won', async () => {
+      const { first, second } = await twoTabs('A-1005');
+      await pressButton(second.paymentUrl, 'pay');
+      await waitForOrder('A-1005', 'paid');
+      await helper!.app.checkout.sessions.apply(second.id, { rawStatus: 'dispute', status: 'held', raw: {} }, 'poll');
+      await waitForOrder('A-1005', 'held');
+      // The first tab pays during the dispute: the helper holds it as the order's second payment.
+      await pressButton(first.paymentUrl, 'pay');
+      const twice = await waitForOrder('A-1005', (current) => current.events.some((e: any) => e.type === 'order.paid_twice'));
+      assert.deepEqual(shopView(twice), { status: 'held', session: second.id, needsRefund: true });
+      await helper!.app.checkout.sessions.apply(second.id, { rawStatus: 'won', status: 'paid', paidAmountMinor: 125_000, raw: {} }, 'poll');
+      const won = await waitForOrder('A-1005', (current) => current.events.some((e: any) => e.type === 'payment.reinstated'));
+      assert.deepEqual(shopView(won), { status: 'paid', session: second.id, needsRefund: true }, 'the helper still holds the second payment');
+      await resolveAs(first.id, 'refunded', 'refunded the second payment');
+      const refunded = await waitForOrder('A-1005', (current) => current.events.some((e: any) => e.type === 'payment.refunded'));
+      assert.deepEqual(shopView(refunded), { status: 'paid', session: second.id, needsRefund: false });
+    });
+
+    it('keeps the refund flag of an order paid three times until each second payment is refunded', async () => {
+      const cancel = async (session: { id: string; token: string }) => {
+        const response = await fetch(`${helper!.url}/api/checkout/sessions/${session.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${session.token}` } });
+        assert.equal(response.status, 200);
+      };
+      // Not at Repay: it takes whole rubles only.
+      const s1 = await open('A-1004', 'boxexchanger');
+      await cancel(s1);
+      const s2 = await open('A-1004', 'agetrading');
+      await cancel(s2);
+      const s3 = await open('A-1004', 'agetrading');
+      await pressButton(s3.paymentUrl, 'pay');
+      await waitForOrder('A-1004', 'paid');
+      // The two cancelled tabs were paid after all: two second payments, both held at pay-checkout.
+      const twice = (count: number) => (current: any) => current.events.filter((e: any) => e.type === 'order.paid_twice').length === count;
+      await helper!.app.checkout.sessions.apply(s1.id, { rawStatus: 'completed', status: 'paid', paidAmountMinor: 99_050, raw: {} }, 'poll');
+      await waitForOrder('A-1004', twice(1));
+      await helper!.app.checkout.sessions.apply(s2.id, { rawStatus: 'paid', status: 'paid', paidAmountMinor: 99_050, raw: {} }, 'poll');
+      await waitForOrder('A-1004', twice(2));
+      const refunds = (count: number) => (current: any) => current.events.filter((e: any) => e.type === 'payment.refunded').length === count;
+      await resolveAs(s2.id, 'refunded', 'refunded the latest');
+      assert.deepEqual(shopView(await waitForOrder('A-1004', refunds(1))), { status: 'paid', session: s3.id, needsRefund: true }, 's1 is still held');
+      await resolveAs(s1.id, 'refunded', 'refunded the other one');
+      assert.deepEqual(shopView(await waitForOrder('A-1004', refunds(2))), { status: 'paid', session: s3.id, needsRefund: false });
     });
   });
 });
