@@ -87,8 +87,11 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
   // What the provider signed as paid is kept with the callback: a status answer naming another amount is held.
   const signed = claim.signedPaidAmountMinor;
   let outOfOrder = false;
+  // A held payment's version (decisionTag) moves with each authenticated callback stored for it, re-read or not: it is
+  // in the log a person reads before deciding.
+  const held = session.status === 'held';
   const stored =
-    stamp === undefined && !due && !direct && signed === undefined
+    stamp === undefined && !due && !direct && signed === undefined && !held
       ? { fresh: await core.store.appendEvent(received), session: undefined }
       : await core.appendAndChange(received, (current, context) => {
           const last = typeof current.providerData.lastNotificationAt === 'number' ? current.providerData.lastNotificationAt : 0;
@@ -113,7 +116,7 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
               // An authenticated callback is news of the payment: an ended session's late-payment watch runs on
               // from it (nextPollAt), so a status API that lags the callback, or is down, is read again later. (An
               // unsigned one only gets its re-read: unsignedTrigger().)
-              ...(due ? { updatedAt: changeStamp(current) } : {}),
+              ...(due || current.status === 'held' ? { updatedAt: changeStamp(current) } : {}),
               ...change?.patch,
             },
           };

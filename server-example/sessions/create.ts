@@ -17,7 +17,7 @@ import type { MethodId, ProviderId, ResolvedOrder, SessionStatus } from '../type
 import { endOpenSession } from './cancel.js';
 import type { SessionCore } from './core.js';
 import { newSessionId, providerReference, referenceOf, sessionIdOfReference } from './references.js';
-import { changeStamp, nextPollAt, readSince, refresh } from './sync.js';
+import { changeStamp, nextPollAt, readNow, readSince, refresh } from './sync.js';
 
 export interface CreateSessionInput {
   orderId: string;
@@ -170,7 +170,7 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
  */
 async function endUnlessPaid(core: SessionCore, open: SessionRecord, to: 'expired' | 'cancelled', reason: string): Promise<SessionRecord | undefined> {
   const readFrom = Date.now();
-  const refreshed = (await refresh(core, open.id, 'create')) ?? open;
+  const refreshed = (await readNow(core, open.id, 'create')) ?? open;
   if (!isOpen(refreshed.status)) return undefined;
   if (!readSince(core, refreshed, readFrom)) throw previousUnconfirmed();
   if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;

@@ -28,6 +28,15 @@ export function refresh(core: SessionCore, sessionId: string, trigger: RefreshTr
 }
 
 /**
+ * A status read that starts after this call: one already running may have asked the provider before the caller's
+ * moment (its answer would not tell what the provider says now, see readSince()), so it is waited for and another made.
+ */
+export async function readNow(core: SessionCore, sessionId: string, trigger: RefreshTrigger): Promise<SessionRecord | undefined> {
+  await core.refreshes.get(sessionId)?.then(ignore, ignore);
+  return refresh(core, sessionId, trigger);
+}
+
+/**
  * Runs a status read of a session (its provider request and the application of the answer) after the read in
  * flight for that session, if any, has been applied (whether it succeeded or not), and registers it as the running
  * read so later `refresh()` calls wait for it. Reads of one session are thus applied in the order they were
@@ -347,7 +356,10 @@ export function observation(
       observed.rawStatus === resolved.providerStatus &&
       (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor &&
       signedPaidAmounts(current).every((signed) => resolved.signedPaidAmounts?.includes(signed));
-    const decision = asResolved ? undefined : decide(current.status, current.amountMinor, observed, source, order);
+    // A paid payment held because the provider reported it failed (decide()) stays held while the provider says the
+    // same: a person settles it. (A hold of the provider's own, a dispute, still ends failed when the provider says so.)
+    const failureHeld = current.status === 'held' && current.paidAt !== null && observed.status === 'failed' && observed.rawStatus === current.providerStatus;
+    const decision = asResolved || failureHeld ? undefined : decide(current.status, current.amountMinor, observed, source, order);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
     const expiresAt = observed.expiresAt !== undefined && isOpen(status) ? observed.expiresAt : current.expiresAt;

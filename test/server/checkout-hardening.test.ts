@@ -657,6 +657,9 @@ describe('Idempotency-Key', () => {
     await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
     const lost = await session(t.app, second.id);
     assert.equal(lost.status, 'held', 'a paid payment the provider reports failed is held for a person');
+    // The same answer again leaves it held: the person decides, not the next read.
+    await t.app.checkout.reconciler.tick(Date.now() + 2 * 86_400_000);
+    assert.equal((await session(t.app, second.id)).status, 'held');
     await t.app.checkout.sessions.resolveHeld(second.id, 'failed', 'Lost at Repay');
     await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
     assert.equal((await session(t.app, first.id)).status, 'paid');
@@ -910,6 +913,30 @@ describe('watching a payment long enough', () => {
     assert.equal(paid.status, 'held');
     assert.equal(paid.errorCode, 'order_changed');
     assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'cancelled'), 'never told cancelled');
+  });
+
+  it('replaces an open session for a changed price also while a status read of it is under way', async () => {
+    const prices: Orders = { 'A-1001': { amount: '1500', currency: 'RUB' } };
+    let looked!: () => void;
+    const lookedUp = new Promise<void>((resolve) => (looked = resolve));
+    // The order's lookup tells when the new request has reached the order (it then settles the open session at once).
+    await withOrders(new Proxy(prices, { get: (target, key) => (key === 'A-1001' && target['A-1001']!.amount === '1800' && looked(), Reflect.get(target, key)) }));
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    // The payer's old page polls: a read of the session is at the provider when the new price's request comes.
+    const held = repay.holdNextStatusRead();
+    const polling = t.app.checkout.sessions.refresh(json.id, 'status');
+    await held.arrived;
+    prices['A-1001'] = { amount: '1800', currency: 'RUB' };
+    const again = t.createSession({ orderId: 'A-1001' });
+    await lookedUp;
+    for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+    held.answer();
+    await polling;
+    // That read asked before the request did: another one decides, and the payment is replaced, not refused.
+    const answer = await again;
+    assert.equal(answer.status, 201);
+    assert.equal(answer.json.amount, '1800.00');
+    assert.equal((await session(t.app, json.id)).status, 'cancelled');
   });
 
   it('replaces an open session for a changed price once the provider says it is unpaid', async () => {

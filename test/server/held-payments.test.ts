@@ -138,6 +138,31 @@ describe('held payments', () => {
     }
   });
 
+  it('gives a held payment a new version when a signed callback that nothing re-reads is stored for it', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+      const row = (await app.app.checkout.store.getSession(json.id))!;
+      const order = box.orders.get(row.providerPaymentId!)!;
+      const ipnSecret = row.providerData.ipnSecret as string;
+      // A crash lost the order's credentials: its status cannot be read, and a signed "done" is held for a person.
+      const { uid: _uid, secret: _secret, ...kept } = row.providerData;
+      await app.app.checkout.store.mutate(json.id, () => ({ patch: { providerData: kept } }));
+      const ipn = (status: string) => app.post(`/api/checkout/webhooks/boxexchanger/${json.id}`, box.ipn(order, ipnSecret, status), 'application/x-www-form-urlencoded');
+      assert.equal((await ipn('done')).status, 200);
+      const seen = await look(app, json.id);
+      assert.equal(seen.view.status, 'held');
+      // BoxExchanger then signs that the money went back: in the log a person reads, so the version moves.
+      assert.equal((await ipn('returned')).status, 200);
+      const now = await look(app, json.id);
+      assert.notEqual(now.etag, seen.etag);
+      assert.equal((await resolve(app, json.id, 'paid', { 'if-match': seen.etag })).status, 412);
+      assert.equal((await session(app.app, json.id)).status, 'held');
+    } finally {
+      await app.dispose();
+    }
+  });
+
   it('answers a malformed If-Match with a clear error and decides nothing; `*` decides on the current version', async () => {
     const app = telling();
     try {
