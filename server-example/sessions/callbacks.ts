@@ -100,7 +100,9 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
           // Assigned, not only set: PostgreSQL runs the decision again after a lost serialisation race.
           outOfOrder = stamp !== undefined && stamp < last;
           if (outOfOrder) {
-            return { events: [{ sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } }] };
+            const note: NewEvent = { sessionId: current.id, kind: 'note', source: 'webhook', data: { reason: 'out_of_order', timestamp: stamp, last } };
+            // Still in the log a person reads before settling a held payment: its version moves.
+            return { events: [note], ...(current.status === 'held' ? { patch: { updatedAt: changeStamp(current) } } : {}) };
           }
           const noted = {
             ...(stamp !== undefined ? { lastNotificationAt: stamp } : {}),

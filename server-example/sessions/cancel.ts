@@ -7,7 +7,7 @@ import type { SessionRecord } from '../store.js';
 import { isOpen } from '../transitions.js';
 import type { EventSource } from '../types.js';
 import type { SessionCore } from './core.js';
-import { changeStamp, nextPollAt, readNow, readSince, refresh } from './sync.js';
+import { changeStamp, nextPollAt, readSince, refresh } from './sync.js';
 
 /** Ends an open session locally (cancelling at the provider where possible). */
 export async function endOpenSession(
@@ -28,9 +28,10 @@ export async function endOpenSession(
       core.log.warn('provider cancel failed', { sessionId: session.id, provider: provider.id, code: isCheckoutError(error) ? error.code : 'error' });
       // Refused, perhaps because the payer paid since the read that decided to end it (BoxExchanger refuses a
       // cancel once a payment is under way): what the provider says now decides. A session the read finds paid, or
-      // with its payment under way, is not ended; nor is one whose read fails — a refused cancel may be a payment.
+      // with its payment under way, is not ended; nor is one whose read fails or began before this moment (a read
+      // already running is joined) — a refused cancel may be a payment; a later pass, or request, decides.
       const readFrom = Date.now();
-      const after = await readNow(core, session.id, 'cancel');
+      const after = await refresh(core, session.id, 'cancel');
       if (!after || !readSince(core, after, readFrom) || !isOpen(after.status) || provider.paymentUnderway(after)) return after;
     }
   }

@@ -290,6 +290,9 @@ export function decisionTag(session: SessionRecord): string {
   return `"${createHash('sha256').update(JSON.stringify(weighed)).digest('base64url').slice(0, 22)}"`;
 }
 
+/** Set in `providerData` while a paid payment is held because its provider reported it unpaid (see observation()). */
+const HELD_ON_LOSS = 'heldOnLoss';
+
 /** A person's decision on a held payment (resolveHeld), kept with what the provider had said then (`providerData`). */
 interface Resolution {
   status: SessionStatus;
@@ -348,7 +351,7 @@ export function observation(
     // A person settled this payment on what the provider said then (resolveHeld): the same answer again, while the
     // session still has the status they chose, brings nothing new and must not undo their decision. Any other answer
     // (a dispute, a refund) is applied as usual and ends that guard: the provider has moved on since.
-    const { resolved, ...providerData } = current.providerData as { resolved?: Resolution };
+    const { resolved, [HELD_ON_LOSS]: heldOnLoss, ...providerData } = current.providerData as { resolved?: Resolution; [HELD_ON_LOSS]?: boolean };
     // (A signed amount that came since, a dispute's, is news too.)
     const asResolved =
       resolved !== undefined &&
@@ -356,10 +359,13 @@ export function observation(
       observed.rawStatus === resolved.providerStatus &&
       (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor &&
       signedPaidAmounts(current).every((signed) => resolved.signedPaidAmounts?.includes(signed));
-    // A paid payment held because the provider reported it failed (decide()) stays held while the provider says the
-    // same: a person settles it. (A hold of the provider's own, a dispute, still ends failed when the provider says so.)
-    const failureHeld = current.status === 'held' && current.paidAt !== null && observed.status === 'failed' && observed.rawStatus === current.providerStatus;
-    const decision = asResolved || failureHeld ? undefined : decide(current.status, current.amountMinor, observed, source, order);
+    // A paid payment held because the provider reported it unpaid (decide()) stays held while the provider goes on
+    // reporting it unpaid, in whatever words: a person settles it. Any other answer ends that (a dispute's hold then
+    // ends failed when the provider decides against it, as any provider review does).
+    const unpaid = observed.status === 'failed' || observed.status === 'cancelled' || observed.status === 'expired';
+    const lossHeld = current.status === 'held' && heldOnLoss === true && unpaid;
+    const decision = asResolved || lossHeld ? undefined : decide(current.status, current.amountMinor, observed, source, order);
+    const holdsLoss = lossHeld || (current.status === 'paid' && decision?.to === 'held' && unpaid);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
     const expiresAt = observed.expiresAt !== undefined && isOpen(status) ? observed.expiresAt : current.expiresAt;
@@ -380,7 +386,9 @@ export function observation(
       pollAttempts: attempts,
       ...(changed ? { updatedAt: changeStamp(current) } : {}),
       ...(paidAmountMinor !== current.paidAmountMinor ? { paidAmountMinor } : {}),
-      ...(resolved !== undefined && !asResolved ? { providerData } : {}),
+      ...((resolved !== undefined && !asResolved) || (heldOnLoss === true) !== holdsLoss
+        ? { providerData: { ...providerData, ...(asResolved ? { resolved } : {}), ...(holdsLoss ? { [HELD_ON_LOSS]: true } : {}) } }
+        : {}),
       ...(meta.recordPoll ? { lastPolledAt: Date.now() } : {}),
       ...(meta.readAt !== undefined ? { statusReadAt: meta.readAt } : {}),
       ...(expiresAt !== current.expiresAt ? { expiresAt } : {}),
@@ -464,8 +472,9 @@ export async function resolveHeld(
       }
       // Accepted as paid, the signed amounts were before the person's eyes: a later callback's amount is news again.
       // (Settled otherwise, they stay: should the provider report the payment paid later, they still count.)
-      const { [SIGNED_PAID_AMOUNTS]: _seen, ...accepted } = current.providerData;
-      const providerData = to === 'paid' ? accepted : current.providerData;
+      // (And a hold on the provider's report of a loss is settled: the person's decision stands in its place.)
+      const { [SIGNED_PAID_AMOUNTS]: seenAmounts, [HELD_ON_LOSS]: _loss, ...settled } = current.providerData;
+      const providerData = to === 'paid' ? settled : { ...settled, ...(seenAmounts === undefined ? {} : { [SIGNED_PAID_AMOUNTS]: seenAmounts }) };
       // What the provider said when the person decided: the same answer again leaves their decision (apply()).
       const resolved: Resolution = {
         status: to,

@@ -657,8 +657,11 @@ describe('Idempotency-Key', () => {
     await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
     const lost = await session(t.app, second.id);
     assert.equal(lost.status, 'held', 'a paid payment the provider reports failed is held for a person');
-    // The same answer again leaves it held: the person decides, not the next read.
+    // The same answer again, or the loss in other words, leaves it held: the person decides, not the next read.
     await t.app.checkout.reconciler.tick(Date.now() + 2 * 86_400_000);
+    assert.equal((await session(t.app, second.id)).status, 'held');
+    secondDeal.state = 'rejected_by_system';
+    await t.app.checkout.sessions.refresh(second.id, 'reconcile');
     assert.equal((await session(t.app, second.id)).status, 'held');
     await t.app.checkout.sessions.resolveHeld(second.id, 'failed', 'Lost at Repay');
     await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);

@@ -158,6 +158,10 @@ describe('held payments', () => {
       assert.notEqual(now.etag, seen.etag);
       assert.equal((await resolve(app, json.id, 'paid', { 'if-match': seen.etag })).status, 412);
       assert.equal((await session(app.app, json.id)).status, 'held');
+      // An older IPN arriving late is logged (out of order) and moves the version as well.
+      const late = box.ipn(order, ipnSecret, 'done', { timestamp: Date.now() - 60_000 });
+      assert.equal((await app.post(`/api/checkout/webhooks/boxexchanger/${json.id}`, late, 'application/x-www-form-urlencoded')).status, 200);
+      assert.notEqual((await look(app, json.id)).etag, now.etag);
     } finally {
       await app.dispose();
     }
