@@ -360,10 +360,10 @@ export function observation(
       (observed.paidAmountMinor ?? null) === resolved.paidAmountMinor &&
       signedPaidAmounts(current).every((signed) => resolved.signedPaidAmounts?.includes(signed));
     // A paid payment held because the provider reported it unpaid (decide()) stays held while the provider goes on
-    // reporting it unpaid, in whatever words: a person settles it. Any other answer ends that (a dispute's hold then
-    // ends failed when the provider decides against it, as any provider review does).
+    // reporting it unpaid, in whatever words, or open: a person settles it. A payment or a hold of the provider's own
+    // ends that (a dispute's hold then ends failed when the provider decides against it, as any provider review does).
     const unpaid = observed.status === 'failed' || observed.status === 'cancelled' || observed.status === 'expired';
-    const lossHeld = current.status === 'held' && heldOnLoss === true && unpaid;
+    const lossHeld = current.status === 'held' && heldOnLoss === true && (unpaid || isOpen(observed.status));
     const decision = asResolved || lossHeld ? undefined : decide(current.status, current.amountMinor, observed, source, order);
     const holdsLoss = lossHeld || (current.status === 'paid' && decision?.to === 'held' && unpaid);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;

@@ -832,16 +832,19 @@ describe('watching a payment long enough', () => {
     const deleted = await session(t.app, json.id);
     assert.equal(deleted.status, 'held');
     assert.equal(deleted.providerStatus, 'deleted');
-    // The same for age.trading's request cancelled after its success.
+    // The same for age.trading's request cancelled after its success; and it stays held whatever the provider says
+    // next, short of a payment: still processing, then failed.
     const other = (await t.createSession({ orderId: 'A-1002', provider: 'agetrading' })).json;
     const request = [...age.requests.values()].at(-1)!;
     request.status = 'SUCCESS';
     request.amount = '1500.00';
     await t.app.checkout.sessions.refresh(other.id, 'reconcile');
     assert.equal((await session(t.app, other.id)).status, 'paid');
-    request.status = 'CANCELLED';
-    await t.app.checkout.sessions.refresh(other.id, 'reconcile');
-    assert.equal((await session(t.app, other.id)).status, 'held');
+    for (const status of ['CANCELLED', 'PROCESSING', 'FAILED']) {
+      request.status = status;
+      await t.app.checkout.sessions.refresh(other.id, 'reconcile');
+      assert.equal((await session(t.app, other.id)).status, 'held', status);
+    }
   });
 
   it('keeps watching a payment a person accepted while BoxExchanger still pays it out', async () => {
