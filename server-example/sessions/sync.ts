@@ -473,8 +473,9 @@ export async function resolveHeld(
       // Accepted as paid, the signed amounts were before the person's eyes: a later callback's amount is news again.
       // (Settled otherwise, they stay: should the provider report the payment paid later, they still count.)
       // (And a hold on the provider's report of a loss is settled: the person's decision stands in its place.)
-      const { [SIGNED_PAID_AMOUNTS]: seenAmounts, [HELD_ON_LOSS]: _loss, ...settled } = current.providerData;
-      const providerData = to === 'paid' ? settled : { ...settled, ...(seenAmounts === undefined ? {} : { [SIGNED_PAID_AMOUNTS]: seenAmounts }) };
+      const { [HELD_ON_LOSS]: _loss, ...settled } = current.providerData;
+      const { [SIGNED_PAID_AMOUNTS]: _seen, ...accepted } = settled;
+      const providerData = to === 'paid' ? accepted : settled;
       // What the provider said when the person decided: the same answer again leaves their decision (apply()).
       const resolved: Resolution = {
         status: to,
