@@ -94,6 +94,13 @@ function plainHttpElsewhere(url: string): boolean {
  * the webhooks say who paid what. Allowed (a private network may be trusted), but said at start-up.
  */
 function warnPlainHttp(log: Logger, config: CheckoutConfig): void {
+  if (plainHttpElsewhere(config.publicUrl)) {
+    log.warn('PUBLIC_URL is plain http to another machine: the providers send payers back, and their callbacks, over it in the clear. Use the https address.');
+  }
+  const plainOrigins = config.allowedOrigins.filter(plainHttpElsewhere);
+  if (plainOrigins.length > 0) {
+    log.warn('ALLOWED_ORIGINS has plain http storefronts: the checkout on such a page can be changed on the network path. Serve the shop over https.', { origins: plainOrigins });
+  }
   if (!config.resolveOrder && config.orderResolve && plainHttpElsewhere(config.orderResolve.url)) {
     log.warn('ORDER_RESOLVE_URL is plain http to another machine: whoever is on the network path can change the prices it answers. Use https unless that network is yours alone.');
   }
@@ -133,6 +140,15 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
   if (config.mode === 'live') {
     warnPlainHttp(log, config);
     warnUnsignedCallbacks(log, config);
+  }
+  // Test mode with a provider's real credentials and the demo catalogue: payments there are real, at the demo's prices,
+  // and the demo's session log lists them to anyone. Allowed (a developer trying a provider's own test account), but
+  // said at start-up: a development .env carried over to a server with real keys must not go unnoticed.
+  const realProviders = config.enabledProviders.filter((id) => !config.providers[id].sandbox);
+  if (config.mode === 'test' && demoCatalogue && realProviders.length > 0) {
+    log.warn(
+      `CHECKOUT_MODE=test with real credentials for ${realProviders.join(', ')} and the demo catalogue: payments there are real, at the demo's prices, and /demo/sessions lists them to anyone. In production set CHECKOUT_MODE=live with resolveOrder() or ORDER_RESOLVE_URL.`,
+    );
   }
   const ownsStore = !config.store;
   const store = config.store ?? openStore(config);

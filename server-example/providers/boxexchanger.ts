@@ -62,6 +62,8 @@ export const BOXEXCHANGER_ERRORS: Readonly<Record<string, { code: ErrorCode; mes
 
 /** The IPN fields the hash covers, in order (the per-order ipnSecret follows them). */
 const IPN_SIGNED_FIELDS = ['orderId', 'newStatus', 'inAmount', 'outAmount', 'xml_from', 'xml_to', 'timestamp'] as const;
+/** More form fields than any IPN carries (its own dozen, and the payout account's `toValues`). */
+const MAX_IPN_FIELDS = 200;
 
 /** The API request hash: sha256hex(sha256hex(JSON.stringify(params)) + secret). */
 export function boxApiHash(params: Record<string, unknown>, secret: string): string {
@@ -275,16 +277,17 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
     if (!/^application\/x-www-form-urlencoded\b/i.test(input.contentType)) {
       throw new CheckoutError('unsupported_media_type', 'A BoxExchanger IPN is application/x-www-form-urlencoded.');
     }
-    const form = new URLSearchParams(input.rawBody);
-    const fields: Record<string, unknown> = {};
-    for (const [key, value] of form) {
-      if (key in fields) {
-        const existing = fields[key];
-        fields[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
-      } else {
-        fields[key] = value;
-      }
+    // Anyone can post here, before any signature is checked: the body is read in linear time, and a form far longer
+    // than an IPN (a dozen fields and the payout's account) is refused at once.
+    const grouped = new Map<string, string[]>();
+    let count = 0;
+    for (const [key, value] of new URLSearchParams(input.rawBody)) {
+      if (++count > MAX_IPN_FIELDS) throw new CheckoutError('invalid_webhook', `A BoxExchanger IPN has at most ${MAX_IPN_FIELDS} fields.`);
+      const values = grouped.get(key);
+      if (values) values.push(value);
+      else grouped.set(key, [value]);
     }
+    const fields: Record<string, unknown> = Object.fromEntries([...grouped].map(([key, values]) => [key, values.length === 1 ? values[0] : values]));
     const required = ['orderId', 'newStatus', 'inAmount', 'outAmount', 'timestamp', this.config.ipnHashField];
     for (const name of required) {
       if (typeof fields[name] !== 'string') throw new CheckoutError('invalid_webhook', `The BoxExchanger IPN lacks "${name}".`);

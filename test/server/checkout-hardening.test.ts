@@ -88,6 +88,11 @@ describe('live mode never falls back to the sandbox', () => {
     assert.match(plain[1]!, /MERCHANT_WEBHOOK_URL.*http:\/\/shop\.internal/);
     assert.ok(!plain.some((line) => line.includes('token=abc')), 'the URL\'s query is not logged');
     assert.deepEqual(await warnings({ ORDER_RESOLVE_URL: 'https://shop.example/pay-checkout/order', MERCHANT_WEBHOOK_URL: 'http://127.0.0.1:8000/hooks' }), []);
+    // The helper's own address and the storefronts too.
+    const site = await warnings({ ORDER_RESOLVE_URL: 'https://shop.example/pay-checkout/order', PUBLIC_URL: 'http://pay.shop.example', ALLOWED_ORIGINS: 'http://shop.example' });
+    assert.equal(site.length, 2);
+    assert.match(site[0]!, /PUBLIC_URL/);
+    assert.match(site[1]!, /ALLOWED_ORIGINS.*http:\/\/shop\.example/);
   });
 
   it('refuses the demo catalogue', () => {

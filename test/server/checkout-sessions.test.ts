@@ -5,6 +5,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setupServer } from 'msw/node';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { createLogger } from '../../server-example/logger.js';
 import { MIGRATIONS, SqliteStore } from '../../server-example/store.js';
 import { MERCHANT, RepayMock, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
@@ -576,7 +577,10 @@ describe('config and the demo log', () => {
 
   it('serves the demo session log in test mode with the demo catalogue: newest first, no tokens, payment URLs or raw provider data', async () => {
     await t.dispose();
-    t = makeTestApp({ env: { CHECKOUT_MODE: 'test' }, config: { resolveOrder: undefined } });
+    const lines: string[] = [];
+    t = makeTestApp({ env: { CHECKOUT_MODE: 'test' }, config: { resolveOrder: undefined, logger: createLogger('warn', (line) => lines.push(line)) } });
+    // Real (here: mocked) provider credentials with the demo catalogue: said at start-up.
+    assert.ok(lines.some((line) => /CHECKOUT_MODE=test with real credentials for repay, boxexchanger, agetrading and the demo catalogue/.test(line)), lines.join('\n'));
     const first = await t.createSession({ orderId: 'samovar-a1b2' });
     const second = await t.createSession({ orderId: 'tea-c3d4' });
     const deal = repay.deals.get('deal-1')!;

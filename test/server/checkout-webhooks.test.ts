@@ -341,6 +341,17 @@ describe('BoxExchanger IPN', () => {
     assert.equal(row.paidAmountMinor, 150000);
   });
 
+  it('refuses a form far longer than any IPN before looking at it further', async () => {
+    const { id, order, ipnSecret } = await openOrder();
+    order.status = 'done';
+    const padded = `${box.ipn(order, ipnSecret, 'done')}${'&a='.repeat(21_000)}`;
+    const response = await ipn(id, padded);
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'invalid_webhook');
+    assert.equal((await session(t.app, id)).status, 'created');
+    assert.equal(box.gets, 0);
+  });
+
   it('applies order/get, not the IPN, when they disagree', async () => {
     const { id, order, ipnSecret } = await openOrder();
     order.status = 'waitPayment';
