@@ -931,7 +931,13 @@ describe('watching a payment long enough', () => {
     let looked!: () => void;
     const lookedUp = new Promise<void>((resolve) => (looked = resolve));
     // The order's lookup tells when the new request has reached the order (it then settles the open session at once).
-    await withOrders(new Proxy(prices, { get: (target, key) => (key === 'A-1001' && target['A-1001']!.amount === '1800' && looked(), Reflect.get(target, key)) }));
+    const orders = new Proxy(prices, {
+      get(target, key) {
+        if (key === 'A-1001' && target['A-1001']!.amount === '1800') looked();
+        return Reflect.get(target, key);
+      },
+    });
+    await withOrders(orders);
     const { json } = await t.createSession({ orderId: 'A-1001' });
     // The payer's old page polls: a read of the session is at the provider when the new price's request comes.
     const held = repay.holdNextStatusRead();
@@ -939,6 +945,8 @@ describe('watching a payment long enough', () => {
     await held.arrived;
     prices['A-1001'] = { amount: '1800', currency: 'RUB' };
     const again = t.createSession({ orderId: 'A-1001' });
+    // From the lookup to the settling of the open session is in-process work (the order lock, SQLite reads): a few
+    // turns of the event loop bring the request to it while the old read is still out.
     await lookedUp;
     for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
     held.answer();
