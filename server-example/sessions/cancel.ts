@@ -7,7 +7,7 @@ import type { SessionRecord } from '../store.js';
 import { isOpen } from '../transitions.js';
 import type { EventSource } from '../types.js';
 import type { SessionCore } from './core.js';
-import { changeStamp, nextPollAt, readSince, refresh } from './sync.js';
+import { changeStamp, nextPollAt, readNow, readSince, refresh } from './sync.js';
 
 /** Ends an open session locally (cancelling at the provider where possible). */
 export async function endOpenSession(
@@ -84,8 +84,13 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
       if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: true };
     } else {
       // No cancel call (Repay): the payer may have paid a moment ago; what the provider says decides, not the click.
-      const after = await refresh(core, sessionId, 'cancel');
+      // While it cannot be read, nothing is ended: the shop would be told the order is payable again.
+      const readFrom = Date.now();
+      const after = await readNow(core, sessionId, 'cancel');
       if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: false };
+      if (!after || !readSince(core, after, readFrom)) {
+        throw new CheckoutError('provider_unavailable', 'The payment service could not confirm whether this payment was made; try again in a moment.');
+      }
     }
     const reason = canCancel ? 'cancelled_by_payer' : 'cancelled_locally';
     const ended = (await endOpenSession(core, current, 'cancelled', reason, 'manual', canCancel)) ?? current;

@@ -166,6 +166,11 @@ export interface PollHints {
   underway?: boolean;
   /** The provider itself holds the payment (a dispute, a review), whatever else the session is held for. */
   providerHold?: boolean;
+  /**
+   * The provider still shows the payment open (payable) though the session ended here: Repay has no cancel call, and
+   * its page stays payable until its own timeout, which may come later than the window the session assumed.
+   */
+  providerOpen?: boolean;
 }
 
 /**
@@ -196,9 +201,13 @@ export function nextPollAt(
   const watched = WATCHED_AFTER_END.has(status) || (status === 'paid' && (hints.underway === true || hints.providerHold === true));
   if (!watched || !session.providerPaymentId) return null;
   const providerReview =
-    (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) || hints.underway === true || hints.providerHold === true;
+    (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) ||
+    hints.underway === true ||
+    hints.providerHold === true ||
+    hints.providerOpen === true;
   const watchUntil = Math.max(session.expiresAt, session.updatedAt) + (providerReview ? Math.max(providerReviewWatchMs, latePaymentWatchMs) : latePaymentWatchMs);
-  if (now + backoff <= watchUntil) return now + backoff;
+  // The last read of a watch falls at its end, not a backoff short of it.
+  if (now < watchUntil) return Math.min(now + backoff, watchUntil);
   return hints.readFailed && now < watchUntil + UNREAD_WATCH_MS ? now + backoff : null;
 }
 
@@ -397,6 +406,7 @@ export function observation(
     patch.nextPollAt = nextPollAt(core.config, after, attempts, status, {
       underway: core.provider(current.provider).paymentUnderway(after),
       providerHold: observed.status === 'held',
+      providerOpen: isOpen(observed.status),
     });
     if (decision) {
       patch.status = decision.to;
@@ -497,7 +507,9 @@ export async function resolveHeld(
         underway: core.provider(current.provider).paymentUnderway(current),
         providerHold: !HELD_REASONS.has(current.errorCode as Decision['reason']),
       };
-      patch.nextPollAt = to === 'paid' ? nextPollAt(core.config, { ...current, ...patch }, 0, to, hints) : null;
+      // Settled as failed, it is watched as any ended payment is (the provider's own review, for as long as one takes):
+      // should the provider report it paid after all, that is applied. Refunded, it is not watched.
+      patch.nextPollAt = nextPollAt(core.config, { ...current, ...patch }, 0, to, hints);
       const pollNow = secondPaymentsFreedBy(current, to, context);
       return {
         patch,

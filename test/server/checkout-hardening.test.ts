@@ -852,6 +852,32 @@ describe('watching a payment long enough', () => {
     }
   });
 
+  it('watches an ended Repay payment for as long as Repay still shows it payable', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const deal = repay.deals.get((await session(t.app, json.id)).providerPaymentId!)!;
+    deal.state = 'waiting_payment';
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - t.config.reconcile.expiryGraceMs - 1_000 } }));
+    await t.app.checkout.reconciler.tick(Date.now() + 10_000);
+    assert.equal((await session(t.app, json.id)).status, 'expired');
+    // Hours past the late-payment watch, Repay (no cancel call, its own timeout later than ours) still shows the page.
+    const hoursAgo = Date.now() - 3 * 3_600_000;
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: hoursAgo, updatedAt: hoursAgo } }));
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.notEqual((await session(t.app, json.id)).nextPollAt, null, 'still payable there: still read here');
+    deal.state = 'completed';
+    await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
+  it('reads an ended payment once more at the very end of its watch, not a backoff short of it', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const { latePaymentWatchMs } = t.config.reconcile;
+    const endedAt = Date.now() - latePaymentWatchMs + 1_000;
+    const ended = { ...(await session(t.app, json.id)), status: 'expired' as const, expiresAt: endedAt, updatedAt: endedAt };
+    const next = t.app.checkout.sessions.nextPollAt(ended, 20, 'expired');
+    assert.equal(next, endedAt + latePaymentWatchMs);
+  });
+
   it('keeps watching a payment a person accepted while BoxExchanger still pays it out', async () => {
     await withOrders({ 'A-1001': { amount: '1500', currency: 'RUB', customerId: 'c1' } }, { BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID: '1' });
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });

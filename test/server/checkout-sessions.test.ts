@@ -254,6 +254,19 @@ describe('reading and cancelling a session', () => {
     assert.ok(log.some((event) => event.kind === 'transition' && event.toStatus === 'paid' && (event.data as any).reason === 'revived'));
   });
 
+  it('ends nothing when the payer cancels a Repay payment whose status cannot be read', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    // Paid a moment ago, and Repay's status API is down: the click cannot tell the shop the order is payable again.
+    repay.deals.get('deal-1')!.state = 'completed';
+    repay.statusFails = true;
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 503);
+    assert.equal(((await response.json()) as any).error.code, 'provider_unavailable');
+    assert.equal((await session(t.app, json.id)).status, 'created');
+    repay.statusFails = false;
+    assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'after-cancel' })).json.id, json.id, 'no second payment');
+  });
+
   it('refuses to cancel a paid session', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001' });
     repay.deals.get('deal-1')!.state = 'completed';

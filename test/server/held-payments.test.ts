@@ -208,6 +208,27 @@ describe('held payments', () => {
     }
   });
 
+  it('watches a payment a person settled as failed during the provider\'s dispute, and applies the provider\'s later payment', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      deal.state = 'proceedings';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await resolve(app, json.id, 'failed')).status, 200);
+      const settled = await session(app.app, json.id);
+      assert.equal(settled.status, 'failed');
+      assert.notEqual(settled.nextPollAt, null, 'the provider\'s review may still end in the payer\'s favour');
+      // It does, days later; Repay's one callback is lost. The reconciler's read finds it.
+      deal.state = 'completed';
+      await app.app.checkout.reconciler.tick(Date.now() + 3 * 86_400_000);
+      assert.equal((await session(app.app, json.id)).status, 'paid');
+      assert.deepEqual((await told(app, json.id)).slice(-2), ['payment.failed', 'payment.revived']);
+    } finally {
+      await app.dispose();
+    }
+  });
+
   it('a second dispute after a person settled the first is held again', async () => {
     const app = telling();
     try {
