@@ -11,7 +11,7 @@
  */
 import type { ProviderCommonConfig } from '../config.js';
 import type { SessionRecord } from '../store.js';
-import type { MethodId, ProviderId } from '../types.js';
+import type { MethodId, ProviderId, SessionStatus } from '../types.js';
 import { checkRubAmount } from './common.js';
 import type {
   CallbackInput,
@@ -104,6 +104,7 @@ export abstract class DefinedProvider<C extends ProviderCommonConfig> implements
   abstract create(input: CreatePaymentInput): Promise<CreatedPayment>;
   abstract parseCallback(input: CallbackInput): ParsedCallback;
   abstract verifyCallback(input: CallbackInput, parsed: ParsedCallback, session: SessionRecord | undefined): VerifiedClaim;
+  abstract mapStatus(rawStatus: string, session?: SessionRecord): SessionStatus | undefined;
   abstract fetchStatus(session: SessionRecord): Promise<ProviderStatusResult>;
   abstract cancel(session: SessionRecord): Promise<void>;
 }

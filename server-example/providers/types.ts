@@ -181,6 +181,8 @@ export interface PaymentProvider {
    * new payment.
    */
   paymentUnderway(session: SessionRecord): boolean;
+  /** The unified status a raw status of this provider means for `session`; undefined for one it does not know. */
+  mapStatus(rawStatus: string, session?: SessionRecord): SessionStatus | undefined;
   fetchStatus(session: SessionRecord): Promise<ProviderStatusResult>;
   /** Cancels at the provider (only called when `capabilities.cancel`). */
   cancel(session: SessionRecord): Promise<void>;

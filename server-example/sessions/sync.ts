@@ -70,8 +70,16 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
     core.log.warn('status query failed', { sessionId, provider: session.provider, code });
     return core.store.mutate(sessionId, (current) => {
       const attempts = current.pollAttempts + 1;
-      const underway = core.provider(current.provider).paymentUnderway(current);
-      const next = nextPollAt(core.config, current, attempts, current.status, { readFailed: true, underway });
+      // Watched as the provider's last answer said (its own review, a payment still open there): a failed read is no
+      // news, and must not shorten the watch that answer set.
+      const provider = core.provider(current.provider);
+      const last = current.providerStatus === null ? undefined : provider.mapStatus(current.providerStatus, current);
+      const next = nextPollAt(core.config, current, attempts, current.status, {
+        readFailed: true,
+        underway: provider.paymentUnderway(current),
+        providerHold: last === 'held',
+        providerOpen: last !== undefined && isOpen(last),
+      });
       if (next === null && !isOpen(current.status) && current.nextPollAt !== null) {
         core.log.warn('stopped watching a session whose status could not be read for a day past its watch', { sessionId, provider: session.provider });
       }

@@ -864,6 +864,13 @@ describe('watching a payment long enough', () => {
     await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: hoursAgo, updatedAt: hoursAgo } }));
     await t.app.checkout.sessions.refresh(json.id, 'reconcile');
     assert.notEqual((await session(t.app, json.id)).nextPollAt, null, 'still payable there: still read here');
+    // Days later a read fails: no news, and no reason to stop watching what Repay last showed payable.
+    const daysAgo = Date.now() - 3 * 86_400_000;
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: daysAgo, updatedAt: daysAgo } }));
+    repay.statusFails = true;
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.notEqual((await session(t.app, json.id)).nextPollAt, null, 'a failed read ends no watch');
+    repay.statusFails = false;
     deal.state = 'completed';
     await t.app.checkout.reconciler.tick(Date.now() + 86_400_000);
     assert.equal((await session(t.app, json.id)).status, 'paid');
