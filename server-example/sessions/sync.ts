@@ -27,6 +27,11 @@ export function refresh(core: SessionCore, sessionId: string, trigger: RefreshTr
   return afterRunningRead(core, sessionId, () => reread(core, sessionId, trigger));
 }
 
+/** What the provider's last answer stored for the session means (its raw status mapped again); undefined before any. */
+function lastProviderStatus(core: SessionCore, session: SessionRecord): SessionStatus | undefined {
+  return session.providerStatus === null ? undefined : core.provider(session.provider).mapStatus(session.providerStatus, session);
+}
+
 /**
  * A status read that starts after this call: one already running may have asked the provider before the caller's
  * moment (its answer would not tell what the provider says now, see readSince()), so it is waited for and another made.
@@ -71,13 +76,13 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
     return core.store.mutate(sessionId, (current) => {
       const attempts = current.pollAttempts + 1;
       // Watched as the provider's last answer said (its own review, a payment still open there): a failed read is no
-      // news, and must not shorten the watch that answer set.
-      const provider = core.provider(current.provider);
-      const last = current.providerStatus === null ? undefined : provider.mapStatus(current.providerStatus, current);
+      // news, and must not shorten the watch that answer set. Nor may it end the reads of a paid payment whose provider
+      // has since signed another amount (a dispute's callback, left for this read to check).
+      const last = lastProviderStatus(core, current);
       const next = nextPollAt(core.config, current, attempts, current.status, {
         readFailed: true,
-        underway: provider.paymentUnderway(current),
-        providerHold: last === 'held',
+        underway: core.provider(current.provider).paymentUnderway(current),
+        providerHold: last === 'held' || (current.status === 'paid' && signedPaidAmounts(current).some((amount) => amount !== current.paidAmountMinor)),
         providerOpen: last !== undefined && isOpen(last),
       });
       if (next === null && !isOpen(current.status) && current.nextPollAt !== null) {
@@ -513,7 +518,8 @@ export async function resolveHeld(
       // the provider's decision, as any such payment is — a review it later loses reaches the shop.
       const hints = {
         underway: core.provider(current.provider).paymentUnderway(current),
-        providerHold: !HELD_REASONS.has(current.errorCode as Decision['reason']),
+        // Held on the provider's word, or for a reason of the helper's while the provider's own dispute runs too.
+        providerHold: !HELD_REASONS.has(current.errorCode as Decision['reason']) || lastProviderStatus(core, current) === 'held',
       };
       // Settled as failed, it is watched as any ended payment is (the provider's own review, for as long as one takes):
       // should the provider report it paid after all, that is applied. Refunded, it is not watched.

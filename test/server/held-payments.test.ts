@@ -229,6 +229,55 @@ describe('held payments', () => {
     }
   });
 
+  it('goes on reading a paid payment whose provider signed another amount while its status could not be read', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      const signed = (amount: string) => app.post('/api/checkout/webhooks/repay', repay.callback(deal.id, amount), 'application/json');
+      deal.state = 'completed';
+      assert.equal((await signed('1500')).status, 200);
+      assert.equal((await session(app.app, json.id)).status, 'paid');
+      // A dispute: Repay signs 1000 now, while its status API is down for the callback's read and the next.
+      repay.statusFails = true;
+      deal.state = 'proceedings';
+      deal.amount = '1000';
+      assert.equal((await signed('1000')).status, 200);
+      await app.app.checkout.reconciler.tick(Date.now() + 10_000);
+      assert.notEqual((await session(app.app, json.id)).nextPollAt, null, 'the signed amount is not checked yet');
+      repay.statusFails = false;
+      await app.app.checkout.reconciler.tick(Date.now() + 3_600_000);
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      assert.deepEqual(await told(app, json.id), ['payment.paid', 'payment.held']);
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  it('watches a payment a person accepted for the helper\'s reason while the provider\'s own dispute runs', async () => {
+    const app = telling();
+    try {
+      const { json } = await app.createSession({ orderId: 'A-1001' });
+      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      // Held for a short amount, then Repay opens a dispute too; a person accepts the payment meanwhile.
+      deal.state = 'completed';
+      deal.amount = '1400';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await session(app.app, json.id)).errorCode, 'amount_mismatch');
+      deal.state = 'proceedings';
+      await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await resolve(app, json.id, 'paid')).status, 200);
+      assert.notEqual((await session(app.app, json.id)).nextPollAt, null, 'the dispute may still be lost');
+      // It is, days later, with no callback: the shop hears of it.
+      deal.state = 'reject_by_office';
+      await app.app.checkout.reconciler.tick(Date.now() + 3 * 86_400_000);
+      assert.equal((await session(app.app, json.id)).status, 'held');
+      assert.deepEqual(await told(app, json.id), ['payment.held', 'payment.paid', 'payment.held']);
+    } finally {
+      await app.dispose();
+    }
+  });
+
   it('a second dispute after a person settled the first is held again', async () => {
     const app = telling();
     try {
