@@ -7,7 +7,7 @@ import type { SessionRecord } from '../store.js';
 import { isOpen } from '../transitions.js';
 import type { EventSource } from '../types.js';
 import type { SessionCore } from './core.js';
-import { changeStamp, nextPollAt, readNow, readSince, refresh } from './sync.js';
+import { changeStamp, lastProviderStatus, nextPollAt, readNow, readSince, refresh } from './sync.js';
 
 /** Ends an open session locally (cancelling at the provider where possible). */
 export async function endOpenSession(
@@ -43,7 +43,11 @@ export async function endOpenSession(
       status: to,
       errorCode: reason,
       updatedAt: changeStamp(current),
-      nextPollAt: nextPollAt(core.config, { ...current, updatedAt: Date.now() }, current.pollAttempts, to),
+      // Not cancelled at the provider (Repay has no cancel call): while its last answer shows the payment payable, it is
+      // watched as long as a provider's review would be.
+      nextPollAt: nextPollAt(core.config, { ...current, updatedAt: Date.now() }, current.pollAttempts, to, {
+        providerOpen: !providerCancelled && isOpen(lastProviderStatus(core, current) ?? 'failed'),
+      }),
     };
     return {
       patch,

@@ -28,7 +28,7 @@ export function refresh(core: SessionCore, sessionId: string, trigger: RefreshTr
 }
 
 /** What the provider's last answer stored for the session means (its raw status mapped again); undefined before any. */
-function lastProviderStatus(core: SessionCore, session: SessionRecord): SessionStatus | undefined {
+export function lastProviderStatus(core: SessionCore, session: SessionRecord): SessionStatus | undefined {
   return session.providerStatus === null ? undefined : core.provider(session.provider).mapStatus(session.providerStatus, session);
 }
 
@@ -520,6 +520,8 @@ export async function resolveHeld(
         underway: core.provider(current.provider).paymentUnderway(current),
         // Held on the provider's word, or for a reason of the helper's while the provider's own dispute runs too.
         providerHold: !HELD_REASONS.has(current.errorCode as Decision['reason']) || lastProviderStatus(core, current) === 'held',
+        // Settled as failed while the provider still shows it payable: watched as long as it does.
+        providerOpen: isOpen(lastProviderStatus(core, current) ?? 'failed'),
       };
       // Settled as failed, it is watched as any ended payment is (the provider's own review, for as long as one takes):
       // should the provider report it paid after all, that is applied. Refunded, it is not watched.

@@ -876,6 +876,37 @@ describe('watching a payment long enough', () => {
     assert.equal((await session(t.app, json.id)).status, 'paid');
   });
 
+  it('watches a Repay payment it ended past its window while Repay shows it payable, also with no late-payment watch', async () => {
+    await withOrders({ 'A-1001': { amount: '1500', currency: 'RUB' } }, { RECONCILE_LATE_PAYMENT_WATCH_MS: '0' });
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const deal = repay.deals.get((await session(t.app, json.id)).providerPaymentId!)!;
+    deal.state = 'waiting_payment';
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - t.config.reconcile.expiryGraceMs - 1_000 } }));
+    await t.app.checkout.reconciler.tick(Date.now() + 10_000);
+    const ended = await session(t.app, json.id);
+    assert.equal(ended.status, 'expired');
+    assert.notEqual(ended.nextPollAt, null);
+    // The payer pays on Repay's still open page; Repay's one callback is lost.
+    deal.state = 'completed';
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 86_400_000);
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
+  it('watches a payment a person settled as failed while its provider still shows it open, also with no late-payment watch', async () => {
+    await withOrders({ 'A-1001': { amount: '1500', currency: 'RUB' } }, { RECONCILE_LATE_PAYMENT_WATCH_MS: '0' });
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    const request = [...age.requests.values()].at(-1)!;
+    // 1400 reported for the 1500 order: held; then age.trading shows the request in progress again.
+    request.status = 'SUCCESS';
+    request.amount = '1400.00';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    request.status = 'PROCESSING';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: Date.now() - 2 * 3_600_000 } }));
+    const settled = await t.app.checkout.sessions.resolveHeld(json.id, 'failed', 'Nothing of the full amount arrived');
+    assert.notEqual(settled.nextPollAt, null, 'still open at age.trading: still read here');
+  });
+
   it('reads an ended payment once more at the very end of its watch, not a backoff short of it', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001' });
     const { latePaymentWatchMs } = t.config.reconcile;
