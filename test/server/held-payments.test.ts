@@ -27,6 +27,14 @@ async function dealOf(app: TestApp, sessionId: string): Promise<string> {
   return (await app.app.checkout.store.getSession(sessionId))!.providerPaymentId!;
 }
 
+/** A payment of order A-1001 at Repay: its session, its deal, and Repay's signed callback for it with an amount. */
+async function repayPayment(app: TestApp) {
+  const { json } = await app.createSession({ orderId: 'A-1001' });
+  const deal = repay.deals.get(await dealOf(app, json.id))!;
+  const signed = (amount: string) => app.post('/api/checkout/webhooks/repay', repay.callback(deal.id, amount), 'application/json');
+  return { json, deal, signed };
+}
+
 function resolve(app: TestApp, sessionId: string, status: string, headers: Record<string, string> = {}) {
   return app.post(`/api/checkout/merchant/sessions/${sessionId}/resolve`, JSON.stringify({ status, note: 'checked by phone' }), 'application/json', {
     authorization: `Bearer ${app.config.merchantApiKey}`,
@@ -104,10 +112,8 @@ describe('held payments', () => {
   it('refuses a decision made on a version of the payment that has changed since (If-Match)', async () => {
     const app = telling();
     try {
-      const { json } = await app.createSession({ orderId: 'A-1001' });
-      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      const { json, deal, signed } = await repayPayment(app);
       deal.state = 'completed';
-      const signed = (amount: string) => app.post('/api/checkout/webhooks/repay', repay.callback(deal.id, amount), 'application/json');
       // Repay signs 1000 paid of the 1500 order: held for a person, who opens the payment.
       assert.equal((await signed('1000')).status, 200);
       const seen = await look(app, json.id);
@@ -170,8 +176,7 @@ describe('held payments', () => {
   it('answers a malformed If-Match with a clear error and decides nothing; `*` decides on the current version', async () => {
     const app = telling();
     try {
-      const { json } = await app.createSession({ orderId: 'A-1001' });
-      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      const { json, deal } = await repayPayment(app);
       deal.state = 'proceedings';
       await app.app.checkout.sessions.refresh(json.id, 'reconcile');
       assert.equal((await session(app.app, json.id)).status, 'held');
@@ -211,8 +216,7 @@ describe('held payments', () => {
   it('watches a payment a person settled as failed during the provider\'s dispute, and applies the provider\'s later payment', async () => {
     const app = telling();
     try {
-      const { json } = await app.createSession({ orderId: 'A-1001' });
-      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      const { json, deal } = await repayPayment(app);
       deal.state = 'proceedings';
       await app.app.checkout.sessions.refresh(json.id, 'reconcile');
       assert.equal((await resolve(app, json.id, 'failed')).status, 200);
@@ -232,9 +236,7 @@ describe('held payments', () => {
   it('goes on reading a paid payment whose provider signed another amount while its status could not be read', async () => {
     const app = telling();
     try {
-      const { json } = await app.createSession({ orderId: 'A-1001' });
-      const deal = repay.deals.get(await dealOf(app, json.id))!;
-      const signed = (amount: string) => app.post('/api/checkout/webhooks/repay', repay.callback(deal.id, amount), 'application/json');
+      const { json, deal, signed } = await repayPayment(app);
       deal.state = 'completed';
       assert.equal((await signed('1500')).status, 200);
       assert.equal((await session(app.app, json.id)).status, 'paid');
@@ -257,8 +259,7 @@ describe('held payments', () => {
   it('watches a payment a person accepted for the helper\'s reason while the provider\'s own dispute runs', async () => {
     const app = telling();
     try {
-      const { json } = await app.createSession({ orderId: 'A-1001' });
-      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      const { json, deal } = await repayPayment(app);
       // Held for a short amount, then Repay opens a dispute too; a person accepts the payment meanwhile.
       deal.state = 'completed';
       deal.amount = '1400';
@@ -281,8 +282,7 @@ describe('held payments', () => {
   it('a second dispute after a person settled the first is held again', async () => {
     const app = telling();
     try {
-      const { json } = await app.createSession({ orderId: 'A-1001' });
-      const deal = repay.deals.get(await dealOf(app, json.id))!;
+      const { json, deal } = await repayPayment(app);
       for (const state of ['completed', 'proceedings']) {
         deal.state = state;
         await app.app.checkout.sessions.refresh(json.id, 'reconcile');
