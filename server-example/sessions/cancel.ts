@@ -7,7 +7,7 @@ import type { SessionRecord } from '../store.js';
 import { isOpen } from '../transitions.js';
 import type { EventSource } from '../types.js';
 import type { SessionCore } from './core.js';
-import { changeStamp, lastProviderStatus, nextPollAt, readNow, readSince, refresh } from './sync.js';
+import { changeStamp, nextPollAt, providerShowsOpen, readNow, readSince, refresh } from './sync.js';
 
 /** Ends an open session locally (cancelling at the provider where possible). */
 export async function endOpenSession(
@@ -46,7 +46,7 @@ export async function endOpenSession(
       // Not cancelled at the provider (Repay has no cancel call): while its last answer shows the payment payable, it is
       // watched as long as a provider's review would be.
       nextPollAt: nextPollAt(core.config, { ...current, updatedAt: Date.now() }, current.pollAttempts, to, {
-        providerOpen: !providerCancelled && isOpen(lastProviderStatus(core, current) ?? 'failed'),
+        providerOpen: !providerCancelled && providerShowsOpen(core, current),
       }),
     };
     return {

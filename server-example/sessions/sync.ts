@@ -28,8 +28,14 @@ export function refresh(core: SessionCore, sessionId: string, trigger: RefreshTr
 }
 
 /** What the provider's last answer stored for the session means (its raw status mapped again); undefined before any. */
-export function lastProviderStatus(core: SessionCore, session: SessionRecord): SessionStatus | undefined {
+function lastProviderStatus(core: SessionCore, session: SessionRecord): SessionStatus | undefined {
   return session.providerStatus === null ? undefined : core.provider(session.provider).mapStatus(session.providerStatus, session);
+}
+
+/** Whether the provider's last answer stored for the session shows the payment still open (payable) there. */
+export function providerShowsOpen(core: SessionCore, session: SessionRecord): boolean {
+  const last = lastProviderStatus(core, session);
+  return last !== undefined && isOpen(last);
 }
 
 /**
@@ -83,7 +89,7 @@ async function reread(core: SessionCore, sessionId: string, trigger: RefreshTrig
         readFailed: true,
         underway: core.provider(current.provider).paymentUnderway(current),
         providerHold: last === 'held' || (current.status === 'paid' && signedPaidAmounts(current).some((amount) => amount !== current.paidAmountMinor)),
-        providerOpen: last !== undefined && isOpen(last),
+        providerOpen: providerShowsOpen(core, current),
       });
       if (next === null && !isOpen(current.status) && current.nextPollAt !== null) {
         core.log.warn('stopped watching a session whose status could not be read for a day past its watch', { sessionId, provider: session.provider });
@@ -521,7 +527,7 @@ export async function resolveHeld(
         // Held on the provider's word, or for a reason of the helper's while the provider's own dispute runs too.
         providerHold: !HELD_REASONS.has(current.errorCode as Decision['reason']) || lastProviderStatus(core, current) === 'held',
         // Settled as failed while the provider still shows it payable: watched as long as it does.
-        providerOpen: isOpen(lastProviderStatus(core, current) ?? 'failed'),
+        providerOpen: providerShowsOpen(core, current),
       };
       // Settled as failed, it is watched as any ended payment is (the provider's own review, for as long as one takes):
       // should the provider report it paid after all, that is applied. Refunded, it is not watched.
