@@ -144,7 +144,8 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
   canFetchStatus: hasOrderCredentials,
   // The payer pressed "paid" and BoxExchanger checks it (inProgress), or has the money and queues the payout
   // (inProgressPayout): an admin may take longer than the order's window, and the order can no longer be deleted.
-  underwayStatuses: ['inProgress', 'inProgressPayout'],
+  // A payment error (errorPayment, failed here) an admin may still fix: watched as long, since its IPN comes once.
+  underwayStatuses: ['inProgress', 'inProgressPayout', 'errorPayment'],
 }) {
   /** The adapter for the helper's configuration: its API base, and where its payment pages are. */
   static fromConfig(config: CheckoutConfig, nonces: Pick<Store, 'withLock' | 'takeNonce'>): BoxExchangerProvider {

@@ -216,8 +216,9 @@ export function nextPollAt(
   }
   // A payment counted as paid while the provider still pays it out (BOXEXCHANGER_PAYOUT_QUEUED_IS_PAID) may yet be
   // returned to the payer or fail, and BoxExchanger tells that once; one a person accepted while the provider still
-  // holds it may yet be lost: watched like a payment the provider reviews.
-  const watched = WATCHED_AFTER_END.has(status) || (status === 'paid' && (hints.underway === true || hints.providerHold === true));
+  // holds it, or still shows it open, may yet be lost: watched like a payment the provider reviews.
+  const watched =
+    WATCHED_AFTER_END.has(status) || (status === 'paid' && (hints.underway === true || hints.providerHold === true || hints.providerOpen === true));
   if (!watched || !session.providerPaymentId) return null;
   const providerReview =
     (status === 'held' && !HELD_REASONS.has(session.errorCode as Decision['reason'])) ||

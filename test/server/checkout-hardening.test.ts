@@ -907,6 +907,40 @@ describe('watching a payment long enough', () => {
     assert.notEqual(settled.nextPollAt, null, 'still open at age.trading: still read here');
   });
 
+  it('watches a payment a person accepted while its provider still shows it open, and tells its loss', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    const request = [...age.requests.values()].at(-1)!;
+    request.amount = '1500.00';
+    for (const status of ['SUCCESS', 'CANCELLED', 'PROCESSING']) {
+      request.status = status;
+      await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    }
+    assert.equal((await session(t.app, json.id)).status, 'held');
+    await t.app.checkout.sessions.resolveHeld(json.id, 'paid', 'The payer showed the transfer');
+    // The next read brings the same answer: still watched. age.trading then fails it, with no callback.
+    await t.app.checkout.reconciler.tick(Date.now() + 600_000);
+    assert.notEqual((await session(t.app, json.id)).nextPollAt, null);
+    request.status = 'FAILED';
+    await t.app.checkout.reconciler.tick(Date.now() + 2 * 86_400_000);
+    assert.equal((await session(t.app, json.id)).status, 'held');
+  });
+
+  it('watches a BoxExchanger payment error an admin may still fix, past the late-payment watch', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    const order = box.orders.get((await session(t.app, json.id)).providerPaymentId!)!;
+    order.status = 'errorPayment';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.equal((await session(t.app, json.id)).status, 'failed');
+    const hoursAgo = Date.now() - 2 * 3_600_000;
+    await t.app.checkout.store.mutate(json.id, () => ({ patch: { expiresAt: hoursAgo, updatedAt: hoursAgo } }));
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.notEqual((await session(t.app, json.id)).nextPollAt, null, 'an admin may still fix it');
+    // Fixed days later; BoxExchanger's one IPN is lost.
+    order.status = 'done';
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 86_400_000);
+    assert.equal((await session(t.app, json.id)).status, 'paid');
+  });
+
   it('reads an ended payment once more at the very end of its watch, not a backoff short of it', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001' });
     const { latePaymentWatchMs } = t.config.reconcile;
