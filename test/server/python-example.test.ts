@@ -563,6 +563,16 @@ describe('the Python merchant example', () => {
       return { first, second };
     };
 
+    /** Two tabs of the order, both paid: the second tab's payment is the order's, the first tab's its second payment. */
+    const paidTwice = async (orderId: string) => {
+      const tabs = await twoTabs(orderId);
+      await pressButton(tabs.second.paymentUrl, 'pay');
+      await waitForOrder(orderId, 'paid');
+      await pressButton(tabs.first.paymentUrl, 'pay');
+      await waitForOrder(orderId, (current) => current.needs_refund);
+      return tabs;
+    };
+
     const merchantApi = (path: string, init: RequestInit = {}) =>
       fetch(`${helper!.url}/api/checkout/merchant${path}`, { ...init, headers: { authorization: `Bearer ${API_KEY}` } });
 
@@ -642,11 +652,7 @@ print(json.dumps(merchant.merchant_api("POST", "/sessions/${otherAmount.id}/reso
     });
 
     it('shows an order whose paid payment is refunded under review while its second payment is held, then paid by it', async () => {
-      const { first, second } = await twoTabs('A-1002');
-      await pressButton(second.paymentUrl, 'pay');
-      await waitForOrder('A-1002', 'paid');
-      await pressButton(first.paymentUrl, 'pay');
-      await waitForOrder('A-1002', (current) => current.needs_refund);
+      const { first, second } = await paidTwice('A-1002');
       // The paid payment is refunded at the provider; the helper learns it at a status check.
       await helper!.app.checkout.sessions.apply(second.id, { rawStatus: 'refunded', status: 'refunded', raw: {} }, 'poll');
       const refunded = await waitForOrder('A-1002', (current) => current.events.some((e: any) => e.type === 'payment.refunded'));
@@ -677,11 +683,7 @@ print(json.dumps(merchant.merchant_api("POST", "/sessions/${otherAmount.id}/reso
     };
 
     it('hands an order whose paid payment ends failed (a dispute lost) to its held second payment, with nothing to refund', async () => {
-      const { first, second } = await twoTabs('A-1003');
-      await pressButton(second.paymentUrl, 'pay');
-      await waitForOrder('A-1003', 'paid');
-      await pressButton(first.paymentUrl, 'pay');
-      await waitForOrder('A-1003', (current) => current.needs_refund);
+      const { first, second } = await paidTwice('A-1003');
       // The paid payment is disputed, and the dispute is lost.
       await helper!.app.checkout.sessions.apply(second.id, { rawStatus: 'dispute', status: 'held', raw: {} }, 'poll');
       await waitForOrder('A-1003', 'held');
