@@ -364,7 +364,17 @@ export function observation(
         data: { trigger: meta.trigger ?? null, status: observed.status, response: observed.raw, ...(stale ? { stale: true } : {}) },
       });
     }
-    if (stale) return { events };
+    if (stale) {
+      // An older read than the one the row reflects is not applied. But a person's decision on another instance stamps
+      // the row as read without reading it (resolveHeld): an answer that disagrees with the row may be the provider's
+      // news since (a dispute, a failure), so a fresh read is made now and decides. (An extra read at worst.)
+      const disagrees =
+        observed.rawStatus !== current.providerStatus ||
+        (observed.paidAmountMinor !== undefined && observed.paidAmountMinor !== current.paidAmountMinor);
+      const now = Date.now();
+      const due = disagrees && (current.nextPollAt === null || current.nextPollAt > now);
+      return due ? { patch: { nextPollAt: now }, events } : { events };
+    }
     // The rest of the order matters only when a payment is reported (read lazily: most polls report none).
     const order =
       observed.status === 'paid'

@@ -82,6 +82,42 @@ describe('held payments', () => {
     }
   });
 
+  it('a read on another instance that was under way when a person decided, and brings news, is made again', async () => {
+    for (const news of ['proceedings', 'rejected_by_system']) {
+      const app = telling();
+      // A second helper instance on the same database, whose reconciler reads the payment.
+      const other = makeTestApp({ dir: app.dir, env: { MERCHANT_API_KEY: app.config.merchantApiKey! }, config: { onEvent: () => undefined } });
+      try {
+        const { json, deal } = await repayPayment(app);
+        deal.state = 'completed';
+        deal.amount = '1400';
+        await app.app.checkout.sessions.refresh(json.id, 'reconcile');
+        const seen = await look(app, json.id);
+        assert.equal(seen.view.status, 'held');
+        // The provider moves on (a dispute, a failure); the other instance reads it, and Repay is slow to answer.
+        deal.state = news;
+        const held = repay.holdNextStatusRead();
+        const poll = other.app.checkout.sessions.refresh(json.id, 'reconcile');
+        await held.arrived;
+        // Meanwhile a person accepts the 1400 on what they saw: nothing on this instance knew of the read.
+        assert.equal((await resolve(app, json.id, 'paid', { 'if-match': seen.etag })).status, 200);
+        held.answer();
+        await poll;
+        // That answer is older than the decision and is not applied, but it is news: the payment is read again now…
+        const row = await session(app.app, json.id);
+        assert.equal(row.status, 'paid');
+        assert.ok(row.nextPollAt !== null && row.nextPollAt <= Date.now(), `${news}: due for a fresh read`);
+        // …and the fresh read holds the payment again, told to the shop.
+        await other.app.checkout.reconciler.tick();
+        assert.equal((await session(app.app, json.id)).status, 'held', news);
+        assert.deepEqual(await told(app, json.id), ['payment.held', 'payment.paid', 'payment.held'], news);
+      } finally {
+        await other.close();
+        await app.dispose();
+      }
+    }
+  });
+
   it('a dispute that ends in a payment of an order paid meanwhile is told as a second payment', async () => {
     const app = telling();
     try {
