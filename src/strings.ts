@@ -24,7 +24,6 @@ export const ERROR_ALIASES = {
   unknown_method: 'unsupported_method',
   unsupported_payment_method: 'unsupported_method',
   invalid_payment_field: 'invalid_request',
-  amount_not_supported: 'unsupported_method',
   unsupported_currency: 'unsupported_method',
   // The provider's own flood limit, not the payer's attempts.
   provider_rate_limited: 'provider_unavailable',
@@ -35,8 +34,8 @@ export const ERROR_ALIASES = {
   provider_not_found: 'merchant_disabled',
   provider_rejected: 'provider_error',
   unknown_session: 'not_found',
-  // A reference the provider has seen (a repeated request): not the payer's open payment; a new attempt has a new one.
-  duplicate_request: 'provider_unavailable',
+  // A reference the provider has seen (a repeated request): refused as any request the provider will not take.
+  duplicate_request: 'provider_error',
   session_creating: 'previous_request_open',
   invalid_order: 'generic',
   session_not_cancellable: 'generic',

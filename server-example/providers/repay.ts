@@ -73,6 +73,10 @@ function repayError(httpStatus: number, body: unknown, text: string): CheckoutEr
   const known = REPAY_ERRORS[code];
   if (known) return new CheckoutError(known.code, known.message, { detail });
   if (httpStatus === 429) return new CheckoutError('provider_rate_limited', 'Repay asks to slow down (429).', { detail });
+  // The status query's `api-key` header (no code of Repay's own is documented for it): the shop's credentials.
+  if (httpStatus === 401 || httpStatus === 403) {
+    return new CheckoutError('provider_auth_failed', `Repay refused the API key (${httpStatus}): check REPAY_API_KEY.`, { detail });
+  }
   if (httpStatus >= 500 || code >= 500 && code < 600) {
     return new CheckoutError('provider_unavailable', `Repay is unavailable (${httpStatus}).`, { detail });
   }

@@ -67,6 +67,17 @@ describe('Repay error codes', () => {
     assert.equal(json.error.code, 'provider_unavailable');
   });
 
+  it('maps a status query whose api-key Repay refuses to provider_auth_failed', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
+    for (const status of [401, 403]) {
+      msw.use(http.get(`${REPAY}/api/v1/external/deals/:id`, () => HttpResponse.json({ detail: 'Invalid api key' }, { status }), { once: true }));
+      await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+      const failed = (await events(t.app, json.id)).filter((event) => event.kind === 'poll_failed').at(-1)!;
+      assert.equal((failed.data as { code: string }).code, 'provider_auth_failed', String(status));
+    }
+    assert.equal((await session(t.app, json.id)).status, 'created');
+  });
+
   it('refuses a success answer without a payment URL', async () => {
     msw.use(http.post(`${REPAY}/api/v1/private/deals/`, () => HttpResponse.json({ status_code: 200, error: {}, payload: { id: 'd', state: 'created' } })));
     const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'repay' });
