@@ -82,6 +82,10 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
         // E.g. BoxExchanger refuses once the payer has paid: find out what happened instead.
         const after = await refresh(core, sessionId, 'cancel');
         if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: after.status === 'cancelled' };
+        // The payer has paid, or said so, and the provider is checking it: that is why, not the provider's wording.
+        if (after && provider.paymentUnderway(after)) {
+          throw new CheckoutError('session_not_cancellable', 'The payment was made or reported made, and the provider is checking it: it cannot be cancelled now.');
+        }
         throw error;
       }
       const after = await refresh(core, sessionId, 'cancel');

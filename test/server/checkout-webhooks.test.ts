@@ -522,6 +522,15 @@ describe('BoxExchanger IPN', () => {
     assert.ok(log.some((event) => event.kind === 'transition' && event.toStatus === 'cancelled' && event.source === 'poll'));
   });
 
+  it('refuses a cancel as not cancellable once the payer has reported the payment made, whatever BoxExchanger\'s wording', async () => {
+    const { id, json, order } = await openOrder();
+    order.status = 'inProgress';
+    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 409);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'session_not_cancellable');
+    assert.equal((await session(t.app, id)).status, 'pending');
+  });
+
   it('reports a cancel refused because the payer already paid as the real status', async () => {
     const { id, json, order } = await openOrder();
     order.status = 'done';
