@@ -623,7 +623,9 @@ const AgeTradingSchema = v.pipe(
     });
     if (!credentials) return NEVER;
     const real = !credentials.sandbox;
-    const methods: Partial<Record<MethodId, number>> = { ...SANDBOX_ACCOUNTS.agetrading.methods };
+    // Live, only the one payment_method id age.trading's documents show (1, SBP) is assumed: a card button sending a
+    // guessed id could start another kind of payment. Any other is offered once its id is configured.
+    const methods: Partial<Record<MethodId, number>> = real ? { sbp: 1 } : { ...SANDBOX_ACCOUNTS.agetrading.methods };
     if (env.AGETRADING_METHOD_SBP !== undefined) methods.sbp = env.AGETRADING_METHOD_SBP;
     if (env.AGETRADING_METHOD_CARD !== undefined) methods.card = env.AGETRADING_METHOD_CARD;
     return {

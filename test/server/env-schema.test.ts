@@ -92,6 +92,15 @@ describe('the environment schema', () => {
     assert.equal(loadConfig({ DATABASE_PATH: ':memory:', AGETRADING_CANCEL_PATH: '' }, { persistSecret: false }).providers.agetrading.cancelPath, '');
   });
 
+  it('offers live age.trading card payments only with a configured payment_method id (only 1, SBP, is documented)', () => {
+    const live = { DATABASE_PATH: ':memory:', CHECKOUT_PROVIDERS: 'agetrading', AGETRADING_API_KEY: 'age-live-token-0123456789', PUBLIC_URL: 'https://shop.example' };
+    assert.deepEqual(loadConfig(live, { persistSecret: false }).providers.agetrading.methods, { sbp: 1 });
+    assert.deepEqual(loadConfig({ ...live, AGETRADING_METHOD_CARD: '' }, { persistSecret: false }).providers.agetrading.methods, { sbp: 1 });
+    assert.deepEqual(loadConfig({ ...live, AGETRADING_METHOD_CARD: '7' }, { persistSecret: false }).providers.agetrading.methods, { sbp: 1, card: 7 });
+    // The sandbox takes both of its own.
+    assert.deepEqual(loadConfig({ DATABASE_PATH: ':memory:' }, { persistSecret: false }).providers.agetrading.methods, { sbp: 1, card: 2 });
+  });
+
   it('refuses an age.trading status or cancel path without {id}: every session would read the same payment', () => {
     assert.match(refusal({ AGETRADING_STATUS_PATH: '/api/requests/12345/' }), /AGETRADING_STATUS_PATH must contain \{id\}/);
     assert.match(refusal({ AGETRADING_CANCEL_PATH: '/api/requests/cancel/' }), /AGETRADING_CANCEL_PATH must contain \{id\}/);
