@@ -233,7 +233,7 @@ export function createCheckoutApp(config: CheckoutConfig): CheckoutApp {
 
   app.onError((error, c) => {
     if (isCheckoutError(error)) {
-      if (error.status >= 500) log.warn('request failed', { path: c.req.path, code: error.code, detail: error.detail });
+      if (error.status >= 500) log.warn('request failed', { path: c.req.path, code: error.code, message: error.message, detail: error.detail });
       return json(c, error.toBody(), error.status);
     }
     log.error('unexpected error', { path: c.req.path, method: c.req.method, error });

@@ -252,7 +252,7 @@ async function openProviderPayment(
 
     /** Ends the row as failed; `recorded`: the row's error code (`interrupted` when the outcome at the provider is unknown). */
     const fail = async (failure: CheckoutError, recorded: string = failure.code): Promise<never> => {
-      core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, detail: failure.detail });
+      core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, message: failure.message, detail: failure.detail });
       await core.store.mutate(id, (current) =>
         // The payment may have been made while its provider failed to answer us: a signed callback for exactly this
         // amount adopted it (and its status read may have moved the row on: pending, paid, held). That row is watched

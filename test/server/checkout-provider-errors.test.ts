@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { http, HttpResponse } from 'msw';
 import { ERROR_CODES } from '../../server-example/errors.js';
+import { createLogger } from '../../server-example/logger.js';
 import { AGETRADING_DISABLED_DETAIL } from '../../server-example/providers/agetrading.js';
 import { BOXEXCHANGER_ERRORS } from '../../server-example/providers/boxexchanger.js';
 import { REPAY_ERRORS } from '../../server-example/providers/repay.js';
@@ -46,6 +47,16 @@ describe('Repay error codes', () => {
       assert.equal(row!.errorCode, helperCode);
     });
   }
+
+  it('logs what the shop must fix beside the provider\'s own words', async () => {
+    await t.dispose();
+    const lines: string[] = [];
+    t = makeTestApp({ config: { logger: createLogger('warn', (line) => lines.push(line)) } });
+    repay.nextError = { status: 400, body: { code: 611, error: 'Error', description: 'bad sign' } };
+    assert.equal((await t.createSession({ orderId: 'A-1001', provider: 'repay' })).json.error.code, 'provider_auth_failed');
+    const line = lines.find((entry) => entry.includes('provider refused to create a payment'));
+    assert.ok(line?.includes('REPAY_SECRET_WORD_1') && line.includes('bad sign'), lines.join('\n'));
+  });
 
   it('maps an error inside a 200 answer ({ code: 611 })', async () => {
     repay.nextError = { status: 200, body: { code: 611, error: 'Bad signature', description: 'x' } };
