@@ -38,6 +38,10 @@ export interface CreateSessionResult {
   created: boolean;
 }
 
+/** New payments of one order within ORDER_ATTEMPT_WINDOW_MS: far more than a payer retrying, or changing method, makes. */
+export const ORDER_ATTEMPTS_PER_WINDOW = 20;
+const ORDER_ATTEMPT_WINDOW_MS = 3_600_000;
+
 /** The customer reference sent to providers: a hash, never the merchant's own id. */
 function customerRef(customerId: string | undefined, orderId: string): string {
   const basis = customerId ? `customer:${customerId}` : `order:${orderId}`;
@@ -93,6 +97,12 @@ export async function createSession(core: SessionCore, input: CreateSessionInput
       if (settled) refuseSettledOrder([settled.status]);
     }
 
+    // Each attempt is a payment at the provider, and a row every later change of the order reads: a script replaying
+    // "pay" and "cancel" for an order the lookup lets it into must not make either without bound.
+    const since = Date.now() - ORDER_ATTEMPT_WINDOW_MS;
+    if (history.filter((session) => session.createdAt > since).length >= ORDER_ATTEMPTS_PER_WINDOW) {
+      throw new CheckoutError('rate_limited', `This order had ${ORDER_ATTEMPTS_PER_WINDOW} payment attempts within the hour; try again later.`);
+    }
     provider.checkAmount(amountMinor, currency);
     const session = await openProviderPayment(core, provider, method, input, order.resolved, amountMinor, fingerprint);
     if (input.idempotencyKey) {

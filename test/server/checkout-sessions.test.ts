@@ -6,6 +6,7 @@ import { setupServer } from 'msw/node';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { createLogger } from '../../server-example/logger.js';
+import { ORDER_ATTEMPTS_PER_WINDOW } from '../../server-example/sessions/create.js';
 import { MIGRATIONS, SqliteStore } from '../../server-example/store.js';
 import { MERCHANT, RepayMock, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
@@ -239,6 +240,25 @@ describe('reading and cancelling a session', () => {
     const paid = await t.getSession(json.id, json.token);
     assert.equal(paid.json.status, 'paid');
     assert.equal(paid.json.paidAmount, '1500.00');
+  });
+
+  it('opens at most ORDER_ATTEMPTS_PER_WINDOW payments of one order within the hour', async () => {
+    const cancel = (id: string, token: string) => t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    for (let attempt = 0; attempt < ORDER_ATTEMPTS_PER_WINDOW; attempt++) {
+      const { status, json } = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': `attempt-${attempt}` });
+      assert.equal(status, 201);
+      assert.equal((await cancel(json.id, json.token)).status, 200);
+    }
+    const refused = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'one-more' });
+    assert.equal(refused.status, 429);
+    assert.deepEqual([refused.json.error.code, refused.json.error.retryable], ['rate_limited', true]);
+    assert.equal(repay.deals.size, ORDER_ATTEMPTS_PER_WINDOW, 'no payment opened at the provider');
+    // Another order is not held back; and an hour later this one may be paid again.
+    assert.equal((await t.createSession({ orderId: 'A-1002' })).status, 201);
+    for (const row of await t.app.checkout.store.listOrderSessions('A-1001')) {
+      await t.app.checkout.store.mutate(row.id, (current) => ({ patch: { createdAt: current.createdAt - 3_600_000 } }));
+    }
+    assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'later' })).status, 201);
   });
 
   it('cancels locally for Repay (no cancel API) and a later verified payment revives the session', async () => {
