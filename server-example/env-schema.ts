@@ -240,7 +240,12 @@ const MERCHANT = variables({
     ),
   MERCHANT_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
   MERCHANT_WEBHOOK_INTERVAL_MS: int(1_000, 10, 60_000),
-  MERCHANT_API_KEY: key(24, 'MERCHANT_API_KEY must be at least 24 characters (a random key).'),
+  // Sent as `Authorization: Bearer <key>`: a space or a character outside visible ASCII could never be sent back.
+  MERCHANT_API_KEY: () =>
+    v.pipe(
+      key(24, 'MERCHANT_API_KEY must be at least 24 characters (a random key).')('MERCHANT_API_KEY'),
+      v.check((value) => value === undefined || /^[\x21-\x7e]+$/.test(value), 'MERCHANT_API_KEY must be visible ASCII without spaces (it is sent as a Bearer token).'),
+    ),
   // Kept as written (a trailing slash or a query may matter to the merchant's router).
   ORDER_RESOLVE_URL: (name) =>
     v.pipe(

@@ -58,6 +58,8 @@ describe('the environment schema', () => {
       [{ AGETRADING_STATUS_MAP: 'SUCCESS=done' }, 'AGETRADING_STATUS_MAP: "SUCCESS" must map to one of created, pending, paid, held, refunded, failed, cancelled, expired.'],
       [{ MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks' }, 'MERCHANT_WEBHOOK_URL needs MERCHANT_WEBHOOK_SECRET (whsec_…): every webhook is signed.'],
       [{ MERCHANT_API_KEY: 'short' }, 'MERCHANT_API_KEY must be at least 24 characters (a random key).'],
+      [{ MERCHANT_API_KEY: 'merchant api key 0123456789abcdef' }, 'MERCHANT_API_KEY must be visible ASCII without spaces (it is sent as a Bearer token).'],
+      [{ MERCHANT_API_KEY: 'ключ-магазина-0123456789abcdef' }, 'MERCHANT_API_KEY must be visible ASCII without spaces (it is sent as a Bearer token).'],
       [{ DATABASE_URL: 'mysql://db/checkout', SESSION_SECRET: 's'.repeat(32) }, 'DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite file).'],
       [{ BOXEXCHANGER_METHOD_SBP: 'r' }, 'Unknown variable BOXEXCHANGER_METHOD_SBP; see .env.example.'],
     ];
