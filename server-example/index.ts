@@ -22,7 +22,7 @@ export type {
 export { startServer } from './node-server.js';
 export { nodeHandler, keepRawBody } from './node-handler.js';
 export type { FetchApp, NodeHandler, NodeHandlerOptions, NodeRequest } from './node-handler.js';
-export { createSandboxApp } from './sandbox/index.js';
+export { createSandboxApp, parseFrameDeny } from './sandbox/index.js';
 export type { SandboxOptions } from './sandbox/index.js';
 export type { RunningServer, StartServerOptions } from './node-server.js';
 export { CheckoutError, ERROR_CODES } from './errors.js';

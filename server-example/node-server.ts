@@ -83,7 +83,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let app: CheckoutApp;
   let config: CheckoutConfig;
   try {
-    config = { ...loadConfig(env, { host, port }), ...options.config };
+    // A public URL given as an override is the environment's PUBLIC_URL: what follows from it (the default allowed
+    // origin) follows it too.
+    const publicUrl = options.config?.publicUrl;
+    config = { ...loadConfig(publicUrl ? { ...env, PUBLIC_URL: publicUrl } : env, { host, port }), ...options.config };
     if (options.resolveOrder) config.resolveOrder = options.resolveOrder;
     app = createCheckoutApp(config);
     // A shared database is reached and migrated before the server says it is up (a wrong URL fails here).

@@ -3,7 +3,7 @@
  * resolved and priced by the merchant on every request, the session row written before the provider is called, and
  * the recovery of rows a crash left between the two.
  */
-import { checkoutBasePath } from '../config.js';
+import { checkoutBasePath, providerBaseUrl } from '../config.js';
 import { CheckoutError, isCheckoutError } from '../errors.js';
 import { formatAmount, orderAmountMinor } from '../money.js';
 import { sha256Hex } from '../providers/crypto.js';
@@ -262,7 +262,16 @@ async function openProviderPayment(
 
     /** Ends the row as failed; `recorded`: the row's error code (`interrupted` when the outcome at the provider is unknown). */
     const fail = async (failure: CheckoutError, recorded: string = failure.code): Promise<never> => {
-      core.log.warn('provider refused to create a payment', { sessionId: id, provider: provider.id, code: failure.code, message: failure.message, detail: failure.detail });
+      // Test mode in a server of the merchant's own: the sandbox is most often just not mounted where it is looked for.
+      const sandboxMissing = core.config.providers[provider.id].baseUrl === null && (failure.code === 'provider_error' || failure.code === 'provider_not_found');
+      core.log.warn('provider refused to create a payment', {
+        sessionId: id,
+        provider: provider.id,
+        code: failure.code,
+        message: failure.message,
+        detail: failure.detail,
+        ...(sandboxMissing ? { hint: `test mode: is the sandbox (createSandboxApp) mounted at ${providerBaseUrl(core.config, provider.id)}?` } : {}),
+      });
       await core.store.mutate(id, (current) =>
         // The payment may have been made while its provider failed to answer us: a signed callback for exactly this
         // amount adopted it (and its status read may have moved the row on: pending, paid, held). That row is watched

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkoutBasePath, ConfigError, keepRawBody, nodeHandler, startServer } from '../../server-example/index.js';
+import { checkoutBasePath, ConfigError, createCheckoutApp, createLogger, keepRawBody, loadConfig, nodeHandler, startServer } from '../../server-example/index.js';
 import type { RunningServer } from '../../server-example/index.js';
 import { pressButton } from '../../server-example/sandbox/testing.js';
 
@@ -135,6 +135,46 @@ describe('nodeHandler', () => {
       assert.equal(text.body, 'plain { text');
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('startServer()', () => {
+  it('takes a publicUrl override as PUBLIC_URL: the storefront at that origin is allowed', async () => {
+    const server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      env: { DATABASE_PATH: join(tempDir(), 'checkout.sqlite'), LOG_LEVEL: 'silent' },
+      config: { publicUrl: 'https://shop.example' },
+      reconcile: false,
+    });
+    try {
+      assert.ok(server.config.allowedOrigins.includes('https://shop.example'), server.config.allowedOrigins.join());
+      const response = await fetch(`${server.url}/api/checkout/config`, { headers: { origin: 'https://shop.example' } });
+      assert.equal(response.headers.get('access-control-allow-origin'), 'https://shop.example');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('test mode in a server of the merchant\'s own', () => {
+  it('says in the log where the sandbox was looked for when it is not mounted there', async () => {
+    const lines: string[] = [];
+    const server = createServer();
+    const url = await listen(server);
+    const port = Number(new URL(url).port);
+    const config = loadConfig({ DATABASE_PATH: join(tempDir(), 'checkout.sqlite') }, { host: '127.0.0.1', port });
+    const checkout = createCheckoutApp({ ...config, resolveOrder: () => ({ amount: '1500.00', currency: 'RUB' }), logger: createLogger('warn', (line) => lines.push(line)) });
+    server.on('request', nodeHandler(checkout));
+    try {
+      const response = await fetch(`${url}/api/checkout/sessions`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: '{"orderId":"A-1"}' });
+      assert.equal(response.status, 502);
+      const line = lines.find((entry) => entry.includes('provider refused to create a payment'));
+      assert.ok(line?.includes(`is the sandbox (createSandboxApp) mounted at ${url}/sandbox/repay?`), lines.join('\n'));
+    } finally {
+      server.close();
+      await checkout.checkout.close();
     }
   });
 });
