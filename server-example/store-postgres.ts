@@ -19,6 +19,7 @@ import {
   markRedelivered,
   OpenSessionExistsError,
   PRUNABLE_STATUSES,
+  PRUNE_DELIVERIES_SQL,
   ProviderPaymentTakenError,
   REJECTED_HEAD_CHARS,
 } from './store.js';
@@ -725,7 +726,7 @@ export class PostgresStore implements Store {
         [before],
       );
       const rejected = await client.query('DELETE FROM rejected_callbacks WHERE last_at < $1', [before]);
-      const deliveries = await client.query("DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < $1", [before]);
+      const deliveries = await client.query(PRUNE_DELIVERIES_SQL, [before]);
       return { events: events.rowCount ?? 0, rejectedCallbacks: rejected.rowCount ?? 0, deliveries: deliveries.rowCount ?? 0 };
     });
   }

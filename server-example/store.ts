@@ -265,6 +265,18 @@ export const REJECTED_HEAD_CHARS = 256;
 /** Statuses after which a session's events may be pruned (once the reconciler no longer watches it). */
 export const PRUNABLE_STATUSES = ['paid', 'refunded', 'failed', 'cancelled', 'expired'] as const;
 
+/**
+ * Retention of merchant deliveries (`$1`: the cutoff), the same for both stores. An order's deliveries to one target go
+ * together or not at all: a retry asks whether a later one exists (`retryDelivery`), and a later one pruned alone
+ * would let an old `payment.paid` go out again as news. So none of them goes while any is pending or changed since the
+ * cutoff, or names a session whose own history is kept (open, held or still watched, or changed since the cutoff).
+ */
+export const PRUNE_DELIVERIES_SQL = `DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < $1
+  AND (target, coalesce(order_id, '')) NOT IN (
+    SELECT kept.target, coalesce(kept.order_id, '') FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
+     WHERE kept.status = 'pending' OR kept.updated_at >= $1
+        OR (s.id IS NOT NULL AND NOT (s.status IN (${PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',')}) AND s.next_poll_at IS NULL AND s.updated_at < $1)))`;
+
 export interface Store {
   insertSession(record: SessionRecord, events?: NewEvent[]): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
@@ -1030,7 +1042,7 @@ export class SqliteStore implements Store {
         )
         .run({ before }).changes;
       const rejectedCallbacks = this.db.prepare('DELETE FROM rejected_callbacks WHERE last_at < ?').run(before).changes;
-      const deliveries = this.db.prepare("DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < ?").run(before).changes;
+      const deliveries = this.db.prepare(PRUNE_DELIVERIES_SQL.replace(/\$1/g, '@before')).run({ before }).changes;
       return { events, rejectedCallbacks, deliveries };
     }).immediate();
   }

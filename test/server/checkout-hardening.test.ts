@@ -1134,6 +1134,7 @@ describe('npm run prune', () => {
     await t.close();
     const { prune } = await import('../../server-example/prune.js');
     await assert.rejects(prune(['--older-than', 'soon'], testEnv(t.dir)), /Usage/);
+    for (const tooShort of ['0h', '71h', '2d']) await assert.rejects(prune(['--older-than', tooShort], testEnv(t.dir)), /at least 3d/);
     const report = await prune(['--older-than', '180d'], testEnv(t.dir));
     assert.ok(report.events > 0);
     t = await t.reopen();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MIGRATIONS, OpenSessionExistsError, ProviderPaymentTakenError, SqliteStore } from '../../server-example/store.js';
-import type { NewDelivery, Store } from '../../server-example/store.js';
+import type { NewDelivery, SessionRecord, Store } from '../../server-example/store.js';
 import { POSTGRES_MIGRATIONS, PostgresStore } from '../../server-example/store-postgres.js';
 import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
 import { sessionRecord } from './session-records.js';
@@ -539,15 +539,44 @@ for (const harness of [sqlite, postgres]) {
         assert.equal(new Set(ids).size, 40);
       });
 
-      test('prunes deliveries that ended before the cutoff, never pending ones', async () => {
+      test('prunes an order\'s deliveries to a target together, once all ended before the cutoff with their sessions\' history', async () => {
         const now = Date.now();
-        const delivered = delivery({ sessionId: 'cs_p1', createdAt: now - 100 });
-        const pending = delivery({ sessionId: 'cs_p2', createdAt: now - 100 });
-        await write(delivered, pending);
-        await store.finishDelivery({ id: delivered.id, leaseUntil: null }, { delivered: true }, now - 50);
-        assert.equal((await store.pruneEvents(now)).deliveries, 1);
-        assert.equal(await store.getDelivery(delivered.id), undefined);
-        assert.equal((await store.getDelivery(pending.id))?.status, 'pending');
+        const cutoff = now - 1_000;
+        const old = now - 10_000;
+        /** A session of its own order, changed at `updatedAt`, and deliveries of that order written with it. */
+        const order = async (status: SessionRecord['status'], updatedAt: number, nextPollAt: number | null, count = 1) => {
+          const row = record({ orderId: `A-prune-${deliveryCounter}` });
+          await store.insertSession(row);
+          const made = Array.from({ length: count }, () => delivery({ sessionId: row.id, orderId: row.orderId, createdAt: old }));
+          await store.mutate(row.id, () => ({ patch: { status, updatedAt, nextPollAt }, deliveries: made }));
+          return made;
+        };
+        const done = (item: NewDelivery, at: number, delivered = true) =>
+          store.finishDelivery({ id: item.id, leaseUntil: null }, delivered ? { delivered: true } : { delivered: false, error: 'HTTP 500', nextAttemptAt: null }, at);
+
+        // Delivered long ago, its session ended and unwatched: pruned.
+        const [gone] = await order('paid', old, null);
+        await done(gone!, old);
+        // A payment.paid that failed for good after the cutoff, and the later refund delivered before it: both kept,
+        // so that a retry of the first still finds the second.
+        const [paid, refunded] = await order('refunded', old, null, 2);
+        await done(refunded!, old);
+        await done(paid!, now, false);
+        // Failed long ago, its session still held for a person: kept.
+        const [held] = await order('held', old, null);
+        await done(held!, old, false);
+        // Its session ended, but still watched for a late payment: kept.
+        const [watched] = await order('expired', old, now + 60_000);
+        await done(watched!, old);
+        // One of the order's deliveries still pending: the order's delivered one stays too.
+        const [sent, queued] = await order('paid', old, null, 2);
+        await done(sent!, old);
+
+        assert.equal((await store.pruneEvents(cutoff)).deliveries, 1);
+        assert.equal(await store.getDelivery(gone!.id), undefined);
+        for (const kept of [paid, refunded, held, watched, sent]) assert.notEqual(await store.getDelivery(kept!.id), undefined, kept!.id);
+        assert.equal((await store.getDelivery(queued!.id))?.status, 'pending');
+        assert.equal((await store.retryDelivery(paid!.id, now))?.retry, 'superseded');
       });
     });
 
