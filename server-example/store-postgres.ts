@@ -17,6 +17,7 @@ import {
   MAX_REJECTED_CALLBACKS,
   MIGRATIONS,
   markRedelivered,
+  LockTimeoutError,
   OpenSessionExistsError,
   PRUNABLE_STATUSES,
   PRUNE_DELIVERIES_SQL,
@@ -263,6 +264,15 @@ export interface PostgresStoreOptions {
   lockQueryTimeoutMs?: number;
 }
 
+/**
+ * An instance whose own callers have held a lock back to back this long leaves it free for LOCK_YIELD_MS, longer than
+ * another instance's longest wait between two tries: that one gets its turn instead of timing out behind a busy queue.
+ */
+const LOCK_STREAK_MS = 1_000;
+const LOCK_YIELD_MS = 60;
+/** The longest pause between two pg_try_advisory_lock tries of a waiting instance (below LOCK_YIELD_MS). */
+const LOCK_BACKOFF_MAX_MS = 50;
+
 /** Transactions that lost a deadlock or a serialisation race are run again (their callbacks are pure decisions). */
 const RETRYABLE = new Set(['40P01', '40001']);
 
@@ -272,6 +282,8 @@ export class PostgresStore implements Store {
   private closed = false;
   /** In-process queue per lock key: only the head of each queue asks the database. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Since when this instance's queue for a key has held its lock back to back (see LOCK_STREAK_MS). */
+  private readonly streaks = new Map<string, number>();
   /** The last query sent on the lock connection (see lockQuery). */
   private lockQueries: Promise<unknown> = Promise.resolve();
   /** One connection holds this instance's advisory locks (session-level, taken with pg_try_advisory_lock). */
@@ -576,6 +588,7 @@ export class PostgresStore implements Store {
    */
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.queued(key, async () => {
+      await this.yieldAfterStreak(key);
       const held = await this.holdingAdvisoryLock(key, fn, true);
       return (held as { value: T }).value;
     });
@@ -598,8 +611,27 @@ export class PostgresStore implements Store {
     try {
       return await turn;
     } finally {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
+      if (this.locks.get(key) === tail) {
+        this.locks.delete(key);
+        this.streaks.delete(key);
+      }
     }
+  }
+
+  /**
+   * The lock passes from one caller of this process to the next at once, where another instance only tries now and
+   * then: after LOCK_STREAK_MS of that, the next caller waits LOCK_YIELD_MS first, so a waiting instance's try lands
+   * while the lock is free.
+   */
+  private async yieldAfterStreak(key: string): Promise<void> {
+    const since = this.streaks.get(key);
+    if (since === undefined) {
+      this.streaks.set(key, Date.now());
+      return;
+    }
+    if (Date.now() - since < LOCK_STREAK_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_YIELD_MS));
+    this.streaks.set(key, Date.now());
   }
 
   /** `fn`'s value under the advisory lock; `undefined` when another instance holds it and `wait` is false. */
@@ -614,9 +646,9 @@ export class PostgresStore implements Store {
       const { rows } = await this.lockQuery<{ locked: boolean }>(holder, key, 'SELECT pg_try_advisory_lock($1) AS locked', [id]);
       if (rows[0]?.locked) break;
       if (!wait) return undefined;
-      if (Date.now() > deadline) throw new Error(`Timed out after ${this.lockTimeoutMs} ms waiting for the lock "${key}" held by another instance.`);
+      if (Date.now() > deadline) throw new LockTimeoutError(key, this.lockTimeoutMs);
       await new Promise((resolve) => setTimeout(resolve, backoff));
-      backoff = Math.min(backoff * 2, 50);
+      backoff = Math.min(backoff * 2, LOCK_BACKOFF_MAX_MS);
     }
     try {
       return { value: await fn() };

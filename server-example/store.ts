@@ -242,6 +242,14 @@ export interface Mutation {
   pollNow?: string[];
 }
 
+/** withLock() waited its limit for a lock another instance held; `fn` did not run. */
+export class LockTimeoutError extends Error {
+  constructor(readonly key: string, timeoutMs: number) {
+    super(`Timed out after ${timeoutMs} ms waiting for the lock "${key}" held by another instance.`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
 export class OpenSessionExistsError extends Error {
   constructor(readonly orderId: string) {
     super(`An open session already exists for order ${orderId}.`);

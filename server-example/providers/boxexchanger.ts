@@ -23,6 +23,7 @@ import { providerBaseUrl } from '../config.js';
 import { CheckoutError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
+import { LockTimeoutError } from '../store.js';
 import type { SessionRecord, Store } from '../store.js';
 import type { SessionStatus } from '../types.js';
 import { checkAnsweredPayment, isHttpUrl, optional, parseProviderTime } from './common.js';
@@ -203,12 +204,17 @@ export class BoxExchangerProvider extends defineProvider<BoxExchangerConfig>({
    */
   private async call(method: 'GET' | 'POST' | 'PUT', path: string, params: Record<string, unknown>): Promise<CallResult> {
     if (!this.config.apiKey) return this.send(method, path, asSent(method, params), {});
-    return this.nonces.withLock(this.nonceScope, async () => {
+    const signed = this.nonces.withLock(this.nonceScope, async () => {
       for (let attempt = 1; ; attempt++) {
         const sent = asSent(method, { ...params, time: await this.nonces.takeNonce(this.nonceScope, Date.now()) });
         const result = await this.send(method, path, sent, { apikey: this.config.apiKey, hash: boxApiHash(sent, this.config.apiSecret) });
         if (attempt >= 2 || errorCodeOf(result.json, result.response.text) !== NOT_AUTHORISED) return result;
       }
+    });
+    // Other instances kept the key's signed calls busy all that time: nothing was sent, and a later try may pass.
+    return signed.catch((error: unknown) => {
+      if (!(error instanceof LockTimeoutError)) throw error;
+      throw new CheckoutError('provider_unavailable', 'BoxExchanger\'s signed calls were busy on other helper instances; nothing was sent.', { cause: error });
     });
   }
 

@@ -8,6 +8,7 @@ import { createLogger } from '../../server-example/logger.js';
 import { AGETRADING_DISABLED_DETAIL } from '../../server-example/providers/agetrading.js';
 import { BOXEXCHANGER_ERRORS } from '../../server-example/providers/boxexchanger.js';
 import { REPAY_ERRORS } from '../../server-example/providers/repay.js';
+import { LockTimeoutError } from '../../server-example/store.js';
 import { AGE, BOX, REPAY, events, makeTestApp, session, useProviderMocks } from './checkout-fixtures.js';
 import type { AgeMock, BoxMock, RepayMock, TestApp } from './checkout-fixtures.js';
 
@@ -124,6 +125,16 @@ describe('BoxExchanger error codes', () => {
       if (helperCode === 'invalid_payment_field') assert.match(json.error.message, /Card number/);
     });
   }
+
+  it('answers a signed call that other instances kept waiting past its limit as provider_unavailable, retryable, nothing sent', async () => {
+    const store = t.app.checkout.store;
+    const withLock = store.withLock.bind(store);
+    store.withLock = (key, fn) => (key.startsWith('boxexchanger:') ? Promise.reject(new LockTimeoutError(key, 30_000)) : withLock(key, fn));
+    const { status, json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    assert.equal(status, 503);
+    assert.deepEqual([json.error.code, json.error.retryable], ['provider_unavailable', true]);
+    assert.equal(box.creates, 0);
+  });
 
   it('maps an unknown errorCode to provider_error', async () => {
     box.nextError = { errorCode: '123', message: 'weird' };

@@ -37,3 +37,28 @@ describeWithPostgres('PostgresStore: many locks at once', (postgres) => {
     }
   });
 });
+
+describeWithPostgres('PostgresStore: one key wanted by a busy instance and another', (postgres) => {
+  it('gives the other instance its turn while the busy one still has callers queued', async () => {
+    const url = await postgres().createDatabase('lock_turns');
+    const busy = new PostgresStore(url);
+    const other = new PostgresStore(url);
+    try {
+      await Promise.all([busy.ready(), other.ready()]);
+      const ran: string[] = [];
+      const hold = (name: string) => async () => {
+        ran.push(name);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      };
+      // Thirty callers of one instance, each holding the key for 100 ms, handed on to one another at once…
+      const queue = Array.from({ length: 30 }, (_, index) => busy.withLock('boxexchanger:key', hold(`busy-${index}`)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // …and one of another instance, which can only try now and then.
+      await Promise.all([...queue, other.withLock('boxexchanger:key', hold('other'))]);
+      const turn = ran.indexOf('other');
+      assert.ok(turn > 0 && turn < 25, `the other instance ran at turn ${turn} of ${ran.length}`);
+    } finally {
+      await Promise.all([busy.close(), other.close()]);
+    }
+  });
+});
