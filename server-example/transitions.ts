@@ -15,6 +15,8 @@ import type { EventSource, HeldReason, SessionStatus } from './types.js';
 export interface Observation {
   status: SessionStatus;
   paidAmountMinor?: number;
+  /** An authenticated report of a payment that cannot be confirmed by a status read: held for a person, never paid. */
+  unconfirmed?: boolean;
 }
 
 export interface Decision {
@@ -91,6 +93,9 @@ export function decide(
     if (order.paidElsewhere) {
       to = 'held';
       reason = 'duplicate_payment';
+    } else if (observed.unconfirmed) {
+      // A person checks it with the provider (see claimChange() in sessions/callbacks.ts).
+      to = 'held';
     } else if (observed.paidAmountMinor === undefined) {
       to = 'held';
       reason = 'amount_unknown';

@@ -270,8 +270,8 @@ function claimChange(
   }
   if (then !== 'hold') return undefined;
   // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person must
-  // look, so the payment is held rather than ignored or trusted.
-  const hold = observation(core, { rawStatus: claimed?.raw ?? '', status: 'held', ...paid, raw: claim.fields }, 'webhook', meta);
+  // look, so the payment is held rather than ignored or trusted — as a second payment when the order is paid already.
+  const hold = observation(core, { rawStatus: claimed?.raw ?? '', status: 'paid', ...paid, raw: claim.fields }, 'webhook', { ...meta, unconfirmed: true });
   return (current, context) => {
     const change = hold(current, context);
     const note: NewEvent = {

@@ -80,7 +80,7 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
         await provider.cancel(current);
       } catch (error) {
         // E.g. BoxExchanger refuses once the payer has paid: find out what happened instead.
-        const after = await refresh(core, sessionId, 'cancel');
+        const after = await refresh(core, sessionId, 'payer_cancel');
         if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: after.status === 'cancelled' };
         // The payer has paid, or said so, and the provider is checking it: that is why, not the provider's wording.
         if (after && provider.paymentUnderway(after)) {
@@ -88,13 +88,13 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
         }
         throw error;
       }
-      const after = await refresh(core, sessionId, 'cancel');
+      const after = await refresh(core, sessionId, 'payer_cancel');
       if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: true };
     } else {
       // No cancel call (Repay): the payer may have paid a moment ago; what the provider says decides, not the click.
       // While it cannot be read, nothing is ended: the shop would be told the order is payable again.
       const readFrom = Date.now();
-      const after = await readNow(core, sessionId, 'cancel');
+      const after = await readNow(core, sessionId, 'payer_cancel');
       if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: false };
       if (!after || !readSince(core, after, readFrom)) {
         throw new CheckoutError('provider_unavailable', 'The payment service could not confirm whether this payment was made; try again in a moment.');

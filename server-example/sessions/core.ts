@@ -10,7 +10,8 @@ import type { PaymentProvider } from '../providers/types.js';
 import type { Mutation, MutationContext, NewDelivery, NewEvent, SessionRecord, Store } from '../store.js';
 import type { ProviderId, ResolveOrder } from '../types.js';
 
-export type RefreshTrigger = 'reconcile' | 'status' | 'return' | 'webhook' | 'cancel' | 'create';
+/** Why a status read was made. `payer_cancel`: the payer's cancel (the read that tells what it did); `cancel`: ending a session. */
+export type RefreshTrigger = 'reconcile' | 'status' | 'return' | 'webhook' | 'cancel' | 'payer_cancel' | 'create';
 
 export interface SessionServiceOptions {
   config: CheckoutConfig;

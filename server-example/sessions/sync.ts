@@ -334,6 +334,8 @@ interface Resolution {
 /** What the read behind an observed status was: see apply(). */
 export interface ObservationMeta {
   trigger?: RefreshTrigger;
+  /** The report is not a status read but a signed claim that cannot be re-read: a payment in it is held (decide()). */
+  unconfirmed?: boolean;
   recordPoll?: boolean;
   readAt?: number;
   priceChanged?: boolean;
@@ -403,7 +405,7 @@ export function observation(
     // ends that (a dispute's hold then ends failed when the provider decides against it, as any provider review does).
     const unpaid = observed.status === 'failed' || observed.status === 'cancelled' || observed.status === 'expired';
     const lossHeld = current.status === 'held' && heldOnLoss === true && (unpaid || isOpen(observed.status));
-    const decision = asResolved || lossHeld ? undefined : decide(current.status, current.amountMinor, observed, source, order);
+    const decision = asResolved || lossHeld ? undefined : decide(current.status, current.amountMinor, meta.unconfirmed ? { ...observed, unconfirmed: true } : observed, source, order);
     const holdsLoss = lossHeld || (current.status === 'paid' && decision?.to === 'held' && unpaid);
     const attempts = meta.recordPoll ? current.pollAttempts + 1 : current.pollAttempts;
     const status = decision?.to ?? current.status;
@@ -439,6 +441,10 @@ export function observation(
       providerOpen: isOpen(observed.status),
     });
     if (decision) {
+      // The payer's cancel, carried out by the provider: told as the payer's (the reason a payer's cancel the helper ends
+      // itself carries), not as the provider's own word.
+      const reason = decision.to === 'cancelled' && meta.trigger === 'payer_cancel' ? 'cancelled_by_payer' : decision.reason;
+      if (reason === 'cancelled_by_payer') patch.errorCode = reason;
       patch.status = decision.to;
       if (decision.to === 'paid') {
         patch.errorCode = null;
@@ -458,10 +464,10 @@ export function observation(
         toStatus: decision.to,
         providerStatus: observed.rawStatus,
         amountMinor: observed.paidAmountMinor ?? null,
-        data: { reason: decision.reason, trigger: meta.trigger ?? null },
+        data: { reason, trigger: meta.trigger ?? null },
       });
       const pollNow = secondPaymentsFreedBy(current, decision.to, context);
-      return { patch, events, deliveries: core.notifications(current, patch, decision.reason), ...(pollNow.length ? { pollNow } : {}) };
+      return { patch, events, deliveries: core.notifications(current, patch, reason), ...(pollNow.length ? { pollNow } : {}) };
     }
     return { patch, events };
   };

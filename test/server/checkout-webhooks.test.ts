@@ -471,6 +471,26 @@ describe('BoxExchanger IPN', () => {
     assert.equal(row.providerPaymentId, order._id);
   });
 
+  it('holds such an IPN as a second payment, told as order.paid_twice, when another payment paid the order meanwhile', async () => {
+    await t.dispose();
+    t = makeTestApp({ config: { onEvent: () => undefined } });
+    const { id, order, ipnSecret } = await openOrder();
+    // Its creation cut by a crash before BoxExchanger's answer was stored, and marked so; the payer pays with Repay.
+    await t.app.checkout.store.mutate(id, (current) => ({
+      patch: { status: 'failed', errorCode: 'interrupted', providerPaymentId: null, paymentUrl: null, providerData: { ipnSecret: current.providerData.ipnSecret } },
+    }));
+    const other = (await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': 'by-repay' })).json;
+    repay.deals.get((await session(t.app, other.id)).providerPaymentId!)!.state = 'completed';
+    await t.app.checkout.sessions.refresh(other.id, 'reconcile');
+    // Then the BoxExchanger payment made after all is reported, signed: a second payment of a paid order.
+    order.status = 'done';
+    assert.equal((await ipn(id, box.ipn(order, ipnSecret, 'done'))).status, 200);
+    const row = await session(t.app, id);
+    assert.deepEqual([row.status, row.errorCode], ['held', 'duplicate_payment']);
+    const told = (await t.app.checkout.store.listDeliveries({ orderId: 'A-1001', limit: 10 })).sort((a, b) => a.seq - b.seq);
+    assert.deepEqual(told.map((delivery) => [delivery.sessionId, delivery.eventType]), [[other.id, 'payment.paid'], [id, 'order.paid_twice']]);
+  });
+
   it('holds such an IPN on the provider\'s retry when the write that holds it failed the first time', async () => {
     const { id, order, ipnSecret } = await openOrder();
     const store = t.app.checkout.store;
@@ -520,6 +540,9 @@ describe('BoxExchanger IPN', () => {
     assert.equal(box.updates[0]!.status, 'deleted');
     const log = await events(t.app, id);
     assert.ok(log.some((event) => event.kind === 'transition' && event.toStatus === 'cancelled' && event.source === 'poll'));
+    // The payer's cancel, as the shop is told it and the row keeps it.
+    assert.ok(log.some((event) => event.toStatus === 'cancelled' && (event.data as { reason?: string }).reason === 'cancelled_by_payer'));
+    assert.equal((await session(t.app, id)).errorCode, 'cancelled_by_payer');
   });
 
   it('refuses a cancel as not cancellable once the payer has reported the payment made, whatever BoxExchanger\'s wording', async () => {
@@ -783,5 +806,6 @@ describe('age.trading callbacks', () => {
     const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
     assert.equal(((await response.json()) as any).status, 'cancelled');
     assert.equal(age.cancels, 1);
+    assert.equal((await session(t.app, id)).errorCode, 'cancelled_by_payer');
   });
 });
