@@ -20,7 +20,7 @@ import {
   LockTimeoutError,
   OpenSessionExistsError,
   PRUNABLE_STATUSES,
-  PRUNE_DELIVERIES_SQL,
+  PRUNE_DELIVERIES_POSTGRES,
   ProviderPaymentTakenError,
   REJECTED_HEAD_CHARS,
 } from './store.js';
@@ -758,7 +758,7 @@ export class PostgresStore implements Store {
         [before],
       );
       const rejected = await client.query('DELETE FROM rejected_callbacks WHERE last_at < $1', [before]);
-      const deliveries = await client.query(PRUNE_DELIVERIES_SQL, [before]);
+      const deliveries = await client.query(PRUNE_DELIVERIES_POSTGRES, [before]);
       return { events: events.rowCount ?? 0, rejectedCallbacks: rejected.rowCount ?? 0, deliveries: deliveries.rowCount ?? 0 };
     });
   }
