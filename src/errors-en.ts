@@ -27,7 +27,7 @@ export const strings = {
   'error.customer_blocked': 'Payment is temporarily unavailable. Please contact the shop.',
   'error.merchant_disabled': 'The shop is not accepting payments at the moment.',
   'error.previous_request_open': 'You have an unfinished payment. Complete it or wait until it is cancelled.',
-  'error.rate_limited': 'Too many attempts. Please wait a moment and try again.',
+  'error.rate_limited': 'Too many payment attempts for this order. Please try again later or contact the shop.',
   'error.origin_not_allowed': 'Payments from this site are not allowed.',
   'error.unauthorized': 'The payment session has expired. Please start again.',
   'error.not_found': 'The payment was not found. Please start again.',

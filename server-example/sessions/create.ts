@@ -38,9 +38,25 @@ export interface CreateSessionResult {
   created: boolean;
 }
 
-/** New payments of one order within ORDER_ATTEMPT_WINDOW_MS: far more than a payer retrying, or changing method, makes. */
-export const ORDER_ATTEMPTS_PER_WINDOW = 20;
+/** Provider payments opened for one order within ORDER_ATTEMPT_WINDOW_MS: far more than a payer retrying makes. */
+export const ORDER_PAYMENTS_PER_WINDOW = 20;
+/** Attempts of any outcome (a provider's refusals and outages too) within the window. */
+export const ORDER_ATTEMPTS_PER_WINDOW = 100;
 const ORDER_ATTEMPT_WINDOW_MS = 3_600_000;
+
+/**
+ * Each attempt is a row every later change of the order reads, and most are a payment at the provider: a script
+ * replaying "pay" and "cancel" for an order the lookup lets it into must make neither without bound. A payer whose
+ * attempts the provider refused (an outage) is held back only by the looser limit.
+ */
+function refuseOverLimit(history: readonly SessionRecord[]): void {
+  const since = Date.now() - ORDER_ATTEMPT_WINDOW_MS;
+  const recent = history.filter((session) => session.createdAt > since);
+  const payments = recent.filter((session) => session.providerPaymentId !== null || session.paymentUrl !== null).length;
+  if (payments >= ORDER_PAYMENTS_PER_WINDOW || recent.length >= ORDER_ATTEMPTS_PER_WINDOW) {
+    throw new CheckoutError('rate_limited', 'This order had too many payment attempts within the hour; try again later.');
+  }
+}
 
 /** The customer reference sent to providers: a hash, never the merchant's own id. */
 function customerRef(customerId: string | undefined, orderId: string): string {
@@ -87,7 +103,8 @@ export async function createSession(core: SessionCore, input: CreateSessionInput
 
     const open = history.find((session) => isOpen(session.status));
     if (open) {
-      const reusable = await settleOpenSession(core, open, amountMinor, currency);
+      // Over the limit, an open session is still handed back, but not ended for a new one that would be refused.
+      const reusable = await settleOpenSession(core, open, amountMinor, currency, () => refuseOverLimit(history));
       if (reusable) {
         await rememberKey(core, input.idempotencyKey, fingerprint, reusable.id);
         return { session: await returnToThisPage(core, reusable, input), created: false };
@@ -97,12 +114,7 @@ export async function createSession(core: SessionCore, input: CreateSessionInput
       if (settled) refuseSettledOrder([settled.status]);
     }
 
-    // Each attempt is a payment at the provider, and a row every later change of the order reads: a script replaying
-    // "pay" and "cancel" for an order the lookup lets it into must not make either without bound.
-    const since = Date.now() - ORDER_ATTEMPT_WINDOW_MS;
-    if (history.filter((session) => session.createdAt > since).length >= ORDER_ATTEMPTS_PER_WINDOW) {
-      throw new CheckoutError('rate_limited', `This order had ${ORDER_ATTEMPTS_PER_WINDOW} payment attempts within the hour; try again later.`);
-    }
+    refuseOverLimit(history);
     provider.checkAmount(amountMinor, currency);
     const session = await openProviderPayment(core, provider, method, input, order.resolved, amountMinor, fingerprint);
     if (input.idempotencyKey) {
@@ -148,7 +160,14 @@ async function loadOrder(core: SessionCore, input: CreateSessionInput): Promise<
  * Decides whether an open session of the order can be handed out again. Returns it when reusable; otherwise
  * ends it (expired, order changed, crashed creation) and returns undefined so a new payment may be opened.
  */
-async function settleOpenSession(core: SessionCore, open: SessionRecord, amountMinor: number, currency: string): Promise<SessionRecord | undefined> {
+async function settleOpenSession(
+  core: SessionCore,
+  open: SessionRecord,
+  amountMinor: number,
+  currency: string,
+  /** Throws when no new payment may be opened: called before the open one is ended to make way for it. */
+  mayReplace: () => void,
+): Promise<SessionRecord | undefined> {
   const now = Date.now();
   if (!open.paymentUrl) {
     if (core.creating.has(open.id) || now - open.createdAt < core.config.reconcile.crashGraceMs) {
@@ -164,11 +183,17 @@ async function settleOpenSession(core: SessionCore, open: SessionRecord, amountM
     if (!isOpen(refreshed.status)) return undefined;
     throw previousUnconfirmed();
   }
-  if (open.expiresAt <= now) return endUnlessPaid(core, open, 'expired', 'window_passed');
+  if (open.expiresAt <= now) {
+    mayReplace();
+    return endUnlessPaid(core, open, 'expired', 'window_passed');
+  }
   // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
   // payment holds it for a person (sync.ts, orderAtPayment).
   if (core.provider(open.provider).paymentUnderway(open)) return open;
-  if (open.amountMinor !== amountMinor || open.currency !== currency) return endUnlessPaid(core, open, 'cancelled', 'order_changed');
+  if (open.amountMinor !== amountMinor || open.currency !== currency) {
+    mayReplace();
+    return endUnlessPaid(core, open, 'cancelled', 'order_changed');
+  }
   return open;
 }
 

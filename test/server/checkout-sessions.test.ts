@@ -6,7 +6,7 @@ import { setupServer } from 'msw/node';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { createLogger } from '../../server-example/logger.js';
-import { ORDER_ATTEMPTS_PER_WINDOW } from '../../server-example/sessions/create.js';
+import { ORDER_ATTEMPTS_PER_WINDOW, ORDER_PAYMENTS_PER_WINDOW } from '../../server-example/sessions/create.js';
 import { MIGRATIONS, SqliteStore } from '../../server-example/store.js';
 import { MERCHANT, RepayMock, SHOP, events, makeTestApp, session } from './checkout-fixtures.js';
 import type { TestApp } from './checkout-fixtures.js';
@@ -242,9 +242,15 @@ describe('reading and cancelling a session', () => {
     assert.equal(paid.json.paidAmount, '1500.00');
   });
 
-  it('opens at most ORDER_ATTEMPTS_PER_WINDOW payments of one order within the hour', async () => {
+  it('opens at most ORDER_PAYMENTS_PER_WINDOW payments of one order within the hour', async () => {
     const cancel = (id: string, token: string) => t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-    for (let attempt = 0; attempt < ORDER_ATTEMPTS_PER_WINDOW; attempt++) {
+    // Attempts the provider refused (an outage) open no payment, and do not count as one.
+    repay.nextError = { status: 503, body: { code: 503 } };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': `outage-${attempt}` })).status, 503);
+    }
+    repay.nextError = undefined;
+    for (let attempt = 0; attempt < ORDER_PAYMENTS_PER_WINDOW; attempt++) {
       const { status, json } = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': `attempt-${attempt}` });
       assert.equal(status, 201);
       assert.equal((await cancel(json.id, json.token)).status, 200);
@@ -252,13 +258,29 @@ describe('reading and cancelling a session', () => {
     const refused = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'one-more' });
     assert.equal(refused.status, 429);
     assert.deepEqual([refused.json.error.code, refused.json.error.retryable], ['rate_limited', true]);
-    assert.equal(repay.deals.size, ORDER_ATTEMPTS_PER_WINDOW, 'no payment opened at the provider');
+    assert.equal(repay.deals.size, ORDER_PAYMENTS_PER_WINDOW, 'no payment opened at the provider');
     // Another order is not held back; and an hour later this one may be paid again.
     assert.equal((await t.createSession({ orderId: 'A-1002' })).status, 201);
     for (const row of await t.app.checkout.store.listOrderSessions('A-1001')) {
       await t.app.checkout.store.mutate(row.id, (current) => ({ patch: { createdAt: current.createdAt - 3_600_000 } }));
     }
     assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'later' })).status, 201);
+  });
+
+  it('hands back an open payment over the limit, but does not end it for a new one that would be refused', async () => {
+    repay.nextError = { status: 503, body: { code: 503 } };
+    for (let attempt = 0; attempt < ORDER_ATTEMPTS_PER_WINDOW - 1; attempt++) {
+      assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': `outage-${attempt}` })).status, 503);
+    }
+    repay.nextError = undefined;
+    const open = (await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'open' })).json;
+    // The same price: the open payment, as always.
+    assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'again' })).json.id, open.id);
+    // A new price would end it for a new one, which the limit refuses: it stays open.
+    t.orders['A-1001'] = { ...t.orders['A-1001']!, amount: '1600' };
+    const refused = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'new-price' });
+    assert.equal(refused.status, 429);
+    assert.equal((await session(t.app, open.id)).status, 'created');
   });
 
   it('cancels locally for Repay (no cancel API) and a later verified payment revives the session', async () => {
