@@ -193,11 +193,9 @@ export class RepayProvider extends defineProvider<RepayConfig>({
       throw new CheckoutError('invalid_signature', 'The Repay callback signature does not match.');
     }
     const claim = verifiedClaim(parsed, true);
-    // What the payer paid, as Repay signs it; an amount in another currency than rubles (every session's here:
-    // checkAmount) is no amount of it.
-    const currency = scalarText(parsed.fields.currency);
-    const inRubles = currency === undefined || currency.toUpperCase() === 'RUB';
-    return inRubles && claim.paidAmountMinor !== undefined ? { ...claim, signedPaidAmountMinor: claim.paidAmountMinor } : claim;
+    // What the payer paid, as Repay signs it (in rubles: PROVIDERS.md). Whatever the callback's `currency` says: it is not
+    // signed, and a copy saying another currency must not keep the amount out of the check of the status answer.
+    return claim.paidAmountMinor !== undefined ? { ...claim, signedPaidAmountMinor: claim.paidAmountMinor } : claim;
   }
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {

@@ -222,6 +222,18 @@ describe('Repay webhooks', () => {
     assert.equal(row.errorCode, 'amount_unknown');
   });
 
+  it('checks the status answer against the amount Repay signed, whatever currency the callback (unsigned) names', async () => {
+    const { id, deal } = await openDeal();
+    deal.state = 'completed';
+    // Repay signed 1400 paid; a copy of that callback naming another currency arrives first, and the genuine one is then
+    // its duplicate. The status answer says 1500: the two disagree, and a person looks.
+    const signed = JSON.parse(repay.callback(deal.id, '1400')) as Record<string, unknown>;
+    assert.equal((await hook(JSON.stringify({ ...signed, currency: 'USD' }))).status, 200);
+    assert.equal((await hook(JSON.stringify(signed))).status, 200);
+    const row = await session(t.app, id);
+    assert.deepEqual([row.status, row.errorCode], ['held', 'amount_mismatch']);
+  });
+
   it('stores but does not apply a signed callback when the status query is unavailable, and re-reads it promptly', async () => {
     const { id, deal } = await openDeal();
     repay.statusFails = true;
