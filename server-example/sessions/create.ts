@@ -183,17 +183,11 @@ async function settleOpenSession(
     if (!isOpen(refreshed.status)) return undefined;
     throw previousUnconfirmed();
   }
-  if (open.expiresAt <= now) {
-    mayReplace();
-    return endUnlessPaid(core, open, 'expired', 'window_passed');
-  }
+  if (open.expiresAt <= now) return endUnlessPaid(core, open, 'expired', 'window_passed', mayReplace);
   // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
   // payment holds it for a person (sync.ts, orderAtPayment).
   if (core.provider(open.provider).paymentUnderway(open)) return open;
-  if (open.amountMinor !== amountMinor || open.currency !== currency) {
-    mayReplace();
-    return endUnlessPaid(core, open, 'cancelled', 'order_changed');
-  }
+  if (open.amountMinor !== amountMinor || open.currency !== currency) return endUnlessPaid(core, open, 'cancelled', 'order_changed', mayReplace);
   return open;
 }
 
@@ -203,12 +197,20 @@ async function settleOpenSession(
  * the order then gets a new payment, or the caller refuses it as paid. A payment the provider still checks is handed
  * back, never a second one; while its status cannot be read, no second payment is opened either.
  */
-async function endUnlessPaid(core: SessionCore, open: SessionRecord, to: 'expired' | 'cancelled', reason: string): Promise<SessionRecord | undefined> {
+async function endUnlessPaid(
+  core: SessionCore,
+  open: SessionRecord,
+  to: 'expired' | 'cancelled',
+  reason: string,
+  mayReplace: () => void,
+): Promise<SessionRecord | undefined> {
   const readFrom = Date.now();
   const refreshed = (await readNow(core, open.id, 'create')) ?? open;
   if (!isOpen(refreshed.status)) return undefined;
   if (!readSince(core, refreshed, readFrom)) throw previousUnconfirmed();
   if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
+  // Read first, so that a payment made meanwhile is answered as such; but not ended for a new one the limit refuses.
+  mayReplace();
   const after = await endOpenSession(core, refreshed, to, reason);
   if (!after || !isOpen(after.status)) return undefined;
   // Not ended: the provider refused the cancel and then showed a payment under way, or could not be read at all.

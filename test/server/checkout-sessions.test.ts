@@ -281,6 +281,10 @@ describe('reading and cancelling a session', () => {
     const refused = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'new-price' });
     assert.equal(refused.status, 429);
     assert.equal((await session(t.app, open.id)).status, 'created');
+    // Paid meanwhile (at the old price): read before the limit is asked, and answered as what it is.
+    repay.deals.get((await session(t.app, open.id)).providerPaymentId!)!.state = 'completed';
+    const held = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'paid-meanwhile' });
+    assert.deepEqual([held.status, held.json.error.code], [409, 'order_held']);
   });
 
   it('cancels locally for Repay (no cancel API) and a later verified payment revives the session', async () => {
