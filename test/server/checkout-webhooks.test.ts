@@ -302,6 +302,7 @@ describe('BoxExchanger IPN', () => {
     return { id: json.id as string, json, order, ipnSecret: row.providerData.ipnSecret as string };
   }
   const ipn = (id: string, body: string, type = 'application/x-www-form-urlencoded') => t.post(`/api/checkout/webhooks/boxexchanger/${id}`, body, type);
+  const payerCancel = (id: string, token: string) => t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 
   it('neither expires nor replaces an order BoxExchanger is still checking after the payer paid', async () => {
     const { id, order } = await openOrder();
@@ -545,7 +546,7 @@ describe('BoxExchanger IPN', () => {
 
   it('cancels the order at BoxExchanger through update-status "deleted"', async () => {
     const { id, json } = await openOrder();
-    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    const response = await payerCancel(id, json.token);
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as any).status, 'cancelled');
     assert.equal(box.updates.length, 1);
@@ -560,7 +561,7 @@ describe('BoxExchanger IPN', () => {
   it('refuses a cancel as not cancellable once the payer has reported the payment made, whatever BoxExchanger\'s wording', async () => {
     const { id, json, order } = await openOrder();
     order.status = 'inProgress';
-    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    const response = await payerCancel(id, json.token);
     assert.equal(response.status, 409);
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'session_not_cancellable');
     assert.equal((await session(t.app, id)).status, 'pending');
@@ -569,7 +570,7 @@ describe('BoxExchanger IPN', () => {
   it('reports a cancel refused because the payer already paid as the real status', async () => {
     const { id, json, order } = await openOrder();
     order.status = 'done';
-    const response = await t.app.request(`/api/checkout/sessions/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    const response = await payerCancel(id, json.token);
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as any).status, 'paid');
   });
