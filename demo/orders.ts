@@ -410,10 +410,12 @@ function createResolveForm(row: Row): HTMLFormElement {
       },
       (error: unknown) => {
         submit.disabled = false;
-        row.result.textContent = t(locale(), 'resolve.error', { error: errorMessage(error) });
+        // Changed since it was listed (a callback came, someone else decided): show what it says now before anyone
+        // decides again.
+        const changed = error instanceof ApiError && error.status === 412;
+        row.result.textContent = changed ? t(locale(), 'resolve.changed') : t(locale(), 'resolve.error', { error: errorMessage(error) });
         row.result.dataset.outcome = 'error';
-        // Changed since it was listed (a callback came): show what it says now before anyone decides again.
-        if (error instanceof ApiError && error.status === 412) void refresh();
+        if (changed) void refresh();
       },
     );
   });

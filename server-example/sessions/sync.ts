@@ -504,12 +504,13 @@ export async function resolveHeld(
       refused = undefined;
       paidElsewhere = false;
       changed = false;
+      // The version the person read comes first (as HTTP's If-Match does): a payment settled since is news to them too.
+      changed = seen !== undefined && decisionTag(current) !== seen;
+      if (changed) return undefined;
       if (current.status !== 'held') {
         refused = current.status;
         return undefined;
       }
-      changed = seen !== undefined && decisionTag(current) !== seen;
-      if (changed) return undefined;
       // The order is paid by another session (or was, and that payment is held now): this payment is the second one,
       // which a person refunds, never ships.
       if (to === 'paid' && context.orderSessions.some(countsForOrder)) {

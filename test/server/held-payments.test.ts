@@ -145,6 +145,25 @@ describe('held payments', () => {
     }
   });
 
+  it('answers the second of two people deciding on one version 412, so that they read what the first decided', async () => {
+    const app = telling();
+    try {
+      const { json, deal, signed } = await repayPayment(app);
+      deal.state = 'completed';
+      assert.equal((await signed('1000')).status, 200);
+      const seen = await look(app, json.id);
+      assert.equal((await resolve(app, json.id, 'paid', { 'if-match': seen.etag })).status, 200);
+      const second = await resolve(app, json.id, 'refunded', { 'if-match': seen.etag });
+      assert.equal(second.status, 412);
+      assert.equal(((await second.json()) as { error: { code: string } }).error.code, 'session_changed');
+      // Without a version, a payment no longer held is refused as such.
+      assert.equal((await resolve(app, json.id, 'refunded')).status, 409);
+      assert.equal((await session(app.app, json.id)).status, 'paid');
+    } finally {
+      await app.dispose();
+    }
+  });
+
   it('refuses a decision made on a version of the payment that has changed since (If-Match)', async () => {
     const app = telling();
     try {
