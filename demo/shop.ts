@@ -645,7 +645,9 @@ function trackCard(card: Card, name: PayEventName, detail: unknown, orderId: str
   const locale = settings.locale;
   const title = card.product.title[locale];
   const session = sessionOf(detail);
-  const status = name === 'pay-cancel' ? 'cancelled' : statusOf(detail);
+  // A dismissed window is no cancel: the payment stays open and the next click reuses it (docs/element.md).
+  const dismissed = name === 'pay-cancel' && (detail as { reason?: unknown } | undefined)?.reason === 'dismissed';
+  const status = name === 'pay-cancel' && !dismissed ? 'cancelled' : statusOf(detail);
   if (status && name !== 'pay-request-close' && name !== 'pay-close') {
     card.status = status;
     renderCardStatus(card);
@@ -677,18 +679,17 @@ function trackCard(card: Card, name: PayEventName, detail: unknown, orderId: str
       toast('error', `${t(locale, 'toast.error', { title })}${errorText(detail)}`, session?.id);
       break;
     case 'pay-cancel':
-      toast('info', t(locale, 'toast.cancel', { title }), session?.id);
+      toast('info', t(locale, dismissed ? 'toast.dismissed' : 'toast.cancel', { title }), session?.id);
       break;
     default:
       break;
   }
 }
 
+/** The element's own sentence for the payer; the code stays in the event log. */
 function errorText(detail: unknown): string {
-  if (typeof detail !== 'object' || detail === null) return '';
-  const { code, message } = detail as { code?: unknown; message?: unknown };
-  const parts = [typeof code === 'string' ? code : '', typeof message === 'string' ? message : ''].filter(Boolean);
-  return parts.length ? ` — ${parts.join(': ')}` : '';
+  const message = typeof detail === 'object' && detail !== null ? (detail as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && message ? ` — ${message}` : '';
 }
 
 /**

@@ -2,8 +2,9 @@
 import { findDemoProduct } from './demo-catalogue.js';
 import type { ResolveOrder } from './types.js';
 
-export const demoResolveOrder: ResolveOrder = (orderId) => {
+export const demoResolveOrder: ResolveOrder = (orderId, { locale } = {}) => {
   const product = findDemoProduct(orderId);
   if (!product) return null;
-  return { amount: product.price, currency: product.currency, description: product.title.ru };
+  // In the element's language: the dialog's header shows it. (A session reused after a switch keeps its first one.)
+  return { amount: product.price, currency: product.currency, description: product.title[locale?.toLowerCase().startsWith('en') ? 'en' : 'ru'] };
 };

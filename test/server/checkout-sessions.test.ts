@@ -5,6 +5,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { setupServer } from 'msw/node';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { demoResolveOrder } from '../../server-example/demo-orders.js';
 import { createLogger } from '../../server-example/logger.js';
 import { ORDER_ATTEMPTS_PER_WINDOW, ORDER_PAYMENTS_PER_WINDOW } from '../../server-example/sessions/create.js';
 import { MIGRATIONS, SqliteStore } from '../../server-example/store.js';
@@ -655,6 +656,12 @@ describe('config and the demo log', () => {
     assert.ok(!text.includes('repay-secret'));
     assert.ok(!text.includes('signature') && !text.includes(deal.id + ':'), 'no signed callback is published');
     assert.ok(!text.includes('payment_url'), 'no provider answer is published');
+  });
+
+  it('describes a demo order in the element\'s language', async () => {
+    assert.equal((await demoResolveOrder('samovar-a1b2', { locale: 'en' }))?.description, 'Tula samovar');
+    assert.equal((await demoResolveOrder('samovar-a1b2', { locale: 'ru' }))?.description, 'Самовар «Тульский»');
+    assert.equal((await demoResolveOrder('samovar-a1b2', {}))?.description, 'Самовар «Тульский»');
   });
 
   it('has no demo session log in live mode', async () => {
