@@ -12,7 +12,7 @@ dialog { box-sizing: border-box; width: min(var(--pay-checkout-dialog-width, 480
 dialog[open] { animation: pay-in .18s ease-out }
 dialog::backdrop { background: var(--pay-checkout-backdrop, rgb(0 0 0 / .55)) }
 @keyframes pay-in { from { opacity: 0; transform: translateY(12px) } }
-@media (max-width: 640px) { dialog { width: 100vw; height: 100dvh; margin: 0; border-radius: 0 } }
+@media (max-width: 640px) { dialog { width: 100vw; height: 100dvh; margin: 0; border-radius: 0 } header { flex-wrap: wrap } .new-window { order: 1; flex-basis: 100% } }
 .sheet { display: flex; flex-direction: column; height: 100% }
 .inline { box-sizing: border-box; width: 100%; height: var(--pay-checkout-frame-height, 640px); border: 1px solid var(--_line); border-radius: var(--_radius); overflow: hidden }
 :host(:has(.inline)) { display: block }

@@ -94,6 +94,23 @@ describe('dialog header title', () => {
     el.close();
   });
 
+  it('gives the title the header\'s first line on a narrow screen, the new-window link a line of its own', async () => {
+    await setViewport({ width: 360, height: 700 });
+    helper.description = 'Павлопосадский платок «Весенний сад», шерсть';
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
+    el.open();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    const header = part(el, 'header')!;
+    const h2 = header.querySelector('h2')!.getBoundingClientRect();
+    const link = header.querySelector<HTMLAnchorElement>('a.new-window')!;
+    expect(h2.width).to.be.above(header.getBoundingClientRect().width / 2);
+    expect(link.getBoundingClientRect().top).to.be.at.least(h2.bottom);
+    expect(link.scrollWidth).to.be.at.most(link.clientWidth + 1);
+    expect(headerTitle(el).lines).to.equal(1);
+    el.close();
+  });
+
   it('without a description shows a short order label, and a long order id never wraps', async () => {
     await setViewport({ width: 360, height: 700 });
     const id = 'ORD-7f3c2a1e-9b8d-4c6f-a5e4-3d2c1b0a9f8e-2026-12-01';
