@@ -14,6 +14,7 @@ import { OpenSessionExistsError, ProviderPaymentTakenError } from '../store.js';
 import type { SessionRecord } from '../store.js';
 import { isOpen } from '../transitions.js';
 import type { MethodId, ProviderId, ResolvedOrder, SessionStatus } from '../types.js';
+import { TRIGGERED_READ_INTERVAL_MS } from './callbacks.js';
 import { endOpenSession } from './cancel.js';
 import type { SessionCore } from './core.js';
 import { newSessionId, providerReference, referenceOf, sessionIdOfReference } from './references.js';
@@ -204,13 +205,22 @@ async function endUnlessPaid(
   reason: string,
   mayReplace: () => void,
 ): Promise<SessionRecord | undefined> {
+  try {
+    mayReplace();
+  } catch (refusal) {
+    // No new payment for this order now, so this one is not ended for one. A payment made on it meanwhile is still
+    // answered as such, on a read at most as often as a status request makes one (a script repeating "pay" must not
+    // make provider reads without bound either).
+    const due = open.lastPolledAt === null || Date.now() - open.lastPolledAt > TRIGGERED_READ_INTERVAL_MS;
+    const known = due ? ((await refresh(core, open.id, 'create').catch(() => undefined)) ?? open) : open;
+    refuseSettledOrder([known.status]);
+    throw refusal;
+  }
   const readFrom = Date.now();
   const refreshed = (await readNow(core, open.id, 'create')) ?? open;
   if (!isOpen(refreshed.status)) return undefined;
   if (!readSince(core, refreshed, readFrom)) throw previousUnconfirmed();
   if (core.provider(refreshed.provider).paymentUnderway(refreshed)) return refreshed;
-  // Read first, so that a payment made meanwhile is answered as such; but not ended for a new one the limit refuses.
-  mayReplace();
   const after = await endOpenSession(core, refreshed, to, reason);
   if (!after || !isOpen(after.status)) return undefined;
   // Not ended: the provider refused the cancel and then showed a payment under way, or could not be read at all.

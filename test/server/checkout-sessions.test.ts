@@ -282,8 +282,15 @@ describe('reading and cancelling a session', () => {
     const refused = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'new-price' });
     assert.equal(refused.status, 429);
     assert.equal((await session(t.app, open.id)).status, 'created');
-    // Paid meanwhile (at the old price): read before the limit is asked, and answered as what it is.
+    // Asked again and again, it reads the provider no more often than a status request would.
+    const reads = repay.statusCalls;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      assert.equal((await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': `again-${attempt}` })).status, 429);
+    }
+    assert.equal(repay.statusCalls, reads);
+    // Paid meanwhile (at the old price): once a read is due, answered as what it is.
     repay.deals.get((await session(t.app, open.id)).providerPaymentId!)!.state = 'completed';
+    await t.app.checkout.store.mutate(open.id, () => ({ patch: { lastPolledAt: Date.now() - 60_000 } }));
     const held = await t.createSession({ orderId: 'A-1001' }, { 'idempotency-key': 'paid-meanwhile' });
     assert.deepEqual([held.status, held.json.error.code], [409, 'order_held']);
   });
