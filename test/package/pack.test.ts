@@ -296,7 +296,7 @@ describe('the helper from the package, in plain Node', () => {
     const bin = join(shop, 'node_modules/.bin/pay-checkout-prune');
     const env = { ...process.env, DATABASE_PATH: join(shop, 'prune-test.sqlite'), LOG_LEVEL: 'silent' };
     const output = execFileSync(bin, ['--older-than', '180d'], { cwd: shop, env, encoding: 'utf8' });
-    assert.match(output, /pruned 0 events and 0 rejected-callback digests/);
+    assert.match(output, /pruned 0 events, 0 merchant deliveries and 0 rejected-callback digests/);
   });
 
   it('runs as the pay-checkout-server command: helper and sandbox in test mode', async () => {
