@@ -105,9 +105,28 @@ describe('dialog header title', () => {
     const h2 = header.querySelector('h2')!.getBoundingClientRect();
     const link = header.querySelector<HTMLAnchorElement>('a.new-window')!;
     expect(h2.width).to.be.above(header.getBoundingClientRect().width / 2);
-    expect(link.getBoundingClientRect().top).to.be.at.least(h2.bottom);
+    const box = link.getBoundingClientRect();
+    expect(box.top).to.be.at.least(h2.bottom);
     expect(link.scrollWidth).to.be.at.most(link.clientWidth + 1);
+    // Only the link's own text is a tap target, not the rest of its line.
+    expect(box.width).to.be.below(header.getBoundingClientRect().width / 2);
     expect(headerTitle(el).lines).to.equal(1);
+    el.close();
+  });
+
+  it('keeps an inline panel inside its container on a narrow screen, whatever the title', async () => {
+    await setViewport({ width: 320, height: 700 });
+    helper.description = 'Павлопосадский платок «Весенний сад», шерсть, 146 × 146 см';
+    const el = await fixture<PayCheckout>(html`<div style="width: 300px"><pay-checkout order-id="A-1001" mode="inline"></pay-checkout></div>`).then((div) => div.querySelector('pay-checkout')!);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    const container = el.parentElement!.getBoundingClientRect();
+    expect(el.getBoundingClientRect().width).to.equal(container.width);
+    const close = part(el, 'close-button')!.getBoundingClientRect();
+    expect(close.right).to.be.at.most(container.right);
+    expect(headerTitle(el)).to.include({ lines: 1, cut: true });
+    expect(document.documentElement.scrollWidth).to.be.at.most(320);
     el.close();
   });
 
