@@ -214,6 +214,8 @@ async function endUnlessPaid(
     const due = open.lastPolledAt === null || Date.now() - open.lastPolledAt > TRIGGERED_READ_INTERVAL_MS;
     const known = due ? ((await refresh(core, open.id, 'create').catch(() => undefined)) ?? open) : open;
     refuseSettledOrder([known.status]);
+    // A payment the provider still checks is handed back, as it would be under the limit.
+    if (isOpen(known.status) && core.provider(known.provider).paymentUnderway(known)) return known;
     throw refusal;
   }
   const readFrom = Date.now();

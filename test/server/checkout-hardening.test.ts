@@ -16,6 +16,7 @@ import { generateWebhookSecret } from '../../server-example/merchant-webhooks/si
 import { SANDBOX_ACCOUNTS } from '../../server-example/sandbox/accounts.js';
 import { ProviderPaymentTakenError } from '../../server-example/store.js';
 import { providerReference } from '../../server-example/sessions.js';
+import { ORDER_ATTEMPTS_PER_WINDOW } from '../../server-example/sessions/create.js';
 import { BOX, events, makeTestApp, md5, session, testEnv, useProviderMocks } from './checkout-fixtures.js';
 import type { AgeMock, BoxMock, Orders, RepayMock, TestApp } from './checkout-fixtures.js';
 
@@ -412,6 +413,20 @@ describe('one payment never pays two orders', () => {
 });
 
 describe('one order is never paid twice silently', () => {
+  it('hands back a payment BoxExchanger is checking also when the order is over its attempt limit', async () => {
+    repay.nextError = { status: 503, body: { code: 503 } };
+    for (let attempt = 1; attempt < ORDER_ATTEMPTS_PER_WINDOW; attempt++) {
+      assert.equal((await t.createSession({ orderId: 'A-1001', provider: 'repay' }, { 'idempotency-key': `outage-${attempt}` })).status, 503);
+    }
+    repay.nextError = undefined;
+    const open = (await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' }, { 'idempotency-key': 'box' })).json;
+    // The payer said "I have paid"; the window passed while BoxExchanger checks (not read here since).
+    box.orders.get((await session(t.app, open.id)).providerPaymentId!)!.status = 'inProgress';
+    await t.app.checkout.store.mutate(open.id, () => ({ patch: { expiresAt: Date.now() - 60_000, lastPolledAt: Date.now() - 60_000 } }));
+    const again = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' }, { 'idempotency-key': 'back' });
+    assert.deepEqual([again.status, again.json.id], [200, open.id]);
+  });
+
   it('asks Repay before a payer cancel it cannot send: a deal paid a moment ago is paid, not cancelled', async () => {
     const opened = (await t.createSession({ orderId: 'A-1001', provider: 'repay' })).json;
     repay.deals.get('deal-1')!.state = 'completed';
