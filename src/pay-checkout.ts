@@ -257,6 +257,7 @@ export class PayCheckout extends LitElement {
   #problem?: ConfigProblem;
   #reported?: ConfigProblem;
   #flow?: CheckoutController;
+  #internals?: ElementInternals;
   #loading?: Promise<CheckoutController | undefined>;
   #ac?: AbortController;
   /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
@@ -464,7 +465,14 @@ export class PayCheckout extends LitElement {
   }
 
   protected override render() {
-    return this.#flow?.hidesButton() ? STATUS : BUTTON;
+    const inline = !!this.#flow?.hidesButton();
+    // While the inline panel is shown the element is a block (`:host(:state(inline))`), so the panel takes its
+    // container's width however `mode` was set. (Internals are attached only then: a button-only page never does.
+    // A browser without custom state names leaves the panel as wide as its content.)
+    try {
+      if (inline || this.#internals) (this.#internals ??= this.attachInternals()).states[inline ? 'add' : 'delete']('inline');
+    } catch {}
+    return inline ? STATUS : BUTTON;
   }
 
   /** @internal an intent on this element's button, from the page-level listeners (`INTENTS`) */

@@ -6,7 +6,6 @@ import { css } from 'lit';
 /** The button and the status line: everything the page shows before the payer interacts. */
 export const hostStyles = css`
 :host { --_accent: var(--pay-checkout-accent, #1f5bd6); --_radius: var(--pay-checkout-radius, 10px); display: inline-block; font: var(--pay-checkout-font, inherit); color-scheme: light dark }
-:host([mode=inline]) { display: block }
 :host([hidden]) { display: none }
 [part~=button] { display: inline-flex; align-items: center; justify-content: center; gap: .5em; min-height: 44px; padding: .625em 1.25em; border: 0; border-radius: var(--_radius); background: var(--_accent); color: var(--pay-checkout-accent-text, #fff); font: inherit; font-weight: 600; cursor: pointer }
 [part~=button]:hover:not(:disabled) { filter: brightness(1.1) }

@@ -12,13 +12,15 @@ dialog { box-sizing: border-box; width: min(var(--pay-checkout-dialog-width, 480
 dialog[open] { animation: pay-in .18s ease-out }
 dialog::backdrop { background: var(--pay-checkout-backdrop, rgb(0 0 0 / .55)) }
 @keyframes pay-in { from { opacity: 0; transform: translateY(12px) } }
-@media (max-width: 640px) { dialog { width: 100vw; height: 100dvh; margin: 0; border-radius: 0 } header { flex-wrap: wrap; row-gap: .25rem } header::after { content: ''; order: 1; flex-basis: 100% } .new-window { order: 2 } }
+@media (max-width: 640px) { dialog { width: 100vw; height: 100dvh; margin: 0; border-radius: 0 } }
 .sheet { display: flex; flex-direction: column; height: 100% }
 .inline { box-sizing: border-box; width: 100%; height: var(--pay-checkout-frame-height, 640px); border: 1px solid var(--_line); border-radius: var(--_radius); overflow: hidden }
+:host(:state(inline)) { display: block }
 header { display: flex; align-items: center; gap: .75rem; padding: .625rem .625rem .625rem 1rem; border-bottom: 1px solid var(--_line) }
-h2 { flex: 1; min-width: 0; contain: inline-size; margin: 0; overflow: hidden; font-size: 1rem; font-weight: 600; white-space: nowrap; text-overflow: ellipsis }
+h2 { flex: 1; min-width: 0; margin: 0; overflow: hidden; font-size: 1rem; font-weight: 600; white-space: nowrap; text-overflow: ellipsis }
 .amount { font-weight: 600; white-space: nowrap }
 .new-window { color: inherit; font-size: .875rem; white-space: nowrap }
+@media (max-width: 640px) { header:has(> .new-window) { flex-wrap: wrap; row-gap: 0 } header:has(> .new-window)::after { content: ''; order: 1; flex-basis: 100% } .new-window { order: 2 } }
 [part~=close-button] { display: grid; place-items: center; width: 40px; height: 40px; border: 0; border-radius: 50%; background: none; color: inherit; cursor: pointer }
 [part~=close-button] path { stroke: currentColor; stroke-width: 2; stroke-linecap: round }
 [part~=close-button]:hover:not(:disabled) { background: var(--_line) }

@@ -108,8 +108,9 @@ describe('dialog header title', () => {
     const box = link.getBoundingClientRect();
     expect(box.top).to.be.at.least(h2.bottom);
     expect(link.scrollWidth).to.be.at.most(link.clientWidth + 1);
-    // Only the link's own text is a tap target, not the rest of its line.
+    // Only the link's own text is a tap target, not the rest of its line; one line of header more, no empty one.
     expect(box.width).to.be.below(header.getBoundingClientRect().width / 2);
+    expect(box.top - part(el, 'close-button')!.getBoundingClientRect().bottom).to.be.below(4);
     expect(headerTitle(el).lines).to.equal(1);
     el.close();
   });
@@ -128,6 +129,25 @@ describe('dialog header title', () => {
     expect(headerTitle(el)).to.include({ lines: 1, cut: true });
     expect(document.documentElement.scrollWidth).to.be.at.most(320);
     el.close();
+  });
+
+  it('gives an inline panel its container\'s width with mode set as a property, and leaves the idle button inline', async () => {
+    await setViewport({ width: 1200, height: 800 });
+    helper.description = 'Павлопосадский платок «Весенний сад», шерсть, 146 × 146 см';
+    const box = await fixture<HTMLDivElement>(html`<div style="width: 700px">Итого <pay-checkout order-id="A-1001"></pay-checkout> к оплате</div>`);
+    const el = box.querySelector('pay-checkout')!;
+    el.mode = 'inline';
+    await el.updateComplete;
+    expect(el.getBoundingClientRect().width).to.be.below(700);
+    part<HTMLButtonElement>(el, 'button')!.click();
+    await oneEvent(el, 'pay-open');
+    await el.updateComplete;
+    expect(el.getBoundingClientRect().width).to.equal(700);
+    expect(part(el, 'header')!.querySelector('h2')!.getBoundingClientRect().width).to.be.above(300);
+    el.close();
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(el.getBoundingClientRect().width).to.be.below(700);
   });
 
   it('without a description shows a short order label, and a long order id never wraps', async () => {
