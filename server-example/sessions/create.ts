@@ -50,13 +50,15 @@ const ORDER_ATTEMPT_WINDOW_MS = 3_600_000;
  * replaying "pay" and "cancel" for an order the lookup lets it into must make neither without bound. A payer whose
  * attempts the provider refused (an outage) is held back only by the looser limit.
  */
-function refuseOverLimit(history: readonly SessionRecord[]): void {
+function overLimit(history: readonly SessionRecord[]): boolean {
   const since = Date.now() - ORDER_ATTEMPT_WINDOW_MS;
   const recent = history.filter((session) => session.createdAt > since);
   const payments = recent.filter((session) => session.providerPaymentId !== null || session.paymentUrl !== null).length;
-  if (payments >= ORDER_PAYMENTS_PER_WINDOW || recent.length >= ORDER_ATTEMPTS_PER_WINDOW) {
-    throw new CheckoutError('rate_limited', 'This order had too many payment attempts within the hour; try again later.');
-  }
+  return payments >= ORDER_PAYMENTS_PER_WINDOW || recent.length >= ORDER_ATTEMPTS_PER_WINDOW;
+}
+
+function tooManyAttempts(): CheckoutError {
+  return new CheckoutError('rate_limited', 'This order had too many payment attempts within the hour; try again later.');
 }
 
 /** The customer reference sent to providers: a hash, never the merchant's own id. */
@@ -102,10 +104,11 @@ export async function createSession(core: SessionCore, input: CreateSessionInput
     const history = await core.store.listOrderSessions(input.orderId);
     refuseSettledOrder(history.map((session) => session.status));
 
+    const limited = overLimit(history);
     const open = history.find((session) => isOpen(session.status));
     if (open) {
       // Over the limit, an open session is still handed back, but not ended for a new one that would be refused.
-      const reusable = await settleOpenSession(core, open, amountMinor, currency, () => refuseOverLimit(history));
+      const reusable = await settleOpenSession(core, open, amountMinor, currency, limited);
       if (reusable) {
         await rememberKey(core, input.idempotencyKey, fingerprint, reusable.id);
         return { session: await returnToThisPage(core, reusable, input), created: false };
@@ -115,7 +118,7 @@ export async function createSession(core: SessionCore, input: CreateSessionInput
       if (settled) refuseSettledOrder([settled.status]);
     }
 
-    refuseOverLimit(history);
+    if (limited) throw tooManyAttempts();
     provider.checkAmount(amountMinor, currency);
     const session = await openProviderPayment(core, provider, method, input, order.resolved, amountMinor, fingerprint);
     if (input.idempotencyKey) {
@@ -166,8 +169,8 @@ async function settleOpenSession(
   open: SessionRecord,
   amountMinor: number,
   currency: string,
-  /** Throws when no new payment may be opened: called before the open one is ended to make way for it. */
-  mayReplace: () => void,
+  /** No new payment may be opened for the order now (its attempt limit): the open one is not ended for one. */
+  limited: boolean,
 ): Promise<SessionRecord | undefined> {
   const now = Date.now();
   if (!open.paymentUrl) {
@@ -184,11 +187,11 @@ async function settleOpenSession(
     if (!isOpen(refreshed.status)) return undefined;
     throw previousUnconfirmed();
   }
-  if (open.expiresAt <= now) return endUnlessPaid(core, open, 'expired', 'window_passed', mayReplace);
+  if (open.expiresAt <= now) return endUnlessPaid(core, open, 'expired', 'window_passed', limited);
   // A payment under way stands even if the order's price changed meanwhile: when it completes, the price check at
   // payment holds it for a person (sync.ts, orderAtPayment).
   if (core.provider(open.provider).paymentUnderway(open)) return open;
-  if (open.amountMinor !== amountMinor || open.currency !== currency) return endUnlessPaid(core, open, 'cancelled', 'order_changed', mayReplace);
+  if (open.amountMinor !== amountMinor || open.currency !== currency) return endUnlessPaid(core, open, 'cancelled', 'order_changed', limited);
   return open;
 }
 
@@ -203,11 +206,9 @@ async function endUnlessPaid(
   open: SessionRecord,
   to: 'expired' | 'cancelled',
   reason: string,
-  mayReplace: () => void,
+  limited: boolean,
 ): Promise<SessionRecord | undefined> {
-  try {
-    mayReplace();
-  } catch (refusal) {
+  if (limited) {
     // No new payment for this order now, so this one is not ended for one. A payment made on it meanwhile is still
     // answered as such, on a read at most as often as a status request makes one (a script repeating "pay" must not
     // make provider reads without bound either).
@@ -216,7 +217,7 @@ async function endUnlessPaid(
     refuseSettledOrder([known.status]);
     // A payment the provider still checks is handed back, as it would be under the limit.
     if (isOpen(known.status) && core.provider(known.provider).paymentUnderway(known)) return known;
-    throw refusal;
+    throw tooManyAttempts();
   }
   const readFrom = Date.now();
   const refreshed = (await readNow(core, open.id, 'create')) ?? open;
