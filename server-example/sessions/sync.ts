@@ -503,7 +503,6 @@ export async function resolveHeld(
       // Decided afresh on each run: PostgreSQL runs the decision again after a lost serialisation race.
       refused = undefined;
       paidElsewhere = false;
-      changed = false;
       // The version the person read comes first (as HTTP's If-Match does): a payment settled since is news to them too.
       changed = seen !== undefined && decisionTag(current) !== seen;
       if (changed) return undefined;
