@@ -257,7 +257,6 @@ export class PayCheckout extends LitElement {
   #problem?: ConfigProblem;
   #reported?: ConfigProblem;
   #flow?: CheckoutController;
-  #internals?: ElementInternals;
   #loading?: Promise<CheckoutController | undefined>;
   #ac?: AbortController;
   /** Look for this order's attempt in the tab (a redirect return, or an order paid or held here) at the next update. */
@@ -466,12 +465,10 @@ export class PayCheckout extends LitElement {
 
   protected override render() {
     const inline = !!this.#flow?.hidesButton();
-    // While the inline panel is shown the element is a block (`:host(:state(inline))`), so the panel takes its
-    // container's width however `mode` was set. (Internals are attached only then: a button-only page never does.
-    // A browser without custom state names leaves the panel as wide as its content.)
-    try {
-      if (inline || this.#internals) (this.#internals ??= this.attachInternals()).states[inline ? 'add' : 'delete']('inline');
-    } catch {}
+    // While the inline panel is shown the element carries `panel` and is a block (`:host([panel])`), so the panel takes
+    // its container's width however `mode` was set. (An attribute of its own, not a custom state: the page or a
+    // subclass may want the element's ElementInternals.)
+    if (inline !== this.hasAttribute('panel')) this.toggleAttribute('panel', inline);
     return inline ? STATUS : BUTTON;
   }
 

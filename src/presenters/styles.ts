@@ -15,7 +15,7 @@ dialog::backdrop { background: var(--pay-checkout-backdrop, rgb(0 0 0 / .55)) }
 @media (max-width: 640px) { dialog { width: 100vw; height: 100dvh; margin: 0; border-radius: 0 } }
 .sheet { display: flex; flex-direction: column; height: 100% }
 .inline { box-sizing: border-box; width: 100%; height: var(--pay-checkout-frame-height, 640px); border: 1px solid var(--_line); border-radius: var(--_radius); overflow: hidden }
-:host(:state(inline)) { display: block }
+:host([panel]:not([hidden])) { display: block }
 header { display: flex; align-items: center; gap: .75rem; padding: .625rem .625rem .625rem 1rem; border-bottom: 1px solid var(--_line) }
 h2 { flex: 1; min-width: 0; margin: 0; overflow: hidden; font-size: 1rem; font-weight: 600; white-space: nowrap; text-overflow: ellipsis }
 .amount { font-weight: 600; white-space: nowrap }

@@ -144,9 +144,15 @@ describe('dialog header title', () => {
     await el.updateComplete;
     expect(el.getBoundingClientRect().width).to.equal(700);
     expect(part(el, 'header')!.querySelector('h2')!.getBoundingClientRect().width).to.be.above(300);
+    // The page's own ElementInternals are untouched, and `hidden` still hides it.
+    expect(() => el.attachInternals()).to.not.throw();
+    el.hidden = true;
+    expect(getComputedStyle(el).display).to.equal('none');
+    el.hidden = false;
     el.close();
     await el.updateComplete;
     await el.updateComplete;
+    expect(el.hasAttribute('panel')).to.equal(false);
     expect(el.getBoundingClientRect().width).to.be.below(700);
   });
 
