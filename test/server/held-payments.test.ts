@@ -35,6 +35,14 @@ async function repayPayment(app: TestApp) {
   return { json, deal, signed };
 }
 
+/** A Repay payment of which Repay signed 1000 paid of the 1500 order: held for a person, who opens it (`seen`). */
+async function underpaidAndSeen(app: TestApp) {
+  const payment = await repayPayment(app);
+  payment.deal.state = 'completed';
+  assert.equal((await payment.signed('1000')).status, 200);
+  return { ...payment, seen: await look(app, payment.json.id) };
+}
+
 function resolve(app: TestApp, sessionId: string, status: string, headers: Record<string, string> = {}) {
   return app.post(`/api/checkout/merchant/sessions/${sessionId}/resolve`, JSON.stringify({ status, note: 'checked by phone' }), 'application/json', {
     authorization: `Bearer ${app.config.merchantApiKey}`,
@@ -148,10 +156,7 @@ describe('held payments', () => {
   it('answers the second of two people deciding on one version 412, so that they read what the first decided', async () => {
     const app = telling();
     try {
-      const { json, deal, signed } = await repayPayment(app);
-      deal.state = 'completed';
-      assert.equal((await signed('1000')).status, 200);
-      const seen = await look(app, json.id);
+      const { json, seen } = await underpaidAndSeen(app);
       assert.equal((await resolve(app, json.id, 'paid', { 'if-match': seen.etag })).status, 200);
       const second = await resolve(app, json.id, 'refunded', { 'if-match': seen.etag });
       assert.equal(second.status, 412);
@@ -167,11 +172,7 @@ describe('held payments', () => {
   it('refuses a decision made on a version of the payment that has changed since (If-Match)', async () => {
     const app = telling();
     try {
-      const { json, deal, signed } = await repayPayment(app);
-      deal.state = 'completed';
-      // Repay signs 1000 paid of the 1500 order: held for a person, who opens the payment.
-      assert.equal((await signed('1000')).status, 200);
-      const seen = await look(app, json.id);
+      const { json, signed, seen } = await underpaidAndSeen(app);
       assert.equal(seen.view.status, 'held');
       assert.match(seen.etag, /^"[\w-]+"$/);
       // While they read it, a dispute's callback signs 800: still held, the session otherwise as it was.
