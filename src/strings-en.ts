@@ -34,7 +34,7 @@ export const strings = {
   'error.network_error': 'Cannot reach the server. Check your internet connection.',
   'error.timeout': 'The server did not respond in time. Please try again.',
   'error.popup_blocked': 'The browser blocked the payment window; taking you to the payment page instead.',
-  'error.failed': 'The payment did not go through. Try again or choose another method.',
+  'error.failed': 'The payment did not go through. Please try again.',
   'error.expired': 'The time to pay has run out. Please start again.',
   'error.generic': 'Something went wrong. Please try again.',
 } satisfies Partial<PayCheckoutStrings>;
