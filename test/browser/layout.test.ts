@@ -1,4 +1,5 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import type { TemplateResult } from 'lit';
 import { setViewport } from '@web/test-runner-commands';
 import { API, CONFIG, delay, dialogOf, helper, hover, http, HttpResponse, part, PayCheckout, useFakeHelper, worker, waitUntil } from './support.js';
 
@@ -74,17 +75,23 @@ function headerTitle(el: PayCheckout) {
   };
 }
 
+/** The element's dialog, open on a phone-sized screen. */
+async function narrowModal(template: TemplateResult): Promise<PayCheckout> {
+  await setViewport({ width: 360, height: 700 });
+  const el = await fixture<PayCheckout>(template);
+  el.open();
+  await oneEvent(el, 'pay-open');
+  await el.updateComplete;
+  return el;
+}
+
 describe('dialog header title', () => {
   useFakeHelper();
   afterEach(() => setViewport({ width: 800, height: 600 }));
 
   it("shows the merchant's description on one line, cut with an ellipsis on a narrow screen", async () => {
-    await setViewport({ width: 360, height: 700 });
     helper.description = 'Иван-чай ферментированный, листовой, 250 г, урожай 2026 года, с доставкой курьером';
-    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
-    el.open();
-    await oneEvent(el, 'pay-open');
-    await el.updateComplete;
+    const el = await narrowModal(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     const title = headerTitle(el);
     expect(title.text).to.equal(helper.description);
     expect(title.lines).to.equal(1);
@@ -95,12 +102,8 @@ describe('dialog header title', () => {
   });
 
   it('gives the title the header\'s first line on a narrow screen, the new-window link a line of its own', async () => {
-    await setViewport({ width: 360, height: 700 });
     helper.description = 'Павлопосадский платок «Весенний сад», шерсть';
-    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
-    el.open();
-    await oneEvent(el, 'pay-open');
-    await el.updateComplete;
+    const el = await narrowModal(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     const header = part(el, 'header')!;
     const h2 = header.querySelector('h2')!.getBoundingClientRect();
     const link = header.querySelector<HTMLAnchorElement>('a.new-window')!;
@@ -157,12 +160,8 @@ describe('dialog header title', () => {
   });
 
   it('without a description shows a short order label, and a long order id never wraps', async () => {
-    await setViewport({ width: 360, height: 700 });
     const id = 'ORD-7f3c2a1e-9b8d-4c6f-a5e4-3d2c1b0a9f8e-2026-12-01';
-    const el = await fixture<PayCheckout>(html`<pay-checkout order-id=${id} mode="modal"></pay-checkout>`);
-    el.open();
-    await oneEvent(el, 'pay-open');
-    await el.updateComplete;
+    const el = await narrowModal(html`<pay-checkout order-id=${id} mode="modal"></pay-checkout>`);
     const title = headerTitle(el);
     expect(title.text).to.equal(`Заказ ${id}`);
     expect(title.lines).to.equal(1);
