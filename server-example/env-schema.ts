@@ -49,6 +49,21 @@ const int =
     v.pipe(count(min, max)(name), v.transform((value) => value ?? fallback));
 
 /**
+ * A path appended to a provider's base URL. It must start with one `/`: without it the path would run on into the
+ * base URL's host (`api/x` after `https://age.trading` is the host `age.tradingapi`), and `//host` would name another
+ * host — either way the API credentials would go there.
+ */
+const isApiPath = (value: string) => /^\/(?!\/)[^\s\\]*$/.test(value);
+
+const apiPath =
+  (fallback: string): Variable<string> =>
+  (name) =>
+    v.pipe(
+      text(fallback)(name),
+      v.check(isApiPath, `${name} must be a path starting with one "/" (no scheme or host, no spaces), e.g. ${fallback}.`),
+    );
+
+/**
  * A path to one payment: without `{id}` every session would read (or cancel) the same payment, and one paid request
  * would make every order look paid. `allowEmpty` keeps '' apart from unset (the feature switched off).
  */
@@ -60,6 +75,19 @@ const paymentPath =
       v.trim(),
       v.transform((value) => (allowEmpty ? value : value || fallback)),
       v.check((value) => value === '' || value.includes('{id}'), `${name} must contain {id}, where the payment's id goes.`),
+      v.check(
+        (value) => value === '' || isApiPath(value),
+        `${name} must be a path starting with one "/" (no scheme or host, no spaces), e.g. ${fallback}.`,
+      ),
+    );
+
+/** An HTTP header name (RFC 9110 token): anything else makes every request fail before it is sent. */
+const headerName =
+  (fallback: string): Variable<string> =>
+  (name) =>
+    v.pipe(
+      text(fallback)(name),
+      v.check((value) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value), `${name} must be an HTTP header name (letters, digits and - only, no colon), e.g. ${fallback}.`),
     );
 
 const TRUE = ['1', 'true', 'yes', 'on'];
@@ -559,9 +587,9 @@ const methodNumber = (name: string) =>
 const AGETRADING = variables({
   AGETRADING_BASE_URL: baseUrl('https://age.trading'),
   AGETRADING_API_KEY: text(),
-  AGETRADING_AUTH_HEADER: text(SANDBOX_ACCOUNTS.agetrading.authHeader),
+  AGETRADING_AUTH_HEADER: headerName(SANDBOX_ACCOUNTS.agetrading.authHeader),
   AGETRADING_AUTH_VALUE: text(),
-  AGETRADING_CREATE_PATH: text('/api/requests/create/'),
+  AGETRADING_CREATE_PATH: apiPath('/api/requests/create/'),
   AGETRADING_STATUS_PATH: paymentPath('/api/requests/{id}/'),
   // Set but empty disables cancelling at age.trading; unset is the default path.
   AGETRADING_CANCEL_PATH: paymentPath('/api/requests/{id}/cancel/', true),
@@ -581,7 +609,7 @@ const AGETRADING = variables({
   AGETRADING_METHOD_SBP: methodNumber,
   AGETRADING_METHOD_CARD: methodNumber,
   AGETRADING_CALLBACK_SECRET: text(),
-  AGETRADING_CALLBACK_SIGNATURE_HEADER: text(SANDBOX_ACCOUNTS.agetrading.callbackSignatureHeader),
+  AGETRADING_CALLBACK_SIGNATURE_HEADER: headerName(SANDBOX_ACCOUNTS.agetrading.callbackSignatureHeader),
   AGETRADING_MIN_AMOUNT: int(100, 1, 1e9),
   AGETRADING_MAX_AMOUNT: int(0, 0, 1e9),
   AGETRADING_SESSION_TTL_SECONDS: int(600, 60, 7 * 86_400),

@@ -11,7 +11,7 @@ import type { CallbackInput, CallbackReply, PaymentProvider, ProviderStatusResul
 import type { SessionRecord } from './store.js';
 import type { EventSource, ProviderId, SessionStatus } from './types.js';
 import { handleCallback } from './sessions/callbacks.js';
-import { cancelSession, endOpenSession } from './sessions/cancel.js';
+import { type AtProvider, cancelSession, endOpenSession } from './sessions/cancel.js';
 import { SessionCore } from './sessions/core.js';
 import type { RefreshTrigger, SessionServiceOptions } from './sessions/core.js';
 import { createSession, markInterruptedUnlessCreating } from './sessions/create.js';
@@ -97,8 +97,8 @@ export class SessionService {
     to: 'expired' | 'cancelled',
     reason: string,
     source: EventSource = 'poll',
-    alreadyCancelledAtProvider = false,
+    atProvider: AtProvider = 'cancel',
   ): Promise<SessionRecord | undefined> {
-    return endOpenSession(this.#core, session, to, reason, source, alreadyCancelledAtProvider);
+    return endOpenSession(this.#core, session, to, reason, source, atProvider);
   }
 }

@@ -9,12 +9,13 @@
 import type { AgeTradingConfig } from '../config.js';
 import { CheckoutError } from '../errors.js';
 import { formatAmount, parseAmount } from '../money.js';
+import { referenceOf } from '../sessions/references.js';
 import type { SessionRecord } from '../store.js';
 import type { SessionStatus } from '../types.js';
 import { checkAnsweredPayment, isHttpUrl, optional } from './common.js';
 import { hexEquals, hmacSha256Hex, sha256Hex } from './crypto.js';
 import { defineProvider, verifiedClaim } from './define.js';
-import { isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
+import { NoAnswerError, isRecord, parseJsonCallback, providerRequest, scalarText, snippet } from './http.js';
 import type { CallbackInput, CreatePaymentInput, CreatedPayment, ParsedCallback, ProviderStatusResult, VerifiedClaim } from './types.js';
 
 const NAME = 'age.trading';
@@ -94,15 +95,28 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
       timeoutMs: this.config.timeoutMs,
     });
     const json = response.json;
-    if (response.status < 200 || response.status >= 300 || !isRecord(json)) throw ageTradingError(response.status, json, response.text);
-    const id = scalarText(json.id);
-    const redirectUrl = scalarText(json.redirect_url);
-    if (!id || !redirectUrl || !isHttpUrl(redirectUrl)) {
-      throw new CheckoutError('provider_error', 'age.trading answered without a request id or redirect_url.', { detail: snippet(response.text) });
+    // age.trading's own errors are { detail } with 400 / 500. A 5xx without one is a gateway's page, and a success that
+    // cannot be read may still have created the request: either way whether it exists is unknown. Recorded as
+    // interrupted (sessions/create.ts), the request age.trading hands back on the next attempt is taken over instead
+    // of blocking the customer until it times out.
+    const ownError = isRecord(json) && scalarText(json.detail) !== undefined;
+    const success = response.status >= 200 && response.status < 300;
+    if (!success && !(response.status >= 500 && !ownError)) throw ageTradingError(response.status, json, response.text);
+    const id = isRecord(json) ? scalarText(json.id) : undefined;
+    const redirectUrl = isRecord(json) ? scalarText(json.redirect_url) : undefined;
+    if (!success || !isRecord(json) || !id || !redirectUrl || !isHttpUrl(redirectUrl)) {
+      throw new NoAnswerError(
+        'provider_unavailable',
+        success
+          ? 'age.trading accepted the request but its answer has no request id or redirect_url.'
+          : `age.trading is unavailable (${response.status}) and may have created the request.`,
+        { detail: snippet(response.text) },
+      );
     }
     // A customer with an unclosed request gets that request back instead of a new one: the caller decides whether
     // it is one of ours to recover, or the payer must wait.
     const returnedReference = scalarText(json.merchant_request_id);
+    const reference = returnedReference ?? input.reference;
     const created: CreatedPayment = {
       providerPaymentId: id,
       paymentUrl: redirectUrl,
@@ -116,7 +130,7 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     // that failed at once is not said to be a ban (the documented sign is a cancellation): age.trading could not take
     // this payment now, and another attempt or method may work.
     try {
-      const current = await this.fetchStatusById(id, scalarText(json.request_proprietary_id));
+      const current = await this.fetchStatusById(id, scalarText(json.request_proprietary_id), reference);
       created.rawStatus = current.rawStatus;
       created.status = current.status;
       const detail = { detail: `status ${current.rawStatus} right after creation` };
@@ -166,11 +180,14 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
 
   async fetchStatus(session: SessionRecord): Promise<ProviderStatusResult> {
     if (!session.providerPaymentId) throw new CheckoutError('unknown_session', 'The session has no age.trading request yet.');
-    return this.fetchStatusById(session.providerPaymentId, scalarText(session.providerData.requestProprietaryId));
+    return this.fetchStatusById(session.providerPaymentId, scalarText(session.providerData.requestProprietaryId), referenceOf(session));
   }
 
-  /** `uuid`: the request's `request_proprietary_id` from the create answer, when known. */
-  private async fetchStatusById(id: string, uuid?: string): Promise<ProviderStatusResult> {
+  /**
+   * `uuid`: the request's `request_proprietary_id` from the create answer, when known; `reference`: our
+   * `merchant_request_id` for it.
+   */
+  private async fetchStatusById(id: string, uuid: string | undefined, reference: string): Promise<ProviderStatusResult> {
     const response = await providerRequest(NAME, this.path(this.config.statusPath, id), {
       method: 'GET',
       headers: this.headers(false),
@@ -183,6 +200,8 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
     const answeredUuid = scalarText(json.request_proprietary_id);
     if (uuid !== undefined && answeredUuid !== undefined) checkAnsweredPayment(NAME, uuid.toLowerCase(), answeredUuid.toLowerCase()); // a UUID's case means nothing
     else checkAnsweredPayment(NAME, id, json.id);
+    // An answer about another merchant's request with the same id (a misrouted or shared-cache answer) is not ours.
+    checkAnsweredPayment(NAME, reference, json.merchant_request_id);
     const rawStatus = scalarText(json.status);
     if (!rawStatus) throw new CheckoutError('provider_error', 'age.trading answered the status query without a status.');
     const status = this.mapStatus(rawStatus);
@@ -199,6 +218,15 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
       body: '{}',
       timeoutMs: this.config.timeoutMs,
     });
+    // The cancel path is configuration: an answer that is not age.trading's (a missing route, an HTML page) is not
+    // taken for a cancellation.
+    if (response.status === 404 || response.status === 405 || (response.status >= 200 && response.status < 300 && !isRecord(response.json))) {
+      throw new CheckoutError(
+        'provider_error',
+        `age.trading's cancel path answered ${response.status}${isRecord(response.json) ? '' : ' without JSON'}: check AGETRADING_CANCEL_PATH (or set it empty to end payments locally).`,
+        { detail: snippet(response.text) },
+      );
+    }
     if (response.status < 200 || response.status >= 300) throw ageTradingError(response.status, response.json, response.text);
   }
 

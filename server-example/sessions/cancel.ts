@@ -9,6 +9,12 @@ import type { EventSource } from '../types.js';
 import type { SessionCore } from './core.js';
 import { changeStamp, nextPollAt, providerShowsOpen, readNow, readSince, refresh } from './sync.js';
 
+/**
+ * What ending a session does at the provider: `cancel` there where it has a cancel call; it is `cancelled` there
+ * already; or it stays `open` there (a cancel that did not take), so its payment is watched.
+ */
+export type AtProvider = 'cancel' | 'cancelled' | 'open';
+
 /** Ends an open session locally (cancelling at the provider where possible). */
 export async function endOpenSession(
   core: SessionCore,
@@ -16,11 +22,11 @@ export async function endOpenSession(
   to: 'expired' | 'cancelled',
   reason: string,
   source: EventSource = 'poll',
-  alreadyCancelledAtProvider = false,
+  atProvider: AtProvider = 'cancel',
 ): Promise<SessionRecord | undefined> {
   const provider = core.provider(session.provider);
-  let providerCancelled = alreadyCancelledAtProvider;
-  if (!alreadyCancelledAtProvider && provider.capabilities.cancel && session.providerPaymentId) {
+  let providerCancelled = atProvider === 'cancelled';
+  if (atProvider === 'cancel' && provider.capabilities.cancel && session.providerPaymentId) {
     try {
       await provider.cancel(session);
       providerCancelled = true;
@@ -76,20 +82,36 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
     if (!isOpen(current.status)) return { session: current, cancelledAtProvider: canCancel };
     if (!current.paymentUrl) throw new CheckoutError('session_creating', 'The payment is still being created; try again in a moment.');
     if (canCancel) {
+      let refusal: unknown;
       try {
         await provider.cancel(current);
       } catch (error) {
-        // E.g. BoxExchanger refuses once the payer has paid: find out what happened instead.
-        const after = await refresh(core, sessionId, 'payer_cancel');
-        if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: after.status === 'cancelled' };
+        refusal = error;
+      }
+      // What the provider says now decides, not its answer to the cancel: e.g. BoxExchanger refuses once the payer has
+      // paid, and a configured cancel path that is not the provider's own may answer anything.
+      const readFrom = Date.now();
+      const after = await readNow(core, sessionId, 'payer_cancel');
+      if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: refusal === undefined || after.status === 'cancelled' };
+      const readAfterCancel = after !== undefined && readSince(core, after, readFrom);
+      if (refusal !== undefined) {
         // The payer has paid, or said so, and the provider is checking it: that is why, not the provider's wording.
         if (after && provider.paymentUnderway(after)) {
           throw new CheckoutError('session_not_cancellable', 'The payment was made or reported made, and the provider is checking it: it cannot be cancelled now.');
         }
-        throw error;
+        // A refusal that may pass (an outage), or no fresh read to show the payment still payable: the payer tries again.
+        if (!readAfterCancel || !isCheckoutError(refusal) || refusal.retryable) throw refusal;
       }
-      const after = await refresh(core, sessionId, 'payer_cancel');
-      if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: true };
+      // The cancel did not take — refused for good, or accepted while a read made since still finds the payment
+      // payable. Ended here and watched, as a payment with no cancel call is.
+      if (refusal !== undefined || (readAfterCancel && providerShowsOpen(core, after!))) {
+        core.log.warn('provider cancel did not take: ended here, the payment still watched', {
+          sessionId,
+          provider: provider.id,
+          ...(refusal !== undefined ? { code: (refusal as CheckoutError).code, error: (refusal as CheckoutError).message } : {}),
+        });
+        return { session: (await endOpenSession(core, current, 'cancelled', 'cancelled_locally', 'manual', 'open')) ?? current, cancelledAtProvider: false };
+      }
     } else {
       // No cancel call (Repay): the payer may have paid a moment ago; what the provider says decides, not the click.
       // While it cannot be read, nothing is ended: the shop would be told the order is payable again.
@@ -101,7 +123,7 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
       }
     }
     const reason = canCancel ? 'cancelled_by_payer' : 'cancelled_locally';
-    const ended = (await endOpenSession(core, current, 'cancelled', reason, 'manual', canCancel)) ?? current;
+    const ended = (await endOpenSession(core, current, 'cancelled', reason, 'manual', canCancel ? 'cancelled' : 'open')) ?? current;
     return { session: ended, cancelledAtProvider: canCancel };
   });
 }

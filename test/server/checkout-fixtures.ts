@@ -197,6 +197,8 @@ export class RepayMock {
         const body = (await request.json()) as Record<string, any>;
         await this.onCreate?.();
         if (this.createDelayMs) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
+        if (this.createAnswer === 'gateway') return new HttpResponse('<html><body>502 Bad Gateway</body></html>', { status: 502, headers: { 'content-type': 'text/html' } });
+        if (this.createAnswer === 'truncated') return new HttpResponse(`{"id": ${req.id}, "request_proprietary_id": "uuid-`, { status: 202, headers: { 'content-type': 'application/json' } });
         if (this.nextError) return HttpResponse.json(this.nextError.body as any, { status: this.nextError.status });
         if (body.signature !== md5(`${body.cassa_id}:${body.amount}:${SECRETS.repaySecret1}`)) {
           return HttpResponse.json({ code: 611, error: 'Bad signature', description: 'Signature has been generated incorrectly' }, { status: 400 });
@@ -382,6 +384,8 @@ export class AgeMock {
   returnExisting: AgeRequest | undefined;
   /** A request is created at once, its answer sent this much later (e.g. after the helper gave up waiting). */
   createDelayMs = 0;
+  /** A request is created, and its answer lost: a gateway's HTML 502, or a 202 cut short. */
+  createAnswer: 'gateway' | 'truncated' | undefined;
   private counter = 100;
 
   handlers(): HttpHandler[] {
@@ -402,6 +406,8 @@ export class AgeMock {
         };
         this.requests.set(req.id, req);
         if (this.createDelayMs) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
+        if (this.createAnswer === 'gateway') return new HttpResponse('<html><body>502 Bad Gateway</body></html>', { status: 502, headers: { 'content-type': 'text/html' } });
+        if (this.createAnswer === 'truncated') return new HttpResponse(`{"id": ${req.id}, "request_proprietary_id": "uuid-`, { status: 202, headers: { 'content-type': 'application/json' } });
         return HttpResponse.json(
           {
             id: req.id,

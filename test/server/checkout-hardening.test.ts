@@ -1224,6 +1224,23 @@ describe('age.trading recovery', () => {
     assert.equal((await session(t.app, second.json.id)).providerPaymentId, String(request.id));
   });
 
+  for (const answer of ['gateway', 'truncated'] as const) {
+    it(`takes over a request whose creation answer was lost (${answer === 'gateway' ? "a gateway's HTML 502" : 'a 202 cut short'})`, async () => {
+      age.createAnswer = answer;
+      const first = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+      assert.deepEqual([first.status, first.json.error.code, first.json.error.retryable], [503, 'provider_unavailable', true]);
+      const [row] = await t.app.checkout.store.listOrderSessions('A-1001');
+      assert.deepEqual([row!.status, row!.errorCode], ['failed', 'interrupted']);
+      // age.trading created it all the same: the next attempt gets it back, and takes it over.
+      const request = [...age.requests.values()][0]!;
+      age.createAnswer = undefined;
+      age.returnExisting = request;
+      const second = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+      assert.equal(second.status, 201, JSON.stringify(second.json));
+      assert.equal((await session(t.app, second.json.id)).providerPaymentId, String(request.id));
+    });
+  }
+
   it('still refuses a returned request that is not ours to recover', async () => {
     age.returnExisting = { id: 900, merchantRequestId: 'someone-else-1', client: 'x', status: 'CREATED', initialAmount: '1500.00', body: {} };
     const answer = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });

@@ -242,6 +242,44 @@ describe('age.trading errors', () => {
   });
 });
 
+describe('age.trading cancel', () => {
+  // The age.trading cancel path is configuration: what answers there may not be age.trading's cancel.
+  const cancelAnswers: [string, () => Response][] = [
+    ['a 200 that is not JSON', () => new HttpResponse('<html>Welcome</html>', { status: 200, headers: { 'content-type': 'text/html' } })],
+    ['a 200 JSON answer after which the request is still open', () => HttpResponse.json({ ok: true })],
+    ['404 (no such route)', () => HttpResponse.json({ detail: 'Not found.' }, { status: 404 })],
+    ['405', () => new HttpResponse(null, { status: 405 })],
+  ];
+  for (const [what, answer] of cancelAnswers) {
+    it(`ends an age.trading payment here and keeps watching it when its cancel path answers ${what}`, async () => {
+      const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+      msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, answer));
+      const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as any;
+      assert.deepEqual([body.status, body.cancelledAtProvider], ['cancelled', false]);
+      const ended = await session(t.app, json.id);
+      assert.equal(ended.errorCode, 'cancelled_locally');
+      assert.ok(ended.nextPollAt !== null, 'the request, still payable at age.trading, is watched');
+      // Paid there after all: applied.
+      const request = [...age.requests.values()][0]!;
+      request.status = 'SUCCESS';
+      request.amount = '1500.00';
+      await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+      assert.equal((await session(t.app, json.id)).status, 'paid');
+    });
+  }
+
+  it('keeps an age.trading payment open when its cancel fails for a while', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, () => HttpResponse.json({ detail: 'Server Error' }, { status: 500 })));
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 503);
+    assert.equal(((await response.json()) as any).error.code, 'provider_unavailable');
+    assert.equal((await session(t.app, json.id)).status, 'created');
+  });
+});
+
 describe('a status answer about another payment', () => {
   // Each answer would make the session paid, were it about the session's own payment.
   // [provider, what the answer names, the answer]
@@ -272,6 +310,15 @@ describe('a status answer about another payment', () => {
         ),
     ],
     ['agetrading', '999', () => http.get(`${AGE}/api/requests/:id/`, () => HttpResponse.json({ id: 999, status: 'SUCCESS', amount: '1500' }))],
+    // The request's own id and uuid, but another merchant's merchant_request_id.
+    [
+      'agetrading',
+      'someone-else-1',
+      () =>
+        http.get(`${AGE}/api/requests/:id/`, ({ params }) =>
+          HttpResponse.json({ id: Number(params.id), request_proprietary_id: `uuid-${params.id}`, merchant_request_id: 'someone-else-1', status: 'SUCCESS', amount: '1500' }),
+        ),
+    ],
     // Another request's uuid, and no id: the uuid alone says it is about another request.
     [
       'agetrading',

@@ -110,6 +110,26 @@ describe('the environment schema', () => {
     assert.equal(paths.statusPath, '/v2/pay/{id}');
   });
 
+  it('refuses an age.trading path that could send the API token to another host', () => {
+    // Appended to https://age.trading: "api/…" would make the host age.tradingapi, "//…" and a URL name another host.
+    for (const [name, value] of [
+      ['AGETRADING_CREATE_PATH', 'api/requests/create/'],
+      ['AGETRADING_CREATE_PATH', '.evil.example/x'],
+      ['AGETRADING_CREATE_PATH', '//evil.example/x'],
+      ['AGETRADING_STATUS_PATH', 'https://evil.example/{id}'],
+      ['AGETRADING_STATUS_PATH', '/\\evil.example/{id}'],
+      ['AGETRADING_CANCEL_PATH', 'api/requests/{id}/cancel/'],
+    ]) {
+      assert.match(refusal({ [name!]: value }), new RegExp(`${name} must be a path starting with one "/"`), `${name}=${value}`);
+    }
+  });
+
+  it('refuses an age.trading header name that no request could carry', () => {
+    assert.match(refusal({ AGETRADING_AUTH_HEADER: 'Authorization:' }), /AGETRADING_AUTH_HEADER must be an HTTP header name/);
+    assert.match(refusal({ AGETRADING_CALLBACK_SIGNATURE_HEADER: 'X Signature' }), /AGETRADING_CALLBACK_SIGNATURE_HEADER must be an HTTP header name/);
+    assert.equal(loadConfig({ DATABASE_PATH: ':memory:', AGETRADING_AUTH_HEADER: 'X-Api-Key' }, { persistSecret: false }).providers.agetrading.authHeader, 'X-Api-Key');
+  });
+
   it('gives the sandbox providers the SANDBOX_WINDOW_MINUTES window', async () => {
     assert.equal(loadConfig({ DATABASE_PATH: ':memory:' }, { persistSecret: false }).sandboxWindowMinutes, undefined);
     const server = await startServer({
