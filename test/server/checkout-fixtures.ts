@@ -197,8 +197,6 @@ export class RepayMock {
         const body = (await request.json()) as Record<string, any>;
         await this.onCreate?.();
         if (this.createDelayMs) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
-        if (this.createAnswer === 'gateway') return new HttpResponse('<html><body>502 Bad Gateway</body></html>', { status: 502, headers: { 'content-type': 'text/html' } });
-        if (this.createAnswer === 'truncated') return new HttpResponse(`{"id": ${req.id}, "request_proprietary_id": "uuid-`, { status: 202, headers: { 'content-type': 'application/json' } });
         if (this.nextError) return HttpResponse.json(this.nextError.body as any, { status: this.nextError.status });
         if (body.signature !== md5(`${body.cassa_id}:${body.amount}:${SECRETS.repaySecret1}`)) {
           return HttpResponse.json({ code: 611, error: 'Bad signature', description: 'Signature has been generated incorrectly' }, { status: 400 });
