@@ -236,6 +236,8 @@ function lockId(key: string): string {
 
 /** Migrations of every instance starting at once are serialised by this lock. */
 const MIGRATION_LOCK = lockId('schema-migration');
+/** A failed migration (the database not up yet) is tried again by the first call this long after it. */
+const MIGRATION_RETRY_MS = 1_000;
 
 const INSERT_SESSION = `INSERT INTO sessions (id, ${FIELDS.map((field) => COLUMNS[field]).join(', ')}) VALUES (${['id', ...FIELDS].map((_, index) => `$${index + 1}`).join(', ')})`;
 const INSERT_EVENT = `INSERT INTO events (session_id, at, kind, source, from_status, to_status, provider_status, amount_minor, data, dedupe_key)
@@ -262,6 +264,12 @@ export interface PostgresStoreOptions {
    * silent one means the connection is dead.
    */
   lockQueryTimeoutMs?: number;
+  /**
+   * How long a statement waits for a row or transaction lock another connection holds before it fails (PostgreSQL's
+   * `lock_timeout`, default 10 s). The helper's own transactions hold them for milliseconds; without a limit, one
+   * transaction left open elsewhere (an operator's `BEGIN` on a session row) would stop every instance's reconciler.
+   */
+  lockWaitMs?: number;
 }
 
 /**
@@ -278,7 +286,9 @@ const RETRYABLE = new Set(['40P01', '40001']);
 
 export class PostgresStore implements Store {
   readonly pool: pg.Pool;
-  private readonly migrated: Promise<void>;
+  private migrated: Promise<void>;
+  /** When the last migration attempt failed, while none has been made since. */
+  private migrationFailedAt: number | undefined;
   private closed = false;
   /** In-process queue per lock key: only the head of each queue asks the database. */
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -299,7 +309,12 @@ export class PostgresStore implements Store {
     // probes an idle connection after 10 s, so one whose peer vanished without a reset (a NAT or firewall that forgot
     // the flow, a database host gone) is found dead by the OS and replaced, and keeps a NAT's flow from expiring.
     const common = { connectionString, types: TYPES, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
-    this.pool = new pg.Pool({ ...common, max: options.poolSize ?? 10, application_name: 'pay-checkout' });
+    this.pool = new pg.Pool({
+      ...common,
+      max: options.poolSize ?? 10,
+      application_name: 'pay-checkout',
+      options: `-c lock_timeout=${options.lockWaitMs ?? 10_000}`,
+    });
     this.lockQueryTimeoutMs = options.lockQueryTimeoutMs ?? 5_000;
     // Every query on the lock connection is answered at once by a live server (nothing there waits), so each one is
     // bounded: without it one half-open lock connection would hang every withLock() of this instance until restart.
@@ -308,27 +323,43 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => undefined);
     this.lockPool.on('error', () => undefined);
     this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
-    this.migrated = this.migrate();
-    // Awaited by every call; this only keeps an early failure from being reported as unhandled.
-    this.migrated.catch(() => undefined);
+    this.migrated = this.migration();
   }
 
-  /** Resolves once the schema is migrated; rejects when the database cannot be reached or is newer. */
+  /**
+   * Resolves once the schema is migrated; rejects when the database cannot be reached or is newer. A failed attempt is
+   * made again by a call a second or more after it: a helper started before its database (a start-order race) serves
+   * once the database is up, without a restart.
+   */
   ready(): Promise<void> {
+    if (this.migrationFailedAt !== undefined && Date.now() - this.migrationFailedAt >= MIGRATION_RETRY_MS) {
+      this.migrationFailedAt = undefined;
+      this.migrated = this.migration();
+    }
     return this.migrated;
+  }
+
+  private migration(): Promise<void> {
+    const attempt = this.migrate();
+    // Awaited by every call; this records a failure (and keeps an early one from being reported as unhandled).
+    attempt.catch(() => {
+      if (this.migrated === attempt) this.migrationFailedAt = Date.now();
+    });
+    return attempt;
   }
 
   /** The schema version after migration (for tests and operators). */
   async schemaVersion(): Promise<number> {
-    await this.migrated;
+    await this.ready();
     const { rows } = await this.pool.query<{ version: number }>('SELECT version FROM checkout_schema');
     return rows[0]?.version ?? 0;
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const { client, release } = await this.borrow();
     try {
-      // One instance migrates; the others wait here and then find nothing left to do.
+      // One instance migrates; the others wait here, however long that takes, and then find nothing left to do.
+      await client.query('SET lock_timeout = 0');
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
         await client.query('CREATE TABLE IF NOT EXISTS checkout_schema (version INTEGER NOT NULL)');
@@ -351,22 +382,44 @@ export class PostgresStore implements Store {
         }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+        await client.query('RESET lock_timeout').catch(() => undefined);
       }
     } finally {
-      client.release();
+      release();
     }
   }
 
+  /**
+   * A pool connection and its release. pg reports a connection the server ends while it is borrowed (a restart,
+   * `pg_terminate_backend`, a failover) as an 'error' event, which unheard would end the whole process; the query
+   * under way fails on its own. Such a connection is handed back broken, so the pool closes it.
+   */
+  private async borrow(): Promise<{ client: pg.PoolClient; release: () => void }> {
+    const client = await this.pool.connect();
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: () => {
+        client.off('error', onError);
+        client.release(lost);
+      },
+    };
+  }
+
   private async query<R extends Row = Row>(sql: string, values: unknown[] = [], on: Queryable = this.pool): Promise<pg.QueryResult<R>> {
-    if (on === this.pool) await this.migrated;
+    if (on === this.pool) await this.ready();
     return on.query<R>(sql, values);
   }
 
   /** Runs `fn` in one transaction on one connection; retried on deadlock / serialisation failure. */
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    await this.migrated;
+    await this.ready();
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const { client, release } = await this.borrow();
       try {
         await client.query('BEGIN');
         const result = await fn(client);
@@ -377,7 +430,7 @@ export class PostgresStore implements Store {
         if (attempt < 5 && RETRYABLE.has(pgCode(error))) continue;
         throw error;
       } finally {
-        client.release();
+        release();
       }
     }
   }
@@ -441,7 +494,7 @@ export class PostgresStore implements Store {
   }
 
   async appendEvent(event: NewEvent): Promise<boolean> {
-    await this.migrated;
+    await this.ready();
     return insertEvent(this.pool, event);
   }
 
@@ -575,7 +628,7 @@ export class PostgresStore implements Store {
   }
 
   async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
-    await this.migrated;
+    await this.ready();
     await insertIdempotencyKey(this.pool, record);
     return (await this.getIdempotencyKey(record.key))!;
   }
@@ -636,7 +689,7 @@ export class PostgresStore implements Store {
 
   /** `fn`'s value under the advisory lock; `undefined` when another instance holds it and `wait` is false. */
   private async holdingAdvisoryLock<T>(key: string, fn: () => Promise<T>, wait: boolean): Promise<{ value: T } | undefined> {
-    await this.migrated;
+    await this.ready();
     const id = lockId(`lock:${key}`);
     const deadline = Date.now() + this.lockTimeoutMs;
     let backoff = 2;
