@@ -303,6 +303,7 @@ export class PostgresStore implements Store {
   private readonly droppedLockClients = new WeakSet<pg.PoolClient>();
   private readonly lockTimeoutMs: number;
   private readonly lockQueryTimeoutMs: number;
+  private readonly lockWaitMs: number;
 
   constructor(connectionString: string, options: PostgresStoreOptions = {}) {
     // A database that cannot be reached fails requests after 10 s instead of queueing them forever. TCP keepalive
@@ -313,8 +314,8 @@ export class PostgresStore implements Store {
       ...common,
       max: options.poolSize ?? 10,
       application_name: 'pay-checkout',
-      options: `-c lock_timeout=${options.lockWaitMs ?? 10_000}`,
     });
+    this.lockWaitMs = Math.round(options.lockWaitMs ?? 10_000);
     this.lockQueryTimeoutMs = options.lockQueryTimeoutMs ?? 5_000;
     // Every query on the lock connection is answered at once by a live server (nothing there waits), so each one is
     // bounded: without it one half-open lock connection would hang every withLock() of this instance until restart.
@@ -358,8 +359,7 @@ export class PostgresStore implements Store {
   private async migrate(): Promise<void> {
     const { client, release } = await this.borrow();
     try {
-      // One instance migrates; the others wait here, however long that takes, and then find nothing left to do.
-      await client.query('SET lock_timeout = 0');
+      // One instance migrates; the others wait here and then find nothing left to do.
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
         await client.query('CREATE TABLE IF NOT EXISTS checkout_schema (version INTEGER NOT NULL)');
@@ -382,7 +382,6 @@ export class PostgresStore implements Store {
         }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-        await client.query('RESET lock_timeout').catch(() => undefined);
       }
     } finally {
       release();
@@ -421,7 +420,9 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       const { client, release } = await this.borrow();
       try {
-        await client.query('BEGIN');
+        // Per transaction, not per connection: a connection parameter is refused by PgBouncer and overridden by a
+        // DATABASE_URL's own `options`. One round trip for both statements.
+        await client.query(`BEGIN; SET LOCAL lock_timeout = ${this.lockWaitMs}`);
         const result = await fn(client);
         await client.query('COMMIT');
         return result;

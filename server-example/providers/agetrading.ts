@@ -58,6 +58,8 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
   // The cancel path is configuration (unconfirmed by public docs); without one a cancel is recorded locally.
   cancel: (config) => Boolean(config.cancelPath),
   webhookPath: 'shared',
+  // The default status map's name for a payment made and being processed: not cancelled, not expired meanwhile.
+  underwayStatuses: ['PROCESSING'],
 }) {
   constructor(
     config: AgeTradingConfig,

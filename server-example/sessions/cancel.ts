@@ -42,7 +42,8 @@ export async function endOpenSession(
     }
   }
   return core.change(session.id, (current) => {
-    if (!isOpen(current.status)) return undefined;
+    // Nor one whose payment a callback found under way meanwhile: it is not cancelled at the provider.
+    if (!isOpen(current.status) || (!providerCancelled && provider.paymentUnderway(current))) return undefined;
     // The reason stays on the row: a payment that still arrives for a session ended because the order changed
     // is held, not paid (transitions.ts).
     const patch: Partial<SessionRecord> = {
@@ -94,14 +95,12 @@ export async function cancelSession(core: SessionCore, sessionId: string): Promi
       const after = await readNow(core, sessionId, 'payer_cancel');
       if (after && !isOpen(after.status)) return { session: after, cancelledAtProvider: refusal === undefined || after.status === 'cancelled' };
       const readAfterCancel = after !== undefined && readSince(core, after, readFrom);
-      if (refusal !== undefined) {
-        // The payer has paid, or said so, and the provider is checking it: that is why, not the provider's wording.
-        if (after && provider.paymentUnderway(after)) {
-          throw new CheckoutError('session_not_cancellable', 'The payment was made or reported made, and the provider is checking it: it cannot be cancelled now.');
-        }
-        // A refusal that may pass (an outage), or no fresh read to show the payment still payable: the payer tries again.
-        if (!readAfterCancel || !isCheckoutError(refusal) || refusal.retryable) throw refusal;
+      // The payer has paid, or said so, and the provider is checking it: that is why, not the provider's wording.
+      if (after && provider.paymentUnderway(after)) {
+        throw new CheckoutError('session_not_cancellable', 'The payment was made or reported made, and the provider is checking it: it cannot be cancelled now.');
       }
+      // A refusal that may pass (an outage), or no fresh read to show the payment still payable: the payer tries again.
+      if (refusal !== undefined && (!readAfterCancel || !isCheckoutError(refusal) || refusal.retryable)) throw refusal;
       // The cancel did not take — refused for good, or accepted while a read made since still finds the payment
       // payable. Ended here and watched, as a payment with no cancel call is.
       if (refusal !== undefined || (readAfterCancel && providerShowsOpen(core, after!))) {

@@ -362,7 +362,7 @@ async function openProviderPayment(
     }
 
     // The provider handed back an earlier request instead of a new one: ours only if a crash lost it.
-    const recovered = created.reference === undefined ? undefined : await recoverableSession(core, created.reference, record);
+    const recovered = created.reference === undefined ? undefined : await recoverableSession(core, created, record);
     if (created.reference !== undefined && !recovered) {
       return fail(
         new CheckoutError(
@@ -464,10 +464,14 @@ async function openProviderPayment(
  * The session a provider-returned reference belongs to, when this session may take its payment over: a session of
  * the same order, provider and amount whose creation was interrupted before the provider's answer was stored.
  */
-async function recoverableSession(core: SessionCore, reference: string, session: SessionRecord): Promise<SessionRecord | undefined> {
+async function recoverableSession(core: SessionCore, created: CreatedPayment, session: SessionRecord): Promise<SessionRecord | undefined> {
+  const reference = created.reference!;
   const ownerId = sessionIdOfReference(reference);
   const owner = ownerId && ownerId !== session.id ? await core.store.getSession(ownerId) : undefined;
   if (!owner || referenceOf(owner) !== reference) return undefined;
+  // Taken over once already: the session that holds it now is not a crash's leftover (its payer may have cancelled
+  // it, and the provider still hands it back).
+  if (await core.store.findByProviderPaymentId(session.provider, created.providerPaymentId)) return undefined;
   const interrupted = !owner.paymentUrl && !owner.providerPaymentId && (isOpen(owner.status) || owner.errorCode === 'interrupted');
   const same = owner.orderId === session.orderId && owner.provider === session.provider && owner.amountMinor === session.amountMinor;
   return interrupted && same ? owner : undefined;

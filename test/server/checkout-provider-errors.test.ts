@@ -270,6 +270,44 @@ describe('age.trading cancel', () => {
     });
   }
 
+  it('does not end an age.trading payment being processed, whose cancel age.trading refuses', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    [...age.requests.values()][0]!.status = 'PROCESSING';
+    msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, () => HttpResponse.json({ detail: 'Request is not open.' }, { status: 400 })));
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 409);
+    assert.equal(((await response.json()) as any).error.code, 'session_not_cancellable');
+    assert.equal((await session(t.app, json.id)).status, 'pending');
+    assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'cancelled'), 'nothing tells the shop the order is payable again');
+  });
+
+  it('does not end a BoxExchanger payment still under way after BoxExchanger said yes to its cancel', async () => {
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
+    [...box.orders.values()][0]!.status = 'inProgress';
+    msw.use(http.put(`${BOX}/service/api/v1/public/exchanger/order/update-status`, () => HttpResponse.json({ success: true, data: { status: 'deleted' } })));
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 409);
+    assert.equal(((await response.json()) as any).error.code, 'session_not_cancellable');
+    assert.equal((await session(t.app, json.id)).status, 'pending');
+  });
+
+  it('does not take over again a request that a later attempt took over and its payer cancelled', async () => {
+    // The first attempt's answer is lost; the second takes the request over; its payer cancels, and age.trading's
+    // cancel path is missing, so the request stays open there and is handed back to the third attempt.
+    age.createAnswer = 'gateway';
+    await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    const request = [...age.requests.values()][0]!;
+    age.createAnswer = undefined;
+    age.returnExisting = request;
+    const second = (await t.createSession({ orderId: 'A-1001', provider: 'agetrading' }, { 'idempotency-key': 'second' })).json;
+    msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, () => HttpResponse.json({ detail: 'Not found.' }, { status: 404 })));
+    await t.app.request(`/api/checkout/sessions/${second.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${second.token}` } });
+    assert.equal((await session(t.app, second.id)).status, 'cancelled');
+    const third = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' }, { 'idempotency-key': 'third' });
+    assert.deepEqual([third.status, third.json.error.code, third.json.error.retryable], [409, 'previous_request_open', true]);
+    assert.equal((await session(t.app, second.id)).providerPaymentId, String(request.id), 'the request stays with the session that holds it');
+  });
+
   it('keeps an age.trading payment open when its cancel fails for a while', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
     msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, () => HttpResponse.json({ detail: 'Server Error' }, { status: 500 })));

@@ -55,7 +55,8 @@ describeWithPostgres('PostgresStore: database faults', (postgres) => {
   });
 
   it('fails a write that a transaction left open elsewhere holds up, instead of waiting forever', { timeout: 30_000 }, async () => {
-    const url = await postgres().createDatabase('held_row');
+    // A DATABASE_URL with connection options of its own does not lose the bound.
+    const url = `${await postgres().createDatabase('held_row')}?options=-c%20lock_timeout%3D0`;
     const store = new PostgresStore(url, { lockWaitMs: 300 });
     const holder = await other(url);
     try {
