@@ -284,6 +284,12 @@ const KEEPS_ITS_GROUP = `kept.status = 'pending' OR kept.updated_at >= $1
   OR (s.id IS NOT NULL AND NOT (s.status IN (${PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',')}) AND s.next_poll_at IS NULL AND s.updated_at < $1))`;
 
 /** SQLite: order and target as one text key, which SQLite looks up in a temporary index (a row value it would scan). */
+/** Sessions (or session-less events) per retention batch on SQLite, and the pause that lets the helper write between. */
+const PRUNE_BATCH = 1_000;
+const PRUNE_PAUSE_MS = 100;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const PRUNE_DELIVERIES_SQLITE = `DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < $1
   AND target || char(0) || coalesce(order_id, '') NOT IN (
     SELECT kept.target || char(0) || coalesce(kept.order_id, '') FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
@@ -620,8 +626,10 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     try {
       this.migrate();
+      this.checkWritable(path);
     } catch (error) {
-      // A refused database (newer schema, failed migration) is closed, and no checkpoint worker was started for it.
+      // A refused database (newer schema, failed migration, a file it cannot write) is closed, and no checkpoint
+      // worker was started for it.
       this.db.close();
       throw error;
     }
@@ -715,6 +723,22 @@ export class SqliteStore implements Store {
   /** The schema version after migration (for tests and operators). */
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /**
+   * SQLite opens a file it may not write (a restore with the wrong owner) read-only without a word, and a schema
+   * already migrated needs no write: the helper would start and then fail every payment. A write of the schema
+   * version as it is finds out at start.
+   */
+  private checkWritable(path: string): void {
+    try {
+      this.db.pragma(`user_version = ${this.schemaVersion}`);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_READONLY') throw error;
+      throw new Error(`The database ${path} cannot be written (SQLITE_READONLY): the helper's user needs write access to the file and its directory.`, {
+        cause: error,
+      });
+    }
   }
 
   private migrate(): void {
@@ -1050,15 +1074,33 @@ export class SqliteStore implements Store {
     return rows.map(rejectedFromRow);
   }
 
+  /**
+   * In batches, each its own short write transaction, with a pause between them. The command runs beside the helper
+   * on the same file: one transaction over millions of events held the write lock for many seconds, and each write of
+   * the helper (synchronous, waiting up to busy_timeout) stalled its whole event loop meanwhile, then failed.
+   */
   async pruneEvents(before: number): Promise<PruneReport> {
+    const statuses = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',');
+    const prunable = `status IN (${statuses}) AND next_poll_at IS NULL AND updated_at < @before`;
+    // Sessions in id order, a batch at a time; each batch's condition is checked again inside its write transaction.
+    const nextBatch = this.db.prepare(`SELECT max(id) FROM (SELECT id FROM sessions WHERE id > @after AND ${prunable} ORDER BY id LIMIT ${PRUNE_BATCH})`).pluck();
+    const deleteBatch = this.db.prepare(`DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE id > @after AND id <= @last AND ${prunable})`);
+    const deleteUnowned = this.db.prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE session_id IS NULL AND at < @before LIMIT ${PRUNE_BATCH})`);
+    let events = 0;
+    for (let after = ''; ; ) {
+      const last = nextBatch.get({ after, before }) as string | null;
+      if (last === null) break;
+      events += this.db.transaction(() => deleteBatch.run({ after, last, before }).changes).immediate();
+      after = last;
+      await pause(PRUNE_PAUSE_MS);
+    }
+    for (;;) {
+      const deleted = this.db.transaction(() => deleteUnowned.run({ before }).changes).immediate();
+      events += deleted;
+      if (deleted < PRUNE_BATCH) break;
+      await pause(PRUNE_PAUSE_MS);
+    }
     return this.db.transaction(() => {
-      const statuses = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',');
-      const events = this.db
-        .prepare(
-          `DELETE FROM events WHERE (session_id IS NULL AND at < @before) OR session_id IN (
-             SELECT id FROM sessions WHERE status IN (${statuses}) AND next_poll_at IS NULL AND updated_at < @before)`,
-        )
-        .run({ before }).changes;
       const rejectedCallbacks = this.db.prepare('DELETE FROM rejected_callbacks WHERE last_at < ?').run(before).changes;
       const deliveries = this.db.prepare(PRUNE_DELIVERIES_SQLITE).run({ before }).changes;
       return { events, rejectedCallbacks, deliveries };

@@ -26,6 +26,9 @@ export interface WalCheckpointerOptions {
   startAfterMs?: number;
 }
 
+/** How often the same checkpoint error is reported again while it lasts. */
+const REPEAT_ERROR_MS = 60_000;
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -45,6 +48,14 @@ parentPort.postMessage({ ready: true });
 export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckpointer {
   let worker: Worker | undefined;
   let stopped = false;
+  // A lasting fault (a full disk) fails every checkpoint: said once a minute while it lasts, not twice a second.
+  let last: { message: string; at: number } | undefined;
+  const report = (message: string) => {
+    const now = Date.now();
+    if (last?.message === message && now - last.at < REPEAT_ERROR_MS) return;
+    last = { message, at: now };
+    options.onError(message);
+  };
   const start = () => {
     if (stopped) return;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -58,7 +69,7 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     });
     worker.on('message', (message: { ready?: boolean; error?: string }) => {
       if (message.ready && !stopped) options.setAutoCheckpoint(0);
-      if (message.error) options.onError(message.error);
+      if (message.error) report(message.error);
     });
     worker.on('error', (error) => options.onError(error.message));
     worker.on('exit', () => {
