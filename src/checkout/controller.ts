@@ -377,6 +377,14 @@ export class CheckoutController {
   render(locale: string): TemplateResult {
     const kind = this.#state.surface.kind;
     const view = kind === 'modal' || kind === 'inline' ? this.#view(locale) : undefined;
+    const root = this.host.renderRoot as ShadowRoot;
+    const frame = root.querySelector('iframe');
+    // The payment frame goes (a return, a settled status): the focus it held, or the open dialog's that had already
+    // fallen to the page's body, would drop to the body, and a keyboard or screen-reader payer lose their place as
+    // the outcome appears. It goes to the panel's first action (the primary one comes first), else its heading.
+    if (view && !view.frameUrl && frame && (root.activeElement === frame || (kind === 'modal' && document.activeElement === document.body))) {
+      void this.host.updateComplete.then(() => (root.querySelector<HTMLElement>('.actions button') ?? root.getElementById('title'))?.focus());
+    }
     return html`${modalTemplate(kind === 'modal' ? view : undefined, this.#modal.handlers)}${kind === 'inline' && view
       ? inlineTemplate(view)
       : nothing}${this.#picker?.render(t(locale, 'chooseMethod')) ?? nothing}`;

@@ -22,7 +22,7 @@ export interface PanelView {
 
 export function headerTemplate(v: PanelView): TemplateResult {
   return html`<header part="header">
-    <h2 id="title" title=${v.title}>${v.title}</h2>
+    <h2 id="title" tabindex="-1" title=${v.title}>${v.title}</h2>
     ${v.amount ? html`<span class="amount">${v.amount}</span>` : nothing}
     ${v.paymentUrl
       ? html`<a class="new-window" href=${v.paymentUrl} target="_blank" rel="opener" @click=${v.onOpenWindow}>${v.newWindowLabel}</a>`

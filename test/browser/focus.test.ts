@@ -1,0 +1,67 @@
+// Where the keyboard focus goes when what held it leaves the page: the payment frame taken out of the dialog (a return,
+// a settled status), the button replaced by the inline panel. It stays in the checkout, never on the page's body.
+import { expect, fixture, html } from '@open-wc/testing';
+import {
+  helper,
+  openModal,
+  part,
+  PayCheckout,
+  postReturn,
+  returnMessage,
+  useFakeHelper,
+  useFastTiming,
+  waitUntil,
+} from './support.js';
+
+/**
+ * What has the focus inside the element's shadow root (its id, part or text), or 'body' when the focus fell to the page.
+ * A string, not the element: a failed comparison then reports text rather than a node out of the shadow root.
+ */
+function focused(el: PayCheckout): string {
+  const active = document.activeElement === el ? el.shadowRoot!.activeElement : null;
+  return active ? active.id || active.getAttribute('part') || active.textContent! : document.activeElement!.localName;
+}
+
+describe('focus', () => {
+  useFakeHelper();
+  useFastTiming();
+
+  it('moves from the payment frame to the dialog’s heading when the return takes the frame away', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    frame.focus();
+    expect(focused(el)).to.equal('frame');
+    postReturn(frame.contentWindow, returnMessage('cs_1'));
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(part(el, 'frame')).to.equal(null);
+    expect(focused(el)).to.equal('title');
+    el.close();
+  });
+
+  it('moves from the payment frame to the dialog’s primary action when the payment is found paid', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    frame.focus();
+    helper.status = 'paid';
+    await waitUntil(() => el.state === 'paid', 'the poll finds it paid');
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(part(el, 'frame')).to.equal(null);
+    expect(focused(el)).to.equal('Готово');
+    el.close();
+  });
+
+  it('leaves the focus where the payer put it outside the frame', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    await openModal(el);
+    const close = part<HTMLButtonElement>(el, 'close-button')!;
+    close.focus();
+    helper.status = 'paid';
+    await waitUntil(() => el.state === 'paid', 'the poll finds it paid');
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(focused(el)).to.equal('close-button');
+    el.close();
+  });
+});
