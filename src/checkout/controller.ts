@@ -514,6 +514,7 @@ export class CheckoutController {
       mode === 'popup' ? new PopupPresenter(popup) : mode === 'modal' ? this.#modal : mode === 'inline' ? this.#inline : redirectPresenter);
     presenter.window = popup;
     this.#dispatch({ type: 'begin', mode });
+    if (mode === 'inline') presenter.show();
     const early = this.#early;
     const ready = early?.result?.session.status;
     if (early?.result && early.method === method && ready !== 'held' && !(early.result.reused && RESTART.includes(ready!))) {

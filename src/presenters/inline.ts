@@ -17,6 +17,10 @@ export class InlinePresenter implements Presenter {
 
   show(): void {
     this.host.requestUpdate();
+    // The panel replaces the button (or the picker) that had the focus, which would fall to the page's body: the
+    // panel's title takes it.
+    const root = this.host.renderRoot as ShadowRoot;
+    if (root.activeElement) void this.host.updateComplete.then(() => root.getElementById('title')?.focus());
   }
 
   hide(returnFocus: boolean): void {

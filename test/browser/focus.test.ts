@@ -1,6 +1,7 @@
 // Where the keyboard focus goes when what held it leaves the page: the payment frame taken out of the dialog (a return,
 // a settled status), the button replaced by the inline panel. It stays in the checkout, never on the page's body.
-import { expect, fixture, html } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
 import {
   helper,
   openModal,
@@ -62,6 +63,21 @@ describe('focus', () => {
     await el.updateComplete;
     await el.updateComplete;
     expect(focused(el)).to.equal('close-button');
+    el.close();
+  });
+
+  it('moves from the pay button to the inline panel’s title when the panel replaces the button', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="inline"></pay-checkout>`);
+    part<HTMLButtonElement>(el, 'button')!.focus();
+    const opened = oneEvent(el, 'pay-open');
+    await sendKeys({ press: 'Enter' });
+    await opened;
+    await el.updateComplete;
+    expect(part(el, 'button')).to.equal(null);
+    expect(focused(el)).to.equal('title');
+    // The next Tab goes on inside the panel.
+    await sendKeys({ press: 'Tab' });
+    expect(focused(el)).to.not.equal('body');
     el.close();
   });
 });
