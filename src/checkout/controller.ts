@@ -317,7 +317,7 @@ export class CheckoutController {
       void this.#showPicker();
       return;
     }
-    this.#start(this.host.method ?? this.host.methodList()[0], popup);
+    this.#start(this.host.method || this.host.methodList()[0], popup);
   }
 
   /** Closes whatever shows the payment; idempotent. Not locked: merchants may close programmatically. */
@@ -397,7 +397,7 @@ export class CheckoutController {
    */
   prestart(): void {
     if (this.#early || this.host.wantsPicker() || !canPrestart(this.#current())) return;
-    const method = this.host.method ?? this.host.methodList()[0];
+    const method = this.host.method || this.host.methodList()[0];
     const request = this.#request(method, false, this.signal);
     // Unused for a while (no click followed): forget it, so a later click asks afresh.
     const timer = setTimeout(() => (this.#early = undefined), 10_000);
@@ -591,7 +591,8 @@ export class CheckoutController {
       (this.#own = this.#http()),
       {
         orderId: host.orderId!.trim(),
-        provider: host.provider ?? undefined,
+        // Blank (a framework binding an empty value) is absent, as the element's validation reads it.
+        provider: host.provider || undefined,
         method,
         locale: host.currentLocale().split('-')[0],
         returnUrl: returnUrlFor(host.returnUrl),

@@ -42,9 +42,9 @@ export function forgetConfigs(): void {
 /** Frame titles before `/config` has named the providers. */
 const PROVIDER_NAMES: Record<ProviderId, string> = { repay: 'Repay', boxexchanger: 'BoxExchanger', agetrading: 'age.trading' };
 
-/** The provider the element pays with: its `provider` attribute, else the helper's default, else the helper's first. */
+/** The provider the element pays with: its `provider` attribute (unless blank), else the helper's default, else the helper's first. */
 export function providerOf(cfg: HelperConfig | undefined, provider: string | null): ProviderConfig | undefined {
-  const id = provider ?? cfg?.defaultProvider;
+  const id = provider || cfg?.defaultProvider;
   return cfg?.providers.find((p) => p.id === id) ?? (id ? undefined : cfg?.providers[0]);
 }
 

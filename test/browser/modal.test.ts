@@ -66,6 +66,31 @@ describe('modal mode', () => {
     el.close();
   });
 
+  it('takes an empty provider or method as absent: the helper’s default provider, the first method', async () => {
+    const el = await fixture<PayCheckout>(
+      html`<pay-checkout order-id="A-1001" provider="" method="" methods="card" mode="modal"></pay-checkout>`,
+    );
+    expect(el.state).to.equal('idle');
+    await openModal(el);
+    expect(helper.creates[0]!.body).to.deep.equal({
+      orderId: 'A-1001',
+      method: 'card',
+      locale: 'ru',
+      returnUrl: location.href.replace(/#.*$/, ''),
+    });
+    el.close();
+    // The session asked for at the press says the same.
+    const pressed = await fixture<PayCheckout>(
+      html`<pay-checkout order-id="A-1002" provider="" method="" methods="card" mode="modal"></pay-checkout>`,
+    );
+    hover(pressed);
+    await waitUntil(() => pressed.shadowRoot!.querySelector('dialog'), 'the flow is ready');
+    part(pressed, 'button')!.dispatchEvent(new PointerEvent('pointerdown', { button: 0, bubbles: true, composed: true }));
+    await waitUntil(() => helper.creates.length === 2, 'the press asks for the session');
+    expect(helper.creates[1]!.body).to.deep.include({ orderId: 'A-1002', method: 'card' });
+    expect(helper.creates[1]!.body).to.not.have.property('provider');
+  });
+
   it('shows the "open in a new window" link in the header', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     await openModal(el);
