@@ -430,7 +430,11 @@ export class PayCheckout extends LitElement {
     const button = note.previousElementSibling;
     if (button) {
       const state = this._state;
-      const amount = this.amount != null && this.amount !== '' ? formatMoney(locale, this.amount, this.currency) : '';
+      // An amount or currency the validation refused is not written out ("Оплатить -5 ₽"): the note says what is wrong.
+      const amount =
+        problem != 'amount' && problem != 'currency' && this.amount != null && this.amount !== ''
+          ? formatMoney(locale, this.amount, this.currency)
+          : '';
       // A paid or held order says so even on a button with the merchant's own label: it no longer offers to pay.
       write(
         button,

@@ -66,6 +66,24 @@ describe('bad configuration', () => {
     });
   }
 
+  for (const [what, attrs] of [
+    ['an unparsable amount', { amount: '15 руб' }],
+    ['a negative amount', { amount: '-5' }],
+    ['an infinite amount', { amount: 'Infinity' }],
+    ['a bad currency', { amount: '1500', currency: 'RUBX' }],
+  ] as const) {
+    it(`${what}: the disabled button says "Pay" without the amount`, async () => {
+      const { el } = await mount({ 'order-id': 'A-1', ...attrs });
+      expect(el.state).to.equal('invalid');
+      expect(part(el, 'button')!.textContent).to.equal('Оплатить');
+    });
+  }
+
+  it('another bad attribute leaves a valid amount on the disabled button', async () => {
+    const { el } = await mount({ 'order-id': 'A-1', amount: '1500', mode: 'fullscreen' });
+    expect(part(el, 'button')!.textContent).to.equal('Оплатить 1\u00a0500\u00a0₽');
+  });
+
   it('recovers when the attribute is fixed', async () => {
     const { el, errors } = await mount({ mode: 'modal' });
     el.setAttribute('order-id', 'A-1');
