@@ -376,6 +376,14 @@ export class CheckoutController {
 
   render(locale: string): TemplateResult {
     const kind = this.#state.surface.kind;
+    const error = this.#state.error;
+    // A refusal or a held payment shown before the language changed: the new language's sentences for it come with
+    // its refusals chunk (render again once loaded; a failed load leaves the general sentence, and no loop).
+    if (error || this.host._state === 'held') {
+      void this.#explain(error)?.then(() => refusals.has(locale.split('-')[0]!) && this.host.requestUpdate());
+    }
+    // The note under the button, said in the language of this render (the state and error are kept, not a sentence).
+    this.host._note = kind === 'modal' || kind === 'inline' ? '' : this.#message(locale, this.host._state);
     const view = kind === 'modal' || kind === 'inline' ? this.#view(locale) : undefined;
     const root = this.host.renderRoot as ShadowRoot;
     const frame = root.querySelector('iframe');
@@ -459,7 +467,8 @@ export class CheckoutController {
   #pub = (): PaySession => publicSession(this.#session!);
 
   readonly #effects: EffectHandlers = {
-    set: (view) => this.#set(view),
+    // The status line(s) say the view at the render (`render`), in its language; the status regions announce it.
+    set: (view) => this.host.setState(view),
     render: () => this.host.requestUpdate(),
     'pay-open': () => emit(this.host, 'pay-open', { session: this.#pub(), mode: this.#presenter!.mode }),
     'pay-success': () => {
@@ -652,7 +661,7 @@ export class CheckoutController {
 
   /** Loads the sentences for `error` first when it is (or may be) a refusal of the helper's (see `loadRefusals`). */
   #explain(error?: unknown): Promise<void> | void {
-    if (!(error instanceof PayCheckoutError && OWN_CODES.includes(error.code))) {
+    if (!OWN_CODES.includes((error as FlowError | undefined)?.code as string)) {
       const locale = this.host.currentLocale();
       if (!aliases || !refusals.has(locale.split('-')[0]!)) return loadRefusals(locale);
     }
@@ -883,13 +892,6 @@ export class CheckoutController {
     }
     if (state === 'idle' || state === 'invalid' || state === 'choosing') return '';
     return t(locale, state);
-  }
-
-  /** Updates the state and the status line(s); the status regions announce the change. */
-  #set(state: PayCheckoutState): void {
-    const kind = this.#state.surface.kind;
-    const inPanel = kind === 'modal' || kind === 'inline';
-    this.host.setState(state, inPanel ? '' : this.#message(this.host.currentLocale(), state));
   }
 
   // ── picker and config ────────────────────────────────────────────────────────────────────────────────

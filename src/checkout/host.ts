@@ -17,6 +17,8 @@ export interface CheckoutHost extends ReactiveControllerHost, HTMLElement {
   readonly _state: PayCheckoutState;
   /** Shows a state and the status line under the button. */
   setState(state: PayCheckoutState, note?: string): void;
+  /** The status line under the button, written by the checkout at each render in the language of that render. */
+  _note: string;
   methodList(): string[];
   /** Several methods and none preselected: a click shows the method picker. */
   wantsPicker(): boolean;
