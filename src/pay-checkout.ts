@@ -328,6 +328,17 @@ export class PayCheckout extends LitElement {
     this.renderRoot.querySelector<HTMLElement>('[part~="button"]')?.focus();
   }
 
+  /** @internal the tab now remembers the order of attempt `key` as paid: the page's other buttons for it show that too */
+  paidElsewhere(key: string): void {
+    for (const el of connected) {
+      // Validated (`#problem`), so its order and helper make a key.
+      if (el !== this && el.hasUpdated && !el.#problem && attemptKey(el.sessionUrl, el.orderId!) === key) {
+        el.#resume = true;
+        el.requestUpdate();
+      }
+    }
+  }
+
   /** @internal renders pending changes now instead of at the end of the task */
   renderNow(): void {
     this.performUpdate();

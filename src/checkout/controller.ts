@@ -494,7 +494,12 @@ export class CheckoutController {
     present: () => this.#present(),
     navigate: () => this.#presenter!.show(this.#session!.paymentUrl),
     countdown: () => this.#sync.countdown(() => this.#session?.expiresAt, () => this.host.requestUpdate()),
-    remember: (change) => this.#attempts().remember(change),
+    remember: (change) => {
+      const attempts = this.#attempts();
+      attempts.remember(change);
+      // A paid order is never offered again in this tab: neither by a second button for it on the page.
+      if (change.settled === 'paid') this.host.paidElsewhere(attempts.key);
+    },
     'after-dismiss': () => void this.#afterDismiss(this.#session!),
     'keep-polling': () => this.#sync.poll(this.#background()),
     confirm: () => void this.#confirm(),

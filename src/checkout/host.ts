@@ -24,6 +24,8 @@ export interface CheckoutHost extends ReactiveControllerHost, HTMLElement {
   wantsPicker(): boolean;
   currentLocale(): string;
   focusButton(): void;
+  /** The tab now remembers the order of attempt `key` as paid: the other elements for it show that. */
+  paidElsewhere(key: string): void;
   /** Renders pending changes now instead of at the end of the task. */
   renderNow(): void;
 }

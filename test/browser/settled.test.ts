@@ -167,6 +167,32 @@ describe('a paid or held order', () => {
     expect(dialogOf(again)?.open ?? false).to.equal(false);
   });
 
+  it('paid: another button for the same order on the page shows "Paid" at once, and its click creates nothing', async () => {
+    const wrapper = await fixture<HTMLDivElement>(html`<div>
+      <pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>
+      <pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>
+      <pay-checkout order-id="A-1002" amount="1500" mode="modal"></pay-checkout>
+    </div>`);
+    const [el, same, other] = wrapper.querySelectorAll('pay-checkout');
+    const told = record(same!, ['pay-success', 'pay-error', 'pay-status']);
+    await settleInModal(el!, 'paid');
+    await same!.updateComplete;
+    expect(same!.state).to.equal('paid');
+    expect(button(same!).textContent).to.equal('Оплачено');
+    // Another order is not this one.
+    expect(other!.state).to.equal('idle');
+    expect(button(other!).textContent).to.equal('Оплатить 1\u00a0500\u00a0₽');
+    el!.close();
+    const creates = helper.creates.length;
+    await waitUntil(() => same!.session?.status === 'paid', 'the kept session is the other button\'s too');
+    button(same!).click();
+    await pause(100);
+    expect(helper.creates.length).to.equal(creates);
+    expect(dialogOf(same!)?.open ?? false).to.equal(false);
+    // The payment was the first button's: only it reports it.
+    expect(names(told)).to.deep.equal([]);
+  });
+
   it('held: a reload shows it at once and keeps checking, so the shop\'s decision still reaches the page', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" mode="modal"></pay-checkout>`);
     await settleInModal(el, 'held');
