@@ -283,13 +283,13 @@ export const PRUNABLE_STATUSES = ['paid', 'refunded', 'failed', 'cancelled', 'ex
 const KEEPS_ITS_GROUP = `kept.status = 'pending' OR kept.updated_at >= $1
   OR (s.id IS NOT NULL AND NOT (s.status IN (${PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',')}) AND s.next_poll_at IS NULL AND s.updated_at < $1))`;
 
-/** SQLite: order and target as one text key, which SQLite looks up in a temporary index (a row value it would scan). */
 /** Sessions (or session-less events) per retention batch on SQLite, and the pause that lets the helper write between. */
 const PRUNE_BATCH = 1_000;
 const PRUNE_PAUSE_MS = 100;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** SQLite: order and target as one text key, which SQLite looks up in a temporary index (a row value it would scan). */
 const PRUNE_DELIVERIES_SQLITE = `DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < $1
   AND target || char(0) || coalesce(order_id, '') NOT IN (
     SELECT kept.target || char(0) || coalesce(kept.order_id, '') FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
