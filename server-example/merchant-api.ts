@@ -130,7 +130,7 @@ export function registerMerchantApi(app: Hono, options: MerchantApiOptions): voi
     // Merchant-API-only refusals (the browser never sees them): the error body of every other error, plus the delivery.
     if (delivery.retry === 'superseded') {
       const message =
-        `This order has a later event for this target (${delivery.supersededBy}): this one is not the latest news. ` +
+        `This order has a later event (${delivery.supersededBy}): this one is not the latest news. ` +
         'Retry that one, or read the order (GET /merchant/orders/:orderId), ' +
         'or send this one anyway with ?force=1 (it then carries data.redelivered: true).';
       return c.json({ error: { code: 'delivery_superseded', message, retryable: false }, supersededBy: delivery.supersededBy, delivery: deliveryView(delivery) }, 409);

@@ -17,6 +17,7 @@ import {
   MAX_REJECTED_CALLBACKS,
   MIGRATIONS,
   markRedelivered,
+  LATER_EVENT_POSTGRES,
   LockTimeoutError,
   OpenSessionExistsError,
   PRUNABLE_STATUSES,
@@ -606,10 +607,7 @@ export class PostgresStore implements Store {
         const updated = await client.query('UPDATE deliveries SET attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE seq = $2 RETURNING *', [now, current.seq]);
         return { ...deliveryFromRow(updated.rows[0] as DeliveryRow), retry: 'due_now' };
       }
-      const later = await client.query(
-        `SELECT id FROM deliveries WHERE target = $1 AND order_id IS NOT DISTINCT FROM $2 AND seq > $3 ORDER BY seq DESC LIMIT 1`,
-        [current.target, current.orderId, current.seq],
-      );
+      const later = await client.query(LATER_EVENT_POSTGRES, [current.orderId, current.seq, current.messageId, current.target]);
       const supersededBy = later.rows[0]?.id as string | undefined;
       if (supersededBy && !options.force) return { ...current, retry: 'superseded', supersededBy };
       const updated = await client.query(

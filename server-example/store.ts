@@ -193,15 +193,15 @@ export interface DeliveryRecord extends NewDelivery {
 /**
  * What `retryDelivery` did. `queued`: a failed or delivered row is pending again, due now, with a fresh schedule of
  * attempts. `due_now`: a pending row waiting for its next attempt is due now (a fresh schedule). `in_flight`: a sender
- * holds it right now; left as it is. `superseded`: refused, nothing changed — the same order has a later delivery
- * to the same target (delivered, queued or failed), so this older event is not the latest news (`force` sends it
- * anyway, its payload marked `data.redelivered: true`).
+ * holds it right now; left as it is. `superseded`: refused, nothing changed — the same order has a later event, in
+ * any target (delivered, queued or failed), so this older one is not the latest news (`force` sends it anyway, its
+ * payload marked `data.redelivered: true`).
  */
 export type DeliveryRetryOutcome = 'queued' | 'due_now' | 'in_flight' | 'superseded';
 
 export interface RetriedDelivery extends DeliveryRecord {
   retry: DeliveryRetryOutcome;
-  /** `superseded`, or `queued` by force: the newest later delivery (same order and target) delivered or queued. */
+  /** `superseded`, or `queued` by force: a delivery of the order's latest later event (to the same target if it has one). */
   supersededBy?: string;
 }
 
@@ -301,6 +301,19 @@ export const PRUNE_DELIVERIES_POSTGRES = `DELETE FROM deliveries d WHERE d.statu
     SELECT 1 FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
      WHERE kept.target = d.target AND coalesce(kept.order_id, '') = coalesce(d.order_id, '') AND (${KEEPS_ITS_GROUP}))`;
 
+/**
+ * The delivery that makes an earlier one of its order old news (`retryDelivery`): of the latest event the order had
+ * after it, in any target — the order's events are news whichever URL they went to (MERCHANT_WEBHOOK_URL may have
+ * changed in between, or the hook had it), as the receivers are one shop — that event's row to the same target if it
+ * has one, else its first. The same event's rows to other targets do not count.
+ */
+const LATER_EVENT_SQLITE = `SELECT id FROM deliveries WHERE order_id IS @order AND message_id = (
+    SELECT message_id FROM deliveries WHERE order_id IS @order AND seq > @seq AND message_id <> @message ORDER BY seq DESC LIMIT 1)
+  ORDER BY target = @target DESC, seq LIMIT 1`;
+export const LATER_EVENT_POSTGRES = `SELECT id FROM deliveries WHERE order_id IS NOT DISTINCT FROM $1 AND message_id = (
+    SELECT message_id FROM deliveries WHERE order_id IS NOT DISTINCT FROM $1 AND seq > $2 AND message_id <> $3 ORDER BY seq DESC LIMIT 1)
+  ORDER BY target = $4 DESC, seq LIMIT 1`;
+
 export interface Store {
   insertSession(record: SessionRecord, events?: NewEvent[]): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
@@ -370,11 +383,12 @@ export interface Store {
   listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
   /**
    * Sends a delivery again (see DeliveryRetryOutcome): due now, a fresh schedule of attempts, the same message id.
-   * Refused (`superseded`) when its order has a later delivery to its target, whatever became of it, unless
+   * Refused (`superseded`) when its order has a later event, to any target, whatever became of its delivery, unless
    * `force`; then the payload is marked redelivered. A failed row never blocks the rows after it, so this check is
    * what keeps a retry from reordering an order's events; and a later event that failed too is still newer news
-   * the helper has (a refund after the payment), which an unmarked old one must not hide. Undefined when there is no
-   * such delivery.
+   * the helper has (a refund after the payment), which an unmarked old one must not hide. Whether an event is the
+   * latest is the order's, not the target's: after MERCHANT_WEBHOOK_URL changed, the refund went to the new URL while
+   * the payment failed at the old one, and both reach one shop. Undefined when there is no such delivery.
    */
   retryDelivery(id: string, now: number, options?: { force?: boolean }): Promise<RetriedDelivery | undefined>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
@@ -988,9 +1002,9 @@ export class SqliteStore implements Store {
         this.stmt('UPDATE deliveries SET attempts = 0, next_attempt_at = ?, updated_at = ? WHERE seq = ?').run(now, now, current.seq);
         return { ...get('seq', current.seq)!, retry: 'due_now' };
       }
-      const later = this.stmt(
-        `SELECT id FROM deliveries WHERE target = ? AND order_id IS ? AND seq > ? ORDER BY seq DESC LIMIT 1`,
-      ).get(current.target, current.orderId, current.seq) as { id: string } | undefined;
+      const later = this.stmt(LATER_EVENT_SQLITE).get({ order: current.orderId, seq: current.seq, message: current.messageId, target: current.target }) as
+        | { id: string }
+        | undefined;
       if (later && !options.force) return { ...current, retry: 'superseded', supersededBy: later.id };
       this.stmt(
         `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, updated_at = ?, payload = ?

@@ -261,6 +261,65 @@ describe('retrying a failed delivery', () => {
   });
 });
 
+describe('changing MERCHANT_WEBHOOK_URL', () => {
+  const receivers: Receiver[] = [];
+  afterEach(async () => {
+    await Promise.all(receivers.splice(0).map((other) => other.close()));
+  });
+  /** Another webhook endpoint of the shop, closed after the test. */
+  const endpoint = async (): Promise<Receiver> => {
+    const other = new Receiver();
+    await other.start();
+    receivers.push(other);
+    return other;
+  };
+  const deliveriesOf = async (sessionId: string): Promise<any[]> =>
+    ((await (await merchant(`/deliveries?sessionId=${sessionId}`)).json()) as any).deliveries;
+
+  it('refuses to retry a payment.paid that failed at the old URL once the refund went to the new one, and marks a forced one redelivered', async () => {
+    receiver.answer = (request) => (request.event.type === 'payment.paid' ? 500 : 200);
+    const { url } = await start();
+    const session = await createSession(url, 'samovar-moved1');
+    await pressButton(session.paymentUrl, 'pay');
+    let paid: any;
+    while (!paid) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      paid = (await deliveriesOf(session.id)).find((delivery) => delivery.type === 'payment.paid' && delivery.status === 'failed');
+    }
+    await server!.close();
+
+    // The shop moved its endpoint, and added a second one: the helper restarts with both.
+    const moved = await endpoint();
+    const second = await endpoint();
+    const { app } = await start({ env: env({ MERCHANT_WEBHOOK_URL: `${moved.url},${second.url}` }) });
+    await app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 890000, raw: {} }, 'poll');
+    const resolved = await merchant(`/sessions/${session.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'refunded', note: 'Refunded after the dispute' }),
+    });
+    assert.equal(resolved.status, 200);
+    await moved.waitFor(() => moved.ofType('payment.refunded').length === 1);
+    receiver.answer = () => 200;
+
+    const refused = await merchant(`/deliveries/${paid.id}/retry`, { method: 'POST' });
+    assert.equal(refused.status, 409);
+    const body = (await refused.json()) as any;
+    assert.equal(body.error.code, 'delivery_superseded');
+    const refund = (await deliveriesOf(session.id)).find((delivery) => delivery.type === 'payment.refunded' && delivery.target === moved.url);
+    assert.equal(body.supersededBy, refund.id);
+    await app.checkout.deliveries.tick();
+    assert.equal(receiver.ofType('payment.paid').length, FAST.retryDelaysMs.length + 1, 'not sent again');
+
+    const forced = await merchant(`/deliveries/${paid.id}/retry?force=1`, { method: 'POST' });
+    assert.equal(forced.status, 200);
+    await receiver.waitFor(() => receiver.ofType('payment.paid').length === FAST.retryDelaysMs.length + 2);
+    const resent = receiver.ofType('payment.paid').at(-1)!;
+    assert.equal(resent.id, paid.eventId);
+    assert.equal((resent.event.data as any).redelivered, true, 'marked: the order\'s refund went out after it');
+  });
+});
+
 describe('payment.reinstated', () => {
   const types = () => [...new Map(receiver.received.map((entry) => [entry.id, entry.event.type])).values()];
 

@@ -138,16 +138,16 @@ for (const harness of harnesses) {
       assert.deepEqual((await store.claimDueDeliveries(now + 120_000, 10, 1_000)).map((item) => item.id), [paid.id]);
     }));
 
-    it('re-sends a failed event unmarked only when its order has nothing later for the target (other orders and targets do not count)', withStore(async (store, write) => {
+    it('re-sends a failed event unmarked only when its order has nothing later (other orders do not count)', withStore(async (store, write) => {
       const now = Date.now();
       const paid = delivery('cs_s3', 'payment.paid');
+      const paidHook = delivery('cs_s3', 'payment.paid', { target: 'hook:onEvent', messageId: paid.messageId });
       const held = delivery('cs_s3', 'payment.held');
-      const hook = delivery('cs_s3', 'payment.refunded', { target: 'hook:onEvent' });
       const other = delivery('cs_s4', 'payment.refunded', { orderId: 'A-2' });
-      await write(paid, held, hook);
+      await write(paid, paidHook, held);
       await write(other);
       const heads = await store.claimDueDeliveries(now, 10, 1_000);
-      assert.deepEqual(heads.map((item) => item.id).sort(), [paid.id, hook.id, other.id].sort());
+      assert.deepEqual(heads.map((item) => item.id).sort(), [paid.id, paidHook.id, other.id].sort());
       for (const head of heads) {
         await store.finishDelivery(head, head.id === paid.id ? { delivered: false, error: 'HTTP 500', nextAttemptAt: null } : { delivered: true, status: 200 }, now);
       }
@@ -156,10 +156,35 @@ for (const harness of harnesses) {
       const first = await store.retryDelivery(paid.id, now + 4);
       assert.equal(first?.retry, 'superseded');
       assert.equal(first?.supersededBy, held.id);
+      // The same event delivered to another target is not a later one.
       const latest = await store.retryDelivery(held.id, now + 5);
       assert.equal(latest?.retry, 'queued');
       assert.equal(latest?.payload, held.payload, 'not marked');
       assert.deepEqual((await store.claimDueDeliveries(now + 6, 10, 1_000)).map((item) => item.id), [held.id]);
+    }));
+
+    it('refuses to re-send a failed event once a later event of its order went to another URL (MERCHANT_WEBHOOK_URL changed)', withStore(async (store, write) => {
+      const now = Date.now();
+      const moved = 'https://merchant.test/hooks/';
+      const paid = delivery('cs_s7', 'payment.paid');
+      const refunded = delivery('cs_s7', 'payment.refunded', { target: moved });
+      const refundedHook = delivery('cs_s7', 'payment.refunded', { target: 'hook:onEvent', messageId: refunded.messageId });
+      await write(paid);
+      await send(store, now, paid.id, false);
+      // The helper restarted with the URL's new spelling: the refund went there (and to the hook).
+      await write(refunded, refundedHook);
+      const heads = await store.claimDueDeliveries(now + 1, 10, 1_000);
+      assert.deepEqual(heads.map((item) => item.id).sort(), [refunded.id, refundedHook.id].sort());
+      for (const head of heads) await store.finishDelivery(head, { delivered: true, status: 200 }, now + 2);
+
+      const refused = await store.retryDelivery(paid.id, now + 3);
+      assert.equal(refused?.retry, 'superseded');
+      assert.equal(refused?.supersededBy, refunded.id, 'the later event\'s first delivery, as the old target has none');
+      assert.equal((await store.getDelivery(paid.id))?.status, 'failed', 'nothing changed');
+
+      const forced = await store.retryDelivery(paid.id, now + 4, { force: true });
+      assert.deepEqual([forced?.retry, forced?.supersededBy, forced?.target], ['queued', refunded.id, TARGET]);
+      assert.equal(JSON.parse(forced!.payload).data.redelivered, true);
     }));
 
     it('makes a pending delivery waiting for its next attempt due now, and leaves one being sent alone', withStore(async (store, write) => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type pg from 'pg';
 import { PostgresStore } from '../../server-example/store-postgres.js';
+import { LATER_EVENT_POSTGRES } from '../../server-example/store.js';
 import type { DeliveryRecord } from '../../server-example/store.js';
 import { describeWithPostgres } from './pg-suite.js';
 import { sessionRecord } from './session-records.js';
@@ -44,7 +45,7 @@ describeWithPostgres('PostgresStore: a delivery retried while the session has ne
         const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
         (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
           const result = await query(...args);
-          if (typeof args[0] === 'string' && args[0].includes('seq > $3')) {
+          if (args[0] === LATER_EVENT_POSTGRES) {
             checked();
             await released;
           }
