@@ -18,6 +18,10 @@ import {
   MIGRATIONS,
   markRedelivered,
   LATER_EVENT_POSTGRES,
+  planRetargets,
+  RETARGET_ROWS_POSTGRES,
+  STALE_TARGET_POSTGRES,
+  UNCONFIGURED_TARGET_ERROR,
   LockTimeoutError,
   OpenSessionExistsError,
   PRUNABLE_STATUSES,
@@ -38,6 +42,7 @@ import type {
   PruneReport,
   RejectedCallback,
   RejectedCallbackRecord,
+  RetargetReport,
   RetriedDelivery,
   SessionRecord,
   Store,
@@ -53,6 +58,7 @@ import {
   sessionFromRow,
 } from './store-rows.js';
 import type { DeliveryRow, EventRow, RejectedRow, SessionField, SessionRow } from './store-rows.js';
+import { HOOK_TARGET } from './merchant-webhooks/events.js';
 import type { ProviderId } from './types.js';
 
 const ENDED = PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',');
@@ -619,6 +625,34 @@ export class PostgresStore implements Store {
     });
   }
 
+  async retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport> {
+    return this.transaction(async (client) => {
+      // One instance at a time: a second one starting with the same configuration waits, then finds nothing to do.
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('pay-checkout:delivery-targets', 0))");
+      // The stale rows locked, in the order written: a sender claiming one meanwhile skips it (SKIP LOCKED), and one
+      // claimed a moment ago is seen with its lease (this statement waits for that claim to commit).
+      const params = [[...urls], HOOK_TARGET];
+      await client.query(`SELECT seq FROM deliveries WHERE ${STALE_TARGET_POSTGRES} ORDER BY seq FOR UPDATE`, params);
+      const { rows } = await client.query(RETARGET_ROWS_POSTGRES, params);
+      const { moves, ends, report } = planRetargets(rows.map((row) => deliveryFromRow(row as DeliveryRow)), urls, now);
+      if (moves.length > 0) {
+        await client.query(
+          `UPDATE deliveries d SET target = c.target, payload = c.payload, lease_until = NULL, updated_at = $4,
+             attempts = CASE WHEN d.status = 'pending' THEN 0 ELSE d.attempts END,
+             next_attempt_at = CASE WHEN d.status = 'pending' THEN $4 ELSE d.next_attempt_at END
+           FROM unnest($1::bigint[], $2::text[], $3::text[]) AS c(seq, target, payload) WHERE d.seq = c.seq`,
+          [moves.map((change) => change.seq), moves.map((change) => change.target), moves.map((change) => change.payload), now],
+        );
+      }
+      if (ends.length > 0) {
+        await client.query(
+          `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL, last_error = $2, updated_at = $3 WHERE seq = ANY($1::bigint[])`,
+          [ends, UNCONFIGURED_TARGET_ERROR, now],
+        );
+      }
+      return report;
+    });
+  }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined> {
     const { rows } = await this.query('SELECT * FROM idempotency_keys WHERE key = $1', [key]);

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { HOOK_TARGET } from './merchant-webhooks/events.js';
 import { sha256Hex } from './providers/crypto.js';
 import {
   columnValue,
@@ -226,6 +227,89 @@ export type DeliveryOutcome =
   | { delivered: true; status?: number }
   | { delivered: false; error: string; status?: number; nextAttemptAt: number | null };
 
+/** What `retargetDeliveries` did with the deliveries to webhook URLs that MERCHANT_WEBHOOK_URL no longer names. */
+export interface RetargetReport {
+  /** The URLs no longer configured that pending or failed deliveries named. */
+  targets: string[];
+  /** Re-pointed to the one configured URL their event had no delivery to yet (a pending one due now, afresh). */
+  moved: number;
+  /** Pending ones ended as failed: their event has a delivery to every configured URL already. */
+  ended: number;
+  /**
+   * Left as they were: several configured URLs lack their event (which one is its new address cannot be told), or
+   * another instance is sending it right now (the next start takes it up).
+   */
+  left: number;
+}
+
+/** `last_error` of a pending delivery that `retargetDeliveries` ended. */
+export const UNCONFIGURED_TARGET_ERROR =
+  'MERCHANT_WEBHOOK_URL no longer names this URL; this event has a delivery to every URL it names, so it is not sent here any more';
+
+/** A delivery `planRetargets` moves to another URL, with its payload (marked redelivered, or as it was). */
+export interface RetargetMove {
+  seq: number;
+  target: string;
+  payload: string;
+}
+
+/**
+ * The decisions of `retargetDeliveries`, the same for every store. `rows`: every delivery of the orders (and events)
+ * that have a pending or failed delivery to a webhook URL not in `urls`, as they are in the transaction. Such a stale
+ * delivery — never one to the hook, never a delivered one (its history stays true) — is taken in the order written:
+ * the configured URLs its event has no delivery to yet are its candidates. One: it goes there, keeping its `seq` and
+ * so its place in that URL's queue of the order (a pending one is due now with a fresh schedule, marked redelivered
+ * when a later event of its order has been sent there already, as it then arrives after it). None: a pending one is
+ * ended as failed. Several: left. A pending one leased until after `now` is another instance's to send: left.
+ */
+export function planRetargets(
+  rows: readonly DeliveryRecord[],
+  urls: readonly string[],
+  now: number,
+): { moves: RetargetMove[]; ends: number[]; report: RetargetReport } {
+  const configured = [...new Set(urls)];
+  const stale = rows
+    .filter((row) => (row.status === 'pending' || row.status === 'failed') && row.target !== HOOK_TARGET && !configured.includes(row.target))
+    .sort((a, b) => a.seq - b.seq);
+  const targetsOf = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const targets = targetsOf.get(row.messageId) ?? new Set<string>();
+    targets.add(row.target);
+    targetsOf.set(row.messageId, targets);
+  }
+  const report: RetargetReport = { targets: [...new Set(stale.map((row) => row.target))], moved: 0, ended: 0, left: 0 };
+  const moves: RetargetMove[] = [];
+  const ends: number[] = [];
+  for (const row of stale) {
+    if (row.status === 'pending' && row.leaseUntil !== null && row.leaseUntil > now) {
+      report.left++;
+      continue;
+    }
+    const targets = targetsOf.get(row.messageId)!;
+    const candidates = configured.filter((url) => !targets.has(url));
+    if (candidates.length === 1) {
+      const target = candidates[0]!;
+      // Sent there after a later event of its order: an older event, as a forced retry would be (what was there before
+      // this pass only; a failed delivery moved along with it was never sent there).
+      const overtaken =
+        row.status === 'pending' &&
+        rows.some((other) => other.orderId !== null && other.orderId === row.orderId && other.target === target && other.status !== 'pending' && other.seq > row.seq);
+      targets.delete(row.target);
+      targets.add(target);
+      moves.push({ seq: row.seq, target, payload: overtaken ? markRedelivered(row.payload) : row.payload });
+      report.moved++;
+    } else if (candidates.length === 0) {
+      if (row.status === 'pending') {
+        ends.push(row.seq);
+        report.ended++;
+      }
+    } else {
+      report.left++;
+    }
+  }
+  return { moves, ends, report };
+}
+
 /** What a `mutate()` callback decides: a patch for the row and the events to append with it. */
 export interface Mutation {
   patch?: Partial<Omit<SessionRecord, 'id'>>;
@@ -314,6 +398,19 @@ export const LATER_EVENT_POSTGRES = `SELECT id FROM deliveries WHERE order_id IS
     SELECT message_id FROM deliveries WHERE order_id IS NOT DISTINCT FROM $1 AND seq > $2 AND message_id <> $3 ORDER BY seq DESC LIMIT 1)
   ORDER BY target = $4 DESC, seq LIMIT 1`;
 
+/**
+ * `retargetDeliveries`: every delivery of the orders and events that have a pending or failed one to a webhook URL no
+ * longer configured (the rows `planRetargets` decides on).
+ */
+const STALE_TARGET_SQLITE = `status IN ('pending','failed') AND target <> @hook AND target NOT IN (SELECT value FROM json_each(@urls))`;
+const RETARGET_ROWS_SQLITE = `SELECT * FROM deliveries
+  WHERE message_id IN (SELECT message_id FROM deliveries WHERE ${STALE_TARGET_SQLITE})
+     OR order_id IN (SELECT order_id FROM deliveries WHERE ${STALE_TARGET_SQLITE})`;
+export const STALE_TARGET_POSTGRES = `status IN ('pending','failed') AND target <> $2 AND target <> ALL($1::text[])`;
+export const RETARGET_ROWS_POSTGRES = `SELECT * FROM deliveries
+  WHERE message_id IN (SELECT message_id FROM deliveries WHERE ${STALE_TARGET_POSTGRES})
+     OR order_id IN (SELECT order_id FROM deliveries WHERE ${STALE_TARGET_POSTGRES})`;
+
 export interface Store {
   insertSession(record: SessionRecord, events?: NewEvent[]): Promise<void>;
   getSession(id: string): Promise<SessionRecord | undefined>;
@@ -391,6 +488,12 @@ export interface Store {
    * the payment failed at the old one, and both reach one shop. Undefined when there is no such delivery.
    */
   retryDelivery(id: string, now: number, options?: { force?: boolean }): Promise<RetriedDelivery | undefined>;
+  /**
+   * Reconciles the outbox with the configured webhook URLs (`urls`, MERCHANT_WEBHOOK_URL), at start before the
+   * sender runs: pending and failed deliveries to a URL no longer configured follow it, see `planRetargets`. One
+   * transaction, serialised with another instance doing the same; a delivery another instance is sending is left alone.
+   */
+  retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the key unless it exists; returns the stored record either way. */
   putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
@@ -1011,6 +1114,26 @@ export class SqliteStore implements Store {
          WHERE seq = ?`,
       ).run(now, now, later ? markRedelivered(current.payload) : current.payload, current.seq);
       return { ...get('seq', current.seq)!, retry: 'queued', ...(later ? { supersededBy: later.id } : {}) };
+    }).immediate();
+  }
+
+  async retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport> {
+    // Immediate: another process doing the same, or claiming a delivery, waits for this one and then sees it done.
+    return this.db.transaction((): RetargetReport => {
+      const rows = this.stmt(RETARGET_ROWS_SQLITE).all({ urls: JSON.stringify([...urls]), hook: HOOK_TARGET }) as DeliveryRow[];
+      const { moves, ends, report } = planRetargets(rows.map(deliveryFromRow), urls, now);
+      const move = this.stmt(
+        `UPDATE deliveries SET target = @target, payload = @payload, lease_until = NULL, updated_at = @now,
+           attempts = CASE WHEN status = 'pending' THEN 0 ELSE attempts END,
+           next_attempt_at = CASE WHEN status = 'pending' THEN @now ELSE next_attempt_at END
+         WHERE seq = @seq`,
+      );
+      const end = this.stmt(
+        `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, lease_until = NULL, last_error = @error, updated_at = @now WHERE seq = @seq`,
+      );
+      for (const change of moves) move.run({ ...change, now });
+      for (const seq of ends) end.run({ seq, error: UNCONFIGURED_TARGET_ERROR, now });
+      return report;
     }).immediate();
   }
 

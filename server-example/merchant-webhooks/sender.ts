@@ -41,6 +41,8 @@ export class DeliverySender {
   private readonly loop: BackgroundLoop<DeliveryReport>;
   private started = false;
   private warned = false;
+  /** The outbox reconciled with MERCHANT_WEBHOOK_URL (`start()`): the first pass waits for it. */
+  private retargeted: Promise<void> | undefined;
 
   constructor(private readonly options: DeliverySenderOptions) {
     this.loop = new BackgroundLoop(
@@ -52,11 +54,35 @@ export class DeliverySender {
 
   start(): void {
     this.started = true;
+    this.retargeted ??= this.retarget();
     this.loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.loop.stop();
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await this.retargeted;
+  }
+
+  /**
+   * Before the first pass: deliveries to a URL MERCHANT_WEBHOOK_URL no longer names (a moved route, a trailing slash,
+   * http → https) follow the configuration, or they would retry a dead address for days and a retry would re-queue
+   * them there (`Store.retargetDeliveries`). Delivered ones keep their target. A failure is logged and sending goes on.
+   */
+  private async retarget(): Promise<void> {
+    const { store, webhooks, log } = this.options;
+    try {
+      const report = await store.retargetDeliveries(webhooks?.urls ?? [], Date.now());
+      if (report.moved + report.ended + report.left === 0) return;
+      const fields = { from: report.targets.map(describe), to: (webhooks?.urls ?? []).map(describe), moved: report.moved, ended: report.ended, left: report.left };
+      if (report.left > 0) {
+        log.warn(
+          'merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names: some follow it, some are left there (several new URLs lack their event, or another instance is sending them)',
+          fields,
+        );
+      } else log.info('merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names follow it', fields);
+    } catch (error) {
+      log.warn('could not reconcile the merchant deliveries with MERCHANT_WEBHOOK_URL; they keep their URLs', { error: redactUrlCredentials(String(error)) });
+    }
   }
 
   /** A change wrote deliveries: send them now rather than at the next interval. */
@@ -77,6 +103,7 @@ export class DeliverySender {
   }
 
   private async pass(now: number): Promise<DeliveryReport> {
+    await this.retargeted;
     const { store, delivery } = this.options;
     const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0 };
     // The lease outlasts an attempt, so a slow receiver is not sent the same message twice at once; a sender that

@@ -273,10 +273,12 @@ describe('changing MERCHANT_WEBHOOK_URL', () => {
     receivers.push(other);
     return other;
   };
+  // A fix undone shows as a test that fails, not as one waiting for ever for a webhook.
+  const bounded = { timeout: 20_000 };
   const deliveriesOf = async (sessionId: string): Promise<any[]> =>
     ((await (await merchant(`/deliveries?sessionId=${sessionId}`)).json()) as any).deliveries;
 
-  it('refuses to retry a payment.paid that failed at the old URL once the refund went to the new one, and marks a forced one redelivered', async () => {
+  it('refuses to retry a payment.paid that failed at the old URL once the refund went to the new one, and marks a forced one redelivered', bounded, async () => {
     receiver.answer = (request) => (request.event.type === 'payment.paid' ? 500 : 200);
     const { url } = await start();
     const session = await createSession(url, 'samovar-moved1');
@@ -317,6 +319,77 @@ describe('changing MERCHANT_WEBHOOK_URL', () => {
     const resent = receiver.ofType('payment.paid').at(-1)!;
     assert.equal(resent.id, paid.eventId);
     assert.equal((resent.event.data as any).redelivered, true, 'marked: the order\'s refund went out after it');
+  });
+
+  it('delivers the deliveries still pending for the old URL to the new one after a restart, in their order', bounded, async () => {
+    receiver.answer = () => 503;
+    const slow = { delivery: { ...FAST, retryDelaysMs: [3_600_000] } };
+    const first = await start({ env: env({ MERCHANT_WEBHOOK_URL: `${receiver.url}?token=old-url-token` }), config: slow });
+    const session = await createSession(first.url, 'samovar-moved2');
+    await pressButton(session.paymentUrl, 'pay');
+    await first.app.checkout.sessions.apply(session.id, { rawStatus: 'proceedings', status: 'held', paidAmountMinor: 890000, raw: {} }, 'poll');
+    await receiver.waitFor(() => receiver.received.length === 1);
+    await server!.close();
+
+    const moved = await endpoint();
+    const lines: string[] = [];
+    const logger = { debug() {}, info: (message: string, fields?: object) => lines.push(`${message} ${JSON.stringify(fields)}`), warn() {}, error() {} };
+    await start({ env: env({ MERCHANT_WEBHOOK_URL: moved.url }), config: { ...slow, logger } });
+    await moved.waitFor(() => moved.received.length === 2);
+    assert.deepEqual(lines.filter((line) => line.includes('MERCHANT_WEBHOOK_URL')), [`merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names follow it ${JSON.stringify({ from: [receiver.url], to: [moved.url], moved: 2, ended: 0, left: 0 })}`], 'counted, without the old URL\'s query');
+    assert.deepEqual(moved.received.map((entry) => entry.event.type), ['payment.paid', 'payment.held']);
+    assert.ok(moved.received.every((entry) => (entry.event.data as any).redelivered === undefined));
+    assert.equal(receiver.received.length, 1, 'the old URL is not tried again');
+    const rows = await deliveriesOf(session.id);
+    assert.deepEqual(rows.map((row) => [row.type, row.status, row.target]), [
+      ['payment.held', 'delivered', moved.url],
+      ['payment.paid', 'delivered', moved.url],
+    ]);
+  });
+
+  it('sends a retry of a delivery that failed at the old URL to the new one', bounded, async () => {
+    receiver.answer = () => 500;
+    const { url } = await start();
+    const session = await createSession(url, 'samovar-moved3');
+    await pressButton(session.paymentUrl, 'pay');
+    let paid: any;
+    while (!paid) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      paid = (await deliveriesOf(session.id)).find((delivery) => delivery.status === 'failed');
+    }
+    await server!.close();
+
+    const moved = await endpoint();
+    await start({ env: env({ MERCHANT_WEBHOOK_URL: moved.url }) });
+    const retried = await merchant(`/deliveries/${paid.id}/retry`, { method: 'POST' });
+    assert.equal(retried.status, 200);
+    const view = (await retried.json()) as any;
+    assert.deepEqual([view.retry, view.target], ['queued', moved.url]);
+    await moved.waitFor(() => moved.received.length === 1);
+    assert.deepEqual([moved.received[0]!.id, moved.received[0]!.event.type], [paid.eventId, 'payment.paid']);
+    assert.equal(receiver.received.length, FAST.retryDelaysMs.length + 1, 'the old URL is not tried again');
+  });
+
+  it('ends a delivery pending for a URL no longer configured when its event has one to every URL that is', bounded, async () => {
+    const kept = await endpoint();
+    receiver.answer = () => 503;
+    const slow = { delivery: { ...FAST, retryDelaysMs: [3_600_000] } };
+    const first = await start({ env: env({ MERCHANT_WEBHOOK_URL: `${receiver.url},${kept.url}` }), config: slow });
+    const session = await createSession(first.url, 'samovar-moved4');
+    await pressButton(session.paymentUrl, 'pay');
+    await kept.waitFor(() => kept.received.length === 1);
+    await receiver.waitFor(() => receiver.received.length === 1);
+    await server!.close();
+
+    // The old URL is dropped from the list: the shop has the event at the one left.
+    const second = await start({ env: env({ MERCHANT_WEBHOOK_URL: kept.url }), config: slow });
+    await second.app.checkout.deliveries.tick();
+    const rows = await deliveriesOf(session.id);
+    const ended = rows.find((row) => row.target === receiver.url);
+    assert.deepEqual([ended.status, ended.nextAttemptAt], ['failed', null]);
+    assert.match(ended.lastError, /^MERCHANT_WEBHOOK_URL no longer names this URL; /);
+    assert.equal(rows.find((row) => row.target === kept.url).status, 'delivered');
+    assert.deepEqual([receiver.received.length, kept.received.length], [1, 1]);
   });
 });
 

@@ -539,6 +539,113 @@ for (const harness of [sqlite, postgres]) {
         assert.equal(new Set(ids).size, 40);
       });
 
+      describe('after MERCHANT_WEBHOOK_URL changed', () => {
+        const OLD = 'https://merchant.test/hooks';
+        const NEW = 'https://merchant.test/hooks/';
+        const OTHER = 'https://other.test/hooks';
+        const HOOK = 'hook:onEvent';
+        /** The same event to another target. */
+        const alsoTo = (item: NewDelivery, target: string) => delivery({ orderId: item.orderId, messageId: item.messageId, target, createdAt: item.createdAt });
+        const finish = (item: NewDelivery, outcome: Parameters<Store['finishDelivery']>[1], at: number) => store.finishDelivery({ id: item.id, leaseUntil: null }, outcome, at);
+
+        test('moves pending and failed deliveries to the one configured URL their event lacks, in their order, and ends those whose event reaches every URL', async () => {
+          const now = Date.now();
+          // Being sent to the old URL right now by another instance: left to it.
+          const sending = delivery({ orderId: 'A-ret-0', createdAt: now - 100 });
+          await write(sending);
+          const [claimed] = await store.claimDueDeliveries(now, 10, 60_000);
+          assert.equal(claimed?.id, sending.id);
+          // One order's events: paid failed for good at the old URL, held waiting for its next try there, and the refund,
+          // written while both URLs were configured, pending at both. The hook has its own rows, whatever is configured.
+          const paid = delivery({ orderId: 'A-ret-1', createdAt: now - 50 });
+          const held = delivery({ orderId: 'A-ret-1', createdAt: now - 40 });
+          const refunded = delivery({ orderId: 'A-ret-1', createdAt: now - 30 });
+          const paidHook = alsoTo(paid, HOOK);
+          const heldHook = alsoTo(held, HOOK);
+          const refundedNew = alsoTo(refunded, NEW);
+          // Delivered to the old URL: history, kept as it is.
+          const shipped = delivery({ orderId: 'A-ret-2', createdAt: now - 20 });
+          await write(paid, paidHook, held, heldHook, refunded, refundedNew, shipped);
+          await finish(paid, { delivered: false, error: 'HTTP 500', status: 500, nextAttemptAt: null }, now);
+          await finish(paidHook, { delivered: true }, now);
+          await finish(held, { delivered: false, error: 'HTTP 404', status: 404, nextAttemptAt: now + 3_600_000 }, now);
+          await finish(shipped, { delivered: true, status: 200 }, now);
+
+          const report = await store.retargetDeliveries([NEW], now + 1);
+          assert.deepEqual(report, { targets: [OLD], moved: 2, ended: 1, left: 1 });
+
+          const after = async (item: NewDelivery) => (await store.getDelivery(item.id))!;
+          const movedPaid = await after(paid);
+          assert.deepEqual([movedPaid.target, movedPaid.status, movedPaid.attempts, movedPaid.lastStatus, movedPaid.payload], [NEW, 'failed', 1, 500, paid.payload]);
+          const movedHeld = await after(held);
+          assert.deepEqual([movedHeld.target, movedHeld.status, movedHeld.attempts, movedHeld.nextAttemptAt, movedHeld.payload], [NEW, 'pending', 0, now + 1, held.payload]);
+          assert.equal(movedHeld.seq, (await store.listDeliveries({ limit: 100 })).find((item) => item.id === held.id)!.seq);
+          const ended = await after(refunded);
+          assert.deepEqual([ended.target, ended.status, ended.nextAttemptAt], [OLD, 'failed', null]);
+          assert.match(ended.lastError ?? '', /^MERCHANT_WEBHOOK_URL no longer names this URL; /);
+          for (const kept of [sending, shipped]) assert.equal((await after(kept)).target, OLD, kept.id);
+          for (const kept of [paidHook, heldHook, refundedNew]) assert.equal((await after(kept)).target, kept.target, kept.id);
+          assert.equal((await after(sending)).leaseUntil, claimed!.leaseUntil, 'the other sender\'s lease holds');
+
+          // The held event keeps its place: first in the new URL's queue of its order, the refund after it.
+          assert.deepEqual((await store.claimDueDeliveries(now + 2, 10, 1_000)).map((item) => item.id).sort(), [held.id, heldHook.id].sort());
+          // A retry of the failed payment goes to the new URL (and is old news now: the order had later events).
+          const retried = await store.retryDelivery(paid.id, now + 3, { force: true });
+          assert.deepEqual([retried?.retry, retried?.target], ['queued', NEW]);
+          // The other sender finishes its attempt at the old URL as usual.
+          await store.finishDelivery(claimed!, { delivered: true, status: 200 }, now + 4);
+          assert.deepEqual([(await after(sending)).status, (await after(sending)).target], ['delivered', OLD]);
+          assert.deepEqual(await store.retargetDeliveries([NEW], now + 5), { targets: [OLD], moved: 0, ended: 0, left: 0 });
+        });
+
+        test('leaves a delivery two new URLs lack alone, and moves one whose event one of them has to the other', async () => {
+          const now = Date.now();
+          const unsure = delivery({ orderId: 'A-ret-3', createdAt: now - 30 });
+          const half = delivery({ orderId: 'A-ret-4', createdAt: now - 20 });
+          const halfNew = alsoTo(half, NEW);
+          await write(unsure, half, halfNew);
+          await finish(halfNew, { delivered: true }, now);
+          assert.deepEqual(await store.retargetDeliveries([NEW, OTHER], now), { targets: [OLD], moved: 1, ended: 0, left: 1 });
+          assert.equal((await store.getDelivery(unsure.id))?.target, OLD);
+          assert.equal((await store.getDelivery(half.id))?.target, OTHER);
+          assert.equal((await store.getDelivery(half.id))?.payload, half.payload);
+        });
+
+        test('marks a pending delivery moved behind a later event the new URL was sent already as redelivered', async () => {
+          const now = Date.now();
+          const payload = (type: string) => JSON.stringify({ type, data: { reason: 'provider_status' } });
+          // Another instance, still configured with the old URL, wrote the order's paid; the new URL had its refund.
+          const late = delivery({ orderId: 'A-ret-5', payload: payload('payment.paid'), createdAt: now - 10 });
+          const next = delivery({ orderId: 'A-ret-5', target: NEW, payload: payload('payment.refunded'), createdAt: now - 5 });
+          // Nothing later was sent to the new URL for this one: unmarked.
+          const alone = delivery({ orderId: 'A-ret-6', payload: payload('payment.paid'), createdAt: now - 5 });
+          await write(late, next, alone);
+          await finish(next, { delivered: true }, now);
+          assert.deepEqual(await store.retargetDeliveries([NEW], now + 1), { targets: [OLD], moved: 2, ended: 0, left: 0 });
+          const moved = (await store.getDelivery(late.id))!;
+          assert.deepEqual([moved.target, JSON.parse(moved.payload).data], [NEW, { reason: 'provider_status', redelivered: true }]);
+          assert.equal((await store.getDelivery(alone.id))?.payload, alone.payload);
+        });
+
+        test('reconciles once when two stores on the same database do it at the same time', async () => {
+          const now = Date.now();
+          // Each event pending at two URLs that are both gone: one moves to the new URL, the other ends.
+          const items: NewDelivery[] = [];
+          for (let index = 0; index < 20; index++) {
+            const first = delivery({ orderId: `A-ret-c${index}`, createdAt: now - 100 + index });
+            items.push(first, alsoTo(first, 'https://gone.test/hooks'));
+          }
+          await write(...items);
+          const other = await db.second();
+          const reports = await Promise.all([store.retargetDeliveries([NEW], now), other.retargetDeliveries([NEW], now)]);
+          assert.equal(reports[0]!.moved + reports[1]!.moved, 20);
+          assert.equal(reports[0]!.ended + reports[1]!.ended, 20);
+          const rows = await store.listDeliveries({ limit: 100 });
+          assert.equal(rows.filter((row) => row.target === NEW && row.status === 'pending').length, 20);
+          assert.equal(new Set(rows.filter((row) => row.target === NEW).map((row) => row.messageId)).size, 20, 'one delivery per event to the new URL');
+        });
+      });
+
       test('prunes an order\'s deliveries to a target together, once all ended before the cutoff with their sessions\' history', async () => {
         const now = Date.now();
         const cutoff = now - 1_000;
