@@ -2,7 +2,7 @@
 /**
  * `npm run prune -- --older-than 180d` (`npx pay-checkout-prune --older-than 180d` from the package): retention for the event log. Deletes the events of sessions that ended
  * before the cutoff and are no longer watched by the reconciler, events that name no session, rejected-callback
- * digests last seen before it, and merchant deliveries: an order's deliveries to one target all together, once none
+ * digests last seen before it, and merchant deliveries: an order's deliveries all together, once none
  * is pending or changed since the cutoff and their sessions' history goes too. Open and held sessions keep their whole
  * history: the database's append-only triggers refuse anything else.
  */

@@ -358,11 +358,11 @@ export const REJECTED_HEAD_CHARS = 256;
 export const PRUNABLE_STATUSES = ['paid', 'refunded', 'failed', 'cancelled', 'expired'] as const;
 
 /**
- * Retention of merchant deliveries (`$1`: the cutoff). An order's deliveries to one target go together or not at all:
- * a retry asks whether a later one exists (`retryDelivery`), and a later one pruned alone would let an old
- * `payment.paid` go out again as news. So none of them goes while any is pending or changed since the cutoff, or names
- * a session whose own history is kept (open, held or still watched, or changed since the cutoff): such a delivery keeps
- * its order and target.
+ * Retention of merchant deliveries (`$1`: the cutoff). An order's deliveries go together or not at all, whatever their
+ * targets: a retry asks whether a later event of the order exists (`retryDelivery`, in any target), and a later one
+ * pruned alone would let an old `payment.paid` go out again as news. So none of them goes while any is pending or
+ * changed since the cutoff, or names a session whose own history is kept (open, held or still watched, or changed since
+ * the cutoff): such a delivery keeps its order.
  */
 const KEEPS_ITS_GROUP = `kept.status = 'pending' OR kept.updated_at >= $1
   OR (s.id IS NOT NULL AND NOT (s.status IN (${PRUNABLE_STATUSES.map((status) => `'${status}'`).join(',')}) AND s.next_poll_at IS NULL AND s.updated_at < $1))`;
@@ -373,17 +373,17 @@ const PRUNE_PAUSE_MS = 100;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** SQLite: order and target as one text key, which SQLite looks up in a temporary index (a row value it would scan). */
+/** SQLite: the order as one text key, which SQLite looks up in a temporary index. */
 const PRUNE_DELIVERIES_SQLITE = `DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < $1
-  AND target || char(0) || coalesce(order_id, '') NOT IN (
-    SELECT kept.target || char(0) || coalesce(kept.order_id, '') FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
+  AND coalesce(order_id, '') NOT IN (
+    SELECT coalesce(kept.order_id, '') FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
      WHERE ${KEEPS_ITS_GROUP})`.replace(/\$1/g, '@before');
 
 /** PostgreSQL: an anti-join (a NOT IN over more groups than work_mem holds would be searched row by row). */
 export const PRUNE_DELIVERIES_POSTGRES = `DELETE FROM deliveries d WHERE d.status <> 'pending' AND d.updated_at < $1
   AND NOT EXISTS (
     SELECT 1 FROM deliveries kept LEFT JOIN sessions s ON s.id = kept.session_id
-     WHERE kept.target = d.target AND coalesce(kept.order_id, '') = coalesce(d.order_id, '') AND (${KEEPS_ITS_GROUP}))`;
+     WHERE coalesce(kept.order_id, '') = coalesce(d.order_id, '') AND (${KEEPS_ITS_GROUP}))`;
 
 /**
  * The delivery that makes an earlier one of its order old news (`retryDelivery`): of the latest event the order had

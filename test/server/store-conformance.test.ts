@@ -646,15 +646,17 @@ for (const harness of [sqlite, postgres]) {
         });
       });
 
-      test('prunes an order\'s deliveries to a target together, once all ended before the cutoff with their sessions\' history', async () => {
+      test('prunes an order\'s deliveries together, whatever their targets, once all ended before the cutoff with their sessions\' history', async () => {
         const now = Date.now();
         const cutoff = now - 1_000;
         const old = now - 10_000;
         /** A session of its own order, changed at `updatedAt`, and deliveries of that order written with it. */
-        const order = async (status: SessionRecord['status'], updatedAt: number, nextPollAt: number | null, count = 1) => {
+        const order = async (status: SessionRecord['status'], updatedAt: number, nextPollAt: number | null, count = 1, targets: string[] = []) => {
           const row = record({ orderId: `A-prune-${deliveryCounter}` });
           await store.insertSession(row);
-          const made = Array.from({ length: count }, () => delivery({ sessionId: row.id, orderId: row.orderId, createdAt: old }));
+          const made = Array.from({ length: count }, (_, index) =>
+            delivery({ sessionId: row.id, orderId: row.orderId, createdAt: old, ...(targets[index] ? { target: targets[index] } : {}) }),
+          );
           await store.mutate(row.id, () => ({ patch: { status, updatedAt, nextPollAt }, deliveries: made }));
           return made;
         };
@@ -669,6 +671,10 @@ for (const harness of [sqlite, postgres]) {
         const [paid, refunded] = await order('refunded', old, null, 2);
         await done(refunded!, old);
         await done(paid!, now, false);
+        // The same with the refund sent to another URL (MERCHANT_WEBHOOK_URL changed in between): both kept too.
+        const [paidOld, refundedNew] = await order('refunded', old, null, 2, ['https://merchant.test/hooks', 'https://merchant.test/moved']);
+        await done(refundedNew!, old);
+        await done(paidOld!, now, false);
         // Failed long ago, its session still held for a person: kept.
         const [held] = await order('held', old, null);
         await done(held!, old, false);
@@ -681,9 +687,10 @@ for (const harness of [sqlite, postgres]) {
 
         assert.equal((await store.pruneEvents(cutoff)).deliveries, 1);
         assert.equal(await store.getDelivery(gone!.id), undefined);
-        for (const kept of [paid, refunded, held, watched, sent]) assert.notEqual(await store.getDelivery(kept!.id), undefined, kept!.id);
+        for (const kept of [paid, refunded, paidOld, refundedNew, held, watched, sent]) assert.notEqual(await store.getDelivery(kept!.id), undefined, kept!.id);
         assert.equal((await store.getDelivery(queued!.id))?.status, 'pending');
         assert.equal((await store.retryDelivery(paid!.id, now))?.retry, 'superseded');
+        assert.equal((await store.retryDelivery(paidOld!.id, now))?.retry, 'superseded');
       });
     });
 
