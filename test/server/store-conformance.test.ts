@@ -627,6 +627,16 @@ for (const harness of [sqlite, postgres]) {
           assert.equal((await store.getDelivery(alone.id))?.payload, alone.payload);
         });
 
+        test('ends the pending deliveries to every URL once none is configured, and never touches the hook\'s', async () => {
+          const now = Date.now();
+          const queued = delivery({ orderId: 'A-ret-7', createdAt: now - 10 });
+          const hook = alsoTo(queued, HOOK);
+          await write(queued, hook);
+          assert.deepEqual(await store.retargetDeliveries([], now), { targets: [OLD], moved: 0, ended: 1, left: 0 });
+          assert.equal((await store.getDelivery(queued.id))?.status, 'failed');
+          assert.deepEqual([(await store.getDelivery(hook.id))?.status, (await store.getDelivery(hook.id))?.target], ['pending', HOOK]);
+        });
+
         test('reconciles once when two stores on the same database do it at the same time', async () => {
           const now = Date.now();
           // Each event pending at two URLs that are both gone: one moves to the new URL, the other ends.
