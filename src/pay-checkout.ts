@@ -331,8 +331,10 @@ export class PayCheckout extends LitElement {
   /** @internal the tab now remembers the order of attempt `key` as paid: the page's other buttons for it show that too */
   paidElsewhere(key: string): void {
     for (const el of connected) {
-      // Validated (`#problem`), so its order and helper make a key.
-      if (el !== this && el.hasUpdated && !el.#problem && attemptKey(el.sessionUrl, el.orderId!) === key) {
+      if (el === this || !el.hasUpdated) continue;
+      // One with an attribute problem may be for this order once it is mended: it reads the tab then (`willUpdate`).
+      if (el.#problem) el.#resume = true;
+      else if (attemptKey(el.sessionUrl, el.orderId!) === key) {
         el.#resume = true;
         el.requestUpdate();
       }

@@ -5,7 +5,7 @@ import { html, nothing, render, type TemplateResult } from 'lit';
 import { PayCheckoutError } from '../errors.js';
 import { emit, type PayErrorDetail, type PaySession, type PayCheckoutState, type PresentedMode, type SessionStatus } from '../events.js';
 import { resolveSessionUrl } from '../helper-url.js';
-import { formatMoney, loadStrings, t, type StringKey } from '../i18n.js';
+import { formatMoney, loadStrings, stringsLoaded, t, type StringKey } from '../i18n.js';
 import type { MethodPicker } from '../method-picker.js';
 import { InlinePresenter, inlineTemplate } from '../presenters/inline.js';
 import { ModalPresenter, modalTemplate, type ModalHandlers } from '../presenters/modal.js';
@@ -378,20 +378,22 @@ export class CheckoutController {
     const kind = this.#state.surface.kind;
     const error = this.#state.error;
     // A refusal or a held payment shown before the language changed: the new language's sentences for it come with
-    // its refusals chunk (render again once loaded; a failed load leaves the general sentence, and no loop).
-    if (error || this.host._state === 'held') {
-      void this.#explain(error)?.then(() => refusals.has(locale.split('-')[0]!) && this.host.requestUpdate());
-    }
-    // The note under the button, said in the language of this render (the state and error are kept, not a sentence).
-    this.host._note = kind === 'modal' || kind === 'inline' ? '' : this.#message(locale, this.host._state);
+    // its refusals chunk (render again once loaded; a failed load leaves the sentence as it was, and no loop).
+    const loading = error || this.host._state === 'held' ? this.#explain(error) : undefined;
+    loading?.then(() => refusals.has(locale.split('-')[0]!) && this.host.requestUpdate());
+    // The note under the button, said in the language of this render (the state and error are kept, not a sentence);
+    // while that language's sentences load it keeps the last one, or its status region would announce an empty line,
+    // then the general sentence, before the right one.
+    if (!loading && stringsLoaded(locale)) this.host._note = kind === 'modal' || kind === 'inline' ? '' : this.#message(locale, this.host._state);
     const view = kind === 'modal' || kind === 'inline' ? this.#view(locale) : undefined;
     const root = this.host.renderRoot as ShadowRoot;
     const frame = root.querySelector('iframe');
     // The payment frame goes (a return, a settled status): the focus it held, or the open dialog's that had already
     // fallen to the page's body, would drop to the body, and a keyboard or screen-reader payer lose their place as
-    // the outcome appears. It goes to the panel's first action (the primary one comes first), else its heading.
+    // the outcome appears. It goes to the panel's heading, which is read out; the actions are the next Tab (on one of
+    // them, keys the payer was still typing in the frame would press it: "try again" would open another payment).
     if (view && !view.frameUrl && frame && (root.activeElement === frame || (kind === 'modal' && document.activeElement === document.body))) {
-      void this.host.updateComplete.then(() => (root.querySelector<HTMLElement>('.actions button') ?? root.getElementById('title'))?.focus());
+      void this.host.updateComplete.then(() => root.getElementById('title')?.focus());
     }
     return html`${modalTemplate(kind === 'modal' ? view : undefined, this.#modal.handlers)}${kind === 'inline' && view
       ? inlineTemplate(view)

@@ -40,7 +40,7 @@ describe('focus', () => {
     el.close();
   });
 
-  it('moves from the payment frame to the dialog’s primary action when the payment is found paid', async () => {
+  it('moves from the payment frame to the dialog’s heading when the payment is found paid', async () => {
     const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
     const frame = await openModal(el);
     frame.focus();
@@ -49,7 +49,25 @@ describe('focus', () => {
     await el.updateComplete;
     await el.updateComplete;
     expect(part(el, 'frame')).to.equal(null);
-    expect(focused(el)).to.equal('Готово');
+    expect(focused(el)).to.equal('title');
+    el.close();
+  });
+
+  it('lets keys the payer was still typing in the frame press nothing when it goes', async () => {
+    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+    const frame = await openModal(el);
+    frame.focus();
+    helper.status = 'expired';
+    await waitUntil(() => el.state === 'expired', 'the poll finds it expired');
+    await el.updateComplete;
+    await el.updateComplete;
+    const creates = helper.creates.length;
+    // A space on "try again" would open another payment the payer never asked for.
+    await sendKeys({ type: 'IVAN PETROV' });
+    await el.updateComplete;
+    expect(focused(el)).to.equal('title');
+    expect(helper.creates.length - creates).to.equal(0);
+    expect(el.state).to.equal('expired');
     el.close();
   });
 

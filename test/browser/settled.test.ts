@@ -272,4 +272,28 @@ describe('a paid or held order', () => {
     expect(el.state).to.equal('held');
     expect(button(el).textContent).to.equal('На проверке');
   });
+
+  it('turns a button for the order that had an attribute problem at the payment to "Paid" once it is mended', async () => {
+    const wrapper = await fixture<HTMLDivElement>(html`<div>
+      <pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>
+      <pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>
+    </div>`);
+    const [a, b] = wrapper.querySelectorAll('pay-checkout');
+    // B has read the tab's attempts (nothing then), and is given a wrong value while A is paid.
+    await waitUntil(() => b!.hasUpdated, 'B rendered');
+    await pause(600);
+    b!.mode = 'bogus' as PayCheckout['mode'];
+    await b!.updateComplete;
+    await settleInModal(a!, 'paid');
+    a!.close();
+    // A framework binding the right value late.
+    b!.mode = 'modal';
+    await b!.updateComplete;
+    await waitUntil(() => button(b!).textContent!.trim() === 'Оплачено', 'the mended button shows the order paid');
+    const creates = helper.creates.length;
+    button(b!).click();
+    await pause(200);
+    expect(helper.creates.length - creates).to.equal(0);
+    expect(b!.state).to.equal('paid');
+  });
 });
