@@ -18,7 +18,9 @@ import {
   MIGRATIONS,
   markRedelivered,
   LATER_EVENT_POSTGRES,
+  OUTDATED_LIST,
   planRetargets,
+  webhookUrlList,
   RETARGET_ROWS_POSTGRES,
   STALE_TARGET_POSTGRES,
   UNCONFIGURED_TARGET_ERROR,
@@ -228,6 +230,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
   DROP INDEX deliveries_queue;
   CREATE INDEX deliveries_queue ON deliveries (order_id, target, seq) WHERE status = 'pending';
+  `,
+  // 9: the MERCHANT_WEBHOOK_URL lists instances started with (see SqliteStore's migration 9)
+  `
+  CREATE TABLE webhook_url_lists (urls TEXT PRIMARY KEY, first_seen BIGINT NOT NULL);
   `,
 ];
 
@@ -629,6 +635,10 @@ export class PostgresStore implements Store {
     return this.transaction(async (client) => {
       // One instance at a time: a second one starting with the same configuration waits, then finds nothing to do.
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('pay-checkout:delivery-targets', 0))");
+      const list = webhookUrlList(urls);
+      await client.query('INSERT INTO webhook_url_lists (urls, first_seen) VALUES ($1, $2) ON CONFLICT (urls) DO NOTHING', [list, now]);
+      const newer = await client.query('SELECT 1 FROM webhook_url_lists WHERE first_seen > (SELECT first_seen FROM webhook_url_lists WHERE urls = $1)', [list]);
+      if (newer.rows.length > 0) return { ...OUTDATED_LIST };
       // The stale rows locked, in the order written: a sender claiming one meanwhile skips it (SKIP LOCKED), and one
       // claimed a moment ago is seen with its lease (this statement waits for that claim to commit).
       const params = [[...urls], HOOK_TARGET];

@@ -240,7 +240,20 @@ export interface RetargetReport {
    * another instance is sending it right now (the next start takes it up).
    */
   left: number;
+  /**
+   * Nothing was done: another instance was started with another MERCHANT_WEBHOOK_URL since this one's was first seen
+   * (this one is the old configuration of a deploy under way, or of a rollback), and the newest decides.
+   */
+  outdated?: boolean;
 }
+
+/** A MERCHANT_WEBHOOK_URL list as `webhook_url_lists` keys it: the same URLs in any order are one list. */
+export function webhookUrlList(urls: readonly string[]): string {
+  return JSON.stringify([...new Set(urls)].sort());
+}
+
+/** What `retargetDeliveries` answers for an instance whose list is not the newest. */
+export const OUTDATED_LIST: RetargetReport = { targets: [], moved: 0, ended: 0, left: 0, outdated: true };
 
 /** `last_error` of a pending delivery that `retargetDeliveries` ended. */
 export const UNCONFIGURED_TARGET_ERROR =
@@ -277,34 +290,41 @@ export function planRetargets(
     targets.add(row.target);
     targetsOf.set(row.messageId, targets);
   }
+  // Per order and URL, the latest delivery that may have reached it already (what was there before this pass only: a
+  // failed delivery moved along with it was never sent there): delivered, failed, or pending with an attempt made or
+  // under way (a timed-out attempt may have arrived).
+  const reachedUpTo = new Map<string, number>();
+  for (const row of rows) {
+    const tried = row.status !== 'pending' || row.attempts > 0 || (row.leaseUntil !== null && row.leaseUntil > now);
+    const key = `${row.orderId}\u0000${row.target}`;
+    if (row.orderId !== null && tried && row.seq > (reachedUpTo.get(key) ?? -1)) reachedUpTo.set(key, row.seq);
+  }
   const report: RetargetReport = { targets: [...new Set(stale.map((row) => row.target))], moved: 0, ended: 0, left: 0 };
   const moves: RetargetMove[] = [];
   const ends: number[] = [];
+  // Orders with a delivery left where it was: their later ones stay behind it, or a later event would reach the new
+  // URL first while the earlier one is still sent to the old.
+  const held = new Set<string | null>();
   for (const row of stale) {
-    if (row.status === 'pending' && row.leaseUntil !== null && row.leaseUntil > now) {
+    const targets = targetsOf.get(row.messageId)!;
+    const candidates = configured.filter((url) => !targets.has(url));
+    const leased = row.status === 'pending' && row.leaseUntil !== null && row.leaseUntil > now;
+    if (held.has(row.orderId) || leased || candidates.length > 1) {
+      held.add(row.orderId);
       report.left++;
       continue;
     }
-    const targets = targetsOf.get(row.messageId)!;
-    const candidates = configured.filter((url) => !targets.has(url));
     if (candidates.length === 1) {
       const target = candidates[0]!;
-      // Sent there after a later event of its order: an older event, as a forced retry would be (what was there before
-      // this pass only; a failed delivery moved along with it was never sent there).
-      const overtaken =
-        row.status === 'pending' &&
-        rows.some((other) => other.orderId !== null && other.orderId === row.orderId && other.target === target && other.status !== 'pending' && other.seq > row.seq);
+      // Sent there after a later event of its order: an older event, as a forced retry would be.
+      const overtaken = row.status === 'pending' && row.orderId !== null && (reachedUpTo.get(`${row.orderId}\u0000${target}`) ?? -1) > row.seq;
       targets.delete(row.target);
       targets.add(target);
       moves.push({ seq: row.seq, target, payload: overtaken ? markRedelivered(row.payload) : row.payload });
       report.moved++;
-    } else if (candidates.length === 0) {
-      if (row.status === 'pending') {
-        ends.push(row.seq);
-        report.ended++;
-      }
-    } else {
-      report.left++;
+    } else if (row.status === 'pending') {
+      ends.push(row.seq);
+      report.ended++;
     }
   }
   return { moves, ends, report };
@@ -687,6 +707,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX deliveries_queue;
   CREATE INDEX deliveries_queue ON deliveries (order_id, target, seq) WHERE status = 'pending';
+  `,
+  // 9: each MERCHANT_WEBHOOK_URL list an instance started with, and when it was first seen. Deliveries follow the
+  // configuration only from the newest: during a deploy the instances still on the old list (or one restarted then)
+  // must not move or end what the new list's instances write.
+  `
+  CREATE TABLE webhook_url_lists (urls TEXT PRIMARY KEY, first_seen INTEGER NOT NULL) WITHOUT ROWID;
   `,
 ];
 
@@ -1120,6 +1146,11 @@ export class SqliteStore implements Store {
   async retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport> {
     // Immediate: another process doing the same, or claiming a delivery, waits for this one and then sees it done.
     return this.db.transaction((): RetargetReport => {
+      const list = webhookUrlList(urls);
+      this.stmt('INSERT INTO webhook_url_lists (urls, first_seen) VALUES (?, ?) ON CONFLICT (urls) DO NOTHING').run(list, now);
+      if (this.stmt('SELECT 1 FROM webhook_url_lists WHERE first_seen > (SELECT first_seen FROM webhook_url_lists WHERE urls = ?)').get(list)) {
+        return { ...OUTDATED_LIST };
+      }
       const rows = this.stmt(RETARGET_ROWS_SQLITE).all({ urls: JSON.stringify([...urls]), hook: HOOK_TARGET }) as DeliveryRow[];
       const { moves, ends, report } = planRetargets(rows.map(deliveryFromRow), urls, now);
       const move = this.stmt(

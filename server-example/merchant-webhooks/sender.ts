@@ -72,6 +72,12 @@ export class DeliverySender {
     const { store, webhooks, log } = this.options;
     try {
       const report = await store.retargetDeliveries(webhooks?.urls ?? [], Date.now());
+      if (report.outdated) {
+        log.warn('another instance started with another MERCHANT_WEBHOOK_URL after this one\'s was first seen: this instance leaves the deliveries where they are (the newest list decides)', {
+          urls: (webhooks?.urls ?? []).map(describe),
+        });
+        return;
+      }
       if (report.moved + report.ended + report.left === 0) return;
       const fields = { from: report.targets.map(describe), to: (webhooks?.urls ?? []).map(describe), moved: report.moved, ended: report.ended, left: report.left };
       if (report.left > 0) {

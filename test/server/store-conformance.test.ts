@@ -637,6 +637,59 @@ for (const harness of [sqlite, postgres]) {
           assert.deepEqual([(await store.getDelivery(hook.id))?.status, (await store.getDelivery(hook.id))?.target], ['pending', HOOK]);
         });
 
+        test('leaves an order\'s later deliveries behind one another instance is sending to the old URL', async () => {
+          const now = Date.now();
+          const paid = delivery({ orderId: 'A-ret-8', createdAt: now - 20 });
+          const refunded = delivery({ orderId: 'A-ret-8', createdAt: now - 10 });
+          await write(paid, refunded);
+          // An instance still on the old URL is sending the paid; the refund waits behind it.
+          const [claimed] = await store.claimDueDeliveries(now, 1, 60_000);
+          assert.equal(claimed?.id, paid.id);
+          assert.deepEqual(await store.retargetDeliveries([NEW], now + 1), { targets: [OLD], moved: 0, ended: 0, left: 2 });
+          assert.equal((await store.getDelivery(refunded.id))?.target, OLD);
+          // Nothing of the order can reach the new URL before the paid is done with.
+          assert.deepEqual(await store.claimDueDeliveries(now + 2, 10, 60_000), []);
+        });
+
+        test('marks a pending delivery moved behind a later event being sent to the new URL as redelivered', async () => {
+          const now = Date.now();
+          const payload = (type: string) => JSON.stringify({ type, data: { reason: 'provider_status' } });
+          const paid = delivery({ orderId: 'A-ret-9', payload: payload('payment.paid'), createdAt: now - 20 });
+          const refunded = delivery({ orderId: 'A-ret-9', target: NEW, payload: payload('payment.refunded'), createdAt: now - 10 });
+          // The paid failed once at the old URL (next try later); the refund is being sent to the new one right now.
+          await write(paid);
+          await finish(paid, { delivered: false, error: 'HTTP 500', status: 500, nextAttemptAt: now + 3_600_000 }, now);
+          await write(refunded);
+          const [sending] = await store.claimDueDeliveries(now + 1, 10, 60_000);
+          assert.equal(sending?.id, refunded.id);
+          assert.deepEqual(await store.retargetDeliveries([NEW], now + 2), { targets: [OLD], moved: 1, ended: 0, left: 0 });
+          assert.equal(JSON.parse((await store.getDelivery(paid.id))!.payload).data.redelivered, true);
+        });
+
+        test('leaves the deliveries where they are for an instance whose list is older than another\'s', async () => {
+          const now = Date.now();
+          const ACCOUNTING = 'https://accounting.test/hooks';
+          // The old list's instances started first; a deploy adds a URL, and its instances write each event to both.
+          assert.equal((await store.retargetDeliveries([OLD], now - 1_000)).outdated, undefined);
+          const paid = delivery({ orderId: 'A-ret-10', createdAt: now - 10 });
+          const paidAccounting = alsoTo(paid, ACCOUNTING);
+          await write(paid, paidAccounting);
+          assert.deepEqual(await store.retargetDeliveries([ACCOUNTING, OLD], now), { targets: [], moved: 0, ended: 0, left: 0 });
+          // An instance of the old list restarts mid-deploy: it neither ends nor moves what the new list wrote.
+          assert.equal((await store.retargetDeliveries([OLD], now + 1)).outdated, true);
+          assert.deepEqual([(await store.getDelivery(paidAccounting.id))?.status, (await store.getDelivery(paidAccounting.id))?.target], ['pending', ACCOUNTING]);
+        });
+
+        test('never moves deliveries back for an instance started again with the list before the newest', async () => {
+          const now = Date.now();
+          assert.equal((await store.retargetDeliveries([OLD], now - 1_000)).outdated, undefined);
+          const paid = delivery({ orderId: 'A-ret-11', createdAt: now - 10 });
+          await write(paid);
+          assert.equal((await store.retargetDeliveries([NEW], now)).moved, 1);
+          assert.equal((await store.retargetDeliveries([OLD], now + 1)).outdated, true);
+          assert.equal((await store.getDelivery(paid.id))?.target, NEW);
+        });
+
         test('reconciles once when two stores on the same database do it at the same time', async () => {
           const now = Date.now();
           // Each event pending at two URLs that are both gone: one moves to the new URL, the other ends.
