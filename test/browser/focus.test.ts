@@ -23,6 +23,18 @@ function focused(el: PayCheckout): string {
   return active ? active.id || active.getAttribute('part') || active.textContent! : document.activeElement!.localName;
 }
 
+/** A modal payment whose frame has the focus when the poll finds `status`; resolves once the dialog shows it. */
+async function frameFocusedUntil(status: 'paid' | 'expired'): Promise<PayCheckout> {
+  const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
+  const frame = await openModal(el);
+  frame.focus();
+  helper.status = status;
+  await waitUntil(() => el.state === status, `the poll finds it ${status}`);
+  await el.updateComplete;
+  await el.updateComplete;
+  return el;
+}
+
 describe('focus', () => {
   useFakeHelper();
   useFastTiming();
@@ -41,26 +53,14 @@ describe('focus', () => {
   });
 
   it('moves from the payment frame to the dialog’s heading when the payment is found paid', async () => {
-    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    frame.focus();
-    helper.status = 'paid';
-    await waitUntil(() => el.state === 'paid', 'the poll finds it paid');
-    await el.updateComplete;
-    await el.updateComplete;
+    const el = await frameFocusedUntil('paid');
     expect(part(el, 'frame')).to.equal(null);
     expect(focused(el)).to.equal('title');
     el.close();
   });
 
   it('lets keys the payer was still typing in the frame press nothing when it goes', async () => {
-    const el = await fixture<PayCheckout>(html`<pay-checkout order-id="A-1001" amount="1500" mode="modal"></pay-checkout>`);
-    const frame = await openModal(el);
-    frame.focus();
-    helper.status = 'expired';
-    await waitUntil(() => el.state === 'expired', 'the poll finds it expired');
-    await el.updateComplete;
-    await el.updateComplete;
+    const el = await frameFocusedUntil('expired');
     const creates = helper.creates.length;
     // A space on "try again" would open another payment the payer never asked for.
     await sendKeys({ type: 'IVAN PETROV' });
