@@ -237,7 +237,7 @@ export interface RetargetReport {
   ended: number;
   /**
    * Left as they were: several configured URLs lack their event (which one is its new address cannot be told), or
-   * another instance is sending it right now (the next start takes it up).
+   * another instance is sending it right now (the next start takes it up), or an earlier one of its order was left.
    */
   left: number;
   /**
@@ -272,8 +272,10 @@ export interface RetargetMove {
  * delivery — never one to the hook, never a delivered one (its history stays true) — is taken in the order written:
  * the configured URLs its event has no delivery to yet are its candidates. One: it goes there, keeping its `seq` and
  * so its place in that URL's queue of the order (a pending one is due now with a fresh schedule, marked redelivered
- * when a later event of its order has been sent there already, as it then arrives after it). None: a pending one is
- * ended as failed. Several: left. A pending one leased until after `now` is another instance's to send: left.
+ * when a later event of its order may have reached that URL already — delivered, failed, tried or being sent — as it
+ * then arrives after it). None: a pending one is ended as failed. Several: left. A pending one leased until after
+ * `now` is another instance's to send: left. Once one of an order's is left, so are the order's later ones, which
+ * would otherwise reach the new URL before it. Linear in the rows.
  */
 export function planRetargets(
   rows: readonly DeliveryRecord[],
