@@ -323,11 +323,7 @@ export class PostgresStore implements Store {
     // probes an idle connection after 10 s, so one whose peer vanished without a reset (a NAT or firewall that forgot
     // the flow, a database host gone) is found dead by the OS and replaced, and keeps a NAT's flow from expiring.
     const common = { connectionString, types: TYPES, connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
-    this.pool = new pg.Pool({
-      ...common,
-      max: options.poolSize ?? 10,
-      application_name: 'pay-checkout',
-    });
+    this.pool = new pg.Pool({ ...common, max: options.poolSize ?? 10, application_name: 'pay-checkout' });
     this.lockWaitMs = Math.round(options.lockWaitMs ?? 10_000);
     this.lockQueryTimeoutMs = options.lockQueryTimeoutMs ?? 5_000;
     // Every query on the lock connection is answered at once by a live server (nothing there waits), so each one is
