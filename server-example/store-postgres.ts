@@ -19,6 +19,7 @@ import {
   markRedelivered,
   LATER_EVENT_POSTGRES,
   OUTDATED_LIST,
+  WEBHOOK_LIST_ALIVE_MS,
   planRetargets,
   webhookUrlList,
   RETARGET_ROWS_POSTGRES,
@@ -233,7 +234,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   // 9: the MERCHANT_WEBHOOK_URL lists instances started with (see SqliteStore's migration 9)
   `
-  CREATE TABLE webhook_url_lists (urls TEXT PRIMARY KEY, first_seen BIGINT NOT NULL);
+  CREATE TABLE webhook_url_lists (seq BIGSERIAL PRIMARY KEY, urls TEXT NOT NULL UNIQUE, alive_until BIGINT NOT NULL);
   `,
 ];
 
@@ -627,14 +628,18 @@ export class PostgresStore implements Store {
     });
   }
 
+  async touchWebhookList(urls: readonly string[], now: number): Promise<boolean> {
+    return this.transaction(async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('pay-checkout:delivery-targets', 0))");
+      return touchList(client, urls, now);
+    });
+  }
+
   async retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport> {
     return this.transaction(async (client) => {
       // One instance at a time: a second one starting with the same configuration waits, then finds nothing to do.
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('pay-checkout:delivery-targets', 0))");
-      const list = webhookUrlList(urls);
-      await client.query('INSERT INTO webhook_url_lists (urls, first_seen) VALUES ($1, $2) ON CONFLICT (urls) DO NOTHING', [list, now]);
-      const newer = await client.query('SELECT 1 FROM webhook_url_lists WHERE first_seen > (SELECT first_seen FROM webhook_url_lists WHERE urls = $1)', [list]);
-      if (newer.rows.length > 0) return { ...OUTDATED_LIST };
+      if (await touchList(client, urls, now)) return { ...OUTDATED_LIST };
       // The stale rows locked, in the order written: a sender claiming one meanwhile skips it (SKIP LOCKED), and one
       // claimed a moment ago is seen with its lease (this statement waits for that claim to commit).
       const params = [[...urls], HOOK_TARGET];
@@ -970,4 +975,15 @@ function pgCode(error: unknown): string {
 /** The violated unique constraint's name, or undefined. */
 function uniqueViolation(error: unknown): string | undefined {
   return pgCode(error) === '23505' ? ((error as { constraint?: string }).constraint ?? '') : undefined;
+}
+
+/** Records that an instance with MERCHANT_WEBHOOK_URL `urls` runs; true when a list first seen after it runs too. */
+async function touchList(client: pg.PoolClient, urls: readonly string[], now: number): Promise<boolean> {
+  const list = webhookUrlList(urls);
+  await client.query(
+    'INSERT INTO webhook_url_lists (urls, alive_until) VALUES ($1, $2) ON CONFLICT (urls) DO UPDATE SET alive_until = GREATEST(webhook_url_lists.alive_until, EXCLUDED.alive_until)',
+    [list, now + WEBHOOK_LIST_ALIVE_MS],
+  );
+  const newer = await client.query('SELECT 1 FROM webhook_url_lists WHERE seq > (SELECT seq FROM webhook_url_lists WHERE urls = $1) AND alive_until > $2', [list, now]);
+  return newer.rows.length > 0;
 }

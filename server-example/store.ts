@@ -252,6 +252,12 @@ export function webhookUrlList(urls: readonly string[]): string {
   return JSON.stringify([...new Set(urls)].sort());
 }
 
+/**
+ * How long a MERCHANT_WEBHOOK_URL list counts as running after an instance with it last said so (`touchWebhookList`,
+ * every third of it from each sender).
+ */
+export const WEBHOOK_LIST_ALIVE_MS = 60_000;
+
 /** What `retargetDeliveries` answers for an instance whose list is not the newest. */
 export const OUTDATED_LIST: RetargetReport = { targets: [], moved: 0, ended: 0, left: 0, outdated: true };
 
@@ -274,8 +280,8 @@ export interface RetargetMove {
  * so its place in that URL's queue of the order (a pending one is due now with a fresh schedule, marked redelivered
  * when a later event of its order may have reached that URL already — delivered, failed, tried or being sent — as it
  * then arrives after it). None: a pending one is ended as failed. Several: left. A pending one leased until after
- * `now` is another instance's to send: left. Once one of an order's is left, so are the order's later ones, which
- * would otherwise reach the new URL before it. Linear in the rows.
+ * `now` is another instance's to send: left. Once a pending one of an order is left, so are the order's later ones,
+ * which would otherwise reach the new URL before it. Linear in the rows.
  */
 export function planRetargets(
   rows: readonly DeliveryRecord[],
@@ -312,7 +318,8 @@ export function planRetargets(
     const candidates = configured.filter((url) => !targets.has(url));
     const leased = row.status === 'pending' && row.leaseUntil !== null && row.leaseUntil > now;
     if (held.has(row.orderId) || leased || candidates.length > 1) {
-      held.add(row.orderId);
+      // A failed one is not sent again on its own: nothing of the order waits for it.
+      if (row.status === 'pending') held.add(row.orderId);
       report.left++;
       continue;
     }
@@ -516,6 +523,11 @@ export interface Store {
    * transaction, serialised with another instance doing the same; a delivery another instance is sending is left alone.
    */
   retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport>;
+  /**
+   * Says that an instance with MERCHANT_WEBHOOK_URL `urls` runs (for WEBHOOK_LIST_ALIVE_MS from `now`); true when a
+   * list first seen after it runs too (this one is outdated: `retargetDeliveries` would do nothing).
+   */
+  touchWebhookList(urls: readonly string[], now: number): Promise<boolean>;
   getIdempotencyKey(key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the key unless it exists; returns the stored record either way. */
   putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
@@ -710,11 +722,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX deliveries_queue;
   CREATE INDEX deliveries_queue ON deliveries (order_id, target, seq) WHERE status = 'pending';
   `,
-  // 9: each MERCHANT_WEBHOOK_URL list an instance started with, and when it was first seen. Deliveries follow the
-  // configuration only from the newest: during a deploy the instances still on the old list (or one restarted then)
-  // must not move or end what the new list's instances write.
+  // 9: each MERCHANT_WEBHOOK_URL list instances run with, in the order first seen (`seq`, the database's own count,
+  // not an instance's clock), and until when an instance with it was last known to run. Deliveries follow the
+  // configuration only from the newest list still running: during a deploy the instances still on the old list (or
+  // one restarted then) must not move or end what the new list's instances write.
   `
-  CREATE TABLE webhook_url_lists (urls TEXT PRIMARY KEY, first_seen INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE webhook_url_lists (seq INTEGER PRIMARY KEY AUTOINCREMENT, urls TEXT NOT NULL UNIQUE, alive_until INTEGER NOT NULL);
   `,
 ];
 
@@ -1145,14 +1158,23 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
+  async touchWebhookList(urls: readonly string[], now: number): Promise<boolean> {
+    return this.db.transaction(() => this.touchList(urls, now)).immediate();
+  }
+
+  private touchList(urls: readonly string[], now: number): boolean {
+    const list = webhookUrlList(urls);
+    this.stmt('INSERT INTO webhook_url_lists (urls, alive_until) VALUES (@list, @until) ON CONFLICT (urls) DO UPDATE SET alive_until = max(alive_until, @until)').run({
+      list,
+      until: now + WEBHOOK_LIST_ALIVE_MS,
+    });
+    return Boolean(this.stmt('SELECT 1 FROM webhook_url_lists WHERE seq > (SELECT seq FROM webhook_url_lists WHERE urls = ?) AND alive_until > ?').get(list, now));
+  }
+
   async retargetDeliveries(urls: readonly string[], now: number): Promise<RetargetReport> {
     // Immediate: another process doing the same, or claiming a delivery, waits for this one and then sees it done.
     return this.db.transaction((): RetargetReport => {
-      const list = webhookUrlList(urls);
-      this.stmt('INSERT INTO webhook_url_lists (urls, first_seen) VALUES (?, ?) ON CONFLICT (urls) DO NOTHING').run(list, now);
-      if (this.stmt('SELECT 1 FROM webhook_url_lists WHERE first_seen > (SELECT first_seen FROM webhook_url_lists WHERE urls = ?)').get(list)) {
-        return { ...OUTDATED_LIST };
-      }
+      if (this.touchList(urls, now)) return { ...OUTDATED_LIST };
       const rows = this.stmt(RETARGET_ROWS_SQLITE).all({ urls: JSON.stringify([...urls]), hook: HOOK_TARGET }) as DeliveryRow[];
       const { moves, ends, report } = planRetargets(rows.map(deliveryFromRow), urls, now);
       const move = this.stmt(

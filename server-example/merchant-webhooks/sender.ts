@@ -12,7 +12,7 @@
 import { BackgroundLoop } from '../background-loop.js';
 import type { DeliveryConfig, MerchantWebhooksConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { DeliveryOutcome, DeliveryRecord, Store } from '../store.js';
+import { WEBHOOK_LIST_ALIVE_MS, type DeliveryOutcome, type DeliveryRecord, type Store } from '../store.js';
 import type { MerchantEvent } from '../types.js';
 import { HOOK_TARGET } from './events.js';
 import { signWebhook } from './signing.js';
@@ -43,6 +43,10 @@ export class DeliverySender {
   private warned = false;
   /** The outbox reconciled with MERCHANT_WEBHOOK_URL (`start()`): the first pass waits for it. */
   private retargeted: Promise<void> | undefined;
+  /** Another instance runs with a MERCHANT_WEBHOOK_URL list first seen after this one's: it decides, not this one. */
+  private outdated = false;
+  /** When this instance next says that its list runs (and, outdated, looks again whether it still is). */
+  private touchAt = 0;
 
   constructor(private readonly options: DeliverySenderOptions) {
     this.loop = new BackgroundLoop(
@@ -68,27 +72,41 @@ export class DeliverySender {
    * http → https) follow the configuration, or they would retry a dead address for days and a retry would re-queue
    * them there (`Store.retargetDeliveries`). Delivered ones keep their target. A failure is logged and sending goes on.
    */
-  private async retarget(): Promise<void> {
+  private async retarget(now = Date.now()): Promise<void> {
     const { store, webhooks, log } = this.options;
     try {
-      const report = await store.retargetDeliveries(webhooks?.urls ?? [], Date.now());
-      if (report.outdated) {
-        log.warn('another instance started with another MERCHANT_WEBHOOK_URL after this one\'s was first seen: this instance leaves the deliveries where they are (the newest list decides)', {
+      const report = await store.retargetDeliveries(webhooks?.urls ?? [], now);
+      this.touchAt = now + WEBHOOK_LIST_ALIVE_MS / 3;
+      if (report.outdated && !this.outdated) {
+        log.warn('another instance runs with a MERCHANT_WEBHOOK_URL list first seen after this one\'s: this instance leaves the deliveries where they are while it runs (the newest list decides)', {
           urls: (webhooks?.urls ?? []).map(describe),
         });
-        return;
       }
-      if (report.moved + report.ended + report.left === 0) return;
+      this.outdated = Boolean(report.outdated);
+      if (this.outdated || report.moved + report.ended + report.left === 0) return;
       const fields = { from: report.targets.map(describe), to: (webhooks?.urls ?? []).map(describe), moved: report.moved, ended: report.ended, left: report.left };
       if (report.left > 0) {
         log.warn(
-          'merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names: some follow it, some are left there (several new URLs lack their event, or another instance is sending them)',
+          'merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names: some follow it, some are left there (several new URLs lack their event, another instance is sending them, or an earlier one of their order)',
           fields,
         );
       } else log.info('merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names follow it', fields);
     } catch (error) {
       log.warn('could not reconcile the merchant deliveries with MERCHANT_WEBHOOK_URL; they keep their URLs', { error: redactUrlCredentials(String(error)) });
     }
+  }
+
+  /**
+   * Says that this instance's MERCHANT_WEBHOOK_URL list runs, so that one of an older list started meanwhile leaves the
+   * deliveries alone. Outdated, it looks again instead: once the newer list's instances are gone (a rollback), this
+   * list decides.
+   */
+  private async touchList(now: number): Promise<void> {
+    this.touchAt = now + WEBHOOK_LIST_ALIVE_MS / 3;
+    if (this.outdated) return this.retarget(now);
+    await this.options.store.touchWebhookList(this.options.webhooks?.urls ?? [], now).catch((error: unknown) => {
+      this.options.log.warn('could not record that this MERCHANT_WEBHOOK_URL list runs', { error: redactUrlCredentials(String(error)) });
+    });
   }
 
   /** A change wrote deliveries: send them now rather than at the next interval. */
@@ -110,6 +128,7 @@ export class DeliverySender {
 
   private async pass(now: number): Promise<DeliveryReport> {
     await this.retargeted;
+    if (this.retargeted && now >= this.touchAt) await this.touchList(now);
     const { store, delivery } = this.options;
     const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0 };
     // The lease outlasts an attempt, so a slow receiver is not sent the same message twice at once; a sender that

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MIGRATIONS, OpenSessionExistsError, ProviderPaymentTakenError, SqliteStore } from '../../server-example/store.js';
+import { MIGRATIONS, OpenSessionExistsError, ProviderPaymentTakenError, SqliteStore, WEBHOOK_LIST_ALIVE_MS } from '../../server-example/store.js';
 import type { NewDelivery, SessionRecord, Store } from '../../server-example/store.js';
 import { POSTGRES_MIGRATIONS, PostgresStore } from '../../server-example/store-postgres.js';
 import { findPostgres, postgresMissingMessage, startPostgres, type PostgresServer } from './pg-server.js';
@@ -688,6 +688,22 @@ for (const harness of [sqlite, postgres]) {
           assert.equal((await store.retargetDeliveries([NEW], now)).moved, 1);
           assert.equal((await store.retargetDeliveries([OLD], now + 1)).outdated, true);
           assert.equal((await store.getDelivery(paid.id))?.target, NEW);
+        });
+
+        test('lets an older list decide again once no instance of the newer one runs (a rollback), and not while one does', async () => {
+          const now = Date.now();
+          const paid = delivery({ orderId: 'A-ret-12', createdAt: now - 10 });
+          await write(paid);
+          assert.equal((await store.retargetDeliveries([OLD], now - 1_000)).outdated, undefined);
+          assert.equal((await store.retargetDeliveries([NEW], now)).moved, 1);
+          // The newer list's instances go on saying they run: the old list waits.
+          assert.equal(await store.touchWebhookList([NEW], now + 50_000), false);
+          assert.equal((await store.retargetDeliveries([OLD], now + 100_000)).outdated, true);
+          assert.equal((await store.getDelivery(paid.id))?.target, NEW);
+          // None has said so for longer than a list counts as running: the old list decides, and moves it back.
+          assert.deepEqual(await store.retargetDeliveries([OLD], now + 50_000 + WEBHOOK_LIST_ALIVE_MS + 1), { targets: [NEW], moved: 1, ended: 0, left: 0 });
+          assert.equal((await store.getDelivery(paid.id))?.target, OLD);
+          assert.equal(await store.touchWebhookList([NEW], now + 50_000 + WEBHOOK_LIST_ALIVE_MS + 2), false, 'a newer list is never outdated by an older one');
         });
 
         test('reconciles once when two stores on the same database do it at the same time', async () => {
