@@ -980,8 +980,10 @@ function uniqueViolation(error: unknown): string | undefined {
 /** Records that an instance with MERCHANT_WEBHOOK_URL `urls` runs; true when a list first seen after it runs too. */
 async function touchList(client: pg.PoolClient, urls: readonly string[], now: number): Promise<boolean> {
   const list = webhookUrlList(urls);
+  // A list that had stopped and runs again (a rollback, a second deploy of it) is the newest: a new `seq`.
+  await client.query('DELETE FROM webhook_url_lists WHERE urls = $1 AND alive_until <= $2', [list, now]);
   await client.query(
-    'INSERT INTO webhook_url_lists (urls, alive_until) VALUES ($1, $2) ON CONFLICT (urls) DO UPDATE SET alive_until = GREATEST(webhook_url_lists.alive_until, EXCLUDED.alive_until)',
+    'INSERT INTO webhook_url_lists (urls, alive_until) VALUES ($1, $2) ON CONFLICT (urls) DO UPDATE SET alive_until = EXCLUDED.alive_until',
     [list, now + WEBHOOK_LIST_ALIVE_MS],
   );
   const newer = await client.query('SELECT 1 FROM webhook_url_lists WHERE seq > (SELECT seq FROM webhook_url_lists WHERE urls = $1) AND alive_until > $2', [list, now]);

@@ -1164,7 +1164,9 @@ export class SqliteStore implements Store {
 
   private touchList(urls: readonly string[], now: number): boolean {
     const list = webhookUrlList(urls);
-    this.stmt('INSERT INTO webhook_url_lists (urls, alive_until) VALUES (@list, @until) ON CONFLICT (urls) DO UPDATE SET alive_until = max(alive_until, @until)').run({
+    // A list that had stopped and runs again (a rollback, a second deploy of it) is the newest: a new `seq`.
+    this.stmt('DELETE FROM webhook_url_lists WHERE urls = ? AND alive_until <= ?').run(list, now);
+    this.stmt('INSERT INTO webhook_url_lists (urls, alive_until) VALUES (@list, @until) ON CONFLICT (urls) DO UPDATE SET alive_until = excluded.alive_until').run({
       list,
       until: now + WEBHOOK_LIST_ALIVE_MS,
     });

@@ -47,6 +47,7 @@ export class DeliverySender {
   private outdated = false;
   /** When this instance next says that its list runs (and, outdated, looks again whether it still is). */
   private touchAt = 0;
+  private toucher: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: DeliverySenderOptions) {
     this.loop = new BackgroundLoop(
@@ -59,10 +60,16 @@ export class DeliverySender {
   start(): void {
     this.started = true;
     this.retargeted ??= this.retarget();
+    // On a timer of its own: passes may be a minute apart (MERCHANT_WEBHOOK_INTERVAL_MS), or slow, and a running list
+    // that looked stopped would let an older one decide.
+    this.toucher ??= setInterval(() => void this.retargeted?.then(() => this.touchList(Date.now())), WEBHOOK_LIST_ALIVE_MS / 3);
+    this.toucher.unref();
     this.loop.start();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.toucher);
+    this.toucher = undefined;
     await this.loop.stop();
     await this.retargeted;
   }

@@ -690,20 +690,26 @@ for (const harness of [sqlite, postgres]) {
           assert.equal((await store.getDelivery(paid.id))?.target, NEW);
         });
 
-        test('lets an older list decide again once no instance of the newer one runs (a rollback), and not while one does', async () => {
+        test('ranks a list that runs again after it had stopped (a rollback) newest, and a restart of the other one then older', async () => {
           const now = Date.now();
           const paid = delivery({ orderId: 'A-ret-12', createdAt: now - 10 });
           await write(paid);
           assert.equal((await store.retargetDeliveries([OLD], now - 1_000)).outdated, undefined);
           assert.equal((await store.retargetDeliveries([NEW], now)).moved, 1);
-          // The newer list's instances go on saying they run: the old list waits.
-          assert.equal(await store.touchWebhookList([NEW], now + 50_000), false);
-          assert.equal((await store.retargetDeliveries([OLD], now + 100_000)).outdated, true);
+          // The old list's instances still run (a deploy under way): one restarted then waits.
+          assert.equal(await store.touchWebhookList([OLD], now + 30_000), true);
+          assert.equal((await store.retargetDeliveries([OLD], now + 50_000)).outdated, true);
           assert.equal((await store.getDelivery(paid.id))?.target, NEW);
-          // None has said so for longer than a list counts as running: the old list decides, and moves it back.
-          assert.deepEqual(await store.retargetDeliveries([OLD], now + 50_000 + WEBHOOK_LIST_ALIVE_MS + 1), { targets: [NEW], moved: 1, ended: 0, left: 0 });
+          // The new list's instances go on running; long after the old list's last one stopped, it is deployed again
+          // (a rollback): it decides, and moves it back.
+          assert.equal(await store.touchWebhookList([NEW], now + 55_000), false);
+          const rollback = now + 50_000 + WEBHOOK_LIST_ALIVE_MS + 1;
+          assert.deepEqual(await store.retargetDeliveries([OLD], rollback), { targets: [NEW], moved: 1, ended: 0, left: 0 });
           assert.equal((await store.getDelivery(paid.id))?.target, OLD);
-          assert.equal(await store.touchWebhookList([NEW], now + 50_000 + WEBHOOK_LIST_ALIVE_MS + 2), false, 'a newer list is never outdated by an older one');
+          // An instance of the list it replaces, restarted during that rollback, now waits.
+          assert.equal(await store.touchWebhookList([NEW], rollback + 1), true);
+          assert.equal((await store.retargetDeliveries([NEW], rollback + 2)).outdated, true);
+          assert.equal((await store.getDelivery(paid.id))?.target, OLD);
         });
 
         test('reconciles once when two stores on the same database do it at the same time', async () => {

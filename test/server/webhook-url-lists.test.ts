@@ -57,12 +57,15 @@ it('an instance of the list before waits while the newer one runs, and moves the
   await rolledBack.tick(Date.now());
   assert.equal((await store.getDelivery('dlv_a'))?.target, NEW);
   assert.ok(warnings.some((line) => line.includes('first seen after this one')), warnings.join('\n'));
-  // The newer instance says it runs, so a look a little later changes nothing; once none has for a while, it decides.
-  await newer.tick(Date.now() + WEBHOOK_LIST_ALIVE_MS / 2);
+  // Both go on saying they run (their passes, in simulated time): the newer decides. Once it has stopped saying so
+  // for a while, the older one decides.
+  const start = Date.now();
+  await newer.tick(start + WEBHOOK_LIST_ALIVE_MS / 2);
+  await rolledBack.tick(start + WEBHOOK_LIST_ALIVE_MS * 0.75);
   await newer.stop();
-  await rolledBack.tick(Date.now() + WEBHOOK_LIST_ALIVE_MS * 1.2);
-  assert.equal((await store.getDelivery('dlv_a'))?.target, NEW, 'the newer list said it runs half a minute later');
-  await rolledBack.tick(Date.now() + WEBHOOK_LIST_ALIVE_MS * 2);
+  await rolledBack.tick(start + WEBHOOK_LIST_ALIVE_MS * 1.2);
+  assert.equal((await store.getDelivery('dlv_a'))?.target, NEW, 'the newer list said it runs half a minute in');
+  await rolledBack.tick(start + WEBHOOK_LIST_ALIVE_MS * 1.7);
   assert.equal((await store.getDelivery('dlv_a'))?.target, OLD);
   await rolledBack.stop();
 });
