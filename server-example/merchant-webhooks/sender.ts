@@ -62,7 +62,8 @@ export class DeliverySender {
     this.retargeted ??= this.retarget();
     // On a timer of its own: passes may be a minute apart (MERCHANT_WEBHOOK_INTERVAL_MS), or slow, and a running list
     // that looked stopped would let an older one decide.
-    this.toucher ??= setInterval(() => void this.retargeted?.then(() => this.touchList(Date.now())), WEBHOOK_LIST_ALIVE_MS / 3);
+    // One touch per third of the minute, from whichever comes first (the pass's own check is for `tick()`).
+    this.toucher ??= setInterval(() => void this.retargeted?.then(() => (Date.now() >= this.touchAt ? this.touchList(Date.now()) : undefined)), WEBHOOK_LIST_ALIVE_MS / 6);
     this.toucher.unref();
     this.loop.start();
   }
@@ -111,9 +112,12 @@ export class DeliverySender {
   private async touchList(now: number): Promise<void> {
     this.touchAt = now + WEBHOOK_LIST_ALIVE_MS / 3;
     if (this.outdated) return this.retarget(now);
-    await this.options.store.touchWebhookList(this.options.webhooks?.urls ?? [], now).catch((error: unknown) => {
+    try {
+      // A newer list started meanwhile: this one waits, and decides again once that one has stopped.
+      this.outdated = await this.options.store.touchWebhookList(this.options.webhooks?.urls ?? [], now);
+    } catch (error) {
       this.options.log.warn('could not record that this MERCHANT_WEBHOOK_URL list runs', { error: redactUrlCredentials(String(error)) });
-    });
+    }
   }
 
   /** A change wrote deliveries: send them now rather than at the next interval. */
