@@ -74,6 +74,8 @@ export interface AgeTradingConfig extends ProviderCommonConfig {
   cancelPath: string;
   /** Provider status → unified status. */
   statusMap: Record<string, SessionStatus>;
+  /** Upper-case names of the `pending` statuses of a payment made and being processed (not cancelled, not expired). */
+  underwayStatuses: readonly string[];
   /** Field of the status response that carries the paid amount. */
   amountField: string;
   /** payment_method integer per method. */

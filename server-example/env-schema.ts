@@ -13,6 +13,7 @@ import { trustedProxyProblem } from './client-address.js';
 import { validateWebhookSecret, WebhookSecretError } from './merchant-webhooks/signing.js';
 import { credentialsRefusal, redactUrlCredentials } from './merchant-webhooks/url-credentials.js';
 import { DEFAULT_ORDER_RESOLVE_TIMEOUT_MS } from './order-resolver.js';
+import { ageStatus } from './providers/agetrading.js';
 import { SANDBOX_ACCOUNTS } from './sandbox/accounts.js';
 import { parseFrameDeny } from './sandbox/common.js';
 import { METHOD_IDS, PROVIDER_IDS, SESSION_STATUSES } from './types.js';
@@ -605,6 +606,13 @@ const AGETRADING = variables({
         return { ...DEFAULT_AGE_STATUS_MAP, ...parsed };
       }),
     ),
+  // Status names of a payment the payer has made and age.trading is processing (`NAME,…`, any case): no cancel or
+  // expiry ends such a session. Each must be a `pending` status of the map.
+  AGETRADING_UNDERWAY_STATUSES: () =>
+    v.pipe(
+      TEXT,
+      v.transform((value) => (value || 'PROCESSING').split(',').map((name) => name.trim().toUpperCase()).filter(Boolean)),
+    ),
   AGETRADING_AMOUNT_FIELD: text('amount'),
   AGETRADING_METHOD_SBP: methodNumber,
   AGETRADING_METHOD_CARD: methodNumber,
@@ -656,6 +664,11 @@ const AgeTradingSchema = v.pipe(
     });
     if (!credentials) return NEVER;
     const real = !credentials.sandbox;
+    const notPending = env.AGETRADING_UNDERWAY_STATUSES.filter((name) => ageStatus(env.AGETRADING_STATUS_MAP, name) !== 'pending');
+    if (notPending.length) {
+      addIssue({ message: `AGETRADING_UNDERWAY_STATUSES: ${notPending.join(', ')} must be pending in AGETRADING_STATUS_MAP.` });
+      return NEVER;
+    }
     // Live, only the one payment_method id age.trading's documents show (1, SBP) is assumed: a card button sending a
     // guessed id could start another kind of payment. Any other is offered once its id is configured.
     const methods: Partial<Record<MethodId, number>> = real ? { sbp: 1 } : { ...SANDBOX_ACCOUNTS.agetrading.methods };
@@ -674,6 +687,7 @@ const AgeTradingSchema = v.pipe(
       statusPath: env.AGETRADING_STATUS_PATH,
       cancelPath: env.AGETRADING_CANCEL_PATH,
       statusMap: env.AGETRADING_STATUS_MAP,
+      underwayStatuses: env.AGETRADING_UNDERWAY_STATUSES,
       amountField: env.AGETRADING_AMOUNT_FIELD,
       methods,
       callbackSignatureHeader: env.AGETRADING_CALLBACK_SIGNATURE_HEADER,

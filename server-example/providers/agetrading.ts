@@ -51,6 +51,13 @@ function ageTradingError(httpStatus: number, body: unknown, text: string): Check
   return new CheckoutError('provider_error', `age.trading answered with an unexpected status (${httpStatus}).`, { detail });
 }
 
+/** An age.trading status name → the unified status: the name as sent, else in upper case (AGETRADING_STATUS_MAP). */
+export function ageStatus(map: Readonly<Record<string, SessionStatus>>, rawStatus: string): SessionStatus | undefined {
+  if (Object.hasOwn(map, rawStatus)) return map[rawStatus];
+  const upper = rawStatus.toUpperCase();
+  return Object.hasOwn(map, upper) ? map[upper] : undefined;
+}
+
 export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
   id: 'agetrading',
   name: NAME,
@@ -58,8 +65,6 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
   // The cancel path is configuration (unconfirmed by public docs); without one a cancel is recorded locally.
   cancel: (config) => Boolean(config.cancelPath),
   webhookPath: 'shared',
-  // The default status map's name for a payment made and being processed: not cancelled, not expired meanwhile.
-  underwayStatuses: ['PROCESSING'],
 }) {
   constructor(
     config: AgeTradingConfig,
@@ -233,9 +238,12 @@ export class AgeTradingProvider extends defineProvider<AgeTradingConfig>({
   }
 
   mapStatus(rawStatus: string): SessionStatus | undefined {
-    const map = this.config.statusMap;
-    if (Object.hasOwn(map, rawStatus)) return map[rawStatus];
-    const upper = rawStatus.toUpperCase();
-    return Object.hasOwn(map, upper) ? map[upper] : undefined;
+    return ageStatus(this.config.statusMap, rawStatus);
+  }
+
+  // Status names are unconfirmed (PROVIDERS.md), so they are matched in any case, as mapStatus() does: a `processing`
+  // that mapStatus() reads as pending is a payment under way too.
+  override paymentUnderway(session: SessionRecord): boolean {
+    return session.providerStatus !== null && this.config.underwayStatuses.includes(session.providerStatus.toUpperCase());
   }
 }

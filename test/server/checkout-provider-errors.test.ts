@@ -281,6 +281,28 @@ describe('age.trading cancel', () => {
     assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'cancelled'), 'nothing tells the shop the order is payable again');
   });
 
+  it('holds an age.trading status that is under way in any case, as the status map reads it', async () => {
+    // `processing` maps to pending as PROCESSING does: neither the payer's cancel nor the window's end ends it.
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    [...age.requests.values()][0]!.status = 'processing';
+    msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, () => HttpResponse.json({ detail: 'Request is not open.' }, { status: 400 })));
+    const response = await t.app.request(`/api/checkout/sessions/${json.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${json.token}` } });
+    assert.equal(response.status, 409);
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 3_600_000);
+    assert.equal((await session(t.app, json.id)).status, 'pending');
+    assert.ok(!(await events(t.app, json.id)).some((event) => event.toStatus === 'cancelled' || event.toStatus === 'expired'));
+  });
+
+  it('holds the statuses AGETRADING_UNDERWAY_STATUSES names', async () => {
+    await t.dispose();
+    t = makeTestApp({ env: { AGETRADING_STATUS_MAP: 'IN_REVIEW=pending', AGETRADING_UNDERWAY_STATUSES: 'in_review' } });
+    const { json } = await t.createSession({ orderId: 'A-1001', provider: 'agetrading' });
+    [...age.requests.values()][0]!.status = 'IN_REVIEW';
+    msw.use(http.post(`${AGE}/api/requests/:id/cancel/`, () => HttpResponse.json({ detail: 'Request is not open.' }, { status: 400 })));
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 3_600_000);
+    assert.equal((await session(t.app, json.id)).status, 'pending');
+  });
+
   it('does not end a BoxExchanger payment still under way after BoxExchanger said yes to its cancel', async () => {
     const { json } = await t.createSession({ orderId: 'A-1001', provider: 'boxexchanger' });
     [...box.orders.values()][0]!.status = 'inProgress';

@@ -56,6 +56,7 @@ describe('the environment schema', () => {
       [{ AGETRADING_METHOD_SBP: '-1' }, 'AGETRADING_METHOD_SBP must be an integer.'],
       [{ AGETRADING_STATUS_MAP: '{' }, 'AGETRADING_STATUS_MAP is not valid JSON.'],
       [{ AGETRADING_STATUS_MAP: 'SUCCESS=done' }, 'AGETRADING_STATUS_MAP: "SUCCESS" must map to one of created, pending, paid, held, refunded, failed, cancelled, expired.'],
+      [{ AGETRADING_UNDERWAY_STATUSES: 'PROCESSING,SUCCESS,REVIEW' }, 'AGETRADING_UNDERWAY_STATUSES: SUCCESS, REVIEW must be pending in AGETRADING_STATUS_MAP.'],
       [{ MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks' }, 'MERCHANT_WEBHOOK_URL needs MERCHANT_WEBHOOK_SECRET (whsec_…): every webhook is signed.'],
       [{ MERCHANT_API_KEY: 'short' }, 'MERCHANT_API_KEY must be at least 24 characters (a random key).'],
       [{ MERCHANT_API_KEY: 'merchant api key 0123456789abcdef' }, 'MERCHANT_API_KEY must be visible ASCII without spaces (it is sent as a Bearer token).'],
