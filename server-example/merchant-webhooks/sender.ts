@@ -43,6 +43,13 @@ export class DeliverySender {
   private warned = false;
   /** The outbox reconciled with MERCHANT_WEBHOOK_URL (`start()`): the first pass waits for it. */
   private retargeted: Promise<void> | undefined;
+  /**
+   * The store has answered `retargetDeliveries` once. Until then (a database not reachable at start) every pass and
+   * touch asks again, and nothing is sent (see `pass()`).
+   */
+  private reconciled = false;
+  /** When the failure to reconcile was last logged (every five minutes while it lasts). */
+  private retargetWarnedAt: number | undefined;
   /** Another instance runs with a MERCHANT_WEBHOOK_URL list first seen after this one's: it decides, not this one. */
   private outdated = false;
   /** When this instance next says that its list runs (and, outdated, looks again whether it still is). */
@@ -78,12 +85,21 @@ export class DeliverySender {
   /**
    * Before the first pass: deliveries to a URL MERCHANT_WEBHOOK_URL no longer names (a moved route, a trailing slash,
    * http → https) follow the configuration, or they would retry a dead address for days and a retry would re-queue
-   * them there (`Store.retargetDeliveries`). Delivered ones keep their target. A failure is logged and sending goes on.
+   * them there (`Store.retargetDeliveries`). Delivered ones keep their target. A failure is logged and tried again
+   * (see `reconciled`).
    */
   private async retarget(now = Date.now()): Promise<void> {
     const { store, webhooks, log } = this.options;
+    if (typeof store.retargetDeliveries !== 'function') {
+      // A store of the merchant's own written before the method: nothing to reconcile with, sent as they are.
+      if (!this.reconciled) log.warn('the store has no retargetDeliveries(): deliveries keep their URLs when MERCHANT_WEBHOOK_URL changes');
+      this.reconciled = true;
+      return;
+    }
     try {
       const report = await store.retargetDeliveries(webhooks?.urls ?? [], now);
+      this.reconciled = true;
+      this.retargetWarnedAt = undefined;
       this.touchAt = now + WEBHOOK_LIST_ALIVE_MS / 3;
       if (report.outdated && !this.outdated) {
         log.warn('another instance runs with a MERCHANT_WEBHOOK_URL list first seen after this one\'s: this instance leaves the deliveries where they are while it runs (the newest list decides)', {
@@ -100,7 +116,12 @@ export class DeliverySender {
         );
       } else log.info('merchant deliveries to URLs MERCHANT_WEBHOOK_URL no longer names follow it', fields);
     } catch (error) {
-      log.warn('could not reconcile the merchant deliveries with MERCHANT_WEBHOOK_URL; they keep their URLs', { error: redactUrlCredentials(String(error)) });
+      const message = redactUrlCredentials(String(error));
+      // Once reconciled, a later failure (an outdated list looking again) leaves the deliveries as they are.
+      if (this.reconciled) return log.warn('could not reconcile the merchant deliveries with MERCHANT_WEBHOOK_URL; they keep their URLs', { error: message });
+      if (this.retargetWarnedAt !== undefined && now - this.retargetWarnedAt < 300_000) return;
+      this.retargetWarnedAt = now;
+      log.warn('could not reconcile the merchant deliveries with MERCHANT_WEBHOOK_URL yet: no merchant notification is sent until it is done', { error: message });
     }
   }
 
@@ -111,7 +132,7 @@ export class DeliverySender {
    */
   private async touchList(now: number): Promise<void> {
     this.touchAt = now + WEBHOOK_LIST_ALIVE_MS / 3;
-    if (this.outdated) return this.retarget(now);
+    if (this.outdated || !this.reconciled) return this.retarget(now);
     try {
       // A newer list started meanwhile: this one waits, and decides again once that one has stopped.
       this.outdated = await this.options.store.touchWebhookList(this.options.webhooks?.urls ?? [], now);
@@ -139,9 +160,12 @@ export class DeliverySender {
 
   private async pass(now: number): Promise<DeliveryReport> {
     await this.retargeted;
-    if (this.retargeted && now >= this.touchAt) await this.touchList(now);
+    if (this.retargeted && (now >= this.touchAt || !this.reconciled)) await this.touchList(now);
     const { store, delivery } = this.options;
     const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0 };
+    // Not reconciled yet (the database did not answer): nothing is claimed. A delivery to a URL no longer configured
+    // would be sent to the old address, and a claimed one is leased, which the reconciliation leaves where it is.
+    if (this.retargeted && !this.reconciled) return report;
     // The lease outlasts an attempt, so a slow receiver is not sent the same message twice at once; a sender that
     // dies mid-attempt just lets it run out, and another instance (or this one, restarted) sends the message again.
     const due = await store.claimDueDeliveries(now, BATCH, delivery.timeoutMs + LEASE_MARGIN_MS);

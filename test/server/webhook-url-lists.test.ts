@@ -3,6 +3,8 @@
 // instances have stopped saying that they run.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, it } from 'node:test';
@@ -68,4 +70,41 @@ it('an instance of the list before waits while the newer one runs, and moves the
   await rolledBack.tick(start + WEBHOOK_LIST_ALIVE_MS * 1.7);
   assert.equal((await store.getDelivery('dlv_a'))?.target, OLD);
   await rolledBack.stop();
+});
+
+it('a database that did not answer at start: nothing is sent until the deliveries follow MERCHANT_WEBHOOK_URL', async () => {
+  const received: string[] = [];
+  const receiver = createServer((request, response) => {
+    received.push(request.url!);
+    request.resume().on('end', () => response.end());
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const row = sessionRecord({ orderId: 'A-late' });
+  await store.insertSession(row);
+  await store.mutate(row.id, () => ({
+    patch: { status: 'paid' },
+    deliveries: [{ id: 'dlv_late', messageId: 'msg_late', eventType: 'payment.paid', sessionId: row.id, orderId: row.orderId, target: `${base}/old`, payload: '{"type":"payment.paid","data":{}}', createdAt: Date.now() }],
+  }));
+  // The store as the helper sees it while its database is unreachable: the reconciliation fails.
+  let reachable = false;
+  const flaky = Object.create(store) as SqliteStore;
+  flaky.retargetDeliveries = (urls, now) => (reachable ? store.retargetDeliveries(urls, now) : Promise.reject(new Error('connect ECONNREFUSED')));
+  const late = new DeliverySender({ store: flaky, delivery: { timeoutMs: 2_000, retryDelaysMs: [60_000], intervalMs: 3_600_000 }, webhooks: { urls: [`${base}/new`], secrets: [SECRET] }, log });
+  try {
+    late.start();
+    const start = Date.now();
+    await late.tick(start);
+    await late.tick(start + 1_000);
+    assert.deepEqual(received, [], 'not sent to the URL the configuration no longer names');
+    assert.deepEqual([(await store.getDelivery('dlv_late'))?.target, (await store.getDelivery('dlv_late'))?.attempts], [`${base}/old`, 0]);
+    assert.equal(warnings.filter((line) => line.includes('could not reconcile')).length, 1, warnings.join('\n'));
+    reachable = true;
+    await late.tick(start + 2_000);
+    assert.deepEqual(received, ['/new']);
+    assert.equal((await store.getDelivery('dlv_late'))?.status, 'delivered');
+  } finally {
+    await late.stop();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
 });
