@@ -130,6 +130,8 @@ export interface CallbackFacts {
   amountMinor: number;
   /** Whether the provider's status can be re-read for the session, once it knows the callback's payment. */
   canReread: boolean;
+  /** The claim's status is one of a payment made and being processed (`PaymentProvider.paymentUnderway()`). */
+  underway?: boolean;
 }
 
 /**
@@ -152,8 +154,9 @@ export type CallbackPlan =
 /**
  * What a verified callback does to the session it names. A callback never moves a session on its own word: its
  * status is re-read from the provider (`claim.reread`), and an authenticated "paid" that cannot be re-read only holds
- * the payment. A session left without its provider payment by a crash learns it from a callback only when the callback
- * is authenticated and reports exactly the session's amount.
+ * the payment, as does one of a payment under way (received, being checked or paid out: nothing would follow it up,
+ * and the session would end unpaid with its window). A session left without its provider payment by a crash learns it
+ * from a callback only when the callback is authenticated and reports exactly the session's amount.
  */
 export function callbackPolicy(claim: VerifiedClaim, session: CallbackFacts): CallbackPlan {
   let adopt: string | undefined;
@@ -168,7 +171,7 @@ export function callbackPolicy(claim: VerifiedClaim, session: CallbackFacts): Ca
     ? 'apply'
     : session.canReread
       ? 'reread'
-      : claim.authenticated && claim.status?.unified === 'paid'
+      : claim.authenticated && (claim.status?.unified === 'paid' || session.underway)
         ? 'hold'
         : 'record';
   return adopt === undefined ? { action: 'accept', then } : { action: 'accept', adopt, then };

@@ -52,6 +52,7 @@ export async function handleCallback(core: SessionCore, providerId: ProviderId, 
       providerPaymentId: session.providerPaymentId,
       amountMinor: session.amountMinor,
       canReread: provider.canFetchStatus({ ...session, providerPaymentId: session.providerPaymentId ?? claim.providerPaymentId ?? null }),
+      underway: claim.status !== undefined && provider.paymentUnderway({ ...session, providerStatus: claim.status.raw }),
     });
     if (plan.action === 'reject') throw new CheckoutError('invalid_webhook', plan.message);
     if (plan.adopt !== undefined) session = await adoptPayment(core, session, plan.adopt);
@@ -269,8 +270,9 @@ function claimChange(
     return observation(core, { rawStatus: claimed.raw, status: claimed.unified, ...paid, raw: claim.fields }, 'webhook', meta);
   }
   if (then !== 'hold') return undefined;
-  // An authenticated "paid" we cannot confirm (e.g. BoxExchanger order credentials lost in a crash): a person must
-  // look, so the payment is held rather than ignored or trusted — as a second payment when the order is paid already.
+  // An authenticated "paid" (or a payment under way) we cannot confirm (e.g. BoxExchanger order credentials lost in a
+  // crash): a person must look, so the payment is held rather than ignored or trusted — as a second payment when the
+  // order is paid already.
   const hold = observation(core, { rawStatus: claimed?.raw ?? '', status: 'paid', ...paid, raw: claim.fields }, 'webhook', { ...meta, unconfirmed: true });
   return (current, context) => {
     const change = hold(current, context);

@@ -484,6 +484,23 @@ describe('BoxExchanger IPN', () => {
     assert.equal(row.providerPaymentId, order._id);
   });
 
+  it('holds an authenticated IPN of a payment received, and told held, not expired, when its window passes', async () => {
+    await t.dispose();
+    t = makeTestApp({ config: { onEvent: () => undefined } });
+    const { id, order, ipnSecret } = await openOrder();
+    await t.app.checkout.store.mutate(id, (current) => ({
+      patch: { providerPaymentId: null, paymentUrl: null, providerData: { ipnSecret: current.providerData.ipnSecret } },
+    }));
+    // BoxExchanger has the payer's money and queues the payout; its `done` IPN (sent once) may never arrive.
+    order.status = 'inProgressPayout';
+    assert.equal((await ipn(id, box.ipn(order, ipnSecret, 'inProgressPayout'))).status, 200);
+    await t.app.checkout.reconciler.tick(Date.now() + 3 * 3_600_000);
+    const row = await session(t.app, id);
+    assert.equal(row.status, 'held');
+    const told = (await t.app.checkout.store.listDeliveries({ sessionId: id, limit: 10 })).map((delivery) => delivery.eventType);
+    assert.deepEqual(told, ['payment.held']);
+  });
+
   it('holds such an IPN as a second payment, told as order.paid_twice, when another payment paid the order meanwhile', async () => {
     await t.dispose();
     t = makeTestApp({ config: { onEvent: () => undefined } });

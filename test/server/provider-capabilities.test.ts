@@ -102,6 +102,10 @@ describe('callbackPolicy', () => {
     assert.deepEqual(callbackPolicy(claim(), facts({ canReread: false })), { action: 'accept', then: 'hold' });
     assert.deepEqual(callbackPolicy(claim({ authenticated: false }), facts({ canReread: false })), { action: 'accept', then: 'record' });
     assert.deepEqual(callbackPolicy(claim({ status: { raw: 'waitPayment', unified: 'pending' } }), facts({ canReread: false })), { action: 'accept', then: 'record' });
+    // Received, being checked or paid out: nothing would follow it up, and the session would end with its window.
+    const underway = claim({ status: { raw: 'inProgressPayout', unified: 'pending' } });
+    assert.deepEqual(callbackPolicy(underway, facts({ canReread: false, underway: true })), { action: 'accept', then: 'hold' });
+    assert.deepEqual(callbackPolicy({ ...underway, authenticated: false }, facts({ canReread: false, underway: true })), { action: 'accept', then: 'record' });
   });
 
   it('adopts the payment for a session left without one only from an authenticated claim of exactly its amount', () => {
