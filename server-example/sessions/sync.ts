@@ -456,6 +456,11 @@ export function observation(
       // Held on the provider's word (its own review): no earlier reason of an ended session (`window_passed`…) stays on
       // it as if it were why the payment is held.
       else if (decision.to === 'held' && current.errorCode !== 'order_changed') patch.errorCode = null;
+      // A payment held for its amount or as a second payment that then ends unpaid: the hold's reason no longer says
+      // anything about it (a shop must not read `amount_mismatch` on a failed payment as money that arrived).
+      else if (!isOpen(decision.to) && decision.to !== 'paid' && decision.to !== 'refunded' && current.errorCode !== 'order_changed' && HELD_REASONS.has(current.errorCode as Decision['reason'])) {
+        patch.errorCode = null;
+      }
       events.push({
         sessionId,
         kind: 'transition',

@@ -246,6 +246,20 @@ describe('held payments', () => {
     }
   });
 
+  it('a payment held for its amount that the provider then rejects is told failed without the hold\'s reason', async () => {
+    t = makeTestApp({ config: { onEvent: () => undefined } });
+    const { json } = await t.createSession({ orderId: 'A-1001' });
+    const deal = repay.deals.get((await session(t.app, json.id)).providerPaymentId!)!;
+    deal.state = 'completed';
+    deal.amount = '1400';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    assert.deepEqual([(await session(t.app, json.id)).status, (await session(t.app, json.id)).errorCode], ['held', 'amount_mismatch']);
+    deal.state = 'rejected_by_system';
+    await t.app.checkout.sessions.refresh(json.id, 'reconcile');
+    const told = (await t.app.checkout.store.listDeliveries({ sessionId: json.id, limit: 10 })).sort((a, b) => a.seq - b.seq).map((row) => JSON.parse(row.payload));
+    assert.deepEqual(told.map((event) => [event.type, event.data.session.errorCode]), [['payment.held', 'amount_mismatch'], ['payment.failed', null]]);
+  });
+
   it('a second payment of another amount is a second payment, and cannot be resolved as paid', async () => {
     const app = telling();
     try {
